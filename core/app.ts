@@ -1,0 +1,61 @@
+/**
+ * The composition root: from a configuration to every dependency the core needs. Lambda handlers, the
+ * local engine, the API and the CLI all build their world here, so they run the same code paths.
+ */
+
+import { type AwsClients, createClients } from './aws.ts';
+import { CampaignStore } from './campaign-store.ts';
+import type { SixbackConfig } from './config.ts';
+import { type EmailSender, SesEmailSender } from './email-sender.ts';
+import { DynamoLedger, type Ledger } from './ledger.ts';
+import type { SenderDeps } from './sender.ts';
+import { DynamoSuppressionList } from './suppression.ts';
+import { TemplateStore } from './templates.ts';
+import type { WorkflowDeps } from './workflow.ts';
+
+export interface AppDeps {
+  config: SixbackConfig;
+  clients: AwsClients;
+  clock: () => Date;
+  templates: TemplateStore;
+  campaigns: CampaignStore;
+  ledger: Ledger;
+  suppression: DynamoSuppressionList;
+  emails: EmailSender;
+  workflow: WorkflowDeps;
+  sender: SenderDeps;
+}
+
+export interface AppOverrides {
+  clock?: () => Date;
+  emails?: EmailSender;
+  clients?: AwsClients;
+}
+
+export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {}): AppDeps {
+  const clients = overrides.clients ?? createClients(config);
+  const clock = overrides.clock ?? (() => new Date());
+  const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
+  const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock);
+  const ledger = new DynamoLedger(clients.ddb, config.tables.ledger, clock);
+  const suppression = new DynamoSuppressionList(clients.ddb, config.tables.suppression, clock);
+  const emails = overrides.emails ?? new SesEmailSender(clients.ses);
+  const workflow: WorkflowDeps = {
+    s3: clients.s3,
+    bucket: config.bucket,
+    campaigns,
+    templates,
+    ledger,
+    clock,
+    configurationSet: config.configurationSet,
+  };
+  const sender: SenderDeps = {
+    emails,
+    loadTemplate: (id, version) => templates.get(id, version),
+    ledger,
+    suppression,
+    addProgress: (id, counts) => campaigns.addProgress(id, counts),
+    maxInFlight: config.maxInFlight,
+  };
+  return { config, clients, clock, templates, campaigns, ledger, suppression, emails, workflow, sender };
+}

@@ -1,0 +1,35 @@
+/**
+ * AWS clients, created once per process from configuration, so the same code talks to AWS or to the
+ * local stack. Core functions receive these; they never construct clients.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SixbackConfig } from './config.ts';
+
+export interface AwsClients {
+  s3: S3Client;
+  ddb: DynamoDBDocumentClient;
+  ses: SESv2Client;
+  sfn: SFNClient;
+}
+
+export function createClients(config: SixbackConfig): AwsClients {
+  const base = { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) };
+  const s3 = new S3Client({
+    ...base,
+    endpoint: config.endpoints.s3,
+    forcePathStyle: config.endpoints.s3 !== undefined,
+    // Streamed uploads with default checksums get stored with their chunk framing by s3rver, and real S3
+    // refuses presigned URLs carrying an empty-body checksum: only checksum when an operation requires it.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const dynamodb = new DynamoDBClient({ ...base, endpoint: config.endpoints.dynamodb });
+  const ddb = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const ses = new SESv2Client({ ...base, endpoint: config.endpoints.ses });
+  const sfn = new SFNClient({ ...base, endpoint: config.endpoints.sfn });
+  return { s3, ddb, ses, sfn };
+}

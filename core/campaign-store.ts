@@ -1,0 +1,191 @@
+/** Campaign records in DynamoDB. Status changes go through `transition`, which enforces the status module. */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { IllegalTransitionError, NotFoundError } from './errors.ts';
+import type { CampaignSpec, SendPlan } from './schemas.ts';
+import { assertTransition, type CampaignStatus, RECIPIENT_STATES, type RecipientCounts } from './status.ts';
+
+export interface RowProblem {
+  row: number;
+  problem: string;
+}
+
+export interface RecipientsCheck {
+  columns: string[];
+  emailColumn: string;
+  rows: number;
+  valid: number;
+  invalid: number;
+  duplicates: number;
+  blankLines: number;
+  /** The first problems found, enough to fix the file; the report lists every row. */
+  problems: RowProblem[];
+}
+
+export interface CampaignRecord {
+  id: string;
+  kind: 'campaign';
+  name: string;
+  status: CampaignStatus;
+  statusReason?: string;
+  spec: CampaignSpec;
+  templateVersion: number;
+  rate: number;
+  createdAt: string;
+  updatedAt: string;
+  sendAt?: string;
+  startedAt?: string;
+  /** The send started after its scheduled time (the engine was down, or the Wait ran late). */
+  startedLateBySeconds?: number;
+  finishedAt?: string;
+  executionArn?: string;
+  executions: number;
+  idempotencyKey?: string;
+  plan?: SendPlan;
+  check?: RecipientsCheck;
+  /** Live counts, added by each batch as it finishes; the finaliser replaces them with exact totals. */
+  progress: RecipientCounts;
+  totals?: RecipientCounts & { rows: number };
+  reportKey?: string;
+}
+
+export class CampaignStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async create(record: CampaignRecord): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+    );
+  }
+
+  async find(id: string): Promise<CampaignRecord | undefined> {
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }),
+    );
+    return out.Item as CampaignRecord | undefined;
+  }
+
+  async get(id: string): Promise<CampaignRecord> {
+    const record = await this.find(id);
+    if (!record) throw new NotFoundError(`No campaign "${id}".`, { details: { campaignId: id } });
+    return record;
+  }
+
+  async list(limit: number, cursor?: string): Promise<{ items: CampaignRecord[]; cursor?: string }> {
+    const out = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byCreatedAt',
+        KeyConditionExpression: 'kind = :kind',
+        ExpressionAttributeValues: { ':kind': 'campaign' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
+      }),
+    );
+    const next = out.LastEvaluatedKey
+      ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+      : undefined;
+    return { items: (out.Items ?? []) as CampaignRecord[], ...(next ? { cursor: next } : {}) };
+  }
+
+  /**
+   * Moves the campaign from one of `from` to `to`, with extra attributes, atomically: if another writer
+   * changed the status meanwhile the condition fails and nothing is written.
+   */
+  async transition(
+    id: string,
+    to: CampaignStatus,
+    patch: Partial<Omit<CampaignRecord, 'id' | 'status'>> = {},
+    from?: CampaignStatus[],
+  ): Promise<CampaignRecord> {
+    const current = await this.get(id);
+    const allowedFrom = from ?? [current.status];
+    if (!allowedFrom.includes(current.status)) {
+      throw new IllegalTransitionError(
+        `Campaign ${id} is ${current.status}, not ${allowedFrom.join(' or ')}.`,
+        {
+          details: { campaignId: id, status: current.status, expected: allowedFrom },
+        },
+      );
+    }
+    assertTransition(current.status, to);
+    const fields: Record<string, unknown> = { ...patch, status: to, updatedAt: this.clock().toISOString() };
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':from': current.status };
+    const sets: string[] = [];
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    try {
+      const out = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as CampaignRecord;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        const now = await this.get(id);
+        throw new IllegalTransitionError(`Campaign ${id} changed to ${now.status} while becoming ${to}.`, {
+          details: { campaignId: id, status: now.status, wanted: to },
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Sets attributes that are not the status (plan, check results, execution ARN...). */
+  async patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void> {
+    const entries = Object.entries({ ...patch, updatedAt: this.clock().toISOString() }).filter(
+      ([, v]) => v !== undefined,
+    );
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+      }),
+    );
+  }
+
+  /** Adds a batch's new outcomes to the live progress counters (one small write per batch). */
+  async addProgress(id: string, counts: Partial<RecipientCounts>): Promise<void> {
+    const states = RECIPIENT_STATES.filter((state) => (counts[state] ?? 0) > 0);
+    if (states.length === 0) return;
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `ADD ${states.map((s) => `progress.#${s} :${s}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(states.map((s) => [`#${s}`, s])),
+        ExpressionAttributeValues: Object.fromEntries(states.map((s) => [`:${s}`, counts[s]])),
+      }),
+    );
+  }
+}

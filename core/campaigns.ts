@@ -1,0 +1,145 @@
+/** Creating, starting and stopping campaigns: what the API and the CLI call. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
+import { RecipientsFileError, ValidationError } from './errors.ts';
+import type { Orchestrator } from './orchestrator.ts';
+import { RecipientsScanner } from './recipients.ts';
+import { CampaignRequestSchema, parseWith } from './schemas.ts';
+import { emptyCounts } from './status.ts';
+import { assertVariablesProvided, compileTemplate } from './template.ts';
+import type { TemplateStore } from './templates.ts';
+
+export interface CampaignServiceDeps {
+  s3: S3Client;
+  bucket: string;
+  campaigns: CampaignStore;
+  templates: TemplateStore;
+  orchestrator: Orchestrator;
+  clock: () => Date;
+  defaultRate: () => Promise<number> | number;
+}
+
+const MAX_SCHEDULE_MS = 365 * 24 * 3600 * 1000;
+const PAST_TOLERANCE_MS = 5 * 60 * 1000;
+
+export function newCampaignId(): string {
+  return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+/** A client retrying with the same idempotency key gets the same campaign id, hence the same campaign. */
+export function campaignIdForKey(idempotencyKey: string): string {
+  return `k${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
+}
+
+export function executionName(campaignId: string, run: number): string {
+  return run <= 1 ? campaignId : `${campaignId}-run${run}`;
+}
+
+/** Reads just the header and first row of an uploaded CSV, so obvious mistakes fail before anything starts. */
+async function readColumns(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  emailColumn?: string,
+): Promise<string[]> {
+  let body: Readable;
+  try {
+    body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') {
+      throw new RecipientsFileError(`No uploaded recipients file "${key}". Upload the CSV first.`, {
+        details: { key },
+      });
+    }
+    throw error;
+  }
+  let columns: string[] = [];
+  const scanner = new RecipientsScanner(body, {
+    emailColumn,
+    onHeader: (header) => {
+      columns = header;
+    },
+  });
+  for await (const _ of scanner.rows()) break;
+  body.destroy();
+  return columns;
+}
+
+export async function createCampaign(
+  request: unknown,
+  deps: CampaignServiceDeps,
+  options: { idempotencyKey?: string | undefined } = {},
+): Promise<CampaignRecord> {
+  const spec = parseWith(CampaignRequestSchema, request, 'campaign');
+  const id = options.idempotencyKey ? campaignIdForKey(options.idempotencyKey) : newCampaignId();
+  if (options.idempotencyKey) {
+    const existing = await deps.campaigns.find(id);
+    if (existing) return existing;
+  }
+  const template = await deps.templates.get(spec.templateId, spec.templateVersion);
+  const columns = await readColumns(deps.s3, deps.bucket, spec.recipientsKey, spec.emailColumn);
+  assertVariablesProvided(compileTemplate(template), columns, Object.keys(spec.data ?? {}));
+
+  const now = deps.clock();
+  let sendAt: string | undefined;
+  if (spec.sendAt) {
+    const at = Date.parse(spec.sendAt);
+    if (at < now.getTime() - PAST_TOLERANCE_MS) {
+      throw new ValidationError(`sendAt ${spec.sendAt} is in the past. Leave it out to send now.`, {
+        details: [{ path: 'sendAt', problem: 'in the past' }],
+      });
+    }
+    if (at > now.getTime() + MAX_SCHEDULE_MS) {
+      throw new ValidationError('sendAt is more than a year ahead; Step Functions waits one year at most.', {
+        details: [{ path: 'sendAt', problem: 'more than a year ahead' }],
+      });
+    }
+    // Stored in UTC with an uppercase T and Z, as the Wait state's TimestampPath requires.
+    sendAt = new Date(at).toISOString();
+  }
+  const record: CampaignRecord = {
+    id,
+    kind: 'campaign',
+    name: spec.name ?? `${spec.templateId} ${now.toISOString().slice(0, 16).replace('T', ' ')}`,
+    status: 'pending',
+    spec,
+    templateVersion: template.version,
+    rate: spec.rate ?? (await deps.defaultRate()),
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    ...(sendAt ? { sendAt } : {}),
+    executions: 1,
+    ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    progress: emptyCounts(),
+  };
+  try {
+    await deps.campaigns.create(record);
+  } catch (error) {
+    // Two retries of the same request raced: the other one created it.
+    if ((error as Error).name === 'ConditionalCheckFailedException' && options.idempotencyKey) {
+      return deps.campaigns.get(id);
+    }
+    throw error;
+  }
+  const { executionArn } = await deps.orchestrator.start(executionName(id, 1), { campaignId: id });
+  await deps.campaigns.patch(id, { executionArn });
+  return { ...record, executionArn };
+}
+
+export async function cancelCampaign(
+  id: string,
+  deps: CampaignServiceDeps,
+  reason = 'cancelled by the user',
+) {
+  const campaign = await deps.campaigns.get(id);
+  const updated = await deps.campaigns.transition(
+    id,
+    'cancelled',
+    { statusReason: reason, finishedAt: deps.clock().toISOString() },
+    ['pending', 'scheduled', 'sending'],
+  );
+  if (campaign.executionArn) await deps.orchestrator.stop(campaign.executionArn, reason);
+  return updated;
+}

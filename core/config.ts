@@ -1,0 +1,83 @@
+/**
+ * Configuration: where the services are and what the campaign defaults are. Lambda handlers read it from
+ * the environment; the local stack builds it from the ports it started. Core code only ever receives it.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+export const SixbackConfigSchema = z.object({
+  region: z.string().default('us-east-1'),
+  /** Service endpoints; unset means real AWS. Each can be set on its own (e.g. local S3, real SES). */
+  endpoints: z
+    .object({
+      s3: z.string().url().optional(),
+      dynamodb: z.string().url().optional(),
+      ses: z.string().url().optional(),
+      sfn: z.string().url().optional(),
+    })
+    .default({}),
+  /** Static credentials for local services; unset means the standard AWS credential chain. */
+  credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  bucket: z.string().min(3),
+  tables: z.object({
+    templates: z.string(),
+    campaigns: z.string(),
+    ledger: z.string(),
+    suppression: z.string(),
+  }),
+  stateMachineArn: z.string().optional(),
+  /** Emails per second when a campaign names none and SES cannot be asked. */
+  defaultRate: z.number().positive().default(14),
+  configurationSet: z.string().optional(),
+  /** Emails a single sender keeps in flight to SES at once. */
+  maxInFlight: z.number().int().positive().default(16),
+  /** Link to the console page of an execution, or undefined locally. */
+  consoleBaseUrl: z.string().optional(),
+});
+export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
+export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
+
+export function parseConfig(input: SixbackConfigInput): SixbackConfig {
+  const result = SixbackConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      `Invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return result.data;
+}
+
+/** The environment variables a deployed function reads (set by the CDK stack). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConfig {
+  const optional = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const rate = optional('SIXBACK_DEFAULT_RATE');
+  return parseConfig({
+    region: env.AWS_REGION ?? 'us-east-1',
+    endpoints: {
+      s3: optional('SIXBACK_S3_ENDPOINT'),
+      dynamodb: optional('SIXBACK_DYNAMODB_ENDPOINT'),
+      ses: optional('SIXBACK_SES_ENDPOINT'),
+      sfn: optional('SIXBACK_SFN_ENDPOINT'),
+    },
+    bucket: env.SIXBACK_BUCKET ?? '',
+    tables: {
+      templates: env.SIXBACK_TEMPLATES_TABLE ?? '',
+      campaigns: env.SIXBACK_CAMPAIGNS_TABLE ?? '',
+      ledger: env.SIXBACK_LEDGER_TABLE ?? '',
+      suppression: env.SIXBACK_SUPPRESSION_TABLE ?? '',
+    },
+    stateMachineArn: optional('SIXBACK_STATE_MACHINE_ARN'),
+    defaultRate: rate === undefined ? undefined : Number(rate),
+    configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
+  });
+}
+
+/** Object keys in the bucket, in one place so the API, the workflow and IAM policies agree. */
+export const keys = {
+  recipientsUploadPrefix: 'uploads/recipients/',
+  imagesPrefix: 'images/',
+  campaignPrefix: (campaignId: string) => `campaigns/${campaignId}/`,
+  prepared: (campaignId: string) => `campaigns/${campaignId}/recipients.prepared.csv`,
+  results: (campaignId: string) => `campaigns/${campaignId}/results`,
+  report: (campaignId: string) => `campaigns/${campaignId}/report.csv`,
+};

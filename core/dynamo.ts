@@ -1,0 +1,35 @@
+/** Batched DynamoDB reads and writes with the unprocessed-items loop AWS requires. */
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function batchGet(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  keys: Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let start = 0; start < keys.length; start += 100) {
+    let pending: Record<string, unknown>[] = keys.slice(start, start + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      if (attempt > 10) throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      found.push(...(out.Responses?.[table] ?? []));
+      pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+  return found;
+}
+
+export async function batchPut(ddb: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) {
+  for (let start = 0; start < items.length; start += 25) {
+    let pending = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      if (attempt > 10) throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+      const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (out.UnprocessedItems?.[table] as typeof pending | undefined) ?? [];
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Every error sixback raises on purpose is one of these classes. Two functions at the bottom map them
+ * to the outside world: `toHttpError` for the API and `stepFunctionsErrorName` for the state machine
+ * (the `name` is what Retry/Catch match on). Nothing else decides statuses.
+ */
+
+export type ErrorDetails = Record<string, unknown> | Array<Record<string, unknown>>;
+
+export abstract class SixbackError extends Error {
+  abstract readonly code: string;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; details?: ErrorDetails }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options?.details;
+  }
+}
+
+/** A request or payload that does not match its schema. */
+export class ValidationError extends SixbackError {
+  readonly code = 'validation_failed';
+}
+
+export class NotFoundError extends SixbackError {
+  readonly code = 'not_found';
+}
+
+export class UnauthorizedError extends SixbackError {
+  readonly code = 'unauthorized';
+}
+
+/** A campaign asked to move between two statuses that have no legal transition. */
+export class IllegalTransitionError extends SixbackError {
+  readonly code = 'illegal_transition';
+}
+
+/** Liquid that does not parse; details carry line and column. */
+export class TemplateSyntaxError extends SixbackError {
+  readonly code = 'template_syntax';
+}
+
+/** The template uses variables that neither a CSV column nor campaign data provides. */
+export class MissingVariablesError extends SixbackError {
+  readonly code = 'missing_variables';
+}
+
+/** A recipients file that cannot be used at all (not a CSV, no email column, empty, not UTF-8...). */
+export class RecipientsFileError extends SixbackError {
+  readonly code = 'recipients_file';
+}
+
+/** Row-level problems the user asked to treat as fatal (onInvalidRows: "abort"). */
+export class InvalidRowsError extends SixbackError {
+  readonly code = 'invalid_rows';
+}
+
+/** The campaign is larger than what remains of the SES 24-hour quota. */
+export class QuotaExceededError extends SixbackError {
+  readonly code = 'quota_exceeded';
+}
+
+/** Totals do not add up to the rows read: the one thing that must never happen silently. */
+export class UnaccountedRowsError extends SixbackError {
+  readonly code = 'unaccounted_rows';
+}
+
+/** SES kept throttling after the sender's own retries: the state machine retries the batch. */
+export class SesThrottledError extends SixbackError {
+  readonly code = 'ses_throttled';
+}
+
+/** SES or the network failed transiently after the sender's own retries. */
+export class SesTransientError extends SixbackError {
+  readonly code = 'ses_transient';
+}
+
+/** Sending is paused or the account suspended: the whole campaign must stop. */
+export class SesSendingStoppedError extends SixbackError {
+  readonly code = 'ses_sending_stopped';
+}
+
+/** The local engine met an ASL field it does not reproduce; failing loudly beats running something else. */
+export class UnsupportedAslError extends SixbackError {
+  readonly code = 'unsupported_asl';
+}
+
+export class ConfigError extends SixbackError {
+  readonly code = 'config';
+}
+
+const HTTP_STATUS: Record<string, number> = {
+  validation_failed: 400,
+  template_syntax: 422,
+  missing_variables: 422,
+  recipients_file: 422,
+  invalid_rows: 422,
+  quota_exceeded: 422,
+  unauthorized: 401,
+  not_found: 404,
+  illegal_transition: 409,
+};
+
+export interface HttpError {
+  status: number;
+  body: { error: { code: string; message: string; details?: ErrorDetails } };
+}
+
+/** The one place that turns an error into an HTTP answer. Unknown errors never leak their message. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof SixbackError && HTTP_STATUS[error.code] !== undefined) {
+    const body: HttpError['body'] = { error: { code: error.code, message: error.message } };
+    if (error.details !== undefined) body.error.details = error.details;
+    return { status: HTTP_STATUS[error.code] as number, body };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'internal', message: 'Internal error; see the server log.' } },
+  };
+}
+
+/** Step Functions matches Retry/Catch on the error name; SixbackError subclasses use their class name. */
+export function stepFunctionsErrorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+/** Errors that end a campaign as failed without retrying: the input is wrong, retrying cannot help. */
+export const CAMPAIGN_INPUT_ERRORS = [
+  'RecipientsFileError',
+  'MissingVariablesError',
+  'InvalidRowsError',
+  'TemplateSyntaxError',
+  'NotFoundError',
+  'ValidationError',
+  'QuotaExceededError',
+] as const;

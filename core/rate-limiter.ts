@@ -1,0 +1,55 @@
+/**
+ * Spaces sends so one worker never exceeds its share of the campaign rate, and slows down when SES says
+ * it is throttling (multiplicative decrease), creeping back towards the target while sends succeed
+ * (additive increase). Each `acquire` reserves its own slot, so concurrent senders never share one.
+ */
+export interface RateLimiterOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Lowest fraction of the target the limiter falls to under throttling. */
+  floor?: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class AdaptiveRateLimiter {
+  private current: number;
+  private nextSlot = 0;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly floor: number;
+
+  constructor(
+    readonly target: number,
+    options: RateLimiterOptions = {},
+  ) {
+    if (!(target > 0)) throw new Error('the rate must be positive');
+    this.current = target;
+    this.now = options.now ?? (() => performance.now());
+    this.sleep = options.sleep ?? defaultSleep;
+    this.floor = options.floor ?? 0.05;
+  }
+
+  get rate(): number {
+    return this.current;
+  }
+
+  async acquire(): Promise<void> {
+    const now = this.now();
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + 1000 / this.current;
+    const wait = slot - now;
+    // Sub-millisecond waits cost more in timers than they save; the slot is still reserved.
+    if (wait >= 1) await this.sleep(wait);
+  }
+
+  throttled(): void {
+    this.current = Math.max(this.target * this.floor, this.current / 2);
+    // Push the next slot out too, so the senders already queued do not hit SES again at once.
+    this.nextSlot = Math.max(this.nextSlot, this.now() + 1000 / this.current);
+  }
+
+  succeeded(): void {
+    if (this.current < this.target) this.current = Math.min(this.target, this.current + this.target / 50);
+  }
+}

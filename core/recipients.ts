@@ -1,0 +1,240 @@
+/**
+ * Reading the user's recipients CSV: every check happens here, in one streaming pass, before anything is
+ * sent. The output is the *prepared* file the Distributed Map reads: one line per data row with the
+ * row's state decided (ok, invalid with reason, duplicate of an earlier row) and its columns packed into
+ * one base64url field. Packing makes the prepared file plain ASCII with no quotes, backslashes, delimiters
+ * or line breaks inside fields, so AWS's CSV reader and ours read it identically, whatever the user's data.
+ */
+
+import type { RecipientsCheck, RowProblem } from './campaign-store.ts';
+import {
+  type CsvRecord,
+  isBlankRecord,
+  NotUtf8Error,
+  readCsvRecords,
+  UnterminatedQuoteError,
+} from './csv.ts';
+import { checkAddress } from './email-address.ts';
+import { RecipientsFileError } from './errors.ts';
+import { PREPARED_COLUMNS, type PreparedRow } from './schemas.ts';
+
+/** A row may not take more than this once packed, so a batch always has room for it. */
+export const MAX_ROW_BYTES = 64 * 1024;
+const MAX_PROBLEMS = 100;
+const EMAIL_HEADER = /^(e-?mail|e-?mail[ _-]?address)$/i;
+
+export interface ScanOptions {
+  emailColumn?: string | undefined;
+  /** Called once the header is read, before any row; may throw to stop the scan early. */
+  onHeader?: (columns: string[]) => void;
+}
+
+const encodeText = (value: string) => encodeURIComponent(value);
+export const decodeText = (value: string) => decodeURIComponent(value);
+export const packVars = (vars: Record<string, string>) =>
+  Buffer.from(JSON.stringify(vars)).toString('base64url');
+export const unpackVars = (packed: string): Record<string, string> =>
+  packed === ''
+    ? {}
+    : (JSON.parse(Buffer.from(packed, 'base64url').toString('utf8')) as Record<string, string>);
+
+/** Rejects binary content early with a message a person understands. */
+async function* textOnly(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let offset = 0;
+  for await (const chunk of source) {
+    const nul = chunk.indexOf(0);
+    if (nul !== -1) {
+      throw new RecipientsFileError(
+        `This is not a CSV file: it contains binary data (a zero byte at byte ${offset + nul}). Export the list as "CSV UTF-8".`,
+      );
+    }
+    offset += chunk.byteLength;
+    yield chunk;
+  }
+}
+
+export class RecipientsScanner {
+  readonly check: RecipientsCheck = {
+    columns: [],
+    emailColumn: '',
+    rows: 0,
+    valid: 0,
+    invalid: 0,
+    duplicates: 0,
+    blankLines: 0,
+    problems: [],
+  };
+
+  constructor(
+    private readonly source: AsyncIterable<Uint8Array>,
+    private readonly options: ScanOptions = {},
+  ) {}
+
+  private problem(row: number, problem: string) {
+    if (this.check.problems.length < MAX_PROBLEMS) this.check.problems.push({ row, problem });
+  }
+
+  /** Yields one prepared row per data row of the user's file. Throws RecipientsFileError on fatal problems. */
+  async *rows(): AsyncGenerator<PreparedRow> {
+    let header: string[] | undefined;
+    let emailIndex = -1;
+    const seen = new Map<string, number>();
+    let recordNumber = 0;
+    const records = this.records();
+    for await (const record of records) {
+      if (isBlankRecord(record)) {
+        this.check.blankLines++;
+        continue;
+      }
+      recordNumber++;
+      if (!header) {
+        header = this.readHeader(record);
+        emailIndex = this.findEmailColumn(header);
+        this.options.onHeader?.(header);
+        continue;
+      }
+      // Rows are numbered as a spreadsheet shows them: the header is row 1.
+      const row = recordNumber;
+      this.check.rows++;
+      yield this.prepareRow(record, row, header, emailIndex, seen);
+    }
+    if (!header)
+      throw new RecipientsFileError(
+        'The recipients file is empty. It needs a header row and one row per recipient.',
+      );
+    if (this.check.rows === 0) {
+      throw new RecipientsFileError(
+        `The recipients file has a header (${header.join(', ')}) but no recipient rows.`,
+      );
+    }
+  }
+
+  private async *records(): AsyncGenerator<CsvRecord> {
+    try {
+      yield* readCsvRecords(textOnly(this.source), { dialect: 'rfc4180' });
+    } catch (error) {
+      if (error instanceof NotUtf8Error) {
+        throw new RecipientsFileError(
+          `The recipients file is not UTF-8 text (${error.message}). Save it as "CSV UTF-8".`,
+          {
+            cause: error,
+            details: { nearByte: error.nearByte },
+          },
+        );
+      }
+      if (error instanceof UnterminatedQuoteError) {
+        throw new RecipientsFileError(
+          `The recipients file is not a valid CSV: ${error.message}. Close the quote or remove the stray quote character.`,
+          { cause: error, details: { line: error.line } },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private readHeader(record: CsvRecord): string[] {
+    const header = record.fields.map((name) => name.trim());
+    const seen = new Set<string>();
+    header.forEach((name, index) => {
+      if (name === '') throw new RecipientsFileError(`Column ${index + 1} of the header row has no name.`);
+      if (seen.has(name)) throw new RecipientsFileError(`The header names the column "${name}" twice.`);
+      seen.add(name);
+    });
+    if (header.length === 1 && /[;\t|]/.test(header[0] as string)) {
+      throw new RecipientsFileError(
+        `The header row is one column, "${header[0]}": the file seems to use another delimiter. Use commas.`,
+      );
+    }
+    this.check.columns = header;
+    return header;
+  }
+
+  private findEmailColumn(header: string[]): number {
+    const wanted = this.options.emailColumn;
+    const index =
+      wanted === undefined ? header.findIndex((name) => EMAIL_HEADER.test(name)) : header.indexOf(wanted);
+    if (index === -1) {
+      throw new RecipientsFileError(
+        wanted === undefined
+          ? `No email column: the header has ${header.map((h) => `"${h}"`).join(', ')}. Name the address column "email", or choose it with emailColumn.`
+          : `No column named "${wanted}": the header has ${header.map((h) => `"${h}"`).join(', ')}.`,
+        { details: { columns: header } },
+      );
+    }
+    this.check.emailColumn = header[index] as string;
+    return index;
+  }
+
+  private prepareRow(
+    record: CsvRecord,
+    row: number,
+    header: string[],
+    emailIndex: number,
+    seen: Map<string, number>,
+  ): PreparedRow {
+    const rawEmail = record.fields[emailIndex] ?? '';
+    const invalid = (reason: string): PreparedRow => {
+      this.check.invalid++;
+      this.problem(row, reason);
+      return { row, state: 'invalid', email: rawEmail.trim(), note: reason, vars: '' };
+    };
+    if (record.fields.length !== header.length) {
+      return invalid(`has ${record.fields.length} fields but the header has ${header.length}`);
+    }
+    const address = checkAddress(rawEmail);
+    if (!address.ok) return invalid(address.reason);
+    const first = seen.get(address.key);
+    if (first !== undefined) {
+      this.check.duplicates++;
+      return {
+        row,
+        state: 'duplicate',
+        email: address.address,
+        note: `same address as row ${first}`,
+        vars: '',
+      };
+    }
+    const vars: Record<string, string> = {};
+    header.forEach((name, index) => {
+      vars[name] = record.fields[index] as string;
+    });
+    vars[header[emailIndex] as string] = address.address;
+    const packed = packVars(vars);
+    if (packed.length > MAX_ROW_BYTES) {
+      return invalid(`is ${packed.length} bytes once packed; a row may hold at most ${MAX_ROW_BYTES}`);
+    }
+    seen.set(address.key, row);
+    this.check.valid++;
+    return { row, state: 'ok', email: address.address, note: '', vars: packed };
+  }
+}
+
+export const PREPARED_HEADER = `${PREPARED_COLUMNS.join(',')}\n`;
+
+export function preparedLine(row: PreparedRow): string {
+  return `${row.row},${row.state},${encodeText(row.email)},${encodeText(row.note)},${row.vars}\n`;
+}
+
+/** Runs every check over a file without writing anything (the API's upload check uses this). */
+export async function checkRecipients(source: AsyncIterable<Uint8Array>, options: ScanOptions = {}) {
+  const scanner = new RecipientsScanner(source, options);
+  for await (const _ of scanner.rows()) {
+    // Only the summary is wanted.
+  }
+  return scanner.check;
+}
+
+/** Streams the prepared file as text chunks of about 64 KiB. */
+export async function* preparedChunks(scanner: RecipientsScanner): AsyncGenerator<string> {
+  let chunk = PREPARED_HEADER;
+  for await (const row of scanner.rows()) {
+    chunk += preparedLine(row);
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+export type { RowProblem };

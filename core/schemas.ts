@@ -1,0 +1,155 @@
+/**
+ * One zod schema per message that crosses a boundary: API bodies, state-machine payloads, the rows of the
+ * prepared recipients file. Types are inferred from them; nothing crosses a boundary unparsed.
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.ts';
+import { RECIPIENT_STATES } from './status.ts';
+
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, "-" or "_"');
+const email = z.string().trim().email('must be an email address');
+/** RFC 3339 with an explicit offset: a time without a zone is ambiguous and is refused. */
+const instant = z.string().datetime({
+  offset: true,
+  message: 'must be an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00+09:00',
+});
+
+export const TemplateInputSchema = z.object({
+  name: z.string().min(1).max(200).optional(),
+  subject: z.string().min(1, 'the subject is empty').max(998),
+  html: z.string().min(1, 'the HTML body is empty').max(400_000),
+  text: z.string().max(400_000).optional(),
+});
+export type TemplateInput = z.infer<typeof TemplateInputSchema>;
+
+export const TemplateRecordSchema = TemplateInputSchema.extend({
+  id,
+  version: z.number().int().positive(),
+  variables: z.array(z.string()),
+  createdAt: z.string(),
+});
+export type TemplateRecord = z.infer<typeof TemplateRecordSchema>;
+
+const variableValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const CampaignRequestSchema = z.object({
+  name: z.string().min(1).max(200).optional(),
+  templateId: id,
+  templateVersion: z.number().int().positive().optional(),
+  /** S3 key of an uploaded recipients CSV. */
+  recipientsKey: z.string().min(1).max(1024),
+  from: email,
+  replyTo: z.array(email).max(10).optional(),
+  /** Campaign-level template variables; a CSV column of the same name wins for its row. */
+  data: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), variableValue).optional(),
+  sendAt: instant.optional(),
+  /** IANA zone the user thinks in; used to show the schedule back to them. */
+  timeZone: z.string().min(1).max(64).optional(),
+  /** Emails per second across the whole campaign. */
+  rate: z.number().positive().max(100_000).optional(),
+  /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
+  onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
+  toleratedFailurePercentage: z.number().min(0).max(100).default(5),
+  /** Name of the CSV column holding addresses; by default the first column called email (any case). */
+  emailColumn: z.string().min(1).optional(),
+});
+export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
+export type CampaignSpec = z.output<typeof CampaignRequestSchema>;
+
+/** What every batch needs to know about its campaign (the Map's BatchInput). */
+export const BatchContextSchema = z.object({
+  campaignId: id,
+  templateId: id,
+  templateVersion: z.number().int().positive(),
+  from: z.string(),
+  replyTo: z.array(z.string()).default([]),
+  data: z.record(z.string(), variableValue).default({}),
+  /** This worker's share of the campaign rate, emails per second. */
+  workerRate: z.number().positive(),
+  configurationSet: z.string().optional(),
+});
+export type BatchContext = z.infer<typeof BatchContextSchema>;
+
+export const SendPlanSchema = z.object({
+  rate: z.number().positive(),
+  maxConcurrency: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  maxInputBytesPerBatch: z.number().int().positive(),
+  toleratedFailurePercentage: z.number().min(0).max(100),
+});
+export type SendPlan = z.infer<typeof SendPlanSchema>;
+
+export const ExecutionInputSchema = z.object({ campaignId: id });
+export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
+
+/** Output of the prepare step: everything the rest of the state machine reads. */
+export const PreparedCampaignSchema = z.object({
+  campaignId: id,
+  sendAt: z.string().optional(),
+  recipients: z.object({ bucket: z.string(), key: z.string() }),
+  resultPrefix: z.string(),
+  plan: SendPlanSchema,
+  batch: BatchContextSchema,
+});
+export type PreparedCampaign = z.infer<typeof PreparedCampaignSchema>;
+
+export const PREPARED_COLUMNS = ['row', 'state', 'email', 'note', 'vars'] as const;
+
+/** One row of the prepared recipients file as the Map's ItemReader yields it: every value a string. */
+export const PreparedRowSchema = z.object({
+  row: z.coerce.number().int().positive(),
+  state: z.enum(['ok', 'invalid', 'duplicate']),
+  email: z.string(),
+  note: z.string(),
+  vars: z.string(),
+});
+export type PreparedRow = z.infer<typeof PreparedRowSchema>;
+
+export const SendBatchEventSchema = z.object({
+  BatchInput: BatchContextSchema,
+  Items: z.array(z.object({ index: z.number().int().nonnegative(), row: PreparedRowSchema })).min(1),
+});
+export type SendBatchEvent = z.input<typeof SendBatchEventSchema>;
+
+export const RowOutcomeSchema = z.object({
+  /** Position in the prepared file (the Map item index). */
+  i: z.number().int().nonnegative(),
+  /** Row number in the user's file, counting the header as row 1, as a spreadsheet shows it. */
+  row: z.number().int().positive(),
+  email: z.string(),
+  state: z.enum(RECIPIENT_STATES),
+  messageId: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type RowOutcome = z.infer<typeof RowOutcomeSchema>;
+
+export const SendBatchResultSchema = z.object({
+  campaignId: id,
+  outcomes: z.array(RowOutcomeSchema),
+});
+export type SendBatchResult = z.infer<typeof SendBatchResultSchema>;
+
+export const MapResultSchema = z.object({
+  MapRunArn: z.string(),
+  ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }),
+});
+
+export const FinaliseEventSchema = z.object({
+  campaignId: id,
+  mapResult: MapResultSchema.optional(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+export type FinaliseEvent = z.infer<typeof FinaliseEventSchema>;
+
+/** Parses unknown input; a failure becomes a ValidationError listing each problem with its path. */
+export function parseWith<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    path: issue.path.join('.') || '(root)',
+    problem: issue.message,
+  }));
+  throw new ValidationError(`Invalid ${what}: ${problems.map((p) => `${p.path}: ${p.problem}`).join('; ')}`, {
+    details: problems,
+  });
+}

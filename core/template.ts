@@ -1,0 +1,135 @@
+/**
+ * Email templates in liquid: parsing (with positioned errors), the variables a template needs, and
+ * rendering. HTML output is escaped by default so a recipient's data can never inject markup; liquid
+ * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
+ */
+import { Liquid, type Template } from 'liquidjs';
+import { MissingVariablesError, TemplateSyntaxError } from './errors.ts';
+
+export interface TemplateContent {
+  subject: string;
+  html: string;
+  text?: string | undefined;
+}
+
+export interface CompiledTemplate {
+  subject: Template[];
+  html: Template[];
+  text: Template[] | undefined;
+  /** Top-level variable names the template reads that it does not assign itself. */
+  variables: string[];
+}
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string | undefined;
+}
+
+/** Variables sixback fills in itself for every recipient. */
+export const SYSTEM_VARIABLES = ['email', 'unsubscribe_url', 'campaign_id'] as const;
+
+const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
+const plainEngine = new Liquid({ strictFilters: true, cache: false });
+
+type Part = 'subject' | 'html' | 'text';
+
+function parsePart(engine: Liquid, part: Part, source: string): Template[] {
+  try {
+    return engine.parse(source);
+  } catch (error) {
+    const position = (error as { token?: { getPosition(): number[] } }).token?.getPosition();
+    const message =
+      error instanceof Error ? error.message.replace(/, line:\d+, col:\d+$/, '') : String(error);
+    throw new TemplateSyntaxError(`The ${part} does not parse: ${message}`, {
+      cause: error,
+      details: { part, line: position?.[0] ?? null, column: position?.[1] ?? null, problem: message },
+    });
+  }
+}
+
+export function compileTemplate(content: TemplateContent): CompiledTemplate {
+  const subject = parsePart(plainEngine, 'subject', content.subject);
+  const html = parsePart(htmlEngine, 'html', content.html);
+  const text =
+    content.text === undefined || content.text === ''
+      ? undefined
+      : parsePart(plainEngine, 'text', content.text);
+  const variables = new Set<string>();
+  for (const [engine, parsed] of [
+    [plainEngine, subject],
+    [htmlEngine, html],
+    [plainEngine, text],
+  ] as const) {
+    if (parsed) for (const name of engine.globalVariablesSync(parsed)) variables.add(name);
+  }
+  return { subject, html, text, variables: [...variables].sort() };
+}
+
+/**
+ * Names the template needs that are provided neither by the recipients' columns nor by campaign data
+ * nor by sixback itself.
+ */
+export function missingVariables(compiled: CompiledTemplate, provided: Iterable<string>): string[] {
+  const have = new Set<string>([...SYSTEM_VARIABLES, ...provided]);
+  return compiled.variables.filter((name) => !have.has(name));
+}
+
+export function assertVariablesProvided(
+  compiled: CompiledTemplate,
+  columns: string[],
+  dataKeys: string[],
+): void {
+  const missing = missingVariables(compiled, [...columns, ...dataKeys]);
+  if (missing.length > 0) {
+    throw new MissingVariablesError(
+      `The template uses ${missing.map((m) => `"${m}"`).join(', ')}, which no CSV column or campaign data provides. ` +
+        'Add a column with that name, pass it as campaign data, or remove it from the template.',
+      { details: { missing, columns, data: dataKeys } },
+    );
+  }
+}
+
+export class RenderError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RenderError';
+  }
+}
+
+export function renderTemplate(
+  compiled: CompiledTemplate,
+  variables: Record<string, unknown>,
+): RenderedEmail {
+  try {
+    const subject = plainEngine.renderSync(compiled.subject, variables) as string;
+    if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
+    return {
+      subject: subject.trim(),
+      html: htmlEngine.renderSync(compiled.html, variables) as string,
+      text: compiled.text ? (plainEngine.renderSync(compiled.text, variables) as string) : undefined,
+    };
+  } catch (error) {
+    if (error instanceof RenderError) throw error;
+    throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** Parsed templates are immutable per version, so a process-wide cache keyed by id@version is safe. */
+export class CompiledTemplateCache {
+  private readonly entries = new Map<string, CompiledTemplate>();
+  constructor(private readonly capacity = 64) {}
+
+  get(key: string, load: () => TemplateContent): CompiledTemplate {
+    let compiled = this.entries.get(key);
+    if (!compiled) {
+      compiled = compileTemplate(load());
+      if (this.entries.size >= this.capacity) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+      this.entries.set(key, compiled);
+    }
+    return compiled;
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * The campaign workflow's own steps (the Task states of statemachines/campaign.asl.json):
+ * prepare -> [wait] -> beginSending -> (Distributed Map of sendBatch) -> finalise.
+ */
+
+import { createInterface } from 'node:readline';
+import { PassThrough, Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
+import { keys } from './config.ts';
+import { readCsvRecords } from './csv.ts';
+import { addressKey } from './email-address.ts';
+import { InvalidRowsError, RecipientsFileError, SixbackError, UnaccountedRowsError } from './errors.ts';
+import type { Ledger } from './ledger.ts';
+import { planSending } from './plan.ts';
+import { decodeText, preparedChunks, RecipientsScanner } from './recipients.ts';
+import {
+  ExecutionInputSchema,
+  FinaliseEventSchema,
+  type PreparedCampaign,
+  PreparedCampaignSchema,
+  parseWith,
+  type RowOutcome,
+  SendBatchResultSchema,
+} from './schemas.ts';
+import { type CampaignStatus, emptyCounts, type RecipientCounts, totalOf } from './status.ts';
+import { assertVariablesProvided, compileTemplate } from './template.ts';
+import type { TemplateStore } from './templates.ts';
+
+export interface WorkflowDeps {
+  s3: S3Client;
+  bucket: string;
+  campaigns: CampaignStore;
+  templates: TemplateStore;
+  ledger: Ledger;
+  clock: () => Date;
+  configurationSet?: string | undefined;
+}
+
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false;
+    throw error;
+  }
+}
+
+async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Readable> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return out.Body as Readable;
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') {
+      throw new RecipientsFileError(
+        `The recipients file "${key}" does not exist in the bucket. Upload it first.`,
+        {
+          details: { key },
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Checks the recipients file and the template against each other and writes the prepared file. A
+ * resumed campaign keeps the prepared file of its first run: rows and their numbers must not change.
+ */
+export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
+  const { campaignId } = parseWith(ExecutionInputSchema, input, 'execution input');
+  const campaign = await deps.campaigns.get(campaignId);
+  const preparedKey = keys.prepared(campaignId);
+  if (!(campaign.check && (await objectExists(deps.s3, deps.bucket, preparedKey)))) {
+    try {
+      const check = await writePreparedFile(campaign, preparedKey, deps);
+      await deps.campaigns.patch(campaignId, { check });
+    } catch (error) {
+      if (error instanceof SixbackError) {
+        // The user's input is wrong: record why, with details, before the execution fails.
+        await deps.campaigns.transition(campaignId, 'failed', {
+          statusReason: error.message,
+          finishedAt: deps.clock().toISOString(),
+        });
+      }
+      throw error;
+    }
+  }
+  const plan = planSending(campaign.rate, campaign.spec.toleratedFailurePercentage);
+  const sendAt = campaign.sendAt;
+  if (sendAt && Date.parse(sendAt) > deps.clock().getTime() && campaign.status === 'pending') {
+    await deps.campaigns.transition(campaignId, 'scheduled');
+  }
+  return {
+    campaignId,
+    ...(sendAt ? { sendAt: new Date(sendAt).toISOString() } : {}),
+    recipients: { bucket: deps.bucket, key: preparedKey },
+    resultPrefix: keys.results(campaignId),
+    plan,
+    batch: {
+      campaignId,
+      templateId: campaign.spec.templateId,
+      templateVersion: campaign.templateVersion,
+      from: campaign.spec.from,
+      replyTo: campaign.spec.replyTo ?? [],
+      data: campaign.spec.data ?? {},
+      workerRate: plan.rate / plan.maxConcurrency,
+      ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
+    },
+  };
+}
+
+async function writePreparedFile(campaign: CampaignRecord, preparedKey: string, deps: WorkflowDeps) {
+  const template = compileTemplate(
+    await deps.templates.get(campaign.spec.templateId, campaign.templateVersion),
+  );
+  const dataKeys = Object.keys(campaign.spec.data ?? {});
+  const body = await objectBody(deps.s3, deps.bucket, campaign.spec.recipientsKey);
+  const scanner = new RecipientsScanner(body, {
+    emailColumn: campaign.spec.emailColumn,
+    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
+  });
+  await new Upload({
+    client: deps.s3,
+    params: {
+      Bucket: deps.bucket,
+      Key: preparedKey,
+      Body: Readable.from(preparedChunks(scanner)),
+      ContentType: 'text/csv; charset=utf-8',
+    },
+  }).done();
+  const check = scanner.check;
+  if (check.valid === 0) {
+    throw new RecipientsFileError(
+      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
+      { details: { problems: check.problems } },
+    );
+  }
+  if (check.invalid > 0 && campaign.spec.onInvalidRows === 'abort') {
+    throw new InvalidRowsError(
+      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
+        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
+      { details: { problems: check.problems } },
+    );
+  }
+  return check;
+}
+
+/** After the optional wait: the campaign is now sending. Records how late it started, if it did. */
+export async function beginSending(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
+  const prepared = parseWith(PreparedCampaignSchema, input, 'prepared campaign');
+  const campaign = await deps.campaigns.get(prepared.campaignId);
+  if (campaign.status !== 'sending') {
+    const now = deps.clock();
+    const late = prepared.sendAt ? Math.floor((now.getTime() - Date.parse(prepared.sendAt)) / 1000) : 0;
+    await deps.campaigns.transition(prepared.campaignId, 'sending', {
+      startedAt: now.toISOString(),
+      ...(late > 60 ? { startedLateBySeconds: late } : {}),
+    });
+  }
+  return prepared;
+}
+
+export interface FinaliseResult {
+  campaignId: string;
+  status: CampaignStatus;
+  totals: RecipientCounts & { rows: number };
+  reportKey?: string;
+}
+
+/** Reads what a Lambda or the local engine put in an error's Cause: {"errorMessage": ...} or plain text. */
+export function describeCause(error: { Error: string; Cause?: string | undefined }): string {
+  const cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    if (parsed.errorMessage) return `${error.Error}: ${parsed.errorMessage}`;
+  } catch {
+    // Not JSON: a plain message.
+  }
+  return cause ? `${error.Error}: ${cause}` : error.Error;
+}
+
+interface ResultEntry {
+  Status?: string;
+  Output?: unknown;
+}
+
+/** A result line is the child's output (COMPACT) or an execution record holding it as a string (NONE). */
+function childOutput(entry: ResultEntry): unknown {
+  if (entry.Status !== undefined && 'Output' in entry) {
+    return typeof entry.Output === 'string' ? JSON.parse(entry.Output) : entry.Output;
+  }
+  return entry;
+}
+
+async function* resultEntries(body: Readable): AsyncGenerator<ResultEntry> {
+  const lines = createInterface({ input: body, crlfDelay: Number.POSITIVE_INFINITY });
+  let first = true;
+  let buffered: string[] | undefined;
+  for await (const line of lines) {
+    if (first && line.trimStart().startsWith('[')) buffered = [];
+    first = false;
+    if (buffered) buffered.push(line);
+    else if (line.trim() !== '') yield JSON.parse(line) as ResultEntry;
+  }
+  // ResultWriter's JSON output type: one array per file.
+  if (buffered) for (const entry of JSON.parse(buffered.join('\n')) as ResultEntry[]) yield entry;
+}
+
+const REPORT_HEADER = 'row,email,state,message_id,reason\n';
+const csvCell = (value: string | number | undefined) => {
+  const text = value === undefined ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+const reportLine = (o: RowOutcome) =>
+  `${o.row},${csvCell(o.email)},${o.state},${csvCell(o.messageId)},${csvCell(o.reason)}\n`;
+
+/**
+ * Ends a campaign: totals from the Map's result files, one report line per row, and the final status.
+ * Every prepared row is accounted for: rows that no batch reported (a batch that failed for good, or a
+ * campaign stopped midway) are looked up in the ledger and reported as sent or failed, never dropped.
+ */
+export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Promise<FinaliseResult> {
+  const event = parseWith(FinaliseEventSchema, input, 'finalise input');
+  const campaign = await deps.campaigns.get(event.campaignId);
+  const rows = campaign.check ? campaign.check.rows : 0;
+  const emptyTotals = { ...emptyCounts(), rows };
+  if (!campaign.check) {
+    // Failed before the recipients were read: nothing was sent, nothing to report.
+    const reason = event.error ? describeCause(event.error) : 'the recipients were never read';
+    const done =
+      campaign.status === 'failed' ? campaign : await failCampaign(deps, campaign, reason, emptyTotals);
+    return { campaignId: campaign.id, status: done.status, totals: emptyTotals };
+  }
+
+  const reportKey = keys.report(campaign.id);
+  const report = new PassThrough();
+  const upload = new Upload({
+    client: deps.s3,
+    params: { Bucket: deps.bucket, Key: reportKey, Body: report, ContentType: 'text/csv; charset=utf-8' },
+  }).done();
+  const write = async (text: string) => {
+    if (!report.write(text)) await new Promise((resolve) => report.once('drain', resolve));
+  };
+
+  const counts = emptyCounts();
+  const seen = new Uint8Array(rows);
+  let reported = 0;
+  const record = async (outcome: RowOutcome) => {
+    if (outcome.i >= rows || seen[outcome.i]) return;
+    seen[outcome.i] = 1;
+    reported++;
+    counts[outcome.state]++;
+    await write(reportLine(outcome));
+  };
+
+  try {
+    await write(REPORT_HEADER);
+    if (event.mapResult) {
+      const manifestBody = await objectBody(
+        deps.s3,
+        event.mapResult.ResultWriterDetails.Bucket,
+        event.mapResult.ResultWriterDetails.Key,
+      );
+      const manifest = JSON.parse(await streamToString(manifestBody)) as {
+        ResultFiles?: Record<string, { Key: string }[]>;
+      };
+      for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
+        const body = await objectBody(deps.s3, event.mapResult.ResultWriterDetails.Bucket, file.Key);
+        for await (const entry of resultEntries(body)) {
+          const output = childOutput(entry);
+          for (const outcome of parseWith(SendBatchResultSchema, output, 'batch result').outcomes)
+            await record(outcome);
+        }
+      }
+    }
+    if (reported < rows) {
+      const why = event.error ? describeCause(event.error) : 'its batch failed after every retry';
+      for await (const outcome of unreportedRows(campaign.id, seen, why, deps)) await record(outcome);
+    }
+    report.end();
+    await upload;
+  } catch (error) {
+    report.destroy(error as Error);
+    await upload.catch(() => undefined);
+    throw error;
+  }
+
+  const totals = { ...counts, rows };
+  if (totalOf(counts) !== rows) {
+    const problem = new UnaccountedRowsError(`Only ${totalOf(counts)} of ${rows} rows have an outcome.`);
+    const failed = await failCampaign(deps, campaign, problem.message, totals, reportKey);
+    return { campaignId: campaign.id, status: failed.status, totals, reportKey };
+  }
+  if (event.error) {
+    const failed = await failCampaign(deps, campaign, describeCause(event.error), totals, reportKey);
+    return { campaignId: campaign.id, status: failed.status, totals, reportKey };
+  }
+  const status: CampaignStatus = counts.failed > 0 ? 'completed_with_failures' : 'completed';
+  await deps.campaigns.transition(campaign.id, status, {
+    totals,
+    progress: counts,
+    reportKey,
+    finishedAt: deps.clock().toISOString(),
+  });
+  return { campaignId: campaign.id, status, totals, reportKey };
+}
+
+async function failCampaign(
+  deps: WorkflowDeps,
+  campaign: CampaignRecord,
+  reason: string,
+  totals: RecipientCounts & { rows: number },
+  reportKey?: string,
+): Promise<CampaignRecord> {
+  if (campaign.status === 'failed' || campaign.status === 'cancelled') {
+    await deps.campaigns.patch(campaign.id, { totals, ...(reportKey ? { reportKey } : {}) });
+    return campaign;
+  }
+  const { rows: _rows, ...progress } = totals;
+  return deps.campaigns.transition(campaign.id, 'failed', {
+    statusReason: reason,
+    totals,
+    progress,
+    ...(reportKey ? { reportKey } : {}),
+    finishedAt: deps.clock().toISOString(),
+  });
+}
+
+/** Rows of the prepared file that no batch reported, each resolved against the ledger. */
+async function* unreportedRows(
+  campaignId: string,
+  seen: Uint8Array,
+  why: string,
+  deps: WorkflowDeps,
+): AsyncGenerator<RowOutcome> {
+  const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
+  let index = -1;
+  let pending: RowOutcome[] = [];
+  const resolve = async function* (): AsyncGenerator<RowOutcome> {
+    const candidates = pending.filter((o) => o.state === 'failed');
+    const sent = await deps.ledger.lookup(
+      campaignId,
+      candidates.map((o) => addressKey(o.email)),
+    );
+    for (const outcome of pending) {
+      const entry = outcome.state === 'failed' ? sent.get(addressKey(outcome.email)) : undefined;
+      yield entry
+        ? { i: outcome.i, row: outcome.row, email: outcome.email, state: 'sent', messageId: entry.messageId }
+        : outcome;
+    }
+    pending = [];
+  };
+  for await (const record of readCsvRecords(body, { dialect: 'aws' })) {
+    if (index++ === -1) continue; // header
+    if (seen[index]) continue;
+    const [row, state, email, note] = record.fields as [string, string, string, string];
+    const base = { i: index, row: Number(row), email: decodeText(email) };
+    if (state === 'invalid' || state === 'duplicate')
+      pending.push({ ...base, state, reason: decodeText(note) });
+    else pending.push({ ...base, state: 'failed', reason: `not sent: ${why}` });
+    if (pending.length >= 100) yield* resolve();
+  }
+  yield* resolve();
+}
+
+async function streamToString(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,273 @@
+/**
+ * The local Step Functions: the campaign ASL file run by aws-local-stepfunctions, with every Lambda Task
+ * mapped to the same handler factory the deployed functions use, and each Distributed Map run by the
+ * adapter. It implements the same Orchestrator interface as the Step Functions client, so the campaign
+ * service cannot tell the two apart.
+ */
+import './polyfill.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ExecutionStatus, Orchestrator } from '../core/orchestrator.ts';
+import type { ExecutionInput } from '../core/schemas.ts';
+import type { TaskHandler } from '../handlers/runtime.ts';
+import {
+  ADAPTER_RESOURCE,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  loadDefinition,
+  localFunctionArn,
+  type MachineDefinition,
+  rewriteDistributedMaps,
+  type StateDefinition,
+} from './asl.ts';
+import { runDistributedMap, StatesError, validateDistributedMap } from './distributed-map.ts';
+
+const STATE_PAYLOAD_LIMIT = 256 * 1024;
+export const LOCAL_STATE_MACHINE_NAME = 'sixback-campaign';
+
+export interface LocalExecution {
+  executionArn: string;
+  name: string;
+  input: unknown;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  output?: unknown;
+  error?: { Error: string; Cause: string };
+  done: Promise<LocalExecution>;
+}
+
+export interface LocalEngineOptions {
+  /** Handlers by the ASL substitution name of their function ARN (PrepareFunctionArn, ...). */
+  handlers: Record<string, TaskHandler>;
+  s3: S3Client;
+  /** Shortens named Wait states (milliseconds), for tests; a real run waits for real. */
+  waitTimeOverrides?: Record<string, number>;
+  /** Shortens named states' Retry pauses (milliseconds), for tests. */
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  aslPath?: string;
+}
+
+const toKebab = (name: string) =>
+  name
+    .replace(/FunctionArn$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+
+/** What a Lambda invocation looks like to Step Functions: JSON in, JSON out, errors as {errorType, errorMessage}. */
+function asLambda(handler: TaskHandler): (input: unknown) => Promise<unknown> {
+  return async (input) => {
+    let output: unknown;
+    try {
+      output = await handler(JSON.parse(JSON.stringify(input)));
+    } catch (error) {
+      const e = error as Error;
+      const failure = new Error(e?.message ?? String(error));
+      failure.name = e?.name ?? 'Error';
+      // The engine reports `cause` as the Cause; Lambda's Cause is this JSON document.
+      (failure as Error & { cause: string }).cause = JSON.stringify({
+        errorType: failure.name,
+        errorMessage: failure.message,
+      });
+      throw failure;
+    }
+    const text = JSON.stringify(output ?? null);
+    if (Buffer.byteLength(text) > STATE_PAYLOAD_LIMIT) {
+      throw new StatesError(
+        'States.DataLimitExceeded',
+        `The task returned ${Buffer.byteLength(text)} bytes, over 256 KiB`,
+      );
+    }
+    return JSON.parse(text);
+  };
+}
+
+function taskStates(definition: { States: Record<string, StateDefinition> }): [string, StateDefinition][] {
+  return Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+}
+
+export class LocalEngine implements Orchestrator {
+  readonly stateMachineArn =
+    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
+  readonly definition: MachineDefinition;
+  private readonly maps: Record<string, StateDefinition>;
+  private readonly machine: StateMachine;
+  private readonly children = new Map<
+    string,
+    { machine: StateMachine; tasks: [string, StateDefinition][] }
+  >();
+  private readonly byArn = new Map<string, (input: unknown) => Promise<unknown>>();
+  private readonly executions = new Map<string, LocalExecution & { abort: () => void }>();
+
+  constructor(private readonly options: LocalEngineOptions) {
+    const names = new Map<string, string>();
+    const raw = loadDefinition((name) => {
+      if (!(name in options.handlers)) return undefined;
+      const arn = localFunctionArn(toKebab(name));
+      names.set(arn, name);
+      return arn;
+    }, options.aslPath);
+    for (const [arn, name] of names) this.byArn.set(arn, asLambda(options.handlers[name] as TaskHandler));
+    const { definition, maps } = rewriteDistributedMaps(raw);
+    this.definition = definition;
+    this.maps = maps;
+    this.machine = new StateMachine(definition as never);
+    for (const [name, state] of Object.entries(maps)) {
+      validateDistributedMap(name, state);
+      const processor = state.ItemProcessor as { StartAt: string; States: Record<string, StateDefinition> };
+      const childDefinition = { StartAt: processor.StartAt, States: processor.States };
+      this.children.set(name, {
+        machine: new StateMachine(childDefinition as never),
+        tasks: taskStates(childDefinition),
+      });
+    }
+  }
+
+  private handlerFor(resource: unknown): (input: unknown) => Promise<unknown> {
+    const handler = this.byArn.get(String(resource));
+    if (!handler) throw new Error(`No local handler for Task resource ${String(resource)}`);
+    return handler;
+  }
+
+  executionArn(name: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${LOCAL_STATE_MACHINE_NAME}:${name}`;
+  }
+
+  async start(name: string, input: ExecutionInput): Promise<{ executionArn: string }> {
+    const executionArn = this.executionArn(name);
+    // Same name: the same execution, as StartExecution is idempotent for a running execution.
+    if (this.executions.has(executionArn)) return { executionArn };
+    const startDate = new Date();
+    const controller = new AbortController();
+    const context = {
+      Execution: { Id: executionArn, Name: name, Input: input, StartTime: startDate.toISOString() },
+      StateMachine: { Id: this.stateMachineArn, Name: LOCAL_STATE_MACHINE_NAME },
+    };
+    const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, state] of taskStates(this.definition)) {
+      overrides[stateName] =
+        state.Resource === ADAPTER_RESOURCE
+          ? (mapInput) => this.runMap(stateName, mapInput, context, executionArn, controller.signal)
+          : this.handlerFor(state.Resource);
+    }
+    const run = this.machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: overrides as never,
+        ...(this.options.waitTimeOverrides ? { waitTimeOverrides: this.options.waitTimeOverrides } : {}),
+        ...(this.options.retryIntervalOverrides
+          ? { retryIntervalOverrides: this.options.retryIntervalOverrides }
+          : {}),
+      },
+      context: context as never,
+      noThrowOnAbort: true,
+    });
+    const execution = {
+      executionArn,
+      name,
+      input,
+      status: 'RUNNING' as ExecutionStatus,
+      startDate,
+      abort: () => {
+        controller.abort();
+        run.abort();
+      },
+    } as LocalExecution & { abort: () => void };
+    execution.done = run.result.then(
+      (output) => {
+        if (execution.status === 'RUNNING') {
+          execution.status = output === null && controller.signal.aborted ? 'ABORTED' : 'SUCCEEDED';
+          execution.output = output;
+        }
+        execution.stopDate = new Date();
+        return execution;
+      },
+      (error: Error & { cause?: unknown }) => {
+        execution.status = controller.signal.aborted ? 'ABORTED' : 'FAILED';
+        execution.error = {
+          Error: error.name,
+          Cause: typeof error.cause === 'string' ? error.cause : error.message,
+        };
+        execution.stopDate = new Date();
+        return execution;
+      },
+    );
+    this.executions.set(executionArn, execution);
+    return { executionArn };
+  }
+
+  private runMap(
+    stateName: string,
+    input: unknown,
+    context: Record<string, unknown>,
+    executionArn: string,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const child = this.children.get(stateName);
+    if (!child) throw new Error(`No Distributed Map state ${stateName}`);
+    const childOverrides = Object.fromEntries(
+      child.tasks.map(([name, state]) => [name, this.handlerFor(state.Resource)]),
+    );
+    return runDistributedMap(input, {
+      stateName,
+      state: this.maps[stateName] as StateDefinition,
+      context,
+      executionArn,
+      s3: this.options.s3,
+      signal,
+      runChild: async (childInput) => {
+        const run = child.machine.run(childInput as never, {
+          overrides: {
+            taskResourceLocalHandlers: childOverrides as never,
+            ...(this.options.retryIntervalOverrides
+              ? { retryIntervalOverrides: this.options.retryIntervalOverrides }
+              : {}),
+          },
+          noThrowOnAbort: true,
+        });
+        const onAbort = () => run.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          return await run.result;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      },
+    });
+  }
+
+  async stop(executionArn: string, _cause: string): Promise<void> {
+    const execution = this.executions.get(executionArn);
+    if (execution?.status !== 'RUNNING') return;
+    execution.status = 'ABORTED';
+    execution.stopDate = new Date();
+    execution.abort();
+  }
+
+  async status(executionArn: string): Promise<ExecutionStatus> {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new Error(`No execution ${executionArn}`);
+    return execution.status;
+  }
+
+  consoleUrl(): undefined {
+    return undefined;
+  }
+
+  /** Resolves when the execution has ended, whatever the outcome. */
+  async wait(executionArn: string): Promise<LocalExecution> {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new Error(`No execution ${executionArn}`);
+    return execution.done;
+  }
+
+  list(): LocalExecution[] {
+    return [...this.executions.values()];
+  }
+
+  /** Stops every running execution (used when the stack shuts down). */
+  async stopAll(): Promise<void> {
+    const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    for (const execution of running) execution.abort();
+    await Promise.all(running.map((e) => e.done));
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The three local AWS services, started in-process on loopback: s3rver (S3), dynalite (DynamoDB) and
+ * aws-ses-v2-local (SES v2 with a web inbox). Ports default to 0 (any free port) so several stacks can
+ * run at once, as the tests do.
+ */
+
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { TABLES, type TableName, type TableShape } from '../core/tables.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface RunningService {
+  url: string;
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const urlOf = (server: { address(): AddressInfo | string | null }) =>
+  `http://${HOST}:${(server.address() as AddressInfo).port}`;
+
+export async function startS3(directory: string, port = 0): Promise<RunningService> {
+  mkdirSync(directory, { recursive: true });
+  const S3rver = require('s3rver') as new (
+    options: Record<string, unknown>,
+  ) => {
+    run(): Promise<AddressInfo>;
+    close(): Promise<void>;
+  };
+  const server = new S3rver({ address: HOST, port, silent: true, directory });
+  const address = await server.run();
+  return { url: `http://${HOST}:${address.port}`, close: () => server.close() };
+}
+
+export async function startDynamo(directory: string | undefined, port = 0): Promise<RunningService> {
+  const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+  if (directory) mkdirSync(directory, { recursive: true });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(directory ? { path: directory } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, HOST, () => resolve());
+  });
+  return { url: urlOf(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+export async function startSes(
+  port = 0,
+  quota?: { max24HourSend: number; maxSendRate: number },
+): Promise<RunningService> {
+  // aws-ses-v2-local answers GetAccount from this variable.
+  process.env.AWS_SES_ACCOUNT = JSON.stringify({
+    SendQuota: {
+      Max24HourSend: quota?.max24HourSend ?? 1_000_000,
+      MaxSendRate: quota?.maxSendRate ?? 500,
+      SentLast24Hours: 0,
+    },
+    ProductionAccessEnabled: true,
+    SendingEnabled: true,
+  });
+  const start = (
+    require('aws-ses-v2-local') as { default: (config: { host: string; port: number }) => Promise<Server> }
+  ).default;
+  const server = await start({ host: HOST, port });
+  return {
+    url: urlOf(server),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function createTable(dynamodb: DynamoDBClient, name: string, shape: TableShape): Promise<void> {
+  const attributes = new Map<string, 'S' | 'N'>([[shape.partitionKey, 'S']]);
+  if (shape.sortKey) attributes.set(shape.sortKey.name, shape.sortKey.type);
+  for (const index of shape.indexes ?? []) {
+    attributes.set(index.partitionKey, 'S');
+    attributes.set(index.sortKey, 'S');
+  }
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+          AttributeName,
+          AttributeType,
+        })),
+        KeySchema: [
+          { AttributeName: shape.partitionKey, KeyType: 'HASH' },
+          ...(shape.sortKey ? [{ AttributeName: shape.sortKey.name, KeyType: 'RANGE' as const }] : []),
+        ],
+        ...(shape.indexes
+          ? {
+              GlobalSecondaryIndexes: shape.indexes.map((index) => ({
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                  { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+                ],
+                Projection: { ProjectionType: 'ALL' as const },
+              })),
+            }
+          : {}),
+      }),
+    );
+  } catch (error) {
+    // A persisted data folder already has its tables.
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}
+
+export async function createTables(
+  dynamodb: DynamoDBClient,
+  names: Record<TableName, string>,
+): Promise<void> {
+  for (const [table, shape] of Object.entries(TABLES) as [TableName, TableShape][]) {
+    await createTable(dynamodb, names[table], shape);
+  }
+}
+
+export async function createBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+export const dataPaths = (dataDir: string) => ({
+  s3: join(dataDir, 's3'),
+  dynamodb: join(dataDir, 'dynamodb'),
+});

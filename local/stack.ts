@@ -1,0 +1,141 @@
+/**
+ * The embedded local stack: local S3, DynamoDB and SES started in-process, the tables and bucket created,
+ * and the local engine running the campaign ASL with the real handlers. Any of the three services can be
+ * real AWS instead (`aws: { ses: true }` sends a real campaign through real SES without deploying).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AppDeps, createAppDeps } from '../core/app.ts';
+import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import { parseConfig, type SixbackConfig } from '../core/config.ts';
+import type { EmailSender } from '../core/email-sender.ts';
+import { TASK_FUNCTIONS } from '../handlers/index.ts';
+import { LocalEngine } from './engine.ts';
+import {
+  createBucket,
+  createTables,
+  dataPaths,
+  type RunningService,
+  startDynamo,
+  startS3,
+  startSes,
+} from './services.ts';
+
+export interface LocalStackOptions {
+  /** Where state persists between runs. Ignored with `ephemeral`. */
+  dataDir?: string;
+  /** Keep everything in a temporary folder removed on stop (the demo and the tests). */
+  ephemeral?: boolean;
+  ports?: { s3?: number; dynamodb?: number; ses?: number };
+  /** Use real AWS for these services instead of starting local ones (standard credential chain). */
+  aws?: { s3?: boolean; dynamodb?: boolean; ses?: boolean };
+  region?: string;
+  bucket?: string;
+  /** Emails per second for campaigns that name no rate. */
+  defaultRate?: number;
+  /** Replaces the SES client, e.g. with a fault-injecting stand-in. */
+  emails?: EmailSender;
+  sesEndpoint?: string;
+  waitTimeOverrides?: Record<string, number>;
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  maxInFlight?: number;
+}
+
+export interface LocalStack {
+  config: SixbackConfig;
+  deps: AppDeps;
+  engine: LocalEngine;
+  campaignDeps: CampaignServiceDeps;
+  urls: { s3?: string; dynamodb?: string; ses?: string; inbox?: string };
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir =
+    options.ephemeral || !options.dataDir ? mkdtempSync(join(tmpdir(), 'sixback-')) : options.dataDir;
+  const paths = dataPaths(dataDir);
+  const services: RunningService[] = [];
+  const started = async (service: Promise<RunningService>) => {
+    const s = await service;
+    services.push(s);
+    return s;
+  };
+  try {
+    const s3 = options.aws?.s3 ? undefined : await started(startS3(paths.s3, options.ports?.s3));
+    // In-memory DynamoDB when ephemeral: faster, and nothing to clean up.
+    const dynamo = options.aws?.dynamodb
+      ? undefined
+      : await started(startDynamo(options.ephemeral ? undefined : paths.dynamodb, options.ports?.dynamodb));
+    const ses =
+      options.aws?.ses || options.sesEndpoint || options.emails
+        ? undefined
+        : await started(startSes(options.ports?.ses));
+    const anyAws = options.aws?.s3 || options.aws?.dynamodb || options.aws?.ses;
+    const config = parseConfig({
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      endpoints: { s3: s3?.url, dynamodb: dynamo?.url, ses: options.sesEndpoint ?? ses?.url },
+      // Local services take any key; s3rver insists on this one. Real AWS uses the credential chain.
+      ...(anyAws ? {} : { credentials: LOCAL_CREDENTIALS }),
+      bucket: options.bucket ?? 'sixback-local',
+      tables: {
+        templates: 'sixback-templates',
+        campaigns: 'sixback-campaigns',
+        ledger: 'sixback-ledger',
+        suppression: 'sixback-suppression',
+      },
+      defaultRate: options.defaultRate ?? 100,
+      maxInFlight: options.maxInFlight ?? 16,
+    });
+    const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
+    if (s3) await createBucket(deps.clients.s3, config.bucket);
+    if (dynamo) {
+      const raw = new DynamoDBClient({
+        region: config.region,
+        endpoint: dynamo.url,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      await createTables(raw, config.tables);
+      raw.destroy();
+    }
+    const handlers = Object.fromEntries(
+      Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(deps)]),
+    );
+    const engine = new LocalEngine({
+      handlers,
+      s3: deps.clients.s3,
+      ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
+      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    });
+    const campaignDeps: CampaignServiceDeps = {
+      s3: deps.clients.s3,
+      bucket: config.bucket,
+      campaigns: deps.campaigns,
+      templates: deps.templates,
+      orchestrator: engine,
+      clock: deps.clock,
+      defaultRate: () => config.defaultRate,
+    };
+    return {
+      config,
+      deps,
+      engine,
+      campaignDeps,
+      urls: { s3: s3?.url, dynamodb: dynamo?.url, ses: ses?.url, inbox: ses ? `${ses.url}/` : undefined },
+      dataDir,
+      async stop() {
+        await engine.stopAll();
+        for (const client of Object.values(deps.clients)) client.destroy();
+        for (const service of services.reverse()) await service.close().catch(() => undefined);
+        if (options.ephemeral || !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    for (const service of services.reverse()) await service.close().catch(() => undefined);
+    throw error;
+  }
+}
