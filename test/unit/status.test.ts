@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { IllegalTransitionError } from '../../core/errors.ts';
+import {
+  addCounts,
+  assertTransition,
+  CAMPAIGN_STATUSES,
+  canTransition,
+  emptyCounts,
+  isFinal,
+  RECIPIENT_STATES,
+  totalOf,
+} from '../../core/status.ts';
+
+describe('campaign status transitions', () => {
+  it('follows the normal life of a campaign', () => {
+    expect(canTransition('pending', 'scheduled')).toBe(true);
+    expect(canTransition('scheduled', 'sending')).toBe(true);
+    expect(canTransition('sending', 'completed')).toBe(true);
+  });
+
+  it('never leaves completed, and never skips straight to completed', () => {
+    for (const to of CAMPAIGN_STATUSES) expect(canTransition('completed', to)).toBe(false);
+    expect(canTransition('pending', 'completed')).toBe(false);
+    expect(canTransition('scheduled', 'completed')).toBe(false);
+  });
+
+  it('lets stopped campaigns be resumed through pending', () => {
+    for (const from of ['failed', 'cancelled', 'completed_with_failures'] as const) {
+      expect(canTransition(from, 'pending')).toBe(true);
+      expect(isFinal(from)).toBe(true);
+    }
+    expect(isFinal('sending')).toBe(false);
+  });
+
+  it('throws a named error listing the allowed moves', () => {
+    expect(() => assertTransition('completed', 'sending')).toThrow(IllegalTransitionError);
+    try {
+      assertTransition('scheduled', 'completed');
+    } catch (error) {
+      expect((error as IllegalTransitionError).details).toEqual({
+        from: 'scheduled',
+        to: 'completed',
+        allowed: ['sending', 'failed', 'cancelled'],
+      });
+    }
+  });
+});
+
+describe('recipient counts', () => {
+  it('has exactly the five terminal states and adds them up', () => {
+    expect(RECIPIENT_STATES).toEqual(['sent', 'duplicate', 'suppressed', 'invalid', 'failed']);
+    const counts = addCounts(emptyCounts(), { sent: 3, invalid: 1 });
+    addCounts(counts, { sent: 1, failed: 2 });
+    expect(counts).toEqual({ sent: 4, duplicate: 0, suppressed: 0, invalid: 1, failed: 2 });
+    expect(totalOf(counts)).toBe(7);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { MissingVariablesError, TemplateSyntaxError } from '../../core/errors.ts';
+import {
+  assertVariablesProvided,
+  CompiledTemplateCache,
+  compileTemplate,
+  missingVariables,
+  RenderError,
+  renderTemplate,
+} from '../../core/template.ts';
+
+describe('compileTemplate', () => {
+  it('lists the top-level variables the template reads, but not the ones it assigns or loops over', () => {
+    const compiled = compileTemplate({
+      subject: 'Hi {{ first_name }}',
+      html: '{% assign greeting = "Hello" %}{{ greeting }} {{ user.city }}{% for item in items %}{{ item.name }}{% endfor %}',
+      text: '{{ plan | upcase }}',
+    });
+    expect(compiled.variables).toEqual(['first_name', 'items', 'plan', 'user']);
+  });
+
+  it('reports a syntax error with its part, line and column', () => {
+    try {
+      compileTemplate({ subject: 'ok', html: '<p>\n\n  {% if x %} never closed' });
+      expect.unreachable('the template should not compile');
+    } catch (error) {
+      expect(error).toBeInstanceOf(TemplateSyntaxError);
+      expect((error as TemplateSyntaxError).details).toMatchObject({ part: 'html', line: 3, column: 3 });
+      expect((error as Error).message).toContain('not closed');
+    }
+  });
+});
+
+describe('renderTemplate', () => {
+  const compiled = compileTemplate({
+    subject: 'Hello {{ name }} & co',
+    html: '<p>{{ name }}</p><div>{{ bio | raw }}</div>',
+    text: 'Hello {{ name }} & co',
+  });
+
+  it('escapes recipient data in HTML but not in the subject or text', () => {
+    const out = renderTemplate(compiled, { name: '<script>alert(1)</script>"\'', bio: '<b>ok</b>' });
+    expect(out.html).toBe('<p>&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;</p><div><b>ok</b></div>');
+    expect(out.subject).toBe(`Hello <script>alert(1)</script>"' & co`);
+    expect(out.text).toBe(`Hello <script>alert(1)</script>"' & co`);
+  });
+
+  it('never evaluates template code that arrives in the data', () => {
+    const out = renderTemplate(compiled, { name: '{{ secret }}{% assign x = 1 %}', secret: 'LEAK', bio: '' });
+    expect(out.html).toContain('{{ secret }}{% assign x = 1 %}');
+    expect(out.html).not.toContain('LEAK');
+  });
+
+  it('refuses a subject that renders with a line break (header injection)', () => {
+    const injected = compileTemplate({ subject: 'Hi {{ name }}', html: 'x' });
+    expect(() => renderTemplate(injected, { name: 'a\r\nBcc: victim@example.com' })).toThrow(RenderError);
+  });
+});
+
+describe('missing variables', () => {
+  const compiled = compileTemplate({
+    subject: '{{ first_name }}',
+    html: '{{ city }} {{ company }} {{ unsubscribe_url }} {{ email }}',
+  });
+
+  it('counts CSV columns, campaign data and system variables as provided', () => {
+    expect(missingVariables(compiled, ['first_name'])).toEqual(['city', 'company']);
+    expect(missingVariables(compiled, ['first_name', 'city', 'company'])).toEqual([]);
+  });
+
+  it('names every missing variable in the error', () => {
+    expect(() => assertVariablesProvided(compiled, ['email', 'first_name'], [])).toThrow(
+      MissingVariablesError,
+    );
+    try {
+      assertVariablesProvided(compiled, ['email', 'first_name'], ['company']);
+    } catch (error) {
+      expect((error as MissingVariablesError).details).toMatchObject({ missing: ['city'] });
+      expect((error as Error).message).toContain('"city"');
+    }
+  });
+});
+
+describe('CompiledTemplateCache', () => {
+  it('parses a template version once', () => {
+    const cache = new CompiledTemplateCache();
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return { subject: 's', html: 'h' };
+    };
+    const first = cache.get('t@1', load);
+    expect(cache.get('t@1', load)).toBe(first);
+    expect(loads).toBe(1);
+  });
+});
