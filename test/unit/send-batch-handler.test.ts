@@ -230,14 +230,12 @@ describe('SendBatch handler', () => {
   });
 
   it('stops the batch at once when SES sending is paused', async () => {
-    sesMock
-      .on(SendEmailCommand)
-      .rejects(
-        Object.assign(new Error('Sending paused for this account.'), {
-          name: 'SendingPausedException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    sesMock.on(SendEmailCommand).rejects(
+      Object.assign(new Error('Sending paused for this account.'), {
+        name: 'SendingPausedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     deps.sender.maxInFlight = 1;
     try {
       await expect(
