@@ -29,7 +29,9 @@ export function createClients(config: SixbackConfig): AwsClients {
   });
   const dynamodb = new DynamoDBClient({ ...base, endpoint: config.endpoints.dynamodb });
   const ddb = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-  const ses = new SESv2Client({ ...base, endpoint: config.endpoints.ses });
+  // One attempt per call: the sender retries itself, and must see each throttle to slow down (an SDK retry
+  // would hide it and multiply the calls SES already refused).
+  const ses = new SESv2Client({ ...base, endpoint: config.endpoints.ses, maxAttempts: 1 });
   const sfn = new SFNClient({ ...base, endpoint: config.endpoints.sfn });
   return { s3, ddb, ses, sfn };
 }

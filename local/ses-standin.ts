@@ -1,0 +1,277 @@
+/**
+ * A fault-injecting SES v2 stand-in: an HTTP server on loopback that speaks just enough of the SES v2 REST
+ * API for the real SESv2Client (SendEmail and GetAccount) and misbehaves on purpose, the way SES does:
+ *
+ * - a token-bucket rate limit: above it, 429 TooManyRequestsException and the message is dropped;
+ * - a fraction of calls failing transiently (500 InternalFailure, nothing accepted);
+ * - addresses rejected for good (400 MessageRejected);
+ * - sending paused or the account suspended on demand (SendingPausedException / AccountSuspendedException);
+ * - added latency.
+ *
+ * It counts what it accepted per recipient, which is what the delivery-guarantee tests assert on, and
+ * keeps nothing else per message (a per-interval histogram of acceptances is the only other state), so
+ * it stays fast enough for benchmarks of thousands of sends per second.
+ *
+ * Error responses follow the restJson1 protocol the SDK parses: the error name in the x-amzn-ErrorType
+ * header and a JSON body with a message (test/unit/ses-standin.test.ts checks that the SDK turns each
+ * into the exception class SES would).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SesStandinOptions {
+  /** Sends accepted per second; above it calls get 429. Unlimited when unset. */
+  rateLimit?: number;
+  /** Tokens the bucket holds (how large a burst passes); default a fifth of a second of the rate. */
+  burst?: number;
+  /** Milliseconds before each answer (fixed, or drawn per call). */
+  latencyMs?: number | (() => number);
+  /** Fraction (0..1) of calls answered 500 InternalFailure without accepting the message. */
+  transientFailureRate?: number;
+  /** Addresses (any case) SES refuses for good with 400 MessageRejected. */
+  reject?: Iterable<string> | ((address: string) => boolean);
+  /** What GetAccount answers; SentLast24Hours grows with each accepted message. */
+  quota?: { max24HourSend: number; maxSendRate: number; sentLast24Hours?: number };
+  /** Width of the acceptance histogram's intervals, milliseconds (default 100). */
+  intervalMs?: number;
+  random?: () => number;
+  port?: number;
+}
+
+export interface SesStandinStats {
+  accepted: number;
+  throttled: number;
+  transient: number;
+  rejected: number;
+  stopped: number;
+}
+
+export type StopCause = 'SendingPausedException' | 'AccountSuspendedException';
+
+const HOST = '127.0.0.1';
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+export class SesStandin {
+  readonly stats: SesStandinStats = { accepted: 0, throttled: 0, transient: 0, rejected: 0, stopped: 0 };
+  private readonly perRecipient = new Map<string, number>();
+  private readonly histogram = new Map<number, number>();
+  private readonly rejects: (address: string) => boolean;
+  private readonly intervalMs: number;
+  private readonly random: () => number;
+  private tokens: number;
+  private refilledAt = performance.now();
+  private stopCause: StopCause | undefined;
+  private messageCounter = 0;
+  private server: Server | undefined;
+  url = '';
+
+  constructor(private readonly options: SesStandinOptions = {}) {
+    const reject = options.reject;
+    if (typeof reject === 'function') this.rejects = reject;
+    else {
+      const set = new Set([...(reject ?? [])].map((a) => a.trim().toLowerCase()));
+      this.rejects = (address) => set.has(address);
+    }
+    this.intervalMs = options.intervalMs ?? 100;
+    this.random = options.random ?? Math.random;
+    this.tokens = this.capacity();
+  }
+
+  private capacity(): number {
+    const rate = this.options.rateLimit;
+    if (rate === undefined) return Number.POSITIVE_INFINITY;
+    return this.options.burst ?? Math.max(1, rate / 5);
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, HOST, () => resolve());
+    });
+    this.server = server;
+    this.url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** From now on every send fails with this cause, as SES does when it pauses or suspends an account. */
+  stopSending(cause: StopCause = 'SendingPausedException'): void {
+    this.stopCause = cause;
+  }
+
+  resumeSending(): void {
+    this.stopCause = undefined;
+  }
+
+  /** Accepted messages per recipient (lowercase address). */
+  counts(): Map<string, number> {
+    return new Map(this.perRecipient);
+  }
+
+  count(address: string): number {
+    return this.perRecipient.get(address.trim().toLowerCase()) ?? 0;
+  }
+
+  /** Total accepted; the same as stats.accepted. */
+  get accepted(): number {
+    return this.stats.accepted;
+  }
+
+  /**
+   * The highest number of messages accepted within any window of `windowMs` (a multiple of the interval),
+   * and the mean rate between the first and last accepted message, both in messages per second.
+   */
+  rates(windowMs = 1000): { peak: number; mean: number; first: number; last: number } {
+    const width = Math.max(1, Math.round(windowMs / this.intervalMs));
+    const slots = [...this.histogram.keys()].sort((a, b) => a - b);
+    if (slots.length === 0) return { peak: 0, mean: 0, first: 0, last: 0 };
+    const first = slots[0] as number;
+    const last = slots[slots.length - 1] as number;
+    let peak = 0;
+    for (let start = first; start <= last - width + 1; start++) {
+      let sum = 0;
+      for (let s = start; s < start + width; s++) sum += this.histogram.get(s) ?? 0;
+      peak = Math.max(peak, sum);
+    }
+    const spanSeconds = ((last - first + 1) * this.intervalMs) / 1000;
+    return {
+      peak: (peak * 1000) / (width * this.intervalMs),
+      mean: this.stats.accepted / spanSeconds,
+      first: first * this.intervalMs,
+      last: (last + 1) * this.intervalMs,
+    };
+  }
+
+  /** Accepted messages per interval, oldest first, from the first to the last interval with any. */
+  intervals(): { startMs: number; intervalMs: number; counts: number[] } {
+    const slots = [...this.histogram.keys()].sort((a, b) => a - b);
+    if (slots.length === 0) return { startMs: 0, intervalMs: this.intervalMs, counts: [] };
+    const first = slots[0] as number;
+    const last = slots[slots.length - 1] as number;
+    const counts: number[] = [];
+    for (let s = first; s <= last; s++) counts.push(this.histogram.get(s) ?? 0);
+    return { startMs: first * this.intervalMs, intervalMs: this.intervalMs, counts };
+  }
+
+  reset(): void {
+    this.perRecipient.clear();
+    this.histogram.clear();
+    for (const key of Object.keys(this.stats) as (keyof SesStandinStats)[]) this.stats[key] = 0;
+    this.tokens = this.capacity();
+    this.refilledAt = performance.now();
+  }
+
+  private takeToken(): boolean {
+    const rate = this.options.rateLimit;
+    if (rate === undefined) return true;
+    const now = performance.now();
+    this.tokens = Math.min(this.capacity(), this.tokens + ((now - this.refilledAt) * rate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const latency =
+        typeof this.options.latencyMs === 'function'
+          ? this.options.latencyMs()
+          : (this.options.latencyMs ?? 0);
+      const answer = () => this.route(req, chunks, res);
+      if (latency > 0) setTimeout(answer, latency);
+      else answer();
+    });
+  }
+
+  private route(req: IncomingMessage, chunks: Buffer[], res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'POST' && path === '/v2/email/outbound-emails') return this.sendEmail(chunks, res);
+    if (req.method === 'GET' && path === '/v2/email/account') return this.getAccount(res);
+    if (req.method === 'GET' && path === '/counts') {
+      res.writeHead(200, JSON_TYPE).end(JSON.stringify(Object.fromEntries(this.perRecipient)));
+      return;
+    }
+    if (req.method === 'GET' && path === '/stats') {
+      res.writeHead(200, JSON_TYPE).end(JSON.stringify(this.stats));
+      return;
+    }
+    error(res, 404, 'NotFoundException', `The stand-in does not implement ${req.method} ${path}`);
+  }
+
+  private sendEmail(chunks: Buffer[], res: ServerResponse): void {
+    let to: string | undefined;
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        Destination?: { ToAddresses?: string[] };
+      };
+      to = body.Destination?.ToAddresses?.[0];
+    } catch {
+      // Falls through to the BadRequest below.
+    }
+    if (!to) return error(res, 400, 'BadRequestException', 'Missing Destination.ToAddresses');
+    if (this.stopCause) {
+      this.stats.stopped++;
+      const message =
+        this.stopCause === 'SendingPausedException'
+          ? 'Sending is paused for this account.'
+          : 'Your account has been suspended.';
+      return error(res, 400, this.stopCause, message);
+    }
+    if (!this.takeToken()) {
+      this.stats.throttled++;
+      return error(res, 429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
+    }
+    const rate = this.options.transientFailureRate ?? 0;
+    if (rate > 0 && this.random() < rate) {
+      this.stats.transient++;
+      return error(res, 500, 'InternalFailure', 'We encountered an internal error. Please try again.');
+    }
+    const key = to.trim().toLowerCase();
+    if (this.rejects(key)) {
+      this.stats.rejected++;
+      return error(res, 400, 'MessageRejected', `Email address is not verified: ${to}`);
+    }
+    this.stats.accepted++;
+    this.perRecipient.set(key, (this.perRecipient.get(key) ?? 0) + 1);
+    const slot = Math.floor(performance.timeOrigin / this.intervalMs + performance.now() / this.intervalMs);
+    this.histogram.set(slot, (this.histogram.get(slot) ?? 0) + 1);
+    res.writeHead(200, JSON_TYPE).end(`{"MessageId":"standin-${++this.messageCounter}"}`);
+  }
+
+  private getAccount(res: ServerResponse): void {
+    const quota = this.options.quota ?? { max24HourSend: 1_000_000, maxSendRate: 500 };
+    res.writeHead(200, JSON_TYPE).end(
+      JSON.stringify({
+        SendQuota: {
+          Max24HourSend: quota.max24HourSend,
+          MaxSendRate: quota.maxSendRate,
+          SentLast24Hours: (quota.sentLast24Hours ?? 0) + this.stats.accepted,
+        },
+        SendingEnabled: this.stopCause === undefined,
+        ProductionAccessEnabled: true,
+        EnforcementStatus: this.stopCause === 'AccountSuspendedException' ? 'SHUTDOWN' : 'HEALTHY',
+        DedicatedIpAutoWarmupEnabled: false,
+      }),
+    );
+  }
+}
+
+function error(res: ServerResponse, status: number, name: string, message: string): void {
+  res.writeHead(status, { ...JSON_TYPE, 'x-amzn-ErrorType': name }).end(JSON.stringify({ message }));
+}
+
+export async function startSesStandin(options: SesStandinOptions = {}): Promise<SesStandin> {
+  return new SesStandin(options).start();
+}
