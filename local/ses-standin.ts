@@ -195,7 +195,7 @@ export class SesStandin {
     });
   }
 
-  private route(req: IncomingMessage, chunks: Buffer[], res: ServerResponse): void {
+  private route(req: IncomingMessage, chunks: Buffer[], res: ServerResponse) {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'POST' && path === '/v2/email/outbound-emails') return this.sendEmail(chunks, res);
     if (req.method === 'GET' && path === '/v2/email/account') return this.getAccount(res);
@@ -210,7 +210,7 @@ export class SesStandin {
     error(res, 404, 'NotFoundException', `The stand-in does not implement ${req.method} ${path}`);
   }
 
-  private sendEmail(chunks: Buffer[], res: ServerResponse): void {
+  private sendEmail(chunks: Buffer[], res: ServerResponse) {
     let to: string | undefined;
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
