@@ -5,6 +5,7 @@
 
 import { type AwsClients, createClients } from './aws.ts';
 import { CampaignStore } from './campaign-store.ts';
+import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
 import { type EmailSender, SesEmailSender } from './email-sender.ts';
 import { DynamoLedger, type Ledger } from './ledger.ts';
@@ -24,6 +25,8 @@ export interface AppDeps {
   emails: EmailSender;
   workflow: WorkflowDeps;
   sender: SenderDeps;
+  /** Signs and verifies unsubscribe links (the sender's headers, the API's /u/ routes). */
+  unsubscribeLinks: UnsubscribeLinks;
 }
 
 export interface AppOverrides {
@@ -49,13 +52,42 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     clock,
     configurationSet: config.configurationSet,
   };
+  const unsubscribeLinks = new UnsubscribeLinks(config);
+  // Unsubscribe links need a secret and a public address. A deployment that configures either gets them
+  // on every email (and fails loudly if the other is missing); a bare configuration (unit tests) sends none.
+  const unsubscribeConfigured = Boolean(
+    config.publicBaseUrl ||
+      config.unsubscribeSecret ||
+      config.unsubscribeSecretArn ||
+      config.unsubscribeSecretParameter,
+  );
   const sender: SenderDeps = {
     emails,
-    loadTemplate: (id, version) => templates.get(id, version),
+    // The secret may need a network read (Secrets Manager); recipientExtras is synchronous, so it is
+    // loaded with the template, which every batch awaits before its first send.
+    loadTemplate: async (id, version) => {
+      if (unsubscribeConfigured) await unsubscribeLinks.ready();
+      return templates.get(id, version);
+    },
+    ...(unsubscribeConfigured
+      ? { recipientExtras: (campaignId: string, key: string) => unsubscribeLinks.extras(campaignId, key) }
+      : {}),
     ledger,
     suppression,
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
   };
-  return { config, clients, clock, templates, campaigns, ledger, suppression, emails, workflow, sender };
+  return {
+    config,
+    clients,
+    clock,
+    templates,
+    campaigns,
+    ledger,
+    suppression,
+    emails,
+    workflow,
+    sender,
+    unsubscribeLinks,
+  };
 }

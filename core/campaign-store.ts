@@ -52,6 +52,10 @@ export interface CampaignRecord {
   progress: RecipientCounts;
   totals?: RecipientCounts & { rows: number };
   reportKey?: string;
+  /** SES events counted for this campaign (bounce, complaint, delivery...), added by the events handler. */
+  events?: Partial<Record<string, number>>;
+  /** Deliverability alarms raised for this campaign (complaint or bounce rate over its threshold). */
+  alarms?: { metric: string; value: number; threshold: number; raisedAt: string }[];
 }
 
 export class CampaignStore {
@@ -172,6 +176,54 @@ export class CampaignStore {
         ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
       }),
     );
+  }
+
+  /**
+   * Adds to the campaign's SES event counters and returns the updated record, or undefined when there is
+   * no such campaign. The `events` map is created on first use, since older records have none.
+   */
+  async addEvents(id: string, counts: Partial<Record<string, number>>): Promise<CampaignRecord | undefined> {
+    const names = Object.keys(counts).filter((name) => /^[A-Za-z]+$/.test(name) && (counts[name] ?? 0) !== 0);
+    if (names.length === 0) return this.find(id);
+    const add = () =>
+      this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `ADD ${names.map((n) => `#events.#${n} :${n}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: {
+            '#events': 'events',
+            ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+          },
+          ExpressionAttributeValues: Object.fromEntries(names.map((n) => [`:${n}`, counts[n]])),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    try {
+      return (await add()).Attributes as CampaignRecord;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'ConditionalCheckFailedException') return undefined;
+      if (name !== 'ValidationException') throw error;
+      // The document path does not exist yet: create the map (if still missing) and add again.
+      try {
+        await this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { id },
+            UpdateExpression: 'SET #events = if_not_exists(#events, :empty)',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeNames: { '#events': 'events' },
+            ExpressionAttributeValues: { ':empty': {} },
+          }),
+        );
+      } catch (inner) {
+        if ((inner as Error).name === 'ConditionalCheckFailedException') return undefined;
+        throw inner;
+      }
+      return (await add()).Attributes as CampaignRecord;
+    }
   }
 
   /** Adds a batch's new outcomes to the live progress counters (one small write per batch). */

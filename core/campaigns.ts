@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
+import { assertAllowedSender, assertUnsubscribeLink } from './compliance/policy.ts';
 import { RecipientsFileError, ValidationError } from './errors.ts';
 import type { Orchestrator } from './orchestrator.ts';
 import { RecipientsScanner } from './recipients.ts';
@@ -19,6 +20,8 @@ export interface CampaignServiceDeps {
   orchestrator: Orchestrator;
   clock: () => Date;
   defaultRate: () => Promise<number> | number;
+  /** Allowed From addresses or domains (config.senderIdentities); absent or empty allows any. */
+  senderIdentities?: readonly string[];
 }
 
 const MAX_SCHEDULE_MS = 365 * 24 * 3600 * 1000;
@@ -78,9 +81,12 @@ export async function createCampaign(
     const existing = await deps.campaigns.find(id);
     if (existing) return existing;
   }
+  assertAllowedSender(spec.from, deps.senderIdentities ?? []);
   const template = await deps.templates.get(spec.templateId, spec.templateVersion);
+  const compiled = compileTemplate(template);
   const columns = await readColumns(deps.s3, deps.bucket, spec.recipientsKey, spec.emailColumn);
-  assertVariablesProvided(compileTemplate(template), columns, Object.keys(spec.data ?? {}));
+  assertVariablesProvided(compiled, columns, Object.keys(spec.data ?? {}));
+  assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
 
   const now = deps.clock();
   let sendAt: string | undefined;

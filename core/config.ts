@@ -33,6 +33,16 @@ export const SixbackConfigSchema = z.object({
   maxInFlight: z.number().int().positive().default(16),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),
+  /** Public base URL of the API, for unsubscribe links (https://mail.example.com); locally the API server's URL. */
+  publicBaseUrl: z.string().url().optional(),
+  /** Allowed From addresses or domains ("news@example.com", "example.com"); empty allows any (local use). */
+  senderIdentities: z.array(z.string().min(1)).default([]),
+  /** The unsubscribe-token secret itself (local stack), or where to read it on AWS (Secrets Manager / SSM). */
+  unsubscribeSecret: z.string().min(32).optional(),
+  unsubscribeSecretArn: z.string().optional(),
+  unsubscribeSecretParameter: z.string().optional(),
+  /** Optional mailbox for the mailto: form of List-Unsubscribe. */
+  unsubscribeMailto: z.string().email().optional(),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -69,6 +79,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     stateMachineArn: optional('SIXBACK_STATE_MACHINE_ARN'),
     defaultRate: rate === undefined ? undefined : Number(rate),
     configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
+    publicBaseUrl: optional('SIXBACK_PUBLIC_BASE_URL'),
+    senderIdentities: (optional('SIXBACK_SENDER_IDENTITIES') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    unsubscribeSecretArn: optional('SIXBACK_UNSUBSCRIBE_SECRET_ARN'),
+    unsubscribeSecretParameter: optional('SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER'),
+    unsubscribeMailto: optional('SIXBACK_UNSUBSCRIBE_MAILTO'),
   });
 }
 

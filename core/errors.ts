@@ -89,6 +89,21 @@ export class ConfigError extends SixbackError {
   readonly code = 'config';
 }
 
+/** An unsubscribe link whose token was altered, forged or truncated. */
+export class InvalidUnsubscribeTokenError extends SixbackError {
+  readonly code = 'invalid_unsubscribe_token';
+}
+
+/** A marketing campaign whose template offers no {{ unsubscribe_url }} link. */
+export class UnsubscribeLinkMissingError extends SixbackError {
+  readonly code = 'unsubscribe_link_missing';
+}
+
+/** A From address outside the configured sender identities. */
+export class SenderNotAllowedError extends SixbackError {
+  readonly code = 'sender_not_allowed';
+}
+
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,
@@ -99,6 +114,9 @@ const HTTP_STATUS: Record<string, number> = {
   unauthorized: 401,
   not_found: 404,
   illegal_transition: 409,
+  invalid_unsubscribe_token: 400,
+  unsubscribe_link_missing: 422,
+  sender_not_allowed: 422,
 };
 
 export interface HttpError {

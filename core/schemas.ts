@@ -16,7 +16,11 @@ const instant = z.string().datetime({
 
 export const TemplateInputSchema = z.object({
   name: z.string().min(1).max(200).optional(),
-  subject: z.string().min(1, 'the subject is empty').max(998),
+  subject: z
+    .string()
+    .min(1, 'the subject is empty')
+    .max(998)
+    .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)'),
   html: z.string().min(1, 'the HTML body is empty').max(400_000),
   text: z.string().max(400_000).optional(),
 });
@@ -52,6 +56,8 @@ export const CampaignRequestSchema = z.object({
   toleratedFailurePercentage: z.number().min(0).max(100).default(5),
   /** Name of the CSV column holding addresses; by default the first column called email (any case). */
   emailColumn: z.string().min(1).optional(),
+  /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
+  transactional: z.boolean().default(false),
 });
 export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
 export type CampaignSpec = z.output<typeof CampaignRequestSchema>;

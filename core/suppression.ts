@@ -1,9 +1,24 @@
 /** Addresses that must not be mailed (unsubscribed, bounced, complained, or added by hand). */
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { batchGet } from './dynamo.ts';
 import { addressKey } from './email-address.ts';
 
 export type SuppressionReason = 'unsubscribe' | 'bounce' | 'complaint' | 'manual';
+
+export interface SuppressionEntry {
+  /** The address as sixback compares it (trimmed, lowercase). */
+  key: string;
+  reason: SuppressionReason;
+  /** Who or what added it: "api", "cli", "import:<file>", "ses:bounce:<campaign>", "unsubscribe:<campaign>"... */
+  source: string;
+  at: string;
+}
 
 export interface SuppressionList {
   /** The subset of `keys` that is suppressed. */
@@ -38,7 +53,52 @@ export class DynamoSuppressionList implements SuppressionList {
   async remove(address: string): Promise<void> {
     await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: { key: addressKey(address) } }));
   }
+
+  async get(address: string): Promise<SuppressionEntry | undefined> {
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.table, Key: { key: addressKey(address) }, ConsistentRead: true }),
+    );
+    return out.Item as SuppressionEntry | undefined;
+  }
+
+  /**
+   * One page of entries, optionally only addresses containing `search`. A scan: the list is read by
+   * people paging through it, rarely, so it needs no index.
+   */
+  async list(
+    options: { limit?: number; cursor?: string | undefined; search?: string | undefined } = {},
+  ): Promise<{ items: SuppressionEntry[]; cursor?: string }> {
+    const limit = options.limit ?? 50;
+    const search = options.search?.trim().toLowerCase();
+    const items: SuppressionEntry[] = [];
+    let start: Record<string, unknown> | undefined = options.cursor
+      ? JSON.parse(Buffer.from(options.cursor, 'base64url').toString())
+      : undefined;
+    do {
+      const out = await this.ddb.send(
+        new ScanCommand({
+          TableName: this.table,
+          Limit: limit - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+          ...(search
+            ? {
+                FilterExpression: 'contains(#key, :search)',
+                ExpressionAttributeNames: { '#key': 'key' },
+                ExpressionAttributeValues: { ':search': search },
+              }
+            : {}),
+        }),
+      );
+      items.push(...((out.Items ?? []) as SuppressionEntry[]));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return {
+      items,
+      ...(start ? { cursor: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}),
+    };
+  }
 }
+
 
 export class MemorySuppressionList implements SuppressionList {
   constructor(readonly keys = new Set<string>()) {}

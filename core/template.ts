@@ -4,6 +4,7 @@
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
 import { Liquid, type Template } from 'liquidjs';
+import { htmlToText } from './compliance/html-to-text.ts';
 import { MissingVariablesError, TemplateSyntaxError } from './errors.ts';
 
 export interface TemplateContent {
@@ -23,7 +24,7 @@ export interface CompiledTemplate {
 export interface RenderedEmail {
   subject: string;
   html: string;
-  text: string | undefined;
+  text: string;
 }
 
 /** Variables sixback fills in itself for every recipient. */
@@ -104,10 +105,12 @@ export function renderTemplate(
   try {
     const subject = plainEngine.renderSync(compiled.subject, variables) as string;
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
+    const html = htmlEngine.renderSync(compiled.html, variables) as string;
     return {
       subject: subject.trim(),
-      html: htmlEngine.renderSync(compiled.html, variables) as string,
-      text: compiled.text ? (plainEngine.renderSync(compiled.text, variables) as string) : undefined,
+      html,
+      // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
+      text: compiled.text ? (plainEngine.renderSync(compiled.text, variables) as string) : htmlToText(html),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;

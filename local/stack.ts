@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppDeps, createAppDeps } from '../core/app.ts';
 import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import { localUnsubscribeSecret } from '../core/compliance/secret.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { EmailSender } from '../core/email-sender.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
@@ -41,6 +42,10 @@ export interface LocalStackOptions {
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
+  /** Base of unsubscribe links: the local API server's URL (default http://localhost:8787). */
+  publicBaseUrl?: string;
+  /** Allowed From addresses or domains; empty (the default) allows any locally. */
+  senderIdentities?: string[];
 }
 
 export interface LocalStack {
@@ -54,6 +59,7 @@ export interface LocalStack {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_PUBLIC_BASE_URL = 'http://localhost:8787';
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir =
@@ -90,6 +96,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       defaultRate: options.defaultRate ?? 100,
       maxInFlight: options.maxInFlight ?? 16,
+      publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
+      senderIdentities: options.senderIdentities ?? [],
+      // Kept in the data folder so unsubscribe links in mail sent earlier stay valid across restarts.
+      unsubscribeSecret: localUnsubscribeSecret(dataDir),
     });
     const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
     if (s3) await createBucket(deps.clients.s3, config.bucket);
@@ -119,6 +129,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       orchestrator: engine,
       clock: deps.clock,
       defaultRate: () => config.defaultRate,
+      senderIdentities: config.senderIdentities,
     };
     return {
       config,

@@ -1,0 +1,288 @@
+/**
+ * SES sending events (from a configuration set, through EventBridge): each one is counted on its
+ * campaign (the `campaign` email tag the sender sets), permanent bounces and complaints put the address
+ * on the suppression list, and the campaign's complaint and bounce rates are checked against their
+ * thresholds. Locally, where SES produces no events, `buildSesEvent` makes the same JSON for injection.
+ */
+import { z } from 'zod';
+import type { CampaignRecord } from '../campaign-store.ts';
+import { checkAddress } from '../email-address.ts';
+import { parseWith } from '../schemas.ts';
+import type { SuppressionReason } from '../suppression.ts';
+import {
+  type Breach,
+  type CampaignHealth,
+  campaignHealth,
+  type EventCounter,
+  type RecordedAlarm,
+  type Thresholds,
+  updateAlarms,
+} from './health.ts';
+import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from './metrics.ts';
+
+const Recipients = z.array(z.object({ emailAddress: z.string() }).passthrough()).default([]);
+
+/** The `detail` of an EventBridge SES event (also the whole message of an SNS event destination). */
+export const SesEventDetailSchema = z
+  .object({
+    eventType: z.string().optional(),
+    /** Identity feedback notifications (not configuration sets) call it notificationType. */
+    notificationType: z.string().optional(),
+    mail: z
+      .object({
+        messageId: z.string().optional(),
+        timestamp: z.string().optional(),
+        source: z.string().optional(),
+        destination: z.array(z.string()).default([]),
+        tags: z.record(z.string(), z.array(z.string())).default({}),
+      })
+      .passthrough(),
+    bounce: z
+      .object({
+        bounceType: z.string(),
+        bounceSubType: z.string().optional(),
+        bouncedRecipients: Recipients,
+      })
+      .passthrough()
+      .optional(),
+    complaint: z
+      .object({
+        complainedRecipients: Recipients,
+        complaintFeedbackType: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough()
+  .refine((d) => d.eventType !== undefined || d.notificationType !== undefined, {
+    message: 'has neither eventType nor notificationType',
+  });
+export type SesEventDetail = z.infer<typeof SesEventDetailSchema>;
+
+export const SesEventSchema = z.union([
+  z.object({ id: z.string().optional(), 'detail-type': z.string().optional(), detail: SesEventDetailSchema }),
+  SesEventDetailSchema,
+]);
+
+/** "Bounce", "BOUNCE", "DeliveryDelay", "DELIVERY_DELAY" all name the same thing. */
+const normalise = (type: string) => type.replace(/[_\s-]/g, '').toUpperCase();
+
+const COUNTERS: Record<string, EventCounter> = {
+  SEND: 'send',
+  DELIVERY: 'delivery',
+  COMPLAINT: 'complaint',
+  REJECT: 'reject',
+  DELIVERYDELAY: 'deliveryDelay',
+  OPEN: 'open',
+  CLICK: 'click',
+  RENDERINGFAILURE: 'renderingFailure',
+};
+
+export interface ClassifiedEvent {
+  eventType: string;
+  /** Undefined for event types sixback does not count (Subscription...). */
+  counter: EventCounter | undefined;
+  campaignId: string | undefined;
+  messageId: string | undefined;
+  /** Addresses to suppress, and why. */
+  suppress: { reason: SuppressionReason; addresses: string[] } | undefined;
+}
+
+export function classifySesEvent(detail: SesEventDetail): ClassifiedEvent {
+  const eventType = normalise(detail.eventType ?? detail.notificationType ?? '');
+  const tag = detail.mail.tags.campaign?.[0];
+  const campaignId = tag && /^[A-Za-z0-9_-]{1,64}$/.test(tag) ? tag : undefined;
+  const base = { eventType, campaignId, messageId: detail.mail.messageId };
+  const addresses = (listed: { emailAddress: string }[]) =>
+    (listed.length > 0 ? listed.map((r) => r.emailAddress) : detail.mail.destination)
+      .map((raw) => checkAddress(raw))
+      .flatMap((check) => (check.ok ? [check.address] : []));
+  if (eventType === 'BOUNCE') {
+    // Only a permanent bounce means the mailbox will never accept mail; transient and undetermined
+    // bounces (mailbox full, greylisting) are counted but not suppressed.
+    const permanent = normalise(detail.bounce?.bounceType ?? '') === 'PERMANENT';
+    return {
+      ...base,
+      counter: permanent ? 'bounce' : 'transientBounce',
+      suppress: permanent
+        ? { reason: 'bounce', addresses: addresses(detail.bounce?.bouncedRecipients ?? []) }
+        : undefined,
+    };
+  }
+  if (eventType === 'COMPLAINT') {
+    // "not-spam" feedback is a recipient taking back a complaint: neither counted nor suppressed.
+    if (detail.complaint?.complaintFeedbackType === 'not-spam') {
+      return { ...base, counter: undefined, suppress: undefined };
+    }
+    return {
+      ...base,
+      counter: 'complaint',
+      suppress: { reason: 'complaint', addresses: addresses(detail.complaint?.complainedRecipients ?? []) },
+    };
+  }
+  return { ...base, counter: COUNTERS[eventType], suppress: undefined };
+}
+
+export interface SesEventDeps {
+  campaigns: {
+    addEvents(id: string, counts: Partial<Record<string, number>>): Promise<CampaignRecord | undefined>;
+    patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void>;
+  };
+  suppression: { add(address: string, reason: SuppressionReason, source: string): Promise<void> };
+  clock: () => Date;
+  /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
+  emitMetrics?: (line: string) => void;
+  thresholds?: Thresholds;
+}
+
+export interface SesEventResult extends ClassifiedEvent {
+  suppressed: string[];
+  /** Undefined when the event names no campaign sixback knows. */
+  health: CampaignHealth | undefined;
+  raised: Breach[];
+}
+
+/**
+ * Records one SES event. Delivery is at least once: a repeated event counts twice, which only nudges a
+ * rate, and suppressing an address twice is harmless.
+ */
+export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promise<SesEventResult> {
+  const parsed = parseWith(SesEventSchema, input, 'SES event');
+  const detail = 'detail' in parsed ? parsed.detail : parsed;
+  const event = classifySesEvent(detail as SesEventDetail);
+  const now = deps.clock();
+
+  const suppressed: string[] = [];
+  if (event.suppress) {
+    const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
+    for (const address of event.suppress.addresses) {
+      await deps.suppression.add(address, event.suppress.reason, source);
+      suppressed.push(address);
+    }
+  }
+
+  let health: CampaignHealth | undefined;
+  let raised: Breach[] = [];
+  if (event.counter && event.campaignId) {
+    const record = await deps.campaigns.addEvents(event.campaignId, { [event.counter]: 1 });
+    if (record) {
+      health = campaignHealth(
+        record.events ?? {},
+        record.totals?.sent ?? record.progress.sent,
+        deps.thresholds,
+      );
+      const update = updateAlarms((record.alarms ?? []) as RecordedAlarm[], health, now);
+      raised = update.raised;
+      if (update.changed) await deps.campaigns.patch(event.campaignId, { alarms: update.alarms });
+    }
+  }
+
+  if (deps.emitMetrics && event.counter) {
+    const metrics: MetricValue[] = [{ name: EVENT_METRIC_NAMES[event.counter], value: 1, unit: 'Count' }];
+    deps.emitMetrics(emfLine(metrics, { campaignId: event.campaignId }, now, { eventType: event.eventType }));
+    if (
+      health &&
+      (event.counter === 'complaint' || event.counter === 'bounce' || event.counter === 'delivery')
+    ) {
+      const rates: MetricValue[] = [
+        { name: RATE_METRICS.complaintRate, value: health.complaintRate * 100, unit: 'Percent' },
+        { name: RATE_METRICS.bounceRate, value: health.bounceRate * 100, unit: 'Percent' },
+        ...(raised.length > 0 ? [{ name: ALARM_METRIC, value: raised.length, unit: 'Count' as const }] : []),
+      ];
+      deps.emitMetrics(
+        emfLine(rates, { campaignId: event.campaignId, perCampaign: true }, now, {
+          alarms: raised.map((b) => b.metric),
+        }),
+      );
+    }
+  }
+  return { ...event, suppressed, health, raised };
+}
+
+export const INJECTABLE_EVENT_TYPES = [
+  'bounce',
+  'soft-bounce',
+  'complaint',
+  'delivery',
+  'reject',
+  'delivery-delay',
+  'open',
+  'click',
+] as const;
+export type InjectableEventType = (typeof INJECTABLE_EVENT_TYPES)[number];
+
+export const InjectEventSchema = z.object({
+  type: z.enum(INJECTABLE_EVENT_TYPES),
+  email: z.string().trim().email('must be an email address'),
+  campaignId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, "-" or "_"'),
+  messageId: z.string().optional(),
+});
+export type InjectEvent = z.input<typeof InjectEventSchema>;
+
+/**
+ * An event as SES would publish it to EventBridge, for the local stack (whose SES produces no events)
+ * and for tests: it goes through `recordSesEvent` like a real one.
+ */
+export function buildSesEvent(input: InjectEvent, now: Date = new Date()) {
+  const spec = parseWith(InjectEventSchema, input, 'event to inject');
+  const at = now.toISOString();
+  const mail = {
+    timestamp: at,
+    source: 'sender@sixback.local',
+    messageId: spec.messageId ?? `local-${now.getTime().toString(36)}`,
+    destination: [spec.email],
+    tags: { campaign: [spec.campaignId], 'ses:configuration-set': ['sixback-local'] },
+  };
+  const recipient = [{ emailAddress: spec.email }];
+  const details: Record<InjectableEventType, [string, string, Record<string, unknown>]> = {
+    bounce: [
+      'Email Bounced',
+      'Bounce',
+      {
+        bounce: {
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          bouncedRecipients: [{ ...recipient[0], action: 'failed', status: '5.1.1' }],
+          timestamp: at,
+        },
+      },
+    ],
+    'soft-bounce': [
+      'Email Bounced',
+      'Bounce',
+      {
+        bounce: {
+          bounceType: 'Transient',
+          bounceSubType: 'MailboxFull',
+          bouncedRecipients: recipient,
+          timestamp: at,
+        },
+      },
+    ],
+    complaint: [
+      'Email Complaint Received',
+      'Complaint',
+      { complaint: { complainedRecipients: recipient, complaintFeedbackType: 'abuse', timestamp: at } },
+    ],
+    delivery: ['Email Delivered', 'Delivery', { delivery: { recipients: [spec.email], timestamp: at } }],
+    reject: ['Email Rejected', 'Reject', { reject: { reason: 'Bad content' } }],
+    'delivery-delay': [
+      'Email Delivery Delayed',
+      'DeliveryDelay',
+      { deliveryDelay: { delayType: 'MailboxFull', delayedRecipients: recipient, timestamp: at } },
+    ],
+    open: ['Email Opened', 'Open', { open: { timestamp: at } }],
+    click: ['Email Clicked', 'Click', { click: { timestamp: at, link: 'https://example.com/' } }],
+  };
+  const [detailType, eventType, extra] = details[spec.type];
+  return {
+    version: '0',
+    id: `local-${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    'detail-type': detailType,
+    source: 'aws.ses',
+    time: at,
+    region: 'local',
+    resources: [],
+    detail: { eventType, mail, ...extra },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * SES events through the same code the Lambda handler runs, with in-memory stand-ins for the campaign
+ * store and the suppression list: counters, suppression, and the alarms a stream of events raises.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CampaignRecord } from '../../core/campaign-store.ts';
+import {
+  buildSesEvent,
+  type InjectEvent,
+  recordSesEvent,
+  type SesEventDeps,
+} from '../../core/compliance/events.ts';
+import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
+import { METRIC_NAMESPACE, RATE_METRICS } from '../../core/compliance/metrics.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { SuppressionReason } from '../../core/suppression.ts';
+
+function world(sent: number) {
+  const record = {
+    id: 'c1',
+    progress: { sent },
+    events: undefined,
+    alarms: undefined,
+  } as unknown as CampaignRecord;
+  const suppressed = new Map<string, { reason: SuppressionReason; source: string }>();
+  const metrics: Record<string, unknown>[] = [];
+  let patches = 0;
+  const deps: SesEventDeps = {
+    campaigns: {
+      async addEvents(id, counts) {
+        if (id !== record.id) return undefined;
+        record.events ??= {};
+        for (const [k, v] of Object.entries(counts)) record.events[k] = (record.events[k] ?? 0) + (v ?? 0);
+        return structuredClone(record);
+      },
+      async patch(_id, patch) {
+        patches++;
+        Object.assign(record, patch);
+      },
+    },
+    suppression: {
+      async add(address, reason, source) {
+        suppressed.set(address.toLowerCase(), { reason, source });
+      },
+    },
+    clock: () => new Date('2026-11-25T12:00:00Z'),
+    emitMetrics: (line) => metrics.push(JSON.parse(line)),
+  };
+  const send = (type: InjectEvent['type'], email: string, campaignId = 'c1') =>
+    recordSesEvent(buildSesEvent({ type, email, campaignId }), deps);
+  return { record, suppressed, metrics, deps, send, patches: () => patches };
+}
+
+describe('SES events', () => {
+  it('suppresses permanent bounces and complaints, not soft bounces, and counts each type', async () => {
+    const w = world(100);
+    await w.send('bounce', 'Hard@Example.com');
+    await w.send('soft-bounce', 'full@example.com');
+    await w.send('complaint', 'angry@example.com');
+    await w.send('delivery', 'ok@example.com');
+    await w.send('open', 'ok@example.com');
+    expect([...w.suppressed.entries()]).toEqual([
+      ['hard@example.com', { reason: 'bounce', source: 'ses:bounce:c1' }],
+      ['angry@example.com', { reason: 'complaint', source: 'ses:complaint:c1' }],
+    ]);
+    expect(w.record.events).toEqual({ bounce: 1, transientBounce: 1, complaint: 1, delivery: 1, open: 1 });
+  });
+
+  it('accepts the bare detail, upper-case types, and events for unknown campaigns', async () => {
+    const w = world(10);
+    const event = buildSesEvent({ type: 'bounce', email: 'x@example.com', campaignId: 'other' });
+    const result = await recordSesEvent({ ...event.detail, eventType: 'BOUNCE' }, w.deps);
+    expect(result).toMatchObject({ counter: 'bounce', campaignId: 'other', suppressed: ['x@example.com'] });
+    expect(result.health).toBeUndefined();
+  });
+
+  it('refuses input that is not an SES event, saying what is wrong', async () => {
+    const w = world(10);
+    await expect(recordSesEvent({ detail: { mail: {} } }, w.deps)).rejects.toThrow(ValidationError);
+    await expect(recordSesEvent('bounce', w.deps)).rejects.toThrow(/Invalid SES event/);
+  });
+
+  it('raises the complaint alarm once the rate passes 0.1%, once, and publishes the rates', async () => {
+    const w = world(2000);
+    for (let i = 0; i < 1990; i++) await w.send('delivery', `r${i}@example.com`);
+    // 2 complaints in 2,000 = 0.1%: at the threshold, not over it.
+    await w.send('complaint', 'a@example.com');
+    await w.send('complaint', 'b@example.com');
+    expect(w.record.alarms).toBeUndefined();
+    const third = await w.send('complaint', 'c@example.com');
+    expect(third.raised).toEqual([{ metric: 'complaintRate', value: 0.0015, threshold: 0.001 }]);
+    expect(w.record.alarms).toEqual([
+      { metric: 'complaintRate', value: 0.0015, threshold: 0.001, raisedAt: '2026-11-25T12:00:00.000Z' },
+    ]);
+    const fourth = await w.send('complaint', 'd@example.com');
+    expect(fourth.raised).toEqual([]);
+    expect(w.record.alarms?.[0]?.value).toBe(0.002);
+
+    const rateLines = w.metrics.filter((m) => RATE_METRICS.complaintRate in m);
+    const last = rateLines.at(-1) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+    };
+    expect(last[RATE_METRICS.complaintRate]).toBeCloseTo(0.2);
+    expect(last._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      Dimensions: [['Service'], ['Service', 'CampaignId']],
+    });
+    expect(w.metrics.filter((m) => m.CampaignAlarmRaised === 1)).toHaveLength(1);
+  });
+
+  it('raises the bounce alarm past 5% and not before', async () => {
+    const w = world(100);
+    for (let i = 0; i < 5; i++) await w.send('bounce', `b${i}@example.com`);
+    expect(w.record.alarms).toBeUndefined();
+    const sixth = await w.send('bounce', 'b5@example.com');
+    expect(sixth.raised.map((b) => b.metric)).toEqual(['bounceRate']);
+    expect(sixth.health).toMatchObject({ status: 'alarm', bounceRate: 0.06, complaintRate: 0 });
+  });
+});
+
+describe('campaignHealth', () => {
+  it('measures against the largest count that implies a send, so early events do not divide by zero', () => {
+    expect(campaignHealth({}, 0)).toMatchObject({ sent: 0, complaintRate: 0, bounceRate: 0, status: 'ok' });
+    expect(campaignHealth({ complaint: 1 }, 0)).toMatchObject({ sent: 1, complaintRate: 1, status: 'alarm' });
+    expect(campaignHealth({ delivery: 990, bounce: 10 }, 500)).toMatchObject({
+      sent: 1000,
+      bounceRate: 0.01,
+    });
+  });
+
+  it('keeps an alarm once raised even when later deliveries dilute the rate', () => {
+    const now = new Date('2026-11-25T00:00:00Z');
+    const first = updateAlarms([], campaignHealth({ complaint: 2 }, 1000), now);
+    expect(first.raised).toHaveLength(1);
+    const later = updateAlarms(first.alarms, campaignHealth({ complaint: 2 }, 100_000), now);
+    expect(later).toMatchObject({ raised: [], changed: false });
+    expect(later.alarms).toHaveLength(1);
+  });
+});

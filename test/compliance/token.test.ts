@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { signUnsubscribeToken, verifyUnsubscribeToken } from '../../core/compliance/token.ts';
+import { UnsubscribeLinks } from '../../core/compliance/unsubscribe.ts';
+import { ConfigError, InvalidUnsubscribeTokenError } from '../../core/errors.ts';
+
+const SECRET = 'a'.repeat(40);
+const subject = { campaignId: 'c123', key: 'ann@example.com' };
+
+describe('unsubscribe tokens', () => {
+  it('round-trips the campaign and the recipient', () => {
+    const token = signUnsubscribeToken(SECRET, subject);
+    expect(token).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect(verifyUnsubscribeToken(SECRET, token)).toEqual(subject);
+  });
+
+  it('refuses a token signed with another secret (forgery)', () => {
+    const forged = signUnsubscribeToken('b'.repeat(40), subject);
+    expect(() => verifyUnsubscribeToken(SECRET, forged)).toThrow(InvalidUnsubscribeTokenError);
+  });
+
+  it('refuses a token whose recipient or campaign was swapped (tampering)', () => {
+    const [campaignId, , mac] = signUnsubscribeToken(SECRET, subject).split('.');
+    const otherKey = Buffer.from('bob@example.com').toString('base64url');
+    expect(() => verifyUnsubscribeToken(SECRET, `${campaignId}.${otherKey}.${mac}`)).toThrow(
+      InvalidUnsubscribeTokenError,
+    );
+    const [, key] = signUnsubscribeToken(SECRET, subject).split('.');
+    expect(() => verifyUnsubscribeToken(SECRET, `c999.${key}.${mac}`)).toThrow(InvalidUnsubscribeTokenError);
+  });
+
+  it('refuses a flipped MAC character, a truncated token and garbage', () => {
+    const token = signUnsubscribeToken(SECRET, subject);
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    const flipped = `${token.slice(0, -2)}${last}${token.at(-1)}`;
+    for (const bad of [
+      flipped,
+      token.slice(0, -4),
+      token.split('.').slice(0, 2).join('.'),
+      '',
+      'x.y.z',
+      '../..',
+    ]) {
+      expect(() => verifyUnsubscribeToken(SECRET, bad), bad).toThrow(InvalidUnsubscribeTokenError);
+    }
+  });
+});
+
+describe('UnsubscribeLinks', () => {
+  const links = new UnsubscribeLinks({
+    region: 'us-east-1',
+    publicBaseUrl: 'https://mail.example.com/',
+    unsubscribeSecret: SECRET,
+    unsubscribeMailto: 'unsub@example.com',
+  });
+
+  it('builds the RFC 8058 headers around a signed https link', () => {
+    const extras = links.extras('c123', 'ann@example.com');
+    expect(extras.unsubscribeUrl).toMatch(
+      /^https:\/\/mail\.example\.com\/u\/c123\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+    );
+    expect(extras.headers).toEqual([
+      {
+        name: 'List-Unsubscribe',
+        value: `<${extras.unsubscribeUrl}>, <mailto:unsub@example.com?subject=unsubscribe>`,
+      },
+      { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+    ]);
+  });
+
+  it('verifies its own links and loads a remote secret once', async () => {
+    let loads = 0;
+    const remote = new UnsubscribeLinks(
+      { region: 'us-east-1', publicBaseUrl: 'https://x.example' },
+      async () => {
+        loads++;
+        return SECRET;
+      },
+    );
+    expect(() => remote.extras('c1', 'a@b.co')).toThrow(ConfigError);
+    await Promise.all([remote.ready(), remote.ready()]);
+    const token = remote.extras('c1', 'a@b.co').unsubscribeUrl.split('/u/')[1] as string;
+    expect(await remote.verify(token)).toEqual({ campaignId: 'c1', key: 'a@b.co' });
+    expect(loads).toBe(1);
+  });
+
+  it('says which setting is missing when there is no public base URL', () => {
+    const bare = new UnsubscribeLinks({ region: 'us-east-1', unsubscribeSecret: SECRET });
+    expect(() => bare.extras('c1', 'a@b.co')).toThrow(/SIXBACK_PUBLIC_BASE_URL/);
+  });
+});
