@@ -1,8 +1,34 @@
 /** Templates in DynamoDB: every save is a new immutable version; campaigns pin the version they use. */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from './errors.ts';
 import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from './schemas.ts';
 import { compileTemplate } from './template.ts';
+
+/** A template as lists show it: no bodies. */
+export interface TemplateSummary {
+  id: string;
+  name: string | undefined;
+  version: number;
+  subject: string;
+  variables: string[];
+  createdAt: string;
+}
+
+const summary = (record: TemplateRecord): TemplateSummary => ({
+  id: record.id,
+  name: record.name,
+  version: record.version,
+  subject: record.subject,
+  variables: record.variables,
+  createdAt: record.createdAt,
+});
 
 export class TemplateStore {
   constructor(
@@ -67,5 +93,69 @@ export class TemplateStore {
       );
     }
     return record;
+  }
+
+  /** The latest version of every template, by id. Reads the whole table: templates are few and small. */
+  async list(): Promise<TemplateSummary[]> {
+    const latest = new Map<string, TemplateSummary>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new ScanCommand({
+          TableName: this.table,
+          ProjectionExpression: 'id, version, #name, subject, variables, createdAt',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of (out.Items ?? []) as TemplateRecord[]) {
+        const seen = latest.get(item.id);
+        if (!seen || seen.version < item.version) latest.set(item.id, summary(item));
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return [...latest.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Every version of a template, newest first. */
+  async versions(id: string): Promise<TemplateSummary[]> {
+    const versions: TemplateSummary[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'id = :id',
+          ExpressionAttributeValues: { ':id': id },
+          ScanIndexForward: false,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of (out.Items ?? []) as TemplateRecord[]) versions.push(summary(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    if (versions.length === 0)
+      throw new NotFoundError(`No template "${id}".`, { details: { templateId: id } });
+    return versions;
+  }
+
+  /** Deletes every version of a template; returns how many there were. */
+  async delete(id: string): Promise<number> {
+    const versions = await this.versions(id);
+    for (let i = 0; i < versions.length; i += 25) {
+      let requests: Record<string, unknown[]> | undefined = {
+        [this.table]: versions
+          .slice(i, i + 25)
+          .map((v) => ({ DeleteRequest: { Key: { id, version: v.version } } })),
+      };
+      // BatchWrite may leave some deletes unprocessed under load: send those again until none remain.
+      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const out = await this.ddb.send(new BatchWriteCommand({ RequestItems: requests as never }));
+        requests = out.UnprocessedItems as Record<string, unknown[]> | undefined;
+      }
+    }
+    return versions.length;
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * What people see of a campaign: the record, its schedule in UTC and in the user's zone, and live
+ * progress with the rate so far and an expected finish. The API answers with this; the CLI and the web
+ * console draw it.
+ */
+import type { CampaignRecord } from './campaign-store.ts';
+import { formatInZone } from './schedule.ts';
+import { isFinal, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
+
+export interface CampaignProgress {
+  /** Rows by terminal state so far (exact totals once the campaign has finished). */
+  counts: RecipientCounts;
+  /** Rows that reached a terminal state. */
+  done: number;
+  /** Rows in the file, once it has been checked. */
+  total: number | null;
+  percent: number | null;
+  /** Rows decided per second since sending began (null before it began or after it ended). */
+  ratePerSecond: number | null;
+  /** The configured send rate, emails per second. */
+  plannedRate: number;
+  expectedFinishAt: string | null;
+}
+
+export interface CampaignView {
+  id: string;
+  name: string;
+  status: CampaignRecord['status'];
+  statusReason: string | null;
+  templateId: string;
+  templateVersion: number;
+  recipientsKey: string;
+  from: string;
+  createdAt: string;
+  schedule: {
+    /** When sending was asked to start, UTC; null for "now". */
+    sendAt: string | null;
+    /** The same instant in the user's zone, with its offset. */
+    sendAtLocal: string | null;
+    timeZone: string | null;
+  };
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: CampaignProgress;
+  check: CampaignRecord['check'] | null;
+  executionArn: string | null;
+  /** Step Functions console page of the current execution; null on the local stack. */
+  executionUrl: string | null;
+  reportAvailable: boolean;
+}
+
+export function campaignProgress(record: CampaignRecord, now: Date): CampaignProgress {
+  const counts = { ...record.progress };
+  if (record.totals) for (const state of RECIPIENT_STATES) counts[state] = record.totals[state];
+  for (const state of RECIPIENT_STATES) counts[state] ??= 0;
+  const done = totalOf(counts);
+  const total = record.totals?.rows ?? record.check?.rows ?? null;
+  const percent = total ? Math.min(100, Math.round((done / total) * 1000) / 10) : null;
+  let ratePerSecond: number | null = null;
+  let expectedFinishAt: string | null = null;
+  if (record.status === 'sending' && record.startedAt) {
+    const elapsed = (now.getTime() - Date.parse(record.startedAt)) / 1000;
+    if (elapsed > 0 && done > 0) ratePerSecond = Math.round((done / elapsed) * 10) / 10;
+    if (total !== null) {
+      // Early on the measured rate is noise; the planned rate is the better guess until a few seconds in.
+      const rate = ratePerSecond !== null && elapsed >= 5 ? ratePerSecond : record.rate;
+      expectedFinishAt = new Date(now.getTime() + (Math.max(0, total - done) / rate) * 1000).toISOString();
+    }
+  } else if (!isFinal(record.status) && total !== null) {
+    const start = record.sendAt ? Math.max(Date.parse(record.sendAt), now.getTime()) : now.getTime();
+    expectedFinishAt = new Date(start + (total / record.rate) * 1000).toISOString();
+  }
+  return { counts, done, total, percent, ratePerSecond, plannedRate: record.rate, expectedFinishAt };
+}
+
+export function campaignView(
+  record: CampaignRecord,
+  options: { now: Date; consoleUrl?: (executionArn: string) => string | undefined },
+): CampaignView {
+  const timeZone = record.spec.timeZone ?? null;
+  return {
+    id: record.id,
+    name: record.name,
+    status: record.status,
+    statusReason: record.statusReason ?? null,
+    templateId: record.spec.templateId,
+    templateVersion: record.templateVersion,
+    recipientsKey: record.spec.recipientsKey,
+    from: record.spec.from,
+    createdAt: record.createdAt,
+    schedule: {
+      sendAt: record.sendAt ?? null,
+      sendAtLocal: record.sendAt && timeZone ? formatInZone(record.sendAt, timeZone) : null,
+      timeZone,
+    },
+    startedAt: record.startedAt ?? null,
+    finishedAt: record.finishedAt ?? null,
+    progress: campaignProgress(record, options.now),
+    check: record.check ?? null,
+    executionArn: record.executionArn ?? null,
+    executionUrl: (record.executionArn && options.consoleUrl?.(record.executionArn)) || null,
+    reportAvailable: record.reportKey !== undefined,
+  };
+}

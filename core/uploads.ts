@@ -1,0 +1,207 @@
+/**
+ * Uploads straight from the client to S3 with a presigned POST. The server chooses the key (under the
+ * prefix of the upload's kind) and signs a policy limiting size, content type and key; the client never
+ * names an object. Because a local S3 (s3rver) enforces none of the policy conditions, and because a
+ * policy only guards the upload itself, the server re-checks the stored object (HeadObject) before
+ * using it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { RecipientsCheck } from './campaign-store.ts';
+import { keys } from './config.ts';
+import { UploadRejectedError, ValidationError } from './errors.ts';
+import { checkRecipients, RecipientsScanner, unpackVars } from './recipients.ts';
+
+export type UploadKind = 'recipients' | 'image';
+
+interface UploadRule {
+  prefix: string;
+  maxBytes: number;
+  /** Content type -> key extension. */
+  types: Record<string, string>;
+}
+
+/** A 10-million-row CSV of a few columns is about 700 MB; 1 GiB leaves room without inviting abuse. */
+export const UPLOAD_RULES: Record<UploadKind, UploadRule> = {
+  recipients: {
+    prefix: keys.recipientsUploadPrefix,
+    maxBytes: 1024 * 1024 * 1024,
+    types: { 'text/csv': 'csv' },
+  },
+  image: {
+    prefix: keys.imagesPrefix,
+    maxBytes: 5 * 1024 * 1024,
+    types: { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp' },
+  },
+};
+
+/** How long a presigned upload stays usable. */
+export const UPLOAD_EXPIRES_SECONDS = 15 * 60;
+
+export interface UploadDeps {
+  s3: S3Client;
+  bucket: string;
+  clock: () => Date;
+}
+
+export interface PresignedUpload {
+  kind: UploadKind;
+  key: string;
+  /** POST a multipart form to `url` with every field of `fields`, then the file as the last field, `file`. */
+  url: string;
+  fields: Record<string, string>;
+  contentType: string;
+  maxBytes: number;
+  expiresAt: string;
+}
+
+function ruleFor(kind: UploadKind, contentType: string): UploadRule {
+  const rule = UPLOAD_RULES[kind];
+  if (!(contentType in rule.types)) {
+    throw new ValidationError(
+      `A ${kind} upload must be ${Object.keys(rule.types).join(' or ')}, not "${contentType}".`,
+      { details: [{ path: 'contentType', problem: `one of ${Object.keys(rule.types).join(', ')}` }] },
+    );
+  }
+  return rule;
+}
+
+export async function presignUpload(
+  request: { kind: UploadKind; contentType: string; size?: number | undefined },
+  deps: UploadDeps,
+): Promise<PresignedUpload> {
+  const rule = ruleFor(request.kind, request.contentType);
+  if (request.size !== undefined && request.size > rule.maxBytes) {
+    throw new ValidationError(
+      `The file is ${request.size} bytes; a ${request.kind} upload may be ${rule.maxBytes} bytes at most.`,
+      { details: [{ path: 'size', problem: `at most ${rule.maxBytes}` }] },
+    );
+  }
+  const now = deps.clock();
+  const key = `${rule.prefix}${now.toISOString().slice(0, 10)}/${randomUUID()}.${rule.types[request.contentType]}`;
+  const { url, fields } = await createPresignedPost(deps.s3, {
+    Bucket: deps.bucket,
+    Key: key,
+    Conditions: [
+      ['content-length-range', 1, rule.maxBytes],
+      ['eq', '$Content-Type', request.contentType],
+      ['eq', '$key', key],
+    ],
+    Fields: { 'Content-Type': request.contentType },
+    Expires: UPLOAD_EXPIRES_SECONDS,
+  });
+  return {
+    kind: request.kind,
+    key,
+    url,
+    fields,
+    contentType: request.contentType,
+    maxBytes: rule.maxBytes,
+    expiresAt: new Date(now.getTime() + UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+  };
+}
+
+export interface UploadedObject {
+  key: string;
+  size: number;
+  contentType: string;
+}
+
+/** Which kind of upload a key belongs to, from its prefix; anything else is not an upload. */
+export function uploadKindOf(key: string): UploadKind | undefined {
+  return (Object.keys(UPLOAD_RULES) as UploadKind[]).find((kind) =>
+    key.startsWith(UPLOAD_RULES[kind].prefix),
+  );
+}
+
+/**
+ * Checks that `key` is an uploaded object of `kind` that honours its policy: right prefix, present, not
+ * empty, not over the size limit, an allowed content type. Keys outside the prefix are refused so the
+ * API can never be pointed at another campaign's report or prepared file.
+ */
+export async function assertUploaded(
+  key: string,
+  kind: UploadKind,
+  deps: UploadDeps,
+): Promise<UploadedObject> {
+  const rule = UPLOAD_RULES[kind];
+  if (!key.startsWith(rule.prefix) || key.includes('..')) {
+    throw new ValidationError(`"${key}" is not a ${kind} upload: its key must start with "${rule.prefix}".`, {
+      details: [{ path: 'key', problem: `must start with ${rule.prefix}` }],
+    });
+  }
+  let head: { ContentLength?: number | undefined; ContentType?: string | undefined };
+  try {
+    head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.bucket, Key: key }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || (error as Error).name === 'NotFound') {
+      throw new UploadRejectedError(`Nothing was uploaded to "${key}" (or the upload has not finished).`, {
+        details: { key, problem: 'missing' },
+      });
+    }
+    throw error;
+  }
+  const size = head.ContentLength ?? 0;
+  const contentType = (head.ContentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (size === 0) {
+    throw new UploadRejectedError(`The upload "${key}" is empty.`, { details: { key, problem: 'empty' } });
+  }
+  if (size > rule.maxBytes) {
+    throw new UploadRejectedError(
+      `The upload "${key}" is ${size} bytes; a ${kind} upload may be ${rule.maxBytes} bytes at most.`,
+      { details: { key, problem: 'too large', size, maxBytes: rule.maxBytes } },
+    );
+  }
+  if (!(contentType in rule.types)) {
+    throw new UploadRejectedError(
+      `The upload "${key}" has content type "${contentType}"; a ${kind} upload must be ${Object.keys(rule.types).join(' or ')}.`,
+      { details: { key, problem: 'content type', contentType } },
+    );
+  }
+  return { key, size, contentType };
+}
+
+export interface RecipientsUploadCheck extends RecipientsCheck {
+  key: string;
+  size: number;
+}
+
+/** Streams an uploaded recipients CSV through every check a campaign would make, and sends nothing. */
+export async function checkRecipientsUpload(
+  key: string,
+  deps: UploadDeps,
+  options: { emailColumn?: string | undefined } = {},
+): Promise<RecipientsUploadCheck> {
+  const object = await assertUploaded(key, 'recipients', deps);
+  const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+  const body = out.Body as Readable;
+  try {
+    const check = await checkRecipients(body, { emailColumn: options.emailColumn });
+    return { key, size: object.size, ...check };
+  } finally {
+    body.destroy();
+  }
+}
+
+/** The first data row of an uploaded recipients CSV as variables (previews and test sends use it). */
+export async function firstRecipientRow(
+  key: string,
+  deps: UploadDeps,
+  options: { emailColumn?: string | undefined } = {},
+): Promise<Record<string, string>> {
+  await assertUploaded(key, 'recipients', deps);
+  const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+  const body = out.Body as Readable;
+  try {
+    const scanner = new RecipientsScanner(body, { emailColumn: options.emailColumn });
+    for await (const row of scanner.rows()) {
+      if (row.state === 'ok') return unpackVars(row.vars);
+    }
+    return {};
+  } finally {
+    body.destroy();
+  }
+}

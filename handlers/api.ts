@@ -1,0 +1,41 @@
+/**
+ * The HTTP API on Lambda behind API Gateway (HTTP API, payload v2; REST API v1 events work too).
+ * Authentication is API Gateway's IAM authorisation (SigV4) on every route but the public unsubscribe
+ * endpoint: the app trusts it, and refuses any request whose context shows no IAM caller (see api/auth.ts).
+ */
+import { handle } from 'hono/aws-lambda';
+import { createApi } from '../api/app.ts';
+import type { ApiDeps } from '../api/types.ts';
+import type { AppDeps } from '../core/app.ts';
+import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import { ConfigError } from '../core/errors.ts';
+import { StepFunctionsOrchestrator } from '../core/orchestrator.ts';
+import { runtimeDeps } from './runtime.ts';
+
+export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
+  const { config } = deps;
+  if (!config.stateMachineArn) throw new ConfigError('SIXBACK_STATE_MACHINE_ARN is not set.');
+  return {
+    s3: deps.clients.s3,
+    bucket: config.bucket,
+    campaigns: deps.campaigns,
+    templates: deps.templates,
+    orchestrator: new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
+    clock: deps.clock,
+    defaultRate: () => config.defaultRate,
+  };
+}
+
+export function createHandler(deps: ApiDeps) {
+  return handle(createApi({ deps, auth: { kind: 'aws-iam' } }));
+}
+
+let cached: ReturnType<typeof createHandler> | undefined;
+
+export const handler: ReturnType<typeof createHandler> = (event, context) => {
+  if (!cached) {
+    const app = runtimeDeps();
+    cached = createHandler({ app, campaigns: campaignServiceDeps(app) });
+  }
+  return cached(event, context);
+};

@@ -1,0 +1,497 @@
+/**
+ * The HTTP API over real HTTP on a local port, against the embedded local stack: every route's happy path
+ * and each class of error (unauthenticated, invalid body, unknown id, illegal transition, oversize upload).
+ */
+
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UPLOAD_RULES } from '../../core/uploads.ts';
+import { clearInbox, inbox } from '../support/local-stack.ts';
+import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
+
+const FROM = 'news@sixback.example';
+const CSV =
+  'email,first_name,city\nada@example.com,Ada,London\ngrace@example.com,Grace,Arlington\nalan@example.com,Alan,Wilmslow\n';
+
+type Json = Record<string, unknown>;
+
+describe('the sixback API', () => {
+  let t: ApiTest;
+
+  beforeAll(async () => {
+    t = await startApiTest({
+      extraModules: [
+        {
+          path: '/v1/boom',
+          router: () =>
+            new Hono().get('/', () => {
+              throw new Error('secret internal detail: arn:aws:iam::123456789012:role/x');
+            }),
+        },
+      ],
+    });
+  });
+  afterAll(() => t?.stop());
+
+  async function upload(content: string): Promise<string> {
+    const presigned = await t.call('POST', '/v1/uploads', { kind: 'recipients', contentType: 'text/csv' });
+    expect(presigned.status).toBe(201);
+    expect(await postUpload(presigned.body as never, content)).toBeLessThan(300);
+    return presigned.body.key as string;
+  }
+
+  describe('authentication', () => {
+    it('refuses a request with no credentials or a wrong token, and does nothing', async () => {
+      const none = await fetch(`${t.server.url}/v1/templates/sneaky`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(TEMPLATE),
+      });
+      expect(none.status).toBe(401);
+      expect(await none.json()).toEqual({
+        error: { code: 'unauthorized', message: expect.stringMatching(/Bearer/) },
+      });
+      const wrong = await t.call('PUT', '/v1/templates/sneaky', TEMPLATE, {
+        authorization: 'Bearer not-the-token-at-all',
+      });
+      expect(wrong.status).toBe(401);
+      expect((await t.call('GET', '/v1/templates/sneaky')).status).toBe(404);
+    });
+
+    it('refuses unknown routes after authentication, with the one error shape', async () => {
+      const anonymous = await fetch(`${t.server.url}/v1/nowhere`);
+      expect(anonymous.status).toBe(401);
+      const res = await t.call('GET', '/v1/nowhere');
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+    });
+
+    it('answers health with the caller', async () => {
+      expect((await t.call('GET', '/v1/health')).body).toEqual({ ok: true, principal: 'local' });
+    });
+  });
+
+  describe('errors', () => {
+    it('never leaks an internal error message', async () => {
+      const res = await t.call('GET', '/v1/boom');
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({
+        error: { code: 'internal', message: 'Internal error; see the server log.' },
+      });
+      expect(res.text).not.toMatch(/secret|arn:aws|at .*\.ts/);
+    });
+
+    it('answers malformed JSON and non-JSON bodies with 400', async () => {
+      const broken = await t.call('PUT', '/v1/templates/x', '{"subject": ');
+      expect(broken.status).toBe(400);
+      expect(broken.body).toMatchObject({ error: { code: 'validation_failed' } });
+      const form = await t.call('PUT', '/v1/templates/x', 'subject=hi', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
+      expect(form.status).toBe(400);
+    });
+
+    it('refuses a body over the size limit with 413', async () => {
+      const res = await t.call('PUT', '/v1/templates/big', { ...TEMPLATE, html: 'x'.repeat(1_100_000) });
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({ error: { code: 'payload_too_large' } });
+    });
+  });
+
+  describe('templates', () => {
+    it('saves versions, lists, shows, previews and deletes', async () => {
+      const first = await t.call('PUT', '/v1/templates/hello', TEMPLATE);
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({
+        id: 'hello',
+        version: 1,
+        variables: ['city', 'first_name', 'unsubscribe_url'],
+      });
+      const second = await t.call('PUT', '/v1/templates/hello', {
+        ...TEMPLATE,
+        subject: 'Hi {{ first_name }}',
+      });
+      expect(second.body).toMatchObject({ version: 2 });
+
+      const list = await t.call('GET', '/v1/templates');
+      expect(list.body.items).toContainEqual(
+        expect.objectContaining({ id: 'hello', version: 2, subject: 'Hi {{ first_name }}' }),
+      );
+      expect((await t.call('GET', '/v1/templates/hello')).body).toMatchObject({ version: 2 });
+      expect((await t.call('GET', '/v1/templates/hello?version=1')).body).toMatchObject({
+        version: 1,
+        subject: 'Hello {{ first_name }}',
+      });
+      const versions = await t.call('GET', '/v1/templates/hello/versions');
+      expect((versions.body.items as Json[]).map((v) => v.version)).toEqual([2, 1]);
+
+      const preview = await t.call('POST', '/v1/templates/hello/preview', {
+        version: 1,
+        variables: { first_name: '<Ada>' },
+      });
+      expect(preview.status).toBe(200);
+      expect(preview.body).toMatchObject({
+        subject: 'Hello <Ada>',
+        sampled: ['city'],
+        template: { id: 'hello', version: 1 },
+      });
+      expect(preview.body.html).toContain('Hi &lt;Ada&gt; from [city].');
+
+      const deleted = await t.call('DELETE', '/v1/templates/hello');
+      expect(deleted.body).toEqual({ id: 'hello', deletedVersions: 2 });
+      expect((await t.call('GET', '/v1/templates/hello')).status).toBe(404);
+      expect((await t.call('DELETE', '/v1/templates/hello')).status).toBe(404);
+    });
+
+    it('previews with the first row of an uploaded CSV', async () => {
+      await t.call('PUT', '/v1/templates/rowpreview', TEMPLATE);
+      const key = await upload(CSV);
+      const preview = await t.call('POST', '/v1/templates/rowpreview/preview', { recipientsKey: key });
+      expect(preview.body).toMatchObject({ subject: 'Hello Ada', sampled: [] });
+      expect(preview.body.html).toContain('from London');
+    });
+
+    it('reports liquid errors with line and column', async () => {
+      const html = '<p>ok</p>\n<p>{% if first_name %}unclosed</p>';
+      const draft = await t.call('POST', '/v1/templates/preview', { template: { subject: 's', html } });
+      expect(draft.status).toBe(422);
+      expect(draft.body).toMatchObject({
+        error: { code: 'template_syntax', details: { part: 'html', line: 2, column: 4 } },
+      });
+      const save = await t.call('PUT', '/v1/templates/broken', { subject: 'Hi {{ name', html: '<p/>' });
+      expect(save.status).toBe(422);
+      expect(save.body).toMatchObject({
+        error: { code: 'template_syntax', details: { part: 'subject', line: 1 } },
+      });
+    });
+
+    it('refuses an invalid body, listing each problem, and an invalid id', async () => {
+      const res = await t.call('PUT', '/v1/templates/x', { subject: '', html: 42 });
+      expect(res.status).toBe(400);
+      const paths = (res.body.error as { details: Json[] }).details.map((d) => d.path);
+      expect(paths).toEqual(expect.arrayContaining(['subject', 'html']));
+      expect((await t.call('PUT', '/v1/templates/has%20space', TEMPLATE)).status).toBe(400);
+      expect((await t.call('GET', '/v1/templates/x?version=zero')).status).toBe(400);
+    });
+  });
+
+  describe('uploads', () => {
+    it('signs a POST policy that limits size, type and key; the server picks the key', async () => {
+      const res = await t.call('POST', '/v1/uploads', {
+        kind: 'recipients',
+        contentType: 'text/csv',
+        size: 1234,
+        key: 'evil/x.csv',
+      });
+      expect(res.status).toBe(201);
+      const key = res.body.key as string;
+      expect(key).toMatch(/^uploads\/recipients\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.csv$/);
+      const fields = res.body.fields as Record<string, string>;
+      expect(fields.key).toBe(key);
+      expect(fields['Content-Type']).toBe('text/csv');
+      const policy = JSON.parse(Buffer.from(fields.Policy as string, 'base64').toString('utf8'));
+      expect(policy.conditions).toEqual(
+        expect.arrayContaining([
+          ['content-length-range', 1, UPLOAD_RULES.recipients.maxBytes],
+          ['eq', '$Content-Type', 'text/csv'],
+          ['eq', '$key', key],
+          { bucket: t.stack.config.bucket },
+        ]),
+      );
+      const expires = Date.parse(policy.expiration);
+      expect(expires - Date.now()).toBeGreaterThan(10 * 60_000);
+      expect(expires - Date.now()).toBeLessThanOrEqual(15 * 60_000 + 1000);
+
+      const image = await t.call('POST', '/v1/uploads', { kind: 'image', contentType: 'image/png' });
+      expect(image.body.key).toMatch(/^images\/.+\.png$/);
+      const imagePolicy = JSON.parse(
+        Buffer.from((image.body.fields as Json).Policy as string, 'base64').toString(),
+      );
+      expect(imagePolicy.conditions).toContainEqual(['content-length-range', 1, 5 * 1024 * 1024]);
+    });
+
+    it('refuses an oversize file or a wrong type before signing', async () => {
+      const big = await t.call('POST', '/v1/uploads', {
+        kind: 'image',
+        contentType: 'image/png',
+        size: 6 * 1024 * 1024,
+      });
+      expect(big.status).toBe(400);
+      expect(big.body).toMatchObject({ error: { code: 'validation_failed', details: [{ path: 'size' }] } });
+      const svg = await t.call('POST', '/v1/uploads', { kind: 'image', contentType: 'image/svg+xml' });
+      expect(svg.status).toBe(400);
+      const kind = await t.call('POST', '/v1/uploads', { kind: 'video' });
+      expect(kind.status).toBe(400);
+    });
+
+    it('checks an uploaded CSV and reports its problems', async () => {
+      const key = await upload(`${CSV}not-an-address,Bob,Paris\nADA@example.com,Ada again,Leeds\n`);
+      const res = await t.call('POST', '/v1/uploads/check', { key });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        key,
+        columns: ['email', 'first_name', 'city'],
+        emailColumn: 'email',
+        rows: 5,
+        valid: 3,
+        invalid: 1,
+        duplicates: 1,
+        problems: [{ row: 5, problem: expect.any(String) }],
+      });
+    });
+
+    it('answers a file that cannot be used with 422 and what to fix', async () => {
+      const key = await upload('name,city\nAda,London\n');
+      const res = await t.call('POST', '/v1/uploads/check', { key });
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({
+        error: { code: 'recipients_file', message: expect.stringMatching(/No email column/) },
+      });
+    });
+
+    it('re-checks what S3 stored, since a local S3 ignores the policy', async () => {
+      // What s3rver would accept despite the policy: an object of another type under the upload prefix.
+      const key = 'uploads/recipients/2026-01-01/sneaky.csv';
+      await t.stack.deps.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: t.stack.config.bucket,
+          Key: key,
+          Body: CSV,
+          ContentType: 'application/x-msdownload',
+        }),
+      );
+      const res = await t.call('POST', '/v1/uploads/check', { key });
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({
+        error: { code: 'upload_rejected', details: { problem: 'content type' } },
+      });
+      const missing = await t.call('POST', '/v1/uploads/check', { key: 'uploads/recipients/none.csv' });
+      expect(missing.body).toMatchObject({
+        error: { code: 'upload_rejected', details: { problem: 'missing' } },
+      });
+      const outside = await t.call('POST', '/v1/uploads/check', { key: 'campaigns/x/report.csv' });
+      expect(outside.status).toBe(400);
+    });
+  });
+
+  describe('campaigns', () => {
+    let key: string;
+    beforeAll(async () => {
+      await t.call('PUT', '/v1/templates/news', TEMPLATE);
+      key = await upload(CSV);
+    });
+
+    it('starts a campaign once per Idempotency-Key, shows progress and serves the report', async () => {
+      await clearInbox(t.stack);
+      const request = { templateId: 'news', recipientsKey: key, from: FROM, rate: 500 };
+      const headers = { 'idempotency-key': 'run-1' };
+      const created = await t.call('POST', '/v1/campaigns', request, headers);
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const retry = await t.call('POST', '/v1/campaigns', request, headers);
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect(retry.body.id).toBe(id);
+      const reused = await t.call('POST', '/v1/campaigns', { ...request, rate: 10 }, headers);
+      expect(reused.status).toBe(409);
+      expect(reused.body).toMatchObject({ error: { code: 'conflict' } });
+
+      await t.stack.engine.wait(created.body.executionArn as string);
+      const got = await t.call('GET', `/v1/campaigns/${id}`);
+      expect(got.body).toMatchObject({
+        id,
+        status: 'completed',
+        templateId: 'news',
+        templateVersion: 1,
+        schedule: { sendAt: null, sendAtLocal: null, timeZone: null },
+        progress: {
+          counts: { sent: 3, failed: 0, invalid: 0, duplicate: 0, suppressed: 0 },
+          done: 3,
+          total: 3,
+          percent: 100,
+        },
+        executionUrl: null,
+        reportAvailable: true,
+      });
+      expect((await inbox(t.stack)).map((e) => e.destination.to[0]).sort()).toEqual([
+        'ada@example.com',
+        'alan@example.com',
+        'grace@example.com',
+      ]);
+
+      const link = await t.call('GET', `/v1/campaigns/${id}/report`);
+      expect(link.body).toMatchObject({ campaignId: id, url: expect.stringMatching(/^http/) });
+      const viaLink = await (await fetch(link.body.url as string)).text();
+      const streamed = await t.call('GET', `/v1/campaigns/${id}/report?format=csv`);
+      expect(streamed.headers.get('content-type')).toMatch(/^text\/csv/);
+      expect(streamed.text).toBe(viaLink);
+      expect(streamed.text.trim().split('\n')).toHaveLength(4);
+      expect(streamed.text).toContain('grace@example.com');
+
+      const cancel = await t.call('POST', `/v1/campaigns/${id}/cancel`);
+      expect(cancel.status).toBe(409);
+      expect(cancel.body).toMatchObject({
+        error: { code: 'illegal_transition', details: { status: 'completed' } },
+      });
+    });
+
+    it('schedules at a local time in a named zone, shows both, and cancels', async () => {
+      const year = new Date().getUTCFullYear() + 1;
+      const created = await t.call('POST', '/v1/campaigns', {
+        templateId: 'news',
+        recipientsKey: key,
+        from: FROM,
+        sendAt: `${year}-01-15T09:00`,
+        timeZone: 'Asia/Seoul',
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.schedule).toEqual({
+        sendAt: `${year}-01-15T00:00:00.000Z`,
+        sendAtLocal: `${year}-01-15T09:00:00+09:00`,
+        timeZone: 'Asia/Seoul',
+      });
+      const id = created.body.id as string;
+      const report = await t.call('GET', `/v1/campaigns/${id}/report`);
+      expect(report.status).toBe(409);
+      const cancelled = await t.call('POST', `/v1/campaigns/${id}/cancel`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      await t.stack.engine.wait(created.body.executionArn as string);
+    });
+
+    it('refuses a local time without a zone, a time skipped by daylight saving, and an unknown zone', async () => {
+      const base = { templateId: 'news', recipientsKey: key, from: FROM };
+      const year = new Date().getUTCFullYear() + 1;
+      const noZone = await t.call('POST', '/v1/campaigns', { ...base, sendAt: `${year}-01-15T09:00` });
+      expect(noZone.body).toMatchObject({
+        error: { code: 'validation_failed', details: [{ path: 'timeZone' }] },
+      });
+      // Europe/Paris skips 02:00-03:00 on the last Sunday of March.
+      const lastSunday = new Date(Date.UTC(year, 2, 31));
+      lastSunday.setUTCDate(31 - lastSunday.getUTCDay());
+      const gap = `${lastSunday.toISOString().slice(0, 10)}T02:30`;
+      const skipped = await t.call('POST', '/v1/campaigns', {
+        ...base,
+        sendAt: gap,
+        timeZone: 'Europe/Paris',
+      });
+      expect(skipped.status).toBe(400);
+      expect((skipped.body.error as Json).message).toMatch(/does not exist in Europe\/Paris/);
+      const badZone = await t.call('POST', '/v1/campaigns', {
+        ...base,
+        sendAt: `${year}-01-15T09:00`,
+        timeZone: 'Mars/Olympus',
+      });
+      expect(badZone.status).toBe(400);
+    });
+
+    it('refuses invalid bodies, unknown templates and keys outside the upload prefix', async () => {
+      const invalid = await t.call('POST', '/v1/campaigns', { templateId: 'news', from: 'not an address' });
+      expect(invalid.status).toBe(400);
+      expect((invalid.body.error as { details: Json[] }).details.map((d) => d.path)).toEqual(
+        expect.arrayContaining(['recipientsKey', 'from']),
+      );
+      const unknown = await t.call('POST', '/v1/campaigns', {
+        templateId: 'nope',
+        recipientsKey: key,
+        from: FROM,
+      });
+      expect(unknown.status).toBe(404);
+      const outside = await t.call('POST', '/v1/campaigns', {
+        templateId: 'news',
+        recipientsKey: 'campaigns/x/report.csv',
+        from: FROM,
+      });
+      expect(outside.status).toBe(400);
+    });
+
+    it('answers unknown campaigns with 404 on every route', async () => {
+      for (const [method, path] of [
+        ['GET', '/v1/campaigns/nope'],
+        ['POST', '/v1/campaigns/nope/cancel'],
+        ['GET', '/v1/campaigns/nope/report'],
+        ['POST', '/v1/campaigns/nope/test'],
+      ] as const) {
+        const res = await t.call(method, path, method === 'POST' ? { to: ['a@example.com'] } : undefined);
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(res.body).toMatchObject({ error: { code: 'not_found' } });
+      }
+    });
+
+    it('lists campaigns newest first, a page at a time', async () => {
+      const first = await t.call('GET', '/v1/campaigns?limit=1');
+      expect(first.body.items).toHaveLength(1);
+      expect(first.body.cursor).toEqual(expect.any(String));
+      const second = await t.call('GET', `/v1/campaigns?limit=1&cursor=${first.body.cursor}`);
+      expect(second.body.items).toHaveLength(1);
+      const [a] = first.body.items as Json[];
+      const [b] = second.body.items as Json[];
+      expect(a?.id).not.toBe(b?.id);
+      expect(String(a?.createdAt) >= String(b?.createdAt)).toBe(true);
+      expect((await t.call('GET', '/v1/campaigns?limit=0')).status).toBe(400);
+      expect((await t.call('GET', '/v1/campaigns?cursor=bm90LWpzb24')).status).toBe(400);
+    });
+
+    it('sends a test of a campaign to a few addresses, outside the campaign', async () => {
+      const list = await t.call('GET', '/v1/campaigns?limit=50');
+      const done = (list.body.items as Json[]).find((c) => c.status === 'completed') as Json;
+      await clearInbox(t.stack);
+      const res = await t.call('POST', `/v1/campaigns/${done.id}/test`, {
+        to: ['qa@example.com', 'boss@example.com'],
+      });
+      expect(res.status).toBe(200);
+      const mails = await inbox(t.stack);
+      expect(mails.map((m) => m.destination.to[0]).sort()).toEqual(['boss@example.com', 'qa@example.com']);
+      // Rendered with the first CSV row, marked as a test.
+      expect(mails[0]?.subject).toBe('[Test] Hello Ada');
+      const ledger = await t.stack.deps.ledger.lookup(done.id as string, ['qa@example.com']);
+      expect(ledger.size).toBe(0);
+
+      const draft = await t.call('POST', '/v1/campaigns/test', {
+        templateId: 'news',
+        from: FROM,
+        to: ['qa@example.com'],
+        variables: { first_name: 'Tester', city: 'Nowhere' },
+      });
+      expect(draft.status).toBe(200);
+      expect((await inbox(t.stack)).some((m) => m.subject === '[Test] Hello Tester')).toBe(true);
+      const tooMany = await t.call('POST', '/v1/campaigns/test', {
+        templateId: 'news',
+        from: FROM,
+        to: ['1@x.io', '2@x.io', '3@x.io', '4@x.io', '5@x.io', '6@x.io'],
+      });
+      expect(tooMany.status).toBe(400);
+    });
+
+    it('refuses to delete a template an active campaign uses', async () => {
+      const year = new Date().getUTCFullYear() + 1;
+      await t.call('PUT', '/v1/templates/pinned', TEMPLATE);
+      const created = await t.call('POST', '/v1/campaigns', {
+        templateId: 'pinned',
+        recipientsKey: key,
+        from: FROM,
+        sendAt: `${year}-06-01T08:00:00Z`,
+      });
+      const del = await t.call('DELETE', '/v1/templates/pinned');
+      expect(del.status).toBe(409);
+      expect(del.body).toMatchObject({
+        error: { code: 'conflict', details: { campaigns: [created.body.id] } },
+      });
+      await t.call('POST', `/v1/campaigns/${created.body.id}/cancel`);
+      await t.stack.engine.wait(created.body.executionArn as string);
+      expect((await t.call('DELETE', '/v1/templates/pinned')).status).toBe(200);
+    });
+
+    it('resumes and resends failed through the core, or says plainly it cannot', async () => {
+      const list = await t.call('GET', '/v1/campaigns?limit=50');
+      const done = (list.body.items as Json[]).find((c) => c.status === 'completed') as Json;
+      for (const action of ['resume', 'resend-failed']) {
+        const res = await t.call('POST', `/v1/campaigns/${done.id}/${action}`);
+        // A completed campaign has nothing to resume or resend: 409 once the core functions exist, 501 before.
+        expect([409, 501], action).toContain(res.status);
+        expect((res.body.error as Json).message).toEqual(expect.any(String));
+      }
+    });
+  });
+});
