@@ -104,6 +104,37 @@ export class SenderNotAllowedError extends SixbackError {
   readonly code = 'sender_not_allowed';
 }
 
+/** The request conflicts with the current state: a template still used by an active campaign, a report
+ * not written yet, an Idempotency-Key reused for a different request. */
+export class ConflictError extends SixbackError {
+  readonly code = 'conflict';
+}
+
+/** A template that parses but cannot render with the given variables (preview, test send). */
+export class TemplateRenderError extends SixbackError {
+  readonly code = 'template_render';
+}
+
+/** An uploaded object that is missing, too large or of the wrong type (S3 POST policies are re-checked). */
+export class UploadRejectedError extends SixbackError {
+  readonly code = 'upload_rejected';
+}
+
+/** A request body over the API's size limit. */
+export class PayloadTooLargeError extends SixbackError {
+  readonly code = 'payload_too_large';
+}
+
+/** SES refused or failed a test email; details carry SES's own reason. */
+export class TestSendFailedError extends SixbackError {
+  readonly code = 'test_send_failed';
+}
+
+/** A route whose core function does not exist yet in this build. */
+export class NotImplementedError extends SixbackError {
+  readonly code = 'not_implemented';
+}
+
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,
@@ -114,6 +145,12 @@ const HTTP_STATUS: Record<string, number> = {
   unauthorized: 401,
   not_found: 404,
   illegal_transition: 409,
+  conflict: 409,
+  template_render: 422,
+  upload_rejected: 422,
+  payload_too_large: 413,
+  not_implemented: 501,
+  test_send_failed: 502,
   invalid_unsubscribe_token: 400,
   unsubscribe_link_missing: 422,
   sender_not_allowed: 422,
