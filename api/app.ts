@@ -10,13 +10,24 @@ import { PayloadTooLargeError, toHttpError } from '../core/errors.ts';
 import { authenticate } from './auth.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
+import { localEventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { suppressionRoutes } from './routes/suppression.ts';
 import { templateRoutes } from './routes/templates.ts';
+import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import type { ApiAuth, ApiDeps, ApiEnv, RouteModule } from './types.ts';
 
 /** Every route module of the API. Public modules (no authentication) must say so themselves. */
-export const ROUTE_MODULES: RouteModule[] = [healthRoutes, uploadRoutes, templateRoutes, campaignRoutes];
+export const ROUTE_MODULES: RouteModule[] = [
+  healthRoutes,
+  uploadRoutes,
+  templateRoutes,
+  campaignRoutes,
+  suppressionRoutes,
+  localEventRoutes,
+  unsubscribeRoutes,
+];
 
 export interface ApiOptions {
   deps: ApiDeps;

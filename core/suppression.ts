@@ -99,7 +99,6 @@ export class DynamoSuppressionList implements SuppressionList {
   }
 }
 
-
 export class MemorySuppressionList implements SuppressionList {
   constructor(readonly keys = new Set<string>()) {}
   async lookup(keys: string[]) {

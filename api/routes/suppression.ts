@@ -1,0 +1,144 @@
+/**
+ * GET    /v1/suppression[?limit&cursor&search]  a page of entries (search: part of the address)
+ * GET    /v1/suppression/:email                  one entry, 404 if the address is not suppressed
+ * POST   /v1/suppression                         {email, reason?, source?}: suppress one address
+ * DELETE /v1/suppression/:email                  take an address off the list
+ * POST   /v1/suppression/import                  a CSV as the body (text/csv, up to 1 MB), or
+ *                                                {key} naming an uploaded CSV in the bucket
+ */
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { dynamoSuppressionWriter, importSuppressionCsv } from '../../core/compliance/suppression-import.ts';
+import { checkAddress } from '../../core/email-address.ts';
+import { NotFoundError, RecipientsFileError, ValidationError } from '../../core/errors.ts';
+import { parseWith } from '../../core/schemas.ts';
+import { readBody, readQuery } from '../http.ts';
+import type { ApiEnv, RouteModule } from '../types.ts';
+
+export const SUPPRESSION_REASONS = ['manual', 'unsubscribe', 'bounce', 'complaint'] as const;
+
+const AddressSchema = z.string().transform((raw, ctx) => {
+  const check = checkAddress(raw);
+  if (!check.ok) {
+    ctx.addIssue({ code: 'custom', message: check.reason });
+    return z.NEVER;
+  }
+  return check.address;
+});
+
+export const SuppressionAddSchema = z.object({
+  email: AddressSchema,
+  reason: z.enum(SUPPRESSION_REASONS).default('manual'),
+  source: z.string().min(1).max(200).optional(),
+});
+
+export const SuppressionListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'use the cursor a previous page returned')
+    .optional(),
+  search: z.string().max(254).optional(),
+});
+
+export const SuppressionImportSchema = z.object({
+  /** An object in the bucket (uploaded with POST /v1/uploads). */
+  key: z.string().min(1).max(1024),
+  reason: z.enum(SUPPRESSION_REASONS).default('manual'),
+});
+
+const ImportQuerySchema = z.object({
+  reason: z.enum(SUPPRESSION_REASONS).default('manual'),
+  name: z.string().max(200).optional(),
+});
+
+async function* once(text: string) {
+  yield text;
+}
+
+export const suppressionRoutes: RouteModule = {
+  path: '/v1/suppression',
+  router: (deps) => {
+    const list = deps.app.suppression;
+    const { config, clients } = deps.app;
+    const writer = dynamoSuppressionWriter(clients.ddb, config.tables.suppression);
+    const address = (raw: string) => parseWith(AddressSchema, decodeURIComponent(raw), 'email');
+    return new Hono<ApiEnv>()
+      .get('/', async (c) => {
+        const { limit, cursor, search } = readQuery(c, SuppressionListQuerySchema, 'query');
+        try {
+          const page = await list.list({ limit, cursor, search });
+          return c.json({ items: page.items, cursor: page.cursor ?? null });
+        } catch (error) {
+          if (error instanceof SyntaxError || (error as Error).name === 'ValidationException') {
+            throw new ValidationError('The cursor is not one a previous page returned.', {
+              details: [{ path: 'cursor', problem: 'unknown cursor' }],
+            });
+          }
+          throw error;
+        }
+      })
+      .post('/import', async (c) => {
+        const type = c.req.header('content-type') ?? '';
+        const at = deps.app.clock();
+        if (/^application\/(.+\+)?json\b/i.test(type)) {
+          const request = await readBody(c, SuppressionImportSchema, 'import request');
+          let body: Readable;
+          try {
+            body = (await clients.s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: request.key })))
+              .Body as Readable;
+          } catch (error) {
+            if ((error as Error).name === 'NoSuchKey') {
+              throw new RecipientsFileError(`No uploaded file "${request.key}". Upload the CSV first.`);
+            }
+            throw error;
+          }
+          const result = await importSuppressionCsv(body, writer, {
+            reason: request.reason,
+            source: `import:${request.key}`,
+            at,
+          });
+          return c.json(result);
+        }
+        if (!/^text\/(csv|plain)\b/i.test(type)) {
+          throw new ValidationError(
+            'Send the CSV as the body (Content-Type: text/csv), or JSON {"key": "<uploaded object key>"}.',
+            { details: [{ path: '(body)', problem: `content type "${type}"` }] },
+          );
+        }
+        const { reason, name } = readQuery(c, ImportQuerySchema, 'query');
+        const result = await importSuppressionCsv(once(await c.req.text()), writer, {
+          reason,
+          source: `import:${name ?? 'api'}`,
+          at,
+        });
+        return c.json(result);
+      })
+      .post('/', async (c) => {
+        const request = await readBody(c, SuppressionAddSchema, 'suppression entry');
+        await list.add(
+          request.email,
+          request.reason,
+          request.source ?? `api:${c.get('principal') ?? 'caller'}`,
+        );
+        return c.json(await list.get(request.email), 201);
+      })
+      .get('/:email', async (c) => {
+        const email = address(c.req.param('email'));
+        const entry = await list.get(email);
+        if (!entry)
+          throw new NotFoundError(`${email} is not on the suppression list.`, { details: { email } });
+        return c.json(entry);
+      })
+      .delete('/:email', async (c) => {
+        const email = address(c.req.param('email'));
+        if (!(await list.get(email))) {
+          throw new NotFoundError(`${email} is not on the suppression list.`, { details: { email } });
+        }
+        await list.remove(email);
+        return c.body(null, 204);
+      });
+  },
+};
