@@ -9,7 +9,8 @@ import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
 import { type EmailSender, SesEmailSender } from './email-sender.ts';
 import { DynamoLedger, type Ledger } from './ledger.ts';
-import type { SenderDeps } from './sender.ts';
+import { sesSendQuota } from './quota.ts';
+import { campaignGate, type SenderDeps } from './sender.ts';
 import { DynamoSuppressionList } from './suppression.ts';
 import { TemplateStore } from './templates.ts';
 import type { WorkflowDeps } from './workflow.ts';
@@ -51,6 +52,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     ledger,
     clock,
     configurationSet: config.configurationSet,
+    sendQuota: () => sesSendQuota(clients.ses),
   };
   const unsubscribeLinks = new UnsubscribeLinks(config);
   // Unsubscribe links need a secret and a public address. A deployment that configures either gets them
@@ -76,6 +78,15 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     suppression,
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
+    campaignGate: (id, run) => campaignGate(campaigns, id, run),
+    stopCampaign: async (id, reason) => {
+      await campaigns.transition(
+        id,
+        'failed',
+        { statusReason: reason, finishedAt: clock().toISOString() },
+        ['pending', 'scheduled', 'sending'],
+      );
+    },
   };
   return {
     config,

@@ -25,6 +25,8 @@ export interface RecipientsCheck {
   blankLines: number;
   /** The first problems found, enough to fix the file; the report lists every row. */
   problems: RowProblem[];
+  /** The file could not be used at all (the first problem says why); nothing was sent. */
+  fatal?: boolean;
 }
 
 export interface CampaignRecord {
@@ -52,6 +54,12 @@ export interface CampaignRecord {
   progress: RecipientCounts;
   totals?: RecipientCounts & { rows: number };
   reportKey?: string;
+  /** What the current run sends: every row not yet sent (`all`), or only rows that failed retryably. */
+  runMode?: 'all' | 'failed';
+  /** Why the rate used differs from the one asked for (SES maximum, or spread over the 24-hour quota). */
+  rateNote?: string;
+  /** Seconds the current run is expected to take at its rate. */
+  estimatedSeconds?: number;
   /** SES events counted for this campaign (bounce, complaint, delivery...), added by the events handler. */
   events?: Partial<Record<string, number>>;
   /** Deliverability alarms raised for this campaign (complaint or bounce rate over its threshold). */
@@ -115,6 +123,8 @@ export class CampaignStore {
     to: CampaignStatus,
     patch: Partial<Omit<CampaignRecord, 'id' | 'status'>> = {},
     from?: CampaignStatus[],
+    /** Attributes to delete in the same write (a resumed campaign drops its previous run's totals). */
+    remove: (keyof CampaignRecord)[] = [],
   ): Promise<CampaignRecord> {
     const current = await this.get(id);
     const allowedFrom = from ?? [current.status];
@@ -131,6 +141,7 @@ export class CampaignStore {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':from': current.status };
     const sets: string[] = [];
+    for (const name of remove) names[`#rm_${name}`] = name;
     for (const [name, value] of Object.entries(fields)) {
       if (value === undefined) continue;
       names[`#${name}`] = name;
@@ -142,7 +153,7 @@ export class CampaignStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((name) => `#rm_${name}`).join(', ')}` : ''}`,
           ConditionExpression: '#status = :from',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

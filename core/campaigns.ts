@@ -5,8 +5,10 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
 import { assertAllowedSender, assertUnsubscribeLink } from './compliance/policy.ts';
 import { RecipientsFileError, ValidationError } from './errors.ts';
+import type { Ledger } from './ledger.ts';
 import type { Orchestrator } from './orchestrator.ts';
 import { RecipientsScanner } from './recipients.ts';
+import { reportAfterStop } from './runs.ts';
 import { CampaignRequestSchema, parseWith } from './schemas.ts';
 import { emptyCounts } from './status.ts';
 import { assertVariablesProvided, compileTemplate } from './template.ts';
@@ -20,6 +22,10 @@ export interface CampaignServiceDeps {
   orchestrator: Orchestrator;
   clock: () => Date;
   defaultRate: () => Promise<number> | number;
+  /** The send ledger: the report of a stopped campaign is built from it (core/runs.ts). */
+  ledger?: Ledger;
+  /** Milliseconds a cancel waits for running batches to stop before writing the report (default 1500; 0 locally). */
+  settleMs?: number;
   /** Allowed From addresses or domains (config.senderIdentities); absent or empty allows any. */
   senderIdentities?: readonly string[];
 }
@@ -147,5 +153,13 @@ export async function cancelCampaign(
     ['pending', 'scheduled', 'sending'],
   );
   if (campaign.executionArn) await deps.orchestrator.stop(campaign.executionArn, reason);
-  return updated;
+  // The execution will not reach its finaliser: write the per-recipient report here.
+  return deps.ledger ? reportAfterStop(id, deps) : updated;
 }
+
+export {
+  reportCampaign,
+  resendFailedCampaign,
+  restartInterruptedCampaigns,
+  resumeCampaign,
+} from './runs.ts';

@@ -80,6 +80,14 @@ export class SesSendingStoppedError extends SixbackError {
   readonly code = 'ses_sending_stopped';
 }
 
+/**
+ * A batch found its campaign stopped (cancelled, failed, or superseded by a newer run) and sent no more.
+ * Not retried by the state machine: the campaign's status already says why.
+ */
+export class CampaignStoppedError extends SixbackError {
+  readonly code = 'campaign_stopped';
+}
+
 /** The local engine met an ASL field it does not reproduce; failing loudly beats running something else. */
 export class UnsupportedAslError extends SixbackError {
   readonly code = 'unsupported_asl';

@@ -1,17 +1,32 @@
 /**
- * The send ledger: per campaign, which recipient keys SES has accepted, with the message id. The sender
- * reads it before sending and writes it right after, in groups, so a retried batch or a resumed campaign
- * never mails anyone twice. The one gap: a process killed after SES accepted a message and before its
- * group was written (at most the sender's in-flight sends plus one unwritten group per worker).
+ * The send ledger: per campaign, what happened to each recipient key SES was asked about. An entry is
+ * either `sent` (SES accepted it; the message id) or `failed` (with the reason, and whether another try
+ * could succeed). The sender reads it before sending and writes it right after, in groups, so a retried
+ * batch, a resumed campaign or a restarted engine never mails anyone twice, and a resend of failed rows
+ * knows which rows those are.
+ *
+ * The one gap: a process killed after SES accepted a message and before its group was written. The
+ * sender bounds it (see docs/guarantees.md): per running batch, the sends in flight plus at most two
+ * groups (one being written, one filling), and a group is written within `ledgerFlushMs` of its first
+ * entry whatever its size.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchPut } from './dynamo.ts';
 
 export interface LedgerEntry {
   key: string;
-  messageId: string;
   row: number;
+  /** Entries without a state were written before failures were recorded: they are sends. */
+  state?: 'sent' | 'failed';
+  messageId?: string;
+  /** Why a failed row failed ("MessageRejected: ..."). */
+  reason?: string;
+  /** Whether trying again could succeed (throttling, an outage, a paused account), as opposed to a rejection. */
+  retryable?: boolean;
 }
+
+export const isSentEntry = (entry: LedgerEntry | undefined): boolean =>
+  entry !== undefined && entry.state !== 'failed';
 
 export interface Ledger {
   /** Entries already recorded for these keys. */
@@ -44,8 +59,10 @@ export class DynamoLedger implements Ledger {
       entries.map((entry) => ({
         campaignId,
         key: entry.key,
-        messageId: entry.messageId,
         row: entry.row,
+        ...(entry.state === 'failed'
+          ? { state: 'failed', reason: entry.reason, retryable: entry.retryable ?? false }
+          : { messageId: entry.messageId }),
         at,
       })),
     );
@@ -55,6 +72,8 @@ export class DynamoLedger implements Ledger {
 /** For unit tests and the benchmark's reference points. */
 export class MemoryLedger implements Ledger {
   readonly entries = new Map<string, LedgerEntry>();
+  /** Every record call, in order: what a test asserts the batching on. */
+  readonly writes: LedgerEntry[][] = [];
   async lookup(campaignId: string, keys: string[]) {
     const found = new Map<string, LedgerEntry>();
     for (const key of keys) {
@@ -64,6 +83,7 @@ export class MemoryLedger implements Ledger {
     return found;
   }
   async record(campaignId: string, entries: LedgerEntry[]) {
+    this.writes.push(entries);
     for (const entry of entries) this.entries.set(`${campaignId}/${entry.key}`, entry);
   }
 }

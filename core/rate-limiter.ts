@@ -8,6 +8,13 @@ export interface RateLimiterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Lowest fraction of the target the limiter falls to under throttling. */
   floor?: number;
+  /** Where to start, when an earlier batch of the same campaign learnt that the target is too fast. */
+  initialRate?: number;
+  /**
+   * A burst of throttles from sends that were already in flight is one signal, not many: the rate is
+   * halved at most once per this many milliseconds (default 200).
+   */
+  cooldownMs?: number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -18,16 +25,20 @@ export class AdaptiveRateLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly floor: number;
+  private readonly cooldownMs: number;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly target: number,
     options: RateLimiterOptions = {},
   ) {
     if (!(target > 0)) throw new Error('the rate must be positive');
-    this.current = target;
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? defaultSleep;
     this.floor = options.floor ?? 0.05;
+    this.cooldownMs = options.cooldownMs ?? 200;
+    const initial = options.initialRate ?? target;
+    this.current = Math.min(target, Math.max(target * this.floor, initial > 0 ? initial : target));
   }
 
   get rate(): number {
@@ -44,9 +55,13 @@ export class AdaptiveRateLimiter {
   }
 
   throttled(): void {
-    this.current = Math.max(this.target * this.floor, this.current / 2);
+    const now = this.now();
+    if (now - this.lastDecrease >= this.cooldownMs) {
+      this.current = Math.max(this.target * this.floor, this.current / 2);
+      this.lastDecrease = now;
+    }
     // Push the next slot out too, so the senders already queued do not hit SES again at once.
-    this.nextSlot = Math.max(this.nextSlot, this.now() + 1000 / this.current);
+    this.nextSlot = Math.max(this.nextSlot, now + 1000 / this.current);
   }
 
   succeeded(): void {

@@ -56,6 +56,12 @@ export const CampaignRequestSchema = z.object({
   toleratedFailurePercentage: z.number().min(0).max(100).default(5),
   /** Name of the CSV column holding addresses; by default the first column called email (any case). */
   emailColumn: z.string().min(1).optional(),
+  /**
+   * When the campaign is larger than what remains of the SES 24-hour quota: false (default) refuses it
+   * before anything is sent; true sends it anyway, slowed to the quota's daily pace (Max24HourSend spread
+   * over 24 hours), so it takes as long as the quota needs instead of failing midway.
+   */
+  spread: z.boolean().default(false),
   /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
   transactional: z.boolean().default(false),
 });
@@ -73,6 +79,10 @@ export const BatchContextSchema = z.object({
   /** This worker's share of the campaign rate, emails per second. */
   workerRate: z.number().positive(),
   configurationSet: z.string().optional(),
+  /** Which run (execution) of the campaign this batch belongs to; a batch of an older run stops sending. */
+  run: z.number().int().positive().default(1),
+  /** `all`: every row not yet sent; `failed`: only rows an earlier run recorded as failed and retryable. */
+  mode: z.enum(['all', 'failed']).default('all'),
 });
 export type BatchContext = z.infer<typeof BatchContextSchema>;
 
@@ -142,6 +152,8 @@ export const MapResultSchema = z.object({
 
 export const FinaliseEventSchema = z.object({
   campaignId: id,
+  /** The execution's name ($$.Execution.Name): a finaliser of a run that a newer run replaced does nothing. */
+  execution: z.string().optional(),
   mapResult: MapResultSchema.optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });

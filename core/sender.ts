@@ -3,8 +3,18 @@
  * data, a rejected message) become outcomes; systemic ones (throttling that outlasts the local retries,
  * SES paused) fail the batch with a named error so the state machine's Retry or Catch takes over. The
  * ledger makes a retried batch skip every row SES already accepted.
+ *
+ * Guarantees this file is responsible for (docs/guarantees.md):
+ * - nobody already in the ledger is sent to again; accepted sends reach the ledger in groups, each group
+ *   written within `ledgerFlushMs` and at most one group write outstanding, which bounds what a crash can
+ *   leave unrecorded;
+ * - a campaign that was stopped (cancelled, failed, SES paused, or superseded by a newer run) stops sending
+ *   within `gateIntervalMs`: every batch checks the campaign before it starts and while it sends;
+ * - a batch never outlives `deadlineMs`: it stops, records what it sent and fails as retryable, so a
+ *   timeout-driven retry never overlaps a still-running attempt.
  */
 
+import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
 import { addressKey } from './email-address.ts';
 import {
   type ClassifiedFailure,
@@ -12,8 +22,14 @@ import {
   type EmailSender,
   type OutgoingEmail,
 } from './email-sender.ts';
-import { SesSendingStoppedError, SesThrottledError, SesTransientError, type SixbackError } from './errors.ts';
-import type { Ledger, LedgerEntry } from './ledger.ts';
+import {
+  CampaignStoppedError,
+  SesSendingStoppedError,
+  SesThrottledError,
+  SesTransientError,
+  type SixbackError,
+} from './errors.ts';
+import { isSentEntry, type Ledger, type LedgerEntry } from './ledger.ts';
 import { AdaptiveRateLimiter } from './rate-limiter.ts';
 import { decodeText, unpackVars } from './recipients.ts';
 import {
@@ -46,8 +62,51 @@ export interface SenderDeps {
   attempts?: number;
   /** Rows SES accepted are written to the ledger in groups of this size. */
   ledgerGroupSize?: number;
+  /**
+   * Why this run of the campaign must stop sending (cancelled, failed, a newer run started), or undefined
+   * to go on. Checked before a batch starts and every `gateIntervalMs` while it sends.
+   */
+  campaignGate?: (campaignId: string, run: number) => Promise<string | undefined>;
+  /** Ends the whole campaign as failed with this reason (SES paused or suspended the account). */
+  stopCampaign?: (campaignId: string, reason: string) => Promise<void>;
+  gateIntervalMs?: number;
+  /** A group of ledger entries is written at the latest this long after its first entry (default 200). */
+  ledgerFlushMs?: number;
+  /** A batch stops sending after this long and fails as retryable (default 180 s, under the Task's 240 s). */
+  deadlineMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  now?: () => number;
+}
+
+/**
+ * The rate each campaign's last batch in this process ended at, when throttling had slowed it: the next
+ * batch starts there and creeps up, instead of hitting SES at full speed again.
+ */
+const learntRates = new Map<string, number>();
+
+/**
+ * The standard gate: stop when the campaign was cancelled or failed, or when a newer run of it started.
+ * An unreadable or missing record does not stop sending (a gate that fails closed would turn a DynamoDB
+ * hiccup into a failed batch); the state machine's own stop still applies.
+ */
+export async function campaignGate(
+  campaigns: Pick<CampaignStore, 'find'>,
+  campaignId: string,
+  run: number,
+): Promise<string | undefined> {
+  let campaign: CampaignRecord | undefined;
+  try {
+    campaign = await campaigns.find(campaignId);
+  } catch {
+    return undefined;
+  }
+  if (!campaign) return undefined;
+  if (campaign.status === 'cancelled' || campaign.status === 'failed')
+    return `the campaign is ${campaign.status}${campaign.statusReason ? ` (${campaign.statusReason})` : ''}`;
+  if ((campaign.executions ?? 1) > run)
+    return `run ${campaign.executions} of the campaign has replaced run ${run}`;
+  return undefined;
 }
 
 const compiledCache = new Map<string, CompiledTemplate>();
@@ -94,29 +153,99 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   }
 
   const keys = candidates.map((c) => c.key);
-  const [alreadySent, suppressed] = await Promise.all([
+  const gateReason = deps.campaignGate ? await deps.campaignGate(ctx.campaignId, ctx.run) : undefined;
+  if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
+  const [known, suppressed] = await Promise.all([
     deps.ledger.lookup(ctx.campaignId, keys),
     deps.suppression.lookup(keys),
   ]);
   const toSend: Candidate[] = [];
   for (const candidate of candidates) {
-    const entry = alreadySent.get(candidate.key);
+    const entry = known.get(candidate.key);
     const base = { i: candidate.index, row: candidate.row.row, email: candidate.email };
-    if (entry) settle({ ...base, state: 'sent', messageId: entry.messageId }, false);
+    if (entry && isSentEntry(entry)) settle({ ...base, state: 'sent', messageId: entry.messageId }, false);
+    else if (entry && !entry.retryable)
+      // SES refused this message for good in an earlier run: asking again would only be refused again.
+      settle({ ...base, state: 'failed', reason: entry.reason ?? 'rejected by SES in an earlier run' });
     else if (suppressed.has(candidate.key))
       settle({ ...base, state: 'suppressed', reason: 'address is on the suppression list' });
+    else if (!entry && ctx.mode === 'failed')
+      settle({
+        ...base,
+        state: 'failed',
+        reason: 'not sent: this run resent only rows that had failed; resume the campaign to send it',
+      });
     else toSend.push(candidate);
   }
 
-  const limiter = new AdaptiveRateLimiter(ctx.workerRate);
+  const now = deps.now ?? (() => performance.now());
+  const startedAt = now();
+  const deadlineMs = deps.deadlineMs ?? 180_000;
+  const gateIntervalMs = deps.gateIntervalMs ?? 500;
+  const flushMs = deps.ledgerFlushMs ?? 200;
+  const limiter = new AdaptiveRateLimiter(ctx.workerRate, {
+    sleep,
+    now,
+    ...(learntRates.has(ctx.campaignId) ? { initialRate: learntRates.get(ctx.campaignId) } : {}),
+  });
+  let systemic: SixbackError | Error | undefined;
+
+  // Ledger writes: one group filling, at most one being written; a full group waits for the write before it.
   let group: LedgerEntry[] = [];
-  const ledgerWrites: Promise<void>[] = [];
-  const flush = () => {
-    if (group.length === 0) return;
-    ledgerWrites.push(deps.ledger.record(ctx.campaignId, group));
-    group = [];
+  let writing: Promise<void> = Promise.resolve();
+  let outstanding = 0;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  const writeGroup = async (entries: LedgerEntry[]) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.ledger.record(ctx.campaignId, entries);
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          // Sending on without recording would widen the window a crash leaves: stop the batch instead.
+          systemic ??= error as Error;
+          return;
+        }
+        await sleep(50 * 2 ** attempt);
+      }
+    }
   };
-  let systemic: SixbackError | undefined;
+  const flush = () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (group.length === 0) return;
+    const entries = group;
+    group = [];
+    outstanding++;
+    writing = writing.then(() => writeGroup(entries)).finally(() => outstanding--);
+  };
+  const remember = async (entry: LedgerEntry) => {
+    group.push(entry);
+    if (group.length >= groupSize) {
+      flush();
+      if (outstanding > 1) await writing;
+    } else if (!flushTimer) {
+      flushTimer = setTimeout(flush, flushMs);
+    }
+  };
+
+  // The gate: a check in the background every gateIntervalMs; workers look at its last answer.
+  let lastGate = now();
+  let gating = false;
+  const checkGate = () => {
+    if (!deps.campaignGate || gating || now() - lastGate < gateIntervalMs) return;
+    gating = true;
+    deps
+      .campaignGate(ctx.campaignId, ctx.run)
+      .then((reason) => {
+        if (reason) systemic ??= new CampaignStoppedError(`Stopped sending: ${reason}.`);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        gating = false;
+        lastGate = now();
+      });
+  };
 
   const sendOne = async (candidate: Candidate) => {
     const base = { i: candidate.index, row: candidate.row.row, email: candidate.email };
@@ -154,29 +283,42 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     for (let attempt = 1; attempt <= attempts && !systemic; attempt++) {
       await limiter.acquire();
       if (systemic) return;
+      let messageId: string;
       try {
-        const { messageId } = await deps.emails.send(message);
-        limiter.succeeded();
-        settle({ ...base, state: 'sent', messageId });
-        group.push({ key: candidate.key, messageId, row: candidate.row.row });
-        if (group.length >= groupSize) flush();
-        return;
+        ({ messageId } = await deps.emails.send(message));
       } catch (error) {
         last = classifySendFailure(error);
         if (last.action === 'reject') {
-          settle({ ...base, state: 'failed', reason: `${last.code}: ${last.message}` });
+          const reason = `${last.code}: ${last.message}`;
+          settle({ ...base, state: 'failed', reason });
+          await remember({
+            key: candidate.key,
+            row: candidate.row.row,
+            state: 'failed',
+            reason,
+            retryable: false,
+          });
           return;
         }
         if (last.action === 'stop') {
-          systemic ??= new SesSendingStoppedError(
-            `SES refused to send for this account: ${last.code}: ${last.message}`,
-          );
+          if (!systemic) {
+            systemic = new SesSendingStoppedError(
+              `SES refused to send for this account: ${last.code}: ${last.message}`,
+            );
+            // Every other batch of the campaign sees the failed status at its next gate check and stops.
+            await deps.stopCampaign?.(ctx.campaignId, systemic.message).catch(() => undefined);
+          }
           return;
         }
         if (last.throttled) limiter.throttled();
         // Full jitter keeps a crowd of throttled senders from retrying in lockstep.
         if (attempt < attempts) await sleep(random() * Math.min(2000, 50 * 2 ** attempt));
+        continue;
       }
+      limiter.succeeded();
+      settle({ ...base, state: 'sent', messageId });
+      await remember({ key: candidate.key, messageId, row: candidate.row.row });
+      return;
     }
     if (!systemic && last) {
       systemic = last.throttled
@@ -189,6 +331,13 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   let next = 0;
   const worker = async () => {
     while (!systemic && next < toSend.length) {
+      checkGate();
+      if (now() - startedAt > deadlineMs) {
+        systemic ??= new SesThrottledError(
+          `The batch ran out of time at ${limiter.rate.toFixed(1)} emails/s; a retry sends its remaining rows`,
+        );
+        break;
+      }
       const candidate = toSend[next++] as Candidate;
       await sendOne(candidate);
     }
@@ -197,7 +346,10 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     await Promise.all(Array.from({ length: Math.min(deps.maxInFlight, toSend.length) }, worker));
   } finally {
     flush();
-    await Promise.all(ledgerWrites);
+    await writing;
+    if (limiter.rate < ctx.workerRate) learntRates.set(ctx.campaignId, limiter.rate);
+    else learntRates.delete(ctx.campaignId);
+    if (learntRates.size > 256) learntRates.clear();
     if (deps.addProgress) {
       // A failing batch will be retried and its unsent rows decided then: count only what SES accepted.
       await deps.addProgress(ctx.campaignId, systemic ? { sent: fresh.sent } : fresh);

@@ -7,13 +7,14 @@ import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
+import type { CampaignRecord, CampaignStore, RecipientsCheck } from './campaign-store.ts';
 import { keys } from './config.ts';
 import { readCsvRecords } from './csv.ts';
 import { addressKey } from './email-address.ts';
 import { InvalidRowsError, RecipientsFileError, SixbackError, UnaccountedRowsError } from './errors.ts';
-import type { Ledger } from './ledger.ts';
+import { isSentEntry, type Ledger, type LedgerEntry } from './ledger.ts';
 import { planSending } from './plan.ts';
+import { fitToQuota, type RateDecision, type SendQuota } from './quota.ts';
 import { decodeText, preparedChunks, RecipientsScanner } from './recipients.ts';
 import {
   ExecutionInputSchema,
@@ -36,6 +37,8 @@ export interface WorkflowDeps {
   ledger: Ledger;
   clock: () => Date;
   configurationSet?: string | undefined;
+  /** SES's sending quota (GetAccount); when absent or unknown, no quota is applied. */
+  sendQuota?: () => Promise<SendQuota | undefined>;
 }
 
 async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
@@ -67,29 +70,46 @@ async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Re
 }
 
 /**
- * Checks the recipients file and the template against each other and writes the prepared file. A
- * resumed campaign keeps the prepared file of its first run: rows and their numbers must not change.
+ * Checks the recipients file and the template against each other and writes the prepared file, then fits
+ * the rate and size to the SES quota. Nothing is sent before all of it passed. A resumed or restarted
+ * campaign keeps the prepared file of its first run: rows and their numbers must not change.
  */
 export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
   const { campaignId } = parseWith(ExecutionInputSchema, input, 'execution input');
-  const campaign = await deps.campaigns.get(campaignId);
+  let campaign = await deps.campaigns.get(campaignId);
   const preparedKey = keys.prepared(campaignId);
-  if (!(campaign.check && (await objectExists(deps.s3, deps.bucket, preparedKey)))) {
-    try {
+  let decision: RateDecision;
+  try {
+    if (
+      !(campaign.check && !campaign.check.fatal && (await objectExists(deps.s3, deps.bucket, preparedKey)))
+    ) {
       const check = await writePreparedFile(campaign, preparedKey, deps);
       await deps.campaigns.patch(campaignId, { check });
-    } catch (error) {
-      if (error instanceof SixbackError) {
-        // The user's input is wrong: record why, with details, before the execution fails.
-        await deps.campaigns.transition(campaignId, 'failed', {
-          statusReason: error.message,
-          finishedAt: deps.clock().toISOString(),
-        });
-      }
-      throw error;
+      campaign = { ...campaign, check };
     }
+    assertSendable(campaign.check as RecipientsCheck, campaign.spec.onInvalidRows);
+    decision = fitToQuota(
+      rowsToSend(campaign),
+      campaign.rate,
+      deps.sendQuota ? await deps.sendQuota() : undefined,
+      campaign.spec.spread ?? false,
+    );
+  } catch (error) {
+    if (error instanceof SixbackError) {
+      // The user's input is wrong: record why, with details, before the execution fails.
+      await deps.campaigns.transition(campaignId, 'failed', {
+        statusReason: error.message,
+        finishedAt: deps.clock().toISOString(),
+      });
+    }
+    throw error;
   }
-  const plan = planSending(campaign.rate, campaign.spec.toleratedFailurePercentage);
+  const plan = planSending(decision.rate, campaign.spec.toleratedFailurePercentage);
+  await deps.campaigns.patch(campaignId, {
+    plan,
+    estimatedSeconds: Math.ceil(decision.estimatedSeconds),
+    ...(decision.note ? { rateNote: decision.note } : {}),
+  });
   const sendAt = campaign.sendAt;
   if (sendAt && Date.parse(sendAt) > deps.clock().getTime() && campaign.status === 'pending') {
     await deps.campaigns.transition(campaignId, 'scheduled');
@@ -109,11 +129,40 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       data: campaign.spec.data ?? {},
       workerRate: plan.rate / plan.maxConcurrency,
       ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
+      run: campaign.executions ?? 1,
+      mode: campaign.runMode ?? 'all',
     },
   };
 }
 
-async function writePreparedFile(campaign: CampaignRecord, preparedKey: string, deps: WorkflowDeps) {
+/** How many emails this run will ask SES to send, at most (for the quota check). */
+function rowsToSend(campaign: CampaignRecord): number {
+  if (campaign.runMode === 'failed') return campaign.totals?.failed ?? 0;
+  return Math.max(0, (campaign.check?.valid ?? 0) - (campaign.progress?.sent ?? 0));
+}
+
+/** Row-level problems are fatal only if the user said so; a file with no sendable row always is. */
+function assertSendable(check: RecipientsCheck, onInvalidRows: 'skip' | 'abort'): void {
+  if (check.valid === 0) {
+    throw new RecipientsFileError(
+      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
+      { details: { problems: check.problems } },
+    );
+  }
+  if (check.invalid > 0 && onInvalidRows === 'abort') {
+    throw new InvalidRowsError(
+      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
+        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
+      { details: { problems: check.problems } },
+    );
+  }
+}
+
+async function writePreparedFile(
+  campaign: CampaignRecord,
+  preparedKey: string,
+  deps: WorkflowDeps,
+): Promise<RecipientsCheck> {
   const template = compileTemplate(
     await deps.templates.get(campaign.spec.templateId, campaign.templateVersion),
   );
@@ -123,30 +172,32 @@ async function writePreparedFile(campaign: CampaignRecord, preparedKey: string, 
     emailColumn: campaign.spec.emailColumn,
     onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
   });
-  await new Upload({
-    client: deps.s3,
-    params: {
-      Bucket: deps.bucket,
-      Key: preparedKey,
-      Body: Readable.from(preparedChunks(scanner)),
-      ContentType: 'text/csv; charset=utf-8',
-    },
-  }).done();
-  const check = scanner.check;
-  if (check.valid === 0) {
-    throw new RecipientsFileError(
-      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
-      { details: { problems: check.problems } },
-    );
+  try {
+    await new Upload({
+      client: deps.s3,
+      params: {
+        Bucket: deps.bucket,
+        Key: preparedKey,
+        Body: Readable.from(preparedChunks(scanner)),
+        ContentType: 'text/csv; charset=utf-8',
+      },
+    }).done();
+  } catch (error) {
+    if (error instanceof RecipientsFileError) {
+      // The file cannot be used at all: keep what the scan found, with the fatal problem first, so the
+      // campaign shows the user every problem to fix (row 0 stands for the file as a whole).
+      const where = (error.details as { line?: number } | undefined)?.line;
+      await deps.campaigns.patch(campaign.id, {
+        check: {
+          ...scanner.check,
+          fatal: true,
+          problems: [{ row: where ?? 0, problem: error.message }, ...scanner.check.problems],
+        },
+      });
+    }
+    throw error;
   }
-  if (check.invalid > 0 && campaign.spec.onInvalidRows === 'abort') {
-    throw new InvalidRowsError(
-      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
-        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
-      { details: { problems: check.problems } },
-    );
-  }
-  return check;
+  return scanner.check;
 }
 
 /** After the optional wait: the campaign is now sending. Records how late it started, if it did. */
@@ -158,7 +209,8 @@ export async function beginSending(input: unknown, deps: WorkflowDeps): Promise<
     const late = prepared.sendAt ? Math.floor((now.getTime() - Date.parse(prepared.sendAt)) / 1000) : 0;
     await deps.campaigns.transition(prepared.campaignId, 'sending', {
       startedAt: now.toISOString(),
-      ...(late > 60 ? { startedLateBySeconds: late } : {}),
+      // A Wait fires within a second or two; ten seconds late means the engine was down or held up.
+      ...(late >= 10 ? { startedLateBySeconds: late } : {}),
     });
   }
   return prepared;
@@ -169,6 +221,12 @@ export interface FinaliseResult {
   status: CampaignStatus;
   totals: RecipientCounts & { rows: number };
   reportKey?: string;
+}
+
+/** The run number in an execution name made by executionName(): `<id>` is run 1, `<id>-run<n>` run n. */
+export function runOfExecution(name: string): number {
+  const match = /-run(\d+)$/.exec(name);
+  return match ? Number(match[1]) : 1;
 }
 
 /** Reads what a Lambda or the local engine put in an error's Cause: {"errorMessage": ...} or plain text. */
@@ -226,6 +284,13 @@ const reportLine = (o: RowOutcome) =>
 export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Promise<FinaliseResult> {
   const event = parseWith(FinaliseEventSchema, input, 'finalise input');
   const campaign = await deps.campaigns.get(event.campaignId);
+  if (event.execution && runOfExecution(event.execution) !== (campaign.executions ?? 1)) {
+    // A newer run (resume, resend, restart) owns the campaign now: this run's outcome is not its outcome.
+    return { campaignId: campaign.id, status: campaign.status, totals: { ...emptyCounts(), rows: 0 } };
+  }
+  // Stopped while its execution ran (cancelled, or failed by a batch that found SES paused): the report
+  // and totals are still written, the status stays.
+  const stopped = campaign.status === 'cancelled' || campaign.status === 'failed';
   const rows = campaign.check ? campaign.check.rows : 0;
   const emptyTotals = { ...emptyCounts(), rows };
   if (!campaign.check) {
@@ -278,8 +343,16 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
       }
     }
     if (reported < rows) {
-      const why = event.error ? describeCause(event.error) : 'its batch failed after every retry';
-      for await (const outcome of unreportedRows(campaign.id, seen, why, deps)) await record(outcome);
+      // A campaign stopped midway says why in its status; the execution's own error is only the echo.
+      const why = stopped
+        ? (campaign.statusReason ?? `the campaign is ${campaign.status}`)
+        : event.error
+          ? describeCause(event.error)
+          : 'its batch failed after every retry';
+      // Rows a cancel cut short were never tried: they are not failures a resend should retry.
+      const recordFailures = campaign.status !== 'cancelled';
+      for await (const outcome of unreportedRows(campaign.id, seen, why, recordFailures, deps))
+        await record(outcome);
     }
     report.end();
     await upload;
@@ -295,8 +368,9 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
     const failed = await failCampaign(deps, campaign, problem.message, totals, reportKey);
     return { campaignId: campaign.id, status: failed.status, totals, reportKey };
   }
-  if (event.error) {
-    const failed = await failCampaign(deps, campaign, describeCause(event.error), totals, reportKey);
+  if (event.error || stopped) {
+    const reason = event.error ? describeCause(event.error) : (campaign.statusReason ?? campaign.status);
+    const failed = await failCampaign(deps, campaign, reason, totals, reportKey);
     return { campaignId: campaign.id, status: failed.status, totals, reportKey };
   }
   const status: CampaignStatus = counts.failed > 0 ? 'completed_with_failures' : 'completed';
@@ -316,11 +390,13 @@ async function failCampaign(
   totals: RecipientCounts & { rows: number },
   reportKey?: string,
 ): Promise<CampaignRecord> {
-  if (campaign.status === 'failed' || campaign.status === 'cancelled') {
-    await deps.campaigns.patch(campaign.id, { totals, ...(reportKey ? { reportKey } : {}) });
-    return campaign;
-  }
   const { rows: _rows, ...progress } = totals;
+  // The status may have changed since the finaliser started (a batch found SES paused): read it again.
+  const current = await deps.campaigns.get(campaign.id);
+  if (current.status === 'failed' || current.status === 'cancelled') {
+    await deps.campaigns.patch(campaign.id, { totals, progress, ...(reportKey ? { reportKey } : {}) });
+    return { ...current, totals, progress, ...(reportKey ? { reportKey } : {}) };
+  }
   return deps.campaigns.transition(campaign.id, 'failed', {
     statusReason: reason,
     totals,
@@ -330,11 +406,16 @@ async function failCampaign(
   });
 }
 
-/** Rows of the prepared file that no batch reported, each resolved against the ledger. */
+/**
+ * Rows of the prepared file that no batch reported, each resolved against the ledger: sent, failed for a
+ * reason recorded earlier, or not sent for `why`. With `recordFailures`, rows not sent are written to the
+ * ledger as retryable failures, which is what a resend of failed rows reads.
+ */
 async function* unreportedRows(
   campaignId: string,
   seen: Uint8Array,
   why: string,
+  recordFailures: boolean,
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
   const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
@@ -342,16 +423,24 @@ async function* unreportedRows(
   let pending: RowOutcome[] = [];
   const resolve = async function* (): AsyncGenerator<RowOutcome> {
     const candidates = pending.filter((o) => o.state === 'failed');
-    const sent = await deps.ledger.lookup(
+    const known = await deps.ledger.lookup(
       campaignId,
       candidates.map((o) => addressKey(o.email)),
     );
+    const failures: LedgerEntry[] = [];
     for (const outcome of pending) {
-      const entry = outcome.state === 'failed' ? sent.get(addressKey(outcome.email)) : undefined;
-      yield entry
-        ? { i: outcome.i, row: outcome.row, email: outcome.email, state: 'sent', messageId: entry.messageId }
-        : outcome;
+      const key = addressKey(outcome.email);
+      const entry = outcome.state === 'failed' ? known.get(key) : undefined;
+      const base = { i: outcome.i, row: outcome.row, email: outcome.email };
+      if (entry && isSentEntry(entry)) yield { ...base, state: 'sent', messageId: entry.messageId };
+      else if (entry) yield { ...base, state: 'failed', reason: entry.reason ?? outcome.reason };
+      else {
+        if (outcome.state === 'failed' && recordFailures)
+          failures.push({ key, row: outcome.row, state: 'failed', reason: outcome.reason, retryable: true });
+        yield outcome;
+      }
     }
+    if (failures.length > 0) await deps.ledger.record(campaignId, failures);
     pending = [];
   };
   for await (const record of readCsvRecords(body, { dialect: 'aws' })) {

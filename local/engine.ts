@@ -98,6 +98,29 @@ export class LocalEngine implements Orchestrator {
   >();
   private readonly byArn = new Map<string, (input: unknown) => Promise<unknown>>();
   private readonly executions = new Map<string, LocalExecution & { abort: () => void }>();
+  /**
+   * Task handlers still running, per execution. Aborting a run does not stop a handler already called
+   * (neither does StopExecution on AWS); `stop` waits for them, so a stopped execution has really stopped.
+   */
+  private readonly running = new Map<string, Set<Promise<unknown>>>();
+
+  private tracked(
+    executionArn: string,
+    handler: (input: unknown) => Promise<unknown>,
+  ): (input: unknown) => Promise<unknown> {
+    return (input) => {
+      let set = this.running.get(executionArn);
+      if (!set) {
+        set = new Set();
+        this.running.set(executionArn, set);
+      }
+      const promise = handler(input);
+      const entry = promise.catch(() => undefined);
+      set.add(entry);
+      void entry.finally(() => set.delete(entry));
+      return promise;
+    };
+  }
 
   constructor(private readonly options: LocalEngineOptions) {
     const names = new Map<string, string>();
@@ -148,7 +171,7 @@ export class LocalEngine implements Orchestrator {
       overrides[stateName] =
         state.Resource === ADAPTER_RESOURCE
           ? (mapInput) => this.runMap(stateName, mapInput, context, executionArn, controller.signal)
-          : this.handlerFor(state.Resource);
+          : this.tracked(executionArn, this.handlerFor(state.Resource));
     }
     const run = this.machine.run(input as never, {
       overrides: {
@@ -205,7 +228,7 @@ export class LocalEngine implements Orchestrator {
     const child = this.children.get(stateName);
     if (!child) throw new Error(`No Distributed Map state ${stateName}`);
     const childOverrides = Object.fromEntries(
-      child.tasks.map(([name, state]) => [name, this.handlerFor(state.Resource)]),
+      child.tasks.map(([name, state]) => [name, this.tracked(executionArn, this.handlerFor(state.Resource))]),
     );
     return runDistributedMap(input, {
       stateName,
@@ -241,6 +264,16 @@ export class LocalEngine implements Orchestrator {
     execution.status = 'ABORTED';
     execution.stopDate = new Date();
     execution.abort();
+    await execution.done;
+    await this.settled(executionArn);
+  }
+
+  /** Resolves when no task handler of the execution is running any more. */
+  private async settled(executionArn: string): Promise<void> {
+    for (let set = this.running.get(executionArn); set && set.size > 0; ) {
+      await Promise.all([...set]);
+    }
+    this.running.delete(executionArn);
   }
 
   async status(executionArn: string): Promise<ExecutionStatus> {
@@ -269,5 +302,6 @@ export class LocalEngine implements Orchestrator {
     const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
     for (const execution of running) execution.abort();
     await Promise.all(running.map((e) => e.done));
+    await Promise.all(running.map((e) => this.settled(e.executionArn)));
   }
 }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppDeps, createAppDeps } from '../core/app.ts';
-import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import type { CampaignRecord } from '../core/campaign-store.ts';
+import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/campaigns.ts';
 import { localUnsubscribeSecret } from '../core/compliance/secret.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { EmailSender } from '../core/email-sender.ts';
@@ -42,6 +43,13 @@ export interface LocalStackOptions {
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
+  /** What the local SES answers to GetAccount (default 1,000,000 per 24 hours, 500/s). */
+  sesQuota?: { max24HourSend: number; maxSendRate: number };
+  /**
+   * Start a new run of every campaign that was pending, scheduled or sending when the stack last stopped
+   * (or was killed). Default: on for a persistent data folder, off for an ephemeral one.
+   */
+  pickup?: boolean;
   /** Base of unsubscribe links: the local API server's URL (default http://localhost:8787). */
   publicBaseUrl?: string;
   /** Allowed From addresses or domains; empty (the default) allows any locally. */
@@ -55,6 +63,8 @@ export interface LocalStack {
   campaignDeps: CampaignServiceDeps;
   urls: { s3?: string; dynamodb?: string; ses?: string; inbox?: string };
   dataDir: string;
+  /** Campaigns the restart pickup started a new run for. */
+  restarted: CampaignRecord[];
   stop(): Promise<void>;
 }
 
@@ -80,7 +90,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const ses =
       options.aws?.ses || options.sesEndpoint || options.emails
         ? undefined
-        : await started(startSes(options.ports?.ses));
+        : await started(startSes(options.ports?.ses, options.sesQuota));
     const anyAws = options.aws?.s3 || options.aws?.dynamodb || options.aws?.ses;
     const config = parseConfig({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
@@ -121,6 +131,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
     });
+    // With a replaced sender and no SES endpoint there is no SES to ask for a quota (tests, benchmarks).
+    if (options.emails && !config.endpoints.ses && !options.aws?.ses) delete deps.workflow.sendQuota;
+    const sendQuota = deps.workflow.sendQuota;
     const campaignDeps: CampaignServiceDeps = {
       s3: deps.clients.s3,
       bucket: config.bucket,
@@ -128,14 +141,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       templates: deps.templates,
       orchestrator: engine,
       clock: deps.clock,
-      defaultRate: () => config.defaultRate,
+      // A campaign that names no rate goes at SES's MaxSendRate (locally: what the local SES is configured with).
+      defaultRate: async () =>
+        options.defaultRate ?? (sendQuota ? await sendQuota() : undefined)?.maxSendRate ?? config.defaultRate,
+      ledger: deps.ledger,
+      // The local engine's stop waits for running batches itself.
+      settleMs: 0,
       senderIdentities: config.senderIdentities,
     };
+    const pickup = options.pickup ?? (!options.ephemeral && options.dataDir !== undefined);
+    const restarted = pickup ? await restartInterruptedCampaigns(campaignDeps) : [];
     return {
       config,
       deps,
       engine,
       campaignDeps,
+      restarted,
       urls: { s3: s3?.url, dynamodb: dynamo?.url, ses: ses?.url, inbox: ses ? `${ses.url}/` : undefined },
       dataDir,
       async stop() {
