@@ -1,40 +1,46 @@
 #!/usr/bin/env node
-/** The `sixback` command line. */
-import { Command, InvalidArgumentError } from 'commander';
-import { runDemo } from './demo.ts';
+/**
+ * The `sixback` command line. Each command lives in cli/commands/<name>.ts and registers itself with
+ * `register(program)`: adding a command is one import and one entry in COMMANDS.
+ * Exit codes are listed in cli/exit.ts and docs/cli.md.
+ */
+import { Command, CommanderError } from 'commander';
+import { register as campaigns } from './commands/campaigns.ts';
+import { register as demo } from './commands/demo.ts';
+import { register as dev } from './commands/dev.ts';
+import { register as send } from './commands/send.ts';
+import { register as templates } from './commands/templates.ts';
+import { register as upload } from './commands/upload.ts';
+import { EXIT } from './exit.ts';
 
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
-};
-const positive = (value: string) => {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError('must be a positive number');
-  return n;
-};
+const COMMANDS: ((program: Command) => void)[] = [dev, demo, templates, upload, send, campaigns];
 
-const program = new Command('sixback').description(
-  'Bulk email campaigns on Step Functions and SES, on AWS or on one machine.',
-);
-
-program
-  .command('demo')
-  .description('Run a real campaign on the embedded local stack: no AWS account needed.')
-  .option('--recipients <n>', 'how many sample recipients', positiveInt, 1000)
-  .option('--rate <n>', 'emails per second', positive, 250)
-  .option('--json', 'print the summary as one JSON object on the last line', false)
-  .option('--keep', 'keep the local SES inbox open after the campaign', false)
+const program = new Command('sixback')
+  .description('Bulk email campaigns on Step Functions and SES, on AWS or on one machine.')
+  .version('0.1.0', '-V, --version')
+  .showHelpAfterError('(add --help for usage and examples)')
+  // Usage errors exit 2, not commander's default 1, so scripts can tell them from a failed campaign.
+  .exitOverride()
   .addHelpText(
     'after',
-    '\nExamples:\n  sixback demo\n  sixback demo --recipients 5000 --rate 500 --json\n  sixback demo --keep   # then open the inbox URL it prints',
-  )
-  .action(async (options) => {
-    const summary = await runDemo(options);
-    process.exitCode = summary.status === 'completed' ? 0 : 1;
-  });
+    `
+Start here:
+  sixback dev                                  # local stack + API; prints the URL and token
+  sixback templates put welcome --subject "Hi {{ first_name }}" --html welcome.html
+  sixback send -t welcome -r recipients.csv -f news@example.com
+  sixback status <campaign-id> --watch
 
-program.parseAsync(process.argv).catch((error: Error) => {
-  console.error(`sixback: ${error.message}`);
-  process.exitCode = 2;
+Exit codes: 0 ok, 1 failed/not found/not allowed now, 2 usage or validation, 3 auth, 4 server or network.`,
+  );
+
+for (const register of COMMANDS) register(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+    process.exitCode = ok ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  console.error(`sixback: ${(error as Error).message}`);
+  process.exitCode = EXIT.server;
 });

@@ -15,7 +15,7 @@ export interface CampaignProgress {
   /** Rows in the file, once it has been checked. */
   total: number | null;
   percent: number | null;
-  /** Rows decided per second since sending began (null before it began or after it ended). */
+  /** Rows decided per second since sending began, or over the whole send once it ended (null before). */
   ratePerSecond: number | null;
   /** The configured send rate, emails per second. */
   plannedRate: number;
@@ -66,6 +66,9 @@ export function campaignProgress(record: CampaignRecord, now: Date): CampaignPro
       const rate = ratePerSecond !== null && elapsed >= 5 ? ratePerSecond : record.rate;
       expectedFinishAt = new Date(now.getTime() + (Math.max(0, total - done) / rate) * 1000).toISOString();
     }
+  } else if (isFinal(record.status) && record.startedAt && record.finishedAt) {
+    const elapsed = (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
+    if (elapsed > 0 && done > 0) ratePerSecond = Math.round((done / elapsed) * 10) / 10;
   } else if (!isFinal(record.status) && total !== null) {
     const start = record.sendAt ? Math.max(Date.parse(record.sendAt), now.getTime()) : now.getTime();
     expectedFinishAt = new Date(start + (total / record.rate) * 1000).toISOString();

@@ -23,6 +23,8 @@ export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
     orchestrator: new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
     clock: deps.clock,
     defaultRate: () => config.defaultRate,
+    ledger: deps.ledger,
+    senderIdentities: config.senderIdentities,
   };
 }
 

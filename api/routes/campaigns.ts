@@ -15,9 +15,15 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
 import type { CampaignRecord } from '../../core/campaign-store.ts';
 import { campaignView } from '../../core/campaign-view.ts';
-import * as campaignCore from '../../core/campaigns.ts';
-import { campaignIdForKey, cancelCampaign, createCampaign } from '../../core/campaigns.ts';
-import { ConflictError, NotImplementedError, ValidationError } from '../../core/errors.ts';
+import {
+  campaignIdForKey,
+  cancelCampaign,
+  createCampaign,
+  reportCampaign,
+  resendFailedCampaign,
+  resumeCampaign,
+} from '../../core/campaigns.ts';
+import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { sendTestEmails } from '../../core/preview.ts';
 import { resolveSendAt } from '../../core/schedule.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/uploads.ts';
@@ -48,20 +54,6 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-type CampaignAction = (id: string, deps: ApiDeps['campaigns']) => Promise<CampaignRecord>;
-
-/**
- * Resume and resend-failed live in core/campaigns.ts (the delivery-guarantees work). Looked up by name so
- * this build answers 501 with a clear message until they exist, instead of failing to load.
- */
-function coreAction(name: 'resumeCampaign' | 'resendFailedCampaign', what: string): CampaignAction {
-  const action = (campaignCore as Record<string, unknown>)[name];
-  if (typeof action === 'function') return action as CampaignAction;
-  return async () => {
-    throw new NotImplementedError(`${what} is not available in this build of sixback yet.`);
-  };
-}
-
 export const campaignRoutes: RouteModule = {
   path: '/v1/campaigns',
   router: (deps) => {
@@ -71,8 +63,6 @@ export const campaignRoutes: RouteModule = {
         now: deps.app.clock(),
         consoleUrl: (arn) => deps.campaigns.orchestrator.consoleUrl(arn),
       });
-    const resume = coreAction('resumeCampaign', 'Resuming a campaign');
-    const resendFailed = coreAction('resendFailedCampaign', 'Resending to failed recipients');
 
     return new Hono<ApiEnv>()
       .post('/', async (c) => {
@@ -152,25 +142,21 @@ export const campaignRoutes: RouteModule = {
       })
       .post('/:id/resume', async (c) => {
         const id = readParam(c, 'id', IdSchema);
-        return c.json(view(await resume(id, deps.campaigns)));
+        return c.json(view(await resumeCampaign(id, deps.campaigns)));
       })
       .post('/:id/resend-failed', async (c) => {
         const id = readParam(c, 'id', IdSchema);
-        return c.json(view(await resendFailed(id, deps.campaigns)));
+        return c.json(view(await resendFailedCampaign(id, deps.campaigns)));
       })
       .get('/:id/report', async (c) => {
         const id = readParam(c, 'id', IdSchema);
         const { format } = readQuery(c, ReportQuerySchema, 'query');
-        const campaign = await store.get(id);
-        if (!campaign.reportKey) {
-          throw new ConflictError(
-            `Campaign ${id} is ${campaign.status} and has no report yet; it is written when the campaign finishes.`,
-            { details: { campaignId: id, status: campaign.status } },
-          );
-        }
+        // Written by the finaliser; for a campaign stopped before it, built now from the ledger. An
+        // unfinished campaign has none yet (409).
+        const campaign = await reportCampaign(id, deps.campaigns);
         const command = new GetObjectCommand({
           Bucket: deps.app.config.bucket,
-          Key: campaign.reportKey,
+          Key: campaign.reportKey as string,
           ResponseContentDisposition: `attachment; filename="${id}-report.csv"`,
           ResponseContentType: 'text/csv; charset=utf-8',
         });

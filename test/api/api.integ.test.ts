@@ -6,6 +6,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEnv } from '../../api/types.ts';
 import { UPLOAD_RULES } from '../../core/uploads.ts';
 import { clearInbox, inbox } from '../support/local-stack.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
@@ -25,7 +26,7 @@ describe('the sixback API', () => {
         {
           path: '/v1/boom',
           router: () =>
-            new Hono().get('/', () => {
+            new Hono<ApiEnv>().get('/', () => {
               throw new Error('secret internal detail: arn:aws:iam::123456789012:role/x');
             }),
         },
@@ -483,15 +484,28 @@ describe('the sixback API', () => {
       expect((await t.call('DELETE', '/v1/templates/pinned')).status).toBe(200);
     });
 
-    it('resumes and resends failed through the core, or says plainly it cannot', async () => {
+    it('resumes a cancelled campaign and refuses to resend a campaign with nothing failed', async () => {
+      const year = new Date().getUTCFullYear() + 1;
+      const created = await t.call('POST', '/v1/campaigns', {
+        templateId: 'news',
+        recipientsKey: key,
+        from: FROM,
+        sendAt: `${year}-03-01T08:00:00Z`,
+      });
+      const id = created.body.id as string;
+      expect((await t.call('POST', `/v1/campaigns/${id}/cancel`)).body.status).toBe('cancelled');
+      const resumed = await t.call('POST', `/v1/campaigns/${id}/resume`);
+      expect(resumed.status).toBe(200);
+      expect(['pending', 'scheduled']).toContain(resumed.body.status);
+      expect(resumed.body.executionArn).not.toBe(created.body.executionArn);
+      expect((await t.call('POST', `/v1/campaigns/${id}/resume`)).status).toBe(409);
+      await t.call('POST', `/v1/campaigns/${id}/cancel`);
+
       const list = await t.call('GET', '/v1/campaigns?limit=50');
       const done = (list.body.items as Json[]).find((c) => c.status === 'completed') as Json;
-      for (const action of ['resume', 'resend-failed']) {
-        const res = await t.call('POST', `/v1/campaigns/${done.id}/${action}`);
-        // A completed campaign has nothing to resume or resend: 409 once the core functions exist, 501 before.
-        expect([409, 501], action).toContain(res.status);
-        expect((res.body.error as Json).message).toEqual(expect.any(String));
-      }
+      const resend = await t.call('POST', `/v1/campaigns/${done.id}/resend-failed`);
+      expect(resend.status).toBe(409);
+      expect(resend.body).toMatchObject({ error: { code: 'illegal_transition' } });
     });
   });
 });

@@ -65,7 +65,7 @@ export async function startApiTest(
 /** Uploads a file the way a browser or the CLI does: a multipart POST of the presigned fields, then the file. */
 export async function postUpload(
   presigned: { url: string; fields: Record<string, string> },
-  content: string | Uint8Array,
+  content: string,
   contentType = 'text/csv',
 ): Promise<number> {
   const form = new FormData();

@@ -1,0 +1,215 @@
+/** `sixback campaigns`, `status`, `cancel`, `resume`, `resend-failed`, `report`. */
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import type { CampaignView } from '../../core/campaign-view.ts';
+import { isFinal, RECIPIENT_STATES } from '../../core/status.ts';
+import type { ApiClient } from '../client.ts';
+import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
+import { CliError, EXIT } from '../exit.ts';
+import { duration, isTty, positiveInt, positiveNumber, printJson, progressBar, table } from '../output.ts';
+
+const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
+
+/** 0 when the campaign reached everyone, 1 when it ended any other way. */
+export const exitCodeFor = (view: CampaignView) => (view.status === 'completed' ? EXIT.ok : EXIT.failed);
+
+export function describeCampaign(view: CampaignView): string {
+  const p = view.progress;
+  const rows: [string, string][] = [
+    ['campaign', `${view.id} (${view.name})`],
+    ['status', `${view.status}${view.statusReason ? ` — ${view.statusReason}` : ''}`],
+    ['template', `${view.templateId} v${view.templateVersion}`],
+    ['from', view.from],
+    ['recipients', view.recipientsKey],
+  ];
+  if (view.schedule.sendAt) {
+    rows.push([
+      'send at',
+      `${view.schedule.sendAt}${view.schedule.sendAtLocal ? ` (${view.schedule.sendAtLocal} ${view.schedule.timeZone})` : ''}`,
+    ]);
+  }
+  if (view.startedAt) rows.push(['started', view.startedAt]);
+  if (view.finishedAt) rows.push(['finished', view.finishedAt]);
+  rows.push([
+    'progress',
+    `${progressBar(p.done, p.total)} ${p.done}/${p.total ?? '?'}${p.percent !== null ? ` (${p.percent}%)` : ''}`,
+  ]);
+  rows.push(['', RECIPIENT_STATES.map((s) => `${s} ${p.counts[s]}`).join(', ')]);
+  rows.push(['rate', `${p.ratePerSecond ?? '-'} /s so far, planned ${p.plannedRate} /s`]);
+  if (p.expectedFinishAt && !isFinal(view.status)) rows.push(['expected end', p.expectedFinishAt]);
+  if (view.executionUrl) rows.push(['execution', view.executionUrl]);
+  if (view.reportAvailable) rows.push(['report', `sixback report ${view.id}`]);
+  return table(rows);
+}
+
+/** Polls until the campaign is final; draws one bar on a terminal, one line per change otherwise. */
+export async function watchCampaign(
+  client: ApiClient,
+  id: string,
+  options: { json: boolean; intervalSeconds: number },
+): Promise<CampaignView> {
+  const tty = isTty() && !options.json;
+  let last: { done: number; at: number } | undefined;
+  let lastLine = '';
+  for (;;) {
+    const view = await client.json<CampaignView>('GET', path(id), { retries: 3 });
+    const now = Date.now();
+    const p = view.progress;
+    // The rate right now, from the last two polls; the API's rate is the average since the start.
+    const current = last && now > last.at ? ((p.done - last.done) * 1000) / (now - last.at) : null;
+    last = { done: p.done, at: now };
+    if (options.json) printJson(view);
+    else {
+      const remaining = p.total !== null && current ? (p.total - p.done) / current : null;
+      const line = `${progressBar(p.done, p.total)} ${p.done}/${p.total ?? '?'} ${view.status}${
+        current !== null && view.status === 'sending' ? `  ${Math.round(current)}/s` : ''
+      }${remaining !== null && view.status === 'sending' ? `  ~${duration(remaining)} left` : ''}`;
+      if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+      else if (line !== lastLine) console.log(line);
+      lastLine = line;
+    }
+    if (isFinal(view.status)) {
+      if (tty) process.stdout.write('\n');
+      if (!options.json) console.log(describeCampaign(view));
+      return view;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalSeconds * 1000));
+  }
+}
+
+export function register(program: Command): void {
+  withConnection(
+    program
+      .command('campaigns')
+      .description('List campaigns, newest first.')
+      .option('--limit <n>', 'how many', positiveInt, 20)
+      .option('--cursor <cursor>', 'continue from a previous page (printed at the end)')
+      .addHelpText('after', '\nExamples:\n  sixback campaigns\n  sixback campaigns --limit 100 --json'),
+  ).action(
+    run(async (options: CommonOptions & { limit: number; cursor?: string }) => {
+      const query = new URLSearchParams({
+        limit: String(options.limit),
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+      });
+      const page = await clientFor(options).json<{ items: CampaignView[]; cursor: string | null }>(
+        'GET',
+        `/v1/campaigns?${query}`,
+      );
+      if (options.json) return printJson(page);
+      if (page.items.length === 0) return console.log('no campaigns yet');
+      console.log(
+        table(
+          page.items.map((c) => [
+            c.id,
+            c.status,
+            `${c.progress.done}/${c.progress.total ?? '?'}`,
+            c.templateId,
+            c.schedule.sendAt ?? c.createdAt,
+            c.name,
+          ]),
+          ['ID', 'STATUS', 'DONE', 'TEMPLATE', 'SEND AT / CREATED (UTC)', 'NAME'],
+        ),
+      );
+      if (page.cursor) console.log(`\nmore: sixback campaigns --cursor ${page.cursor}`);
+    }),
+  );
+
+  withConnection(
+    program
+      .command('status <id>')
+      .description('Show a campaign with live progress; --watch follows it to the end.')
+      .option(
+        '-w, --watch',
+        'follow until the campaign ends; exit 0 if it reached everyone, 1 otherwise',
+        false,
+      )
+      .option('--interval <seconds>', 'seconds between polls with --watch', positiveNumber, 1)
+      .addHelpText(
+        'after',
+        '\nWith --watch --json, prints one JSON object per poll; the last line is the final state.\n\nExamples:\n  sixback status c1a2b3\n  sixback status c1a2b3 --watch\n  sixback status c1a2b3 --watch --json | tail -n 1',
+      ),
+  ).action(
+    run(async (id: string, options: CommonOptions & { watch: boolean; interval: number }) => {
+      const client = clientFor(options);
+      if (options.watch)
+        return exitCodeFor(
+          await watchCampaign(client, id, { json: Boolean(options.json), intervalSeconds: options.interval }),
+        );
+      const view = await client.json<CampaignView>('GET', path(id));
+      if (options.json) printJson(view);
+      else console.log(describeCampaign(view));
+      return EXIT.ok;
+    }),
+  );
+
+  const actions = [
+    ['cancel', '/cancel', 'Cancel a campaign that is pending, scheduled or sending.'],
+    [
+      'resume',
+      '/resume',
+      'Resume a campaign that failed, was cancelled or ended with failures: rows already sent are not sent again.',
+    ],
+    ['resend-failed', '/resend-failed', 'Send again to the rows that failed, and only those.'],
+  ] as const;
+  for (const [name, suffix, description] of actions) {
+    withConnection(
+      program
+        .command(`${name} <id>`)
+        .description(description)
+        .option('-w, --watch', 'then follow it to the end, like status --watch', false)
+        .addHelpText('after', `\nExamples:\n  sixback ${name} c1a2b3\n  sixback ${name} c1a2b3 --json`),
+    ).action(
+      run(async (id: string, options: CommonOptions & { watch: boolean }) => {
+        const client = clientFor(options);
+        const view = await client.json<CampaignView>('POST', path(id, suffix));
+        if (options.json) printJson(view);
+        else console.log(`campaign ${view.id} is now ${view.status}`);
+        if (options.watch && !isFinal(view.status)) {
+          return exitCodeFor(
+            await watchCampaign(client, id, { json: Boolean(options.json), intervalSeconds: 1 }),
+          );
+        }
+        return EXIT.ok;
+      }),
+    );
+  }
+
+  withConnection(
+    program
+      .command('report <id>')
+      .description('Download the per-recipient report (CSV: row, email, state, reason, message id).')
+      .option('-o, --out <file>', 'where to write it ("-" for stdout)', '')
+      .option('--url', 'print a link valid for 15 minutes instead of downloading', false)
+      .addHelpText(
+        'after',
+        '\nExamples:\n  sixback report c1a2b3            # writes c1a2b3-report.csv\n  sixback report c1a2b3 --out - | grep failed\n  sixback report c1a2b3 --url',
+      ),
+  ).action(
+    run(async (id: string, options: CommonOptions & { out: string; url: boolean }) => {
+      const link = await clientFor(options).json<{ url: string; expiresAt: string }>(
+        'GET',
+        path(id, '/report'),
+      );
+      if (options.url) {
+        if (options.json) printJson(link);
+        else console.log(link.url);
+        return;
+      }
+      const response = await fetch(link.url).catch((error: Error) => {
+        throw new CliError(`Cannot download the report: ${error.message}`, EXIT.server);
+      });
+      if (!response.ok || !response.body)
+        throw new CliError(`Cannot download the report: HTTP ${response.status}`, EXIT.server);
+      const out = options.out || `${id}-report.csv`;
+      const body = Readable.fromWeb(response.body as never);
+      if (out === '-') await pipeline(body, process.stdout, { end: false });
+      else {
+        await pipeline(body, createWriteStream(out));
+        if (options.json) printJson({ campaignId: id, file: out });
+        else console.log(`report written to ${out}`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,132 @@
+/** `sixback dev`: the local stack and the API on one machine, until Ctrl-C. */
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { run } from '../command.ts';
+import { CliError, EXIT } from '../exit.ts';
+import { positiveNumber, printJson } from '../output.ts';
+import { DEFAULT_DATA_DIR, DEV_FILE, type DevFile } from '../target.ts';
+
+const portNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError(`--port ${value} is not a port number.`, EXIT.usage);
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('dev')
+    .description('Start the local stack (S3, DynamoDB, SES, Step Functions) and the API, until Ctrl-C.')
+    .option('--data-dir <dir>', 'where data persists between runs', DEFAULT_DATA_DIR)
+    .option('--ephemeral', 'keep everything in a temporary folder, removed on exit', false)
+    .option('--port <port>', 'API port (0 picks a free one)', portNumber, 8787)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--token <token>', 'use this bearer token instead of a new random one (16+ characters)')
+    .option('--rate <n>', 'emails per second for campaigns that name no rate', positiveNumber, 100)
+    .option('--json', 'print the URLs and token as one JSON line once ready', false)
+    .addHelpText(
+      'after',
+      `
+The URL and token are also written to <data-dir>/${DEV_FILE} (readable only by you), where the other
+sixback commands run in the same folder find them.
+
+Examples:
+  sixback dev
+  sixback dev --ephemeral --port 0
+  sixback dev --data-dir /tmp/sixback --json`,
+    )
+    .action(
+      run(
+        async (options: {
+          dataDir: string;
+          ephemeral: boolean;
+          port: number;
+          host: string;
+          token?: string;
+          rate: number;
+          json: boolean;
+        }) => {
+          // Loaded here, not at the top: every other command starts faster without the local services.
+          const [{ startApiServer }, { isWebPath, mountWebConsole, webConsoleBuilt }, { startLocalStack }] =
+            await Promise.all([
+              import('../../api/node.ts'),
+              import('../../api/web.ts'),
+              import('../../local/stack.ts'),
+            ]);
+          const dataDir = resolve(options.dataDir);
+          if (!options.ephemeral) mkdirSync(dataDir, { recursive: true });
+          const stack = await startLocalStack({
+            ...(options.ephemeral ? { ephemeral: true } : { dataDir }),
+            defaultRate: options.rate,
+            // Unsubscribe links in local mail point at this API.
+            ...(options.port !== 0 ? { publicBaseUrl: `http://localhost:${options.port}` } : {}),
+          });
+          const web = webConsoleBuilt();
+          let server: Awaited<ReturnType<typeof startApiServer>>;
+          try {
+            server = await startApiServer({
+              deps: { app: stack.deps, campaigns: stack.campaignDeps },
+              port: options.port,
+              host: options.host,
+              ...(options.token ? { token: options.token } : {}),
+              // Hook for the web console: served from web/dist when it has been built.
+              ...(web ? { beforeRoutes: (app) => mountWebConsole(app), isPublicPath: isWebPath } : {}),
+            });
+          } catch (error) {
+            await stack.stop();
+            if ((error as { code?: string }).code === 'EADDRINUSE') {
+              throw new CliError(
+                `Port ${options.port} is in use (another \`sixback dev\`?). Pick another with --port.`,
+                EXIT.usage,
+              );
+            }
+            throw error;
+          }
+          const info: DevFile = {
+            url: server.url,
+            token: server.token,
+            ...(stack.urls.inbox ? { inboxUrl: stack.urls.inbox } : {}),
+            ...(web ? { consoleUrl: `${server.url}/` } : {}),
+            pid: process.pid,
+            startedAt: new Date().toISOString(),
+          };
+          // The dev file sits in the data folder, even with --ephemeral, so commands in this folder find the API.
+          mkdirSync(dataDir, { recursive: true });
+          const devFile = join(dataDir, DEV_FILE);
+          writeFileSync(devFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+          chmodSync(devFile, 0o600);
+
+          if (options.json) printJson({ ...info, dataDir: options.ephemeral ? stack.dataDir : dataDir });
+          else {
+            const lines = [
+              'sixback is running on the local stack.',
+              `  API          ${server.url}/v1`,
+              `  token        ${server.token}`,
+              ...(stack.urls.inbox ? [`  SES inbox    ${stack.urls.inbox}`] : []),
+              web ? `  console      ${server.url}/` : '  console      not built (web/dist is missing)',
+              `  data         ${options.ephemeral ? `${stack.dataDir} (removed on exit)` : dataDir}`,
+              '',
+              `Commands run in this folder find the API through ${devFile}.`,
+              'Elsewhere:',
+              `  export SIXBACK_API_URL=${server.url} SIXBACK_TOKEN=${server.token}`,
+              `  curl -H "Authorization: Bearer $SIXBACK_TOKEN" $SIXBACK_API_URL/v1/health`,
+              '',
+              'Press Ctrl-C to stop.',
+            ];
+            process.stdout.write(`${lines.join('\n')}\n`);
+          }
+
+          await new Promise<void>((resolveStop) => {
+            process.once('SIGINT', () => resolveStop());
+            process.once('SIGTERM', () => resolveStop());
+          });
+          if (!options.json) process.stdout.write('\nstopping...\n');
+          rmSync(devFile, { force: true });
+          await server.close();
+          await stack.stop();
+          return EXIT.ok;
+        },
+      ),
+    );
+}

@@ -1,0 +1,192 @@
+/** `sixback send`: check the recipients, confirm, start or schedule a campaign (or send a test). */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CampaignView } from '../../core/campaign-view.ts';
+import type { TemplateRecord } from '../../core/schemas.ts';
+import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
+import { CliError, EXIT } from '../exit.ts';
+import { collectVariable, confirm, duration, positiveInt, positiveNumber, printJson } from '../output.ts';
+import { describeCampaign, exitCodeFor, watchCampaign } from './campaigns.ts';
+import { checkUpload, describeCheck, uploadFile } from './upload.ts';
+
+interface SendOptions extends CommonOptions {
+  template: string;
+  version?: number;
+  recipients: string;
+  from: string;
+  replyTo?: string[];
+  name?: string;
+  data?: Record<string, string>;
+  at?: string;
+  tz?: string;
+  rate?: number;
+  emailColumn?: string;
+  onInvalidRows?: 'skip' | 'abort';
+  test?: string[];
+  yes: boolean;
+  watch: boolean;
+  idempotencyKey?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
+export const systemTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+export function register(program: Command): void {
+  withConnection(
+    program
+      .command('send')
+      .description('Start a campaign now or at a time; shows the recipients check and asks before sending.')
+      .requiredOption('-t, --template <id>', 'template id')
+      .option('--version <n>', 'template version (default: the latest)', positiveInt)
+      .requiredOption('-r, --recipients <file|key>', 'a CSV file to upload, or the key of an uploaded one')
+      .requiredOption('-f, --from <address>', 'From address (an identity verified in SES)')
+      .option('--reply-to <address>', 'Reply-To address (repeatable)', collect)
+      .option('--name <name>', 'campaign name for people')
+      .option('-d, --data <name=value>', 'a campaign-wide template variable (repeatable)', collectVariable)
+      .option('--at <time>', 'send later: 2026-12-01T09:00+09:00, or 2026-12-01 09:00 with --tz')
+      .option('--tz <zone>', "IANA zone of --at, e.g. Europe/Paris (default: this computer's zone)")
+      .option('--rate <n>', "emails per second (default: the account's setting)", positiveNumber)
+      .option('--email-column <name>', 'the CSV column with addresses')
+      .option('--on-invalid-rows <what>', '"skip" invalid rows (default) or "abort" the whole campaign')
+      .option(
+        '--test <addresses>',
+        'send a test to these addresses (comma-separated, at most 5) instead of starting',
+        collect,
+      )
+      .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)', false)
+      .option(
+        '-w, --watch',
+        'follow the campaign to its end (exit 0 if it reached everyone, 1 otherwise)',
+        false,
+      )
+      .option(
+        '--idempotency-key <key>',
+        'retrying with the same key never starts a second campaign (default: a new one)',
+      )
+      .addHelpText(
+        'after',
+        `
+Examples:
+  sixback send -t welcome -r recipients.csv -f news@example.com -d company=Acme
+  sixback send -t welcome -r uploads/recipients/2026-11-25/3f2c...csv -f news@example.com --yes --watch
+  sixback send -t welcome -r list.csv -f news@example.com --at "2026-12-01 09:00" --tz Asia/Seoul
+  sixback send -t welcome -r list.csv -f news@example.com --test me@example.com,boss@example.com`,
+      ),
+  ).action(
+    run(async (options: SendOptions) => {
+      const client = clientFor(options);
+      const say = (line: string) => {
+        if (!options.json) console.log(line);
+      };
+      if (options.onInvalidRows && !['skip', 'abort'].includes(options.onInvalidRows)) {
+        throw new CliError('--on-invalid-rows is "skip" or "abort".', EXIT.usage);
+      }
+      // Refuse before uploading anything when nobody can answer the question.
+      if (!options.yes && !options.test && !process.stdin.isTTY) {
+        throw new CliError(
+          'Not sent: not on a terminal to confirm; pass --yes to send without asking.',
+          EXIT.usage,
+        );
+      }
+      let key = options.recipients;
+      if (existsSync(options.recipients)) {
+        say(`uploading ${options.recipients} ...`);
+        key = (await uploadFile(client, options.recipients)).key;
+      } else if (!options.recipients.startsWith('uploads/')) {
+        throw new CliError(
+          `${options.recipients} is neither a file here nor the key of an upload (uploads/...).`,
+          EXIT.usage,
+        );
+      }
+      const template = await client.json<TemplateRecord>(
+        'GET',
+        `/v1/templates/${encodeURIComponent(options.template)}${options.version ? `?version=${options.version}` : ''}`,
+      );
+
+      if (options.test) {
+        const out = await client.json<{ sent: { to: string; messageId: string }[] }>(
+          'POST',
+          '/v1/campaigns/test',
+          {
+            body: {
+              templateId: template.id,
+              templateVersion: template.version,
+              from: options.from,
+              ...(options.replyTo ? { replyTo: options.replyTo } : {}),
+              ...(options.data ? { data: options.data } : {}),
+              recipientsKey: key,
+              ...(options.emailColumn ? { emailColumn: options.emailColumn } : {}),
+              to: options.test,
+            },
+          },
+        );
+        if (options.json) printJson(out);
+        else for (const s of out.sent) console.log(`test sent to ${s.to} (${s.messageId})`);
+        return EXIT.ok;
+      }
+
+      const check = await checkUpload(client, key, options.emailColumn);
+      const timeZone = options.at ? (options.tz ?? systemTimeZone()) : options.tz;
+      if (!options.json) {
+        console.log(`recipients ${key}`);
+        for (const line of describeCheck(check)) console.log(line);
+      }
+      const rate = options.rate;
+      const when = options.at
+        ? `at ${options.at}${/([+-]\d{2}:?\d{2}|Z)$/i.test(options.at) ? '' : ` (${timeZone})`}`
+        : 'now';
+      const question =
+        `Send "${template.subject}" (template ${template.id} v${template.version}) from ${options.from} to ${check.valid} recipient${check.valid === 1 ? '' : 's'} ${when}` +
+        `${rate ? `, at ${rate} emails/s (about ${duration(check.valid / rate)})` : ''}?`;
+      if (!options.yes) {
+        if (!process.stdin.isTTY)
+          throw new CliError(
+            'Not sent: not on a terminal to confirm; pass --yes to send without asking.',
+            EXIT.usage,
+          );
+        if (!(await confirm(question))) throw new CliError('Not sent.', EXIT.usage);
+      }
+
+      const body = {
+        templateId: template.id,
+        templateVersion: template.version,
+        recipientsKey: key,
+        from: options.from,
+        ...(options.replyTo ? { replyTo: options.replyTo } : {}),
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.data ? { data: options.data } : {}),
+        ...(options.at ? { sendAt: options.at.replace(' ', 'T') } : {}),
+        ...(timeZone ? { timeZone } : {}),
+        ...(rate ? { rate } : {}),
+        ...(options.emailColumn ? { emailColumn: options.emailColumn } : {}),
+        ...(options.onInvalidRows ? { onInvalidRows: options.onInvalidRows } : {}),
+      };
+      // The same key on every retry: a lost answer never starts a second campaign.
+      const idempotencyKey = options.idempotencyKey ?? `cli-${randomUUID()}`;
+      const view = await client.json<CampaignView>('POST', '/v1/campaigns', {
+        body,
+        headers: { 'idempotency-key': idempotencyKey },
+        retries: 3,
+      });
+      if (options.json && !options.watch) printJson(view);
+      else if (!options.json) {
+        console.log(`\ncampaign ${view.id} ${view.schedule.sendAt ? 'scheduled' : 'started'}`);
+        console.log(describeCampaign(view));
+        if (!options.watch) console.log(`\nfollow it: sixback status ${view.id} --watch`);
+      }
+      if (options.watch)
+        return exitCodeFor(
+          await watchCampaign(client, view.id, { json: Boolean(options.json), intervalSeconds: 1 }),
+        );
+      return EXIT.ok;
+    }),
+  );
+}

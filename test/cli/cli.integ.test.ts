@@ -1,0 +1,159 @@
+/**
+ * The `sixback` CLI as people and scripts run it: child processes against a local API server, checking
+ * output and the documented exit codes (0 ok, 1 failed/not found, 2 usage, 3 auth, 4 server/network).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiTest, startApiTest, TEMPLATE } from '../api/support.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const MAIN = join(ROOT, 'cli/main.ts');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sixback(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      TSX,
+      [MAIN, ...args],
+      {
+        cwd: options.cwd ?? ROOT,
+        timeout: 90_000,
+        env: {
+          ...process.env,
+          NODE_NO_WARNINGS: '1',
+          SIXBACK_API_URL: '',
+          SIXBACK_TOKEN: '',
+          ...options.env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
+
+describe('the sixback CLI', () => {
+  let t: ApiTest;
+  let dir: string;
+  let connect: string[];
+
+  beforeAll(async () => {
+    t = await startApiTest();
+    dir = mkdtempSync(join(tmpdir(), 'sixback-cli-'));
+    connect = ['--api', t.server.url, '--token', t.server.token];
+    writeFileSync(join(dir, 'hello.html'), TEMPLATE.html);
+    writeFileSync(
+      join(dir, 'list.csv'),
+      'email,first_name,city\nada@example.com,Ada,London\ngrace@example.com,Grace,Arlington\nnot-an-address,Bob,Paris\n',
+    );
+  });
+  afterAll(async () => {
+    await t?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores a template, uploads and checks a CSV, sends, watches and reports, for people and scripts', async () => {
+    const put = await sixback(
+      ['templates', 'put', 'hello', '--subject', TEMPLATE.subject, '--html', 'hello.html', ...connect],
+      { cwd: dir },
+    );
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(
+      /saved template hello version 1 \(variables: city, first_name, unsubscribe_url\)/,
+    );
+
+    const send = await sixback(
+      [
+        'send',
+        '-t',
+        'hello',
+        '-r',
+        'list.csv',
+        '-f',
+        'news@sixback.example',
+        '--yes',
+        '--watch',
+        '--json',
+        ...connect,
+      ],
+      { cwd: dir },
+    );
+    expect(send.stderr).toBe('');
+    expect(send.code).toBe(0);
+    const final = lastJson(send.stdout);
+    expect(final).toMatchObject({
+      status: 'completed',
+      progress: { counts: { sent: 2, invalid: 1 }, done: 3, total: 3 },
+      reportAvailable: true,
+    });
+
+    const [status, report] = await Promise.all([
+      sixback(['status', final.id, ...connect]),
+      sixback(['report', final.id, '--out', '-', ...connect]),
+    ]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/status\s+completed/);
+    expect(status.stdout).toMatch(/sent 2, duplicate 0, suppressed 0, invalid 1, failed 0/);
+    expect(report.code).toBe(0);
+    expect(report.stdout.trim().split('\n')).toHaveLength(4);
+    expect(report.stdout).toMatch(/^row,email,state/);
+    expect(report.stdout).toMatch(/not-an-address,invalid/);
+  });
+
+  it('exits with the documented codes: not found 1, usage 2, auth 3, network 4', async () => {
+    const [missing, usage, auth, network, unconfirmed] = await Promise.all([
+      sixback(['status', 'no-such-campaign', ...connect]),
+      sixback(['send', '-t', 'hello', ...connect]),
+      sixback(['templates', 'list', '--api', t.server.url, '--token', 'wrong-token-wrong-token']),
+      sixback(['templates', 'list', '--api', 'http://127.0.0.1:9', '--token', 'whatever-token-1234']),
+      sixback(['send', '-t', 'hello', '-r', 'list.csv', '-f', 'news@sixback.example', ...connect], {
+        cwd: dir,
+      }),
+    ]);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/No campaign "no-such-campaign"/),
+    });
+    expect(usage).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/required option '-r, --recipients/),
+    });
+    expect(auth).toMatchObject({ code: 3, stderr: expect.stringMatching(/bearer token is wrong/) });
+    expect(network).toMatchObject({ code: 4, stderr: expect.stringMatching(/Cannot reach the sixback API/) });
+    expect(unconfirmed).toMatchObject({ code: 2, stderr: expect.stringMatching(/pass --yes/) });
+  });
+
+  it('finds the API through the data folder `sixback dev` writes, and prints errors as JSON with --json', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sixback-dev-'));
+    writeFileSync(join(home, 'api.json'), JSON.stringify({ url: t.server.url, token: t.server.token }));
+    const [list, invalid] = await Promise.all([
+      sixback(['templates', 'list', '--json', '--data-dir', home]),
+      sixback(['templates', 'show', 'has space', '--json'], { env: { SIXBACK_DATA_DIR: home } }),
+    ]);
+    rmSync(home, { recursive: true, force: true });
+    expect(list.code).toBe(0);
+    expect(lastJson(list.stdout)).toContainEqual(expect.objectContaining({ id: 'hello', version: 1 }));
+    expect(invalid.code).toBe(2);
+    expect(lastJson(invalid.stdout)).toMatchObject({ error: { code: 'validation_failed', exitCode: 2 } });
+  });
+
+  it('shows help with examples for every command', async () => {
+    const help = await sixback(['send', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Examples:\n {2}sixback send/);
+    expect(help.stdout).toMatch(/--at <time>/);
+  });
+});
