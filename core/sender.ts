@@ -6,8 +6,8 @@
  *
  * Guarantees this file is responsible for (docs/guarantees.md):
  * - nobody already in the ledger is sent to again; accepted sends reach the ledger in groups, each group
- *   written within `ledgerFlushMs` and at most one group write outstanding, which bounds what a crash can
- *   leave unrecorded;
+ *   written within `ledgerFlushMs`, and no send starts while `maxInFlight + 2 x ledgerGroupSize` sends are
+ *   in flight or unrecorded: that bounds what a crash can leave unrecorded (the duplicate window);
  * - a campaign that was stopped (cancelled, failed, SES paused, or superseded by a newer run) stops sending
  *   within `gateIntervalMs`: every batch checks the campaign before it starts and while it sends;
  * - a batch never outlives `deadlineMs`: it stops, records what it sent and fails as retryable, so a
@@ -190,7 +190,12 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   });
   let systemic: SixbackError | Error | undefined;
 
-  // Ledger writes: one group filling, at most one being written; a full group waits for the write before it.
+  // Ledger writes: groups are written one after another, each within flushMs of its first entry. `exposed`
+  // counts the sends SES may have accepted that are not yet in the ledger (in flight, in a group, or in a
+  // write not yet acknowledged); no send starts while it is at maxExposed. That is the bound on what a crash
+  // at any instant can leave unrecorded, and so on the duplicates a resumed run can send.
+  const maxExposed = deps.maxInFlight + 2 * groupSize;
+  let exposed = 0;
   let group: LedgerEntry[] = [];
   let writing: Promise<void> = Promise.resolve();
   let outstanding = 0;
@@ -217,15 +222,23 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     const entries = group;
     group = [];
     outstanding++;
-    writing = writing.then(() => writeGroup(entries)).finally(() => outstanding--);
+    const sends = entries.filter((entry) => entry.state !== 'failed').length;
+    writing = writing
+      .then(() => writeGroup(entries))
+      .finally(() => {
+        outstanding--;
+        exposed -= sends;
+      });
   };
-  const remember = async (entry: LedgerEntry) => {
+  const remember = (entry: LedgerEntry) => {
     group.push(entry);
-    if (group.length >= groupSize) {
-      flush();
-      if (outstanding > 1) await writing;
-    } else if (!flushTimer) {
-      flushTimer = setTimeout(flush, flushMs);
+    if (group.length >= groupSize) flush();
+    else if (!flushTimer) flushTimer = setTimeout(flush, flushMs);
+  };
+  const waitForLedger = async () => {
+    while (exposed >= maxExposed && !systemic) {
+      if (outstanding === 0) flush();
+      await (outstanding > 0 ? writing : sleep(5));
     }
   };
 
@@ -281,23 +294,21 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     }
     let last: ClassifiedFailure | undefined;
     for (let attempt = 1; attempt <= attempts && !systemic; attempt++) {
+      await waitForLedger();
       await limiter.acquire();
       if (systemic) return;
       let messageId: string;
+      exposed++;
       try {
         ({ messageId } = await deps.emails.send(message));
       } catch (error) {
+        // Not accepted: nothing to lose in a crash.
+        exposed--;
         last = classifySendFailure(error);
         if (last.action === 'reject') {
           const reason = `${last.code}: ${last.message}`;
           settle({ ...base, state: 'failed', reason });
-          await remember({
-            key: candidate.key,
-            row: candidate.row.row,
-            state: 'failed',
-            reason,
-            retryable: false,
-          });
+          remember({ key: candidate.key, row: candidate.row.row, state: 'failed', reason, retryable: false });
           return;
         }
         if (last.action === 'stop') {
@@ -317,7 +328,7 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
       }
       limiter.succeeded();
       settle({ ...base, state: 'sent', messageId });
-      await remember({ key: candidate.key, messageId, row: candidate.row.row });
+      remember({ key: candidate.key, messageId, row: candidate.row.row });
       return;
     }
     if (!systemic && last) {
