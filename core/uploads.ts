@@ -99,7 +99,11 @@ export async function presignUpload(
     fields,
     contentType: request.contentType,
     maxBytes: rule.maxBytes,
-    expiresAt: new Date(now.getTime() + UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+    // The signer dates the policy by the system clock: report the expiry it actually signed.
+    expiresAt: new Date(
+      JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8') || '{}').expiration ??
+        now.getTime() + UPLOAD_EXPIRES_SECONDS * 1000,
+    ).toISOString(),
   };
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Uploads: the signed POST policy (what real S3 enforces) and the server's own re-check of what was stored
+ * (what protects the local stack, whose S3 enforces no policy).
+ */
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertUploaded, presignUpload, UPLOAD_RULES } from '../../core/uploads.ts';
+
+const s3 = new S3Client({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+});
+const deps = { s3, bucket: 'sixback-test', clock: () => new Date('2026-11-25T10:00:00Z') };
+const s3Mock = mockClient(s3);
+afterEach(() => s3Mock.reset());
+
+describe('presignUpload', () => {
+  it('signs a policy bound to one server-chosen key, a size range and one content type', async () => {
+    const upload = await presignUpload({ kind: 'recipients', contentType: 'text/csv' }, deps);
+    expect(upload.key).toMatch(/^uploads\/recipients\/2026-11-25\/[0-9a-f-]{36}\.csv$/);
+    expect(upload.url).toMatch(/sixback-test/);
+    const policy = JSON.parse(Buffer.from(upload.fields.Policy as string, 'base64').toString('utf8'));
+    const ttl = Date.parse(policy.expiration) - Date.now();
+    expect(ttl).toBeGreaterThan(14 * 60_000);
+    expect(ttl).toBeLessThanOrEqual(15 * 60_000);
+    expect(upload.expiresAt).toBe(new Date(policy.expiration).toISOString());
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['content-length-range', 1, UPLOAD_RULES.recipients.maxBytes],
+        ['eq', '$Content-Type', 'text/csv'],
+        ['eq', '$key', upload.key],
+        { bucket: 'sixback-test' },
+      ]),
+    );
+    expect(upload.fields['X-Amz-Signature']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives two requests two different keys', async () => {
+    const [a, b] = await Promise.all([
+      presignUpload({ kind: 'image', contentType: 'image/png' }, deps),
+      presignUpload({ kind: 'image', contentType: 'image/png' }, deps),
+    ]);
+    expect(a.key).not.toBe(b.key);
+    expect(a.key.startsWith('images/')).toBe(true);
+  });
+
+  it('refuses a type or size its kind does not allow', async () => {
+    await expect(presignUpload({ kind: 'recipients', contentType: 'application/zip' }, deps)).rejects.toThrow(
+      /must be text\/csv/,
+    );
+    await expect(
+      presignUpload({ kind: 'image', contentType: 'image/png', size: 5 * 1024 * 1024 + 1 }, deps),
+    ).rejects.toThrow(/at most/);
+  });
+});
+
+describe('assertUploaded', () => {
+  const key = 'uploads/recipients/2026-11-25/x.csv';
+
+  it('accepts an object within its limits', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 120, ContentType: 'text/csv; charset=utf-8' });
+    expect(await assertUploaded(key, 'recipients', deps)).toEqual({
+      key,
+      size: 120,
+      contentType: 'text/csv',
+    });
+  });
+
+  it('refuses an oversize object even though S3 stored it', async () => {
+    s3Mock
+      .on(HeadObjectCommand)
+      .resolves({ ContentLength: UPLOAD_RULES.recipients.maxBytes + 1, ContentType: 'text/csv' });
+    await expect(assertUploaded(key, 'recipients', deps)).rejects.toMatchObject({
+      code: 'upload_rejected',
+      details: { problem: 'too large' },
+    });
+  });
+
+  it('refuses a wrong content type, an empty object, a missing one, and keys outside the prefix', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 10, ContentType: 'text/html' });
+    await expect(assertUploaded(key, 'recipients', deps)).rejects.toMatchObject({
+      details: { problem: 'content type' },
+    });
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 0, ContentType: 'text/csv' });
+    await expect(assertUploaded(key, 'recipients', deps)).rejects.toMatchObject({
+      details: { problem: 'empty' },
+    });
+    s3Mock
+      .on(HeadObjectCommand)
+      .rejects(
+        Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+      );
+    await expect(assertUploaded(key, 'recipients', deps)).rejects.toMatchObject({
+      details: { problem: 'missing' },
+    });
+    await expect(assertUploaded('campaigns/c1/report.csv', 'recipients', deps)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(
+      assertUploaded('uploads/recipients/../../campaigns/c1/report.csv', 'recipients', deps),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(3);
+  });
+});
