@@ -48,8 +48,12 @@ const underPrefix = (path: string, prefix: string) => path === prefix || path.st
 export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const modules = [...(options.modules ?? ROUTE_MODULES), ...(options.extraModules ?? [])];
   const publicPrefixes = modules.filter((m) => m.public).map((m) => m.path);
+  const modulePrefixes = modules.map((m) => m.path);
+  // Extra public paths (the console's files) never cover a module's routes: those are public only if the
+  // module says so.
   const isPublic = (path: string) =>
-    publicPrefixes.some((prefix) => underPrefix(path, prefix)) || (options.isPublicPath?.(path) ?? false);
+    publicPrefixes.some((prefix) => underPrefix(path, prefix)) ||
+    ((options.isPublicPath?.(path) ?? false) && !modulePrefixes.some((prefix) => underPrefix(path, prefix)));
   const log = options.log ?? ((message, error) => console.error(message, error));
 
   const app = new Hono<ApiEnv>();

@@ -3,10 +3,15 @@
  * and each class of error (unauthenticated, invalid body, unknown id, illegal transition, oversize upload).
  */
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer } from '../../api/node.ts';
 import type { ApiEnv } from '../../api/types.ts';
+import { isWebPath, mountWebConsole } from '../../api/web.ts';
 import { UPLOAD_RULES } from '../../core/uploads.ts';
 import { clearInbox, inbox } from '../support/local-stack.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
@@ -70,6 +75,33 @@ describe('the sixback API', () => {
 
     it('answers health with the caller', async () => {
       expect((await t.call('GET', '/v1/health')).body).toEqual({ ok: true, principal: 'local' });
+    });
+  });
+
+  describe('the web console hook', () => {
+    it('serves the console files without a token, and still guards every API route', async () => {
+      const root = mkdtempSync(join(tmpdir(), 'sixback-web-'));
+      writeFileSync(join(root, 'index.html'), '<title>sixback console</title>');
+      const web = await startApiServer({
+        deps: { app: t.stack.deps, campaigns: t.stack.campaignDeps },
+        beforeRoutes: (app) => mountWebConsole(app, root),
+        isPublicPath: isWebPath,
+        log: () => undefined,
+      });
+      try {
+        for (const path of ['/', '/campaigns/abc']) {
+          const page = await fetch(`${web.url}${path}`);
+          expect(page.status, path).toBe(200);
+          expect(await page.text()).toContain('sixback console');
+        }
+        expect((await fetch(`${web.url}/v1/templates`)).status).toBe(401);
+        expect((await fetch(`${web.url}/v1/local/ses-events`, { method: 'POST' })).status).toBe(401);
+        const ok = await fetch(`${web.url}/v1/health`, { headers: { authorization: `Bearer ${web.token}` } });
+        expect(ok.status).toBe(200);
+      } finally {
+        await web.close();
+        rmSync(root, { recursive: true, force: true });
+      }
     });
   });
 
