@@ -11,6 +11,7 @@ import { type EmailSender, SesEmailSender } from './email-sender.ts';
 import { DynamoLedger, type Ledger } from './ledger.ts';
 import { sesSendQuota } from './quota.ts';
 import { campaignGate, type SenderDeps } from './sender.ts';
+import { SesV2Transport } from './ses-transport.ts';
 import { DynamoSuppressionList } from './suppression.ts';
 import { TemplateStore } from './templates.ts';
 import type { WorkflowDeps } from './workflow.ts';
@@ -43,7 +44,15 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock);
   const ledger = new DynamoLedger(clients.ddb, config.tables.ledger, clock);
   const suppression = new DynamoSuppressionList(clients.ddb, config.tables.suppression, clock);
-  const emails = overrides.emails ?? new SesEmailSender(clients.ses);
+  const emails =
+    overrides.emails ??
+    (config.sesTransport === 'fast'
+      ? new SesV2Transport({
+          region: config.region,
+          endpoint: config.endpoints.ses,
+          credentials: clients.ses.config.credentials,
+        })
+      : new SesEmailSender(clients.ses));
   const workflow: WorkflowDeps = {
     s3: clients.s3,
     bucket: config.bucket,

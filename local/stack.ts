@@ -13,8 +13,11 @@ import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/c
 import { localUnsubscribeSecret } from '../core/compliance/secret.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { EmailSender } from '../core/email-sender.ts';
+import { TABLES } from '../core/tables.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from './engine.ts';
+import { FastLedgerFront } from './fast-ledger.ts';
+import { SenderPool } from './sender-pool.ts';
 import {
   createBucket,
   createTables,
@@ -54,6 +57,15 @@ export interface LocalStackOptions {
   publicBaseUrl?: string;
   /** Allowed From addresses or domains; empty (the default) allows any locally. */
   senderIdentities?: string[];
+  /** How SendEmail reaches SES: 'sdk' (default) or 'fast' (core/ses-transport.ts). */
+  sesTransport?: 'sdk' | 'fast';
+  /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
+  senderWorkers?: number;
+  /**
+   * Serve the ledger table's BatchGet/BatchWrite from memory in front of dynalite (local/fast-ledger.ts)
+   * instead of through dynalite; ephemeral stacks only, as it does not persist. Default false.
+   */
+  fastLedger?: boolean;
 }
 
 export interface LocalStack {
@@ -65,6 +77,8 @@ export interface LocalStack {
   dataDir: string;
   /** Campaigns the restart pickup started a new run for. */
   restarted: CampaignRecord[];
+  /** The SendBatch worker threads, when `senderWorkers` asked for them. */
+  senderPool?: SenderPool;
   stop(): Promise<void>;
 }
 
@@ -91,10 +105,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.aws?.ses || options.sesEndpoint || options.emails
         ? undefined
         : await started(startSes(options.ports?.ses, options.sesQuota));
+    let ledgerFront: RunningService | undefined;
+    if (options.fastLedger) {
+      if (!dynamo || !options.ephemeral)
+        throw new Error(
+          'fastLedger keeps the ledger in memory: use it only with an ephemeral local DynamoDB',
+        );
+      ledgerFront = await started(
+        new FastLedgerFront({
+          upstream: dynamo.url,
+          table: 'sixback-ledger',
+          partitionKey: TABLES.ledger.partitionKey,
+          sortKey: TABLES.ledger.sortKey.name,
+        }).start(),
+      );
+    }
     const anyAws = options.aws?.s3 || options.aws?.dynamodb || options.aws?.ses;
     const config = parseConfig({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      endpoints: { s3: s3?.url, dynamodb: dynamo?.url, ses: options.sesEndpoint ?? ses?.url },
+      endpoints: {
+        s3: s3?.url,
+        dynamodb: ledgerFront?.url ?? dynamo?.url,
+        ses: options.sesEndpoint ?? ses?.url,
+      },
       // Local services take any key; s3rver insists on this one. Real AWS uses the credential chain.
       ...(anyAws ? {} : { credentials: LOCAL_CREDENTIALS }),
       bucket: options.bucket ?? 'sixback-local',
@@ -110,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       senderIdentities: options.senderIdentities ?? [],
       // Kept in the data folder so unsubscribe links in mail sent earlier stay valid across restarts.
       unsubscribeSecret: localUnsubscribeSecret(dataDir),
+      ...(options.sesTransport ? { sesTransport: options.sesTransport } : {}),
     });
     const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
     if (s3) await createBucket(deps.clients.s3, config.bucket);
@@ -125,6 +159,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handlers = Object.fromEntries(
       Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(deps)]),
     );
+    const senderPool = options.senderWorkers
+      ? new SenderPool({ config, workers: options.senderWorkers, transport: config.sesTransport })
+      : undefined;
+    if (senderPool) handlers.SendBatchFunctionArn = senderPool.sendBatch;
     const engine = new LocalEngine({
       handlers,
       s3: deps.clients.s3,
@@ -159,8 +197,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       restarted,
       urls: { s3: s3?.url, dynamodb: dynamo?.url, ses: ses?.url, inbox: ses ? `${ses.url}/` : undefined },
       dataDir,
+      ...(senderPool ? { senderPool } : {}),
       async stop() {
         await engine.stopAll();
+        await senderPool?.close();
+        await (deps.emails as { close?: () => Promise<void> }).close?.();
         for (const client of Object.values(deps.clients)) client.destroy();
         for (const service of services.reverse()) await service.close().catch(() => undefined);
         if (options.ephemeral || !options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,53 @@
+/** The benchmark's inputs: a 3 KB personalised template and a recipients CSV, cached under bench/.cache/. */
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
+
+export const BENCH_TEMPLATE = {
+  name: 'Benchmark: monthly update',
+  subject: 'Your {{ month }} update from {{ company }}, {{ first_name }}',
+  html: readFileSync(new URL('./template.html', import.meta.url), 'utf8'),
+};
+
+/** Campaign data shared by every recipient (the rest comes from the CSV's columns). */
+export const BENCH_DATA = { company: 'sixback', sender_name: 'The sixback team', month: 'November' };
+
+const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Radia', 'Tim'];
+const CITIES = ['Seoul', 'Busan', 'Lisbon', 'Nairobi', 'Lima', 'Oslo', 'Osaka', 'Austin'];
+const PLANS = ['free', 'pro', 'team'];
+
+/** Recipient i is bench-<i>@example.com; the stand-in checks every one arrived exactly once. */
+export const benchAddress = (i: number) => `bench-${i}@example.com`;
+
+export function recipientLine(i: number): string {
+  const first = FIRST[i % FIRST.length] as string;
+  const city = CITIES[i % CITIES.length] as string;
+  const plan = PLANS[i % PLANS.length] as string;
+  const joined = `20${10 + (i % 15)}-0${1 + (i % 9)}-1${i % 10}`;
+  return `${benchAddress(i)},${first} ${i},${city},${plan},${joined},${(i * 37) % 10_000},M${100_000 + i}\n`;
+}
+
+export const CSV_HEADER = 'email,first_name,city,plan,joined,points,member_id\n';
+
+/** The path of a CSV of `count` recipients, written once and reused. */
+export async function recipientsCsv(count: number): Promise<string> {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const path = `${CACHE_DIR}recipients-${count}.csv`;
+  if (existsSync(path)) return path;
+  const partial = `${path}.partial`;
+  const out = createWriteStream(partial);
+  let chunk = CSV_HEADER;
+  for (let i = 0; i < count; i++) {
+    chunk += recipientLine(i);
+    if (chunk.length >= 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+  renameSync(partial, path);
+  return path;
+}

@@ -1,0 +1,209 @@
+/**
+ * `npm run bench -- --recipients N [--rate R] [--latency MS]`
+ *
+ * Sends a campaign of N personalised emails through the whole local pipeline to a fast SES stand-in (in a
+ * process of its own), counts every recipient at the stand-in, then measures the reference points on a
+ * smaller campaign and runs the pacing check. Prints a table, and as its last line one JSON object.
+ *
+ * Options:
+ *   --recipients N      campaign size (default 30000)
+ *   --rate R            the campaign's rate, emails/s (default 20000)
+ *   --latency MS        stand-in latency per call (default 0)
+ *   --workers W         SendBatch worker threads (default 2)
+ *   --in-flight K       sends in flight per batch (default 16)
+ *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
+ *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
+ *   --steps             also run the optimisation steps table (each on the reference size)
+ */
+import { parseArgs } from 'node:util';
+import { runCeiling } from './ceiling.ts';
+import { type PipelineResult, runPipeline } from './pipeline.ts';
+import { StandinProcess } from './standin.ts';
+
+const { values } = parseArgs({
+  options: {
+    recipients: { type: 'string', default: '30000' },
+    rate: { type: 'string', default: '20000' },
+    latency: { type: 'string', default: '0' },
+    workers: { type: 'string', default: '2' },
+    'in-flight': { type: 'string', default: '16' },
+    reference: { type: 'string' },
+    'pacing-limit': { type: 'string', default: '2000' },
+    steps: { type: 'boolean', default: false },
+  },
+});
+const recipients = Number(values.recipients);
+const rate = Number(values.rate);
+const latency = Number(values.latency);
+const workers = Number(values.workers);
+const maxInFlight = Number(values['in-flight']);
+const referenceSize =
+  values.reference === undefined ? Math.min(recipients, 20_000) : Number(values.reference);
+const pacingLimit = Number(values['pacing-limit']);
+const log = (line: string) => console.log(line);
+
+/** A quota that never limits the benchmark (Prepare fits the campaign rate to GetAccount's answer). */
+const OPEN_QUOTA = { max24HourSend: 100_000_000, maxSendRate: 100_000 };
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function row(r: PipelineResult): string {
+  return [
+    r.label.padEnd(34),
+    fmt(r.recipients).padStart(9),
+    fmt(r.sent).padStart(9),
+    fmt(r.duplicates).padStart(4),
+    fmt(r.lost).padStart(4),
+    `${fmt(r.wallMs / 1000, 1)} s`.padStart(8),
+    fmt(r.emailsPerSecond).padStart(7),
+    fmt(r.sendPhaseEmailsPerSecond).padStart(7),
+    fmt(r.cpuUsPerEmail.pipeline).padStart(6),
+    fmt(r.cpuUsPerEmail.standin).padStart(5),
+    fmt(r.peakRssMb).padStart(5),
+  ].join(' ');
+}
+const HEADER = [
+  'run'.padEnd(34),
+  'rows'.padStart(9),
+  'sent'.padStart(9),
+  'dup'.padStart(4),
+  'lost'.padStart(4),
+  'wall'.padStart(8),
+  'e/s'.padStart(7),
+  'send/s'.padStart(7),
+  'cpu/e'.padStart(6),
+  'ses/e'.padStart(5),
+  'rssMB'.padStart(5),
+].join(' ');
+
+const standin = await StandinProcess.start({ latencyMs: latency, quota: OPEN_QUOTA });
+const results: PipelineResult[] = [];
+const report: Record<string, unknown> = {};
+try {
+  log(`sixback benchmark: ${fmt(recipients)} recipients at up to ${fmt(rate)}/s, ${workers} sender workers`);
+  const main = await runPipeline({
+    label: `sixback (fast transport, ${workers} workers)`,
+    recipients,
+    rate,
+    standin,
+    transport: 'fast',
+    workers,
+    maxInFlight,
+    fastLedger: true,
+  });
+  results.push(main);
+  log(HEADER);
+  log(row(main));
+
+  const ratios: Record<string, number> = {};
+  const referenceRates: Record<string, number> = {};
+  if (referenceSize > 0) {
+    const reference = async (label: string, options: Partial<Parameters<typeof runPipeline>[0]>) => {
+      const result = await runPipeline({
+        label,
+        recipients: referenceSize,
+        rate,
+        standin,
+        transport: 'fast',
+        workers,
+        maxInFlight,
+        fastLedger: true,
+        ...options,
+      });
+      results.push(result);
+      log(row(result));
+      return result;
+    };
+    // sixback itself on the reference size, so the ratios compare runs of the same size.
+    const same = referenceSize === recipients ? main : await reference(`sixback at reference size`, {});
+    const ceiling = await runCeiling({ standin, recipients: referenceSize, workers, inFlight: 64 });
+    log(
+      `${'ceiling: unsigned POSTs'.padEnd(34)} ${fmt(referenceSize).padStart(9)} ${fmt(ceiling.emailsPerSecond).padStart(34)} e/s`,
+    );
+    const stock = await reference('stock SDK, in-process (before)', {
+      transport: 'sdk',
+      workers: 0,
+      fastLedger: false,
+    });
+    const seed = await reference('seed: one invocation per email', {
+      transport: 'sdk',
+      workers: 0,
+      fastLedger: false,
+      onePerEmail: true,
+      recipients: Math.min(referenceSize, 5000),
+    });
+    referenceRates.sixback = same.emailsPerSecond;
+    referenceRates.ceiling = ceiling.emailsPerSecond;
+    referenceRates.stockSdk = stock.emailsPerSecond;
+    referenceRates.seed = seed.emailsPerSecond;
+    ratios.ceilingToSixback = ceiling.emailsPerSecond / same.emailsPerSecond;
+    ratios.stockSdkToSixback = stock.emailsPerSecond / same.emailsPerSecond;
+    ratios.seedToSixback = seed.emailsPerSecond / same.emailsPerSecond;
+  }
+
+  let pacing: Record<string, unknown> | undefined;
+  if (pacingLimit > 0) {
+    const limited = await StandinProcess.start({
+      latencyMs: 60,
+      rateLimit: pacingLimit,
+      quota: { max24HourSend: 100_000_000, maxSendRate: pacingLimit },
+    });
+    try {
+      const size = Math.max(1000, pacingLimit * 15);
+      const result = await runPipeline({
+        label: `pacing: limit ${pacingLimit}/s, 60 ms`,
+        recipients: size,
+        rate: pacingLimit,
+        standin: limited,
+        transport: 'fast',
+        workers,
+        maxInFlight,
+        fastLedger: true,
+      });
+      results.push(result);
+      log(row(result));
+      pacing = {
+        limit: pacingLimit,
+        recipients: size,
+        achievedRate: result.sendPhaseEmailsPerSecond,
+        fractionOfLimit: result.sendPhaseEmailsPerSecond / pacingLimit,
+        peakRate: result.standin.rates.peak,
+        throttled429: result.standin.stats.throttled,
+        lost: result.lost,
+        duplicates: result.duplicates,
+        status: result.status,
+      };
+    } finally {
+      await limited.close();
+    }
+  }
+
+  Object.assign(report, {
+    recipients,
+    sent: main.standin.found,
+    duplicates: main.duplicates,
+    lost: main.lost,
+    status: main.status,
+    emailsPerSecond: Math.round(main.emailsPerSecond),
+    sendPhaseEmailsPerSecond: Math.round(main.sendPhaseEmailsPerSecond),
+    wallMs: Math.round(main.wallMs),
+    sendMs: Math.round(main.sendMs),
+    cpuUsPerEmail: {
+      pipeline: Math.round(main.cpuUsPerEmail.pipeline),
+      standin: Math.round(main.cpuUsPerEmail.standin),
+    },
+    peakRssMb: Math.round(main.peakRssMb),
+    standinPeakRssMb: Math.round(main.standin.maxRssMb),
+    workers,
+    rate,
+    latencyMs: latency,
+    ratios,
+    referenceRates: Object.fromEntries(Object.entries(referenceRates).map(([k, v]) => [k, Math.round(v)])),
+    referenceRecipients: referenceSize,
+    pacing,
+  });
+} finally {
+  await standin.close();
+}
+console.log(JSON.stringify(report));

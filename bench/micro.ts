@@ -1,0 +1,114 @@
+/** Component costs, one at a time: CPU microseconds per operation in this process. */
+import { readFileSync } from 'node:fs';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { Pool } from 'undici';
+import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../core/email-sender.ts';
+import { SesV2Transport, sendEmailBody } from '../core/ses-transport.ts';
+import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { StandinProcess } from './standin.ts';
+
+const html = readFileSync(new URL('./template.html', import.meta.url), 'utf8');
+const compiled = compileTemplate({ subject: 'Your {{ month }} update, {{ first_name }}', html });
+const vars = (i: number) => ({
+  email: `bench-${i}@example.com`,
+  first_name: `Ada ${i}`,
+  city: 'Lisbon',
+  plan: ['free', 'pro', 'team'][i % 3],
+  joined: '2024-03-01',
+  points: String(i % 977),
+  member_id: `M${i}`,
+  month: 'November',
+  company: 'sixback',
+  sender_name: 'The team',
+  unsubscribe_url: `https://x.example/u/${i}`,
+});
+
+function cpu<T>(label: string, n: number, fn: (i: number) => T) {
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  const c = process.cpuUsage(t0);
+  console.log(
+    `${label}: ${((c.user + c.system) / n).toFixed(1)} us/op cpu, ${(n / ((performance.now() - w0) / 1000)).toFixed(0)}/s`,
+  );
+}
+const emailOf = (i: number): OutgoingEmail => {
+  const r = renderTemplate(compiled, vars(i));
+  return {
+    from: 'news@sixback.example',
+    to: `bench-${i}@example.com`,
+    subject: r.subject,
+    html: r.html,
+    text: r.text,
+    headers: [
+      { name: 'List-Unsubscribe', value: '<https://x.example/u/abc>' },
+      { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+    ],
+    tags: [{ name: 'campaign', value: 'c1' }],
+  };
+};
+cpu('render (liquid + htmlToText)', 5000, (i) => renderTemplate(compiled, vars(i)));
+cpu('render', 5000, (i) => renderTemplate(compiled, vars(i)));
+const sample = emailOf(1);
+console.log('body bytes', Buffer.byteLength(sendEmailBody(sample)));
+cpu('sendEmailBody', 20000, () => sendEmailBody(sample));
+
+async function run(
+  label: string,
+  n: number,
+  inflight: number,
+  send: (i: number) => Promise<unknown>,
+  standin: StandinProcess,
+) {
+  await standin.reset();
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (next < n) await send(next++);
+    }),
+  );
+  const c = process.cpuUsage(t0);
+  const wall = performance.now() - w0;
+  const s = await standin.summary(0);
+  console.log(
+    `${label}: client ${((c.user + c.system) / n).toFixed(0)} us/send, standin ${(s.cpuUs / n).toFixed(0)} us/send, ${(n / (wall / 1000)).toFixed(0)}/s, accepted ${s.stats.accepted}`,
+  );
+}
+const standin = await StandinProcess.start({});
+const creds = { accessKeyId: 'AKID', secretAccessKey: 'SECRET' };
+const emails = Array.from({ length: 2000 }, (_, i) => emailOf(i));
+const N = Number(process.argv[2] ?? 10000);
+const sdk: EmailSender = new SesEmailSender(
+  new SESv2Client({ region: 'us-east-1', endpoint: standin.url, credentials: creds, maxAttempts: 1 }),
+);
+const fast = new SesV2Transport({
+  region: 'us-east-1',
+  endpoint: standin.url,
+  credentials: creds,
+  connections: 32,
+});
+const pool = new Pool(standin.url, { connections: 32 });
+for (let round = 0; round < 2; round++) {
+  await run('sdk', N / 2, 32, (i) => sdk.send(emails[i % 2000]!), standin);
+  await run('transport', N, 32, (i) => fast.send(emails[i % 2000]!), standin);
+  await run(
+    'unsigned undici',
+    N,
+    32,
+    async (i) => {
+      const r = await pool.request({
+        method: 'POST',
+        path: '/v2/email/outbound-emails',
+        headers: { 'content-type': 'application/json' },
+        body: sendEmailBody(emails[i % 2000]!),
+      });
+      await r.body.text();
+    },
+    standin,
+  );
+}
+await standin.close();
+await fast.close();
+await pool.close();

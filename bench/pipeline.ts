@@ -1,0 +1,149 @@
+/**
+ * One campaign through the whole local pipeline, measured: the campaign ASL on the local engine, the CSV
+ * streamed from local S3 through Prepare and the Distributed Map adapter, SendBatch (in this thread or in
+ * worker threads) rendering with liquidjs, the ledger, SES v2 calls to the stand-in, Finalise's report.
+ */
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createCampaign } from '../core/campaigns.ts';
+import { keys } from '../core/config.ts';
+import { TASK_FUNCTIONS } from '../handlers/index.ts';
+import { LocalEngine } from '../local/engine.ts';
+import { startLocalStack } from '../local/stack.ts';
+import { BENCH_DATA, BENCH_TEMPLATE, CACHE_DIR, recipientsCsv } from './fixtures.ts';
+import type { StandinProcess, StandinSummary } from './standin.ts';
+
+export interface PipelineOptions {
+  label: string;
+  recipients: number;
+  /** The campaign's rate, emails per second. */
+  rate: number;
+  standin: StandinProcess;
+  transport: 'sdk' | 'fast';
+  /** SendBatch worker threads; 0 runs it in the engine's thread, as the project did before. */
+  workers: number;
+  maxInFlight: number;
+  /** The seed's pattern: one SendBatch invocation (one Map child) per email. */
+  onePerEmail?: boolean;
+  /** The ledger's batch traffic served from memory (local/fast-ledger.ts) instead of by dynalite. */
+  fastLedger: boolean;
+}
+
+export interface PipelineResult {
+  label: string;
+  recipients: number;
+  status: string;
+  statusReason?: string | undefined;
+  sent: number;
+  failed: number;
+  /** Accepted by the stand-in more than once, and expected but never accepted. */
+  duplicates: number;
+  lost: number;
+  wallMs: number;
+  /** First to last acceptance at the stand-in. */
+  sendMs: number;
+  emailsPerSecond: number;
+  sendPhaseEmailsPerSecond: number;
+  cpuUsPerEmail: { pipeline: number; standin: number };
+  peakRssMb: number;
+  standin: StandinSummary;
+}
+
+const SEED_ASL = `${CACHE_DIR}seed.asl.json`;
+
+/** The campaign ASL with one item per Map child, as the seed ran it. */
+function seedAsl(): string {
+  const asl = JSON.parse(
+    readFileSync(fileURLToPath(new URL('../statemachines/campaign.asl.json', import.meta.url)), 'utf8'),
+  );
+  const batcher = asl.States.SendBatches.ItemBatcher;
+  delete batcher.MaxItemsPerBatchPath;
+  batcher.MaxItemsPerBatch = 1;
+  writeFileSync(SEED_ASL, JSON.stringify(asl));
+  return SEED_ASL;
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const csv = await recipientsCsv(options.recipients);
+  const stack = await startLocalStack({
+    ephemeral: true,
+    sesEndpoint: options.standin.url,
+    defaultRate: options.rate,
+    maxInFlight: options.maxInFlight,
+    sesTransport: options.transport,
+    senderWorkers: options.workers,
+    fastLedger: options.fastLedger,
+  });
+  try {
+    await stack.deps.templates.save('bench', BENCH_TEMPLATE);
+    const recipientsKey = `${keys.recipientsUploadPrefix}bench-${options.recipients}.csv`;
+    await stack.deps.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.config.bucket,
+        Key: recipientsKey,
+        Body: createReadStream(csv),
+        ContentLength: statSync(csv).size,
+        ContentType: 'text/csv',
+      }),
+    );
+    let campaignDeps = stack.campaignDeps;
+    if (options.onePerEmail) {
+      const handlers = Object.fromEntries(
+        Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(stack.deps)]),
+      );
+      const engine = new LocalEngine({ handlers, s3: stack.deps.clients.s3, aslPath: seedAsl() });
+      campaignDeps = { ...campaignDeps, orchestrator: engine };
+    }
+    await options.standin.reset();
+    let peakRss = process.memoryUsage.rss();
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    }, 250);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const campaign = await createCampaign(
+      {
+        name: options.label,
+        templateId: 'bench',
+        recipientsKey,
+        from: 'news@sixback.example',
+        data: BENCH_DATA,
+        rate: options.rate,
+      },
+      campaignDeps,
+    );
+    const orchestrator = campaignDeps.orchestrator as LocalEngine;
+    const execution = await orchestrator.wait(campaign.executionArn as string);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const final = await stack.deps.campaigns.get(campaign.id);
+    const summary = await options.standin.summary(options.recipients);
+    const totals = final.totals ?? { ...final.progress, rows: options.recipients };
+    const sendMs = summary.rates.last - summary.rates.first;
+    return {
+      label: options.label,
+      recipients: options.recipients,
+      status: `${final.status}${execution.status === 'SUCCEEDED' ? '' : ` (${execution.status})`}`,
+      statusReason: final.statusReason ?? execution.error?.Cause,
+      sent: totals.sent,
+      failed: totals.failed,
+      duplicates: summary.duplicates + summary.unexpected,
+      lost: options.recipients - summary.found,
+      wallMs,
+      sendMs,
+      emailsPerSecond: summary.found / (wallMs / 1000),
+      sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
+      cpuUsPerEmail: {
+        pipeline: (cpu.user + cpu.system) / options.recipients,
+        standin: summary.cpuUs / options.recipients,
+      },
+      peakRssMb: peakRss / 2 ** 20,
+      standin: summary,
+    };
+  } finally {
+    await stack.stop();
+  }
+}

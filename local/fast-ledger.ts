@@ -1,0 +1,158 @@
+/**
+ * A faster local DynamoDB for the send ledger. dynalite validates and stores every item through a LevelDB
+ * emulation and manages about 6,000 written items/s, which is more CPU than rendering and sending the
+ * email: a campaign of a million recipients spends minutes in it. This front answers BatchWriteItem and
+ * BatchGetItem on the ledger table itself, from memory, and passes every other request through to dynalite
+ * unchanged. The core's DynamoLedger still makes the same SDK calls (BatchGet before sending, BatchWrite
+ * after, in groups): only the local server behind them is different.
+ *
+ * What it does not do, on purpose: persist (so the local stack uses it only for ephemeral stacks) and
+ * serve any other operation on the ledger table (such a request fails loudly with a ValidationException,
+ * rather than quietly reading an empty dynalite table).
+ */
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RunningService } from './services.ts';
+
+type AttributeValue = Record<string, unknown>;
+type Item = Record<string, AttributeValue>;
+
+const HOST = '127.0.0.1';
+const JSON_10 = { 'content-type': 'application/x-amz-json-1.0' };
+
+/** A DynamoDB key attribute's value as text (the ledger's keys are strings; numbers are kept apart). */
+function keyPart(value: AttributeValue | undefined): string {
+  if (!value) return '';
+  if (typeof value.S === 'string') return `S${value.S}`;
+  if (typeof value.N === 'string') return `N${value.N}`;
+  return JSON.stringify(value);
+}
+
+export interface FastLedgerOptions {
+  /** dynalite's URL: everything that is not the ledger's batch traffic goes there. */
+  upstream: string;
+  table: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+export class FastLedgerFront {
+  private readonly items = new Map<string, Item>();
+  private server: Server | undefined;
+  private readonly upstream: URL;
+  url = '';
+  /** Items written and read through the front (for the benchmark's accounting). */
+  readonly stats = { writes: 0, reads: 0, passedThrough: 0 };
+
+  constructor(private readonly options: FastLedgerOptions) {
+    this.upstream = new URL(options.upstream);
+  }
+
+  private keyOf(item: Item): string {
+    return `${keyPart(item[this.options.partitionKey])}\u0000${keyPart(item[this.options.sortKey])}`;
+  }
+
+  async start(port = 0): Promise<RunningService> {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, HOST, () => resolve());
+    });
+    this.server = server;
+    this.url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+    return { url: this.url, close: () => this.close() };
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const operation = target.slice(target.indexOf('.') + 1);
+      // Only requests that name the ledger table are looked at; the rest go to dynalite as they came.
+      if (!body.includes(this.options.table)) return this.pass(req, body, res);
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return this.pass(req, body, res);
+      }
+      const requestItems = input.RequestItems as Record<string, unknown> | undefined;
+      const tables = requestItems ? Object.keys(requestItems) : [input.TableName];
+      if (!tables.includes(this.options.table)) return this.pass(req, body, res);
+      if (tables.length !== 1) {
+        return this.fail(res, 'the fast local ledger serves requests on the ledger table alone');
+      }
+      if (operation === 'BatchWriteItem') return this.batchWrite(requestItems, res);
+      if (operation === 'BatchGetItem') return this.batchGet(requestItems, res);
+      this.fail(res, `the fast local ledger serves BatchWriteItem and BatchGetItem only, not ${operation}`);
+    });
+  }
+
+  private batchWrite(requestItems: Record<string, unknown> | undefined, res: ServerResponse) {
+    const writes = (requestItems?.[this.options.table] ?? []) as {
+      PutRequest?: { Item: Item };
+      DeleteRequest?: { Key: Item };
+    }[];
+    if (writes.length > 25) return this.fail(res, 'Too many items requested for the BatchWriteItem call');
+    for (const write of writes) {
+      if (write.PutRequest) this.items.set(this.keyOf(write.PutRequest.Item), write.PutRequest.Item);
+      else if (write.DeleteRequest) this.items.delete(this.keyOf(write.DeleteRequest.Key));
+    }
+    this.stats.writes += writes.length;
+    res.writeHead(200, JSON_10).end('{"UnprocessedItems":{}}');
+  }
+
+  private batchGet(requestItems: Record<string, unknown> | undefined, res: ServerResponse) {
+    const { Keys: keys = [] } = (requestItems?.[this.options.table] ?? {}) as { Keys?: Item[] };
+    if (keys.length > 100) return this.fail(res, 'Too many items requested for the BatchGetItem call');
+    const found: Item[] = [];
+    for (const key of keys) {
+      const item = this.items.get(this.keyOf(key));
+      if (item) found.push(item);
+    }
+    this.stats.reads += keys.length;
+    res
+      .writeHead(200, JSON_10)
+      .end(JSON.stringify({ Responses: { [this.options.table]: found }, UnprocessedKeys: {} }));
+  }
+
+  private fail(res: ServerResponse, message: string) {
+    res
+      .writeHead(400, JSON_10)
+      .end(JSON.stringify({ __type: 'com.amazon.coral.validate#ValidationException', message }));
+  }
+
+  private pass(req: IncomingMessage, body: Buffer, res: ServerResponse) {
+    this.stats.passedThrough++;
+    const upstream = request(
+      {
+        host: this.upstream.hostname,
+        port: this.upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => {
+      res
+        .writeHead(500, JSON_10)
+        .end(JSON.stringify({ __type: 'InternalServerError', message: error.message }));
+    });
+    upstream.end(body);
+  }
+}

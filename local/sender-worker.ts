@@ -1,0 +1,28 @@
+/**
+ * One SendBatch worker thread of local/sender-pool.ts: its own AppDeps, from the same configuration, and
+ * the same handler (core sendBatch) the Lambda runs.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createAppDeps } from '../core/app.ts';
+import { createHandler } from '../handlers/send-batch.ts';
+import type { WorkerSetup } from './sender-pool.ts';
+
+const setup = workerData as WorkerSetup;
+const deps = createAppDeps({ ...setup.config, sesTransport: setup.transport });
+const sendBatch = createHandler(deps);
+
+parentPort?.on('message', async (message: { id: number; op: string; payload: unknown }) => {
+  const reply = (body: Record<string, unknown>) => parentPort?.postMessage({ id: message.id, ...body });
+  if (message.op === 'sendBatch') {
+    try {
+      reply({ result: await sendBatch(message.payload) });
+    } catch (error) {
+      const e = error as Error;
+      reply({ error: { name: e?.name ?? 'Error', message: e?.message ?? String(error) } });
+    }
+  } else if (message.op === 'close') {
+    await (deps.emails as { close?: () => Promise<void> }).close?.();
+    for (const client of Object.values(deps.clients)) client.destroy();
+    reply({});
+  } else reply({ error: { name: 'Error', message: `unknown operation ${message.op}` } });
+});
