@@ -97,8 +97,13 @@ Examples:
           writeFileSync(devFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
           chmodSync(devFile, 0o600);
 
-          if (options.json) printJson({ ...info, dataDir: options.ephemeral ? stack.dataDir : dataDir });
-          else {
+          if (options.json) {
+            printJson({
+              ...info,
+              dataDir: options.ephemeral ? stack.dataDir : dataDir,
+              restarted: stack.restarted.map((c) => c.id),
+            });
+          } else {
             const lines = [
               'sixback is running on the local stack.',
               `  API          ${server.url}/v1`,
@@ -106,6 +111,13 @@ Examples:
               ...(stack.urls.inbox ? [`  SES inbox    ${stack.urls.inbox}`] : []),
               web ? `  console      ${server.url}/` : '  console      not built (web/dist is missing)',
               `  data         ${options.ephemeral ? `${stack.dataDir} (removed on exit)` : dataDir}`,
+              ...(stack.restarted.length > 0
+                ? [
+                    `  picked up    ${stack.restarted.length} campaign(s) interrupted by the last stop: ${stack.restarted
+                      .map((c) => c.id)
+                      .join(', ')}`,
+                  ]
+                : []),
               '',
               `Commands run in this folder find the API through ${devFile}.`,
               'Elsewhere:',
