@@ -1,7 +1,7 @@
 /**
  * Spaces sends so one worker never exceeds its share of the campaign rate, and slows down when SES says
  * it is throttling (multiplicative decrease), creeping back towards the target while sends succeed
- * (additive increase). Each `acquire` reserves its own slot, so concurrent senders never share one.
+ * (additive increase). Concurrent senders queue for slots and are released one at a time.
  */
 export interface RateLimiterOptions {
   now?: () => number;
@@ -27,6 +27,9 @@ export class AdaptiveRateLimiter {
   private readonly floor: number;
   private readonly cooldownMs: number;
   private lastDecrease = Number.NEGATIVE_INFINITY;
+  private readonly waiters: (() => void)[] = [];
+  private pumping = false;
+  private closed = false;
 
   constructor(
     readonly target: number,
@@ -45,13 +48,43 @@ export class AdaptiveRateLimiter {
     return this.current;
   }
 
-  async acquire(): Promise<void> {
-    const now = this.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + 1000 / this.current;
-    const wait = slot - now;
-    // Sub-millisecond waits cost more in timers than they save; the slot is still reserved.
-    if (wait >= 1) await this.sleep(wait);
+  /**
+   * Resolves when the caller may send. Waiters are released one at a time, in order, each at least
+   * 1000/rate ms after the previous release: a release that comes late (a busy event loop, a slow timer)
+   * pushes the next one out rather than letting the queue catch up in a burst, so in any window the sends
+   * released never exceed the rate.
+   */
+  acquire(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.waiters.push(resolve);
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  /** Releases every waiter now and lets later calls through at once (the caller is stopping). */
+  close(): void {
+    this.closed = true;
+    for (const release of this.waiters.splice(0)) release();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.waiters.length > 0 && !this.closed) {
+        const now = this.now();
+        const wait = this.nextSlot - now;
+        // Sub-millisecond waits cost more in timers than they save.
+        if (wait >= 1) {
+          await this.sleep(wait);
+          continue;
+        }
+        this.nextSlot = Math.max(now, this.nextSlot) + 1000 / this.current;
+        this.waiters.shift()?.();
+      }
+    } finally {
+      this.pumping = false;
+    }
   }
 
   throttled(): void {

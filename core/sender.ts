@@ -183,12 +183,28 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   const deadlineMs = deps.deadlineMs ?? 180_000;
   const gateIntervalMs = deps.gateIntervalMs ?? 500;
   const flushMs = deps.ledgerFlushMs ?? 200;
+  let systemic: SixbackError | Error | undefined;
+  // Waits for a rate slot in steps of at most gateIntervalMs, checking the gate between steps, so a slow
+  // campaign (one email a minute) still stops within a gate interval of being cancelled.
+  const pacedSleep = async (ms: number) => {
+    const until = now() + ms;
+    for (let step = 0; step <= Math.ceil(ms / gateIntervalMs); step++) {
+      if (systemic) {
+        // Stopping: release every sender waiting for a slot (each sees the stop and returns).
+        limiter.close();
+        return;
+      }
+      const left = until - now();
+      if (left <= 0) return;
+      await sleep(Math.min(left, gateIntervalMs));
+      checkGate();
+    }
+  };
   const limiter = new AdaptiveRateLimiter(ctx.workerRate, {
-    sleep,
+    sleep: pacedSleep,
     now,
     ...(learntRates.has(ctx.campaignId) ? { initialRate: learntRates.get(ctx.campaignId) } : {}),
   });
-  let systemic: SixbackError | Error | undefined;
 
   // Ledger writes: groups are written one after another, each within flushMs of its first entry. `exposed`
   // counts the sends SES may have accepted that are not yet in the ledger (in flight, in a group, or in a
@@ -356,6 +372,7 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   try {
     await Promise.all(Array.from({ length: Math.min(deps.maxInFlight, toSend.length) }, worker));
   } finally {
+    limiter.close();
     flush();
     await writing;
     if (limiter.rate < ctx.workerRate) learntRates.set(ctx.campaignId, limiter.rate);

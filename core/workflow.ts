@@ -39,6 +39,8 @@ export interface WorkflowDeps {
   configurationSet?: string | undefined;
   /** SES's sending quota (GetAccount); when absent or unknown, no quota is applied. */
   sendQuota?: () => Promise<SendQuota | undefined>;
+  /** Emails per second one sender is given at most (plan.ts MAX_WORKER_RATE unless set). */
+  maxWorkerRate?: number;
 }
 
 async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
@@ -104,7 +106,12 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     }
     throw error;
   }
-  const plan = planSending(decision.rate, campaign.spec.toleratedFailurePercentage);
+  const plan = planSending(
+    decision.rate,
+    campaign.spec.toleratedFailurePercentage,
+    deps.maxWorkerRate,
+    campaign.check?.rows,
+  );
   await deps.campaigns.patch(campaignId, {
     plan,
     estimatedSeconds: Math.ceil(decision.estimatedSeconds),
@@ -419,7 +426,8 @@ async function* unreportedRows(
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
   const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
-  let index = -1;
+  // The Map item index of a data row: the header is -1, the first data row 0.
+  let index = -2;
   let pending: RowOutcome[] = [];
   const resolve = async function* (): AsyncGenerator<RowOutcome> {
     const candidates = pending.filter((o) => o.state === 'failed');
@@ -444,8 +452,8 @@ async function* unreportedRows(
     pending = [];
   };
   for await (const record of readCsvRecords(body, { dialect: 'aws' })) {
-    if (index++ === -1) continue; // header
-    if (seen[index]) continue;
+    index++;
+    if (index === -1 || seen[index]) continue;
     const [row, state, email, note] = record.fields as [string, string, string, string];
     const base = { i: index, row: Number(row), email: decodeText(email) };
     if (state === 'invalid' || state === 'duplicate')
