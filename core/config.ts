@@ -45,6 +45,12 @@ export const SixbackConfigSchema = z.object({
   unsubscribeSecretParameter: z.string().optional(),
   /** Optional mailbox for the mailto: form of List-Unsubscribe. */
   unsubscribeMailto: z.string().email().optional(),
+  /**
+   * Public origin that serves the bucket's `images/` keys: an image's URL is `${imagesBaseUrl}/${key}`.
+   * On AWS the CloudFront distribution (https://dxxxx.cloudfront.net); unset locally, where the S3
+   * endpoint and bucket (http://127.0.0.1:port/bucket) serve the same keys.
+   */
+  imagesBaseUrl: z.string().url().optional(),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -90,6 +96,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     unsubscribeSecretArn: optional('SIXBACK_UNSUBSCRIBE_SECRET_ARN'),
     unsubscribeSecretParameter: optional('SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER'),
     unsubscribeMailto: optional('SIXBACK_UNSUBSCRIBE_MAILTO'),
+    imagesBaseUrl: optional('SIXBACK_IMAGES_BASE_URL'),
   });
 }
 

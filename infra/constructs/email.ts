@@ -1,0 +1,135 @@
+/**
+ * The SES side: the sender identities (Easy DKIM for domains, their DNS records as stack outputs), one
+ * configuration set every campaign email goes through, and its events (bounces, complaints, ...) sent to
+ * EventBridge, where a rule hands them to the SES events function; and the key of the unsubscribe links.
+ */
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag.ts';
+
+export interface EmailProps {
+  /** "example.com" (a domain: any address at it) or "news@example.com" (that address only). */
+  senderIdentities: string[];
+  /** Verified recipient addresses, needed in IAM only while the account is in the SES sandbox. */
+  sandboxRecipients: string[];
+  configurationSetName: string;
+  retainData: boolean;
+}
+
+/** The SES events sixback acts on, as SES names them in the configuration set and in EventBridge. */
+export const SES_EVENTS = [
+  { type: ses.EmailSendingEvent.BOUNCE, detailType: 'Email Bounced' },
+  { type: ses.EmailSendingEvent.COMPLAINT, detailType: 'Email Complaint Received' },
+  { type: ses.EmailSendingEvent.REJECT, detailType: 'Email Rejected' },
+  { type: ses.EmailSendingEvent.RENDERING_FAILURE, detailType: 'Email Rendering Failed' },
+  { type: ses.EmailSendingEvent.DELIVERY_DELAY, detailType: 'Email Delivery Delayed' },
+  { type: ses.EmailSendingEvent.SUBSCRIPTION, detailType: 'Email Subscribed' },
+] as const;
+
+export class Email extends Construct {
+  readonly configurationSet: ses.ConfigurationSet;
+  readonly identities: ses.EmailIdentity[];
+  /** Signs the unsubscribe link in every email; the API verifies it (core/compliance/secret.ts). */
+  readonly unsubscribeSecret: secretsmanager.Secret;
+  private readonly props: EmailProps;
+
+  constructor(scope: Construct, id: string, props: EmailProps) {
+    super(scope, id);
+    this.props = props;
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName: props.configurationSetName,
+      reputationMetrics: true,
+      sendingEnabled: true,
+      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+    this.configurationSet.addEventDestination('EventBridge', {
+      destination: ses.EventDestination.eventBus(
+        events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
+      ),
+      events: SES_EVENTS.map((event) => event.type),
+    });
+
+    this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
+      description: 'sixback: HMAC key of the unsubscribe links in sent emails',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // Deleting it would break every unsubscribe link already sent.
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    acknowledge(this.unsubscribeSecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating this key would invalidate the unsubscribe links in every email already sent, which must keep working (RFC 8058, CAN-SPAM).',
+      },
+    ]);
+
+    this.identities = props.senderIdentities.map((identity, index) => {
+      const isAddress = identity.includes('@');
+      const emailIdentity = new ses.EmailIdentity(this, `Identity${index}`, {
+        identity: isAddress ? ses.Identity.email(identity) : ses.Identity.domain(identity),
+        configurationSet: this.configurationSet,
+        ...(isAddress ? {} : { dkimIdentity: ses.DkimIdentity.easyDkim() }),
+      });
+      if (!isAddress) {
+        emailIdentity.dkimRecords.forEach((record, n) => {
+          new CfnOutput(this, `Dkim${index}Record${n + 1}`, {
+            description: `Easy DKIM for ${identity}: add this CNAME record to the domain's DNS`,
+            value: `${record.name} CNAME ${record.value}`,
+          });
+        });
+      }
+      return emailIdentity;
+    });
+  }
+
+  /** SendEmail as one of the configured identities, through the configuration set, and nothing else. */
+  grantSend(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    const sandboxArns = this.props.sandboxRecipients.map((address) =>
+      stack.formatArn({
+        service: 'ses',
+        resource: 'identity',
+        resourceName: address,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    );
+    const configurationSetArn = stack.formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: this.configurationSet.configurationSetName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SendAsConfiguredIdentities',
+        actions: ['ses:SendEmail'],
+        resources: [
+          ...this.identities.map((identity) => identity.emailIdentityArn),
+          ...sandboxArns,
+          configurationSetArn,
+        ],
+      }),
+    );
+  }
+
+  /** Hands the configuration set's events to a function. */
+  routeEventsTo(fn: lambda.IFunction): events.Rule {
+    const rule = new events.Rule(this, 'EventsRule', {
+      description: 'SES events of the sixback configuration set (bounces, complaints, ...)',
+      eventPattern: {
+        source: ['aws.ses'],
+        detailType: SES_EVENTS.map((event) => event.detailType),
+        detail: { mail: { tags: { 'ses:configuration-set': [this.configurationSet.configurationSetName] } } },
+      },
+    });
+    rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 8 }));
+    return rule;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Every Lambda function of sixback and exactly what each may touch. Read a function's block to know its
+ * whole access: the grants name actions one by one on the table, key prefix or identity it uses.
+ *
+ * Each function gets the same environment, the variables core/config.ts `configFromEnv` reads, so any
+ * handler builds the same AppDeps the local stack builds.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { keys } from '../../core/config.ts';
+import { TABLES, type TableShape } from '../../core/tables.ts';
+import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
+import { API_ENTRY, SES_EVENTS_ENTRY } from '../entries.ts';
+import { acknowledge, wildcardFindings } from '../nag.ts';
+import type { Email } from './email.ts';
+import { REPO_ROOT, SixbackFunction } from './function.ts';
+import type { Storage } from './storage.ts';
+import { aslTaskTimeoutSeconds } from './workflow.ts';
+
+export { API_ENTRY, SES_EVENTS_ENTRY };
+
+export const handlerExists = (entry: string) => existsSync(join(REPO_ROOT, entry));
+
+/** What configFromEnv reads, by variable name; values may be CloudFormation tokens. */
+export interface FunctionEnvironment {
+  SIXBACK_BUCKET: string;
+  SIXBACK_TEMPLATES_TABLE: string;
+  SIXBACK_CAMPAIGNS_TABLE: string;
+  SIXBACK_LEDGER_TABLE: string;
+  SIXBACK_SUPPRESSION_TABLE: string;
+  SIXBACK_STATE_MACHINE_ARN: string;
+  SIXBACK_SES_TRANSPORT: 'sdk' | 'fast';
+  SIXBACK_DEFAULT_RATE: string;
+  SIXBACK_CONFIGURATION_SET: string;
+  SIXBACK_PUBLIC_BASE_URL: string;
+  SIXBACK_SENDER_IDENTITIES: string;
+  SIXBACK_UNSUBSCRIBE_SECRET_ARN: string;
+  SIXBACK_UNSUBSCRIBE_MAILTO?: string;
+  SIXBACK_IMAGES_BASE_URL: string;
+}
+
+/**
+ * Variables configFromEnv reads that a deployment deliberately leaves unset, and why. The infra tests
+ * check that every variable config.ts reads is either set by the stack or listed here.
+ */
+export const ENV_NOT_SET_ON_AWS: Record<string, string> = {
+  SIXBACK_S3_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
+  SIXBACK_DYNAMODB_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
+  SIXBACK_SES_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
+  SIXBACK_SFN_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
+  SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER: 'the stack keeps the secret in Secrets Manager (the ARN variable)',
+};
+
+export interface FunctionsProps {
+  storage: Storage;
+  email: Email;
+  unsubscribeSecret: secretsmanager.ISecret;
+  stateMachineName: string;
+  stateMachineArn: string;
+  publicBaseUrl: string;
+  imagesBaseUrl: string;
+  senderIdentities: string[];
+  unsubscribeMailto: string | undefined;
+  defaultRate: number;
+  sesTransport: 'sdk' | 'fast';
+  sendBatchTimeoutSeconds: number;
+  sendBatchMemoryMb: number;
+  logRetention: logs.RetentionDays;
+}
+
+/** How far under the ASL Task timeout a function must stop, so a retry never overlaps a live attempt. */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+
+export class Functions extends Construct {
+  readonly tasks: Record<TaskFunctionName, SixbackFunction>;
+  readonly api?: SixbackFunction;
+  readonly sesEvents?: SixbackFunction;
+  readonly environment: FunctionEnvironment;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { bucket, tables } = props.storage;
+    this.environment = {
+      SIXBACK_BUCKET: bucket.bucketName,
+      SIXBACK_TEMPLATES_TABLE: tables.templates.tableName,
+      SIXBACK_CAMPAIGNS_TABLE: tables.campaigns.tableName,
+      SIXBACK_LEDGER_TABLE: tables.ledger.tableName,
+      SIXBACK_SUPPRESSION_TABLE: tables.suppression.tableName,
+      SIXBACK_STATE_MACHINE_ARN: props.stateMachineArn,
+      SIXBACK_SES_TRANSPORT: props.sesTransport,
+      SIXBACK_DEFAULT_RATE: String(props.defaultRate),
+      SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
+      SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
+      SIXBACK_SENDER_IDENTITIES: props.senderIdentities.join(','),
+      SIXBACK_UNSUBSCRIBE_SECRET_ARN: props.unsubscribeSecret.secretArn,
+      ...(props.unsubscribeMailto ? { SIXBACK_UNSUBSCRIBE_MAILTO: props.unsubscribeMailto } : {}),
+      SIXBACK_IMAGES_BASE_URL: props.imagesBaseUrl,
+    };
+    const environment = { ...this.environment } as Record<string, string>;
+    const logRetention = props.logRetention;
+    const taskTimeout = (name: TaskFunctionName) =>
+      Duration.seconds(aslTaskTimeoutSeconds(name) - TASK_TIMEOUT_MARGIN_SECONDS);
+
+    const make = (name: TaskFunctionName, fnId: string, description: string, memorySize: number) =>
+      new SixbackFunction(this, fnId, {
+        entry: TASK_FUNCTIONS[name].entry,
+        description,
+        environment,
+        memorySize,
+        timeout: taskTimeout(name),
+        logRetention,
+      });
+
+    const objects = (pattern: string) => bucket.arnForObjects(pattern);
+    const prepared = objects(keys.prepared('*'));
+    const uploads = objects(`${keys.recipientsUploadPrefix}*`);
+    const results = objects(`${keys.results('*')}/*`);
+    const reports = objects(keys.report('*'));
+    const perCampaign =
+      'campaign ids are chosen at run time; the grant is limited to this one key of each campaign';
+
+    // Prepare: reads the uploaded CSV, writes the prepared file, fits the rate to the SES quota.
+    const prepare = make(
+      'PrepareFunctionArn',
+      'Prepare',
+      'Checks recipients, writes the prepared file',
+      1024,
+    );
+    allow(prepare, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    allow(prepare, 'Template', ['dynamodb:GetItem'], [tables.templates.tableArn]);
+    allow(
+      prepare,
+      'ReadUpload',
+      ['s3:GetObject'],
+      [uploads],
+      'uploads get server-chosen keys under this prefix',
+    );
+    allow(
+      prepare,
+      'WritePrepared',
+      ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      [prepared],
+      perCampaign,
+    );
+    allow(prepare, 'SendQuota', ['ses:GetAccount'], ['*'], SES_GET_ACCOUNT_WHY);
+
+    // BeginSending: moves the campaign to "sending".
+    const beginSending = make('BeginSendingFunctionArn', 'BeginSending', 'Marks a campaign as sending', 256);
+    allow(beginSending, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+
+    // SendBatch: the sender. Ledger and suppression lookups, SES, progress counters, unsubscribe links.
+    const sendBatch = new SixbackFunction(this, 'SendBatch', {
+      entry: TASK_FUNCTIONS.SendBatchFunctionArn.entry,
+      description: 'Sends one batch of a campaign through SES',
+      environment,
+      memorySize: props.sendBatchMemoryMb,
+      timeout: Duration.seconds(props.sendBatchTimeoutSeconds),
+      logRetention,
+    });
+    allow(sendBatch, 'Template', ['dynamodb:GetItem'], [tables.templates.tableArn]);
+    allow(
+      sendBatch,
+      'Ledger',
+      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      [tables.ledger.tableArn],
+    );
+    allow(sendBatch, 'Suppression', ['dynamodb:BatchGetItem'], [tables.suppression.tableArn]);
+    allow(sendBatch, 'Progress', ['dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    allow(
+      sendBatch,
+      'UnsubscribeKey',
+      ['secretsmanager:GetSecretValue'],
+      [props.unsubscribeSecret.secretArn],
+    );
+    props.email.grantSend(sendBatch);
+
+    // Finalise: reads the Map's results and the prepared file, writes the report, settles the campaign.
+    const finalise = make('FinaliseFunctionArn', 'Finalise', 'Totals a campaign, writes its report', 1024);
+    allow(finalise, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    allow(finalise, 'Ledger', ['dynamodb:BatchGetItem'], [tables.ledger.tableArn]);
+    allow(finalise, 'ReadResults', ['s3:GetObject'], [results, prepared], perCampaign);
+    allow(finalise, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
+
+    this.tasks = {
+      PrepareFunctionArn: prepare,
+      BeginSendingFunctionArn: beginSending,
+      SendBatchFunctionArn: sendBatch,
+      FinaliseFunctionArn: finalise,
+    };
+
+    // The API: templates, uploads, campaigns, suppression list, public unsubscribe pages.
+    if (handlerExists(API_ENTRY)) {
+      const api = new SixbackFunction(this, 'Api', {
+        entry: API_ENTRY,
+        description: 'The sixback HTTP API',
+        environment,
+        memorySize: 1024,
+        // API Gateway gives an integration 30 s at most.
+        timeout: Duration.seconds(29),
+        logRetention,
+      });
+      const templateActions = ['GetItem', 'PutItem', 'Query', 'Scan', 'BatchWriteItem'];
+      allow(
+        api,
+        'Templates',
+        templateActions.map((a) => `dynamodb:${a}`),
+        [tables.templates.tableArn],
+      );
+      allow(
+        api,
+        'Campaigns',
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        [tables.campaigns.tableArn, ...indexArns(tables.campaigns, TABLES.campaigns)],
+      );
+      const suppressionActions = [
+        'GetItem',
+        'BatchGetItem',
+        'PutItem',
+        'DeleteItem',
+        'Scan',
+        'BatchWriteItem',
+      ];
+      allow(
+        api,
+        'Suppression',
+        suppressionActions.map((a) => `dynamodb:${a}`),
+        [tables.suppression.tableArn],
+      );
+      // Presigned POSTs are signed with this role: an upload may go only where this role may put.
+      allow(
+        api,
+        'Uploads',
+        ['s3:PutObject', 's3:GetObject'],
+        [uploads, objects(`${keys.imagesPrefix}*`)],
+        'uploads get server-chosen keys under these two prefixes',
+      );
+      allow(api, 'Reports', ['s3:GetObject'], [reports], perCampaign);
+      allow(api, 'StartCampaigns', ['states:StartExecution'], [props.stateMachineArn]);
+      allow(
+        api,
+        'StopCampaigns',
+        ['states:DescribeExecution', 'states:StopExecution'],
+        [
+          Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${props.stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+        'executions of this state machine only: one per campaign run, named at run time',
+      );
+      allow(api, 'SendQuota', ['ses:GetAccount'], ['*'], SES_GET_ACCOUNT_WHY);
+      allow(api, 'UnsubscribeKey', ['secretsmanager:GetSecretValue'], [props.unsubscribeSecret.secretArn]);
+      this.api = api;
+    }
+
+    // SES events: counted on their campaign; hard bounces and complaints suppress the address.
+    if (handlerExists(SES_EVENTS_ENTRY)) {
+      const sesEvents = new SixbackFunction(this, 'SesEvents', {
+        entry: SES_EVENTS_ENTRY,
+        description: 'Acts on SES events: counts them, suppresses bounces and complaints',
+        environment,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        logRetention,
+      });
+      allow(sesEvents, 'Campaign', ['dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+      allow(sesEvents, 'Suppress', ['dynamodb:PutItem'], [tables.suppression.tableArn]);
+      this.sesEvents = sesEvents;
+    }
+  }
+}
+
+/** ses:GetAccount has no resource type: IAM accepts only "*" for it. */
+export const SES_GET_ACCOUNT_WHY =
+  'ses:GetAccount supports no resource-level permission (AWS requires "*"); it reads the send quota';
+
+/**
+ * One named statement on the function's own role. A resource with a wildcard must come with the reason
+ * it cannot be narrower; that reason acknowledges exactly that cdk-nag finding and no other.
+ */
+function allow(
+  fn: SixbackFunction,
+  sid: string,
+  actions: string[],
+  resources: string[],
+  wildcardWhy?: string,
+) {
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid, actions, resources }));
+  const findings = wildcardFindings(fn, resources);
+  if (findings.length === 0) return;
+  if (!wildcardWhy)
+    throw new Error(`${fn.node.path} ${sid}: a wildcard resource needs a reason (${findings})`);
+  acknowledge(
+    fn.role as iam.Role,
+    findings.map((id) => ({ id, reason: `${sid}: ${wildcardWhy}` })),
+  );
+}
+
+/** Each index by name (from core/tables.ts), which keeps the grant off `index/*`. */
+function indexArns(table: dynamodb.Table, shape: TableShape): string[] {
+  return (shape.indexes ?? []).map((index) => `${table.tableArn}/index/${index.name}`);
+}

@@ -1,0 +1,96 @@
+/**
+ * The deployment's parameters: what an operator sets with `-c name=value` (or in cdk.json "context"),
+ * validated once here so a typo fails the synth with a message that says what to fix.
+ *
+ *   senderIdentities   From addresses or domains SES may send as, comma-separated
+ *                      ("example.com" or "news@example.com,example.org"). A domain gets Easy DKIM; its
+ *                      three CNAME records are printed as stack outputs. Required for a real deploy.
+ *   sandboxRecipients  While the account is in the SES sandbox, SendEmail is also authorised against each
+ *                      recipient's verified identity: list those test addresses here. Empty in production.
+ *   defaultRate        Emails per second for a campaign that names no rate (default 14, the usual
+ *                      production starting quota).
+ *   sendBatchTimeoutSeconds  The SendBatch function's timeout. Must stay under the ASL SendBatch
+ *                      TimeoutSeconds and above what one batch takes at its planned rate (default 120).
+ *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
+ *                      HTTP client, core/ses-transport.ts, for more sends per vCPU).
+ *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
+ *   logRetentionDays   CloudWatch Logs retention for every function and the state machine (default 30).
+ *   uploadRetentionDays  Uploaded recipient CSVs are deleted after this many days (default 30).
+ *   campaignFileRetentionDays  Prepared files, Map results and reports under campaigns/ are deleted after
+ *                      this many days; 0 keeps them (default 0).
+ *   logLevel           State machine log level: ALL, ERROR, FATAL or OFF (default ERROR; ALL logs every
+ *                      batch's recipients).
+ *   publicBaseUrl      Public URL of the API for unsubscribe links, when it sits behind your own domain;
+ *                      default the HTTP API's own URL.
+ *   unsubscribeMailto  Optional mailbox for the mailto: form of List-Unsubscribe.
+ *   retainData         Keep the bucket and tables when the stack is deleted (default true).
+ */
+import { z } from 'zod';
+
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')))
+  .transform((items) => items.map((item) => item.trim()).filter(Boolean));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const IDENTITY = /^([^@\s]+@)?([a-z0-9-]+\.)+[a-z]{2,}$/i;
+
+/** Log retention must be one CloudWatch accepts; these are the values from the CloudWatch API. */
+export const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const SixbackParamsSchema = z.object({
+  senderIdentities: csv.default([]).refine((ids) => ids.every((id) => IDENTITY.test(id)), {
+    message: 'each sender identity must be an email address or a domain, e.g. "example.com"',
+  }),
+  sandboxRecipients: csv.default([]),
+  defaultRate: z.coerce.number().positive().max(10_000).default(14),
+  sendBatchTimeoutSeconds: int(30, 900).default(120),
+  sendBatchMemoryMb: int(512, 10_240).default(1769),
+  sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  logRetentionDays: z.coerce
+    .number()
+    .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {
+      message: `must be one of ${RETENTION_DAYS.join(', ')}`,
+    })
+    .default(30),
+  uploadRetentionDays: int(1, 3650).default(30),
+  campaignFileRetentionDays: int(0, 3650).default(0),
+  logLevel: z.enum(['ALL', 'ERROR', 'FATAL', 'OFF']).default('ERROR'),
+  publicBaseUrl: z.string().url().optional(),
+  unsubscribeMailto: z.string().email().optional(),
+  retainData: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .transform((value) => value === true || value === 'true')
+    .default(true),
+});
+
+export type SixbackParams = z.output<typeof SixbackParamsSchema>;
+export type SixbackParamsInput = z.input<typeof SixbackParamsSchema>;
+
+export const PARAM_NAMES = Object.keys(SixbackParamsSchema.shape) as (keyof SixbackParams)[];
+
+export class ParamsError extends Error {
+  override name = 'ParamsError';
+}
+
+export function parseParams(input: Record<string, unknown>): SixbackParams {
+  const result = SixbackParamsSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ParamsError(`Invalid sixback deploy parameters: ${problems}`);
+  }
+  return result.data;
+}
+
+/** Reads each parameter from CDK context (`-c name=value` or cdk.json), leaving unset ones to defaults. */
+export function paramsFromContext(tryGetContext: (key: string) => unknown): SixbackParams {
+  const input: Record<string, unknown> = {};
+  for (const name of PARAM_NAMES) {
+    const value = tryGetContext(name);
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  return parseParams(input);
+}

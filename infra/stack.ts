@@ -1,0 +1,98 @@
+/**
+ * sixback on AWS, one concern per construct:
+ *   Storage          the bucket and the four tables
+ *   ImageHosting     CloudFront in front of the bucket's images/ prefix
+ *   Email            SES identities, configuration set, its events, the unsubscribe-link secret
+ *   Api              the IAM-authorised HTTP API
+ *   Functions        every Lambda function and exactly what each may touch
+ *   CampaignWorkflow statemachines/campaign.asl.json, wired to the task functions
+ */
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { Api } from './constructs/api.ts';
+import { Email } from './constructs/email.ts';
+import { API_ENTRY, Functions, SES_EVENTS_ENTRY } from './constructs/functions.ts';
+import { ImageHosting } from './constructs/image-hosting.ts';
+import { Storage } from './constructs/storage.ts';
+import { CampaignWorkflow } from './constructs/workflow.ts';
+import type { SixbackParams } from './params.ts';
+
+export interface SixbackStackProps extends StackProps {
+  params: SixbackParams;
+}
+
+export class SixbackStack extends Stack {
+  readonly storage: Storage;
+  readonly images: ImageHosting;
+  readonly email: Email;
+  readonly api: Api;
+  readonly functions: Functions;
+  readonly workflow: CampaignWorkflow;
+
+  constructor(scope: Construct, id: string, props: SixbackStackProps) {
+    super(scope, id, props);
+    const { params } = props;
+    const logRetention = params.logRetentionDays as logs.RetentionDays;
+    // Fixed names let IAM policies and environment variables name these without a dependency cycle.
+    const stateMachineName = `${this.stackName}-campaign`;
+    const stateMachineArn = CampaignWorkflow.arnFor(this, stateMachineName);
+
+    this.storage = new Storage(this, 'Storage', params);
+    this.images = new ImageHosting(this, 'Images', { bucket: this.storage.bucket });
+    this.email = new Email(this, 'Email', {
+      senderIdentities: params.senderIdentities,
+      sandboxRecipients: params.sandboxRecipients,
+      configurationSetName: this.stackName.toLowerCase(),
+      retainData: params.retainData,
+    });
+    this.api = new Api(this, 'Api', { logRetention });
+    this.functions = new Functions(this, 'Functions', {
+      storage: this.storage,
+      email: this.email,
+      unsubscribeSecret: this.email.unsubscribeSecret,
+      stateMachineName,
+      stateMachineArn,
+      publicBaseUrl: params.publicBaseUrl ?? this.api.url,
+      imagesBaseUrl: this.images.baseUrl,
+      senderIdentities: params.senderIdentities,
+      unsubscribeMailto: params.unsubscribeMailto,
+      defaultRate: params.defaultRate,
+      sesTransport: params.sesTransport,
+      sendBatchTimeoutSeconds: params.sendBatchTimeoutSeconds,
+      sendBatchMemoryMb: params.sendBatchMemoryMb,
+      logRetention,
+    });
+    this.workflow = new CampaignWorkflow(this, 'Workflow', {
+      stateMachineName,
+      functions: this.functions.tasks,
+      bucket: this.storage.bucket,
+      logLevel: params.logLevel,
+      logRetention,
+    });
+
+    if (this.functions.api) this.api.addHandler(this.functions.api);
+    else
+      Annotations.of(this).addWarningV2('sixback:noApi', `${API_ENTRY} does not exist yet: no API routes.`);
+    if (this.functions.sesEvents) this.email.routeEventsTo(this.functions.sesEvents);
+    else
+      Annotations.of(this).addWarningV2(
+        'sixback:noSesEvents',
+        `${SES_EVENTS_ENTRY} does not exist yet: SES events are not acted on.`,
+      );
+    if (params.senderIdentities.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'sixback:noSenderIdentities',
+        'No sender identities: campaigns cannot send. Deploy with -c senderIdentities=example.com',
+      );
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'sixback --api URL' });
+    new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ImagesBaseUrl', { value: this.images.baseUrl });
+    new CfnOutput(this, 'ConfigurationSetName', {
+      value: this.email.configurationSet.configurationSetName,
+    });
+  }
+}

@@ -1,0 +1,461 @@
+/**
+ * Contract tests of the CDK stack: what the deployed system must do, asserted on the synthesized
+ * template. One synth for the whole file (importing aws-cdk-lib alone costs seconds); Lambda bundling
+ * is skipped here and checked once, by test/infra/bundle.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../../core/config.ts';
+import { planSending } from '../../core/plan.ts';
+import { TABLES } from '../../core/tables.ts';
+import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
+import { buildApp } from '../../infra/build.ts';
+import { REPO_ROOT } from '../../infra/bundling.ts';
+import { ENV_NOT_SET_ON_AWS } from '../../infra/constructs/functions.ts';
+import { ASL_PATH, aslTaskStates } from '../../infra/constructs/workflow.ts';
+import { AwsSolutionsChecks } from '../../infra/nag.ts';
+import { parseParams } from '../../infra/params.ts';
+import type { SixbackStack } from '../../infra/stack.ts';
+
+const require = createRequire(import.meta.url);
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Sid?: string;
+  Condition?: Json;
+}
+
+const DEFAULT_RATE = 50;
+const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
+
+let stack: SixbackStack;
+let template: Template;
+let resources: Record<string, { Type: string; Properties: Json }>;
+let assemblyDir: string;
+
+beforeAll(() => {
+  const built = buildApp({
+    context: {
+      ...cdkJson.context,
+      // Bundling is checked once, in bundle.test.ts; here it would only cost time.
+      'aws:cdk:bundling-stacks': [],
+      senderIdentities: 'example.com,news@example.org',
+      defaultRate: String(DEFAULT_RATE),
+      unsubscribeMailto: 'unsubscribe@example.com',
+    },
+  });
+  stack = built.stack;
+  const assembly = built.app.synth();
+  assemblyDir = assembly.directory;
+  const json = assembly.getStackByName(stack.stackName).template as { Resources: typeof resources };
+  template = Template.fromJSON(json);
+  resources = json.Resources;
+}, 120_000);
+
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`The template has no ${what}.`);
+  return value;
+}
+/** Properties of the resource with this logical id. */
+const props = (id: string) => must(resources[id], `resource ${id}`).Properties;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as Parameters<SixbackStack['getLogicalId']>[0]);
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Every statement of every identity policy, with the policy's logical id. */
+function allStatements(): { policy: string; statement: Statement }[] {
+  const found: { policy: string; statement: Statement }[] = [];
+  for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+    const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
+    for (const statement of doc.Statement) found.push({ policy: id, statement });
+  }
+  for (const [id, role] of ofType('AWS::IAM::Role')) {
+    for (const inline of (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[])
+      for (const statement of inline.PolicyDocument.Statement) found.push({ policy: id, statement });
+  }
+  return found;
+}
+
+/** Statements of the policies attached to the role with this logical id. */
+function statementsOfRole(roleId: string): Statement[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const roleOfFunction = (fnId: string) =>
+  (props(fnId).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+/** Turns CloudFormation intrinsics into readable placeholder text, e.g. `<StorageBucket.Arn>/images/*`. */
+function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Json;
+  if (v.Ref) return `<${v.Ref}>`;
+  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flat).join(sep);
+  }
+  return JSON.stringify(value);
+}
+
+describe('the campaign workflow', () => {
+  let definition: Json;
+  let substitutions: Record<string, unknown>;
+  const fakeArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
+  const substitute = (text: string, values: Record<string, string>) =>
+    text.replace(/\$\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+
+  beforeAll(() => {
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0] ?? [];
+    const location = machine?.Properties.DefinitionS3Location as { Key: string };
+    substitutions = machine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    const asset = readFileSync(join(assemblyDir, `asset.${location.Key}`), 'utf8');
+    definition = JSON.parse(
+      substitute(asset, Object.fromEntries(Object.keys(substitutions).map((n) => [n, fakeArn(n)]))),
+    ) as Json;
+  });
+
+  it('is the ASL file, every placeholder substituted, with the same states and retries', () => {
+    const names = Object.keys(TASK_FUNCTIONS) as TaskFunctionName[];
+    const expected = JSON.parse(
+      substitute(readFileSync(ASL_PATH, 'utf8'), Object.fromEntries(names.map((n) => [n, fakeArn(n)]))),
+    );
+    expect(Object.keys(substitutions).sort()).toEqual([...names].sort());
+    expect(JSON.stringify(definition)).not.toContain('${');
+    expect(definition).toEqual(expected);
+  });
+
+  it('substitutes each placeholder with the function built from its handler', () => {
+    for (const name of Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]) {
+      const fn = stack.functions.tasks[name];
+      expect(fn.entry).toBe(TASK_FUNCTIONS[name].entry);
+      expect(substitutions[name]).toEqual({ 'Fn::GetAtt': [logicalId(fn), 'Arn'] });
+    }
+  });
+
+  // asl-validator compiles its JSON schemas on first use, which takes seconds on a busy machine.
+  it('passes asl-validator', { timeout: 60_000 }, () => {
+    const result = aslValidator(definition);
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('is a Standard state machine with tracing and logs', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false },
+    });
+  });
+
+  it('may invoke its four functions, start and manage its Map children, read the prepared file and write results, nothing more', () => {
+    const machine = must(ofType('AWS::StepFunctions::StateMachine')[0], 'state machine')[1];
+    const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] as string;
+    const granted = statementsOfRole(roleId).map((s) => ({
+      actions: asArray(s.Action).sort(),
+      resources: asArray(s.Resource).map(flat),
+    }));
+    const taskFnArns = (Object.keys(TASK_FUNCTIONS) as TaskFunctionName[]).map(
+      (n) => `<${logicalId(stack.functions.tasks[n])}.Arn>`,
+    );
+    const name = `${stack.stackName}-campaign`;
+    const bucket = `<${logicalId(stack.storage.bucket)}.Arn>`;
+    expect(granted).toEqual(
+      expect.arrayContaining([
+        { actions: ['lambda:InvokeFunction'], resources: expect.arrayContaining(taskFnArns) },
+        {
+          actions: ['states:StartExecution'],
+          resources: [expect.stringMatching(new RegExp(`:stateMachine:${name}$`))],
+        },
+        {
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [expect.stringMatching(new RegExp(`:execution:${name}/\\*$`))],
+        },
+        { actions: ['s3:GetObject'], resources: [`${bucket}/campaigns/*/recipients.prepared.csv`] },
+        {
+          actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'],
+          resources: [`${bucket}/campaigns/*/results/*`],
+        },
+      ]),
+    );
+    const invoke = granted.find((g) => g.actions.includes('lambda:InvokeFunction'));
+    expect(invoke?.resources.sort()).toEqual([...taskFnArns].sort());
+    // Whatever else is there is what CDK adds for logging and X-Ray, on "*" (checked below).
+    const others = granted.filter((g) => !g.actions.some((a) => /^(lambda|states|s3):/.test(a)));
+    for (const other of others) expect(other.resources).toEqual(['*']);
+  });
+});
+
+describe('the functions', () => {
+  const fnResources = () => ofType('AWS::Lambda::Function');
+
+  it('run Node 22 or later on ARM64', () => {
+    expect(fnResources().length).toBe(6);
+    for (const [, fn] of fnResources()) {
+      expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('each log to their own log group with a bounded retention', () => {
+    for (const [id, fn] of fnResources()) {
+      const group = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } } | undefined)?.LogGroup.Ref;
+      expect(group, `${id} has an explicit log group`).toBeDefined();
+      expect(resources[group as string]?.Properties.RetentionInDays, `${id} log retention`).toBeGreaterThan(
+        0,
+      );
+    }
+    for (const [id, group] of ofType('AWS::Logs::LogGroup'))
+      expect(group.Properties.RetentionInDays, `${id} retention`).toBeGreaterThan(0);
+  });
+
+  it('each stop before their Task state times out, so a retry never overlaps a live attempt', () => {
+    for (const task of aslTaskStates()) {
+      const name = /^\$\{(\w+)\}$/.exec(task.resource)?.[1] as TaskFunctionName;
+      const fn = resources[logicalId(stack.functions.tasks[name])];
+      expect(task.timeoutSeconds, `${task.name} has TimeoutSeconds`).toBeDefined();
+      expect(fn?.Properties.Timeout as number, task.name).toBeLessThan(task.timeoutSeconds as number);
+    }
+  });
+
+  it('give the sender time for a full batch at any rate, including the configured default', () => {
+    const sender = resources[logicalId(stack.functions.tasks.SendBatchFunctionArn)];
+    const timeout = sender?.Properties.Timeout as number;
+    for (const rate of [DEFAULT_RATE, 1, 14, 100, 250, 251, 1000, 3334]) {
+      const plan = planSending(rate, 0);
+      const batchSeconds = plan.batchSize / (plan.rate / plan.maxConcurrency);
+      // Twice the planned time covers SES slowing the sender down (throttling, retries with backoff).
+      expect(batchSeconds * 2, `rate ${rate}/s`).toBeLessThanOrEqual(timeout);
+    }
+  });
+
+  it('get exactly the environment configFromEnv reads, and it parses', () => {
+    const source = readFileSync(join(REPO_ROOT, 'core', 'config.ts'), 'utf8');
+    const read = new Set(source.match(/SIXBACK_[A-Z0-9_]+/g));
+    for (const [id, fn] of fnResources()) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const set = Object.keys(env).filter((name) => name.startsWith('SIXBACK_'));
+      for (const name of set)
+        expect(read.has(name), `${id} sets ${name}, which config.ts never reads`).toBe(true);
+      for (const name of read) {
+        if (name in ENV_NOT_SET_ON_AWS) continue;
+        expect(set.includes(name), `${id} lacks ${name}, which config.ts reads`).toBe(true);
+      }
+      const resolved = Object.fromEntries(
+        Object.entries(env).map(([name, value]) => {
+          if (typeof value === 'string') return [name, value];
+          const text = flat(value);
+          return [name, name.endsWith('_URL') ? `https://${text.replace(/[^a-z0-9.]/gi, '')}.example` : text];
+        }),
+      );
+      const config = configFromEnv({ ...resolved, AWS_REGION: 'eu-west-1' });
+      expect(config.bucket).toBe(`<${logicalId(stack.storage.bucket)}>`);
+      expect(config.tables.ledger).toBe(`<${logicalId(stack.storage.tables.ledger)}>`);
+      expect(config.defaultRate).toBe(DEFAULT_RATE);
+      expect(config.senderIdentities).toEqual(['example.com', 'news@example.org']);
+      expect(config.stateMachineArn).toMatch(/:stateMachine:sixback-campaign$/);
+    }
+  });
+
+  it('point images at the CloudFront distribution', () => {
+    const distribution = logicalId(stack.images.distribution);
+    for (const [, fn] of fnResources()) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(flat(env.SIXBACK_IMAGES_BASE_URL)).toBe(`https://<${distribution}.DomainName>`);
+    }
+  });
+});
+
+describe('permissions', () => {
+  /** The only actions allowed on "*", and why AWS leaves no narrower choice. */
+  const STAR_ONLY: Record<string, string> = {
+    'ses:GetAccount': 'no resource type: the send quota is account-wide',
+    'xray:PutTraceSegments': 'X-Ray supports no resource-level permissions',
+    'xray:PutTelemetryRecords': 'X-Ray supports no resource-level permissions',
+    'xray:GetSamplingRules': 'X-Ray supports no resource-level permissions',
+    'xray:GetSamplingTargets': 'X-Ray supports no resource-level permissions',
+    'logs:CreateLogDelivery': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:GetLogDelivery': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:UpdateLogDelivery': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:DeleteLogDelivery': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:ListLogDeliveries': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:PutResourcePolicy': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:DescribeResourcePolicies': 'vended log delivery (Step Functions logging) requires "*"',
+    'logs:DescribeLogGroups': 'vended log delivery (Step Functions logging) requires "*"',
+  };
+
+  it('name every action: no wildcard actions anywhere', () => {
+    for (const { policy, statement } of allStatements()) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of asArray(statement.Action)) expect(action, policy).not.toContain('*');
+    }
+  });
+
+  it('use "*" resources only for actions that AWS offers no narrower resource for', () => {
+    for (const { policy, statement } of allStatements()) {
+      if (statement.Effect !== 'Allow' || !asArray(statement.Resource).includes('*')) continue;
+      for (const action of asArray(statement.Action))
+        expect(Object.keys(STAR_ONLY), `${policy} allows ${action} on "*"`).toContain(action);
+    }
+  });
+
+  it('limit ses:SendEmail to the sender, the configured identities and configuration set', () => {
+    const sends = allStatements().filter(({ statement }) =>
+      asArray(statement.Action).includes('ses:SendEmail'),
+    );
+    expect(sends).toHaveLength(1);
+    const senderRole = roleOfFunction(logicalId(stack.functions.tasks.SendBatchFunctionArn));
+    expect(resources[sends[0]?.policy as string]?.Properties.Roles).toEqual([{ Ref: senderRole }]);
+    const granted = asArray(sends[0]?.statement.Resource).map(flat);
+    expect(granted).toHaveLength(3);
+    expect(granted.filter((r) => r.includes(':identity/'))).toHaveLength(2);
+    expect(
+      granted.some((r) => r.includes(`:configuration-set/<${logicalId(stack.email.configurationSet)}>`)),
+    ).toBe(true);
+  });
+
+  it('pass cdk-nag AwsSolutions, every remaining finding acknowledged with a reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+    expect(report.success).toBe(true);
+  });
+});
+
+describe('storage', () => {
+  it('blocks public access and refuses requests without TLS on every bucket', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets.length).toBeGreaterThanOrEqual(1);
+    for (const [id, bucket] of buckets) {
+      expect(bucket.Properties.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties.BucketEncryption, id).toBeDefined();
+      const policy = ofType('AWS::S3::BucketPolicy').find(
+        ([, p]) => (p.Properties.Bucket as { Ref: string }).Ref === id,
+      )?.[1];
+      const statements = (
+        must(policy, `policy of ${id}`).Properties.PolicyDocument as { Statement: Statement[] }
+      ).Statement;
+      expect(statements, `${id} denies plain HTTP`).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('lets CloudFront read the images/ prefix and nothing else', () => {
+    const bucketId = logicalId(stack.storage.bucket);
+    const policy = ofType('AWS::S3::BucketPolicy').find(
+      ([, p]) => (p.Properties.Bucket as { Ref: string }).Ref === bucketId,
+    )?.[1];
+    const allows = (
+      must(policy, 'bucket policy').Properties.PolicyDocument as { Statement: Statement[] }
+    ).Statement.filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]?.Action).toBe('s3:GetObject');
+    expect(flat(allows[0]?.Resource)).toBe(`<${bucketId}.Arn>/images/*`);
+    expect(JSON.stringify(allows[0]?.Condition)).toContain(logicalId(stack.images.distribution));
+  });
+
+  it('expires old uploads but never images', () => {
+    const bucket = resources[logicalId(stack.storage.bucket)];
+    const rules = (must(bucket, 'bucket').Properties.LifecycleConfiguration as { Rules: Json[] }).Rules;
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Prefix: 'uploads/recipients/', ExpirationInDays: 30, Status: 'Enabled' }),
+    );
+    for (const rule of rules) expect(String(rule.Prefix ?? '')).not.toMatch(/^images/);
+    expect(rules.every((rule) => rule.Prefix !== undefined || rule.ExpirationInDays === undefined)).toBe(
+      true,
+    );
+  });
+
+  it('declares the tables from core/tables.ts, on demand, with point-in-time recovery', () => {
+    for (const [name, shape] of Object.entries(TABLES)) {
+      const table = resources[logicalId(stack.storage.tables[name as keyof typeof TABLES])];
+      const keys = table?.Properties.KeySchema as { AttributeName: string; KeyType: string }[];
+      expect(keys[0]).toEqual({ AttributeName: shape.partitionKey, KeyType: 'HASH' });
+      const sortKey = 'sortKey' in shape ? shape.sortKey : undefined;
+      if (sortKey) {
+        expect(keys[1]).toEqual({ AttributeName: sortKey.name, KeyType: 'RANGE' });
+        expect(table?.Properties.AttributeDefinitions).toContainEqual({
+          AttributeName: sortKey.name,
+          AttributeType: sortKey.type,
+        });
+      } else expect(keys).toHaveLength(1);
+      const indexes = (table?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[];
+      expect(indexes.map((i) => i.IndexName)).toEqual(
+        ('indexes' in shape ? shape.indexes : []).map((i) => i.name),
+      );
+      expect(table?.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table?.Properties.PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
+    }
+  });
+});
+
+describe('the API and SES', () => {
+  it('authorises every route with IAM except the unsubscribe pages', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      const key = String(route.RouteKey);
+      if (/ \/u\//.test(key)) expect(route.AuthorizationType ?? 'NONE', key).toBe('NONE');
+      else expect(route.AuthorizationType, key).toBe('AWS_IAM');
+    }
+  });
+
+  it('prints the Easy DKIM records of each sender domain', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as Json).filter((name) => name.includes('Dkim'));
+    // example.com gets three CNAME records; the address identity gets none.
+    expect(outputs).toHaveLength(3);
+  });
+
+  it('sends configuration set events to EventBridge and routes them to the SES events function', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: { Enabled: true, EventBridgeDestination: Match.anyValue() },
+    });
+    const rule = must(ofType('AWS::Events::Rule')[0], 'events rule')[1];
+    expect((rule.Properties.EventPattern as Json).source).toEqual(['aws.ses']);
+    const targets = rule.Properties.Targets as { Arn: unknown }[];
+    expect(targets.map((t) => flat(t.Arn))).toEqual([
+      `<${logicalId(stack.functions.sesEvents as never)}.Arn>`,
+    ]);
+  });
+});
+
+describe('parameters', () => {
+  it('explain what is wrong with a bad value', () => {
+    expect(() => parseParams({ senderIdentities: 'not an identity' })).toThrow(/senderIdentities/);
+    expect(() => parseParams({ logRetentionDays: '42' })).toThrow(/logRetentionDays: must be one of/);
+    expect(() => parseParams({ logLevel: 'LOUD' })).toThrow(/logLevel/);
+  });
+
+  it('read comma-separated identities and numbers from context strings', () => {
+    const params = parseParams({ senderIdentities: 'a.example, b@c.example', defaultRate: '20' });
+    expect(params.senderIdentities).toEqual(['a.example', 'b@c.example']);
+    expect(params.defaultRate).toBe(20);
+    expect(params.retainData).toBe(true);
+  });
+});
