@@ -1,0 +1,339 @@
+/**
+ * The web console end to end, in real Chromium: the SPA built by Vite, served by the real API server on
+ * an in-process local stack, driven by playwright-core. Each screen is saved as a screenshot under
+ * test-artifacts/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, startApiServer } from '../../api/node.ts';
+import { isWebPath, mountWebConsole } from '../../api/web.ts';
+import type { LocalStack } from '../../local/stack.ts';
+import { inbox, startTestStack } from '../support/local-stack.ts';
+
+const SHOTS = 'test-artifacts/screenshots';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+/** The user's zone in these tests: not the machine's, so a wrong zone would show. */
+const USER_ZONE = 'Asia/Seoul';
+
+let stack: LocalStack;
+let server: ApiServer;
+let browser: Browser;
+let context: BrowserContext;
+let home: Page | undefined;
+/** The page the current test drives, screenshotted if the test fails. */
+let current: Page | undefined;
+const pageErrors: string[] = [];
+
+function csv(rows: number, extra: string[] = []): string {
+  const lines = ['email,first_name'];
+  for (let i = 1; i <= rows; i++) lines.push(`person${i}@example.com,Person ${i}`);
+  return `${[...lines, ...extra].join('\n')}\n`;
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function open(path: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(`${server.url}/${path}`);
+  current = page;
+  return page;
+}
+
+/** Fills the new-campaign form up to the send button. */
+async function fillCampaign(page: Page, file: { name: string; body: string }, from = 'news@example.com') {
+  await page.getByLabel('Template', { exact: true }).selectOption('welcome');
+  await page.getByLabel('Recipients CSV').setInputFiles({
+    name: file.name,
+    mimeType: 'text/csv',
+    buffer: Buffer.from(file.body),
+  });
+  await expect.poll(() => page.getByTestId('recipients-check').locator('dl.stats').count()).toBe(1);
+  await page.getByLabel('From', { exact: true }).fill(from);
+}
+
+describe('web console', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
+    stack = await startTestStack();
+    // Browsers upload straight to the bucket (presigned POST) from the console's origin: the bucket must
+    // allow that origin, as the deployed bucket's CORS rule does.
+    await stack.deps.clients.s3.send(
+      new PutBucketCorsCommand({
+        Bucket: stack.config.bucket,
+        CORSConfiguration: {
+          CORSRules: [
+            { AllowedOrigins: ['*'], AllowedMethods: ['GET', 'POST', 'PUT'], AllowedHeaders: ['*'] },
+          ],
+        },
+      }),
+    );
+    server = await startApiServer({
+      deps: { app: stack.deps, campaigns: stack.campaignDeps },
+      beforeRoutes: (app) => mountWebConsole(app),
+      isPublicPath: isWebPath,
+      log: () => undefined,
+    });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    context = await browser.newContext({ viewport: { width: 1366, height: 800 }, timezoneId: USER_ZONE });
+    context.setDefaultTimeout(15_000);
+    // Sign in the way `sixback dev` does: the token in the fragment of the first URL. This tab stays open:
+    // console pages opened in new tabs borrow its token (sessionStorage is per tab).
+    home = await context.newPage();
+    home.on('pageerror', (error) => pageErrors.push(error.message));
+    await home.goto(`${server.url}/#token=${server.token}`);
+    await home.getByRole('heading', { name: 'Campaigns' }).waitFor();
+  });
+
+  afterEach(async (test) => {
+    if (test.task.result?.state === 'fail' && current && !current.isClosed()) {
+      await current.screenshot({
+        path: `${SHOTS}/FAILED-${test.task.name.slice(0, 40)}.png`,
+        fullPage: true,
+      });
+    }
+    if (current && current !== home && !current.isClosed()) await current.close();
+    current = undefined;
+  });
+
+  afterAll(async () => {
+    await home?.close();
+    await browser?.close();
+    await server?.close();
+    await stack?.stop();
+  });
+
+  it('signs in from the token in the URL fragment and removes it from the address bar', async () => {
+    const page = home as Page;
+    expect(await page.evaluate(() => location.hash)).toBe('#/');
+    expect(page.url()).not.toContain(server.token);
+    expect(await page.evaluate(() => sessionStorage.getItem('sixback.token'))).toBe(server.token);
+    // A second tab is signed in by the first, without the token in its URL.
+    const second = await open('#/templates');
+    await second.getByRole('heading', { name: 'Templates' }).waitFor();
+  });
+
+  it('asks for the token when it has none, and refuses a wrong one', async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+    const page = await fresh.newPage();
+    await page.goto(`${server.url}/#/campaigns`);
+    await page.getByLabel('API token').fill('not-the-token-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('bearer token is wrong');
+    await shot(page, '00-sign-in');
+    await page.getByLabel('API token').fill(server.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await fresh.close();
+  });
+
+  it('creates a template and updates the preview as it is typed, with liquid errors at their line', async () => {
+    const page = await open('#/templates/new');
+    await page.getByLabel('Template id').fill('welcome');
+    await page.getByLabel('Name (optional)').fill('Welcome');
+    await page.getByLabel('Subject').fill('Hello {{ first_name }}');
+    const html = page.getByLabel('HTML', { exact: true });
+    await html.fill(
+      '<h1>Hello {{ first_name }}</h1>\n<p>Welcome aboard.</p>\n<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    );
+    const frame = page.frameLocator('iframe[title="HTML preview"]');
+    await expect.poll(() => frame.locator('h1').textContent()).toBe('Hello [first_name]');
+
+    await page.getByLabel('first_name').fill('Ada <b>');
+    await expect.poll(() => frame.locator('h1').textContent()).toBe('Hello Ada <b>');
+    // Escaped like the sender escapes: the sample's markup is text, not an element.
+    expect(await frame.locator('h1 b').count()).toBe(0);
+    expect(await page.getByTestId('preview-subject').textContent()).toBe('Hello Ada <b>');
+
+    await html.fill('<h1>Hello {{ first_name }}</h1>\n<p>{% if first_name %}Welcome{% endfi %}</p>');
+    const error = page.getByTestId('liquid-error');
+    await expect.poll(() => error.textContent()).toMatch(/HTML, line 2/);
+    expect(await html.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '02-template-error');
+
+    await html.fill(
+      '<h1>Hello {{ first_name }}</h1>\n<p>{% if first_name %}Welcome aboard.{% endif %}</p>\n<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    );
+    await expect.poll(() => error.count()).toBe(0);
+    await expect.poll(() => frame.locator('p').first().textContent()).toBe('Welcome aboard.');
+    await shot(page, '01-template-editor');
+
+    await page.getByRole('button', { name: 'Save new version' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toContain('Saved version 1 of welcome');
+    await expect.poll(() => page.locator('.version-list li').count()).toBe(1);
+    expect((await stack.deps.templates.get('welcome')).version).toBe(1);
+
+    await page.goto(`${server.url}/#/templates`);
+    await page.getByRole('link', { name: 'Welcome' }).waitFor();
+    await shot(page, '03-templates');
+    await page.close();
+  });
+
+  it('uploads a CSV with a bad row and reports it', async () => {
+    const page = await open('#/campaigns/new');
+    await fillCampaign(page, {
+      name: 'with-bad-row.csv',
+      body: csv(3, ['not-an-address,Broken', 'person1@example.com,Again']),
+    });
+    const check = page.getByTestId('recipients-check');
+    await expect
+      .poll(() => check.locator('.stat').filter({ hasText: 'Invalid' }).locator('dd').textContent())
+      .toBe('1');
+    expect(await check.locator('.stat').filter({ hasText: 'Duplicates' }).locator('dd').textContent()).toBe(
+      '1',
+    );
+    expect(await check.locator('.stat').filter({ hasText: 'Rows' }).locator('dd').textContent()).toBe('5');
+    const invalid = page.getByTestId('invalid-rows');
+    expect(await invalid.locator('tbody tr').count()).toBe(1);
+    expect(await invalid.locator('tbody td').first().textContent()).toBe('5');
+    // Which variable each column feeds.
+    expect(await check.locator('tr', { hasText: 'first_name' }).textContent()).toContain('{{ first_name }}');
+    expect(await page.getByRole('button', { name: 'Review and send…' }).isEnabled()).toBe(true);
+    await shot(page, '04-new-campaign-check');
+
+    // A column the template needs but the file lacks blocks the send.
+    await page.getByLabel('Recipients CSV').setInputFiles({
+      name: 'no-names.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('email\na@example.com\n'),
+    });
+    await expect.poll(() => check.textContent()).toContain('Missing variables: first_name');
+    expect(await page.getByRole('button', { name: 'Review and send…' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Add a variable' }).click();
+    await page.getByLabel('Variable name').fill('first_name');
+    await page.getByLabel('Value', { exact: true }).fill('friend');
+    await expect.poll(() => page.getByRole('button', { name: 'Review and send…' }).isEnabled()).toBe(true);
+
+    // A file that cannot be used at all says why.
+    await page.getByLabel('Recipients CSV').setInputFiles({
+      name: 'no-email.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('name,city\nAda,Paris\n'),
+    });
+    await expect.poll(() => check.getByRole('alert').textContent()).toContain('No email column');
+    await shot(page, '05-new-campaign-bad-file');
+    await page.close();
+  });
+
+  let scheduledId = '';
+  it('schedules a campaign in the user’s time zone and lists it as scheduled', async () => {
+    const page = await open('#/campaigns/new');
+    await fillCampaign(page, { name: 'scheduled.csv', body: csv(10) });
+    await page.getByLabel('Campaign name (optional)').fill('Next week');
+    await page.getByLabel('Later, at').check();
+    // A week from now, 09:30 on the user's wall clock.
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: USER_ZONE }).format(Date.now() + 7 * 86_400_000);
+    await page.getByLabel('Date and time').fill(`${day}T09:30`);
+    await page.getByRole('button', { name: 'Review and send…' }).click();
+    const summary = page.getByTestId('confirm-summary');
+    await expect.poll(() => summary.textContent()).toContain('10 recipients');
+    const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+    const monthName = new Intl.DateTimeFormat('en-US', { month: 'long', timeZone: 'UTC' }).format(
+      Date.UTC(year, month - 1, date),
+    );
+    expect(await summary.textContent()).toContain(`${monthName} ${date}, ${year} at 9:30`);
+    expect(await summary.textContent()).toContain(USER_ZONE);
+    await shot(page, '06-confirm-schedule');
+    await page.getByRole('button', { name: 'Schedule' }).click();
+
+    await expect
+      .poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 30_000 })
+      .toBe('scheduled');
+    scheduledId = decodeURIComponent(page.url().split('#/campaigns/')[1] ?? '');
+    const record = await stack.deps.campaigns.get(scheduledId);
+    // 09:30 in Seoul (UTC+9, no daylight saving) is 00:30 UTC the same day.
+    expect(record.sendAt).toBe(`${day}T00:30:00.000Z`);
+    await shot(page, '07-campaign-scheduled');
+
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    const row = page.locator(`tr[data-campaign="${scheduledId}"]`);
+    await expect.poll(() => row.getByTestId('status').textContent()).toBe('scheduled');
+    expect(await row.textContent()).toContain('Next week');
+    await page.close();
+  });
+
+  it('cancels the scheduled campaign', async () => {
+    const page = await open(`#/campaigns/${scheduledId}`);
+    await page.getByRole('button', { name: 'Cancel campaign' }).click();
+    await expect
+      .poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 30_000 })
+      .toBe('cancelled');
+    expect((await stack.deps.campaigns.get(scheduledId)).status).toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Cancel campaign' }).count()).toBe(0);
+    await shot(page, '08-campaign-cancelled');
+    await page.close();
+  });
+
+  it('sends a campaign of 50 and shows its progress reach 50 sent', async () => {
+    const page = await open('#/campaigns/new');
+    await fillCampaign(page, { name: 'fifty.csv', body: csv(50) });
+    await page.getByLabel('Campaign name (optional)').fill('Fifty now');
+    await page.getByLabel('Rate, emails per second (optional)').fill('20');
+    await page.getByRole('button', { name: 'Review and send…' }).click();
+    await expect.poll(() => page.getByTestId('confirm-summary').textContent()).toContain('50 recipients');
+    expect(await page.getByTestId('confirm-summary').textContent()).toContain('now');
+    await page.getByRole('button', { name: 'Send now' }).click();
+
+    const sent = page.locator('.stat[data-state="sent"] dd');
+    await page.getByTestId('progress-text').waitFor();
+    await expect.poll(() => sent.textContent(), { timeout: 60_000 }).not.toBe('0');
+    await shot(page, '09-campaign-sending');
+    await expect.poll(() => sent.textContent(), { timeout: 90_000 }).toBe('50');
+    await expect
+      .poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 60_000 })
+      .toBe('completed');
+    expect(await page.getByTestId('progress-text').textContent()).toContain('50 of 50');
+    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('50');
+    const emails = (await inbox(stack)).filter((e) => e.subject.startsWith('Hello Person'));
+    expect(emails).toHaveLength(50);
+
+    // The report downloads through a presigned link.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download per-recipient report (CSV)' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/report\.csv$/);
+    await shot(page, '10-campaign-completed');
+    await page.close();
+  });
+
+  it('manages the suppression list', async () => {
+    const page = await open('#/suppression');
+    await page.getByRole('heading', { name: 'Suppression list' }).waitFor();
+    await page.getByLabel('Email address').fill('Blocked@Example.com');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('tbody tr').textContent()).toContain('blocked@example.com');
+    await page.getByLabel('Email address').fill('other@example.org');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    await page.getByLabel('Search addresses').fill('example.org');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await shot(page, '11-suppression');
+    await page.getByRole('button', { name: 'Remove other@example.org from the list' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(0);
+    expect((await stack.deps.suppression.lookup(['other@example.org', 'blocked@example.com'])).size).toBe(1);
+    await page.close();
+  });
+
+  it('raised no script errors in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The live preview renders in the browser with the sender's own code (core/template.ts, bundled with
+ * liquidjs's browser build): same engines, same options, same HTML escaping. Missing variables get the
+ * same `[name]` samples the API's preview uses (core/preview.ts, which is not bundled: it pulls in SES).
+ */
+import type { TemplateSyntaxError } from '../../core/errors.ts';
+import {
+  type CompiledTemplate,
+  compileTemplate,
+  type RenderedEmail,
+  renderTemplate,
+  SYSTEM_VARIABLES,
+  type TemplateContent,
+} from '../../core/template.ts';
+
+/** The same placeholder as core/preview.ts: a preview never carries a working unsubscribe link. */
+export const PREVIEW_UNSUBSCRIBE_URL = 'https://unsubscribe.invalid/this-is-a-test';
+
+export interface SyntaxProblem {
+  part: 'subject' | 'html' | 'text';
+  line: number | null;
+  column: number | null;
+  problem: string;
+  message: string;
+}
+
+export type PreviewOutcome =
+  | { ok: true; compiled: CompiledTemplate; rendered: RenderedEmail; sampled: string[] }
+  | { ok: false; syntax?: SyntaxProblem; message: string; compiled?: CompiledTemplate };
+
+export const isSystemVariable = (name: string) => (SYSTEM_VARIABLES as readonly string[]).includes(name);
+
+export function preview(content: TemplateContent, given: Record<string, string>): PreviewOutcome {
+  let compiled: CompiledTemplate;
+  try {
+    compiled = compileTemplate(content);
+  } catch (error) {
+    const details = (error as TemplateSyntaxError).details as Omit<SyntaxProblem, 'message'> | undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    return details?.part ? { ok: false, syntax: { ...details, message }, message } : { ok: false, message };
+  }
+  const variables: Record<string, string> = {
+    email: 'recipient@example.com',
+    campaign_id: 'preview',
+    unsubscribe_url: PREVIEW_UNSUBSCRIBE_URL,
+  };
+  const sampled: string[] = [];
+  for (const name of compiled.variables) {
+    const value = given[name];
+    if (value !== undefined && value !== '') variables[name] = value;
+    else if (!isSystemVariable(name)) {
+      variables[name] = `[${name}]`;
+      sampled.push(name);
+    }
+  }
+  try {
+    return { ok: true, compiled, rendered: renderTemplate(compiled, variables), sampled };
+  } catch (error) {
+    return { ok: false, compiled, message: `The template does not render: ${(error as Error).message}` };
+  }
+}
+
+/** Top-level variables of a template, for the campaign form's column check. */
+export function templateVariables(content: TemplateContent): string[] {
+  return compileTemplate(content).variables;
+}

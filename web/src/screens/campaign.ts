@@ -1,0 +1,305 @@
+/**
+ * One campaign: status, schedule, live progress (a bar, counts per terminal state, rate, expected
+ * finish), the execution, the recipients check, actions (cancel, resume, resend failed) and the report.
+ * Polls once a second while the campaign can still change.
+ */
+import { type CampaignView, client } from '../api.ts';
+import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
+import type { ScreenContext } from '../main.ts';
+
+const STATES = [
+  ['sent', 'Sent'],
+  ['duplicate', 'Duplicate'],
+  ['suppressed', 'Suppressed'],
+  ['invalid', 'Invalid'],
+  ['failed', 'Failed'],
+] as const;
+const POLL_MS = 1000;
+const CHANGING = new Set(['pending', 'scheduled', 'sending']);
+
+function progressSection(c: CampaignView): HTMLElement {
+  const p = c.progress;
+  const percent = p.percent ?? (p.total === 0 ? 100 : 0);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'progress-title' },
+    h('h2', { id: 'progress-title' }, 'Progress'),
+    h(
+      'div',
+      {
+        class: 'bar',
+        role: 'progressbar',
+        'aria-label': 'Recipients done',
+        'aria-valuemin': '0',
+        'aria-valuemax': String(p.total ?? 0),
+        'aria-valuenow': String(p.done),
+        'aria-valuetext': p.total === null ? 'not checked yet' : `${p.done} of ${p.total} (${percent}%)`,
+      },
+      STATES.map(([state]) => {
+        const n = p.counts[state];
+        const width = p.total ? (n / p.total) * 100 : 0;
+        return width > 0 ? h('span', { class: `seg ${state}`, style: `width:${width}%` }) : null;
+      }),
+    ),
+    h(
+      'p',
+      { class: 'bar-caption', 'data-testid': 'progress-text' },
+      p.total === null
+        ? 'The recipients file has not been checked yet.'
+        : `${formatNumber(p.done)} of ${formatNumber(p.total)} recipients done (${percent}%)`,
+    ),
+    h(
+      'dl',
+      { class: 'stats' },
+      STATES.map(([state, label]) =>
+        h(
+          'div',
+          { class: `stat ${state}`, 'data-state': state },
+          h('dt', null, h('span', { class: `dot ${state}`, 'aria-hidden': 'true' }), label),
+          h('dd', null, formatNumber(p.counts[state])),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'stat' },
+        h('dt', null, 'Current rate'),
+        h(
+          'dd',
+          null,
+          p.ratePerSecond === null ? '–' : `${p.ratePerSecond}/s`,
+          h('span', { class: 'muted small' }, ` of ${p.plannedRate}/s planned`),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'stat' },
+        h('dt', null, 'Expected finish'),
+        h('dd', { class: 'small' }, formatTime(p.expectedFinishAt)),
+      ),
+    ),
+  );
+}
+
+function detailsSection(c: CampaignView): HTMLElement {
+  const rows: [string, unknown][] = [
+    [
+      'Template',
+      h(
+        'a',
+        { href: `#/templates/${encodeURIComponent(c.templateId)}?version=${c.templateVersion}` },
+        `${c.templateId} v${c.templateVersion}`,
+      ),
+    ],
+    ['From', c.from],
+    [
+      'Send time',
+      c.schedule.sendAt
+        ? [
+            formatTime(c.schedule.sendAt),
+            c.schedule.sendAtLocal && c.schedule.timeZone
+              ? h('div', { class: 'muted small' }, `${c.schedule.sendAtLocal} (${c.schedule.timeZone})`)
+              : null,
+          ]
+        : 'immediately',
+    ],
+    ['Created', formatTime(c.createdAt)],
+    ['Started', formatTime(c.startedAt)],
+    ['Finished', formatTime(c.finishedAt)],
+    [
+      'Execution',
+      c.executionUrl
+        ? h(
+            'a',
+            { href: c.executionUrl, target: '_blank', rel: 'noopener noreferrer' },
+            'Open in the Step Functions console',
+            h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'),
+          )
+        : c.executionArn
+          ? [
+              h('span', { class: 'mono small break' }, c.executionArn),
+              h('div', { class: 'muted small' }, 'Run by the local engine (no AWS console).'),
+            ]
+          : '–',
+    ],
+  ];
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'details-title' },
+    h('h2', { id: 'details-title' }, 'Details'),
+    h(
+      'dl',
+      { class: 'details' },
+      rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v as HTMLElement)]),
+    ),
+  );
+}
+
+function checkSection(c: CampaignView): HTMLElement | null {
+  if (!c.check) return null;
+  const k = c.check;
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'check-title' },
+    h('h2', { id: 'check-title' }, 'Recipients file'),
+    h(
+      'p',
+      null,
+      `${formatNumber(k.rows)} rows: ${formatNumber(k.valid)} valid, ${formatNumber(k.invalid)} invalid, ${formatNumber(k.duplicates)} duplicates. Columns: `,
+      h('span', { class: 'mono' }, k.columns.join(', ')),
+      '.',
+    ),
+    k.problems.length > 0
+      ? h(
+          'details',
+          null,
+          h(
+            'summary',
+            null,
+            `Invalid rows (${k.problems.length}${k.invalid > k.problems.length ? ` of ${k.invalid}` : ''})`,
+          ),
+          h(
+            'ul',
+            null,
+            k.problems.map((p) => h('li', null, `Row ${p.row} ${p.problem}`)),
+          ),
+        )
+      : null,
+  );
+}
+
+export async function campaignScreen({ root, params, setTitle, signal }: ScreenContext): Promise<void> {
+  const id = params.id as string;
+  setTitle(`Campaign ${id}`);
+  const head = h('div', { class: 'page-head' });
+  const actions = h('div', { class: 'actions' });
+  const actionStatus = h('div', { role: 'status', 'aria-live': 'polite' });
+  const body = h('div', { class: 'campaign-grid' });
+  // Polite live region with only the status: screen readers hear changes, not every count.
+  const announcer = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  mount(root, head, h('div', { class: 'toolbar' }, actions, actionStatus), announcer, body);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  signal.addEventListener('abort', () => clearTimeout(timer));
+  let lastStatus = '';
+
+  const act = async (action: 'cancel' | 'resume' | 'resend-failed', question: string) => {
+    if (!window.confirm(question)) return;
+    mount(actionStatus, 'Working…');
+    try {
+      draw(await client.campaignAction(id, action));
+      mount(actionStatus);
+      poll();
+    } catch (error) {
+      mount(actionStatus, errorBox(error));
+    }
+  };
+
+  const download = async () => {
+    mount(actionStatus, 'Preparing the report…');
+    try {
+      const { url } = await client.reportUrl(id);
+      mount(actionStatus);
+      const a = h('a', { href: url, download: `${id}-report.csv`, rel: 'noopener noreferrer' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (error) {
+      mount(actionStatus, errorBox(error));
+    }
+  };
+
+  function draw(c: CampaignView) {
+    setTitle(`${c.name || c.id} (${c.status.replaceAll('_', ' ')})`);
+    mount(
+      head,
+      h('h1', null, c.name || c.id),
+      h('span', { 'data-testid': 'campaign-status' }, statusBadge(c.status)),
+      c.name && c.name !== c.id ? h('span', { class: 'muted mono small' }, c.id) : null,
+    );
+    if (c.status !== lastStatus) {
+      announcer.textContent = `Campaign is ${c.status.replaceAll('_', ' ')}`;
+      lastStatus = c.status;
+    }
+    const failed = c.progress.counts.failed;
+    mount(
+      actions,
+      ['pending', 'scheduled', 'sending'].includes(c.status)
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              onclick: () =>
+                act('cancel', `Cancel campaign ${c.name || c.id}? Emails already sent stay sent.`),
+            },
+            'Cancel campaign',
+          )
+        : null,
+      ['failed', 'cancelled', 'completed_with_failures'].includes(c.status)
+        ? h(
+            'button',
+            {
+              type: 'button',
+              onclick: () => act('resume', 'Resume this campaign? Recipients already sent to are skipped.'),
+            },
+            'Resume',
+          )
+        : null,
+      ['completed_with_failures', 'failed'].includes(c.status) && failed > 0
+        ? h(
+            'button',
+            {
+              type: 'button',
+              onclick: () => act('resend-failed', `Send again to the ${failed} failed recipients?`),
+            },
+            `Resend to ${formatNumber(failed)} failed`,
+          )
+        : null,
+      c.reportAvailable
+        ? h(
+            'button',
+            { type: 'button', onclick: () => void download() },
+            'Download per-recipient report (CSV)',
+          )
+        : h(
+            'span',
+            { class: 'muted small' },
+            'The per-recipient report is written when the campaign finishes.',
+          ),
+    );
+    mount(
+      body,
+      c.statusReason
+        ? h(
+            'p',
+            { class: `alert ${c.status === 'failed' ? 'error' : 'warning'}`, role: 'alert' },
+            c.statusReason,
+          )
+        : null,
+      progressSection(c),
+      detailsSection(c),
+      checkSection(c),
+    );
+  }
+
+  function poll() {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const c = await client.getCampaign(id);
+        if (signal.aborted) return;
+        draw(c);
+        if (CHANGING.has(c.status)) poll();
+      } catch (error) {
+        if (!signal.aborted) {
+          mount(actionStatus, errorBox(error));
+          poll();
+        }
+      }
+    }, POLL_MS);
+  }
+
+  const first = await client.getCampaign(id);
+  draw(first);
+  if (CHANGING.has(first.status)) poll();
+}

@@ -1,0 +1,114 @@
+/** Campaigns, newest first, with status and progress; refreshes while any is still going. */
+import { type CampaignView, client } from '../api.ts';
+import { formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
+import type { ScreenContext } from '../main.ts';
+
+const ACTIVE = new Set(['pending', 'scheduled', 'sending']);
+const POLL_MS = 2000;
+
+function row(c: CampaignView): HTMLTableRowElement {
+  const p = c.progress;
+  return h(
+    'tr',
+    { 'data-campaign': c.id },
+    h(
+      'td',
+      null,
+      h('a', { href: `#/campaigns/${encodeURIComponent(c.id)}` }, c.name || c.id),
+      c.name && c.name !== c.id ? h('div', { class: 'muted mono small' }, c.id) : null,
+    ),
+    h('td', { 'data-testid': 'status' }, statusBadge(c.status)),
+    h('td', { class: 'mono small' }, `${c.templateId} v${c.templateVersion}`),
+    h(
+      'td',
+      { class: 'num' },
+      p.total === null ? '–' : `${formatNumber(p.done)} / ${formatNumber(p.total)}`,
+      p.percent !== null
+        ? h('div', { class: 'mini-bar', 'aria-hidden': 'true' }, h('span', { style: `width:${p.percent}%` }))
+        : null,
+    ),
+    h('td', null, c.schedule.sendAt ? formatTime(c.schedule.sendAt) : h('span', { class: 'muted' }, 'now')),
+    h('td', null, formatTime(c.createdAt)),
+  );
+}
+
+export async function campaignsScreen({ root, setTitle, signal }: ScreenContext): Promise<void> {
+  setTitle('Campaigns');
+  const body = h('div', { 'aria-busy': 'true' }, h('p', null, 'Loading campaigns…'));
+  const more = h('div');
+  mount(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, 'Campaigns'),
+      h('a', { href: '#/campaigns/new', class: 'button primary' }, 'New campaign'),
+    ),
+    body,
+    more,
+  );
+  let extra: CampaignView[] = [];
+  let nextCursor: string | null | undefined;
+
+  const draw = (items: CampaignView[]) => {
+    body.removeAttribute('aria-busy');
+    if (items.length === 0) {
+      mount(body, h('p', { class: 'empty' }, 'No campaigns yet.'));
+      return;
+    }
+    mount(
+      body,
+      h(
+        'table',
+        { class: 'list' },
+        h('caption', { class: 'visually-hidden' }, 'Campaigns, newest first'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Campaign', 'Status', 'Template', 'Progress', 'Send time', 'Created'].map((c) =>
+              h('th', { scope: 'col' }, c),
+            ),
+          ),
+        ),
+        h('tbody', null, items.map(row)),
+      ),
+    );
+  };
+
+  const load = async () => {
+    const page = await client.listCampaigns();
+    if (signal.aborted) return;
+    if (nextCursor === undefined) nextCursor = page.cursor ?? null;
+    const ids = new Set(page.items.map((c) => c.id));
+    draw([...page.items, ...extra.filter((c) => !ids.has(c.id))]);
+    drawMore();
+    if (page.items.some((c) => ACTIVE.has(c.status))) {
+      const timer = setTimeout(() => void load().catch(() => undefined), POLL_MS);
+      signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
+  };
+  const drawMore = () => {
+    mount(
+      more,
+      nextCursor
+        ? h(
+            'button',
+            {
+              type: 'button',
+              onclick: async () => {
+                const page = await client.listCampaigns(nextCursor ?? undefined);
+                extra = [...extra, ...page.items];
+                nextCursor = page.cursor ?? null;
+                await load();
+              },
+            },
+            'Show older campaigns',
+          )
+        : null,
+    );
+  };
+  await load();
+}
