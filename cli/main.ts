@@ -8,12 +8,25 @@ import { Command, CommanderError } from 'commander';
 import { register as campaigns } from './commands/campaigns.ts';
 import { register as demo } from './commands/demo.ts';
 import { register as dev } from './commands/dev.ts';
+import { register as doctor } from './commands/doctor.ts';
+import { register as events } from './commands/events.ts';
 import { register as send } from './commands/send.ts';
+import { register as suppression } from './commands/suppression.ts';
 import { register as templates } from './commands/templates.ts';
 import { register as upload } from './commands/upload.ts';
 import { EXIT } from './exit.ts';
 
-const COMMANDS: ((program: Command) => void)[] = [dev, demo, templates, upload, send, campaigns];
+const COMMANDS: ((program: Command) => void)[] = [
+  dev,
+  demo,
+  templates,
+  upload,
+  send,
+  campaigns,
+  suppression,
+  events,
+  doctor,
+];
 
 const program = new Command('sixback')
   .description('Bulk email campaigns on Step Functions and SES, on AWS or on one machine.')

@@ -4,6 +4,7 @@
  * console draw it.
  */
 import type { CampaignRecord } from './campaign-store.ts';
+import { deliverabilityView } from './compliance/health.ts';
 import { formatInZone } from './schedule.ts';
 import { isFinal, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
 
@@ -47,6 +48,8 @@ export interface CampaignView {
   /** Step Functions console page of the current execution; null on the local stack. */
   executionUrl: string | null;
   reportAvailable: boolean;
+  /** SES events counted for the campaign, its complaint and bounce rates, and any alarms raised. */
+  deliverability: ReturnType<typeof deliverabilityView>;
 }
 
 export function campaignProgress(record: CampaignRecord, now: Date): CampaignProgress {
@@ -103,5 +106,6 @@ export function campaignView(
     executionArn: record.executionArn ?? null,
     executionUrl: (record.executionArn && options.consoleUrl?.(record.executionArn)) || null,
     reportAvailable: record.reportKey !== undefined,
+    deliverability: deliverabilityView(record),
   };
 }

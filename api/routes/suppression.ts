@@ -3,8 +3,8 @@
  * GET    /v1/suppression/:email                  one entry, 404 if the address is not suppressed
  * POST   /v1/suppression                         {email, reason?, source?}: suppress one address
  * DELETE /v1/suppression/:email                  take an address off the list
- * POST   /v1/suppression/import                  a CSV as the body (text/csv, up to 1 MB), or
- *                                                {key} naming an uploaded CSV in the bucket
+ * POST   /v1/suppression/import                  JSON {csv, name?} (up to 1 MB) or {key, name?} naming
+ *                                                an uploaded CSV; or the CSV itself as a text/csv body
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -43,11 +43,22 @@ export const SuppressionListQuerySchema = z.object({
   search: z.string().max(254).optional(),
 });
 
-export const SuppressionImportSchema = z.object({
-  /** An object in the bucket (uploaded with POST /v1/uploads). */
-  key: z.string().min(1).max(1024),
-  reason: z.enum(SUPPRESSION_REASONS).default('manual'),
-});
+export const SuppressionImportSchema = z
+  .object({
+    /** An uploaded object in the bucket (POST /v1/uploads), for files of any size... */
+    key: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((k) => k.startsWith('uploads/'), 'must be an uploaded file (uploads/...)')
+      .optional(),
+    /** ...or the CSV text itself, for files under the body limit. */
+    csv: z.string().min(1).optional(),
+    /** The file's name, recorded as the entries' source ("import:<name>"). */
+    name: z.string().min(1).max(200).optional(),
+    reason: z.enum(SUPPRESSION_REASONS).default('manual'),
+  })
+  .refine((r) => (r.key === undefined) !== (r.csv === undefined), 'give either key or csv');
 
 const ImportQuerySchema = z.object({
   reason: z.enum(SUPPRESSION_REASONS).default('manual'),
@@ -85,19 +96,28 @@ export const suppressionRoutes: RouteModule = {
         const at = deps.app.clock();
         if (/^application\/(.+\+)?json\b/i.test(type)) {
           const request = await readBody(c, SuppressionImportSchema, 'import request');
+          if (request.csv !== undefined) {
+            const result = await importSuppressionCsv(once(request.csv), writer, {
+              reason: request.reason,
+              source: `import:${request.name ?? 'api'}`,
+              at,
+            });
+            return c.json(result);
+          }
+          const key = request.key as string;
           let body: Readable;
           try {
-            body = (await clients.s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: request.key })))
+            body = (await clients.s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key })))
               .Body as Readable;
           } catch (error) {
             if ((error as Error).name === 'NoSuchKey') {
-              throw new RecipientsFileError(`No uploaded file "${request.key}". Upload the CSV first.`);
+              throw new RecipientsFileError(`No uploaded file "${key}". Upload the CSV first.`);
             }
             throw error;
           }
           const result = await importSuppressionCsv(body, writer, {
             reason: request.reason,
-            source: `import:${request.key}`,
+            source: `import:${request.name ?? key}`,
             at,
           });
           return c.json(result);

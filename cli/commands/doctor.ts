@@ -3,8 +3,9 @@
  * quota, the configuration set that brings bounces and complaints back, unsubscribe settings) and says
  * what to fix. Talks to SES directly with your AWS credentials; `--local` checks the embedded stack.
  */
+
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Command } from 'commander';
-import { createClients } from '../../core/aws.ts';
 import { type DoctorConfig, formatDoctor, runDoctor } from '../../core/compliance/doctor.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { run } from '../command.ts';
@@ -67,10 +68,7 @@ export function register(program: Command): void {
           }
         } else {
           const config = doctorConfig(options);
-          const { ses } = createClients({
-            region: config.region,
-            endpoints: config.endpoints,
-          } as Parameters<typeof createClients>[0]);
+          const ses = new SESv2Client({ region: config.region, endpoint: config.endpoints.ses });
           checks = await runDoctor({ ses, config, identities: options.identity ?? [] });
         }
         if (options.json) printJson({ checks, ok: !checks.some((c) => c.status === 'fail') });

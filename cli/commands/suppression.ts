@@ -1,7 +1,7 @@
 /** `sixback suppression list|show|add|remove|import`: the addresses sixback never mails. */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { SuppressionImportResult } from '../../core/compliance/suppression-import.ts';
 import type { SuppressionEntry } from '../../core/suppression.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
@@ -14,8 +14,7 @@ const REASONS = ['manual', 'unsubscribe', 'bounce', 'complaint'];
 const INLINE_BYTES = 900 * 1024;
 
 const reasonOf = (value: string) => {
-  if (!REASONS.includes(value))
-    throw new CliError(`--reason must be one of ${REASONS.join(', ')}.`, EXIT.usage);
+  if (!REASONS.includes(value)) throw new InvalidArgumentError(`must be one of ${REASONS.join(', ')}`);
   return value;
 };
 

@@ -161,6 +161,16 @@ describe('deliverability on the local stack', () => {
       expect.objectContaining({ metric: 'bounceRate', value: 1 / 3, threshold: 0.05 }),
     ]);
 
+    // The campaign status shows the counters, the rates and the alarm.
+    const status = await api.call('GET', `/v1/campaigns/${first.id}`);
+    expect(status.body.deliverability).toMatchObject({
+      events: { bounce: 1, transientBounce: 1, unsubscribe: 1, complaint: 0 },
+      bounceRate: 1 / 3,
+      complaintRate: 0,
+      status: 'alarm',
+      alarms: [{ metric: 'bounceRate' }],
+    });
+
     const second = await runToEnd({
       templateId: 'news',
       recipientsKey: 'uploads/recipients/list.csv',
