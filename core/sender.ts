@@ -251,11 +251,9 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     if (group.length >= groupSize) flush();
     else if (!flushTimer) flushTimer = setTimeout(flush, flushMs);
   };
-  const waitForLedger = async () => {
-    while (exposed >= maxExposed && !systemic) {
-      if (outstanding === 0) flush();
-      await (outstanding > 0 ? writing : sleep(5));
-    }
+  const drainLedger = async () => {
+    if (outstanding === 0) flush();
+    await (outstanding > 0 ? writing : sleep(5));
   };
 
   // The gate: a check in the background every gateIntervalMs; workers look at its last answer.
@@ -310,8 +308,9 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     }
     let last: ClassifiedFailure | undefined;
     for (let attempt = 1; attempt <= attempts && !systemic; attempt++) {
-      await waitForLedger();
       await limiter.acquire();
+      // Checked and counted with no await in between, so concurrent workers cannot all pass at once.
+      while (exposed >= maxExposed && !systemic) await drainLedger();
       if (systemic) return;
       let messageId: string;
       exposed++;

@@ -1,0 +1,243 @@
+/**
+ * The sender's delivery guarantees with a MemoryLedger and a fake EmailSender: what reaches SES, what
+ * reaches the ledger and when, and how a batch stops.
+ */
+import { describe, expect, it } from 'vitest';
+import type { EmailSender, OutgoingEmail } from '../../core/email-sender.ts';
+import { MemoryLedger } from '../../core/ledger.ts';
+import { packVars, preparedLine } from '../../core/recipients.ts';
+import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
+import { type SenderDeps, sendBatch } from '../../core/sender.ts';
+import { MemorySuppressionList } from '../../core/suppression.ts';
+
+const TEMPLATE = {
+  id: 'plain',
+  version: 1,
+  subject: 'Hi {{ first_name }}',
+  html: '<p>Hi {{ first_name }}</p>',
+  variables: ['first_name'],
+  createdAt: '2026-11-25T00:00:00.000Z',
+};
+
+const row = (i: number): PreparedRow => {
+  const email = `r${i}@example.com`;
+  return { row: i + 1, state: 'ok', email, note: '', vars: packVars({ email, first_name: `N${i}` }) };
+};
+
+function batch(count: number, extra: Record<string, unknown> = {}, campaignId = 'c1') {
+  return {
+    BatchInput: {
+      campaignId,
+      templateId: 'plain',
+      templateVersion: 1,
+      from: 'news@sixback.example',
+      replyTo: [],
+      data: {},
+      workerRate: 100_000,
+      ...extra,
+    },
+    Items: Array.from({ length: count }, (_, i) => {
+      const [r, state, email, note, vars] = preparedLine(row(i + 1))
+        .trim()
+        .split(',');
+      return { index: i, row: { row: r, state, email, note, vars } };
+    }),
+  };
+}
+
+/** Counts calls (n, from 1) and the addresses it accepted. */
+class FakeSes implements EmailSender {
+  readonly sent: string[] = [];
+  calls = 0;
+  constructor(
+    private readonly behave: (email: OutgoingEmail, n: number) => Promise<void> | void = () => {},
+  ) {}
+  async send(email: OutgoingEmail) {
+    const n = ++this.calls;
+    await this.behave(email, n);
+    this.sent.push(email.to);
+    return { messageId: `m-${email.to}` };
+  }
+}
+
+const sesError = (name: string, status: number, message = name) =>
+  Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+
+function deps(emails: EmailSender, ledger = new MemoryLedger(), extra: Partial<SenderDeps> = {}): SenderDeps {
+  return {
+    emails,
+    loadTemplate: async () => TEMPLATE,
+    ledger,
+    suppression: new MemorySuppressionList(),
+    maxInFlight: 4,
+    sleep: async () => undefined,
+    ledgerFlushMs: 60_000,
+    ...extra,
+  };
+}
+
+describe('sendBatch guarantees', () => {
+  it('records accepted sends in groups of 25, the rest when the batch ends', async () => {
+    const ledger = new MemoryLedger();
+    await sendBatch(batch(60), deps(new FakeSes(), ledger));
+    expect(ledger.writes.map((w) => w.length)).toEqual([25, 25, 10]);
+    expect(ledger.entries.size).toBe(60);
+  });
+
+  it('a retried batch sends nobody twice and reports the earlier message ids', async () => {
+    const ledger = new MemoryLedger();
+    const ses = new FakeSes();
+    const first = (await sendBatch(batch(30), deps(ses, ledger))) as SendBatchResult;
+    const again = (await sendBatch(batch(30), deps(ses, ledger))) as SendBatchResult;
+    expect(ses.sent).toHaveLength(30);
+    expect(again.outcomes).toEqual(first.outcomes);
+  });
+
+  it('never lets more than maxInFlight + 2 groups of accepted sends go unrecorded', async () => {
+    let unblock: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    const ledger = new MemoryLedger();
+    const record = ledger.record.bind(ledger);
+    ledger.record = async (id, entries) => {
+      await blocked; // DynamoDB is stuck
+      await record(id, entries);
+    };
+    const ses = new FakeSes();
+    const running = sendBatch(batch(100), deps(ses, ledger, { maxInFlight: 4, ledgerGroupSize: 5 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 4 in flight + 2 groups of 5: SES has accepted at most 14 messages the ledger does not know.
+    expect(ses.sent.length).toBeLessThanOrEqual(14);
+    expect(ses.sent.length).toBeGreaterThanOrEqual(10);
+    unblock();
+    await running;
+    expect(ses.sent).toHaveLength(100);
+    expect(ledger.entries.size).toBe(100);
+  });
+
+  it('writes a group within ledgerFlushMs of its first entry, however slow the campaign', async () => {
+    const ledger = new MemoryLedger();
+    // The second send waits until the first is in the ledger: without the timer this would never finish.
+    const ses = new FakeSes(async (_email, n) => {
+      while (n === 2 && ledger.entries.size === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    await sendBatch(batch(2), deps(ses, ledger, { maxInFlight: 1, ledgerFlushMs: 20 }));
+    expect(ledger.writes.map((w) => w.length)).toEqual([1, 1]);
+  });
+
+  it('records a rejection for good, and a later run reports it without asking SES again', async () => {
+    const ledger = new MemoryLedger();
+    const ses = new FakeSes((email) => {
+      if (email.to === 'r2@example.com')
+        throw sesError('MessageRejected', 400, 'Email address is not verified.');
+    });
+    await sendBatch(batch(3), deps(ses, ledger));
+    expect(ledger.entries.get('c1/r2@example.com')).toEqual({
+      key: 'r2@example.com',
+      row: 3,
+      state: 'failed',
+      reason: 'MessageRejected: Email address is not verified.',
+      retryable: false,
+    });
+    const calls = ses.sent.length;
+    const rerun = (await sendBatch(batch(3, { run: 2 }), deps(ses, ledger))) as SendBatchResult;
+    expect(ses.sent.length).toBe(calls);
+    expect(rerun.outcomes[1]).toMatchObject({
+      state: 'failed',
+      reason: 'MessageRejected: Email address is not verified.',
+    });
+  });
+
+  it('in a resend of failed rows, sends only rows recorded as retryable failures', async () => {
+    const ledger = new MemoryLedger();
+    await ledger.record('c1', [
+      { key: 'r1@example.com', row: 2, messageId: 'm-old' },
+      { key: 'r2@example.com', row: 3, state: 'failed', reason: 'not sent: throttled', retryable: true },
+    ]);
+    const ses = new FakeSes();
+    const result = (await sendBatch(
+      batch(3, { run: 2, mode: 'failed' }),
+      deps(ses, ledger),
+    )) as SendBatchResult;
+    expect(ses.sent).toEqual(['r2@example.com']);
+    expect(result.outcomes.map((o) => [o.email, o.state])).toEqual([
+      ['r1@example.com', 'sent'],
+      ['r2@example.com', 'sent'],
+      ['r3@example.com', 'failed'],
+    ]);
+    expect(result.outcomes[2]?.reason).toMatch(/^not sent: this run resent only rows that had failed/);
+  });
+
+  it('sends nothing when the gate says the campaign stopped', async () => {
+    const ses = new FakeSes();
+    const run = sendBatch(
+      batch(5),
+      deps(ses, new MemoryLedger(), { campaignGate: async () => 'the campaign is cancelled' }),
+    );
+    await expect(run).rejects.toMatchObject({
+      name: 'CampaignStoppedError',
+      message: 'Not sending: the campaign is cancelled.',
+    });
+    expect(ses.sent).toEqual([]);
+  });
+
+  it('stops within a gate interval when the campaign is stopped mid-batch, recording what it sent', async () => {
+    let stopped = false;
+    const ses = new FakeSes(async (_e, n) => {
+      if (n === 20) stopped = true;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    });
+    const ledger = new MemoryLedger();
+    const run = sendBatch(
+      batch(500),
+      deps(ses, ledger, {
+        maxInFlight: 2,
+        gateIntervalMs: 10,
+        campaignGate: async () => (stopped ? 'run 3 of the campaign has replaced run 1' : undefined),
+      }),
+    );
+    await expect(run).rejects.toMatchObject({ name: 'CampaignStoppedError' });
+    expect(ses.sent.length).toBeLessThan(100);
+    expect(ledger.entries.size).toBe(ses.sent.length);
+  });
+
+  it('stops the whole campaign when SES pauses sending', async () => {
+    const stops: string[] = [];
+    const ses = new FakeSes((_e, n) => {
+      if (n >= 3) throw sesError('SendingPausedException', 400, 'Sending paused for this account.');
+    });
+    const run = sendBatch(
+      batch(50),
+      deps(ses, new MemoryLedger(), {
+        maxInFlight: 1,
+        stopCampaign: async (_id, reason) => void stops.push(reason),
+      }),
+    );
+    await expect(run).rejects.toMatchObject({ name: 'SesSendingStoppedError' });
+    expect(stops).toEqual([
+      'SES refused to send for this account: SendingPausedException: Sending paused for this account.',
+    ]);
+    expect(ses.sent).toHaveLength(2);
+  });
+
+  it('gives up a batch that outlives its deadline as retryable, with what it sent recorded', async () => {
+    const ledger = new MemoryLedger();
+    const ses = new FakeSes(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    const run = sendBatch(batch(50), deps(ses, ledger, { maxInFlight: 1, deadlineMs: 100 }));
+    await expect(run).rejects.toMatchObject({ name: 'SesThrottledError' });
+    expect(ses.sent.length).toBeGreaterThan(0);
+    expect(ses.sent.length).toBeLessThan(50);
+    expect(ledger.entries.size).toBe(ses.sent.length);
+  });
+
+  it('retries throttling with backoff and sends once it passes', async () => {
+    const ses = new FakeSes((_e, n) => {
+      if (n <= 2) throw sesError('TooManyRequestsException', 429, 'Maximum sending rate exceeded.');
+    });
+    const result = (await sendBatch(
+      batch(1),
+      deps(ses, new MemoryLedger(), { maxInFlight: 1 }),
+    )) as SendBatchResult;
+    expect(result.outcomes[0]).toMatchObject({ state: 'sent', messageId: 'm-r1@example.com' });
+    expect(ses.calls).toBe(3);
+  });
+});
