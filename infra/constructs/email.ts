@@ -79,7 +79,8 @@ export class Email extends Construct {
       });
       if (!isAddress) {
         emailIdentity.dkimRecords.forEach((record, n) => {
-          new CfnOutput(this, `Dkim${index}Record${n + 1}`, {
+          // Stack-level ids keep the output names readable: Dkim1Record1..3 for the first domain.
+          new CfnOutput(Stack.of(this), `Dkim${index + 1}Record${n + 1}`, {
             description: `Easy DKIM for ${identity}: add this CNAME record to the domain's DNS`,
             value: `${record.name} CNAME ${record.value}`,
           });

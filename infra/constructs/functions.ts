@@ -258,6 +258,8 @@ export class Functions extends Construct {
       );
       allow(api, 'SendQuota', ['ses:GetAccount'], ['*'], SES_GET_ACCOUNT_WHY);
       allow(api, 'UnsubscribeKey', ['secretsmanager:GetSecretValue'], [props.unsubscribeSecret.secretArn]);
+      // Test sends (POST /v1/campaigns/test) go straight from the API, as the same identities.
+      props.email.grantSend(api);
       this.api = api;
     }
 
