@@ -24,6 +24,11 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
   '--no-first-run',
 ];
+/** A 1x1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 /** The user's zone in these tests: not the machine's, so a wrong zone would show. */
 const USER_ZONE = 'Asia/Seoul';
 
@@ -97,7 +102,9 @@ describe('web console', () => {
     // console pages opened in new tabs borrow its token (sessionStorage is per tab).
     home = await context.newPage();
     home.on('pageerror', (error) => pageErrors.push(error.message));
-    await home.goto(`${server.url}/#token=${server.token}`);
+    await home.goto(
+      `${server.url}/#token=${server.token}&inbox=${encodeURIComponent(stack.urls.inbox as string)}`,
+    );
     await home.getByRole('heading', { name: 'Campaigns' }).waitFor();
   });
 
@@ -124,9 +131,12 @@ describe('web console', () => {
     expect(await page.evaluate(() => location.hash)).toBe('#/');
     expect(page.url()).not.toContain(server.token);
     expect(await page.evaluate(() => sessionStorage.getItem('sixback.token'))).toBe(server.token);
+    // In local mode the navigation links to the local SES inbox.
+    expect(await page.getByRole('link', { name: /Local inbox/ }).getAttribute('href')).toBe(stack.urls.inbox);
     // A second tab is signed in by the first, without the token in its URL.
     const second = await open('#/templates');
     await second.getByRole('heading', { name: 'Templates' }).waitFor();
+    expect(await second.getByRole('link', { name: /Local inbox/ }).count()).toBe(1);
   });
 
   it('asks for the token when it has none, and refuses a wrong one', async () => {
@@ -173,6 +183,17 @@ describe('web console', () => {
     await expect.poll(() => error.count()).toBe(0);
     await expect.poll(() => frame.locator('p').first().textContent()).toBe('Welcome aboard.');
     await shot(page, '01-template-editor');
+
+    // An uploaded image goes to storage through the presigned POST, and its URL into the HTML.
+    await html.click();
+    await html.press('End');
+    await page
+      .getByLabel('Insert an image')
+      .setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+    await expect.poll(() => html.inputValue()).toMatch(/<img src="[^"]+\/images\/[^"]+\.png"/);
+    await expect
+      .poll(() => frame.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth))
+      .toBe(1);
 
     await page.getByRole('button', { name: 'Save new version' }).click();
     await expect
@@ -286,7 +307,8 @@ describe('web console', () => {
     const page = await open('#/campaigns/new');
     await fillCampaign(page, { name: 'fifty.csv', body: csv(50) });
     await page.getByLabel('Campaign name (optional)').fill('Fifty now');
-    await page.getByLabel('Rate, emails per second (optional)').fill('20');
+    // Slow enough to watch: about ten seconds.
+    await page.getByLabel('Rate, emails per second (optional)').fill('5');
     await page.getByRole('button', { name: 'Review and send…' }).click();
     await expect.poll(() => page.getByTestId('confirm-summary').textContent()).toContain('50 recipients');
     expect(await page.getByTestId('confirm-summary').textContent()).toContain('now');

@@ -12,6 +12,7 @@ import type { PresignedUpload, RecipientsUploadCheck, UploadKind } from '../../c
 export type { CampaignView, PresignedUpload, RecipientsUploadCheck, TemplateRecord, TemplateSummary };
 
 const TOKEN_KEY = 'sixback.token';
+const INBOX_KEY = 'sixback.inbox';
 
 export class ApiError extends Error {
   constructor(
@@ -26,15 +27,31 @@ export class ApiError extends Error {
 }
 
 /**
- * `sixback dev` opens the console as /#token=…: the fragment never reaches a server or a Referer header.
- * The token moves to sessionStorage and the fragment is wiped from the address bar and history.
+ * `sixback dev` opens the console as /#token=…&inbox=…: the fragment never reaches a server or a Referer
+ * header. The token moves to sessionStorage and the fragment is wiped from the address bar and history.
+ * `inbox` is the local SES inbox's address; only a loopback http(s) address is kept, so a crafted link
+ * cannot make the console point somewhere else.
  */
 export function adoptTokenFromFragment(): void {
-  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (!match) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1] as string));
+  const params = new URLSearchParams(location.hash.replace(/^#\/?/, ''));
+  const token = params.get('token');
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const inbox = params.get('inbox');
+  if (inbox && isLoopbackUrl(inbox)) sessionStorage.setItem(INBOX_KEY, inbox);
   history.replaceState(null, '', `${location.pathname}${location.search}#/`);
 }
+
+function isLoopbackUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export const getInboxUrl = () => sessionStorage.getItem(INBOX_KEY);
 
 export const getToken = () => sessionStorage.getItem(TOKEN_KEY);
 export const setToken = (token: string) => sessionStorage.setItem(TOKEN_KEY, token.trim());
@@ -44,10 +61,17 @@ export const clearToken = () => sessionStorage.removeItem(TOKEN_KEY);
  * sessionStorage is per tab, so a console page opened in a new tab asks the console's other open tabs
  * (same origin only: BroadcastChannel never crosses origins) for the token instead of a new sign-in.
  */
+interface AuthMessage {
+  type: 'request' | 'token';
+  token?: string;
+  inbox?: string | undefined;
+}
 const channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('sixback-auth');
-channel?.addEventListener('message', (event: MessageEvent<{ type: string; token?: string }>) => {
+channel?.addEventListener('message', (event: MessageEvent<AuthMessage>) => {
   const token = getToken();
-  if (event.data?.type === 'request' && token) channel.postMessage({ type: 'token', token });
+  if (event.data?.type === 'request' && token) {
+    channel.postMessage({ type: 'token', token, inbox: getInboxUrl() ?? undefined });
+  }
 });
 
 export function borrowToken(timeoutMs = 400): Promise<string | null> {
@@ -59,8 +83,11 @@ export function borrowToken(timeoutMs = 400): Promise<string | null> {
       ask.removeEventListener('message', listener);
       resolve(token);
     };
-    const listener = (event: MessageEvent<{ type: string; token?: string }>) => {
-      if (event.data?.type === 'token' && event.data.token) done(event.data.token);
+    const listener = (event: MessageEvent<AuthMessage>) => {
+      if (event.data?.type !== 'token' || !event.data.token) return;
+      if (event.data.inbox && isLoopbackUrl(event.data.inbox))
+        sessionStorage.setItem(INBOX_KEY, event.data.inbox);
+      done(event.data.token);
     };
     const timer = setTimeout(() => done(null), timeoutMs);
     ask.addEventListener('message', listener);

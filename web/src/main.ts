@@ -9,6 +9,7 @@ import {
   borrowToken,
   clearToken,
   client,
+  getInboxUrl,
   getToken,
   setToken,
   UNAUTHORIZED_EVENT,
@@ -42,19 +43,9 @@ const ROUTES: [RegExp, string[], Screen][] = [
   [/^\/suppression$/, [], suppressionScreen],
 ];
 
-/** Optional settings the server publishes next to the console (the local inbox address). */
+/** What the console knows of its surroundings: the local SES inbox when `sixback dev` passed it. */
 interface ConsoleConfig {
-  mode?: 'local' | 'aws';
-  inboxUrl?: string;
-}
-
-async function loadConfig(): Promise<ConsoleConfig> {
-  try {
-    const response = await fetch('./config.json', { credentials: 'omit' });
-    return response.ok ? ((await response.json()) as ConsoleConfig) : {};
-  } catch {
-    return {};
-  }
+  inboxUrl?: string | null;
 }
 
 const NAV: [string, string][] = [
@@ -102,7 +93,7 @@ function shell(config: ConsoleConfig): { main: HTMLElement; nav: HTMLElement } {
     'header',
     { class: 'top' },
     h('a', { href: '#/campaigns', class: 'brand' }, 'sixback'),
-    config.mode === 'local' ? h('span', { class: 'badge mode' }, 'local') : null,
+    config.inboxUrl ? h('span', { class: 'badge mode' }, 'local') : null,
     nav,
   );
   const main = h('main', { id: 'main', tabindex: '-1' });
@@ -205,7 +196,7 @@ async function start(): Promise<void> {
     signIn();
     return;
   }
-  const config = await loadConfig();
+  const config: ConsoleConfig = { inboxUrl: getInboxUrl() };
   const { main, nav } = shell(config);
   mainElement = main;
   navElement = nav;

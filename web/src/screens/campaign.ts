@@ -62,7 +62,7 @@ function progressSection(c: CampaignView): HTMLElement {
       h(
         'div',
         { class: 'stat' },
-        h('dt', null, 'Current rate'),
+        h('dt', null, c.status === 'sending' ? 'Current rate' : 'Average rate'),
         h(
           'dd',
           null,

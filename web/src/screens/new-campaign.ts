@@ -546,14 +546,14 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
     },
     h(
       'section',
-      { class: 'card', 'aria-labelledby': 's-template' },
+      { class: 'card wide', 'aria-labelledby': 's-template' },
       h('h2', { id: 's-template' }, '1. Template'),
       h('div', { class: 'row' }, field('Template', templateSelect), field('Version', versionSelect)),
       templateInfo,
     ),
     h(
       'section',
-      { class: 'card', 'aria-labelledby': 's-recipients' },
+      { class: 'card wide', 'aria-labelledby': 's-recipients' },
       h('h2', { id: 's-recipients' }, '2. Recipients'),
       field(
         'Recipients CSV',
@@ -622,7 +622,7 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
       ),
       testStatus,
     ),
-    h('div', { class: 'actions sticky' }, reviewButton, blockers, submitStatus),
+    h('div', { class: 'actions sticky wide' }, reviewButton, blockers, submitStatus),
   );
 
   mount(root, h('h1', null, 'New campaign'), form, dialog);

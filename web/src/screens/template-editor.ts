@@ -62,7 +62,17 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
   text.value = record?.text ?? STARTER.text;
   const controls = { subject, html, text };
 
-  const problemBox = h('div', { id: 'template-problem', 'aria-live': 'polite' });
+  // Each part has its own error slot right under it, so the message sits next to the line it is about.
+  const slots = {
+    subject: h('div', { id: 'problem-subject' }),
+    html: h('div', { id: 'problem-html' }),
+    text: h('div', { id: 'problem-text' }),
+  };
+  const problemBox = h('div', { id: 'problem-other' });
+  const clearProblems = () => {
+    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
+    for (const slot of [...Object.values(slots), problemBox]) slot.replaceChildren();
+  };
   const sampleBox = h('fieldset', { class: 'samples' });
   const samples = new Map<string, string>();
   const previewSubject = h('p', { class: 'preview-subject', 'data-testid': 'preview-subject' });
@@ -74,9 +84,24 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
   });
   const previewText = h('pre', { class: 'preview-text', 'data-testid': 'preview-text' });
   const saveStatus = h('div', { role: 'status', 'aria-live': 'polite' });
+  const previewPane = h(
+    'div',
+    { class: 'preview-pane' },
+    h(
+      'p',
+      { class: 'stale-note small' },
+      'The template has an error: this is the last preview that rendered.',
+    ),
+    h('div', { class: 'preview-label' }, 'Subject'),
+    previewSubject,
+    h('div', { class: 'preview-label' }, 'HTML'),
+    frame,
+    h('details', null, h('summary', null, 'Text part'), previewText),
+  );
 
   const showProblem = (outcome: Extract<PreviewOutcome, { ok: false }>) => {
-    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
+    clearProblems();
+    previewPane.classList.add('stale');
     const syntax: SyntaxProblem | undefined = outcome.syntax;
     if (!syntax) {
       mount(problemBox, h('div', { class: 'alert error', role: 'alert' }, outcome.message));
@@ -84,10 +109,10 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
     }
     const control = controls[syntax.part];
     control.setAttribute('aria-invalid', 'true');
-    control.setAttribute('aria-errormessage', 'template-problem');
+    control.setAttribute('aria-errormessage', slots[syntax.part].id);
     const sourceLine = syntax.line ? control.value.split('\n')[syntax.line - 1] : undefined;
     mount(
-      problemBox,
+      slots[syntax.part],
       h(
         'div',
         { class: 'alert error', role: 'alert', 'data-testid': 'liquid-error' },
@@ -164,8 +189,8 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
       showProblem(outcome);
       return;
     }
-    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
-    problemBox.replaceChildren();
+    clearProblems();
+    previewPane.classList.remove('stale');
     previewSubject.textContent = outcome.rendered.subject;
     frame.srcdoc = outcome.rendered.html;
     previewText.textContent = outcome.rendered.text;
@@ -242,9 +267,12 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
       field('Name (optional)', nameInput),
     ),
     field('Subject', subject),
+    slots.subject,
     field('HTML', html, 'Liquid: {{ first_name }}, {% if %}…{% endif %}. Values are HTML-escaped.'),
+    slots.html,
     field('Insert an image', imageInput, imageStatus),
     field('Text (optional)', text, 'Without it, a text part is made from the HTML.'),
+    slots.text,
     problemBox,
     h(
       'div',
@@ -284,10 +312,7 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
         h('h2', { id: 'preview-title' }, 'Preview'),
         h('p', { class: 'small muted' }, 'Rendered in your browser with the sender’s liquid settings.'),
         h('div', { class: 'preview-label' }, 'Subject'),
-        previewSubject,
-        h('div', { class: 'preview-label' }, 'HTML'),
-        frame,
-        h('details', null, h('summary', null, 'Text part'), previewText),
+        previewPane,
         sampleBox,
         versions,
       ),
