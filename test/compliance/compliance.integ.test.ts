@@ -8,7 +8,9 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignRecord } from '../../core/campaign-store.ts';
 import { createCampaign } from '../../core/campaigns.ts';
+import { buildSesEvent } from '../../core/compliance/events.ts';
 import { SenderNotAllowedError } from '../../core/errors.ts';
+import { createHandler } from '../../handlers/ses-events.ts';
 import { type ApiTest, startApiTest } from '../api/support.ts';
 import { inbox, parseReport, readObject } from '../support/local-stack.ts';
 
@@ -186,6 +188,34 @@ describe('deliverability on the local stack', () => {
     const delivered = (await inbox(api.stack)).map((e) => e.destination.to[0]);
     expect(delivered.filter((to) => to === 'cy@example.com')).toHaveLength(2);
     expect(delivered.filter((to) => to === 'bob@example.com')).toHaveLength(1);
+  });
+
+  it('the deployed events Lambda handler suppresses a complaint (EventBridge event in, EMF metrics out)', async () => {
+    const lines: string[] = [];
+    const original = console.log;
+    console.log = (line: string) => void lines.push(line);
+    try {
+      const out = await createHandler(api.stack.deps)(
+        buildSesEvent({ type: 'complaint', email: 'Cy@Example.com', campaignId: first.id }),
+      );
+      expect(out).toEqual({
+        eventType: 'COMPLAINT',
+        campaignId: first.id,
+        suppressed: ['Cy@Example.com'],
+        alarms: ['complaintRate'],
+      });
+    } finally {
+      console.log = original;
+    }
+    expect(await api.stack.deps.suppression.get('cy@example.com')).toMatchObject({ reason: 'complaint' });
+    const metrics = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(metrics.some((m) => m.EmailComplaint === 1)).toBe(true);
+    expect(metrics.find((m) => 'CampaignComplaintRate' in m)).toMatchObject({
+      CampaignId: first.id,
+      CampaignAlarmRaised: 1,
+    });
+    // Put cy back for the campaigns below: removing a suppression is what the DELETE route does.
+    await api.stack.deps.suppression.remove('cy@example.com');
   });
 
   it('refuses a campaign whose template has no unsubscribe link unless it is transactional', async () => {
