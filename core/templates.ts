@@ -1,6 +1,8 @@
 /** Templates in DynamoDB: every save is a new immutable version; campaigns pin the version they use. */
 import {
   BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -143,7 +145,7 @@ export class TemplateStore {
   async delete(id: string): Promise<number> {
     const versions = await this.versions(id);
     for (let i = 0; i < versions.length; i += 25) {
-      let requests: Record<string, unknown[]> | undefined = {
+      let requests: BatchWriteCommandInput['RequestItems'] = {
         [this.table]: versions
           .slice(i, i + 25)
           .map((v) => ({ DeleteRequest: { Key: { id, version: v.version } } })),
@@ -152,8 +154,10 @@ export class TemplateStore {
       for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
         if (attempt > 0)
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-        const out = await this.ddb.send(new BatchWriteCommand({ RequestItems: requests as never }));
-        requests = out.UnprocessedItems as Record<string, unknown[]> | undefined;
+        const out: BatchWriteCommandOutput = await this.ddb.send(
+          new BatchWriteCommand({ RequestItems: requests }),
+        );
+        requests = out.UnprocessedItems;
       }
     }
     return versions.length;
