@@ -6,6 +6,7 @@
  *   Api              the IAM-authorised HTTP API
  *   Functions        every Lambda function and exactly what each may touch
  *   CampaignWorkflow statemachines/campaign.asl.json, wired to the task functions
+ *   Monitoring       deliverability, SES reputation and failed-campaign alarms
  */
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,6 +15,7 @@ import { Api } from './constructs/api.ts';
 import { Email } from './constructs/email.ts';
 import { API_ENTRY, Functions, SES_EVENTS_ENTRY } from './constructs/functions.ts';
 import { ImageHosting } from './constructs/image-hosting.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { Storage } from './constructs/storage.ts';
 import { CampaignWorkflow } from './constructs/workflow.ts';
 import type { SixbackParams } from './params.ts';
@@ -29,6 +31,7 @@ export class SixbackStack extends Stack {
   readonly api: Api;
   readonly functions: Functions;
   readonly workflow: CampaignWorkflow;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: SixbackStackProps) {
     super(scope, id, props);
@@ -70,6 +73,8 @@ export class SixbackStack extends Stack {
       logLevel: params.logLevel,
       logRetention,
     });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', { stateMachine: this.workflow.stateMachine });
 
     if (this.functions.api) this.api.addHandler(this.functions.api);
     else

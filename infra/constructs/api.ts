@@ -50,8 +50,9 @@ export class Api extends Construct {
       authorizer: new HttpIamAuthorizer(),
     });
     const unsubscribe = this.httpApi.addRoutes({
+      // GET shows the page, POST unsubscribes (RFC 8058); ANY also answers mail scanners' HEAD.
       path: `${UNSUBSCRIBE_PATH}{proxy+}`,
-      methods: [apigw.HttpMethod.GET, apigw.HttpMethod.POST],
+      methods: [apigw.HttpMethod.ANY],
       integration,
       authorizer: new apigw.HttpNoneAuthorizer(),
     });

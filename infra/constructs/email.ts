@@ -22,14 +22,19 @@ export interface EmailProps {
   retainData: boolean;
 }
 
-/** The SES events sixback acts on, as SES names them in the configuration set and in EventBridge. */
+/**
+ * The SES events sixback acts on (core/compliance/events.ts), as SES names them in the configuration set
+ * and in EventBridge: bounces and complaints suppress the address; sends and deliveries are the
+ * denominators of the campaign's complaint and bounce rates; the rest are counted on the campaign.
+ */
 export const SES_EVENTS = [
+  { type: ses.EmailSendingEvent.SEND, detailType: 'Email Sent' },
+  { type: ses.EmailSendingEvent.DELIVERY, detailType: 'Email Delivered' },
   { type: ses.EmailSendingEvent.BOUNCE, detailType: 'Email Bounced' },
   { type: ses.EmailSendingEvent.COMPLAINT, detailType: 'Email Complaint Received' },
   { type: ses.EmailSendingEvent.REJECT, detailType: 'Email Rejected' },
   { type: ses.EmailSendingEvent.RENDERING_FAILURE, detailType: 'Email Rendering Failed' },
   { type: ses.EmailSendingEvent.DELIVERY_DELAY, detailType: 'Email Delivery Delayed' },
-  { type: ses.EmailSendingEvent.SUBSCRIPTION, detailType: 'Email Subscribed' },
 ] as const;
 
 export class Email extends Construct {

@@ -122,6 +122,10 @@ export class Functions extends Construct {
     const uploads = objects(`${keys.recipientsUploadPrefix}*`);
     const results = objects(`${keys.results('*')}/*`);
     const reports = objects(keys.report('*'));
+    // Without ListBucket, S3 answers 403 for a key that does not exist; with it, 404, which the code turns
+    // into "nothing was uploaded there" instead of a permissions failure.
+    const missingIs404 = (fn: SixbackFunction) =>
+      allow(fn, 'MissingKeysAre404', ['s3:ListBucket'], [bucket.bucketArn]);
     const perCampaign =
       'campaign ids are chosen at run time; the grant is limited to this one key of each campaign';
 
@@ -149,6 +153,7 @@ export class Functions extends Construct {
       perCampaign,
     );
     allow(prepare, 'SendQuota', ['ses:GetAccount'], ['*'], SES_GET_ACCOUNT_WHY);
+    missingIs404(prepare);
 
     // BeginSending: moves the campaign to "sending".
     const beginSending = make('BeginSendingFunctionArn', 'BeginSending', 'Marks a campaign as sending', 256);
@@ -186,6 +191,7 @@ export class Functions extends Construct {
     allow(finalise, 'Ledger', ['dynamodb:BatchGetItem'], [tables.ledger.tableArn]);
     allow(finalise, 'ReadResults', ['s3:GetObject'], [results, prepared], perCampaign);
     allow(finalise, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
+    missingIs404(finalise);
 
     this.tasks = {
       PrepareFunctionArn: prepare,
@@ -241,6 +247,7 @@ export class Functions extends Construct {
         'uploads get server-chosen keys under these two prefixes',
       );
       allow(api, 'Reports', ['s3:GetObject'], [reports], perCampaign);
+      missingIs404(api);
       allow(api, 'StartCampaigns', ['states:StartExecution'], [props.stateMachineArn]);
       allow(
         api,

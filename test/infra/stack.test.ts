@@ -442,12 +442,37 @@ describe('the API and SES', () => {
     template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       EventDestination: { Enabled: true, EventBridgeDestination: Match.anyValue() },
     });
+    const destination = must(ofType('AWS::SES::ConfigurationSetEventDestination')[0], 'event destination')[1];
+    const types = (destination.Properties.EventDestination as { MatchingEventTypes: string[] })
+      .MatchingEventTypes;
+    // Suppression needs bounces and complaints; the campaign's rates need sends and deliveries.
+    expect(types).toEqual(expect.arrayContaining(['bounce', 'complaint', 'send', 'delivery']));
     const rule = must(ofType('AWS::Events::Rule')[0], 'events rule')[1];
-    expect((rule.Properties.EventPattern as Json).source).toEqual(['aws.ses']);
+    const pattern = rule.Properties.EventPattern as { source: string[]; 'detail-type': string[] };
+    expect(pattern.source).toEqual(['aws.ses']);
+    expect(pattern['detail-type']).toHaveLength(types.length);
     const targets = rule.Properties.Targets as { Arn: unknown }[];
     expect(targets.map((t) => flat(t.Arn))).toEqual([
       `<${logicalId(stack.functions.sesEvents as never)}.Arn>`,
     ]);
+  });
+});
+
+describe('monitoring', () => {
+  it('alarms on deliverability, SES reputation and failed campaigns', () => {
+    const metrics = ofType('AWS::CloudWatch::Alarm').map(
+      ([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`,
+    );
+    expect(metrics.sort()).toEqual(
+      [
+        'Sixback/CampaignComplaintRate',
+        'Sixback/CampaignBounceRate',
+        'Sixback/CampaignAlarmRaised',
+        'AWS/SES/Reputation.ComplaintRate',
+        'AWS/SES/Reputation.BounceRate',
+        'AWS/States/ExecutionsFailed',
+      ].sort(),
+    );
   });
 });
 
