@@ -36,7 +36,7 @@ import {
   ReportQuerySchema,
   TestSendSchema,
 } from '../schemas.ts';
-import type { ApiDeps, ApiEnv, RouteModule } from '../types.ts';
+import type { ApiEnv, RouteModule } from '../types.ts';
 import { uploadDeps } from './uploads.ts';
 
 const REPORT_URL_SECONDS = 15 * 60;
