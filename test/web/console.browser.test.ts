@@ -315,8 +315,7 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Send now' }).click();
 
     const sent = page.locator('.stat[data-state="sent"] dd');
-    await page.getByTestId('progress-text').waitFor();
-    await expect.poll(() => sent.textContent(), { timeout: 60_000 }).not.toBe('0');
+    await expect.poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 60_000 }).toBe('sending');
     await shot(page, '09-campaign-sending');
     await expect.poll(() => sent.textContent(), { timeout: 90_000 }).toBe('50');
     await expect
