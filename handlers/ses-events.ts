@@ -5,6 +5,7 @@
  */
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, type SesEventDeps } from '../core/compliance/events.ts';
+import { ValidationError } from '../core/errors.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
@@ -14,7 +15,18 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
   async (event) => {
-    const result = await recordSesEvent(event, sesEventDeps(deps));
+    let result: Awaited<ReturnType<typeof recordSesEvent>>;
+    try {
+      result = await recordSesEvent(event, sesEventDeps(deps));
+    } catch (error) {
+      // A message that is not an SES event will never parse: retrying it (Lambda's async retries) is
+      // pointless, so it is logged and dropped. Anything else (DynamoDB down) throws and is retried.
+      if (error instanceof ValidationError) {
+        console.error(JSON.stringify({ ignored: 'not an SES event', problem: error.message }));
+        return { ignored: error.message };
+      }
+      throw error;
+    }
     return {
       eventType: result.eventType,
       campaignId: result.campaignId ?? null,

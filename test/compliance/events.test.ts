@@ -3,6 +3,7 @@
  * store and the suppression list: counters, suppression, and the alarms a stream of events raises.
  */
 import { describe, expect, it } from 'vitest';
+import type { AppDeps } from '../../core/app.ts';
 import type { CampaignRecord } from '../../core/campaign-store.ts';
 import {
   buildSesEvent,
@@ -14,6 +15,7 @@ import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
 import { METRIC_NAMESPACE, RATE_METRICS } from '../../core/compliance/metrics.ts';
 import { ValidationError } from '../../core/errors.ts';
 import type { SuppressionReason } from '../../core/suppression.ts';
+import { createHandler } from '../../handlers/ses-events.ts';
 
 function world(sent: number) {
   const record = {
@@ -135,5 +137,24 @@ describe('campaignHealth', () => {
     const later = updateAlarms(first.alarms, campaignHealth({ complaint: 2 }, 100_000), now);
     expect(later).toMatchObject({ raised: [], changed: false });
     expect(later.alarms).toHaveLength(1);
+  });
+});
+
+describe('the ses-events Lambda handler', () => {
+  it('drops what is not an SES event instead of failing (retries cannot fix it)', async () => {
+    const w = world(1);
+    const handler = createHandler(w.deps as unknown as AppDeps);
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(line);
+    try {
+      expect(await handler({ 'detail-type': 'Scheduled Event', detail: {} })).toMatchObject({
+        ignored: expect.stringContaining('Invalid SES event'),
+      });
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toHaveLength(1);
+    expect(w.suppressed.size).toBe(0);
   });
 });
