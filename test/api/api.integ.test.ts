@@ -437,6 +437,27 @@ describe('the sixback API', () => {
         from: FROM,
       });
       expect(outside.status).toBe(400);
+      // An object stored under the prefix despite the policy (s3rver enforces none) is refused before use.
+      const html = 'uploads/recipients/2026-01-01/page.csv';
+      await t.stack.deps.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: t.stack.config.bucket,
+          Key: html,
+          Body: CSV,
+          ContentType: 'text/html',
+        }),
+      );
+      const wrongType = await t.call('POST', '/v1/campaigns', {
+        templateId: 'news',
+        recipientsKey: html,
+        from: FROM,
+      });
+      expect(wrongType.status).toBe(422);
+      expect(wrongType.body).toMatchObject({
+        error: { code: 'upload_rejected', details: { problem: 'content type' } },
+      });
+      const all = (await t.call('GET', '/v1/campaigns?limit=100')).body.items as Json[];
+      expect(all.some((c) => c.recipientsKey === html)).toBe(false);
     });
 
     it('answers unknown campaigns with 404 on every route', async () => {
