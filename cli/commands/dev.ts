@@ -83,11 +83,18 @@ Examples:
             }
             throw error;
           }
+          // The console reads the token (and the inbox address) from the fragment, which no server or
+          // Referer ever sees, then wipes it from the address bar (web/src/api.ts).
+          const fragment = new URLSearchParams({
+            token: server.token,
+            ...(stack.urls.inbox ? { inbox: stack.urls.inbox } : {}),
+          });
+          const consoleUrl = `${server.url}/#${fragment}`;
           const info: DevFile = {
             url: server.url,
             token: server.token,
             ...(stack.urls.inbox ? { inboxUrl: stack.urls.inbox } : {}),
-            ...(web ? { consoleUrl: `${server.url}/` } : {}),
+            ...(web ? { consoleUrl } : {}),
             pid: process.pid,
             startedAt: new Date().toISOString(),
           };
@@ -109,7 +116,7 @@ Examples:
               `  API          ${server.url}/v1`,
               `  token        ${server.token}`,
               ...(stack.urls.inbox ? [`  SES inbox    ${stack.urls.inbox}`] : []),
-              web ? `  console      ${server.url}/` : '  console      not built (web/dist is missing)',
+              web ? `  console      ${consoleUrl}` : '  console      not built (web/dist is missing)',
               `  data         ${options.ephemeral ? `${stack.dataDir} (removed on exit)` : dataDir}`,
               ...(stack.restarted.length > 0
                 ? [
