@@ -196,12 +196,18 @@ export const client = {
   unsuppress: (email: string) => api<unknown>('DELETE', `/v1/suppression/${enc(email)}`),
 };
 
-/** Uploads a file with the presigned POST the API hands out; returns the stored key. */
+/**
+ * Uploads a file with the presigned POST the API hands out; returns the stored key. `confirmed` is false
+ * when the storage did not let the page read its answer: a bucket without a CORS rule for this origin
+ * (the local S3 unless configured) still stores the file, but the browser hides the response. The API
+ * re-checks every upload before using it (present, size, type), so the caller goes on and that check says
+ * whether the file arrived.
+ */
 export async function uploadFile(
   kind: UploadKind,
   file: File,
   contentType = file.type,
-): Promise<PresignedUpload & { publicUrl?: string }> {
+): Promise<PresignedUpload & { publicUrl?: string; confirmed: boolean }> {
   const presigned = await client.presignUpload(kind, contentType, file.size);
   const form = new FormData();
   for (const [name, value] of Object.entries(presigned.fields)) form.append(name, value);
@@ -210,10 +216,11 @@ export async function uploadFile(
   try {
     response = await fetch(presigned.url, { method: 'POST', body: form, credentials: 'omit' });
   } catch (error) {
+    if (error instanceof TypeError) return { ...presigned, confirmed: false };
     throw new ApiError(0, 'upload', `The upload to storage failed (${(error as Error).message}).`);
   }
   if (!response.ok) {
     throw new ApiError(response.status, 'upload', `Storage refused the upload (${response.status}).`);
   }
-  return presigned;
+  return { ...presigned, confirmed: true };
 }

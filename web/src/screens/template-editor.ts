@@ -212,6 +212,13 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
     try {
       const uploaded = await uploadFile('image', file);
       const url = uploaded.publicUrl ?? `${uploaded.url.replace(/\/$/, '')}/${uploaded.key}`;
+      // Proves the upload arrived and that its address shows the image (which is what recipients load).
+      await new Promise<void>((resolve, reject) => {
+        const probe = new Image();
+        probe.onload = () => resolve();
+        probe.onerror = () => reject(new Error(`The image was uploaded but ${url} does not show it.`));
+        probe.src = url;
+      });
       const tag = `<img src="${url}" alt="" width="600" style="max-width:100%;height:auto">`;
       const at = html.selectionStart ?? html.value.length;
       html.setRangeText(tag, at, html.selectionEnd ?? at, 'end');
