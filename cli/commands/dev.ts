@@ -83,6 +83,26 @@ Examples:
             }
             throw error;
           }
+          if (stack.urls.s3) {
+            // The console uploads straight to the local S3 (presigned POST) and downloads reports from it: a
+            // cross-origin request, which s3rver refuses unless the bucket says which origins may.
+            const { PutBucketCorsCommand } = await import('@aws-sdk/client-s3');
+            const port = new URL(server.url).port;
+            await stack.deps.clients.s3.send(
+              new PutBucketCorsCommand({
+                Bucket: stack.config.bucket,
+                CORSConfiguration: {
+                  CORSRules: [
+                    {
+                      AllowedMethods: ['POST', 'GET'],
+                      AllowedOrigins: [server.url, `http://localhost:${port}`],
+                      AllowedHeaders: ['*'],
+                    },
+                  ],
+                },
+              }),
+            );
+          }
           // The console reads the token (and the inbox address) from the fragment, which no server or
           // Referer ever sees, then wipes it from the address bar (web/src/api.ts).
           const fragment = new URLSearchParams({
