@@ -247,6 +247,12 @@ describe('web console', () => {
     const page = await open('#/campaigns/new');
     await fillCampaign(page, { name: 'scheduled.csv', body: csv(10) });
     await page.getByLabel('Campaign name (optional)').fill('Next week');
+    // A test send first, rendered with the file's first row.
+    await page.getByLabel('Send a test to (up to 5, comma-separated)').fill('me@example.com');
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(() => page.getByText('Test sent to me@example.com.').count()).toBe(1);
+    const tests = (await inbox(stack)).filter((e) => e.destination.to.includes('me@example.com'));
+    expect(tests.map((e) => e.subject)).toEqual(['[Test] Hello Person 1']);
     await page.getByLabel('Later, at').check();
     // A week from now, 09:30 on the user's wall clock.
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: USER_ZONE }).format(Date.now() + 7 * 86_400_000);
