@@ -58,14 +58,26 @@ export async function startSes(
   quota?: { max24HourSend: number; maxSendRate: number },
 ): Promise<RunningService> {
   // aws-ses-v2-local answers GetAccount from this variable.
+  // Every field is required: aws-ses-v2-local answers 400 to GetAccount if its schema does not match.
   process.env.AWS_SES_ACCOUNT = JSON.stringify({
-    SendQuota: {
-      Max24HourSend: quota?.max24HourSend ?? 1_000_000,
-      MaxSendRate: quota?.maxSendRate ?? 500,
-      SentLast24Hours: 0,
+    DedicatedIpAutoWarmupEnabled: false,
+    Details: {
+      AdditionalContactEmailAddresses: [],
+      ContactLanguage: 'EN',
+      MailType: 'MARKETING',
+      ReviewDetails: { CaseId: 'local', Status: 'GRANTED' },
+      UseCaseDescription: 'sixback local stack',
+      WebsiteURL: 'http://localhost',
     },
+    EnforcementStatus: 'HEALTHY',
     ProductionAccessEnabled: true,
     SendingEnabled: true,
+    SendQuota: {
+      Max24HourSend: quota?.max24HourSend ?? 1_000_000,
+      MaxSendRate: quota?.maxSendRate ?? 1000,
+      SentLast24Hours: 0,
+    },
+    SuppressionAttributes: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
   });
   const start = (
     require('aws-ses-v2-local') as { default: (config: { host: string; port: number }) => Promise<Server> }
