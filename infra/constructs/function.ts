@@ -58,7 +58,9 @@ export class SixbackFunction extends NodejsFunction {
       // Stack traces point into the TypeScript sources through the bundle's source map.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      // Plain text: the SES events function writes CloudWatch embedded-metric (EMF) lines with
+      // console.log, which CloudWatch extracts from text logs; JSON log format would wrap them.
+      loggingFormat: lambda.LoggingFormat.TEXT,
       role,
       bundling: {
         format: OutputFormat.ESM,
