@@ -206,15 +206,15 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     ...(learntRates.has(ctx.campaignId) ? { initialRate: learntRates.get(ctx.campaignId) } : {}),
   });
 
-  // Ledger writes: groups are written one after another, each within flushMs of its first entry. `exposed`
+  // Ledger writes: a group is written when full or flushMs after its first entry. `exposed`
   // counts the sends SES may have accepted that are not yet in the ledger (in flight, in a group, or in a
   // write not yet acknowledged); no send starts while it is at maxExposed. That is the bound on what a crash
   // at any instant can leave unrecorded, and so on the duplicates a resumed run can send.
   const maxExposed = deps.maxInFlight + 2 * groupSize;
   let exposed = 0;
   let group: LedgerEntry[] = [];
-  let writing: Promise<void> = Promise.resolve();
-  let outstanding = 0;
+  // Group writes run in parallel: a slow ledger costs latency, not throughput (the exposure bound holds).
+  const writes = new Set<Promise<void>>();
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   const writeGroup = async (entries: LedgerEntry[]) => {
     for (let attempt = 1; ; attempt++) {
@@ -237,14 +237,12 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     if (group.length === 0) return;
     const entries = group;
     group = [];
-    outstanding++;
     const sends = entries.filter((entry) => entry.state !== 'failed').length;
-    writing = writing
-      .then(() => writeGroup(entries))
-      .finally(() => {
-        outstanding--;
-        exposed -= sends;
-      });
+    const write: Promise<void> = writeGroup(entries).finally(() => {
+      writes.delete(write);
+      exposed -= sends;
+    });
+    writes.add(write);
   };
   const remember = (entry: LedgerEntry) => {
     group.push(entry);
@@ -252,8 +250,8 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     else if (!flushTimer) flushTimer = setTimeout(flush, flushMs);
   };
   const drainLedger = async () => {
-    if (outstanding === 0) flush();
-    await (outstanding > 0 ? writing : sleep(5));
+    if (writes.size === 0) flush();
+    await (writes.size > 0 ? Promise.race(writes) : sleep(5));
   };
 
   // The gate: a check in the background every gateIntervalMs; workers look at its last answer.
@@ -373,7 +371,7 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   } finally {
     limiter.close();
     flush();
-    await writing;
+    await Promise.all(writes);
     if (limiter.rate < ctx.workerRate) learntRates.set(ctx.campaignId, limiter.rate);
     else learntRates.delete(ctx.campaignId);
     if (learntRates.size > 256) learntRates.clear();
