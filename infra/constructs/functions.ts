@@ -176,7 +176,9 @@ export class Functions extends Construct {
       [tables.ledger.tableArn],
     );
     allow(sendBatch, 'Suppression', ['dynamodb:BatchGetItem'], [tables.suppression.tableArn]);
-    allow(sendBatch, 'Progress', ['dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    // Reads the campaign before sending (a cancelled or superseded run sends nothing), adds progress,
+    // and fails the campaign when SES stops the account.
+    allow(sendBatch, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
     allow(
       sendBatch,
       'UnsubscribeKey',
@@ -188,7 +190,8 @@ export class Functions extends Construct {
     // Finalise: reads the Map's results and the prepared file, writes the report, settles the campaign.
     const finalise = make('FinaliseFunctionArn', 'Finalise', 'Totals a campaign, writes its report', 1024);
     allow(finalise, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
-    allow(finalise, 'Ledger', ['dynamodb:BatchGetItem'], [tables.ledger.tableArn]);
+    // Looks up rows no batch reported, and records the final failures so a resend finds them.
+    allow(finalise, 'Ledger', ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
     allow(finalise, 'ReadResults', ['s3:GetObject'], [results, prepared], perCampaign);
     allow(finalise, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
     missingIs404(finalise);
@@ -247,6 +250,10 @@ export class Functions extends Construct {
         'uploads get server-chosen keys under these two prefixes',
       );
       allow(api, 'Reports', ['s3:GetObject'], [reports], perCampaign);
+      // Cancelling a campaign writes its report right away, as the finaliser would (core/runs.ts).
+      allow(api, 'ReportAfterStop', ['s3:GetObject'], [results, prepared], perCampaign);
+      allow(api, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
+      allow(api, 'Ledger', ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
       missingIs404(api);
       allow(api, 'StartCampaigns', ['states:StartExecution'], [props.stateMachineArn]);
       allow(
