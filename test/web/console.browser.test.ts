@@ -328,6 +328,11 @@ describe('web console', () => {
     const file = await download;
     expect(file.suggestedFilename()).toMatch(/report\.csv$/);
     await shot(page, '10-campaign-completed');
+
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    expect(await page.locator('tbody tr').first().textContent()).toContain('Fifty now');
+    await shot(page, '12-campaigns');
     await page.close();
   });
 

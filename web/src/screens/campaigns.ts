@@ -1,4 +1,6 @@
 /** Campaigns, newest first, with status and progress; refreshes while any is still going. */
+
+import { RECIPIENT_STATES } from '../../../core/status.ts';
 import { type CampaignView, client } from '../api.ts';
 import { formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
@@ -23,8 +25,22 @@ function row(c: CampaignView): HTMLTableRowElement {
       'td',
       { class: 'num' },
       p.total === null ? '–' : `${formatNumber(p.done)} / ${formatNumber(p.total)}`,
-      p.percent !== null
-        ? h('div', { class: 'mini-bar', 'aria-hidden': 'true' }, h('span', { style: `width:${p.percent}%` }))
+      p.total
+        ? h(
+            'div',
+            { class: 'mini-bar', 'aria-hidden': 'true' },
+            RECIPIENT_STATES.map((state) =>
+              p.counts[state] > 0
+                ? h('span', {
+                    class: `seg ${state}`,
+                    style: `width:${(p.counts[state] / (p.total as number)) * 100}%`,
+                  })
+                : null,
+            ),
+          )
+        : null,
+      p.counts.failed > 0
+        ? h('div', { class: 'small danger' }, `${formatNumber(p.counts.failed)} failed`)
         : null,
     ),
     h('td', null, c.schedule.sendAt ? formatTime(c.schedule.sendAt) : h('span', { class: 'muted' }, 'now')),

@@ -318,7 +318,6 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
         { 'aria-labelledby': 'preview-title', class: 'preview' },
         h('h2', { id: 'preview-title' }, 'Preview'),
         h('p', { class: 'small muted' }, 'Rendered in your browser with the sender’s liquid settings.'),
-        h('div', { class: 'preview-label' }, 'Subject'),
         previewPane,
         sampleBox,
         versions,
