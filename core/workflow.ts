@@ -356,8 +356,9 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
         : event.error
           ? describeCause(event.error)
           : 'its batch failed after every retry';
-      // Rows a cancel cut short were never tried: they are not failures a resend should retry.
-      const recordFailures = campaign.status !== 'cancelled';
+      // Rows a cancel cut short were never tried: they are not failures a resend should retry. Neither are
+      // the rows of a campaign stopped before it started sending (its file or quota was refused).
+      const recordFailures = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
       for await (const outcome of unreportedRows(campaign.id, seen, why, recordFailures, deps))
         await record(outcome);
     }
