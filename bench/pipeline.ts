@@ -12,6 +12,7 @@ import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { BENCH_DATA, BENCH_TEMPLATE, CACHE_DIR, recipientsCsv } from './fixtures.ts';
+import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
 
 export interface PipelineOptions {
@@ -45,8 +46,14 @@ export interface PipelineResult {
   sendMs: number;
   emailsPerSecond: number;
   sendPhaseEmailsPerSecond: number;
-  cpuUsPerEmail: { pipeline: number; standin: number };
+  /** pipeline: the process running the engine, S3, DynamoDB and the sender threads; services: its other
+   * processes (the in-memory ledger); standin: the SES stand-in. */
+  cpuUsPerEmail: { pipeline: number; services: number; standin: number };
+  /** Within the pipeline process: the engine's thread (engine, S3, dynalite, Prepare, Finalise), the
+   * SendBatch threads together, and the rest (V8's GC helpers, libuv). */
+  threadCpuUsPerEmail: { engine: number; senders: number; other: number };
   peakRssMb: number;
+  servicesPeakRssMb: number;
   standin: StandinSummary;
 }
 
@@ -100,6 +107,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 250);
+    const standinPid = options.standin.pid;
+    const services = () => childUsage().filter((c) => c.pid !== standinPid);
+    const servicesCpu0 = services().reduce((sum, c) => sum + c.cpuUs, 0);
+    const sendersCpu = async () =>
+      ((await stack.senderPool?.broadcast('cpu')) ?? []).reduce<number>(
+        (sum, us) => sum + Number(us ?? 0),
+        0,
+      );
+    const senders0 = await sendersCpu();
+    const engine0 = threadCpuUs();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const campaign = await createCampaign(
@@ -117,8 +134,21 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const execution = await orchestrator.wait(campaign.executionArn as string);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const engineCpu = threadCpuUs() - engine0;
+    const sendersCpuUs = (await sendersCpu()) - senders0;
     clearInterval(sampler);
+    const serviceUsage = services();
+    const servicesCpu = serviceUsage.reduce((sum, c) => sum + c.cpuUs, 0) - servicesCpu0;
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc && process.env.BENCH_DEBUG_HEAP) {
+      const before = process.memoryUsage();
+      gc();
+      const after = process.memoryUsage();
+      console.error(
+        `heap: before gc ${Math.round(before.heapUsed / 2 ** 20)} MB used / ${Math.round(before.heapTotal / 2 ** 20)} MB total, rss ${Math.round(before.rss / 2 ** 20)}; after gc ${Math.round(after.heapUsed / 2 ** 20)} MB used, rss ${Math.round(after.rss / 2 ** 20)}, external ${Math.round(after.external / 2 ** 20)}, arrayBuffers ${Math.round(after.arrayBuffers / 2 ** 20)}`,
+      );
+    }
     const final = await stack.deps.campaigns.get(campaign.id);
     const summary = await options.standin.summary(options.recipients);
     const totals = final.totals ?? { ...final.progress, rows: options.recipients };
@@ -138,9 +168,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
       cpuUsPerEmail: {
         pipeline: (cpu.user + cpu.system) / options.recipients,
+        services: servicesCpu / options.recipients,
         standin: summary.cpuUs / options.recipients,
       },
+      threadCpuUsPerEmail: {
+        engine: engineCpu / options.recipients,
+        senders: sendersCpuUs / options.recipients,
+        other: (cpu.user + cpu.system - engineCpu - sendersCpuUs) / options.recipients,
+      },
       peakRssMb: peakRss / 2 ** 20,
+      servicesPeakRssMb: serviceUsage.reduce((sum, c) => sum + c.peakRssMb, 0),
       standin: summary,
     };
   } finally {

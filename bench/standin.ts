@@ -54,6 +54,10 @@ export class StandinProcess {
     });
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   reset(): Promise<void> {
     return this.call('reset');
   }

@@ -19,6 +19,11 @@ export interface SenderPoolOptions {
   workers: number;
   /** 'sdk': SesEmailSender over SESv2Client; 'fast': the thin transport (core/ses-transport.ts). */
   transport?: SesTransportKind;
+  /**
+   * Caps each worker's V8 old generation (MB, default 128), so garbage does not pile up as resident memory
+   * (a sender's live data is its batches in flight: a few MB).
+   */
+  maxOldGenerationSizeMb?: number;
 }
 
 export interface WorkerSetup {
@@ -42,9 +47,17 @@ interface PoolWorker {
 const WORKER_URL = new URL('./sender-worker.ts', import.meta.url).href;
 
 /** A worker thread runs TypeScript through tsx's loader, registered before the worker module is imported. */
-export function startTsWorker(url: string, setup: unknown): Worker {
+export function startTsWorker(
+  url: string,
+  setup: unknown,
+  resourceLimits?: { maxOldGenerationSizeMb: number },
+): Worker {
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: setup });
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: setup,
+    ...(resourceLimits ? { resourceLimits } : {}),
+  });
 }
 
 export class SenderPool {
@@ -56,7 +69,8 @@ export class SenderPool {
   constructor(options: SenderPoolOptions) {
     const setup: WorkerSetup = { config: options.config, transport: options.transport ?? 'fast' };
     this.workers = Array.from({ length: Math.max(1, options.workers) }, () => {
-      const entry: PoolWorker = { worker: startTsWorker(WORKER_URL, setup), busy: 0, exited: false };
+      const limits = { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 128 };
+      const entry: PoolWorker = { worker: startTsWorker(WORKER_URL, setup, limits), busy: 0, exited: false };
       entry.worker.on('message', (reply: Reply) => this.settle(entry, reply));
       entry.worker.on('error', (error) => this.failAll(error));
       entry.worker.on('exit', (code) => {

@@ -2,12 +2,24 @@
  * One SendBatch worker thread of local/sender-pool.ts: its own AppDeps, from the same configuration, and
  * the same handler (core sendBatch) the Lambda runs.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAppDeps } from '../core/app.ts';
 import { createHandler } from '../handlers/send-batch.ts';
 import type { WorkerSetup } from './sender-pool.ts';
 
 const setup = workerData as WorkerSetup;
+
+/** This thread's CPU time (Linux; undefined elsewhere), so a benchmark can tell sender work from the rest. */
+function threadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
 const deps = createAppDeps({ ...setup.config, sesTransport: setup.transport });
 const sendBatch = createHandler(deps);
 
@@ -20,6 +32,8 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
       const e = error as Error;
       reply({ error: { name: e?.name ?? 'Error', message: e?.message ?? String(error) } });
     }
+  } else if (message.op === 'cpu') {
+    reply({ result: threadCpuUs() });
   } else if (message.op === 'close') {
     await (deps.emails as { close?: () => Promise<void> }).close?.();
     for (const client of Object.values(deps.clients)) client.destroy();

@@ -16,7 +16,7 @@ import type { EmailSender } from '../core/email-sender.ts';
 import { TABLES } from '../core/tables.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from './engine.ts';
-import { FastLedgerFront } from './fast-ledger.ts';
+import { startFastLedgerProcess } from './fast-ledger.ts';
 import { SenderPool } from './sender-pool.ts';
 import {
   createBucket,
@@ -62,8 +62,9 @@ export interface LocalStackOptions {
   /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
   senderWorkers?: number;
   /**
-   * Serve the ledger table's BatchGet/BatchWrite from memory in front of dynalite (local/fast-ledger.ts)
-   * instead of through dynalite; ephemeral stacks only, as it does not persist. Default false.
+   * Serve the ledger table's BatchGet/BatchWrite from memory, in a process of its own in front of dynalite
+   * (local/fast-ledger.ts), instead of through dynalite; ephemeral stacks only, as it does not persist.
+   * Default false.
    */
   fastLedger?: boolean;
 }
@@ -112,12 +113,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           'fastLedger keeps the ledger in memory: use it only with an ephemeral local DynamoDB',
         );
       ledgerFront = await started(
-        new FastLedgerFront({
+        startFastLedgerProcess({
           upstream: dynamo.url,
           table: 'sixback-ledger',
           partitionKey: TABLES.ledger.partitionKey,
           sortKey: TABLES.ledger.sortKey.name,
-        }).start(),
+        }),
       );
     }
     const anyAws = options.aws?.s3 || options.aws?.dynamodb || options.aws?.ses;
