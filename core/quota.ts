@@ -6,7 +6,8 @@
  * - Size: the rows still to send must fit in what remains of the 24-hour quota (Max24HourSend minus
  *   SentLast24Hours). If they do not, the campaign is refused with QuotaExceededError, unless the user
  *   asked to `spread` it: then its rate is lowered to the quota's daily pace (Max24HourSend / 86,400 per
- *   second), at which it can never send more than the quota in any 24 hours.
+ *   second), at which it can never send more than the quota in any 24 hours. A quota below 1,440 a day
+ *   (one email a minute: the SES sandbox) is too small to spread over and is refused either way.
  */
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { QuotaExceededError } from './errors.ts';
@@ -18,6 +19,11 @@ export interface SendQuota {
 }
 
 const DAY_SECONDS = 86_400;
+/**
+ * The slowest pace a spread campaign can keep: one email a minute. A batch holds its Map slot until its
+ * next send is due, and a batch cannot wait longer than its deadline (core/sender.ts).
+ */
+export const MIN_SPREAD_RATE = 1 / 60;
 
 /** SES's GetAccount; undefined when SES cannot be asked (the caller then applies no quota). */
 export async function sesSendQuota(ses: SESv2Client, timeoutMs = 5000): Promise<SendQuota | undefined> {
@@ -81,6 +87,22 @@ export function fitToQuota(
             remaining,
             max24HourSend: quota.max24HourSend,
             sentLast24Hours: quota.sentLast24Hours,
+            spreadSeconds: Math.ceil(spreadSeconds),
+          },
+        },
+      );
+    }
+    if (dailyPace < MIN_SPREAD_RATE) {
+      throw new QuotaExceededError(
+        `This campaign has ${toSend} emails to send but only ${remaining} remain of the SES 24-hour quota ` +
+          `(${quota.max24HourSend} per 24 hours), and that quota is too small to spread over: at its pace of ` +
+          `one email every ${Math.round(1 / dailyPace)} s the send would take ${formatDuration(spreadSeconds)}. ` +
+          'Ask AWS for production access or a higher quota, or send a smaller list.',
+        {
+          details: {
+            toSend,
+            remaining,
+            max24HourSend: quota.max24HourSend,
             spreadSeconds: Math.ceil(spreadSeconds),
           },
         },

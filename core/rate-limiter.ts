@@ -44,6 +44,11 @@ export class AdaptiveRateLimiter {
     this.current = Math.min(target, Math.max(target * this.floor, initial > 0 ? initial : target));
   }
 
+  /** Milliseconds until the next send may go (0 if it may go now). */
+  get waitMs(): number {
+    return Math.max(0, this.nextSlot - this.now());
+  }
+
   get rate(): number {
     return this.current;
   }

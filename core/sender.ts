@@ -368,6 +368,11 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   };
   try {
     await Promise.all(Array.from({ length: Math.min(deps.maxInFlight, toSend.length) }, worker));
+    // Hold the Map slot until this worker's next send would have been due: the next batch in this slot
+    // starts with a fresh limiter, and must not send sooner than the rate allows (it matters at low rates,
+    // where a batch is a single email). Bounded by the deadline; slower paces are refused by the quota fit.
+    if (!systemic && toSend.length > 0)
+      await pacedSleep(Math.min(limiter.waitMs, Math.max(0, deadlineMs - (now() - startedAt))));
   } finally {
     limiter.close();
     flush();

@@ -41,6 +41,14 @@ describe('fitToQuota', () => {
     expect(decision.note).toMatch(/^spread to 0\.579\/s so it stays within 50000 emails per 24 hours$/);
   });
 
+  it('refuses to spread over a quota too small to pace (the SES sandbox: 200 a day)', () => {
+    expect(() =>
+      fitToQuota(500, 1, { max24HourSend: 200, maxSendRate: 1, sentLast24Hours: 0 }, true),
+    ).toThrow(
+      /that quota is too small to spread over: at its pace of one email every 432 s the send would take 60\.0 h/,
+    );
+  });
+
   it('applies nothing when the quota is unknown', () => {
     expect(fitToQuota(10, 5, undefined, false)).toEqual({ rate: 5, estimatedSeconds: 2 });
   });
