@@ -267,6 +267,11 @@ describe('web console', () => {
     expect(await summary.textContent()).toContain(`${monthName} ${date}, ${year} at 9:30`);
     expect(await summary.textContent()).toContain(USER_ZONE);
     await shot(page, '06-confirm-schedule');
+    // The confirmation is a modal dialog: focus starts on its main button, Escape goes back to the form.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Schedule');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Review and send…' }).click();
     await page.getByRole('button', { name: 'Schedule' }).click();
 
     await expect

@@ -74,7 +74,7 @@ channel?.addEventListener('message', (event: MessageEvent<AuthMessage>) => {
   }
 });
 
-export function borrowToken(timeoutMs = 400): Promise<string | null> {
+export function borrowToken(timeoutMs = 1000): Promise<string | null> {
   if (!channel) return Promise.resolve(null);
   const ask = channel;
   return new Promise((resolve) => {

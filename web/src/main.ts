@@ -189,6 +189,10 @@ let started = false;
 async function start(): Promise<void> {
   adoptTokenFromFragment();
   if (!getToken()) {
+    mount(
+      document.getElementById('app') as HTMLElement,
+      h('p', { class: 'centered', role: 'status' }, 'Signing in…'),
+    );
     const borrowed = await borrowToken();
     if (borrowed) setToken(borrowed);
   }

@@ -256,6 +256,9 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
           { class: 'alert error', role: 'alert' },
           h('strong', null, 'The file cannot be used. '),
           (checkError as Error).message,
+          emailColumnField.hidden
+            ? null
+            : h('p', null, 'Choose the column that holds the addresses in “Email column” above.'),
         ),
       );
       return;
