@@ -10,7 +10,7 @@
  * groups (one being written, one filling), and a group is written within `ledgerFlushMs` of its first
  * entry whatever its size.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchPut } from './dynamo.ts';
 
 export interface LedgerEntry {
@@ -32,7 +32,17 @@ export interface Ledger {
   /** Entries already recorded for these keys. */
   lookup(campaignId: string, keys: string[]): Promise<Map<string, LedgerEntry>>;
   record(campaignId: string, entries: LedgerEntry[]): Promise<void>;
+  /**
+   * Takes (or renews) the lease on a batch for `ttlMs`: true unless another owner holds it unexpired. Two
+   * attempts of one batch running at once (a retry after a Task timeout, an at-least-once redelivery) would
+   * both read the ledger before either wrote it; the lease makes the second wait instead.
+   */
+  claim?(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean>;
+  release?(campaignId: string, lease: string, owner: string): Promise<void>;
 }
+
+/** Lease items share the ledger table; their keys hold no "@", so they can never be a recipient's key. */
+export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${firstIndex}`;
 
 export class DynamoLedger implements Ledger {
   constructor(
@@ -49,6 +59,42 @@ export class DynamoLedger implements Ledger {
       unique.map((key) => ({ campaignId, key })),
     );
     return new Map(items.map((item) => [item.key as string, item as unknown as LedgerEntry]));
+  }
+
+  async claim(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock().getTime();
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { campaignId, key: lease, owner, expiresAt: now + ttlMs },
+          ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async release(campaignId: string, lease: string, owner: string): Promise<void> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { campaignId, key: lease },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      // Someone else holds it now (ours expired): theirs to release.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
   }
 
   async record(campaignId: string, entries: LedgerEntry[]): Promise<void> {
@@ -81,6 +127,17 @@ export class MemoryLedger implements Ledger {
       if (entry) found.set(key, entry);
     }
     return found;
+  }
+  readonly leases = new Map<string, { owner: string; expiresAt: number }>();
+  async claim(campaignId: string, lease: string, owner: string, ttlMs: number) {
+    const held = this.leases.get(`${campaignId}/${lease}`);
+    if (held && held.owner !== owner && held.expiresAt >= Date.now()) return false;
+    this.leases.set(`${campaignId}/${lease}`, { owner, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+  async release(campaignId: string, lease: string, owner: string) {
+    if (this.leases.get(`${campaignId}/${lease}`)?.owner === owner)
+      this.leases.delete(`${campaignId}/${lease}`);
   }
   async record(campaignId: string, entries: LedgerEntry[]) {
     this.writes.push(entries);

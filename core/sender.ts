@@ -14,6 +14,7 @@
  *   timeout-driven retry never overlaps a still-running attempt.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
 import { addressKey } from './email-address.ts';
 import {
@@ -29,7 +30,7 @@ import {
   SesTransientError,
   type SixbackError,
 } from './errors.ts';
-import { isSentEntry, type Ledger, type LedgerEntry } from './ledger.ts';
+import { isSentEntry, type Ledger, type LedgerEntry, leaseKey } from './ledger.ts';
 import { AdaptiveRateLimiter } from './rate-limiter.ts';
 import { decodeText, unpackVars } from './recipients.ts';
 import {
@@ -70,6 +71,8 @@ export interface SenderDeps {
   /** Ends the whole campaign as failed with this reason (SES paused or suspended the account). */
   stopCampaign?: (campaignId: string, reason: string) => Promise<void>;
   gateIntervalMs?: number;
+  /** How long a batch's lease lasts without renewal (renewed every third of it while the batch runs). */
+  leaseTtlMs?: number;
   /** A group of ledger entries is written at the latest this long after its first entry (default 200). */
   ledgerFlushMs?: number;
   /** A batch stops sending after this long and fails as retryable (default 180 s, under the Task's 240 s). */
@@ -129,8 +132,36 @@ interface Candidate {
   key: string;
 }
 
+const parseBatch = (event: unknown) => parseWith(SendBatchEventSchema, event, 'batch');
+
 export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendBatchResult> {
-  const { BatchInput: ctx, Items } = parseWith(SendBatchEventSchema, event, 'batch');
+  const batch = parseBatch(event);
+  const { campaignId, run } = batch.BatchInput;
+  const gateReason = deps.campaignGate ? await deps.campaignGate(campaignId, run) : undefined;
+  if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
+  if (!deps.ledger.claim) return sendLeased(batch, deps);
+  // One attempt of a batch at a time: a second one (a retry while the first still runs) waits its turn.
+  const lease = leaseKey(run, batch.Items[0]?.index ?? 0);
+  const owner = randomUUID();
+  const ttlMs = deps.leaseTtlMs ?? 60_000;
+  if (!(await deps.ledger.claim(campaignId, lease, owner, ttlMs))) {
+    throw new SesTransientError(
+      'Another attempt of this batch is still sending; this one is retried once it has finished',
+    );
+  }
+  const renew = setInterval(() => {
+    deps.ledger.claim?.(campaignId, lease, owner, ttlMs).catch(() => undefined);
+  }, ttlMs / 3);
+  try {
+    return await sendLeased(batch, deps);
+  } finally {
+    clearInterval(renew);
+    await deps.ledger.release?.(campaignId, lease, owner).catch(() => undefined);
+  }
+}
+
+async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps): Promise<SendBatchResult> {
+  const { BatchInput: ctx, Items } = batch;
   const attempts = deps.attempts ?? 4;
   const groupSize = deps.ledgerGroupSize ?? 25;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -153,8 +184,6 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   }
 
   const keys = candidates.map((c) => c.key);
-  const gateReason = deps.campaignGate ? await deps.campaignGate(ctx.campaignId, ctx.run) : undefined;
-  if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
   const [known, suppressed] = await Promise.all([
     deps.ledger.lookup(ctx.campaignId, keys),
     deps.suppression.lookup(keys),

@@ -167,6 +167,25 @@ describe('sendBatch guarantees', () => {
     expect(result.outcomes[2]?.reason).toMatch(/^not sent: this run resent only rows that had failed/);
   });
 
+  it('lets only one attempt of a batch send at a time; the other waits and then sends nobody twice', async () => {
+    const ledger = new MemoryLedger();
+    let release: () => void = () => {};
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const ses = new FakeSes(async (_e, n) => {
+      if (n === 1) await slow;
+    });
+    const first = sendBatch(batch(5), deps(ses, ledger, { maxInFlight: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // A second attempt while the first is still sending (a retry after a Task timeout, a redelivery).
+    await expect(sendBatch(batch(5), deps(ses, ledger))).rejects.toMatchObject({ name: 'SesTransientError' });
+    release();
+    await first;
+    expect(ledger.leases.size).toBe(0);
+    const retry = (await sendBatch(batch(5), deps(ses, ledger))) as SendBatchResult;
+    expect(ses.sent).toHaveLength(5);
+    expect(retry.outcomes.every((o) => o.state === 'sent')).toBe(true);
+  });
+
   it('sends nothing when the gate says the campaign stopped', async () => {
     const ses = new FakeSes();
     const run = sendBatch(
