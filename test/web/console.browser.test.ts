@@ -189,6 +189,12 @@ describe('web console', () => {
       .toContain('Saved version 1 of welcome');
     await expect.poll(() => page.locator('.version-list li').count()).toBe(1);
     expect((await stack.deps.templates.get('welcome')).version).toBe(1);
+    // Saving again from the same address makes version 2 and lists both.
+    await page.getByLabel('Subject').fill('Hello {{ first_name }}!');
+    await page.getByRole('button', { name: 'Save new version' }).click();
+    await expect.poll(() => page.locator('.version-list li').count()).toBe(2);
+    expect(await page.getByRole('status').first().textContent()).toContain('Saved version 2 of welcome');
+    expect((await stack.deps.templates.get('welcome')).subject).toBe('Hello {{ first_name }}!');
 
     await page.goto(`${server.url}/#/templates`);
     await page.getByRole('link', { name: 'Welcome' }).waitFor();
@@ -252,7 +258,7 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Send test' }).click();
     await expect.poll(() => page.getByText('Test sent to me@example.com.').count()).toBe(1);
     const tests = (await inbox(stack)).filter((e) => e.destination.to.includes('me@example.com'));
-    expect(tests.map((e) => e.subject)).toEqual(['[Test] Hello Person 1']);
+    expect(tests.map((e) => e.subject)).toEqual(['[Test] Hello Person 1!']);
     await page.getByLabel('Later, at').check();
     // A week from now, 09:30 on the user's wall clock.
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: USER_ZONE }).format(Date.now() + 7 * 86_400_000);

@@ -100,3 +100,9 @@ export function choice(control: HTMLInputElement, label: Child): HTMLDivElement 
   control.id ||= uid('c');
   return h('div', { class: 'check' }, control, h('label', { for: control.id }, label));
 }
+
+/** Goes to a route; re-renders it when the address is already that route (saving a template twice). */
+export function navigate(hash: string): void {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}

@@ -4,7 +4,7 @@
  * makes a new immutable version; earlier versions are listed and can be opened (read, or saved again).
  */
 import { ApiError, client, type TemplateRecord, uploadFile } from '../api.ts';
-import { errorBox, field, formatTime, h, mount } from '../dom.ts';
+import { errorBox, field, formatTime, h, mount, navigate } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
 import { isSystemVariable, type PreviewOutcome, preview, type SyntaxProblem } from '../preview.ts';
 
@@ -261,7 +261,7 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
             ...(text.value.trim() ? { text: text.value } : {}),
           });
           sessionStorage.setItem('sixback.flash', `Saved version ${saved.version} of ${saved.id}.`);
-          location.hash = `#/templates/${encodeURIComponent(saved.id)}`;
+          navigate(`#/templates/${encodeURIComponent(saved.id)}`);
         } catch (error) {
           mount(saveStatus, errorBox(error instanceof ApiError ? error : new Error(String(error))));
         }
