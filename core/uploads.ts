@@ -44,6 +44,8 @@ export interface UploadDeps {
   s3: S3Client;
   bucket: string;
   clock: () => Date;
+  /** Public origin serving `images/` (CloudFront on AWS); unset locally, where the S3 URL itself works. */
+  imagesBaseUrl?: string | undefined;
 }
 
 export interface PresignedUpload {
@@ -55,6 +57,8 @@ export interface PresignedUpload {
   contentType: string;
   maxBytes: number;
   expiresAt: string;
+  /** For images: the URL mail clients will fetch it from once uploaded. */
+  publicUrl?: string;
 }
 
 function ruleFor(kind: UploadKind, contentType: string): UploadRule {
@@ -92,11 +96,15 @@ export async function presignUpload(
     Fields: { 'Content-Type': request.contentType },
     Expires: UPLOAD_EXPIRES_SECONDS,
   });
+  // The bucket stays private: images are served by the images origin, which only exposes `images/`.
+  const publicUrl =
+    request.kind === 'image' ? `${(deps.imagesBaseUrl ?? url).replace(/\/$/, '')}/${key}` : undefined;
   return {
     kind: request.kind,
     key,
     url,
     fields,
+    ...(publicUrl ? { publicUrl } : {}),
     contentType: request.contentType,
     maxBytes: rule.maxBytes,
     // The signer dates the policy by the system clock: report the expiry it actually signed.

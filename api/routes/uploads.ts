@@ -12,6 +12,7 @@ export const uploadDeps = (deps: ApiDeps): UploadDeps => ({
   s3: deps.app.clients.s3,
   bucket: deps.app.config.bucket,
   clock: deps.app.clock,
+  imagesBaseUrl: deps.app.config.imagesBaseUrl,
 });
 
 export const uploadRoutes: RouteModule = {

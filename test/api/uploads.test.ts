@@ -45,6 +45,19 @@ describe('presignUpload', () => {
     expect(a.key.startsWith('images/')).toBe(true);
   });
 
+  it('hands out an image URL on the public images origin, never on the private bucket', async () => {
+    const onAws = await presignUpload(
+      { kind: 'image', contentType: 'image/png' },
+      { ...deps, imagesBaseUrl: 'https://d111.cloudfront.net/' },
+    );
+    expect(onAws.publicUrl).toBe(`https://d111.cloudfront.net/${onAws.key}`);
+    // Locally there is no CDN: the local S3 serves the object at the upload URL.
+    const local = await presignUpload({ kind: 'image', contentType: 'image/png' }, deps);
+    expect(local.publicUrl).toBe(`${local.url.replace(/\/$/, '')}/${local.key}`);
+    const csv = await presignUpload({ kind: 'recipients', contentType: 'text/csv' }, deps);
+    expect(csv.publicUrl).toBeUndefined();
+  });
+
   it('refuses a type or size its kind does not allow', async () => {
     await expect(presignUpload({ kind: 'recipients', contentType: 'application/zip' }, deps)).rejects.toThrow(
       /must be text\/csv/,
