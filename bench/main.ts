@@ -13,6 +13,7 @@
  *   --in-flight K       sends in flight per batch (default 16)
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
+ *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
  */
 import { spawnSync } from 'node:child_process';
@@ -23,10 +24,11 @@ import { StandinProcess } from './standin.ts';
 
 /**
  * V8 grows a busy heap far beyond its live data (about 60 MB here) before it collects: the benchmark caps
- * the old generation so resident memory reflects what the pipeline needs. Flags must be given at start, so
+ * the old generation so resident memory reflects what the pipeline needs (Prepare's duplicate check holds
+ * every address of the file, about 100 MB for a million). Flags must be given at start, so
  * the benchmark runs itself again with them.
  */
-const HEAP_FLAG = '--max-old-space-size=192';
+const HEAP_FLAG = '--max-old-space-size=384';
 if (!process.execArgv.includes(HEAP_FLAG)) {
   const child = spawnSync(process.execPath, [...process.execArgv, HEAP_FLAG, ...process.argv.slice(1)], {
     stdio: 'inherit',
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     reference: { type: 'string' },
     'pacing-limit': { type: 'string', default: '2000' },
     steps: { type: 'boolean', default: false },
+    'worker-rate': { type: 'string', default: '1000' },
   },
 });
 const recipients = Number(values.recipients);
@@ -54,6 +57,7 @@ const maxInFlight = Number(values['in-flight']);
 const referenceSize =
   values.reference === undefined ? Math.min(recipients, 20_000) : Number(values.reference);
 const pacingLimit = Number(values['pacing-limit']);
+const maxWorkerRate = Number(values['worker-rate']);
 const log = (line: string) => console.log(line);
 
 /** A quota that never limits the benchmark (Prepare fits the campaign rate to GetAccount's answer). */
@@ -63,21 +67,24 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function row(r: PipelineResult): string {
-  return [
-    r.label.padEnd(34),
-    fmt(r.recipients).padStart(9),
-    fmt(r.sent).padStart(9),
-    fmt(r.duplicates).padStart(4),
-    fmt(r.lost).padStart(4),
-    `${fmt(r.wallMs / 1000, 1)} s`.padStart(8),
-    fmt(r.emailsPerSecond).padStart(7),
-    fmt(r.sendPhaseEmailsPerSecond).padStart(7),
-    fmt(r.cpuUsPerEmail.pipeline).padStart(6),
-    fmt(r.cpuUsPerEmail.services).padStart(5),
-    fmt(r.cpuUsPerEmail.standin).padStart(5),
-    fmt(r.peakRssMb).padStart(5),
-    fmt(r.servicesPeakRssMb).padStart(5),
-  ].join(' ');
+  const why = r.statusReason ? `\n  ${r.status}: ${r.statusReason.slice(0, 400)}` : '';
+  return (
+    [
+      r.label.padEnd(34),
+      fmt(r.recipients).padStart(9),
+      fmt(r.sent).padStart(9),
+      fmt(r.duplicates).padStart(4),
+      fmt(r.lost).padStart(4),
+      `${fmt(r.wallMs / 1000, 1)} s`.padStart(8),
+      fmt(r.emailsPerSecond).padStart(7),
+      fmt(r.sendPhaseEmailsPerSecond).padStart(7),
+      fmt(r.cpuUsPerEmail.pipeline).padStart(6),
+      fmt(r.cpuUsPerEmail.services).padStart(5),
+      fmt(r.cpuUsPerEmail.standin).padStart(5),
+      fmt(r.peakRssMb).padStart(5),
+      fmt(r.servicesPeakRssMb).padStart(5),
+    ].join(' ') + why
+  );
 }
 const HEADER = [
   'run'.padEnd(34),
@@ -109,6 +116,7 @@ try {
     workers,
     maxInFlight,
     fastLedger: true,
+    maxWorkerRate,
   });
   results.push(main);
   log(HEADER);
@@ -131,6 +139,7 @@ try {
         workers,
         maxInFlight,
         fastLedger: true,
+        maxWorkerRate,
         ...options,
       });
       results.push(result);
@@ -198,7 +207,9 @@ try {
         standin: limited,
         transport: 'fast',
         workers,
-        maxInFlight,
+        // At 60 ms a call, the limit needs limit x 0.06 sends in flight: plan.ts's children of 250/s,
+        // each with enough in flight to reach its share.
+        maxInFlight: Math.max(maxInFlight, 32),
         fastLedger: true,
       });
       results.push(result);

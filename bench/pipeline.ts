@@ -29,6 +29,8 @@ export interface PipelineOptions {
   onePerEmail?: boolean;
   /** The ledger's batch traffic served from memory (local/fast-ledger.ts) instead of by dynalite. */
   fastLedger: boolean;
+  /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
+  maxWorkerRate?: number | undefined;
 }
 
 export interface PipelineResult {
@@ -83,6 +85,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     fastLedger: options.fastLedger,
   });
   try {
+    // Not measured: the sender threads loading their modules.
+    await stack.senderPool?.ready();
+    // Prepare plans the Map from this: concurrency = rate / maxWorkerRate children.
+    if (options.maxWorkerRate) stack.deps.workflow.maxWorkerRate = options.maxWorkerRate;
     await stack.deps.templates.save('bench', BENCH_TEMPLATE);
     const recipientsKey = `${keys.recipientsUploadPrefix}bench-${options.recipients}.csv`;
     await stack.deps.clients.s3.send(

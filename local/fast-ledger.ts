@@ -10,9 +10,12 @@
  * writer goes through it, so such a table is empty): the sender's suppression lookup, one per batch of
  * recipients, costs dynalite about 60 µs per key even when the list is empty.
  *
- * What it does not do, on purpose: persist (so the local stack uses it only for ephemeral stacks) and
- * serve any other operation on the ledger table (such a request fails loudly with a ValidationException,
- * rather than quietly reading an empty dynalite table).
+ * Single-item operations on the ledger table (the sender's conditional batch leases) go on to dynalite,
+ * which evaluates their conditions. The two stores never share a key: a batch operation on a key a
+ * single-item operation wrote, or the reverse, fails loudly, as does any other operation on the table
+ * (Query, Scan): a ValidationException rather than a quietly wrong answer.
+ *
+ * What it does not do, on purpose: persist (so the local stack uses it only for ephemeral stacks).
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +25,7 @@ type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
 
 const HOST = '127.0.0.1';
+const SINGLE_ITEM = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
 const WRITES = new Set([
   'PutItem',
   'UpdateItem',
@@ -62,6 +66,8 @@ export class FastLedgerFront {
   /** Tables a write went to through this front; every other table is known to be empty. */
   private readonly written = new Set<string>();
   private unknownWrites = false;
+  /** Ledger keys written by single-item operations, which dynalite keeps (the batch leases). */
+  private readonly singleKeys = new Set<string>();
 
   constructor(private readonly options: FastLedgerOptions) {
     this.upstream = new URL(options.upstream);
@@ -129,7 +135,18 @@ export class FastLedgerFront {
       }
       if (operation === 'BatchWriteItem') return this.batchWrite(requestItems, res);
       if (operation === 'BatchGetItem') return this.batchGet(requestItems, res);
-      this.fail(res, `the fast local ledger serves BatchWriteItem and BatchGetItem only, not ${operation}`);
+      if (SINGLE_ITEM.has(operation)) {
+        // Single-item operations (the sender's batch leases: conditional puts and deletes) stay with
+        // dynalite, which evaluates their conditions; the two stores must never hold the same key.
+        const key = this.keyOf((input.Item ?? input.Key ?? {}) as Item);
+        if (this.items.has(key)) return this.fail(res, `${operation} on a key the batch operations wrote`);
+        this.singleKeys.add(key);
+        return this.pass(req, body, res);
+      }
+      this.fail(
+        res,
+        `the fast local ledger serves BatchWriteItem, BatchGetItem and single-item operations, not ${operation}`,
+      );
     });
   }
 
@@ -139,6 +156,11 @@ export class FastLedgerFront {
       DeleteRequest?: { Key: Item };
     }[];
     if (writes.length > 25) return this.fail(res, 'Too many items requested for the BatchWriteItem call');
+    for (const write of writes) {
+      const key = this.keyOf((write.PutRequest?.Item ?? write.DeleteRequest?.Key ?? {}) as Item);
+      if (this.singleKeys.has(key))
+        return this.fail(res, 'BatchWriteItem on a key a single-item operation wrote');
+    }
     for (const write of writes) {
       if (write.PutRequest)
         this.items.set(this.keyOf(write.PutRequest.Item), JSON.stringify(write.PutRequest.Item));
@@ -152,6 +174,10 @@ export class FastLedgerFront {
     const { Keys: keys = [] } = (requestItems?.[this.options.table] ?? {}) as { Keys?: Item[] };
     if (keys.length > 100) return this.fail(res, 'Too many items requested for the BatchGetItem call');
     const found: string[] = [];
+    for (const key of keys) {
+      if (this.singleKeys.has(this.keyOf(key)))
+        return this.fail(res, 'BatchGetItem on a key a single-item operation wrote');
+    }
     for (const key of keys) {
       const item = this.items.get(this.keyOf(key));
       if (item) found.push(item);

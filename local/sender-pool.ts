@@ -65,6 +65,7 @@ export class SenderPool {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private closed = false;
+  private readonly started: Promise<unknown[]>;
 
   constructor(options: SenderPoolOptions) {
     const setup: WorkerSetup = { config: options.config, transport: options.transport ?? 'fast' };
@@ -79,6 +80,13 @@ export class SenderPool {
       });
       return entry;
     });
+    this.started = this.broadcast('ping');
+    this.started.catch(() => undefined);
+  }
+
+  /** Resolves once every worker has loaded its modules and answers. */
+  ready(): Promise<void> {
+    return this.started.then(() => undefined);
   }
 
   private settle(entry: PoolWorker, reply: Reply) {

@@ -32,6 +32,8 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
       const e = error as Error;
       reply({ error: { name: e?.name ?? 'Error', message: e?.message ?? String(error) } });
     }
+  } else if (message.op === 'ping') {
+    reply({ result: 'ready' });
   } else if (message.op === 'cpu') {
     reply({ result: threadCpuUs() });
   } else if (message.op === 'close') {

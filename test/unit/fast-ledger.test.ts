@@ -78,7 +78,26 @@ describe('FastLedgerFront', () => {
     ]);
   });
 
-  it('refuses what it does not reproduce on the ledger table', async () => {
+  it('leaves single-item operations (leases) to dynalite, and refuses to mix the two stores', async () => {
+    const lease = { campaignId: 'c1', key: '~batch:1:0' };
+    await ddb.send(new PutCommand({ TableName: names.ledger, Item: { ...lease, owner: 'a' } }));
+    const out = await raw.send(
+      new GetItemCommand({
+        TableName: names.ledger,
+        Key: { campaignId: { S: 'c1' }, key: { S: '~batch:1:0' } },
+      }),
+    );
+    expect(out.Item?.owner?.S).toBe('a');
+    const mixed = await ddb
+      .send(new BatchGetCommand({ RequestItems: { [names.ledger]: { Keys: [lease] } } }))
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(mixed?.name).toBe('ValidationException');
+  });
+
+  it('refuses a single-item read of what the batch operations wrote, and queries', async () => {
     const error = await raw
       .send(
         new GetItemCommand({
@@ -91,6 +110,6 @@ describe('FastLedgerFront', () => {
         (e: Error) => e,
       );
     expect(error?.name).toBe('ValidationException');
-    expect(error?.message).toContain('BatchWriteItem and BatchGetItem only');
+    expect(error?.message).toContain('GetItem on a key the batch operations wrote');
   });
 });
