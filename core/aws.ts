@@ -17,9 +17,14 @@ export interface AwsClients {
 }
 
 export function createClients(config: SixbackConfig): AwsClients {
-  const base = { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) };
+  // Static credentials belong to local services only: a service left on real AWS (no endpoint override)
+  // uses the standard credential chain even when the others are local.
+  const base = (endpoint: string | undefined) => ({
+    region: config.region,
+    ...(endpoint !== undefined && config.credentials ? { credentials: config.credentials } : {}),
+  });
   const s3 = new S3Client({
-    ...base,
+    ...base(config.endpoints.s3),
     endpoint: config.endpoints.s3,
     forcePathStyle: config.endpoints.s3 !== undefined,
     // Streamed uploads with default checksums get stored with their chunk framing by s3rver, and real S3
@@ -27,11 +32,18 @@ export function createClients(config: SixbackConfig): AwsClients {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const dynamodb = new DynamoDBClient({ ...base, endpoint: config.endpoints.dynamodb });
+  const dynamodb = new DynamoDBClient({
+    ...base(config.endpoints.dynamodb),
+    endpoint: config.endpoints.dynamodb,
+  });
   const ddb = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   // One attempt per call: the sender retries itself, and must see each throttle to slow down (an SDK retry
   // would hide it and multiply the calls SES already refused).
-  const ses = new SESv2Client({ ...base, endpoint: config.endpoints.ses, maxAttempts: 1 });
-  const sfn = new SFNClient({ ...base, endpoint: config.endpoints.sfn });
+  const ses = new SESv2Client({
+    ...base(config.endpoints.ses),
+    endpoint: config.endpoints.ses,
+    maxAttempts: 1,
+  });
+  const sfn = new SFNClient({ ...base(config.endpoints.sfn), endpoint: config.endpoints.sfn });
   return { s3, ddb, ses, sfn };
 }

@@ -121,7 +121,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
       );
     }
-    const anyAws = options.aws?.s3 || options.aws?.dynamodb || options.aws?.ses;
     const config = parseConfig({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
       endpoints: {
@@ -129,8 +128,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         dynamodb: ledgerFront?.url ?? dynamo?.url,
         ses: options.sesEndpoint ?? ses?.url,
       },
-      // Local services take any key; s3rver insists on this one. Real AWS uses the credential chain.
-      ...(anyAws ? {} : { credentials: LOCAL_CREDENTIALS }),
+      // For the local services only (any key works; s3rver insists on this one). A service left on real
+      // AWS has no endpoint override, and createClients gives it the standard credential chain instead.
+      credentials: LOCAL_CREDENTIALS,
       bucket: options.bucket ?? 'sixback-local',
       tables: {
         templates: 'sixback-templates',

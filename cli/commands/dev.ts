@@ -25,6 +25,17 @@ export function register(program: Command): void {
     .option('--token <token>', 'use this bearer token instead of a new random one (16+ characters)')
     .option('--rate <n>', 'emails per second for campaigns that name no rate', positiveNumber, 100)
     .option('--json', 'print the URLs and token as one JSON line once ready', false)
+    .option(
+      '--aws-ses',
+      'send through real Amazon SES (standard AWS credentials and region) instead of the local inbox',
+      false,
+    )
+    .option('--aws-s3 <bucket>', 'keep uploads and reports in this real S3 bucket instead of the local S3')
+    .option(
+      '--aws-dynamodb',
+      'use real DynamoDB tables (named sixback-templates, sixback-campaigns, …) instead of the local one',
+      false,
+    )
     .addHelpText(
       'after',
       `
@@ -34,7 +45,8 @@ sixback commands run in the same folder find them.
 Examples:
   sixback dev
   sixback dev --ephemeral --port 0
-  sixback dev --data-dir /tmp/sixback --json`,
+  sixback dev --data-dir /tmp/sixback --json
+  AWS_REGION=eu-west-1 sixback dev --aws-ses   # a real campaign through real SES, nothing deployed`,
     )
     .action(
       run(
@@ -46,6 +58,9 @@ Examples:
           token?: string;
           rate: number;
           json: boolean;
+          awsSes: boolean;
+          awsS3?: string;
+          awsDynamodb: boolean;
         }) => {
           // Loaded here, not at the top: every other command starts faster without the local services.
           const [{ startApiServer }, { isWebPath, mountWebConsole, webConsoleBuilt }, { startLocalStack }] =
@@ -59,6 +74,9 @@ Examples:
           const stack = await startLocalStack({
             ...(options.ephemeral ? { ephemeral: true } : { dataDir }),
             defaultRate: options.rate,
+            // Any of the three services can be the real one; the engine and the handlers stay local.
+            aws: { ses: options.awsSes, s3: options.awsS3 !== undefined, dynamodb: options.awsDynamodb },
+            ...(options.awsS3 ? { bucket: options.awsS3 } : {}),
             // Unsubscribe links in local mail point at this API.
             ...(options.port !== 0 ? { publicBaseUrl: `http://localhost:${options.port}` } : {}),
           });

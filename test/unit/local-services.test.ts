@@ -22,3 +22,29 @@ describe('the local SES', () => {
     client.destroy();
   });
 });
+
+describe('clients for a mixed stack (some services local, some real AWS)', () => {
+  it('give the local credentials to local services only', async () => {
+    const { createClients } = await import('../../core/aws.ts');
+    const { parseConfig } = await import('../../core/config.ts');
+    const clients = createClients(
+      parseConfig({
+        endpoints: { s3: 'http://127.0.0.1:4568', dynamodb: 'http://127.0.0.1:4567' },
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        bucket: 'sixback-test',
+        tables: { templates: 't', campaigns: 'c', ledger: 'l', suppression: 's' },
+      }),
+    );
+    const s3Key = (await clients.s3.config.credentials()).accessKeyId;
+    expect(s3Key).toBe('S3RVER');
+    // SES has no endpoint override: it is real SES, so it must not be handed the local key.
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAREALCHAIN';
+    process.env.AWS_SECRET_ACCESS_KEY = 'real-secret';
+    try {
+      expect((await clients.ses.config.credentials()).accessKeyId).toBe('AKIAREALCHAIN');
+    } finally {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+});
