@@ -322,7 +322,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
         text: rendered.text,
         headers: extras?.headers ?? [],
         tags: [{ name: 'campaign', value: ctx.campaignId }],
-        configurationSet: ctx.configurationSet,
+        configurationSet: ctx.configurationSet || undefined,
       };
     } catch (error) {
       if (!(error instanceof RenderError)) throw error;

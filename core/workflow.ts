@@ -135,7 +135,8 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       replyTo: campaign.spec.replyTo ?? [],
       data: campaign.spec.data ?? {},
       workerRate: plan.rate / plan.maxConcurrency,
-      ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
+      // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
+      configurationSet: deps.configurationSet ?? '',
       run: campaign.executions ?? 1,
       mode: campaign.runMode ?? 'all',
     },

@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   /** Replaces the SES client, e.g. with a fault-injecting stand-in. */
   emails?: EmailSender;
   sesEndpoint?: string;
+  /** SES configuration set every campaign email names (events publishing); none by default locally. */
+  configurationSet?: string;
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
@@ -139,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         suppression: 'sixback-suppression',
       },
       defaultRate: options.defaultRate ?? 100,
+      ...(options.configurationSet ? { configurationSet: options.configurationSet } : {}),
       maxInFlight: options.maxInFlight ?? 16,
       publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
       senderIdentities: options.senderIdentities ?? [],

@@ -4,13 +4,22 @@
  */
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
 import { createCampaign } from '../../core/campaigns.ts';
 import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../../core/email-sender.ts';
 import { MissingVariablesError } from '../../core/errors.ts';
 import { startSes } from '../../local/services.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { sampleRecipientsCsv, SAMPLE_TEMPLATE } from '../../cli/sample.ts';
-import { clearInbox, inbox, parseReport, readObject, runCampaign, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import {
+  clearInbox,
+  inbox,
+  parseReport,
+  readObject,
+  runCampaign,
+  saveTemplate,
+  startTestStack,
+  uploadCsv,
+} from '../support/local-stack.ts';
 
 const FROM = 'news@sixback.example';
 const DATA = { company: 'sixback', sender_name: 'The team' };
@@ -27,11 +36,24 @@ describe('a campaign on the local stack', () => {
   it('sends 1,000 personalised emails, each to its recipient, and reports every row', async () => {
     await clearInbox(stack);
     const recipientsKey = await uploadCsv(stack, 'thousand.csv', sampleRecipientsCsv(1000));
-    const { campaign, execution } = await runCampaign(stack, { templateId: 'welcome', recipientsKey, from: FROM, data: DATA, rate: 1000 });
+    const { campaign, execution } = await runCampaign(stack, {
+      templateId: 'welcome',
+      recipientsKey,
+      from: FROM,
+      data: DATA,
+      rate: 1000,
+    });
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(campaign.status).toBe('completed');
-    expect(campaign.totals).toEqual({ rows: 1000, sent: 1000, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 });
+    expect(campaign.totals).toEqual({
+      rows: 1000,
+      sent: 1000,
+      duplicate: 0,
+      suppressed: 0,
+      invalid: 0,
+      failed: 0,
+    });
 
     const emails = await inbox(stack);
     expect(emails).toHaveLength(1000);
@@ -62,12 +84,20 @@ describe('a campaign on the local stack', () => {
 
   it('refuses a campaign whose template uses a variable nobody provides, before anything starts', async () => {
     await clearInbox(stack);
-    await saveTemplate(stack, 'needs-coupon', { subject: 'Hi {{ first_name }}', html: '<p>Your code: {{ coupon_code }} {{ expiry }}</p>' });
+    await saveTemplate(stack, 'needs-coupon', {
+      subject: 'Hi {{ first_name }}',
+      html: '<p>Your code: {{ coupon_code }} {{ expiry }}</p>',
+    });
     const recipientsKey = await uploadCsv(stack, 'no-coupon.csv', 'email,first_name\na@example.com,A\n');
-    const error = await createCampaign({ templateId: 'needs-coupon', recipientsKey, from: FROM }, stack.campaignDeps).catch((e: unknown) => e);
+    const error = await createCampaign(
+      { templateId: 'needs-coupon', recipientsKey, from: FROM },
+      stack.campaignDeps,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingVariablesError);
     expect((error as Error).message).toContain('"coupon_code", "expiry"');
-    expect((await stack.deps.campaigns.list(50)).items.filter((c) => c.spec.templateId === 'needs-coupon')).toEqual([]);
+    expect(
+      (await stack.deps.campaigns.list(50)).items.filter((c) => c.spec.templateId === 'needs-coupon'),
+    ).toEqual([]);
     expect(stack.engine.list().filter((e) => e.status === 'RUNNING')).toEqual([]);
     expect(await inbox(stack)).toEqual([]);
   });
@@ -75,8 +105,17 @@ describe('a campaign on the local stack', () => {
   it('ends a campaign with an unusable recipients file as failed, with the reason, and sends nothing', async () => {
     await clearInbox(stack);
     // The header is fine, so the campaign starts; the full check in Prepare finds every row unusable.
-    const recipientsKey = await uploadCsv(stack, 'all-bad.csv', 'email,first_name,city,plan\nnot-an-address,A,B,C\n');
-    const { campaign, execution } = await runCampaign(stack, { templateId: 'welcome', recipientsKey, from: FROM, data: DATA });
+    const recipientsKey = await uploadCsv(
+      stack,
+      'all-bad.csv',
+      'email,first_name,city,plan\nnot-an-address,A,B,C\n',
+    );
+    const { campaign, execution } = await runCampaign(stack, {
+      templateId: 'welcome',
+      recipientsKey,
+      from: FROM,
+      data: DATA,
+    });
     expect(execution.status).toBe('FAILED');
     expect(campaign.status).toBe('failed');
     expect(campaign.statusReason).toMatch(/None of the 1 rows can be sent to \(1 invalid/);
@@ -109,7 +148,9 @@ describe('a campaign on the local stack', () => {
     expect(done.startedLateBySeconds).toBeUndefined();
     const emails = await inbox(stack);
     expect(emails).toHaveLength(5);
-    expect(Math.min(...emails.map((e) => (e as unknown as { at: number }).at * 1000))).toBeGreaterThanOrEqual(Math.floor(sendAt.getTime() / 1000) * 1000);
+    expect(Math.min(...emails.map((e) => (e as unknown as { at: number }).at * 1000))).toBeGreaterThanOrEqual(
+      Math.floor(sendAt.getTime() / 1000) * 1000,
+    );
   });
 });
 
@@ -124,7 +165,10 @@ class FlakySes implements EmailSender {
     this.attempts++;
     if (this.failures > 0) {
       this.failures--;
-      throw Object.assign(new Error('We encountered an internal error.'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
+      throw Object.assign(new Error('We encountered an internal error.'), {
+        name: 'InternalFailure',
+        $metadata: { httpStatusCode: 500 },
+      });
     }
     return this.inner.send(email);
   }
@@ -137,7 +181,11 @@ describe('a campaign whose batches hit transient SES errors', () => {
 
   beforeAll(async () => {
     ses = await startSes(0);
-    const client = new SESv2Client({ region: 'us-east-1', endpoint: ses.url, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const client = new SESv2Client({
+      region: 'us-east-1',
+      endpoint: ses.url,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     // Enough consecutive failures to outlast the sender's own 4 attempts, so the state machine retries the batch.
     flaky = new FlakySes(new SesEmailSender(client), 10);
     stack = await startTestStack({ emails: flaky, maxInFlight: 1 });
@@ -153,13 +201,67 @@ describe('a campaign whose batches hit transient SES errors', () => {
     // aws-ses-v2-local keeps one store per process, shared with the stack of the tests above.
     await clearInbox(stack);
     const recipientsKey = await uploadCsv(stack, 'flaky.csv', sampleRecipientsCsv(200));
-    const { campaign, execution } = await runCampaign(stack, { templateId: 'welcome', recipientsKey, from: FROM, data: DATA, rate: 1000 });
+    const { campaign, execution } = await runCampaign(stack, {
+      templateId: 'welcome',
+      recipientsKey,
+      from: FROM,
+      data: DATA,
+      rate: 1000,
+    });
     expect(execution.status).toBe('SUCCEEDED');
-    expect(campaign.totals).toEqual({ rows: 200, sent: 200, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 });
+    expect(campaign.totals).toEqual({
+      rows: 200,
+      sent: 200,
+      duplicate: 0,
+      suppressed: 0,
+      invalid: 0,
+      failed: 0,
+    });
     expect(flaky.attempts).toBe(210);
     const emails = await inbox(stack);
     const recipients = emails.map((e) => e.destination.to[0]);
     expect(recipients).toHaveLength(200);
     expect(new Set(recipients).size).toBe(200);
+  });
+});
+
+/** Records what the sender hands to SES, without sending. */
+class RecordingSes implements EmailSender {
+  readonly sent: OutgoingEmail[] = [];
+  async send(email: OutgoingEmail) {
+    this.sent.push(email);
+    return { messageId: `m-${this.sent.length}` };
+  }
+}
+
+describe('a stack with an SES configuration set', () => {
+  let stack: LocalStack;
+  const recorder = new RecordingSes();
+
+  beforeAll(async () => {
+    stack = await startTestStack({ emails: recorder, configurationSet: 'sixback-events' });
+    await saveTemplate(stack, 'welcome', SAMPLE_TEMPLATE);
+  });
+  afterAll(() => stack?.stop());
+
+  it('names it on every email, through the state machine BatchInput, so SES publishes their events', async () => {
+    const recipientsKey = await uploadCsv(stack, 'events.csv', sampleRecipientsCsv(30));
+    const { campaign } = await runCampaign(stack, {
+      templateId: 'welcome',
+      recipientsKey,
+      from: FROM,
+      data: DATA,
+      rate: 1000,
+    });
+    expect(campaign.status).toBe('completed');
+    expect(recorder.sent).toHaveLength(30);
+    expect(new Set(recorder.sent.map((email) => email.configurationSet))).toEqual(
+      new Set(['sixback-events']),
+    );
+    expect(
+      recorder.sent.every((email) =>
+        email.tags?.some((tag) => tag.name === 'campaign' && tag.value === campaign.id),
+      ),
+    ).toBe(true);
   });
 });
