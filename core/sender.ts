@@ -46,6 +46,10 @@ import { emptyCounts, type RecipientCounts } from './status.ts';
 import type { SuppressionList } from './suppression.ts';
 import { type CompiledTemplate, compileTemplate, RenderError, renderTemplate } from './template.ts';
 
+/** A batch stops itself after this long (then fails as retryable): under the ASL Task's 240 s timeout and
+ * the SendBatch Lambda's own timeout, so a slow batch is never killed mid-group. */
+export const BATCH_DEADLINE_MS = 180_000;
+
 export interface SenderDeps {
   emails: EmailSender;
   loadTemplate: (id: string, version: number) => Promise<TemplateRecord>;
@@ -209,7 +213,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
 
   const now = deps.now ?? (() => performance.now());
   const startedAt = now();
-  const deadlineMs = deps.deadlineMs ?? 180_000;
+  const deadlineMs = deps.deadlineMs ?? BATCH_DEADLINE_MS;
   const gateIntervalMs = deps.gateIntervalMs ?? 500;
   const flushMs = deps.ledgerFlushMs ?? 200;
   let systemic: SixbackError | Error | undefined;

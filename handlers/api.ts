@@ -22,7 +22,8 @@ export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
     templates: deps.templates,
     orchestrator: new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
     clock: deps.clock,
-    defaultRate: () => config.defaultRate,
+    // A campaign that names no rate goes at the account's SES MaxSendRate, as on the local stack.
+    defaultRate: async () => (await deps.workflow.sendQuota?.())?.maxSendRate ?? config.defaultRate,
     ledger: deps.ledger,
     senderIdentities: config.senderIdentities,
   };

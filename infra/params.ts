@@ -10,7 +10,8 @@
  *   defaultRate        Emails per second for a campaign that names no rate (default 14, the usual
  *                      production starting quota).
  *   sendBatchTimeoutSeconds  The SendBatch function's timeout. Must stay under the ASL SendBatch
- *                      TimeoutSeconds and above what one batch takes at its planned rate (default 120).
+ *                      TimeoutSeconds (240) and above the sender's own 180 s batch deadline, so a slow
+ *                      batch stops itself and is retried rather than being killed (default 230).
  *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
  *                      HTTP client, core/ses-transport.ts, for more sends per vCPU).
  *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
@@ -47,7 +48,7 @@ export const SixbackParamsSchema = z.object({
   }),
   sandboxRecipients: csv.default([]),
   defaultRate: z.coerce.number().positive().max(10_000).default(14),
-  sendBatchTimeoutSeconds: int(30, 900).default(120),
+  sendBatchTimeoutSeconds: int(30, 900).default(230),
   sendBatchMemoryMb: int(512, 10_240).default(1769),
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   logRetentionDays: z.coerce

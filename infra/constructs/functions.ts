@@ -169,10 +169,11 @@ export class Functions extends Construct {
       logRetention,
     });
     allow(sendBatch, 'Template', ['dynamodb:GetItem'], [tables.templates.tableArn]);
+    // Batch reads and writes of outcomes, plus the per-batch lease (one conditional Put, one Delete).
     allow(
       sendBatch,
       'Ledger',
-      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
       [tables.ledger.tableArn],
     );
     allow(sendBatch, 'Suppression', ['dynamodb:BatchGetItem'], [tables.suppression.tableArn]);

@@ -10,6 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../core/config.ts';
 import { planSending } from '../../core/plan.ts';
+import { BATCH_DEADLINE_MS } from '../../core/sender.ts';
 import { TABLES } from '../../core/tables.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
 import { buildApp } from '../../infra/build.ts';
@@ -229,6 +230,11 @@ describe('the functions', () => {
       expect(task.timeoutSeconds, `${task.name} has TimeoutSeconds`).toBeDefined();
       expect(fn?.Properties.Timeout as number, task.name).toBeLessThan(task.timeoutSeconds as number);
     }
+  });
+
+  it("outlast the sender's own batch deadline, so a slow batch stops itself instead of being killed", () => {
+    const sender = resources[logicalId(stack.functions.tasks.SendBatchFunctionArn)];
+    expect(sender?.Properties.Timeout as number).toBeGreaterThan(BATCH_DEADLINE_MS / 1000);
   });
 
   it('give the sender time for a full batch at any rate, including the configured default', () => {
