@@ -7,7 +7,7 @@
  *
  * Options:
  *   --recipients N      campaign size (default 30000)
- *   --rate R            the campaign's rate, emails/s (default 20000)
+ *   --rate R            the campaign's rate, emails/s (default 6000)
  *   --latency MS        stand-in latency per call (default 0)
  *   --workers W         SendBatch worker threads (default 2)
  *   --in-flight K       sends in flight per batch (default 16)
@@ -39,7 +39,7 @@ if (!process.execArgv.includes(HEAP_FLAG)) {
 const { values } = parseArgs({
   options: {
     recipients: { type: 'string', default: '30000' },
-    rate: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '6000' },
     latency: { type: 'string', default: '0' },
     workers: { type: 'string', default: '2' },
     'in-flight': { type: 'string', default: '16' },
