@@ -89,12 +89,11 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     maxInFlight: config.maxInFlight,
     campaignGate: (id, run) => campaignGate(campaigns, id, run),
     stopCampaign: async (id, reason) => {
-      await campaigns.transition(
-        id,
-        'failed',
-        { statusReason: reason, finishedAt: clock().toISOString() },
-        ['pending', 'scheduled', 'sending'],
-      );
+      await campaigns.transition(id, 'failed', { statusReason: reason, finishedAt: clock().toISOString() }, [
+        'pending',
+        'scheduled',
+        'sending',
+      ]);
     },
   };
   return {

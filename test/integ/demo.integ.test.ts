@@ -23,7 +23,9 @@ describe('npm run demo', () => {
   });
 
   it('shows progress and a summary for people by default', async () => {
-    const { stdout } = await run('npx', ['tsx', 'cli/main.ts', 'demo', '--recipients', '50'], { timeout: 120_000 });
+    const { stdout } = await run('npx', ['tsx', 'cli/main.ts', 'demo', '--recipients', '50'], {
+      timeout: 120_000,
+    });
     expect(stdout).toMatch(/campaign \S+ started at 250 emails\/s/);
     expect(stdout).toMatch(/campaign \S+: completed/);
     expect(stdout).toMatch(/sent\s+50\n/);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sampleRecipientsCsv, SAMPLE_TEMPLATE } from '../../cli/sample.ts';
+import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import { readObject, runCampaign, uploadCsv } from '../support/local-stack.ts';
 
