@@ -1,5 +1,6 @@
 /** A small JSON client for the sixback API: bearer token locally, SigV4 for a deployed stack. */
 import type { SignatureV4 } from '@smithy/signature-v4';
+import { executeApiSigner } from '../core/api-signer.ts';
 import { CliError, EXIT, exitCodeForStatus } from './exit.ts';
 import type { ApiTarget } from './target.ts';
 
@@ -21,19 +22,7 @@ export class ApiClient {
 
   /** The AWS SDK pieces load only for a deployed stack: local commands start faster without them. */
   private sigv4(region: string): Promise<SignatureV4> {
-    this.signer ??= (async () => {
-      const [{ Sha256 }, { fromNodeProviderChain }, { SignatureV4 }] = await Promise.all([
-        import('@aws-crypto/sha256-js'),
-        import('@aws-sdk/credential-providers'),
-        import('@smithy/signature-v4'),
-      ]);
-      return new SignatureV4({
-        service: 'execute-api',
-        region,
-        credentials: fromNodeProviderChain(),
-        sha256: Sha256,
-      });
-    })();
+    this.signer ??= executeApiSigner(region);
     return this.signer;
   }
 

@@ -44,7 +44,7 @@ export function isDistributedMap(state: StateDefinition): boolean {
 }
 
 /** Fields of a Map state that the engine itself applies once the state runs as a Task. */
-const ENGINE_FIELDS = [
+export const ENGINE_FIELDS = [
   'InputPath',
   'ResultPath',
   'ResultSelector',

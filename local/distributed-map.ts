@@ -27,12 +27,12 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/csv.ts';
 import { UnsupportedAslError } from '../core/errors.ts';
-import type { StateDefinition } from './asl.ts';
+import { ENGINE_FIELDS, type StateDefinition } from './asl.ts';
 import { compilePath, compileTemplate, literalOrPath } from './jsonpath.ts';
 
+/** The fields this adapter reproduces, plus those the engine applies to the Task that stands in for the Map. */
 const SUPPORTED_FIELDS = new Set([
   'Type',
-  'Comment',
   'Label',
   'ItemReader',
   'ItemSelector',
@@ -45,14 +45,7 @@ const SUPPORTED_FIELDS = new Set([
   'ToleratedFailureCount',
   'ToleratedFailureCountPath',
   'ResultWriter',
-  'InputPath',
-  'ResultPath',
-  'ResultSelector',
-  'OutputPath',
-  'Retry',
-  'Catch',
-  'Next',
-  'End',
+  ...ENGINE_FIELDS,
 ]);
 
 /** Child results are written in files of about this size; AWS splits larger, but readers use the manifest. */

@@ -20,6 +20,7 @@ import { Hono } from 'hono';
 import { authenticate } from '../../api/auth.ts';
 import type { ApiEnv } from '../../api/types.ts';
 import { isWebPath, mountWebConsole, WEB_DIST } from '../../api/web.ts';
+import { executeApiSigner } from '../../core/api-signer.ts';
 import { toHttpError } from '../../core/errors.ts';
 
 /** Largest request body forwarded; the API refuses more anyway (api/http.ts). */
@@ -47,19 +48,7 @@ export interface AwsConsole {
   close(): Promise<void>;
 }
 
-async function defaultSigner(region: string): Promise<Pick<SignatureV4, 'sign'>> {
-  const [{ Sha256 }, { fromNodeProviderChain }, { SignatureV4 }] = await Promise.all([
-    import('@aws-crypto/sha256-js'),
-    import('@aws-sdk/credential-providers'),
-    import('@smithy/signature-v4'),
-  ]);
-  return new SignatureV4({
-    service: 'execute-api',
-    region,
-    credentials: fromNodeProviderChain(),
-    sha256: Sha256,
-  });
-}
+const defaultSigner = (region: string): Promise<Pick<SignatureV4, 'sign'>> => executeApiSigner(region);
 
 export async function startAwsConsole(options: AwsConsoleOptions): Promise<AwsConsole> {
   const upstream = new URL(options.apiUrl);
