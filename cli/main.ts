@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as campaigns } from './commands/campaigns.ts';
+import { register as consoleCommand } from './commands/console.ts';
 import { register as demo } from './commands/demo.ts';
 import { register as dev } from './commands/dev.ts';
 import { register as doctor } from './commands/doctor.ts';
@@ -26,6 +27,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   suppression,
   events,
   doctor,
+  consoleCommand,
 ];
 
 const program = new Command('sixback')
