@@ -138,11 +138,6 @@ export class TestSendFailedError extends SixbackError {
   readonly code = 'test_send_failed';
 }
 
-/** A route whose core function does not exist yet in this build. */
-export class NotImplementedError extends SixbackError {
-  readonly code = 'not_implemented';
-}
-
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,
@@ -157,7 +152,6 @@ const HTTP_STATUS: Record<string, number> = {
   template_render: 422,
   upload_rejected: 422,
   payload_too_large: 413,
-  not_implemented: 501,
   test_send_failed: 502,
   invalid_unsubscribe_token: 400,
   unsubscribe_link_missing: 422,
