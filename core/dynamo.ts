@@ -22,14 +22,35 @@ export async function batchGet(
   return found;
 }
 
-export async function batchPut(ddb: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) {
-  for (let start = 0; start < items.length; start += 25) {
-    let pending = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** Writes in groups of 25, sending unprocessed requests again with backoff until none remain. */
+async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: WriteRequest[]) {
+  for (let start = 0; start < requests.length; start += 25) {
+    let pending = requests.slice(start, start + 25);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
       if (attempt > 10) throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (out.UnprocessedItems?.[table] as typeof pending | undefined) ?? [];
+      pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
     }
   }
+}
+
+export function batchPut(ddb: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) {
+  return batchWrite(
+    ddb,
+    table,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+export function batchDelete(ddb: DynamoDBDocumentClient, table: string, keys: Record<string, unknown>[]) {
+  return batchWrite(
+    ddb,
+    table,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
 }

@@ -1,14 +1,12 @@
 /** Templates in DynamoDB: every save is a new immutable version; campaigns pin the version they use. */
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { batchDelete } from './dynamo.ts';
 import { NotFoundError } from './errors.ts';
 import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from './schemas.ts';
 import { compileTemplate } from './template.ts';
@@ -144,22 +142,11 @@ export class TemplateStore {
   /** Deletes every version of a template; returns how many there were. */
   async delete(id: string): Promise<number> {
     const versions = await this.versions(id);
-    for (let i = 0; i < versions.length; i += 25) {
-      let requests: BatchWriteCommandInput['RequestItems'] = {
-        [this.table]: versions
-          .slice(i, i + 25)
-          .map((v) => ({ DeleteRequest: { Key: { id, version: v.version } } })),
-      };
-      // BatchWrite may leave some deletes unprocessed under load: send those again until none remain.
-      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-        const out: BatchWriteCommandOutput = await this.ddb.send(
-          new BatchWriteCommand({ RequestItems: requests }),
-        );
-        requests = out.UnprocessedItems;
-      }
-    }
+    await batchDelete(
+      this.ddb,
+      this.table,
+      versions.map((v) => ({ id, version: v.version })),
+    );
     return versions.length;
   }
 }
