@@ -1,51 +1,25 @@
 /**
- * A thin SES v2 SendEmail transport: the same HTTP request the SDK's SESv2Client makes, signed by the
- * SDK's own SigV4 signer (@smithy/signature-v4), sent over a pooled undici client. The stock client spends
- * about 1 ms of CPU per call, mostly in its middleware stack; this path spends a fraction of that, which is
- * what lets one vCPU keep thousands of sends per second in flight.
+ * A thin SES v2 SendEmail transport: the same HTTP request the SDK's SESv2Client makes, signed with
+ * SigV4 (core/sigv4.ts, which signs exactly as the SDK's @smithy/signature-v4 does, with the signing key
+ * cached per day), sent over a pooled undici client. The stock client spends about 1 ms of CPU per call,
+ * mostly in its middleware stack; this path spends a fraction of that, which is what lets one vCPU keep
+ * thousands of sends per second in flight.
+ *
+ * Per send it builds the body once as a string, encodes it to bytes once (hashed for the signature and
+ * written to the socket as the same Buffer), and hands it to undici's `dispatch` with a small handler
+ * that keeps the status, the raw headers and the body chunks: no response stream, no header parsing
+ * unless SES answered with an error.
  *
  * It implements EmailSender, so the sender core cannot tell it from SesEmailSender, and it raises errors
  * shaped like the SDK's (name = the SES error code, `$metadata.httpStatusCode`, `$fault`), so
- * classifySendFailure sees the same thing for every answer. test/unit/ses-transport.contract.test.ts holds
- * both to the same requests and the same error classification.
+ * classifySendFailure sees the same thing for every answer; network failures are undici's own errors
+ * (ECONNREFUSED, UND_ERR_SOCKET, UND_ERR_HEADERS_TIMEOUT...), unchanged. test/unit/ses-transport.contract.test.ts
+ * holds both to the same requests and the same error classification.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  Checksum,
-  SourceData,
-} from '@smithy/types';
-import { Pool } from 'undici';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { type Dispatcher, Pool } from 'undici';
 import type { EmailSender, OutgoingEmail } from './email-sender.ts';
-
-/** SHA-256 / HMAC-SHA-256 on node:crypto, for the signer (the pure-JS one costs several times more). */
-class NodeSha256 implements Checksum {
-  private hash: Hash | Hmac;
-  private readonly secret: Uint8Array | string | undefined;
-  constructor(secret?: SourceData) {
-    this.secret =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : ArrayBuffer.isView(secret)
-          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
-          : new Uint8Array(secret);
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
+import { isCanonicalPath, SigV4Signer } from './sigv4.ts';
 
 export interface SesTransportOptions {
   region: string;
@@ -99,32 +73,130 @@ export class SesServiceError extends Error {
 }
 
 /** The error code of a restJson1 answer: the x-amzn-ErrorType header, else the body's code or __type. */
-function errorCode(header: string | string[] | undefined, body: Record<string, unknown>): string | undefined {
+function errorCode(header: string | undefined, body: Record<string, unknown>): string | undefined {
   const clean = (value: unknown) => {
     if (typeof value !== 'string' || value === '') return undefined;
     let code = value.split(':')[0] as string;
     if (code.includes('#')) code = code.split('#')[1] as string;
     return code;
   };
-  return clean(Array.isArray(header) ? header[0] : header) ?? clean(body.code) ?? clean(body.__type);
+  return clean(header) ?? clean(body.code) ?? clean(body.__type);
+}
+
+/** The first value of a header (name in lower case) among undici's raw [name, value, ...] buffers. */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as Buffer;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) {
+      return (raw[i + 1] as Buffer).toString('utf8');
+    }
+  }
+  return undefined;
+}
+
+const BOM = 0xfeff;
+
+/**
+ * What SES answered, turned into the send's outcome: the MessageId, or an SesServiceError. Headers are
+ * only looked at for an error (the request id and x-amzn-ErrorType); the body is decoded as UTF-8 (a
+ * leading BOM dropped, as undici's body.text() does) and parsed as JSON when it is JSON.
+ */
+function outcome(status: number, raw: Buffer[], body: string): { messageId: string } {
+  if (body.charCodeAt(0) === BOM) body = body.slice(1);
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+  } catch {
+    // Not JSON (a proxy's error page): the status decides.
+  }
+  if (status >= 300) {
+    const code = errorCode(rawHeader(raw, 'x-amzn-errortype'), parsed) ?? 'UnknownError';
+    const message = parsed.message ?? parsed.Message;
+    throw new SesServiceError(
+      code,
+      typeof message === 'string' ? message : code,
+      status,
+      rawHeader(raw, 'x-amzn-requestid'),
+    );
+  }
+  const messageId = parsed.MessageId;
+  if (typeof messageId !== 'string' || messageId === '')
+    throw new Error('SES accepted the message but returned no MessageId');
+  return { messageId };
+}
+
+const NO_HEADERS: Buffer[] = [];
+
+/**
+ * One send's answer, collected by undici's dispatch callbacks. This is undici's callback-style handler,
+ * which it calls directly with the raw header buffers and the body chunks; the controller-style one
+ * (onResponseStart...) goes through an adapter that parses every header into an object first, and
+ * `request()` adds a Readable stream on top. Errors (refused or reset connections, timeouts) arrive in
+ * onError as the same undici/Node errors `request()` rejects with.
+ */
+class Answer implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private raw: Buffer[] = NO_HEADERS;
+  private first: Buffer | undefined;
+  private rest: Buffer[] | undefined;
+
+  constructor(
+    private readonly resolve: (value: { messageId: string }) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    // 1xx informational answers come before the real one and carry nothing we need.
+    if (status >= 200) {
+      this.status = status;
+      this.raw = raw;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.first === undefined) this.first = chunk;
+    else (this.rest ??= [this.first]).push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const body =
+      this.rest !== undefined
+        ? Buffer.concat(this.rest).toString('utf8')
+        : this.first !== undefined
+          ? this.first.toString('utf8')
+          : '';
+    try {
+      this.resolve(outcome(this.status, this.raw, body));
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+
+  onError(error: Error): void {
+    this.reject(error);
+  }
 }
 
 export class SesV2Transport implements EmailSender {
   private readonly pool: Pool;
-  private readonly signer: SignatureV4;
-  private readonly hostname: string;
+  private readonly signer: SigV4Signer;
   private readonly host: string;
-  private readonly protocol: string;
-  private readonly port: number | undefined;
-  private readonly basePath: string;
+  private readonly path: string;
 
   constructor(options: SesTransportOptions) {
     const url = new URL(options.endpoint ?? `https://email.${options.region}.amazonaws.com`);
-    this.protocol = url.protocol;
-    this.hostname = url.hostname;
     this.host = url.host;
-    this.port = url.port === '' ? undefined : Number(url.port);
-    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.path = `${url.pathname.replace(/\/+$/, '')}${PATH}`;
+    if (!isCanonicalPath(this.path)) {
+      throw new Error(
+        `The SES endpoint ${options.endpoint} has a path (${url.pathname}) the SigV4 signer cannot sign as is: ` +
+          'use letters, digits, - . _ ~ and single slashes only, without . or .. segments',
+      );
+    }
     const timeout = options.timeoutMs ?? 30_000;
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? null,
@@ -132,65 +204,38 @@ export class SesV2Transport implements EmailSender {
       bodyTimeout: timeout,
       keepAliveTimeout: 30_000,
     });
-    this.signer = new SignatureV4({
+    this.signer = new SigV4Signer({
       service: 'ses',
       region: options.region,
       credentials: options.credentials,
-      sha256: NodeSha256,
+    });
+  }
+
+  /** The body bytes and the signed headers (host included) for one email. */
+  private async sign(body: Buffer): Promise<Record<string, string>> {
+    return this.signer.sign({
+      host: this.host,
+      path: this.path,
+      headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+      body,
     });
   }
 
   /** The signed request for one email (the contract test compares it with the SDK's). */
   async signedRequest(email: OutgoingEmail) {
     const body = sendEmailBody(email);
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: this.protocol,
-      hostname: this.hostname,
-      ...(this.port === undefined ? {} : { port: this.port }),
-      path: `${this.basePath}${PATH}`,
-      query: {},
-      headers: {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
-        host: this.host,
-      },
-      body,
-    });
-    return { method: 'POST', path: signed.path, headers: signed.headers, body };
+    const headers = await this.sign(Buffer.from(body, 'utf8'));
+    return { method: 'POST', path: this.path, headers, body };
   }
 
   async send(email: OutgoingEmail): Promise<{ messageId: string }> {
-    const request = await this.signedRequest(email);
-    const { host: _host, ...headers } = request.headers;
-    const response = await this.pool.request({
-      method: 'POST',
-      path: request.path,
-      headers,
-      body: request.body,
+    const body = Buffer.from(sendEmailBody(email), 'utf8');
+    // The signed headers go as they are: undici writes the host header it is given (the endpoint's
+    // host, the one it would write itself) and checks content-length against the body.
+    const headers = await this.sign(body);
+    return new Promise((resolve, reject) => {
+      this.pool.dispatch({ method: 'POST', path: this.path, headers, body }, new Answer(resolve, reject));
     });
-    const text = await response.body.text();
-    const requestId = response.headers['x-amzn-requestid'] as string | undefined;
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      // Not JSON (a proxy's error page): the status decides.
-    }
-    if (response.statusCode >= 300) {
-      const code = errorCode(response.headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
-      const message = parsed.message ?? parsed.Message;
-      throw new SesServiceError(
-        code,
-        typeof message === 'string' ? message : code,
-        response.statusCode,
-        requestId,
-      );
-    }
-    const messageId = parsed.MessageId;
-    if (typeof messageId !== 'string' || messageId === '')
-      throw new Error('SES accepted the message but returned no MessageId');
-    return { messageId };
   }
 
   async close(): Promise<void> {
