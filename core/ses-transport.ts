@@ -158,7 +158,8 @@ class Answer implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.first === undefined) this.first = chunk;
-    else (this.rest ??= [this.first]).push(chunk);
+    else if (this.rest === undefined) this.rest = [this.first, chunk];
+    else this.rest.push(chunk);
     return true;
   }
 
