@@ -7,6 +7,7 @@ import { type AwsClients, createClients } from './aws.ts';
 import { CampaignStore } from './campaign-store.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
+import { DynamoRpc } from './dynamo-rpc.ts';
 import { type EmailSender, SesEmailSender } from './email-sender.ts';
 import { DynamoLedger, type Ledger } from './ledger.ts';
 import { sesSendQuota } from './quota.ts';
@@ -29,6 +30,9 @@ export interface AppDeps {
   sender: SenderDeps;
   /** Signs and verifies unsubscribe links (the sender's headers, the API's /u/ routes). */
   unsubscribeLinks: UnsubscribeLinks;
+  /** The thin DynamoDB transport of the ledger and suppression lookups (dynamoTransport 'fast'); close it
+   * with the clients. */
+  dynamoRpc?: DynamoRpc;
 }
 
 export interface AppOverrides {
@@ -42,8 +46,16 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   const clock = overrides.clock ?? (() => new Date());
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
   const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock);
-  const ledger = new DynamoLedger(clients.ddb, config.tables.ledger, clock);
-  const suppression = new DynamoSuppressionList(clients.ddb, config.tables.suppression, clock);
+  const dynamoRpc =
+    config.dynamoTransport === 'fast'
+      ? new DynamoRpc({
+          region: config.region,
+          endpoint: config.endpoints.dynamodb,
+          credentials: clients.ddb.config.credentials,
+        })
+      : undefined;
+  const ledger = new DynamoLedger(clients.ddb, config.tables.ledger, clock, dynamoRpc);
+  const suppression = new DynamoSuppressionList(clients.ddb, config.tables.suppression, clock, dynamoRpc);
   const emails =
     overrides.emails ??
     (config.sesTransport === 'fast'
@@ -108,5 +120,6 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     workflow,
     sender,
     unsubscribeLinks,
+    ...(dynamoRpc ? { dynamoRpc } : {}),
   };
 }

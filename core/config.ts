@@ -33,6 +33,9 @@ export const SixbackConfigSchema = z.object({
   maxInFlight: z.number().int().positive().default(16),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
+   * thin signed transport (core/dynamo-rpc.ts). */
+  dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),
   /** Public base URL of the API, for unsubscribe links (https://mail.example.com); locally the API server's URL. */
@@ -86,6 +89,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     },
     stateMachineArn: optional('SIXBACK_STATE_MACHINE_ARN'),
     sesTransport: optional('SIXBACK_SES_TRANSPORT') as 'sdk' | 'fast' | undefined,
+    dynamoTransport: optional('SIXBACK_DYNAMO_TRANSPORT') as 'sdk' | 'fast' | undefined,
     defaultRate: rate === undefined ? undefined : Number(rate),
     configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
     publicBaseUrl: optional('SIXBACK_PUBLIC_BASE_URL'),

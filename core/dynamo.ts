@@ -3,6 +3,11 @@ import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Calls after the first that may still return unprocessed requests before a batch loop gives up. */
+export const MAX_UNPROCESSED_ATTEMPTS = 10;
+/** The wait before sending unprocessed requests again (attempt >= 1). */
+export const unprocessedDelayMs = (attempt: number) => Math.min(1000, 20 * 2 ** attempt);
+
 export async function batchGet(
   ddb: DynamoDBDocumentClient,
   table: string,
@@ -12,8 +17,8 @@ export async function batchGet(
   for (let start = 0; start < keys.length; start += 100) {
     let pending: Record<string, unknown>[] = keys.slice(start, start + 100);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
-      if (attempt > 10) throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+      if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS) throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
       const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
       found.push(...(out.Responses?.[table] ?? []));
       pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
@@ -31,8 +36,8 @@ async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: 
   for (let start = 0; start < requests.length; start += 25) {
     let pending = requests.slice(start, start + 25);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
-      if (attempt > 10) throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+      if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS) throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
       pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
     }

@@ -12,6 +12,7 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchPut } from './dynamo.ts';
+import { type DynamoRpc, itemText, rpcBatchGet, rpcBatchPut, unmarshallItem } from './dynamo-rpc.ts';
 
 export interface LedgerEntry {
   key: string;
@@ -49,10 +50,25 @@ export class DynamoLedger implements Ledger {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
+    /** When set, lookup and record go through the thin transport (core/dynamo-rpc.ts), not the SDK. */
+    private readonly rpc?: DynamoRpc,
   ) {}
 
   async lookup(campaignId: string, keys: string[]): Promise<Map<string, LedgerEntry>> {
     const unique = [...new Set(keys)];
+    if (this.rpc) {
+      const items = await rpcBatchGet(
+        this.rpc,
+        this.table,
+        unique.map((key) => itemText({ campaignId, key })),
+      );
+      return new Map(
+        items.map((raw) => {
+          const item = unmarshallItem(raw);
+          return [item.key as string, item as unknown as LedgerEntry];
+        }),
+      );
+    }
     const items = await batchGet(
       this.ddb,
       this.table,
@@ -99,19 +115,17 @@ export class DynamoLedger implements Ledger {
 
   async record(campaignId: string, entries: LedgerEntry[]): Promise<void> {
     const at = this.clock().toISOString();
-    await batchPut(
-      this.ddb,
-      this.table,
-      entries.map((entry) => ({
-        campaignId,
-        key: entry.key,
-        row: entry.row,
-        ...(entry.state === 'failed'
-          ? { state: 'failed', reason: entry.reason, retryable: entry.retryable ?? false }
-          : { messageId: entry.messageId }),
-        at,
-      })),
-    );
+    const items = entries.map((entry) => ({
+      campaignId,
+      key: entry.key,
+      row: entry.row,
+      ...(entry.state === 'failed'
+        ? { state: 'failed', reason: entry.reason, retryable: entry.retryable ?? false }
+        : { messageId: entry.messageId }),
+      at,
+    }));
+    if (this.rpc) await rpcBatchPut(this.rpc, this.table, items);
+    else await batchPut(this.ddb, this.table, items);
   }
 }
 

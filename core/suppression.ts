@@ -7,6 +7,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { batchGet } from './dynamo.ts';
+import { type DynamoRpc, itemText, rpcBatchGet } from './dynamo-rpc.ts';
 import { addressKey } from './email-address.ts';
 
 export type SuppressionReason = 'unsubscribe' | 'bounce' | 'complaint' | 'manual';
@@ -30,9 +31,19 @@ export class DynamoSuppressionList implements SuppressionList {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
+    /** When set, lookup goes through the thin transport (core/dynamo-rpc.ts), not the SDK. */
+    private readonly rpc?: DynamoRpc,
   ) {}
 
   async lookup(keys: string[]): Promise<Set<string>> {
+    if (this.rpc) {
+      const items = await rpcBatchGet(
+        this.rpc,
+        this.table,
+        [...new Set(keys)].map((key) => itemText({ key })),
+      );
+      return new Set(items.map((item) => item.key?.S as string));
+    }
     const items = await batchGet(
       this.ddb,
       this.table,

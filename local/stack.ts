@@ -61,6 +61,8 @@ export interface LocalStackOptions {
   senderIdentities?: string[];
   /** How SendEmail reaches SES: 'sdk' (default) or 'fast' (core/ses-transport.ts). */
   sesTransport?: 'sdk' | 'fast';
+  /** How the ledger and suppression batch calls reach DynamoDB: 'sdk' (default) or 'fast' (core/dynamo-rpc.ts). */
+  dynamoTransport?: 'sdk' | 'fast';
   /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
   senderWorkers?: number;
   /**
@@ -148,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // Kept in the data folder so unsubscribe links in mail sent earlier stay valid across restarts.
       unsubscribeSecret: localUnsubscribeSecret(dataDir),
       ...(options.sesTransport ? { sesTransport: options.sesTransport } : {}),
+      ...(options.dynamoTransport ? { dynamoTransport: options.dynamoTransport } : {}),
     });
     const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
     if (s3) await createBucket(deps.clients.s3, config.bucket);
@@ -206,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await engine.stopAll();
         await senderPool?.close();
         await (deps.emails as { close?: () => Promise<void> }).close?.();
+        await deps.dynamoRpc?.close();
         for (const client of Object.values(deps.clients)) client.destroy();
         for (const service of services.reverse()) await service.close().catch(() => undefined);
         if (options.ephemeral || !options.dataDir) rmSync(dataDir, { recursive: true, force: true });

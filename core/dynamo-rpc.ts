@@ -1,0 +1,372 @@
+/**
+ * A thin DynamoDB JSON 1.0 transport for the sender's hot batch calls (the ledger's BatchGetItem and
+ * BatchWriteItem, the suppression list's BatchGetItem): the same POST the SDK's DynamoDBClient makes,
+ * signed by core/sigv4.ts, sent over a pooled undici client, with hand-written marshalling of the plain
+ * items these tables hold. Through the document client each call costs a few hundred microseconds of CPU
+ * in middleware, schema serde and marshalling; this path spends a fraction of that.
+ *
+ * It behaves like the SDK where callers can tell: errors carry the service's error code as `name`,
+ * `$metadata.httpStatusCode` and `$fault`, and throttling, 5xx and network failures are retried as the
+ * installed DynamoDBClient's standard retry strategy does (4 attempts; full-jitter exponential backoff from
+ * 25 ms, or from 1 s for throttling, capped at 20 s; a shared retry budget of 500 tokens).
+ * test/unit/dynamo-rpc.contract.test.ts holds the two paths to the same items, errors and signatures.
+ */
+import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { Pool } from 'undici';
+import { MAX_UNPROCESSED_ATTEMPTS, unprocessedDelayMs } from './dynamo.ts';
+import { isCanonicalPath, SigV4Signer } from './sigv4.ts';
+
+export type DynamoOperation =
+  | 'BatchGetItem'
+  | 'BatchWriteItem'
+  | 'GetItem'
+  | 'PutItem'
+  | 'DeleteItem'
+  | 'UpdateItem'
+  | 'Query';
+
+/** A DynamoDB attribute value in DynamoDB JSON ({"S": "..."}, {"N": "12"}, {"BOOL": true}...). */
+export type AttributeValue = Record<string, unknown>;
+export type Item = Record<string, AttributeValue>;
+
+export interface DynamoRpcOptions {
+  region: string;
+  /** Where DynamoDB is; default https://dynamodb.<region>.amazonaws.com. */
+  endpoint?: string | undefined;
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Attempts per call, the first included (default 4, the DynamoDBClient's default). */
+  maxAttempts?: number;
+  /** Most keep-alive connections (default no limit: callers bound their calls in flight). */
+  connections?: number | null;
+  /** Milliseconds to wait for an answer's headers, then for its body. */
+  timeoutMs?: number;
+  /** For tests: the backoff's random source and sleep. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A DynamoDB error, shaped as the SDK shapes a service exception (so `error.name` checks behave the same). */
+export class DynamoServiceError extends Error {
+  readonly $fault: 'client' | 'server';
+  readonly $metadata: {
+    httpStatusCode: number;
+    requestId?: string | undefined;
+    attempts: number;
+    totalRetryDelay: number;
+  };
+  constructor(name: string, message: string, status: number, requestId: string | undefined) {
+    super(message);
+    this.name = name;
+    this.$fault = status >= 500 ? 'server' : 'client';
+    this.$metadata = { httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 };
+  }
+}
+
+// The standard retry strategy's classification and budget (@smithy/core retry, as DynamoDBClient
+// configures it: defaultMaxAttempts 4, defaultBaseDelay 25 ms).
+const THROTTLING = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+/** Node's and undici's codes for a connection that failed, broke or timed out. */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+const BASE_DELAY_MS = 25;
+const THROTTLING_BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 20_000;
+const INITIAL_RETRY_TOKENS = 500;
+const RETRY_COST = 14;
+const THROTTLING_RETRY_COST = 5;
+
+type RetryKind = 'throttling' | 'transient' | undefined;
+
+function retryKind(error: unknown, depth = 0): RetryKind {
+  const e = error as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    cause?: unknown;
+    message?: string;
+  };
+  if (!e || typeof e !== 'object' || e.name === 'AbortError') return undefined;
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'throttling';
+  if (
+    TRANSIENT_NAMES.has(e.name ?? '') ||
+    NETWORK_CODES.has(e.code ?? '') ||
+    TRANSIENT_STATUS.has(status ?? 0) ||
+    (e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired'))
+  )
+    return 'transient';
+  if (e.cause !== undefined && depth <= 10) return retryKind(e.cause, depth + 1);
+  return undefined;
+}
+
+/** The error code of an awsJson1_0 answer, cleaned as the SDK cleans it ("ns#Code:extra" -> "Code"). */
+function errorCode(header: string | string[] | undefined, body: Record<string, unknown>): string | undefined {
+  const clean = (value: unknown) => {
+    if (typeof value !== 'string' || value === '') return undefined;
+    let code = value;
+    if (code.includes(',')) code = code.split(',')[0] as string;
+    if (code.includes(':')) code = code.split(':')[0] as string;
+    if (code.includes('#')) code = code.split('#')[1] as string;
+    return code;
+  };
+  return clean(Array.isArray(header) ? header[0] : header) ?? clean(body.code) ?? clean(body.__type);
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class DynamoRpc {
+  private readonly pool: Pool;
+  private readonly signer: SigV4Signer;
+  private readonly host: string;
+  private readonly path: string;
+  private readonly maxAttempts: number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** The retry budget: a retry spends tokens, a success returns some (the SDK's retry quota). */
+  private capacity = INITIAL_RETRY_TOKENS;
+
+  constructor(options: DynamoRpcOptions) {
+    const url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
+    this.host = url.host;
+    this.path = url.pathname === '' ? '/' : url.pathname;
+    if (!isCanonicalPath(this.path)) throw new Error(`DynamoDB endpoint path ${this.path} needs escaping`);
+    this.maxAttempts = options.maxAttempts ?? 4;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? defaultSleep;
+    const timeout = options.timeoutMs ?? 60_000;
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? null,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 30_000,
+    });
+    this.signer = new SigV4Signer({
+      service: 'dynamodb',
+      region: options.region,
+      credentials: options.credentials,
+    });
+  }
+
+  /** The request for one call, signed (the contract test verifies its signature as a server would). */
+  async signedRequest(operation: DynamoOperation, body: string, date?: Date) {
+    const bytes = Buffer.from(body);
+    const headers = await this.signer.sign(
+      {
+        host: this.host,
+        path: this.path,
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': String(bytes.length),
+          'x-amz-target': `DynamoDB_20120810.${operation}`,
+        },
+        body: bytes,
+      },
+      date,
+    );
+    return { path: this.path, headers, body: bytes };
+  }
+
+  /** One call, retried as the SDK retries it; resolves with the parsed answer. */
+  async call<T = Record<string, unknown>>(operation: DynamoOperation, body: string | object): Promise<T> {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    let totalDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = (await this.once(operation, text)) as T;
+        this.capacity = Math.min(INITIAL_RETRY_TOKENS, this.capacity + (attempt > 1 ? RETRY_COST : 1));
+        return result;
+      } catch (error) {
+        const kind = retryKind(error);
+        const cost = kind === 'throttling' ? THROTTLING_RETRY_COST : RETRY_COST;
+        const metadata = (error as { $metadata?: { attempts: number; totalRetryDelay: number } }).$metadata;
+        if (metadata) {
+          metadata.attempts = attempt;
+          metadata.totalRetryDelay = totalDelay;
+        }
+        if (kind === undefined || attempt >= this.maxAttempts || this.capacity < cost) throw error;
+        this.capacity -= cost;
+        const base = kind === 'throttling' ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
+        const delay = Math.floor(this.random() * Math.min(base * 2 ** (attempt - 1), MAX_DELAY_MS));
+        totalDelay += delay;
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async once(operation: DynamoOperation, body: string): Promise<unknown> {
+    const request = await this.signedRequest(operation, body);
+    const { host: _host, ...headers } = request.headers;
+    const response = await this.pool.request({
+      method: 'POST',
+      path: request.path,
+      headers,
+      body: request.body,
+    });
+    const text = await response.body.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      if (response.statusCode < 300)
+        throw new Error(`DynamoDB answered ${operation} with something not JSON`);
+      // Not JSON (a proxy's error page): the status decides.
+    }
+    if (response.statusCode >= 300) {
+      const code = errorCode(response.headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
+      const message = parsed.message ?? parsed.Message;
+      throw new DynamoServiceError(
+        code,
+        typeof message === 'string' ? message : code,
+        response.statusCode,
+        response.headers['x-amzn-requestid'] as string | undefined,
+      );
+    }
+    return parsed;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+// ---- Marshalling: DynamoDB JSON text for plain items, as lib-dynamodb writes it with removeUndefinedValues.
+
+const s = JSON.stringify;
+
+/** One value as DynamoDB JSON text; undefined for undefined (the attribute is left out). */
+export function attributeText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return `{"S":${s(value)}}`;
+    case 'boolean':
+      return value ? '{"BOOL":true}' : '{"BOOL":false}';
+    case 'undefined':
+      return undefined;
+    case 'number':
+      // Finite safe numbers are written as the SDK writes them (String(n)); anything else gets the SDK's
+      // own conversion, and its error.
+      if (Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) return `{"N":"${value}"}`;
+      return s(convertToAttr(value));
+    default:
+      if (value === null) return '{"NULL":true}';
+      if (value instanceof Uint8Array || value instanceof ArrayBuffer)
+        throw new Error('binary attributes are not supported by the fast DynamoDB transport');
+      return s(convertToAttr(value as NativeAttributeValue, { removeUndefinedValues: true }));
+  }
+}
+
+/** An item (or key) as DynamoDB JSON text, undefined attributes left out. */
+export function itemText(item: Record<string, unknown>): string {
+  let out = '';
+  for (const name in item) {
+    const value = attributeText(item[name]);
+    if (value === undefined) continue;
+    out += out === '' ? `${s(name)}:${value}` : `,${s(name)}:${value}`;
+  }
+  return `{${out}}`;
+}
+
+/** An item as lib-dynamodb returns it (numbers as numbers; beyond the safe range as the SDK does). */
+export function unmarshallItem(item: Item): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name in item) {
+    const value = item[name] as AttributeValue;
+    if (typeof value.S === 'string') out[name] = value.S;
+    else if (typeof value.N === 'string') {
+      const n = Number(value.N);
+      out[name] = Math.abs(n) <= Number.MAX_SAFE_INTEGER ? n : convertToNative(value as never);
+    } else if (typeof value.BOOL === 'boolean') out[name] = value.BOOL;
+    else out[name] = convertToNative(value as never);
+  }
+  return out;
+}
+
+// ---- The batch loops of core/dynamo.ts, over this transport: same group sizes, same unprocessed loop.
+
+interface BatchGetOutput {
+  Responses?: Record<string, Item[]>;
+  UnprocessedKeys?: Record<string, { Keys?: Item[] }>;
+}
+interface BatchWriteOutput {
+  UnprocessedItems?: Record<string, unknown[]>;
+}
+
+/** Reads `keys` (each a key's DynamoDB JSON text, see itemText) 100 at a time; the raw items found. */
+export async function rpcBatchGet(rpc: DynamoRpc, table: string, keys: string[]): Promise<Item[]> {
+  const found: Item[] = [];
+  const name = s(table);
+  for (let start = 0; start < keys.length; start += 100) {
+    let pending = keys.slice(start, start + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await defaultSleep(unprocessedDelayMs(attempt));
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
+        throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+      const out = await rpc.call<BatchGetOutput>(
+        'BatchGetItem',
+        `{"RequestItems":{${name}:{"Keys":[${pending.join(',')}]}}}`,
+      );
+      const items = out.Responses?.[table];
+      if (items) for (const item of items) found.push(item);
+      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => s(key));
+    }
+  }
+  return found;
+}
+
+/** Writes `requests` (each a WriteRequest's DynamoDB JSON text) 25 at a time until none is unprocessed. */
+export async function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[]): Promise<void> {
+  const name = s(table);
+  for (let start = 0; start < requests.length; start += 25) {
+    let pending = requests.slice(start, start + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await defaultSleep(unprocessedDelayMs(attempt));
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
+        throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+      const out = await rpc.call<BatchWriteOutput>(
+        'BatchWriteItem',
+        `{"RequestItems":{${name}:[${pending.join(',')}]}}`,
+      );
+      pending = (out.UnprocessedItems?.[table] ?? []).map((request) => s(request));
+    }
+  }
+}
+
+/** Puts plain items (marshalled as lib-dynamodb would) 25 at a time. */
+export function rpcBatchPut(rpc: DynamoRpc, table: string, items: Record<string, unknown>[]) {
+  return rpcBatchWrite(
+    rpc,
+    table,
+    items.map((item) => `{"PutRequest":{"Item":${itemText(item)}}}`),
+  );
+}
