@@ -18,7 +18,8 @@ export async function batchGet(
     let pending: Record<string, unknown>[] = keys.slice(start, start + 100);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS) throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
+        throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
       const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
       found.push(...(out.Responses?.[table] ?? []));
       pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
@@ -37,7 +38,8 @@ async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: 
     let pending = requests.slice(start, start + 25);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS) throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
+        throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
       pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
     }
