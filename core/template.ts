@@ -6,6 +6,7 @@
 import { Liquid, type Template } from 'liquidjs';
 import { htmlToText } from './compliance/html-to-text.ts';
 import { MissingVariablesError, TemplateSyntaxError } from './errors.ts';
+import { compileFast, type FastRender } from './template-fast.ts';
 
 export interface TemplateContent {
   subject: string;
@@ -19,7 +20,28 @@ export interface CompiledTemplate {
   text: Template[] | undefined;
   /** Top-level variable names the template reads that it does not assign itself. */
   variables: string[];
+  /**
+   * The fast renderer of each part (core/template-fast.ts), when the part is inside its subset, and
+   * the safety net's state. Absent on a CompiledTemplate built by hand: then liquidjs renders.
+   */
+  fast?: FastTemplate | undefined;
 }
+
+export interface FastTemplate {
+  subject: FastRender | undefined;
+  html: FastRender | undefined;
+  text: FastRender | undefined;
+  /** Renders left in which both renderers run and must agree. */
+  checksLeft: number;
+  /** Set when the fast renderer once disagreed with liquidjs: liquidjs renders this template from then on. */
+  disabled: boolean;
+}
+
+/** How many renders of each compiled template are rendered by both liquidjs and the fast renderer. */
+export const FAST_RENDER_CHECKS = 16;
+
+/** Process-wide counts of the safety net, for tests and diagnostics. */
+export const fastRenderStats = { mismatches: 0, lastMismatch: undefined as string | undefined };
 
 export interface RenderedEmail {
   subject: string;
@@ -64,7 +86,14 @@ export function compileTemplate(content: TemplateContent): CompiledTemplate {
   ] as const) {
     if (parsed) for (const name of engine.globalVariablesSync(parsed)) variables.add(name);
   }
-  return { subject, html, text, variables: [...variables].sort() };
+  const fast: FastTemplate = {
+    subject: compileFast(subject, false),
+    html: compileFast(html, true),
+    text: text ? compileFast(text, false) : undefined,
+    checksLeft: FAST_RENDER_CHECKS,
+    disabled: false,
+  };
+  return { subject, html, text, variables: [...variables].sort(), fast };
 }
 
 /**
@@ -103,14 +132,31 @@ export function renderTemplate(
   variables: Record<string, unknown>,
 ): RenderedEmail {
   try {
-    const subject = plainEngine.renderSync(compiled.subject, variables) as string;
+    const fast = compiled.fast && !compiled.fast.disabled ? compiled.fast : undefined;
+    const checking = fast !== undefined && fast.checksLeft > 0;
+    if (checking) fast.checksLeft--;
+    const part = (name: Part, engine: Liquid, parsed: Template[]): string => {
+      const render = fast?.[name];
+      if (render === undefined || fast === undefined) return engine.renderSync(parsed, variables) as string;
+      if (!checking) return render(variables) ?? (engine.renderSync(parsed, variables) as string);
+      // The safety net: liquidjs is the reference; any difference retires the fast renderer for good.
+      const reference = engine.renderSync(parsed, variables) as string;
+      const quick = render(variables);
+      if (quick !== undefined && quick !== reference) {
+        fast.disabled = true;
+        fastRenderStats.mismatches++;
+        fastRenderStats.lastMismatch = name;
+      }
+      return reference;
+    };
+    const subject = part('subject', plainEngine, compiled.subject);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
-    const html = htmlEngine.renderSync(compiled.html, variables) as string;
+    const html = part('html', htmlEngine, compiled.html);
     return {
       subject: subject.trim(),
       html,
       // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
-      text: compiled.text ? (plainEngine.renderSync(compiled.text, variables) as string) : htmlToText(html),
+      text: compiled.text ? part('text', plainEngine, compiled.text) : htmlToText(html),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;
