@@ -16,7 +16,7 @@
  * header and a JSON body with a message (test/unit/ses-standin.test.ts checks that the SDK turns each
  * into the exception class SES would).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface SesStandinOptions {
@@ -50,6 +50,62 @@ export type StopCause = 'SendingPausedException' | 'AccountSuspendedException';
 
 const HOST = '127.0.0.1';
 const JSON_TYPE = { 'content-type': 'application/json' };
+const SEND_PATH = '/v2/email/outbound-emails';
+
+/**
+ * A request with room for its own body and answer, so the per-request work needs no closures: the
+ * 'data' and 'end' listeners are the two shared functions below, called with the request as `this`.
+ */
+class StandinRequest extends IncomingMessage {
+  standin: SesStandin | undefined;
+  response: ServerResponse | undefined;
+  /** The body: usually one chunk; the rest only when it came in several. */
+  first: Buffer | undefined;
+  more: Buffer[] | undefined;
+
+  body(): Buffer | undefined {
+    if (this.more === undefined) return this.first;
+    return Buffer.concat(this.more);
+  }
+}
+
+function onRequestData(this: StandinRequest, chunk: Buffer): void {
+  if (this.first === undefined) this.first = chunk;
+  else if (this.more === undefined) this.more = [this.first, chunk];
+  else this.more.push(chunk);
+}
+
+function onRequestEnd(this: StandinRequest): void {
+  (this.standin as SesStandin).answer(this);
+}
+
+function answerLater(req: StandinRequest): void {
+  (req.standin as SesStandin).route(req);
+}
+
+type SendEmailShape = { Destination?: { ToAddresses?: unknown[] } } | null;
+
+/**
+ * The first recipient of a SendEmail body, or undefined when the body is not JSON or names none: what
+ * JSON.parse of the UTF-8 text and Destination.ToAddresses[0] give, for less. The bytes are parsed as
+ * Latin-1 (one char per byte, so exactly the same JSON syntax is accepted and refused, without decoding
+ * UTF-8 over the whole 4 KB of HTML); an address that is not plain ASCII (a raw UTF-8 byte or a \u
+ * escape, which Latin-1 cannot tell apart) is read again from the UTF-8 text.
+ */
+function firstRecipient(body: Buffer | undefined): string | undefined {
+  let to: unknown;
+  try {
+    to = (JSON.parse(body === undefined ? '' : body.toString('latin1')) as SendEmailShape)?.Destination
+      ?.ToAddresses?.[0];
+  } catch {
+    return undefined;
+  }
+  if (typeof to !== 'string' || to === '') return undefined;
+  if (!NON_ASCII.test(to)) return to;
+  to = (JSON.parse((body as Buffer).toString('utf8')) as SendEmailShape)?.Destination?.ToAddresses?.[0];
+  return typeof to === 'string' ? to : undefined;
+}
+const NON_ASCII = /[^ -~]/; // anything but printable ASCII (controls are read again too, harmlessly)
 
 export class SesStandin {
   readonly stats: SesStandinStats = { accepted: 0, throttled: 0, transient: 0, rejected: 0, stopped: 0 };
@@ -84,7 +140,12 @@ export class SesStandin {
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer({ IncomingMessage: StandinRequest }, (req, res) => {
+      req.standin = this;
+      req.response = res;
+      req.on('data', onRequestData);
+      req.on('end', onRequestEnd);
+    });
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -181,23 +242,21 @@ export class SesStandin {
     return true;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const latency =
-        typeof this.options.latencyMs === 'function'
-          ? this.options.latencyMs()
-          : (this.options.latencyMs ?? 0);
-      const answer = () => this.route(req, chunks, res);
-      if (latency > 0) setTimeout(answer, latency);
-      else answer();
-    });
+  /** Called once a request's body is in (internal: from the shared 'end' listener). */
+  answer(req: StandinRequest): void {
+    const option = this.options.latencyMs;
+    const latency = typeof option === 'function' ? option() : (option ?? 0);
+    if (latency > 0) setTimeout(answerLater, latency, req);
+    else this.route(req);
   }
 
-  private route(req: IncomingMessage, chunks: Buffer[], res: ServerResponse) {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'POST' && path === '/v2/email/outbound-emails') return this.sendEmail(chunks, res);
+  /** Internal: answers a request whose body is in and whose latency has passed. */
+  route(req: StandinRequest) {
+    const res = req.response as ServerResponse;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (req.method === 'POST' && path === SEND_PATH) return this.sendEmail(firstRecipient(req.body()), res);
     if (req.method === 'GET' && path === '/v2/email/account') return this.getAccount(res);
     if (req.method === 'GET' && path === '/counts') {
       res.writeHead(200, JSON_TYPE).end(JSON.stringify(Object.fromEntries(this.perRecipient)));
@@ -210,17 +269,8 @@ export class SesStandin {
     error(res, 404, 'NotFoundException', `The stand-in does not implement ${req.method} ${path}`);
   }
 
-  private sendEmail(chunks: Buffer[], res: ServerResponse) {
-    let to: string | undefined;
-    try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        Destination?: { ToAddresses?: string[] };
-      };
-      to = body.Destination?.ToAddresses?.[0];
-    } catch {
-      // Falls through to the BadRequest below.
-    }
-    if (!to) return error(res, 400, 'BadRequestException', 'Missing Destination.ToAddresses');
+  private sendEmail(to: string | undefined, res: ServerResponse) {
+    if (to === undefined) return error(res, 400, 'BadRequestException', 'Missing Destination.ToAddresses');
     if (this.stopCause) {
       this.stats.stopped++;
       const message =

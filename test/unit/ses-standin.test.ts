@@ -47,6 +47,34 @@ describe('the SES stand-in, through the real SESv2Client', () => {
     expect(counts).toEqual({ 'ada@example.com': 2 });
   });
 
+  it('refuses a body that is not JSON or names no recipient, and reads any recipient as UTF-8', async () => {
+    const s = await startSesStandin();
+    standin = s;
+    const post = (body: string) => fetch(`${s.url}/v2/email/outbound-emails`, { method: 'POST', body });
+    for (const bad of [
+      '',
+      '{"Destination":{"ToAddresses":["a@example.com"]}',
+      '{"Destination":{"ToAddresses":["a@example.com"]}}x',
+      '{"Destination":{"ToAddresses":[]}}',
+      '{"Destination":{"ToAddresses":[""]}}',
+      '\ufeff{"Destination":{"ToAddresses":["a@example.com"]}}',
+      '{"Html":"a raw \u0001 control char","Destination":{"ToAddresses":["a@example.com"]}}',
+      'null',
+    ]) {
+      const response = await post(bad);
+      expect(response.status, bad).toBe(400);
+      expect(response.headers.get('x-amzn-errortype'), bad).toBe('BadRequestException');
+      expect(await response.json()).toEqual({ message: 'Missing Destination.ToAddresses' });
+    }
+    // The same address written as raw UTF-8 bytes and as a JSON escape, next to non-ASCII content.
+    expect((await post('{"Html":"é 漢字","Destination":{"ToAddresses":["Zoë@example.com"]}}')).status).toBe(
+      200,
+    );
+    expect((await post('{"Destination":{"ToAddresses":["zo\\u00eb@example.com"]}}')).status).toBe(200);
+    expect(s.counts()).toEqual(new Map([['zoë@example.com', 2]]));
+    expect(s.stats).toMatchObject({ accepted: 2, throttled: 0, transient: 0, rejected: 0, stopped: 0 });
+  });
+
   it('answers 429 TooManyRequestsException above its rate, which the sender retries slower', async () => {
     standin = await startSesStandin({ rateLimit: 1, burst: 1 });
     const ses = client(standin.url);
