@@ -50,7 +50,7 @@ export class DynamoLedger implements Ledger {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
-    /** When set, lookup and record go through the thin transport (core/dynamo-rpc.ts), not the SDK. */
+    /** When set, lookup, record and the lease calls go through the thin transport (core/dynamo-rpc.ts). */
     private readonly rpc?: DynamoRpc,
   ) {}
 
@@ -79,16 +79,21 @@ export class DynamoLedger implements Ledger {
 
   async claim(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.clock().getTime();
+    const put = {
+      TableName: this.table,
+      Item: { campaignId, key: lease, owner, expiresAt: now + ttlMs },
+      ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
+      ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': now, ':owner': owner },
+    };
     try {
-      await this.ddb.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { campaignId, key: lease, owner, expiresAt: now + ttlMs },
-          ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': now, ':owner': owner },
-        }),
-      );
+      if (this.rpc) {
+        await this.rpc.call('PutItem', {
+          ...put,
+          Item: JSON.parse(itemText(put.Item)),
+          ExpressionAttributeValues: JSON.parse(itemText(put.ExpressionAttributeValues)),
+        });
+      } else await this.ddb.send(new PutCommand(put));
       return true;
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') return false;
@@ -97,16 +102,21 @@ export class DynamoLedger implements Ledger {
   }
 
   async release(campaignId: string, lease: string, owner: string): Promise<void> {
+    const del = {
+      TableName: this.table,
+      Key: { campaignId, key: lease },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': owner },
+    };
     try {
-      await this.ddb.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { campaignId, key: lease },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
+      if (this.rpc) {
+        await this.rpc.call('DeleteItem', {
+          ...del,
+          Key: JSON.parse(itemText(del.Key)),
+          ExpressionAttributeValues: JSON.parse(itemText(del.ExpressionAttributeValues)),
+        });
+      } else await this.ddb.send(new DeleteCommand(del));
     } catch (error) {
       // Someone else holds it now (ours expired): theirs to release.
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;

@@ -351,6 +351,26 @@ describe('the fast ledger and the SDK ledger', () => {
     expect(again.size).toBe(30);
   });
 
+  it('take and release batch leases alike (conditional puts and deletes)', async () => {
+    const steps = async (ledger: DynamoLedger, campaign: string) => [
+      await ledger.claim(campaign, '~batch:1:0', 'a', 60_000),
+      await ledger.claim(campaign, '~batch:1:0', 'b', 60_000),
+      await ledger.claim(campaign, '~batch:1:0', 'a', 60_000),
+      await ledger.release(campaign, '~batch:1:0', 'b').then(() => 'released'),
+      await ledger.claim(campaign, '~batch:1:0', 'b', 60_000),
+      await ledger.release(campaign, '~batch:1:0', 'a').then(() => 'released'),
+      await ledger.claim(campaign, '~batch:1:0', 'b', 60_000),
+      // Expired: anyone may take it.
+      await ledger.claim(campaign, '~batch:1:1', 'a', -1),
+      await ledger.claim(campaign, '~batch:1:1', 'b', 60_000),
+    ];
+    const sdk = await steps(sdkLedger, 'c-lease-sdk');
+    const fast = await steps(fastLedger, 'c-lease-fast');
+    expect(fast).toEqual(sdk);
+    expect(fast).toEqual([true, false, true, 'released', false, 'released', true, true, true]);
+    expect(await rawItem('c-lease-fast', '~batch:1:1')).toEqual(await rawItem('c-lease-sdk', '~batch:1:1'));
+  });
+
   it('the suppression lookup finds the same addresses', async () => {
     await sdkDdb.send(
       new PutCommand({
