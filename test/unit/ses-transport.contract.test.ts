@@ -4,6 +4,8 @@
  * the same scope), and every SES answer becomes an error classifySendFailure reads identically.
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -266,6 +268,88 @@ describe('SesV2Transport fails the way SesEmailSender fails', () => {
       throttled: false,
       code: 'ECONNREFUSED',
     });
+  });
+
+  it('an answer in pieces, with the error type and request id in any case: the same error', async () => {
+    // A raw server, so the header names' case and the body's chunking are ours to choose.
+    const server = createServer((_req, res) => {
+      _req.resume();
+      res.writeHead(400, {
+        'Content-Type': 'application/json',
+        'X-Amzn-RequestId': 'req-123',
+        'X-AMZN-ERRORTYPE': 'MessageRejected:http://internal.amazon.com/coral/com.amazonaws.sesv2/',
+      });
+      res.write('{"message":"Email address is not verified: ');
+      setImmediate(() => res.end('grace@example.com"}'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const fail = (sender: { send(e: OutgoingEmail): Promise<unknown> }) =>
+        sender.send(EMAILS.full as OutgoingEmail).then(
+          () => undefined,
+          (e: unknown) => e as Error & { $metadata?: { httpStatusCode?: number; requestId?: string } },
+        );
+      const sdk = await fail(
+        new SesEmailSender(
+          new SESv2Client({ region: 'us-east-1', endpoint: url, credentials, maxAttempts: 1 }),
+        ),
+      );
+      const transport = new SesV2Transport({ region: 'us-east-1', endpoint: url, credentials });
+      const ours = await fail(transport);
+      await transport.close();
+      expect(ours?.name).toBe('MessageRejected');
+      expect(ours?.name).toBe(sdk?.name);
+      expect(ours?.message).toBe('Email address is not verified: grace@example.com');
+      expect(ours?.message).toBe(sdk?.message);
+      expect(ours?.$metadata?.httpStatusCode).toBe(400);
+      expect(ours?.$metadata?.requestId).toBe('req-123');
+      expect(ours?.$metadata?.requestId).toBe(sdk?.$metadata?.requestId);
+      expect(classifySendFailure(ours)).toEqual(classifySendFailure(sdk));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('an answer that never comes: the timeout fails the send, which is retried', async () => {
+    const server = createServer((req) => req.resume());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const transport = new SesV2Transport({
+        region: 'us-east-1',
+        endpoint: url,
+        credentials,
+        timeoutMs: 200,
+      });
+      const error = await transport.send(EMAILS.minimal as OutgoingEmail).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await transport.close();
+      expect(classifySendFailure(error)).toMatchObject({
+        action: 'retry',
+        throttled: false,
+        code: 'HeadersTimeoutError',
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses an endpoint whose path it cannot sign as is, saying why', () => {
+    expect(
+      () => new SesV2Transport({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4579/a%20b', credentials }),
+    ).toThrow(/SES endpoint .*path \(\/a%20b\).*cannot sign/);
+    // A plain prefix is fine.
+    const ok = new SesV2Transport({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:4579/ses/',
+      credentials,
+    });
+    void ok.close();
   });
 
   it('a success returns the MessageId SES gave', async () => {
