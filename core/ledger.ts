@@ -12,7 +12,14 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchPut } from './dynamo.ts';
-import { type DynamoRpc, itemText, rpcBatchGet, rpcBatchPut, unmarshallItem } from './dynamo-rpc.ts';
+import {
+  attributeText,
+  type DynamoRpc,
+  itemText,
+  rpcBatchGet,
+  rpcBatchWrite,
+  unmarshallItem,
+} from './dynamo-rpc.ts';
 
 export interface LedgerEntry {
   key: string;
@@ -45,6 +52,26 @@ export interface Ledger {
 /** Lease items share the ledger table; their keys hold no "@", so they can never be a recipient's key. */
 export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${firstIndex}`;
 
+/**
+ * The PutRequest of one entry as DynamoDB JSON, written directly: the item record() puts through the SDK,
+ * attribute for attribute in the same order, undefined attributes left out (as removeUndefinedValues
+ * does). test/unit/dynamo-rpc.contract.test.ts compares the stored items with the SDK's.
+ */
+function ledgerPutText(campaignId: string, at: string) {
+  const head = `{"PutRequest":{"Item":{"campaignId":{"S":${JSON.stringify(campaignId)}},"key":{"S":`;
+  const tail = `,"at":{"S":${JSON.stringify(at)}}}}}`;
+  return (entry: LedgerEntry) => {
+    const row = attributeText(entry.row);
+    let text = `${head}${JSON.stringify(entry.key)}}${row === undefined ? '' : `,"row":${row}`}`;
+    if (entry.state === 'failed') {
+      text += ',"state":{"S":"failed"}';
+      if (entry.reason !== undefined) text += `,"reason":${attributeText(entry.reason)}`;
+      text += `,"retryable":${attributeText(entry.retryable ?? false)}`;
+    } else if (entry.messageId !== undefined) text += `,"messageId":${attributeText(entry.messageId)}`;
+    return text + tail;
+  };
+}
+
 export class DynamoLedger implements Ledger {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
@@ -57,10 +84,12 @@ export class DynamoLedger implements Ledger {
   async lookup(campaignId: string, keys: string[]): Promise<Map<string, LedgerEntry>> {
     const unique = [...new Set(keys)];
     if (this.rpc) {
+      // Keys as DynamoDB JSON, written directly: {"campaignId":{"S":...},"key":{"S":...}}.
+      const prefix = `{"campaignId":{"S":${JSON.stringify(campaignId)}},"key":{"S":`;
       const items = await rpcBatchGet(
         this.rpc,
         this.table,
-        unique.map((key) => itemText({ campaignId, key })),
+        unique.map((key) => `${prefix}${JSON.stringify(key)}}}`),
       );
       return new Map(
         items.map((raw) => {
@@ -125,6 +154,10 @@ export class DynamoLedger implements Ledger {
 
   async record(campaignId: string, entries: LedgerEntry[]): Promise<void> {
     const at = this.clock().toISOString();
+    if (this.rpc) {
+      await rpcBatchWrite(this.rpc, this.table, entries.map(ledgerPutText(campaignId, at)));
+      return;
+    }
     const items = entries.map((entry) => ({
       campaignId,
       key: entry.key,
@@ -134,8 +167,7 @@ export class DynamoLedger implements Ledger {
         : { messageId: entry.messageId }),
       at,
     }));
-    if (this.rpc) await rpcBatchPut(this.rpc, this.table, items);
-    else await batchPut(this.ddb, this.table, items);
+    await batchPut(this.ddb, this.table, items);
   }
 }
 
