@@ -129,6 +129,9 @@ try {
   log(
     `  cpu per email inside the pipeline process: engine thread ${fmt(t.engine)} us, sender threads ${fmt(t.senders)} us, other ${fmt(t.other)} us`,
   );
+  log(
+    `  before the first send ${fmt(main.beforeFirstSendMs / 1000, 1)} s (Prepare, BeginSending), after the last ${fmt(main.afterLastSendMs / 1000, 1)} s (Finalise)`,
+  );
 
   const ratios: Record<string, number> = {};
   const referenceRates: Record<string, number> = {};
@@ -233,6 +236,8 @@ try {
     sendPhaseEmailsPerSecond: Math.round(main.sendPhaseEmailsPerSecond),
     wallMs: Math.round(main.wallMs),
     sendMs: Math.round(main.sendMs),
+    beforeFirstSendMs: Math.round(main.beforeFirstSendMs),
+    afterLastSendMs: Math.round(main.afterLastSendMs),
     cpuUsPerEmail: {
       pipeline: Math.round(main.cpuUsPerEmail.pipeline),
       ledgerProcess: Math.round(main.cpuUsPerEmail.services),

@@ -46,6 +46,10 @@ export interface PipelineResult {
   wallMs: number;
   /** First to last acceptance at the stand-in. */
   sendMs: number;
+  /** From the start to the stand-in's first acceptance (Prepare, BeginSending, the first batches starting),
+   * and from its last acceptance to the end (the last batches ending, Finalise's report). */
+  beforeFirstSendMs: number;
+  afterLastSendMs: number;
   emailsPerSecond: number;
   sendPhaseEmailsPerSecond: number;
   /** pipeline: the process running the engine, S3, DynamoDB and the sender threads; services: its other
@@ -159,6 +163,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const summary = await options.standin.summary(options.recipients);
     const totals = final.totals ?? { ...final.progress, rows: options.recipients };
     const sendMs = summary.rates.last - summary.rates.first;
+    const startedAtEpoch = performance.timeOrigin + t0;
     return {
       label: options.label,
       recipients: options.recipients,
@@ -170,6 +175,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       lost: options.recipients - summary.found,
       wallMs,
       sendMs,
+      beforeFirstSendMs: Math.max(0, summary.rates.first - startedAtEpoch),
+      afterLastSendMs: Math.max(0, startedAtEpoch + wallMs - summary.rates.last),
       emailsPerSecond: summary.found / (wallMs / 1000),
       sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
       cpuUsPerEmail: {

@@ -1,0 +1,82 @@
+/**
+ * The sender core alone: sendBatch over batches of prepared rows with an in-memory ledger and suppression
+ * list and an EmailSender that accepts at once, so what is left is sixback's own per-email work (batch
+ * parsing, rendering, the unsubscribe link, the ledger groups, the outcome). CPU µs per email.
+ *
+ *   npx tsx bench/sender-micro.ts [emails] [--no-render-text]
+ */
+import { UnsubscribeLinks } from '../core/compliance/unsubscribe.ts';
+import type { EmailSender, OutgoingEmail } from '../core/email-sender.ts';
+import { MemoryLedger } from '../core/ledger.ts';
+import { packVars } from '../core/recipients.ts';
+import { sendBatch } from '../core/sender.ts';
+import { MemorySuppressionList } from '../core/suppression.ts';
+import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, recipientLine } from './fixtures.ts';
+
+const total = Number(process.argv[2] ?? 50_000);
+const BATCH = 500;
+let bodyBytes = 0;
+const emails: EmailSender = {
+  async send(email: OutgoingEmail) {
+    bodyBytes += email.html.length;
+    return { messageId: 'm' };
+  },
+};
+const links = new UnsubscribeLinks({
+  region: 'us-east-1',
+  publicBaseUrl: 'http://localhost:8787',
+  unsubscribeSecret: 'bench-secret-bench-secret-bench-secret',
+} as never);
+const deps = {
+  emails,
+  loadTemplate: async () => ({ ...BENCH_TEMPLATE, id: 'bench', version: 1 }) as never,
+  ledger: new MemoryLedger(),
+  suppression: new MemorySuppressionList(),
+  recipientExtras: (campaignId: string, key: string) => links.extras(campaignId, key),
+  maxInFlight: 16,
+};
+const columns = ['first_name', 'city', 'plan', 'joined', 'points', 'member_id'];
+function batchEvent(first: number) {
+  const Items = [];
+  for (let i = first; i < first + BATCH; i++) {
+    const fields = recipientLine(i).trim().split(',');
+    const vars = Object.fromEntries(columns.map((c, k) => [c, fields[k + 1] as string]));
+    Items.push({
+      index: i,
+      row: {
+        row: String(i + 2),
+        state: 'ok',
+        email: encodeURIComponent(benchAddress(i)),
+        note: '',
+        vars: packVars(vars),
+      },
+    });
+  }
+  return {
+    BatchInput: {
+      campaignId: 'bench1',
+      templateId: 'bench',
+      templateVersion: 1,
+      from: 'news@sixback.example',
+      data: BENCH_DATA,
+      workerRate: 1_000_000,
+      run: 1,
+    },
+    Items,
+  };
+}
+// Warm up, then measure.
+for (const round of ['warm-up', 'measured']) {
+  const n = round === 'warm-up' ? 5_000 : total;
+  const events = Array.from({ length: n / BATCH }, (_, b) =>
+    batchEvent((round === 'warm-up' ? 10_000_000 : 0) + b * BATCH),
+  );
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const event of events) await sendBatch(event, deps);
+  const cpu = process.cpuUsage(cpu0);
+  if (round === 'measured')
+    console.log(
+      `sendBatch core: ${((cpu.user + cpu.system) / n).toFixed(1)} us CPU/email, ${(n / ((performance.now() - t0) / 1000)).toFixed(0)} emails/s (${n} emails, batches of ${BATCH}, ${bodyBytes > 0 ? 'rendered' : ''})`,
+    );
+}
