@@ -7,7 +7,7 @@
  * derived signing key per day and credentials instead of re-deriving it (five HMACs) on every request,
  * hashes the body once as bytes, and builds strings directly.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hash } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface PostToSign {
@@ -28,7 +28,15 @@ export function isCanonicalPath(path: string): boolean {
   return SAFE_PATH.test(path) && !path.includes('//') && !/\/\.\.?(\/|$)/.test(path);
 }
 
-const hex = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+// crypto.hash (Node >= 20.12) is the one-shot digest, without a Hash object per call.
+const hex: (data: Buffer | string) => string =
+  typeof hash === 'function'
+    ? (data) => hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
+
+/** A header value as SigV4 canonicalises it: trimmed, inner runs of whitespace made one space. */
+const MESSY = /^\s|\s$|\s\s|[^\S ]/;
+const canonicalValue = (value: string) => (MESSY.test(value) ? value.trim().replace(/\s+/g, ' ') : value);
 
 /** 20261125T192345Z and 20261125, from one Date. */
 function amzDates(date: Date): { long: string; short: string } {
@@ -53,6 +61,19 @@ export class SigV4Signer {
     else this.fixed = options.credentials;
   }
 
+  private names: { key: string; names: string[]; signedHeaders: string } | undefined;
+
+  /** The headers' names sorted, and joined for SignedHeaders; the same set comes every time, so once. */
+  private namesOf(headers: Record<string, string>): { names: string[]; signedHeaders: string } {
+    const keys = Object.keys(headers);
+    const key = keys.join('\n');
+    const cached = this.names;
+    if (cached && cached.key === key) return cached;
+    const names = keys.sort();
+    this.names = { key, names, signedHeaders: names.join(';') };
+    return this.names;
+  }
+
   private signingKey(short: string, secret: string): Buffer {
     const cached = this.keyFor;
     if (cached && cached.short === short && cached.secret === secret) return cached.key;
@@ -70,19 +91,19 @@ export class SigV4Signer {
     const credentials = this.fixed ?? (await (this.provider as AwsCredentialIdentityProvider)());
     const { long, short } = amzDates(date);
     const payloadHash = hex(request.body);
-    const headers: Record<string, string> = {
-      ...request.headers,
-      host: request.host,
-      'x-amz-content-sha256': payloadHash,
-      'x-amz-date': long,
-    };
+    const own = request.headers;
+    const headers: Record<string, string> = {};
+    for (const name of Object.keys(own)) headers[name] = own[name] as string;
+    headers.host = request.host;
+    headers['x-amz-content-sha256'] = payloadHash;
+    headers['x-amz-date'] = long;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
-    const names = Object.keys(headers).sort();
+    const { names, signedHeaders } = this.namesOf(headers);
     let canonicalHeaders = '';
-    for (const name of names) {
-      canonicalHeaders += `${name}:${String(headers[name]).trim().replace(/\s+/g, ' ')}\n`;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      canonicalHeaders += `${name}:${canonicalValue(String(headers[name]))}\n`;
     }
-    const signedHeaders = names.join(';');
     const canonicalRequest = `POST\n${request.path}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
     const scope = `${short}/${this.options.region}/${this.options.service}/aws4_request`;
     const stringToSign = `AWS4-HMAC-SHA256\n${long}\n${scope}\n${hex(canonicalRequest)}`;
