@@ -5,11 +5,11 @@
  *
  * The rules are defined by a sequence of regex passes (`regexPasses` below, kept as the fallback). It runs
  * once per recipient, so the hot path does the same work as a scanner that visits each `<` once and then
- * one line-normalising loop: about a third of the cost (bench/html-to-text-micro.ts). Where the passes
+ * one line-normalising loop: under a third of the cost (bench/html-to-text-micro.ts). Where the passes
  * interact in ways a single scan cannot follow (a `<` inside a tag, a link whose text or address still
- * holds a `<`, a quoted alt that spans a `>`), the scanner gives up and the regex passes produce the
- * answer, so the output is the same for every input (test/unit/html-to-text.test.ts checks it against
- * the old implementation).
+ * holds a `<`, a link around a never-shown element or doctype, a quoted alt that spans a `>`), the
+ * scanner gives up and the regex passes produce the answer, so the output is the same for every input
+ * (test/unit/html-to-text.test.ts checks it against the old implementation).
  */
 
 const NAMED: Record<string, string> = {
@@ -86,9 +86,13 @@ function linkText(dq: string | undefined, sq: string | undefined, bare: string |
   return `${label} (${href})`;
 }
 
-/** The definition: every pass after the never-shown content is gone, then entities and lines. */
+/** The definition: every pass after comments are gone, then entities and lines. */
 function regexPasses(html: string): string {
-  let s = html.replace(LINK, (_whole, dq, sq, bare, inner: string) => linkText(dq, sq, bare, inner));
+  // Content that is never shown as text.
+  let s = html
+    .replace(/<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, '')
+    .replace(/<!doctype[^>]*>/gi, '');
+  s = s.replace(LINK, (_whole, dq, sq, bare, inner: string) => linkText(dq, sq, bare, inner));
   s = s
     .replace(
       /<img\b[^>]*?\balt\s*=\s*(?:"([^"]*)"|'([^']*)')[^>]*>/gi,
@@ -109,15 +113,13 @@ function regexPasses(html: string): string {
 }
 
 export function htmlToText(html: string): string {
-  // Content that is never shown as text, removed in the same order as the regex passes did.
-  let s = html.includes('<!--') ? html.replace(/<!--[\s\S]*?-->/g, '') : html;
-  s = removeSkippedElements(s);
-  s = removeDoctypes(s);
-  // Rendered HTML, and what the removals above leave, are ropes of concatenated pieces; the scanner reads
-  // one faster as a flat copy (join makes one, for ~0.1 us).
-  s = [s, ''].join('');
-  const flat = tagsToText(s);
-  if (flat === undefined) return regexPasses(s);
+  // Comments go first, as in the regex passes: what is left of a tag around one is read as joined.
+  const s = html.includes('<!--') ? html.replace(/<!--[\s\S]*?-->/g, '') : html;
+  // Rendered HTML is a rope of concatenated pieces; the scanner reads it a character at a time, about
+  // twice as fast from a flat copy (join makes one, for ~0.1 us).
+  const flatHtml = [s, ''].join('');
+  const flat = tagsToText(flatHtml);
+  if (flat === undefined) return regexPasses(flatHtml);
   return normaliseLines(flat.includes('&') ? decodeEntities(flat) : flat);
 }
 
@@ -160,34 +162,25 @@ function nameAt(s: string, at: number, name: string): boolean {
 
 const SKIPPED = ['head', 'style', 'script', 'title', 'noscript', 'template'];
 
-/** `<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>` removed, as /gi replace does it. */
-function removeSkippedElements(s: string): string {
-  let out = '';
-  let kept = 0;
-  let p = s.indexOf('<');
-  while (p !== -1) {
-    let end = -1;
-    // Only h, n, s and t start a skipped element's name: most tags are passed over on one compare.
-    const first = s.charCodeAt(p + 1) | 0x20;
-    if (first !== 104 && first !== 110 && first !== 115 && first !== 116) {
-      p = s.indexOf('<', p + 1);
-      continue;
-    }
-    for (const name of SKIPPED) {
-      const after = p + 1 + name.length;
-      if (!nameAt(s, p + 1, name) || (after < s.length && isWordChar(s.charCodeAt(after)))) continue;
-      end = closingTagEnd(s, after, name);
-      break;
-    }
-    if (end === -1) {
-      p = s.indexOf('<', p + 1);
-    } else {
-      out += s.slice(kept, p);
-      kept = end;
-      p = s.indexOf('<', end);
-    }
+/**
+ * Where `<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>` matching at p ends: -1 when
+ * there is no such element there, or it never closes.
+ */
+function skippedElementEnd(s: string, p: number): number {
+  const name = skippedNameAt(s, p);
+  return name === undefined ? -1 : closingTagEnd(s, p + 1 + name.length, name);
+}
+
+/** The skipped element whose `<name\b` is at p, if any. */
+function skippedNameAt(s: string, p: number): string | undefined {
+  // Only h, n, s and t start one: most tags are passed over on one compare.
+  const first = s.charCodeAt(p + 1) | 0x20;
+  if (first !== 104 && first !== 110 && first !== 115 && first !== 116) return undefined;
+  for (const name of SKIPPED) {
+    const after = p + 1 + name.length;
+    if (nameAt(s, p + 1, name) && !(after < s.length && isWordChar(s.charCodeAt(after)))) return name;
   }
-  return kept === 0 ? s : out + s.slice(kept);
+  return undefined;
 }
 
 /** The end of the first `</name\s*>` at or after `from`, or -1. */
@@ -201,21 +194,6 @@ function closingTagEnd(s: string, from: number, name: string): number {
   return -1;
 }
 
-/** `<!doctype[^>]*>` removed, as /gi replace does it. */
-function removeDoctypes(s: string): string {
-  let out = '';
-  let kept = 0;
-  for (let p = s.indexOf('<!'); p !== -1; p = s.indexOf('<!', p + 1)) {
-    if (!nameAt(s, p + 2, 'doctype')) continue;
-    const g = s.indexOf('>', p + 9);
-    if (g === -1) break;
-    out += s.slice(kept, p);
-    kept = g + 1;
-    p = g;
-  }
-  return kept === 0 ? s : out + s.slice(kept);
-}
-
 /**
  * The link, img, br, li, td/th and tag passes in one walk from `<` to `<`: the text before entities are
  * decoded, or undefined when the input needs the regex passes (see the module comment).
@@ -226,11 +204,20 @@ function tagsToText(s: string): string | undefined {
   let p = s.indexOf('<');
   while (p !== -1) {
     if (i < p) parts.push(s.slice(i, p));
+    // Never-shown elements, removed before any other pass looks.
+    const end = skippedElementEnd(s, p);
+    if (end !== -1) {
+      i = end;
+      p = s.indexOf('<', end);
+      continue;
+    }
     const c1 = s.charCodeAt(p + 1);
     if (c1 === 97 || c1 === 65) {
       LINK_HERE.lastIndex = p;
       const m = LINK_HERE.exec(s);
       if (m !== null) {
+        // The link pass ran after never-shown elements and doctypes were gone; one inside changes the link.
+        if (removedEarlierWithin(s, p + 1, LINK_HERE.lastIndex)) return undefined;
         const text = linkText(m[1], m[2], m[3], m[4] ?? '');
         // Later passes would read a `<` in the link's text as the start of a tag.
         if (text.includes('<')) return undefined;
@@ -258,6 +245,17 @@ function tagsToText(s: string): string | undefined {
   parts.push(s.slice(i));
   // join, unlike +=, leaves one flat string for normaliseLines to read.
   return parts.join('');
+}
+
+/**
+ * Whether s[from..to) has the start of something the earlier passes removed: a never-shown element
+ * (closed or not, to keep this simple) or `<!` (a doctype).
+ */
+function removedEarlierWithin(s: string, from: number, to: number): boolean {
+  for (let q = s.indexOf('<', from); q !== -1 && q < to; q = s.indexOf('<', q + 1)) {
+    if (s.charCodeAt(q + 1) === 33 || skippedNameAt(s, q) !== undefined) return true;
+  }
+  return false;
 }
 
 /** What the tag from `<` at p to the first `>` at g becomes, the first pass that matches deciding. */
