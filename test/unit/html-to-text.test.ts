@@ -484,6 +484,20 @@ describe('htmlToText against the old implementation', () => {
     check('', 4);
   });
 
+  it('agrees on every block tag name and its near misses', () => {
+    const blocks =
+      'p div section article header footer main aside nav table thead tbody tfoot tr blockquote pre ul ol dl dt dd ' +
+      'h1 h2 h3 h4 h5 h6 hr form fieldset address figure figcaption center';
+    const misses =
+      'h0 h7 h10 pp d di divs sections blockquotes figcaptions td th li br img a b span strong x1 q';
+    for (const name of `${blocks} ${misses}`.split(' ')) {
+      for (const tag of [name, name.toUpperCase()]) {
+        const html = `a<${tag}>b</${tag}>c<${tag} class="x"/>d<${tag}_x>e`;
+        expect(htmlToText(html), html).toBe(reference(html));
+      }
+    }
+  });
+
   it('agrees on every UTF-16 code unit as blank, tag space and text', () => {
     for (let c = 0; c < 0x10000; c++) {
       const ch = String.fromCharCode(c);
