@@ -48,6 +48,7 @@ function batch(count: number, extra: Record<string, unknown> = {}, campaignId = 
 /** Counts calls (n, from 1) and the addresses it accepted. */
 class FakeSes implements EmailSender {
   readonly sent: string[] = [];
+  readonly sentEmails: OutgoingEmail[] = [];
   calls = 0;
   constructor(
     private readonly behave: (email: OutgoingEmail, n: number) => Promise<void> | void = () => {},
@@ -56,6 +57,7 @@ class FakeSes implements EmailSender {
     const n = ++this.calls;
     await this.behave(email, n);
     this.sent.push(email.to);
+    this.sentEmails.push(email);
     return { messageId: `m-${email.to}` };
   }
 }
@@ -258,5 +260,33 @@ describe('sendBatch guarantees', () => {
     )) as SendBatchResult;
     expect(result.outcomes[0]).toMatchObject({ state: 'sent', messageId: 'm-r1@example.com' });
     expect(ses.calls).toBe(3);
+  });
+});
+
+describe('recipient variables', () => {
+  it('row columns override campaign data, and sixback sets email, campaign_id and unsubscribe_url itself', async () => {
+    const ses = new FakeSes();
+    const template = {
+      ...TEMPLATE,
+      id: 'vars',
+      subject: '{{ first_name }}|{{ company }}|{{ email }}|{{ campaign_id }}',
+      html: '<p>{{ unsubscribe_url }}</p>',
+      text: '{{ first_name }}',
+    };
+    const event = batch(1, {
+      templateId: 'vars',
+      data: { first_name: 'from data', company: 'Acme', email: 'data@x', campaign_id: 'no' },
+    });
+    const result = (await sendBatch(
+      event,
+      deps(ses, new MemoryLedger(), {
+        loadTemplate: async () => template,
+        recipientExtras: () => ({ unsubscribeUrl: 'https://u.example/t', headers: [] }),
+      }),
+    )) as SendBatchResult;
+    expect(result.outcomes[0]?.state).toBe('sent');
+    const sent = ses.sentEmails[0] as OutgoingEmail;
+    expect(sent.subject).toBe('N1|Acme|r1@example.com|c1');
+    expect(sent.html).toBe('<p>https://u.example/t</p>');
   });
 });
