@@ -7,12 +7,12 @@
  * the client's alone; the server is dynalite, or the benchmark's in-memory ledger front in its own process
  * in front of it (local/fast-ledger.ts), whose CPU per item is reported too.
  *
- *   npx tsx bench/dynamo-micro.ts [--items 20000] [--server front|dynalite] [--concurrency 4] [--transports sdk,fast]
+ *   npx tsx bench/dynamo-micro.ts [--items 20000] [--server front|dynalite] [--concurrency 4] [--transports sdk,fast] [--singles no]
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseConfig } from '../core/config.ts';
 import { TABLES } from '../core/tables.ts';
 import { startFastLedgerProcess } from '../local/fast-ledger.ts';
@@ -44,6 +44,8 @@ interface ClientJob {
   items: number;
   concurrency: number;
   campaign: string;
+  /** Also make the single-item calls (lease, gate, progress). */
+  singles: boolean;
 }
 
 /** The client side: the app's own ledger and suppression list, built by createAppDeps. */
@@ -66,15 +68,16 @@ async function client(job: ClientJob) {
   // The single-item calls a batch also makes, through the SDK in both modes (the front passes them on to
   // dynalite): the lease taken and released, the campaign gate read every 500 ms (about 4 per batch at
   // 250/s), one progress update.
-  const gate = () =>
-    deps.clients.ddb.send(new GetCommand({ TableName: tables.campaigns, Key: { id: job.campaign } }));
+  const gate = () => deps.sender.campaignGate?.(job.campaign, 1);
   async function batch(campaign: string, first: number, count: number) {
     const keys = Array.from({ length: count }, (_, i) => `bench-${first + i}@example.com`);
     const lease = `~batch:1:${first}`;
-    await deps.ledger.claim?.(campaign, lease, 'owner', 60_000);
-    await gate();
+    if (job.singles) {
+      await deps.ledger.claim?.(campaign, lease, 'owner', 60_000);
+      await gate();
+    }
     await Promise.all([deps.ledger.lookup(campaign, keys), deps.suppression.lookup(keys)]);
-    await Promise.all([gate(), gate(), gate()]);
+    if (job.singles) await Promise.all([gate(), gate(), gate()]);
     const writes: Promise<void>[] = [];
     for (let g = 0; g < count; g += 25) {
       writes.push(
@@ -87,8 +90,10 @@ async function client(job: ClientJob) {
       );
     }
     await Promise.all(writes);
-    await deps.campaigns.addProgress(job.campaign, { sent: count });
-    await deps.ledger.release?.(campaign, lease, 'owner');
+    if (job.singles) {
+      await deps.campaigns.addProgress(job.campaign, { sent: count });
+      await deps.ledger.release?.(campaign, lease, 'owner');
+    }
   }
   async function run(campaign: string, items: number) {
     let next = 0;
@@ -165,6 +170,7 @@ async function main() {
         items,
         concurrency,
         campaign: `c-${transport}-${Date.now()}`,
+        singles: arg('singles', 'yes') !== 'no',
       });
       const frontUs = front ? processCpuUs(front.pid) - front0 : undefined;
       console.log(

@@ -4,10 +4,10 @@
  */
 
 import { type AwsClients, createClients } from './aws.ts';
-import { CampaignStore } from './campaign-store.ts';
+import { type CampaignRecord, CampaignStore } from './campaign-store.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
-import { DynamoRpc } from './dynamo-rpc.ts';
+import { DynamoRpc, rpcGetItem } from './dynamo-rpc.ts';
 import { type EmailSender, SesEmailSender } from './email-sender.ts';
 import { DynamoLedger, type Ledger } from './ledger.ts';
 import { sesSendQuota } from './quota.ts';
@@ -99,7 +99,21 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     suppression,
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
-    campaignGate: (id, run) => campaignGate(campaigns, id, run),
+    // The gate reads the campaign every half second of every batch: through the thin transport too when
+    // configured (the same consistent GetItem CampaignStore.find makes).
+    campaignGate: (id, run) =>
+      campaignGate(
+        dynamoRpc
+          ? {
+              find: async (campaignId: string) =>
+                (await rpcGetItem(dynamoRpc, config.tables.campaigns, { id: campaignId }, true)) as
+                  | CampaignRecord
+                  | undefined,
+            }
+          : campaigns,
+        id,
+        run,
+      ),
     stopCampaign: async (id, reason) => {
       await campaigns.transition(id, 'failed', { statusReason: reason, finishedAt: clock().toISOString() }, [
         'pending',

@@ -370,3 +370,17 @@ export function rpcBatchPut(rpc: DynamoRpc, table: string, items: Record<string,
     items.map((item) => `{"PutRequest":{"Item":${itemText(item)}}}`),
   );
 }
+
+/** GetItem of one plain key; the item as lib-dynamodb's GetCommand returns it, or undefined. */
+export async function rpcGetItem(
+  rpc: DynamoRpc,
+  table: string,
+  key: Record<string, unknown>,
+  consistentRead = false,
+): Promise<Record<string, unknown> | undefined> {
+  const out = await rpc.call<{ Item?: Item }>(
+    'GetItem',
+    `{"TableName":${s(table)},"Key":${itemText(key)}${consistentRead ? ',"ConsistentRead":true' : ''}}`,
+  );
+  return out.Item ? unmarshallItem(out.Item) : undefined;
+}

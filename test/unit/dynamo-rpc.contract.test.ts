@@ -14,8 +14,9 @@ import type { SourceData } from '@smithy/types';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../core/aws.ts';
+import { CampaignStore } from '../../core/campaign-store.ts';
 import { parseConfig } from '../../core/config.ts';
-import { DynamoRpc, itemText, unmarshallItem } from '../../core/dynamo-rpc.ts';
+import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/dynamo-rpc.ts';
 import { DynamoLedger, type LedgerEntry } from '../../core/ledger.ts';
 import { DynamoSuppressionList } from '../../core/suppression.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
@@ -369,6 +370,31 @@ describe('the fast ledger and the SDK ledger', () => {
     expect(fast).toEqual(sdk);
     expect(fast).toEqual([true, false, true, 'released', false, 'released', true, true, true]);
     expect(await rawItem('c-lease-fast', '~batch:1:1')).toEqual(await rawItem('c-lease-sdk', '~batch:1:1'));
+  });
+
+  it("the campaign gate's read returns the record CampaignStore.find returns (nested maps, lists, numbers)", async () => {
+    const record = {
+      id: 'c-gate',
+      status: 'sending',
+      executions: 2,
+      rate: 12.5,
+      progress: { sent: 5, failed: 1 },
+      tags: ['a', 'b'],
+      data: { plan: { name: 'pro', seats: 3 }, empty: '' },
+      paused: false,
+    };
+    await sdkDdb.send(new PutCommand({ TableName: names.campaigns, Item: record }));
+    const store = new CampaignStore(sdkDdb, names.campaigns);
+    const theirs = await store.find('c-gate');
+    const ours = await rpcGetItem(rpc, names.campaigns, { id: 'c-gate' }, true);
+    expect(ours).toEqual(theirs);
+    expect(ours).toEqual(record);
+    expect(await rpcGetItem(rpc, names.campaigns, { id: 'nobody' }, true)).toBe(await store.find('nobody'));
+    const request = proxy.seen.at(-1) as Seen;
+    expect(JSON.parse(request.body.toString())).toMatchObject({
+      ConsistentRead: true,
+      Key: { id: { S: 'nobody' } },
+    });
   });
 
   it('the suppression lookup finds the same addresses', async () => {
