@@ -85,6 +85,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     defaultRate: options.rate,
     maxInFlight: options.maxInFlight,
     sesTransport: options.transport,
+    dynamoTransport: options.transport,
     senderWorkers: options.workers,
     fastLedger: options.fastLedger,
   });

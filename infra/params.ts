@@ -14,6 +14,8 @@
  *                      batch stops itself and is retried rather than being killed (default 230).
  *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
  *                      HTTP client, core/ses-transport.ts, for more sends per vCPU).
+ *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
+ *                      campaign gate): "sdk" (default) or "fast" (core/dynamo-rpc.ts, a thin signed client).
  *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
  *   logRetentionDays   CloudWatch Logs retention for every function and the state machine (default 30).
  *   uploadRetentionDays  Uploaded recipient CSVs are deleted after this many days (default 30).
@@ -51,6 +53,7 @@ export const SixbackParamsSchema = z.object({
   sendBatchTimeoutSeconds: int(30, 900).default(230),
   sendBatchMemoryMb: int(512, 10_240).default(1769),
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
   logRetentionDays: z.coerce
     .number()
     .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {

@@ -62,6 +62,7 @@ export class SixbackStack extends Stack {
       unsubscribeMailto: params.unsubscribeMailto,
       defaultRate: params.defaultRate,
       sesTransport: params.sesTransport,
+      dynamoTransport: params.dynamoTransport,
       sendBatchTimeoutSeconds: params.sendBatchTimeoutSeconds,
       sendBatchMemoryMb: params.sendBatchMemoryMb,
       logRetention,

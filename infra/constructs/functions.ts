@@ -36,6 +36,7 @@ export interface FunctionEnvironment {
   SIXBACK_SUPPRESSION_TABLE: string;
   SIXBACK_STATE_MACHINE_ARN: string;
   SIXBACK_SES_TRANSPORT: 'sdk' | 'fast';
+  SIXBACK_DYNAMO_TRANSPORT: 'sdk' | 'fast';
   SIXBACK_DEFAULT_RATE: string;
   SIXBACK_CONFIGURATION_SET: string;
   SIXBACK_PUBLIC_BASE_URL: string;
@@ -69,6 +70,7 @@ export interface FunctionsProps {
   unsubscribeMailto: string | undefined;
   defaultRate: number;
   sesTransport: 'sdk' | 'fast';
+  dynamoTransport: 'sdk' | 'fast';
   sendBatchTimeoutSeconds: number;
   sendBatchMemoryMb: number;
   logRetention: logs.RetentionDays;
@@ -94,6 +96,7 @@ export class Functions extends Construct {
       SIXBACK_SUPPRESSION_TABLE: tables.suppression.tableName,
       SIXBACK_STATE_MACHINE_ARN: props.stateMachineArn,
       SIXBACK_SES_TRANSPORT: props.sesTransport,
+      SIXBACK_DYNAMO_TRANSPORT: props.dynamoTransport,
       SIXBACK_DEFAULT_RATE: String(props.defaultRate),
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
