@@ -115,8 +115,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     await options.standin.reset();
     let peakRss = process.memoryUsage.rss();
+    const debugMemory = process.env.BENCH_DEBUG_MEMORY !== undefined;
+    let samples = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
+      if (debugMemory && ++samples % 8 === 0) {
+        const m = process.memoryUsage();
+        const mb = (n: number) => Math.round(n / 2 ** 20);
+        console.error(
+          `memory at ${Math.round(performance.now() - t0)} ms: rss ${mb(m.rss)} MB, engine heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`,
+        );
+      }
     }, 250);
     const standinPid = options.standin.pid;
     const services = () => childUsage().filter((c) => c.pid !== standinPid);

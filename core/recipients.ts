@@ -6,6 +6,7 @@
  * or line breaks inside fields, so AWS's CSV reader and ours read it identically, whatever the user's data.
  */
 
+import { AddressIndex } from './address-index.ts';
 import type { RecipientsCheck, RowProblem } from './campaign-store.ts';
 import {
   type CsvRecord,
@@ -78,7 +79,7 @@ export class RecipientsScanner {
   async *rows(): AsyncGenerator<PreparedRow> {
     let header: string[] | undefined;
     let emailIndex = -1;
-    const seen = new Map<string, number>();
+    const seen = new AddressIndex();
     let recordNumber = 0;
     const records = this.records();
     for await (const record of records) {
@@ -170,7 +171,7 @@ export class RecipientsScanner {
     row: number,
     header: string[],
     emailIndex: number,
-    seen: Map<string, number>,
+    seen: AddressIndex,
   ): PreparedRow {
     const rawEmail = record.fields[emailIndex] ?? '';
     const invalid = (reason: string): PreparedRow => {
@@ -183,7 +184,7 @@ export class RecipientsScanner {
     }
     const address = checkAddress(rawEmail);
     if (!address.ok) return invalid(address.reason);
-    const first = seen.get(address.key);
+    const first = seen.firstRow(address.key);
     if (first !== undefined) {
       this.check.duplicates++;
       return {
@@ -203,7 +204,7 @@ export class RecipientsScanner {
     if (packed.length > MAX_ROW_BYTES) {
       return invalid(`is ${packed.length} bytes once packed; a row may hold at most ${MAX_ROW_BYTES}`);
     }
-    seen.set(address.key, row);
+    seen.add(address.key, row);
     this.check.valid++;
     return { row, state: 'ok', email: address.address, note: '', vars: packed };
   }
