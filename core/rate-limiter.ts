@@ -17,6 +17,9 @@ export interface RateLimiterOptions {
   cooldownMs?: number;
 }
 
+/** How late a release may be and still count as on time (timer jitter, not a busy process). */
+const MAX_JITTER_MS = 5;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class AdaptiveRateLimiter {
@@ -54,10 +57,11 @@ export class AdaptiveRateLimiter {
   }
 
   /**
-   * Resolves when the caller may send. Waiters are released one at a time, in order, each at least
-   * 1000/rate ms after the previous release: a release that comes late (a busy event loop, a slow timer)
-   * pushes the next one out rather than letting the queue catch up in a burst, so in any window the sends
-   * released never exceed the rate.
+   * Resolves when the caller may send. Waiters are released one at a time, in order, on a grid of
+   * 1000/rate ms. A release up to half an interval (at most 5 ms) late keeps to the grid, so a timer's
+   * usual lateness does not lower the rate; a release later than that (a busy event loop) starts the grid
+   * again from now rather than letting the queue catch up in a burst. In any window of W ms the releases
+   * are at most W x rate / 1000 + 2.
    */
   acquire(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -84,7 +88,11 @@ export class AdaptiveRateLimiter {
           await this.sleep(wait);
           continue;
         }
-        this.nextSlot = Math.max(now, this.nextSlot) + 1000 / this.current;
+        const interval = 1000 / this.current;
+        // A release a little late (timers fire a millisecond or so after they are due) keeps to the grid,
+        // or every late timer would lower the rate; one later than that starts the grid again from now.
+        const onTime = now - this.nextSlot <= Math.min(interval / 2, MAX_JITTER_MS);
+        this.nextSlot = (onTime ? this.nextSlot : now) + interval;
         this.waiters.shift()?.();
       }
     } finally {

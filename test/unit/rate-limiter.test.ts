@@ -41,6 +41,15 @@ describe('AdaptiveRateLimiter', () => {
     expect(await releaseTimes(limiter, clock, 3)).toEqual([510, 520, 530]);
   });
 
+  it('keeps to its grid when a release is only a little late (timer jitter), so the rate is kept', async () => {
+    const clock = fakeClock();
+    const limiter = new AdaptiveRateLimiter(100, clock);
+    await releaseTimes(limiter, clock, 1); // at 0; next slot 10
+    clock.advance(13); // 3 ms past the slot: a late timer, within half an interval
+    // The late one goes now; the next ones stay on the 10 ms grid instead of drifting to 23, 33.
+    expect(await releaseTimes(limiter, clock, 3)).toEqual([13, 20, 30]);
+  });
+
   it('halves the rate on throttling at most once per cooldown, down to its floor', () => {
     const clock = fakeClock();
     const limiter = new AdaptiveRateLimiter(100, { ...clock, cooldownMs: 200, floor: 0.1 });
