@@ -74,6 +74,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     clock,
     configurationSet: config.configurationSet,
     sendQuota: () => sesSendQuota(clients.ses),
+    maxWorkerRate: config.maxWorkerRate,
   };
   const unsubscribeLinks = new UnsubscribeLinks(config);
   // Unsubscribe links need a secret and a public address. A deployment that configures either gets them

@@ -30,7 +30,13 @@ export const SixbackConfigSchema = z.object({
   defaultRate: z.number().positive().default(14),
   configurationSet: z.string().optional(),
   /** Emails a single sender keeps in flight to SES at once. */
-  maxInFlight: z.number().int().positive().default(16),
+  maxInFlight: z.number().int().positive().max(1000).default(16),
+  /**
+   * The most one SendBatch worker (one Map child, one Lambda) is asked to send per second; the plan runs
+   * rate / maxWorkerRate children. 250 suits the SDK path; the thin transports sustain about 1,000
+   * (docs/benchmarks.md). Each worker needs about maxWorkerRate x SES latency sends in flight.
+   */
+  maxWorkerRate: z.number().positive().max(10_000).default(250),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
@@ -72,6 +78,10 @@ export function parseConfig(input: SixbackConfigInput): SixbackConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConfig {
   const optional = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   const rate = optional('SIXBACK_DEFAULT_RATE');
+  const number = (name: string) => {
+    const value = optional(name);
+    return value === undefined ? undefined : Number(value);
+  };
   return parseConfig({
     region: env.AWS_REGION ?? 'us-east-1',
     endpoints: {
@@ -91,6 +101,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     sesTransport: optional('SIXBACK_SES_TRANSPORT') as 'sdk' | 'fast' | undefined,
     dynamoTransport: optional('SIXBACK_DYNAMO_TRANSPORT') as 'sdk' | 'fast' | undefined,
     defaultRate: rate === undefined ? undefined : Number(rate),
+    maxInFlight: number('SIXBACK_MAX_IN_FLIGHT'),
+    maxWorkerRate: number('SIXBACK_MAX_WORKER_RATE'),
     configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
     publicBaseUrl: optional('SIXBACK_PUBLIC_BASE_URL'),
     senderIdentities: (optional('SIXBACK_SENDER_IDENTITIES') ?? '')

@@ -14,6 +14,10 @@
  *                      batch stops itself and is retried rather than being killed (default 230).
  *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
  *                      HTTP client, core/ses-transport.ts, for more sends per vCPU).
+ *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
+ *                      of them at once (default 250; about 1,000 with both fast transports).
+ *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 16; needs about
+ *                      maxWorkerRate x SES latency, e.g. 100 for 1,000/s at 100 ms).
  *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
  *                      campaign gate): "sdk" (default) or "fast" (core/dynamo-rpc.ts, a thin signed client).
  *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
@@ -54,6 +58,8 @@ export const SixbackParamsSchema = z.object({
   sendBatchMemoryMb: int(512, 10_240).default(1769),
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  maxWorkerRate: z.coerce.number().positive().max(10_000).default(250),
+  maxInFlight: int(1, 1000).default(16),
   logRetentionDays: z.coerce
     .number()
     .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {

@@ -63,6 +63,8 @@ export class SixbackStack extends Stack {
       defaultRate: params.defaultRate,
       sesTransport: params.sesTransport,
       dynamoTransport: params.dynamoTransport,
+      maxWorkerRate: params.maxWorkerRate,
+      maxInFlight: params.maxInFlight,
       sendBatchTimeoutSeconds: params.sendBatchTimeoutSeconds,
       sendBatchMemoryMb: params.sendBatchMemoryMb,
       logRetention,

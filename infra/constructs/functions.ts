@@ -37,6 +37,8 @@ export interface FunctionEnvironment {
   SIXBACK_STATE_MACHINE_ARN: string;
   SIXBACK_SES_TRANSPORT: 'sdk' | 'fast';
   SIXBACK_DYNAMO_TRANSPORT: 'sdk' | 'fast';
+  SIXBACK_MAX_WORKER_RATE: string;
+  SIXBACK_MAX_IN_FLIGHT: string;
   SIXBACK_DEFAULT_RATE: string;
   SIXBACK_CONFIGURATION_SET: string;
   SIXBACK_PUBLIC_BASE_URL: string;
@@ -71,6 +73,8 @@ export interface FunctionsProps {
   defaultRate: number;
   sesTransport: 'sdk' | 'fast';
   dynamoTransport: 'sdk' | 'fast';
+  maxWorkerRate: number;
+  maxInFlight: number;
   sendBatchTimeoutSeconds: number;
   sendBatchMemoryMb: number;
   logRetention: logs.RetentionDays;
@@ -97,6 +101,8 @@ export class Functions extends Construct {
       SIXBACK_STATE_MACHINE_ARN: props.stateMachineArn,
       SIXBACK_SES_TRANSPORT: props.sesTransport,
       SIXBACK_DYNAMO_TRANSPORT: props.dynamoTransport,
+      SIXBACK_MAX_WORKER_RATE: String(props.maxWorkerRate),
+      SIXBACK_MAX_IN_FLIGHT: String(props.maxInFlight),
       SIXBACK_DEFAULT_RATE: String(props.defaultRate),
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
