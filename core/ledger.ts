@@ -49,6 +49,23 @@ export interface Ledger {
   release?(campaignId: string, lease: string, owner: string): Promise<void>;
 }
 
+/**
+ * How many partition keys one campaign's ledger is spread over. DynamoDB serves at most about 1,000 writes
+ * a second per partition key value; a campaign sending 3,500 emails a second writes as many ledger items,
+ * so its items are spread over `campaignId#0` .. `campaignId#15` by a hash of the recipient key (16,000
+ * writes a second). Every read is by full key, so nothing ever needs to list a shard.
+ *
+ * A storage format: changing the count or the hash would hide the entries already written.
+ */
+export const LEDGER_SHARDS = 16;
+
+/** The partition key value of a ledger item: the campaign and the shard of the key (FNV-1a, 32 bits). */
+export function ledgerPartition(campaignId: string, key: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return `${campaignId}#${(hash >>> 0) % LEDGER_SHARDS}`;
+}
+
 /** Lease items share the ledger table; their keys hold no "@", so they can never be a recipient's key. */
 export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${firstIndex}`;
 
@@ -58,11 +75,11 @@ export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${fi
  * does). test/unit/dynamo-rpc.contract.test.ts compares the stored items with the SDK's.
  */
 function ledgerPutText(campaignId: string, at: string) {
-  const head = `{"PutRequest":{"Item":{"campaignId":{"S":${JSON.stringify(campaignId)}},"key":{"S":`;
   const tail = `,"at":{"S":${JSON.stringify(at)}}}}}`;
   return (entry: LedgerEntry) => {
     const row = attributeText(entry.row);
-    let text = `${head}${JSON.stringify(entry.key)}}${row === undefined ? '' : `,"row":${row}`}`;
+    const partition = JSON.stringify(ledgerPartition(campaignId, entry.key));
+    let text = `{"PutRequest":{"Item":{"campaignId":{"S":${partition}},"key":{"S":${JSON.stringify(entry.key)}}${row === undefined ? '' : `,"row":${row}`}`;
     if (entry.state === 'failed') {
       text += ',"state":{"S":"failed"}';
       if (entry.reason !== undefined) text += `,"reason":${attributeText(entry.reason)}`;
@@ -85,11 +102,13 @@ export class DynamoLedger implements Ledger {
     const unique = [...new Set(keys)];
     if (this.rpc) {
       // Keys as DynamoDB JSON, written directly: {"campaignId":{"S":...},"key":{"S":...}}.
-      const prefix = `{"campaignId":{"S":${JSON.stringify(campaignId)}},"key":{"S":`;
       const items = await rpcBatchGet(
         this.rpc,
         this.table,
-        unique.map((key) => `${prefix}${JSON.stringify(key)}}}`),
+        unique.map(
+          (key) =>
+            `{"campaignId":{"S":${JSON.stringify(ledgerPartition(campaignId, key))}},"key":{"S":${JSON.stringify(key)}}}`,
+        ),
       );
       return new Map(
         items.map((raw) => {
@@ -101,7 +120,7 @@ export class DynamoLedger implements Ledger {
     const items = await batchGet(
       this.ddb,
       this.table,
-      unique.map((key) => ({ campaignId, key })),
+      unique.map((key) => ({ campaignId: ledgerPartition(campaignId, key), key })),
     );
     return new Map(items.map((item) => [item.key as string, item as unknown as LedgerEntry]));
   }
@@ -110,7 +129,7 @@ export class DynamoLedger implements Ledger {
     const now = this.clock().getTime();
     const put = {
       TableName: this.table,
-      Item: { campaignId, key: lease, owner, expiresAt: now + ttlMs },
+      Item: { campaignId: ledgerPartition(campaignId, lease), key: lease, owner, expiresAt: now + ttlMs },
       ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
       ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
       ExpressionAttributeValues: { ':now': now, ':owner': owner },
@@ -133,7 +152,7 @@ export class DynamoLedger implements Ledger {
   async release(campaignId: string, lease: string, owner: string): Promise<void> {
     const del = {
       TableName: this.table,
-      Key: { campaignId, key: lease },
+      Key: { campaignId: ledgerPartition(campaignId, lease), key: lease },
       ConditionExpression: '#owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':owner': owner },
@@ -159,7 +178,7 @@ export class DynamoLedger implements Ledger {
       return;
     }
     const items = entries.map((entry) => ({
-      campaignId,
+      campaignId: ledgerPartition(campaignId, entry.key),
       key: entry.key,
       row: entry.row,
       ...(entry.state === 'failed'

@@ -17,7 +17,7 @@ import { createClients } from '../../core/aws.ts';
 import { CampaignStore } from '../../core/campaign-store.ts';
 import { parseConfig } from '../../core/config.ts';
 import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/dynamo-rpc.ts';
-import { DynamoLedger, type LedgerEntry } from '../../core/ledger.ts';
+import { DynamoLedger, type LedgerEntry, ledgerPartition } from '../../core/ledger.ts';
 import { DynamoSuppressionList } from '../../core/suppression.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 
@@ -251,7 +251,10 @@ const many = (n: number): LedgerEntry[] =>
 
 async function rawItem(campaignId: string, key: string) {
   const out = await raw.send(
-    new GetItemCommand({ TableName: names.ledger, Key: { campaignId: { S: campaignId }, key: { S: key } } }),
+    new GetItemCommand({
+      TableName: names.ledger,
+      Key: { campaignId: { S: ledgerPartition(campaignId, key) }, key: { S: key } },
+    }),
   );
   const { campaignId: _c, ...rest } = out.Item ?? {};
   return rest;

@@ -6,7 +6,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoLedger } from '../../core/ledger.ts';
+import { DynamoLedger, ledgerPartition } from '../../core/ledger.ts';
 import { TABLES } from '../../core/tables.ts';
 import { FastLedgerFront } from '../../local/fast-ledger.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
@@ -102,7 +102,7 @@ describe('FastLedgerFront', () => {
       .send(
         new GetItemCommand({
           TableName: names.ledger,
-          Key: { campaignId: { S: 'c1' }, key: { S: 'r1@example.com' } },
+          Key: { campaignId: { S: ledgerPartition('c1', 'r1@example.com') }, key: { S: 'r1@example.com' } },
         }),
       )
       .then(
