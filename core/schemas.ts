@@ -83,6 +83,8 @@ export const BatchContextSchema = z.object({
   run: z.number().int().positive().default(1),
   /** `all`: every row not yet sent; `failed`: only rows an earlier run recorded as failed and retryable. */
   mode: z.enum(['all', 'failed']).default('all'),
+  /** The recipients file's header: the names of the values in each prepared row's `vars`. */
+  columns: z.array(z.string()).default([]),
 });
 export type BatchContext = z.infer<typeof BatchContextSchema>;
 

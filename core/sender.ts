@@ -148,7 +148,7 @@ function recipientVariables(
   candidate: Candidate,
   unsubscribeUrl: string | undefined,
 ): Record<string, unknown> {
-  const variables: Record<string, unknown> = unpackVars(candidate.row.vars);
+  const variables: Record<string, unknown> = unpackVars(candidate.row.vars, ctx.columns);
   for (const name in ctx.data) {
     if (Object.hasOwn(variables, name)) continue;
     // A data key named __proto__ must stay a plain variable, as the spread it replaces kept it.

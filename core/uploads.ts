@@ -210,7 +210,7 @@ export async function firstRecipientRow(
   try {
     const scanner = new RecipientsScanner(body, { emailColumn: options.emailColumn });
     for await (const row of scanner.rows()) {
-      if (row.state === 'ok') return unpackVars(row.vars);
+      if (row.state === 'ok') return unpackVars(row.vars, scanner.check.columns);
     }
     return {};
   } finally {

@@ -139,6 +139,7 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       configurationSet: deps.configurationSet ?? '',
       run: campaign.executions ?? 1,
       mode: campaign.runMode ?? 'all',
+      columns: campaign.check?.columns ?? [],
     },
   };
 }

@@ -5,6 +5,8 @@ import {
   checkRecipients,
   MAX_ROW_BYTES,
   PREPARED_HEADER,
+  packValues,
+  packVars,
   preparedChunks,
   RecipientsScanner,
   unpackVars,
@@ -38,7 +40,10 @@ describe('RecipientsScanner', () => {
       [2, 'ok', 'ada@example.com'],
       [3, 'ok', 'grace@example.com'],
     ]);
-    expect(unpackVars(rows[0]?.vars ?? '')).toEqual({ email: 'ada@example.com', first_name: 'Ada' });
+    expect(unpackVars(rows[0]?.vars ?? '', check.columns)).toEqual({
+      email: 'ada@example.com',
+      first_name: 'Ada',
+    });
   });
 
   it('handles a BOM, CRLF line ends, quoted delimiters and line breaks, and blank lines', async () => {
@@ -46,7 +51,10 @@ describe('RecipientsScanner', () => {
       '\uFEFFEmail,note\r\n\r\n"a@example.com","x, ""y""\r\nz"\r\n\r\nb@example.com,plain\r\n',
     );
     expect(check).toMatchObject({ emailColumn: 'Email', rows: 2, valid: 2, blankLines: 2 });
-    expect(unpackVars(rows[0]?.vars ?? '')).toEqual({ Email: 'a@example.com', note: 'x, "y"\r\nz' });
+    expect(unpackVars(rows[0]?.vars ?? '', check.columns)).toEqual({
+      Email: 'a@example.com',
+      note: 'x, "y"\r\nz',
+    });
     // Rows are numbered as records, the header being row 1, whatever blank lines sit between them.
     expect(rows.map((r) => r.row)).toEqual([2, 3]);
   });
@@ -139,12 +147,24 @@ describe('the prepared file', () => {
     const records = [...tokenizer.push(prepared), ...tokenizer.end()].map((r) => r.fields);
     expect(records[0]).toEqual(['row', 'state', 'email', 'note', 'vars']);
     expect(records[2]?.[1]).toBe('ok');
-    expect(unpackVars(records[2]?.[4] ?? '')).toEqual({
+    expect(unpackVars(records[2]?.[4] ?? '', scanner.check.columns)).toEqual({
       email: 'q@example.com',
       note: 'a "quote", a \\ backslash, a comma\nand a line',
     });
     expect(records[3]?.[1]).toBe('invalid');
     expect(decodeURIComponent(records[3]?.[3] ?? '')).toContain('"not valid" has no user@domain form');
+  });
+
+  it('packs each row as its values, the names once in the header; both forms unpack', () => {
+    const values = packValues(['ada@example.com', 'Ada', '']);
+    const object = packVars({ email: 'ada@example.com', first_name: 'Ada', city: '' });
+    expect(values.length).toBeLessThan(object.length * 0.7);
+    expect(unpackVars(values, ['email', 'first_name', 'city'])).toEqual(unpackVars(object));
+    // The values form cannot be read without its names, nor with the wrong number of them.
+    expect(() => unpackVars(values)).toThrow(/3 values but its batch names 0 columns/);
+    expect(() => unpackVars(values, ['email', 'first_name'])).toThrow(/names 2 columns/);
+    // A column named __proto__ stays a variable.
+    expect(unpackVars(packValues(['x']), ['__proto__'])).toEqual(JSON.parse('{"__proto__":"x"}'));
   });
 
   it('checkRecipients gives the summary without writing anything', async () => {
