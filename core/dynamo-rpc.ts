@@ -13,9 +13,8 @@
  */
 import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { Pool } from 'undici';
 import { MAX_UNPROCESSED_ATTEMPTS, unprocessedDelayMs } from './dynamo.ts';
-import { isCanonicalPath, SigV4Signer } from './sigv4.ts';
+import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
   | 'BatchGetItem'
@@ -146,10 +145,7 @@ function errorCode(header: string | string[] | undefined, body: Record<string, u
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class DynamoRpc {
-  private readonly pool: Pool;
-  private readonly signer: SigV4Signer;
-  private readonly host: string;
-  private readonly path: string;
+  private readonly endpoint: SignedEndpoint;
   private readonly maxAttempts: number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -158,43 +154,34 @@ export class DynamoRpc {
 
   constructor(options: DynamoRpcOptions) {
     const url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
-    this.host = url.host;
-    this.path = url.pathname === '' ? '/' : url.pathname;
-    if (!isCanonicalPath(this.path)) throw new Error(`DynamoDB endpoint path ${this.path} needs escaping`);
+    this.endpoint = new SignedEndpoint({
+      label: 'DynamoDB',
+      service: 'dynamodb',
+      region: options.region,
+      url,
+      path: url.pathname === '' ? '/' : url.pathname,
+      credentials: options.credentials,
+      connections: options.connections,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
     this.maxAttempts = options.maxAttempts ?? 4;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
-    const timeout = options.timeoutMs ?? 60_000;
-    this.pool = new Pool(url.origin, {
-      connections: options.connections ?? null,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      keepAliveTimeout: 30_000,
-    });
-    this.signer = new SigV4Signer({
-      service: 'dynamodb',
-      region: options.region,
-      credentials: options.credentials,
-    });
   }
 
   /** The request for one call, signed (the contract test verifies its signature as a server would). */
   async signedRequest(operation: DynamoOperation, body: string, date?: Date) {
     const bytes = Buffer.from(body);
-    const headers = await this.signer.sign(
+    const headers = await this.endpoint.sign(
       {
-        host: this.host,
-        path: this.path,
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'content-length': String(bytes.length),
-          'x-amz-target': `DynamoDB_20120810.${operation}`,
-        },
-        body: bytes,
+        'content-type': 'application/x-amz-json-1.0',
+        'content-length': String(bytes.length),
+        'x-amz-target': `DynamoDB_20120810.${operation}`,
       },
+      bytes,
       date,
     );
-    return { path: this.path, headers, body: bytes };
+    return { path: this.endpoint.path, headers, body: bytes };
   }
 
   /** One call, retried as the SDK retries it; resolves with the parsed answer. */
@@ -227,7 +214,7 @@ export class DynamoRpc {
   private async once(operation: DynamoOperation, body: string): Promise<unknown> {
     const request = await this.signedRequest(operation, body);
     const { host: _host, ...headers } = request.headers;
-    const response = await this.pool.request({
+    const response = await this.endpoint.pool.request({
       method: 'POST',
       path: request.path,
       headers,
@@ -256,7 +243,7 @@ export class DynamoRpc {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.endpoint.close();
   }
 }
 

@@ -17,9 +17,9 @@
  * holds both to the same requests and the same error classification.
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from './email-sender.ts';
-import { isCanonicalPath, SigV4Signer } from './sigv4.ts';
+import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {
   region: string;
@@ -183,50 +183,35 @@ class Answer implements Dispatcher.DispatchHandler {
 }
 
 export class SesV2Transport implements EmailSender {
-  private readonly pool: Pool;
-  private readonly signer: SigV4Signer;
-  private readonly host: string;
-  private readonly path: string;
+  private readonly endpoint: SignedEndpoint;
 
   constructor(options: SesTransportOptions) {
     const url = new URL(options.endpoint ?? `https://email.${options.region}.amazonaws.com`);
-    this.host = url.host;
-    this.path = `${url.pathname.replace(/\/+$/, '')}${PATH}`;
-    if (!isCanonicalPath(this.path)) {
-      throw new Error(
-        `The SES endpoint ${options.endpoint} has a path (${url.pathname}) the SigV4 signer cannot sign as is: ` +
-          'use letters, digits, - . _ ~ and single slashes only, without . or .. segments',
-      );
-    }
-    const timeout = options.timeoutMs ?? 30_000;
-    this.pool = new Pool(url.origin, {
-      connections: options.connections ?? null,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      keepAliveTimeout: 30_000,
-    });
-    this.signer = new SigV4Signer({
+    this.endpoint = new SignedEndpoint({
+      label: 'SES',
       service: 'ses',
       region: options.region,
+      url,
+      path: `${url.pathname.replace(/\/+$/, '')}${PATH}`,
       credentials: options.credentials,
+      connections: options.connections,
+      timeoutMs: options.timeoutMs ?? 30_000,
     });
   }
 
-  /** The body bytes and the signed headers (host included) for one email. */
-  private async sign(body: Buffer): Promise<Record<string, string>> {
-    return this.signer.sign({
-      host: this.host,
-      path: this.path,
-      headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+  /** The signed headers (host included) for one email's body. */
+  private sign(body: Buffer): Promise<Record<string, string>> {
+    return this.endpoint.sign(
+      { 'content-type': 'application/json', 'content-length': String(body.length) },
       body,
-    });
+    );
   }
 
   /** The signed request for one email (the contract test compares it with the SDK's). */
   async signedRequest(email: OutgoingEmail) {
     const body = sendEmailBody(email);
     const headers = await this.sign(Buffer.from(body, 'utf8'));
-    return { method: 'POST', path: this.path, headers, body };
+    return { method: 'POST', path: this.endpoint.path, headers, body };
   }
 
   async send(email: OutgoingEmail): Promise<{ messageId: string }> {
@@ -235,11 +220,14 @@ export class SesV2Transport implements EmailSender {
     // host, the one it would write itself) and checks content-length against the body.
     const headers = await this.sign(body);
     return new Promise((resolve, reject) => {
-      this.pool.dispatch({ method: 'POST', path: this.path, headers, body }, new Answer(resolve, reject));
+      this.endpoint.pool.dispatch(
+        { method: 'POST', path: this.endpoint.path, headers, body },
+        new Answer(resolve, reject),
+      );
     });
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.endpoint.close();
   }
 }
