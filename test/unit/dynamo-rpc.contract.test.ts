@@ -4,13 +4,12 @@
  * keys and items are sent again, service errors come back with the SDK's names and retries, and every
  * request carries a signature a server recomputing it (with the SDK's own signer) accepts.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../core/aws.ts';
@@ -20,6 +19,7 @@ import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/dyna
 import { DynamoLedger, type LedgerEntry, ledgerPartition } from '../../core/ledger.ts';
 import { DynamoSuppressionList } from '../../core/suppression.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
+import { NodeSha256 } from '../support/node-sha256.ts';
 
 const credentials = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -111,21 +111,6 @@ class FaultyProxy {
     this.server?.closeAllConnections();
     return new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
-}
-
-/** SHA-256 on node:crypto for the verifying signer (the SDK's pure-JS one is slow). */
-class NodeSha256 {
-  private h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret as Uint8Array);
-  }
-  update(data: Uint8Array | string) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
 }
 
 /** Recomputes a request's signature with the SDK's signer, as DynamoDB would, from what arrived. */

@@ -1,22 +1,7 @@
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { isCanonicalPath, SigV4Signer } from '../../core/sigv4.ts';
-
-class Sha256 {
-  private h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret as Uint8Array);
-  }
-  update(data: Uint8Array | string) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
-}
+import { NodeSha256 } from '../support/node-sha256.ts';
 
 const CREDENTIALS = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -30,7 +15,7 @@ async function smithy(
   request: { host: string; path: string; headers: Record<string, string>; body: string },
   date: Date,
 ) {
-  const signer = new SignatureV4({ service, region: 'eu-west-1', credentials, sha256: Sha256 });
+  const signer = new SignatureV4({ service, region: 'eu-west-1', credentials, sha256: NodeSha256 });
   const signed = await signer.sign(
     {
       method: 'POST',
