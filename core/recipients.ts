@@ -42,6 +42,14 @@ export const packVars = (vars: Record<string, string>) =>
  */
 export const packValues = (values: string[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
 
+/** Sets a template variable as an own property, even one named __proto__ (an assignment would set the
+ * object's prototype instead). */
+export function setVariable(variables: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__')
+    Object.defineProperty(variables, name, { value, enumerable: true, writable: true, configurable: true });
+  else variables[name] = value;
+}
+
 /** A row's variables from either form; the values form needs the header's column names. */
 export function unpackVars(packed: string, columns?: readonly string[]): Record<string, string> {
   if (packed === '') return {};
@@ -55,13 +63,7 @@ export function unpackVars(packed: string, columns?: readonly string[]): Record<
     );
   }
   const vars: Record<string, string> = {};
-  for (let i = 0; i < parsed.length; i++) {
-    const name = columns[i] as string;
-    // A column named __proto__ stays an ordinary variable.
-    if (name === '__proto__')
-      Object.defineProperty(vars, name, { value: parsed[i], enumerable: true, writable: true });
-    else vars[name] = parsed[i] as string;
-  }
+  for (let i = 0; i < parsed.length; i++) setVariable(vars, columns[i] as string, parsed[i]);
   return vars;
 }
 

@@ -32,7 +32,7 @@ import {
 } from './errors.ts';
 import { isSentEntry, type Ledger, type LedgerEntry, leaseKey } from './ledger.ts';
 import { AdaptiveRateLimiter } from './rate-limiter.ts';
-import { decodeText, unpackVars } from './recipients.ts';
+import { decodeText, setVariable, unpackVars } from './recipients.ts';
 import {
   type BatchContext,
   type PreparedRow,
@@ -150,11 +150,7 @@ function recipientVariables(
 ): Record<string, unknown> {
   const variables: Record<string, unknown> = unpackVars(candidate.row.vars, ctx.columns);
   for (const name in ctx.data) {
-    if (Object.hasOwn(variables, name)) continue;
-    // A data key named __proto__ must stay a plain variable, as the spread it replaces kept it.
-    if (name === '__proto__')
-      Object.defineProperty(variables, name, { value: ctx.data[name], enumerable: true, writable: true });
-    else variables[name] = ctx.data[name];
+    if (!Object.hasOwn(variables, name)) setVariable(variables, name, ctx.data[name]);
   }
   variables.email = candidate.email;
   variables.campaign_id = ctx.campaignId;
