@@ -1,10 +1,11 @@
 /**
- * SES sending events, delivered by an EventBridge rule on the configuration set's events
- * (source aws.ses): counts them on their campaign, suppresses hard bounces and complaints, raises
+ * SES sending events, routed by an EventBridge rule on the configuration set's events (source aws.ses)
+ * into an SQS queue the function reads in batches (on AWS), or handed over one at a time (the local
+ * injector): counts them on their campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
 import type { AppDeps } from '../core/app.ts';
-import { recordSesEvent, type SesEventDeps } from '../core/compliance/events.ts';
+import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
@@ -12,9 +13,37 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
   return { campaigns: deps.campaigns, suppression: deps.suppression, clock: deps.clock, emitMetrics };
 }
 
+/** An SQS event: each record's body is one EventBridge event. */
+function sqsBodies(event: unknown): unknown[] | undefined {
+  const records = (event as { Records?: { eventSource?: string; body?: string }[] } | null)?.Records;
+  if (!Array.isArray(records) || records.some((r) => r?.eventSource !== 'aws:sqs')) return undefined;
+  return records.map((record) => {
+    try {
+      return JSON.parse(record.body ?? '');
+    } catch {
+      return record.body;
+    }
+  });
+}
+
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
   async (event) => {
+    const bodies = sqsBodies(event);
+    if (bodies) {
+      // One batch from the queue. Unparseable messages are logged and dropped (they never will parse);
+      // anything else (DynamoDB down) throws, and the whole batch comes back after the visibility timeout.
+      const result = await recordSesEvents(bodies, sesEventDeps(deps));
+      for (const ignored of result.ignored)
+        console.error(JSON.stringify({ ignored: 'not an SES event', problem: ignored.problem }));
+      return {
+        recorded: result.recorded,
+        ignored: result.ignored.length,
+        counted: result.counted,
+        suppressed: result.suppressed,
+        alarms: result.raised.map((b) => b.metric),
+      };
+    }
     let result: Awaited<ReturnType<typeof recordSesEvent>>;
     try {
       result = await recordSesEvent(event, sesEventDeps(deps));

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { CampaignRecord } from '../campaign-store.ts';
 import { checkAddress } from '../email-address.ts';
+import { ValidationError } from '../errors.ts';
 import { parseWith } from '../schemas.ts';
 import type { SuppressionReason } from '../suppression.ts';
 import {
@@ -142,16 +143,14 @@ export interface SesEventResult extends ClassifiedEvent {
   raised: Breach[];
 }
 
-/**
- * Records one SES event. Delivery is at least once: a repeated event counts twice, which only nudges a
- * rate, and suppressing an address twice is harmless.
- */
-export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promise<SesEventResult> {
+/** Parses and classifies one event, and suppresses what it says to (bounces, complaints). */
+async function classifyAndSuppress(
+  input: unknown,
+  deps: SesEventDeps,
+): Promise<{ event: ClassifiedEvent; suppressed: string[] }> {
   const parsed = parseWith(SesEventSchema, input, 'SES event');
   const detail = 'detail' in parsed ? parsed.detail : parsed;
   const event = classifySesEvent(detail as SesEventDetail);
-  const now = deps.clock();
-
   const suppressed: string[] = [];
   if (event.suppress) {
     const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
@@ -160,43 +159,128 @@ export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promis
       suppressed.push(address);
     }
   }
+  return { event, suppressed };
+}
 
+/**
+ * Adds counts to one campaign (one write, however many events they sum), re-evaluates its health and
+ * alarms, and logs its rates when a counted event moves them.
+ */
+async function countOnCampaign(
+  campaignId: string,
+  counts: Partial<Record<EventCounter, number>>,
+  deps: SesEventDeps,
+  now: Date,
+): Promise<{ health: CampaignHealth | undefined; raised: Breach[] }> {
+  const record = await deps.campaigns.addEvents(campaignId, counts);
+  if (!record) return { health: undefined, raised: [] };
+  const health = campaignHealth(
+    record.events ?? {},
+    record.totals?.sent ?? record.progress.sent,
+    deps.thresholds,
+  );
+  const update = updateAlarms((record.alarms ?? []) as RecordedAlarm[], health, now);
+  if (update.changed) await deps.campaigns.patch(campaignId, { alarms: update.alarms });
+  const raised = update.raised;
+  if (deps.emitMetrics && (counts.complaint || counts.bounce || counts.delivery)) {
+    const rates: MetricValue[] = [
+      { name: RATE_METRICS.complaintRate, value: health.complaintRate * 100, unit: 'Percent' },
+      { name: RATE_METRICS.bounceRate, value: health.bounceRate * 100, unit: 'Percent' },
+      ...(raised.length > 0 ? [{ name: ALARM_METRIC, value: raised.length, unit: 'Count' as const }] : []),
+    ];
+    deps.emitMetrics(
+      emfLine(rates, { campaignId, perCampaign: true }, now, { alarms: raised.map((b) => b.metric) }),
+    );
+  }
+  return { health, raised };
+}
+
+function emitEventCount(
+  deps: SesEventDeps,
+  counter: EventCounter,
+  value: number,
+  campaignId: string | undefined,
+  eventType: string,
+  now: Date,
+) {
+  const metrics: MetricValue[] = [{ name: EVENT_METRIC_NAMES[counter], value, unit: 'Count' }];
+  deps.emitMetrics?.(emfLine(metrics, { campaignId }, now, { eventType }));
+}
+
+/**
+ * Records one SES event. Delivery is at least once: a repeated event counts twice, which only nudges a
+ * rate, and suppressing an address twice is harmless.
+ */
+export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promise<SesEventResult> {
+  const now = deps.clock();
+  const { event, suppressed } = await classifyAndSuppress(input, deps);
   let health: CampaignHealth | undefined;
   let raised: Breach[] = [];
   if (event.counter && event.campaignId) {
-    const record = await deps.campaigns.addEvents(event.campaignId, { [event.counter]: 1 });
-    if (record) {
-      health = campaignHealth(
-        record.events ?? {},
-        record.totals?.sent ?? record.progress.sent,
-        deps.thresholds,
-      );
-      const update = updateAlarms((record.alarms ?? []) as RecordedAlarm[], health, now);
-      raised = update.raised;
-      if (update.changed) await deps.campaigns.patch(event.campaignId, { alarms: update.alarms });
-    }
+    ({ health, raised } = await countOnCampaign(event.campaignId, { [event.counter]: 1 }, deps, now));
   }
-
-  if (deps.emitMetrics && event.counter) {
-    const metrics: MetricValue[] = [{ name: EVENT_METRIC_NAMES[event.counter], value: 1, unit: 'Count' }];
-    deps.emitMetrics(emfLine(metrics, { campaignId: event.campaignId }, now, { eventType: event.eventType }));
-    if (
-      health &&
-      (event.counter === 'complaint' || event.counter === 'bounce' || event.counter === 'delivery')
-    ) {
-      const rates: MetricValue[] = [
-        { name: RATE_METRICS.complaintRate, value: health.complaintRate * 100, unit: 'Percent' },
-        { name: RATE_METRICS.bounceRate, value: health.bounceRate * 100, unit: 'Percent' },
-        ...(raised.length > 0 ? [{ name: ALARM_METRIC, value: raised.length, unit: 'Count' as const }] : []),
-      ];
-      deps.emitMetrics(
-        emfLine(rates, { campaignId: event.campaignId, perCampaign: true }, now, {
-          alarms: raised.map((b) => b.metric),
-        }),
-      );
-    }
-  }
+  if (event.counter) emitEventCount(deps, event.counter, 1, event.campaignId, event.eventType, now);
   return { ...event, suppressed, health, raised };
+}
+
+export interface SesEventsResult {
+  /** Events recorded, and those that were not SES events at all (logged and dropped: never parseable). */
+  recorded: number;
+  ignored: { index: number; problem: string }[];
+  suppressed: string[];
+  /** Counts added per campaign: one write per campaign, whatever the number of events. */
+  counted: Record<string, Partial<Record<EventCounter, number>>>;
+  raised: Breach[];
+}
+
+/**
+ * Records a batch of SES events (the SQS queue between EventBridge and the function delivers up to 100 at
+ * a time): suppressions one by one, counts summed per campaign and written once per campaign. A campaign
+ * sending 3,500 emails a second produces as many delivery events, far more than the ~1,000 writes a
+ * second one DynamoDB item takes; batched, it is a few writes a second.
+ */
+export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Promise<SesEventsResult> {
+  const now = deps.clock();
+  const result: SesEventsResult = { recorded: 0, ignored: [], suppressed: [], counted: {}, raised: [] };
+  const perType = new Map<
+    string,
+    { counter: EventCounter; eventType: string; campaignId?: string; n: number }
+  >();
+  for (const [index, input] of inputs.entries()) {
+    let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
+    try {
+      classified = await classifyAndSuppress(input, deps);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      result.ignored.push({ index, problem: error.message });
+      continue;
+    }
+    const { event, suppressed } = classified;
+    result.recorded++;
+    result.suppressed.push(...suppressed);
+    if (!event.counter) continue;
+    if (event.campaignId) {
+      const counts = result.counted[event.campaignId] ?? {};
+      counts[event.counter] = (counts[event.counter] ?? 0) + 1;
+      result.counted[event.campaignId] = counts;
+    }
+    const key = `${event.campaignId ?? ''}|${event.counter}|${event.eventType}`;
+    const entry = perType.get(key);
+    if (entry) entry.n++;
+    else
+      perType.set(key, {
+        counter: event.counter,
+        eventType: event.eventType,
+        ...(event.campaignId ? { campaignId: event.campaignId } : {}),
+        n: 1,
+      });
+  }
+  for (const [campaignId, counts] of Object.entries(result.counted)) {
+    result.raised.push(...(await countOnCampaign(campaignId, counts, deps, now)).raised);
+  }
+  for (const entry of perType.values())
+    emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
+  return result;
 }
 
 export const INJECTABLE_EVENT_TYPES = [

@@ -9,6 +9,7 @@ import {
   buildSesEvent,
   type InjectEvent,
   recordSesEvent,
+  recordSesEvents,
   type SesEventDeps,
 } from '../../core/compliance/events.ts';
 import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
@@ -156,5 +157,111 @@ describe('the ses-events Lambda handler', () => {
     }
     expect(errors).toHaveLength(1);
     expect(w.suppressed.size).toBe(0);
+  });
+});
+
+describe('SES events in batches (the queue between EventBridge and the function)', () => {
+  /** An SQS event as Lambda delivers it: each body one EventBridge event. */
+  const sqsEvent = (bodies: unknown[]) => ({
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i}`,
+      eventSource: 'aws:sqs',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })),
+  });
+
+  it('sums a batch into one counter write per campaign, and suppresses each bounce and complaint', async () => {
+    const w = world(1000);
+    let writes = 0;
+    const addEvents = w.deps.campaigns.addEvents;
+    w.deps.campaigns.addEvents = (id, counts) => {
+      writes++;
+      return addEvents(id, counts);
+    };
+    const bodies = [
+      ...Array.from({ length: 95 }, (_, i) =>
+        buildSesEvent({ type: 'delivery', email: `r${i}@example.com`, campaignId: 'c1' }),
+      ),
+      buildSesEvent({ type: 'bounce', email: 'hard@example.com', campaignId: 'c1' }),
+      buildSesEvent({ type: 'complaint', email: 'angry@example.com', campaignId: 'c1' }),
+      buildSesEvent({ type: 'delivery', email: 'x@example.com', campaignId: 'other' }),
+      buildSesEvent({ type: 'delivery', email: 'y@example.com', campaignId: 'other' }),
+    ];
+    const handler = createHandler(w.deps as unknown as AppDeps);
+    // The handler logs its EMF lines on stdout, as Lambda wants them.
+    const logged: Record<string, unknown>[] = [];
+    const original = console.log;
+    console.log = (line: string) => void logged.push(JSON.parse(line));
+    let out: { recorded: number; counted: Record<string, unknown> };
+    try {
+      out = (await handler(sqsEvent(bodies))) as typeof out;
+    } finally {
+      console.log = original;
+    }
+    expect(out.recorded).toBe(99);
+    expect(out.counted).toEqual({ c1: { delivery: 95, bounce: 1, complaint: 1 }, other: { delivery: 2 } });
+    // Two campaigns, two writes (the world knows c1 only, so "other" is counted nowhere but asked once).
+    expect(writes).toBe(2);
+    expect(w.record.events).toEqual({ delivery: 95, bounce: 1, complaint: 1 });
+    expect([...w.suppressed.keys()]).toEqual(['hard@example.com', 'angry@example.com']);
+    // Metrics: one line per campaign and event type with the summed value, not one per event.
+    const deliveries = logged
+      .filter((m) => m.eventType === 'DELIVERY')
+      .map((m) => [m.CampaignId, m.EmailDelivered]);
+    expect(deliveries).toEqual([
+      ['c1', 95],
+      ['other', 2],
+    ]);
+  });
+
+  it('counts what one-at-a-time delivery would count, for the same events', async () => {
+    const events = [
+      ...Array.from({ length: 40 }, (_, i) =>
+        buildSesEvent({ type: 'delivery', email: `r${i}@example.com`, campaignId: 'c1' }),
+      ),
+      ...Array.from({ length: 3 }, (_, i) =>
+        buildSesEvent({ type: 'complaint', email: `c${i}@example.com`, campaignId: 'c1' }),
+      ),
+    ];
+    const one = world(100);
+    for (const event of events) await recordSesEvent(event, one.deps);
+    const batched = world(100);
+    const out = await recordSesEvents(events, batched.deps);
+    expect(batched.record.events).toEqual(one.record.events);
+    expect(batched.record.alarms).toEqual(one.record.alarms);
+    expect(out.raised.map((b) => b.metric)).toEqual(['complaintRate']);
+  });
+
+  it('logs and drops messages that are not SES events, and records the rest of the batch', async () => {
+    const w = world(10);
+    const handler = createHandler(w.deps as unknown as AppDeps);
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(line);
+    try {
+      const out = await handler(
+        sqsEvent([
+          'not json',
+          { 'detail-type': 'Scheduled Event', detail: {} },
+          buildSesEvent({ type: 'open', email: 'a@example.com', campaignId: 'c1' }),
+        ]),
+      );
+      expect(out).toMatchObject({ recorded: 1, ignored: 2 });
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toHaveLength(2);
+    expect(w.record.events).toEqual({ open: 1 });
+  });
+
+  it('fails the whole batch when the store fails, so the queue delivers it again', async () => {
+    const w = world(10);
+    w.deps.campaigns.addEvents = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    const handler = createHandler(w.deps as unknown as AppDeps);
+    await expect(
+      handler(sqsEvent([buildSesEvent({ type: 'delivery', email: 'a@example.com', campaignId: 'c1' })])),
+    ).rejects.toThrow('throttled');
   });
 });

@@ -457,10 +457,20 @@ describe('the API and SES', () => {
     const pattern = rule.Properties.EventPattern as { source: string[]; 'detail-type': string[] };
     expect(pattern.source).toEqual(['aws.ses']);
     expect(pattern['detail-type']).toHaveLength(types.length);
+    // Through a queue the function reads in batches, so a fast campaign's delivery events become a few
+    // counter writes a second, not one each.
+    const [queueId, queue] = must(
+      ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy !== undefined),
+      'events queue with a dead-letter queue',
+    );
     const targets = rule.Properties.Targets as { Arn: unknown }[];
-    expect(targets.map((t) => flat(t.Arn))).toEqual([
-      `<${logicalId(stack.functions.sesEvents as never)}.Arn>`,
-    ]);
+    expect(targets.map((t) => flat(t.Arn))).toEqual([`<${queueId}.Arn>`]);
+    expect((queue.Properties.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBe(8);
+    const mapping = must(ofType('AWS::Lambda::EventSourceMapping')[0], 'event source mapping')[1];
+    expect(flat(mapping.Properties.EventSourceArn)).toBe(`<${queueId}.Arn>`);
+    expect(flat(mapping.Properties.FunctionName)).toBe(`<${logicalId(stack.functions.sesEvents as never)}>`);
+    expect(mapping.Properties.BatchSize).toBe(100);
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBe(5);
   });
 });
 
