@@ -18,6 +18,23 @@ const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances',
 const CITIES = ['Seoul', 'Busan', 'Lisbon', 'Nairobi', 'Lima', 'Oslo', 'Osaka', 'Austin'];
 const PLANS = ['free', 'pro', 'team'];
 
+/** The template variables of recipient i as the sender builds them (campaign data, the row, sixback's
+ * own), for the micro-benchmarks that render without a pipeline. */
+export function benchVariables(i: number): Record<string, unknown> {
+  return {
+    ...BENCH_DATA,
+    email: benchAddress(i),
+    first_name: `Ada ${i}`,
+    city: 'Lisbon',
+    plan: PLANS[i % PLANS.length],
+    joined: '2024-03-01',
+    points: String(i % 977),
+    member_id: `M${i}`,
+    campaign_id: 'c1',
+    unsubscribe_url: `https://x.example/u/${i}`,
+  };
+}
+
 /** Recipient i is bench-<i>@example.com; the stand-in checks every one arrived exactly once. */
 export const benchAddress = (i: number) => `bench-${i}@example.com`;
 

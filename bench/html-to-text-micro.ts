@@ -9,23 +9,12 @@ import { readFileSync } from 'node:fs';
 import { htmlToText } from '../core/compliance/html-to-text.ts';
 import { compileTemplate, renderTemplate } from '../core/template.ts';
 import { htmlToText as reference } from '../test/support/html-to-text-reference.ts';
+import { benchVariables } from './fixtures.ts';
 
 const source = readFileSync(new URL('./template.html', import.meta.url), 'utf8');
 // With a text part of its own, renderTemplate does not call htmlToText: the render alone can be measured.
 const compiled = compileTemplate({ subject: 'x', html: source, text: 'x' });
-const vars = (i: number) => ({
-  email: `bench-${i}@example.com`,
-  first_name: `Ada ${i}`,
-  city: 'Lisbon',
-  plan: ['free', 'pro', 'team'][i % 3],
-  joined: '2024-03-01',
-  points: String(i % 977),
-  member_id: `M${i}`,
-  month: 'November',
-  company: 'sixback',
-  sender_name: 'The team',
-  unsubscribe_url: `https://x.example/u/${i}`,
-});
+const vars = benchVariables;
 const render = (i: number) => renderTemplate(compiled, vars(i)).html;
 const pages = Array.from({ length: 64 }, (_, i) => render(i));
 for (const page of pages) {

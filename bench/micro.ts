@@ -11,23 +11,12 @@ import { Pool } from 'undici';
 import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../core/email-sender.ts';
 import { SesV2Transport, sendEmailBody } from '../core/ses-transport.ts';
 import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { benchVariables } from './fixtures.ts';
 import { StandinProcess } from './standin.ts';
 
 const html = readFileSync(new URL('./template.html', import.meta.url), 'utf8');
 const compiled = compileTemplate({ subject: 'Your {{ month }} update, {{ first_name }}', html });
-const vars = (i: number) => ({
-  email: `bench-${i}@example.com`,
-  first_name: `Ada ${i}`,
-  city: 'Lisbon',
-  plan: ['free', 'pro', 'team'][i % 3],
-  joined: '2024-03-01',
-  points: String(i % 977),
-  member_id: `M${i}`,
-  month: 'November',
-  company: 'sixback',
-  sender_name: 'The team',
-  unsubscribe_url: `https://x.example/u/${i}`,
-});
+const vars = benchVariables;
 
 function cpu<T>(label: string, n: number, fn: (i: number) => T) {
   const t0 = process.cpuUsage();

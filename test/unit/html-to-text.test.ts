@@ -6,6 +6,7 @@ import {
   htmlToText as reference,
   decodeEntities as referenceDecode,
 } from '../support/html-to-text-reference.ts';
+import { type Seeded, seeded } from '../support/seeded.ts';
 
 /** The expected text, and the old implementation agreeing with it (so the example itself is right). */
 function expectText(html: string, text: string) {
@@ -114,20 +115,6 @@ describe('htmlToText rules', () => {
     expect(out.text).toBe('Hello <Ann & co>\n\nUnsubscribe (https://x.example/u/t?a=1&b=2)');
   });
 });
-
-/** mulberry32: a small seeded generator, so a failure reproduces from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  return { next, pick };
-}
 
 const NAMES = [
   'a',
@@ -341,7 +328,7 @@ const ODD = [
   '</head>',
 ] as const;
 
-function attribute(r: ReturnType<typeof rng>): string {
+function attribute(r: Seeded): string {
   const value = (v: string) => r.pick([`"${v}"`, `'${v}'`, v, `"${v}`, ` "${v}" `]);
   switch (Math.floor(r.next() * 9)) {
     case 0:
@@ -359,7 +346,7 @@ function attribute(r: ReturnType<typeof rng>): string {
   }
 }
 
-function tag(r: ReturnType<typeof rng>): string {
+function tag(r: Seeded): string {
   const name = r.pick(NAMES);
   if (r.next() < 0.3) return `</${name}${r.pick(['', ' ', '\n', ' x'])}>`;
   let attrs = '';
@@ -368,20 +355,20 @@ function tag(r: ReturnType<typeof rng>): string {
   return `<${name}${attrs}${r.pick(['>', '>', '/>', ' >', ''])}`;
 }
 
-function link(r: ReturnType<typeof rng>, depth: number): string {
+function link(r: Seeded, depth: number): string {
   const open = `<${r.pick(['a', 'A'])}${r.pick([' ', '\n', ' class="x" '])}${attribute(r)}${r.pick(['>', ' >', ' x=1>'])}`;
   const inner = r.next() < 0.5 ? r.pick(LABELS) : fragment(r, depth + 1, 4);
   return open + inner + r.pick(['</a>', '</A>', '</a >', '', '</a\n>']);
 }
 
-function skipped(r: ReturnType<typeof rng>, depth: number): string {
+function skipped(r: Seeded, depth: number): string {
   const name = r.pick(['head', 'style', 'script', 'title', 'noscript', 'template', 'HEAD', 'Style']);
   const close = r.pick([`</${name}>`, `</${name.toUpperCase()} >`, '', `</${name}x>`, `</${name}\n>`]);
   return `<${name}${r.pick(['', ' a="1"', '>'])}>${fragment(r, depth + 1, 3)}${close}`;
 }
 
 /** A piece of HTML that mixes every kind of token, nested a little. */
-function fragment(r: ReturnType<typeof rng>, depth = 0, max = 30): string {
+function fragment(r: Seeded, depth = 0, max = 30): string {
   let html = '';
   const length = 1 + Math.floor(r.next() * max);
   for (let k = 0; k < length; k++) {
@@ -398,7 +385,7 @@ function fragment(r: ReturnType<typeof rng>, depth = 0, max = 30): string {
 }
 
 /** Well-formed email-like HTML, so the scanner's own path (not its fallback) gets most of the inputs. */
-function document(r: ReturnType<typeof rng>): string {
+function document(r: Seeded): string {
   let html = r.pick(['', '<!DOCTYPE html>\n', '<!doctype html><html>']);
   if (r.next() < 0.5)
     html += '<head><meta charset="utf-8"><title>T &amp; U</title><style>p{}</style></head>\n';
@@ -425,14 +412,14 @@ function document(r: ReturnType<typeof rng>): string {
 describe('htmlToText against the old implementation', () => {
   it('agrees on generated nasty HTML', () => {
     for (let seed = 1; seed <= 6000; seed++) {
-      const html = fragment(rng(seed));
+      const html = fragment(seeded(seed));
       expect(htmlToText(html), `seed ${seed}: ${JSON.stringify(html)}`).toBe(reference(html));
     }
   });
 
   it('agrees on generated email-like HTML', () => {
     for (let seed = 1; seed <= 3000; seed++) {
-      const html = document(rng(seed));
+      const html = document(seeded(seed));
       expect(htmlToText(html), `seed ${seed}: ${JSON.stringify(html)}`).toBe(reference(html));
     }
   });

@@ -9,26 +9,13 @@ import {
   renderTemplate,
 } from '../../core/template.ts';
 import { compileFast } from '../../core/template-fast.ts';
+import { type Seeded, seeded } from '../support/seeded.ts';
 
 // The same options as core/template.ts's engines: liquidjs is the reference the fast renderer must match.
 const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
 const plainEngine = new Liquid({ strictFilters: true, cache: false });
 
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
-type Rng = ReturnType<typeof seeded>;
+type Rng = Seeded;
 
 const TEXT_PIECES = [
   'Hello',
