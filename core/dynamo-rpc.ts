@@ -13,7 +13,7 @@
  */
 import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { MAX_UNPROCESSED_ATTEMPTS, unprocessedDelayMs } from './dynamo.ts';
+import { sendUntilProcessed } from './dynamo.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
@@ -313,40 +313,38 @@ interface BatchWriteOutput {
 export async function rpcBatchGet(rpc: DynamoRpc, table: string, keys: string[]): Promise<Item[]> {
   const found: Item[] = [];
   const name = s(table);
-  for (let start = 0; start < keys.length; start += 100) {
-    let pending = keys.slice(start, start + 100);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await defaultSleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
-        throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+  await sendUntilProcessed(
+    keys,
+    100,
+    async (pending) => {
       const out = await rpc.call<BatchGetOutput>(
         'BatchGetItem',
         `{"RequestItems":{${name}:{"Keys":[${pending.join(',')}]}}}`,
       );
       const items = out.Responses?.[table];
       if (items) for (const item of items) found.push(item);
-      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => s(key));
-    }
-  }
+      return (out.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => s(key));
+    },
+    `BatchGet on ${table} kept returning unprocessed keys`,
+  );
   return found;
 }
 
 /** Writes `requests` (each a WriteRequest's DynamoDB JSON text) 25 at a time until none is unprocessed. */
-export async function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[]): Promise<void> {
+export function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[]): Promise<void> {
   const name = s(table);
-  for (let start = 0; start < requests.length; start += 25) {
-    let pending = requests.slice(start, start + 25);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await defaultSleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
-        throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+  return sendUntilProcessed(
+    requests,
+    25,
+    async (pending) => {
       const out = await rpc.call<BatchWriteOutput>(
         'BatchWriteItem',
         `{"RequestItems":{${name}:[${pending.join(',')}]}}`,
       );
-      pending = (out.UnprocessedItems?.[table] ?? []).map((request) => s(request));
-    }
-  }
+      return (out.UnprocessedItems?.[table] ?? []).map((request) => s(request));
+    },
+    `BatchWrite on ${table} kept returning unprocessed items`,
+  );
 }
 
 /** Puts plain items (marshalled as lib-dynamodb would) 25 at a time. */

@@ -4,9 +4,29 @@ import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Calls after the first that may still return unprocessed requests before a batch loop gives up. */
-export const MAX_UNPROCESSED_ATTEMPTS = 10;
-/** The wait before sending unprocessed requests again (attempt >= 1). */
-export const unprocessedDelayMs = (attempt: number) => Math.min(1000, 20 * 2 ** attempt);
+const MAX_UNPROCESSED_ATTEMPTS = 10;
+
+/**
+ * The batch loop DynamoDB requires, for the SDK path here and the thin transport (core/dynamo-rpc.ts):
+ * `requests` in groups of `size`, each group sent again with backoff while DynamoDB leaves part of it
+ * unprocessed, giving up with `failure` after MAX_UNPROCESSED_ATTEMPTS more calls. `send` sends one
+ * group and returns what was left unprocessed.
+ */
+export async function sendUntilProcessed<T>(
+  requests: T[],
+  size: number,
+  send: (group: T[]) => Promise<T[]>,
+  failure: string,
+): Promise<void> {
+  for (let start = 0; start < requests.length; start += size) {
+    let pending = requests.slice(start, start + size);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      if (attempt > MAX_UNPROCESSED_ATTEMPTS) throw new Error(failure);
+      pending = await send(pending);
+    }
+  }
+}
 
 export async function batchGet(
   ddb: DynamoDBDocumentClient,
@@ -14,17 +34,16 @@ export async function batchGet(
   keys: Record<string, unknown>[],
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
-  for (let start = 0; start < keys.length; start += 100) {
-    let pending: Record<string, unknown>[] = keys.slice(start, start + 100);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
-        throw new Error(`BatchGet on ${table} kept returning unprocessed keys`);
+  await sendUntilProcessed(
+    keys,
+    100,
+    async (pending) => {
       const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
       found.push(...(out.Responses?.[table] ?? []));
-      pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-    }
-  }
+      return (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    },
+    `BatchGet on ${table} kept returning unprocessed keys`,
+  );
   return found;
 }
 
@@ -33,17 +52,16 @@ type WriteRequest =
   | { DeleteRequest: { Key: Record<string, unknown> } };
 
 /** Writes in groups of 25, sending unprocessed requests again with backoff until none remain. */
-async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: WriteRequest[]) {
-  for (let start = 0; start < requests.length; start += 25) {
-    let pending = requests.slice(start, start + 25);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await sleep(unprocessedDelayMs(attempt));
-      if (attempt > MAX_UNPROCESSED_ATTEMPTS)
-        throw new Error(`BatchWrite on ${table} kept returning unprocessed items`);
+function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: WriteRequest[]) {
+  return sendUntilProcessed(
+    requests,
+    25,
+    async (pending) => {
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
-    }
-  }
+      return (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+    },
+    `BatchWrite on ${table} kept returning unprocessed items`,
+  );
 }
 
 export function batchPut(ddb: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) {
