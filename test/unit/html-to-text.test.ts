@@ -102,18 +102,6 @@ describe('htmlToText rules', () => {
       'lots of space here\n\nnext\nline',
     );
   });
-
-  it('renders a text part from the HTML when the template has none', () => {
-    const compiled = compileTemplate({
-      subject: 'Hi',
-      html: '<p>Hello {{ name }}</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
-    });
-    const out = renderTemplate(compiled, {
-      name: '<Ann & co>',
-      unsubscribe_url: 'https://x.example/u/t?a=1&b=2',
-    });
-    expect(out.text).toBe('Hello <Ann & co>\n\nUnsubscribe (https://x.example/u/t?a=1&b=2)');
-  });
 });
 
 const NAMES = [
