@@ -1,7 +1,7 @@
 /** What every route module receives, and how modules plug into the app. */
 import type { Hono } from 'hono';
 import type { AppDeps } from '../core/app.ts';
-import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
 
 export interface ApiDeps {
   app: AppDeps;

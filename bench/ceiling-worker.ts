@@ -1,8 +1,8 @@
 /** One thread of the ceiling run: renders its emails, then POSTs them unsigned as fast as it can. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Pool } from 'undici';
-import { sendEmailBody } from '../core/ses-transport.ts';
-import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { sendEmailBody } from '../core/aws/fast/ses-transport.ts';
+import { compileTemplate, renderTemplate } from '../core/templates/render.ts';
 import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, CSV_HEADER, recipientLine } from './fixtures.ts';
 
 const { url, from, to, inFlight } = workerData as { url: string; from: number; to: number; inFlight: number };

@@ -1,6 +1,6 @@
 /**
  * The sender's DynamoDB traffic alone, through the SDK's document client and through the thin transport
- * (core/dynamo-rpc.ts): per batch of 500 recipients, the ledger lookup (BatchGet, 100 keys a call), the
+ * (core/aws/fast/dynamo-rpc.ts): per batch of 500 recipients, the ledger lookup (BatchGet, 100 keys a call), the
  * suppression lookup (the same), and the ledger record (BatchWrite, 25 items a call), plus the few
  * single-item calls (lease, gate, progress; SDK in both modes), several batches at once as the sender
  * threads run them. The client runs in a child process of its own, so its CPU time is
@@ -13,8 +13,8 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TABLES } from '../core/aws/tables.ts';
 import { parseConfig } from '../core/config.ts';
-import { TABLES } from '../core/tables.ts';
 import { startFastLedgerProcess } from '../local/fast-ledger.ts';
 import { createTables, startDynamo } from '../local/services.ts';
 

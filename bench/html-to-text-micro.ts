@@ -6,8 +6,8 @@
  * first reader flattens), and subtracts the render alone; "reused" converts the same 64 pages again and again.
  */
 import { readFileSync } from 'node:fs';
-import { htmlToText } from '../core/compliance/html-to-text.ts';
-import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { htmlToText } from '../core/templates/html-to-text.ts';
+import { compileTemplate, renderTemplate } from '../core/templates/render.ts';
 import { htmlToText as reference } from '../test/support/html-to-text-reference.ts';
 import { benchVariables } from './fixtures.ts';
 

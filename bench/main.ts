@@ -173,7 +173,7 @@ try {
       const pool = await reference(`+ ${workers} sender threads`, { fastLedger: false });
       report.steps = [
         { change: 'stock SDK, SendBatch in the engine thread, dynalite ledger', run: stock },
-        { change: 'thin SES transport (core/ses-transport.ts)', run: transportOnly },
+        { change: 'thin SES transport (core/aws/fast/ses-transport.ts)', run: transportOnly },
         { change: `SendBatch in ${workers} worker threads (local/sender-pool.ts)`, run: pool },
         { change: 'ledger batches from memory in its own process (local/fast-ledger.ts)', run: same },
       ].map(({ change, run }) => ({

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Pool } from 'undici';
-import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../core/email-sender.ts';
-import { SesV2Transport, sendEmailBody } from '../core/ses-transport.ts';
-import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { SesV2Transport, sendEmailBody } from '../core/aws/fast/ses-transport.ts';
+import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../core/sending/email-sender.ts';
+import { compileTemplate, renderTemplate } from '../core/templates/render.ts';
 import { benchVariables } from './fixtures.ts';
 import { StandinProcess } from './standin.ts';
 

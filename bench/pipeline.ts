@@ -6,7 +6,7 @@
 import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createCampaign } from '../core/campaigns.ts';
+import { createCampaign } from '../core/campaigns/service.ts';
 import { keys } from '../core/config.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';

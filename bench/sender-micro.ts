@@ -5,12 +5,13 @@
  *
  *   npx tsx bench/sender-micro.ts [emails] [--no-render-text]
  */
+
+import { MemorySuppressionList } from '../core/compliance/suppression.ts';
 import { UnsubscribeLinks } from '../core/compliance/unsubscribe.ts';
-import type { EmailSender, OutgoingEmail } from '../core/email-sender.ts';
-import { MemoryLedger } from '../core/ledger.ts';
-import { packValues } from '../core/recipients.ts';
-import { sendBatch } from '../core/sender.ts';
-import { MemorySuppressionList } from '../core/suppression.ts';
+import { packValues } from '../core/recipients/scanner.ts';
+import type { EmailSender, OutgoingEmail } from '../core/sending/email-sender.ts';
+import { MemoryLedger } from '../core/sending/ledger.ts';
+import { sendBatch } from '../core/sending/send-batch.ts';
 import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, recipientLine } from './fixtures.ts';
 
 const total = Number(process.argv[2] ?? 50_000);

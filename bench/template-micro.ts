@@ -1,13 +1,13 @@
 /**
  * CPU microseconds per render of the benchmark template's liquid parts (subject + html), liquidjs
- * alone vs the fast renderer (core/template-fast.ts), and renderTemplate end to end (which adds
+ * alone vs the fast renderer (core/templates/fast-render.ts), and renderTemplate end to end (which adds
  * htmlToText, as the benchmark template has no text part). Run: npx tsx bench/template-micro.ts [n]
  */
 import { Liquid } from 'liquidjs';
-import { compileTemplate, renderTemplate } from '../core/template.ts';
+import { compileTemplate, renderTemplate } from '../core/templates/render.ts';
 import { BENCH_TEMPLATE, benchVariables } from './fixtures.ts';
 
-// The same options as core/template.ts's engines.
+// The same options as core/templates/render.ts's engines.
 const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
 const plainEngine = new Liquid({ strictFilters: true, cache: false });
 

@@ -1,6 +1,6 @@
 /** A small JSON client for the sixback API: bearer token locally, SigV4 for a deployed stack. */
 import type { SignatureV4 } from '@smithy/signature-v4';
-import { executeApiSigner } from '../core/api-signer.ts';
+import { executeApiSigner } from '../core/aws/api-signer.ts';
 import { CliError, EXIT, exitCodeForStatus } from './exit.ts';
 import type { ApiTarget } from './target.ts';
 

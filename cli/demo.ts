@@ -3,9 +3,9 @@
  * of sample recipients, runs the campaign through the state machine, shows progress, prints a summary.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createCampaign } from '../core/campaigns.ts';
+import { createCampaign } from '../core/campaigns/service.ts';
+import { RECIPIENT_STATES, totalOf } from '../core/campaigns/status.ts';
 import { keys } from '../core/config.ts';
-import { RECIPIENT_STATES, totalOf } from '../core/status.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from './sample.ts';
 

@@ -3,19 +3,19 @@
  * local engine, the API and the CLI all build their world here, so they run the same code paths.
  */
 
-import { type AwsClients, createClients } from './aws.ts';
-import { type CampaignRecord, CampaignStore } from './campaign-store.ts';
+import { type AwsClients, createClients } from './aws/clients.ts';
+import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
+import { SesV2Transport } from './aws/fast/ses-transport.ts';
+import { sesSendQuota } from './campaigns/quota.ts';
+import { type CampaignRecord, CampaignStore } from './campaigns/store.ts';
+import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
-import { DynamoRpc, rpcGetItem } from './dynamo-rpc.ts';
-import { type EmailSender, SesEmailSender } from './email-sender.ts';
-import { DynamoLedger, type Ledger } from './ledger.ts';
-import { sesSendQuota } from './quota.ts';
-import { campaignGate, type SenderDeps } from './sender.ts';
-import { SesV2Transport } from './ses-transport.ts';
-import { DynamoSuppressionList } from './suppression.ts';
-import { TemplateStore } from './templates.ts';
-import type { WorkflowDeps } from './workflow.ts';
+import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
+import { DynamoLedger, type Ledger } from './sending/ledger.ts';
+import { campaignGate, type SenderDeps } from './sending/send-batch.ts';
+import { TemplateStore } from './templates/store.ts';
+import type { WorkflowDeps } from './workflow/steps.ts';
 
 export interface AppDeps {
   config: SixbackConfig;

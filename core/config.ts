@@ -37,10 +37,10 @@ export const SixbackConfigSchema = z.object({
    * (docs/benchmarks.md). Each worker needs about maxWorkerRate x SES latency sends in flight.
    */
   maxWorkerRate: z.number().positive().max(10_000).default(250),
-  /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/ses-transport.ts). */
+  /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/aws/fast/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
-   * thin signed transport (core/dynamo-rpc.ts). */
+   * thin signed transport (core/aws/fast/dynamo-rpc.ts). */
   dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),

@@ -3,8 +3,8 @@
  * prepared recipients file. Types are inferred from them; nothing crosses a boundary unparsed.
  */
 import { z } from 'zod';
+import { RECIPIENT_STATES } from './campaigns/status.ts';
 import { ValidationError } from './errors.ts';
-import { RECIPIENT_STATES } from './status.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, "-" or "_"');
 const email = z.string().trim().email('must be an email address');

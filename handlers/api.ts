@@ -7,9 +7,9 @@ import { handle } from 'hono/aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiDeps } from '../api/types.ts';
 import type { AppDeps } from '../core/app.ts';
-import type { CampaignServiceDeps } from '../core/campaigns.ts';
+import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
 import { ConfigError } from '../core/errors.ts';
-import { StepFunctionsOrchestrator } from '../core/orchestrator.ts';
+import { StepFunctionsOrchestrator } from '../core/workflow/orchestrator.ts';
 import { runtimeDeps } from './runtime.ts';
 
 export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../core/app.ts';
-import { sendBatch } from '../core/sender.ts';
+import { sendBatch } from '../core/sending/send-batch.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export const createHandler =

@@ -13,13 +13,13 @@
  *                      TimeoutSeconds (240) and above the sender's own 180 s batch deadline, so a slow
  *                      batch stops itself and is retried rather than being killed (default 230).
  *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
- *                      HTTP client, core/ses-transport.ts, for more sends per vCPU).
+ *                      HTTP client, core/aws/fast/ses-transport.ts, for more sends per vCPU).
  *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
  *                      of them at once (default 250; about 1,000 with both fast transports).
  *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 16; needs about
  *                      maxWorkerRate x SES latency, e.g. 100 for 1,000/s at 100 ms).
  *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
- *                      campaign gate): "sdk" (default) or "fast" (core/dynamo-rpc.ts, a thin signed client).
+ *                      campaign gate): "sdk" (default) or "fast" (core/aws/fast/dynamo-rpc.ts, a thin signed client).
  *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
  *   logRetentionDays   CloudWatch Logs retention for every function and the state machine (default 30).
  *   uploadRetentionDays  Uploaded recipient CSVs are deleted after this many days (default 30).

@@ -6,7 +6,7 @@
  * - ItemReader (s3:getObject, CSV only): the object is streamed, never loaded whole; header from the first
  *   row (FIRST_ROW) or CSVHeaders (GIVEN); CSVDelimiter; every value a string; a row with fewer fields
  *   than the header gets empty strings and extra fields are dropped; quoting and backslash rules as in
- *   core/csv.ts (`aws` dialect); MaxItems. Blank lines are skipped (AWS does not document them; the
+ *   core/recipients/csv.ts (`aws` dialect); MaxItems. Blank lines are skipped (AWS does not document them; the
  *   prepared files sixback writes never contain one).
  * - ItemSelector with `$` (the state input) and `$$.Map.Item.Index` / `$$.Map.Item.Value`.
  * - ItemBatcher: MaxItemsPerBatch, MaxInputBytesPerBatch (and their Path twins), BatchInput; a child gets
@@ -25,8 +25,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/csv.ts';
 import { UnsupportedAslError } from '../core/errors.ts';
+import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/recipients/csv.ts';
 import { ENGINE_FIELDS, type StateDefinition } from './asl.ts';
 import { compilePath, compileTemplate, literalOrPath } from './jsonpath.ts';
 

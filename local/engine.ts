@@ -7,8 +7,8 @@
 import './polyfill.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { ExecutionStatus, Orchestrator } from '../core/orchestrator.ts';
 import type { ExecutionInput } from '../core/schemas.ts';
+import type { ExecutionStatus, Orchestrator } from '../core/workflow/orchestrator.ts';
 import type { TaskHandler } from '../handlers/runtime.ts';
 import {
   ADAPTER_RESOURCE,

@@ -17,7 +17,7 @@ export type SesTransportKind = 'sdk' | 'fast';
 export interface SenderPoolOptions {
   config: SixbackConfig;
   workers: number;
-  /** 'sdk': SesEmailSender over SESv2Client; 'fast': the thin transport (core/ses-transport.ts). */
+  /** 'sdk': SesEmailSender over SESv2Client; 'fast': the thin transport (core/aws/fast/ses-transport.ts). */
   transport?: SesTransportKind;
   /**
    * Caps each worker's V8 old generation (MB, default 128), so garbage does not pile up as resident memory

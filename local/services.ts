@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { TABLES, type TableName, type TableShape } from '../core/tables.ts';
+import { TABLES, type TableName, type TableShape } from '../core/aws/tables.ts';
 
 const require = createRequire(import.meta.url);
 

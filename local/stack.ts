@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppDeps, createAppDeps } from '../core/app.ts';
-import type { CampaignRecord } from '../core/campaign-store.ts';
-import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/campaigns.ts';
-import { localUnsubscribeSecret } from '../core/compliance/secret.ts';
+import { localUnsubscribeSecret } from '../core/aws/secret.ts';
+import { TABLES } from '../core/aws/tables.ts';
+import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/campaigns/service.ts';
+import type { CampaignRecord } from '../core/campaigns/store.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
-import type { EmailSender } from '../core/email-sender.ts';
-import { TABLES } from '../core/tables.ts';
+import type { EmailSender } from '../core/sending/email-sender.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from './engine.ts';
 import { startFastLedgerProcess } from './fast-ledger.ts';
@@ -59,9 +59,9 @@ export interface LocalStackOptions {
   publicBaseUrl?: string;
   /** Allowed From addresses or domains; empty (the default) allows any locally. */
   senderIdentities?: string[];
-  /** How SendEmail reaches SES: 'sdk' (default) or 'fast' (core/ses-transport.ts). */
+  /** How SendEmail reaches SES: 'sdk' (default) or 'fast' (core/aws/fast/ses-transport.ts). */
   sesTransport?: 'sdk' | 'fast';
-  /** How the ledger and suppression batch calls reach DynamoDB: 'sdk' (default) or 'fast' (core/dynamo-rpc.ts). */
+  /** How the ledger and suppression batch calls reach DynamoDB: 'sdk' (default) or 'fast' (core/aws/fast/dynamo-rpc.ts). */
   dynamoTransport?: 'sdk' | 'fast';
   /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
   senderWorkers?: number;

@@ -13,8 +13,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
-import { campaignView } from '../../core/campaign-view.ts';
+import { resolveSendAt } from '../../core/campaigns/schedule.ts';
 import {
   campaignIdForKey,
   cancelCampaign,
@@ -22,11 +21,12 @@ import {
   reportCampaign,
   resendFailedCampaign,
   resumeCampaign,
-} from '../../core/campaigns.ts';
+} from '../../core/campaigns/service.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
+import { campaignView } from '../../core/campaigns/view.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
-import { sendTestEmails } from '../../core/preview.ts';
-import { resolveSendAt } from '../../core/schedule.ts';
-import { assertUploaded, firstRecipientRow } from '../../core/uploads.ts';
+import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
+import { sendTestEmails } from '../../core/templates/preview.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
 import {
   CampaignCreateSchema,

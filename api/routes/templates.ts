@@ -8,11 +8,11 @@
  * POST   /v1/templates/preview          render unsaved content (an editor's live preview)
  */
 import { Hono } from 'hono';
+import { isFinal } from '../../core/campaigns/status.ts';
 import { ConflictError } from '../../core/errors.ts';
-import { renderPreview } from '../../core/preview.ts';
+import { firstRecipientRow } from '../../core/recipients/uploads.ts';
 import { TemplateInputSchema } from '../../core/schemas.ts';
-import { isFinal } from '../../core/status.ts';
-import { firstRecipientRow } from '../../core/uploads.ts';
+import { renderPreview } from '../../core/templates/preview.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
 import { DraftPreviewRequestSchema, IdSchema, PreviewRequestSchema, VersionQuerySchema } from '../schemas.ts';
 import type { ApiDeps, ApiEnv, RouteModule } from '../types.ts';

@@ -3,7 +3,7 @@
  * POST /v1/uploads/check   every check a campaign will make on an uploaded CSV, before anything starts
  */
 import { Hono } from 'hono';
-import { checkRecipientsUpload, presignUpload, type UploadDeps } from '../../core/uploads.ts';
+import { checkRecipientsUpload, presignUpload, type UploadDeps } from '../../core/recipients/uploads.ts';
 import { readBody } from '../http.ts';
 import { UploadCheckSchema, UploadRequestSchema } from '../schemas.ts';
 import type { ApiDeps, ApiEnv, RouteModule } from '../types.ts';

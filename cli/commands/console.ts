@@ -1,7 +1,7 @@
 /**
  * `sixback console --api URL`: the web console against a deployed stack. It runs on this machine: a local
  * server serves the built console and forwards its API calls signed with your AWS credentials (SigV4),
- * so nothing new is public and no credentials reach the browser (web/src/aws-console.ts, docs/console.md).
+ * so nothing new is public and no credentials reach the browser (cli/aws-console.ts, docs/console.md).
  */
 import type { Command } from 'commander';
 import { run } from '../command.ts';
@@ -36,7 +36,7 @@ Examples:
     .action(
       run(async (options: { api: string; region?: string; port: number; json: boolean }) => {
         const [{ startAwsConsole }, { webConsoleBuilt }] = await Promise.all([
-          import('../../web/src/aws-console.ts'),
+          import('../aws-console.ts'),
           import('../../api/web.ts'),
         ]);
         if (!webConsoleBuilt())

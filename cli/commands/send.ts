@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CampaignView } from '../../core/campaign-view.ts';
+import type { CampaignView } from '../../core/campaigns/view.ts';
 import type { TemplateRecord } from '../../core/schemas.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';

@@ -2,8 +2,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { SuppressionEntry } from '../../core/compliance/suppression.ts';
 import type { SuppressionImportResult } from '../../core/compliance/suppression-import.ts';
-import type { SuppressionEntry } from '../../core/suppression.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { positiveInt, printJson, table } from '../output.ts';

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TemplateRecord } from '../../core/schemas.ts';
-import type { TemplateSummary } from '../../core/templates.ts';
+import type { TemplateSummary } from '../../core/templates/store.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { collectVariable, confirm, positiveInt, printJson, table } from '../output.ts';

@@ -2,7 +2,7 @@
 import { existsSync, openAsBlob, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import type { PresignedUpload, RecipientsUploadCheck } from '../../core/uploads.ts';
+import type { PresignedUpload, RecipientsUploadCheck } from '../../core/recipients/uploads.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';

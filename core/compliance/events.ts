@@ -5,11 +5,11 @@
  * thresholds. Locally, where SES produces no events, `buildSesEvent` makes the same JSON for injection.
  */
 import { z } from 'zod';
-import type { CampaignRecord } from '../campaign-store.ts';
-import { checkAddress } from '../email-address.ts';
+import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
+import type { CampaignRecord } from '../campaigns/store.ts';
 import { ValidationError } from '../errors.ts';
+import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
-import type { SuppressionReason } from '../suppression.ts';
 import {
   type Breach,
   type CampaignHealth,
@@ -19,7 +19,7 @@ import {
   type Thresholds,
   updateAlarms,
 } from './health.ts';
-import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from './metrics.ts';
+import type { SuppressionReason } from './suppression.ts';
 
 const Recipients = z.array(z.object({ emailAddress: z.string() }).passthrough()).default([]);
 

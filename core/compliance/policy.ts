@@ -3,7 +3,7 @@
  * Yahoo require it of bulk senders), and mail goes only from the sender identities this deployment owns.
  */
 import { SenderNotAllowedError, UnsubscribeLinkMissingError } from '../errors.ts';
-import type { CompiledTemplate } from '../template.ts';
+import type { CompiledTemplate } from '../templates/render.ts';
 
 export function assertUnsubscribeLink(
   compiled: Pick<CompiledTemplate, 'variables'>,

@@ -4,11 +4,11 @@
  * named "email" (any case), or the first column of a file whose first row is already an address.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NotUtf8Error, readCsvRecords, UnterminatedQuoteError } from '../csv.ts';
-import { batchPut } from '../dynamo.ts';
-import { checkAddress } from '../email-address.ts';
+import { batchPut } from '../aws/dynamo.ts';
 import { RecipientsFileError } from '../errors.ts';
-import type { SuppressionEntry, SuppressionReason } from '../suppression.ts';
+import { NotUtf8Error, readCsvRecords, UnterminatedQuoteError } from '../recipients/csv.ts';
+import { checkAddress } from '../recipients/email-address.ts';
+import type { SuppressionEntry, SuppressionReason } from './suppression.ts';
 
 export interface SuppressionImportResult {
   rows: number;

@@ -3,12 +3,13 @@
  * link is used. A POST unsubscribes; a GET only shows a page with a button, because link scanners and
  * mail previewers follow GET links on their own.
  */
-import type { CampaignStore } from '../campaign-store.ts';
+
+import { resolveUnsubscribeSecret } from '../aws/secret.ts';
+import type { CampaignStore } from '../campaigns/store.ts';
 import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import type { DynamoSuppressionList } from '../suppression.ts';
 import { assertHeaderValue } from './headers.ts';
-import { resolveUnsubscribeSecret } from './secret.ts';
+import type { DynamoSuppressionList } from './suppression.ts';
 import { signUnsubscribeToken, type TokenSubject, verifyUnsubscribeToken } from './token.ts';
 
 /** The path under the public base URL; the API mounts the unsubscribe routes here. */

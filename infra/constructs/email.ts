@@ -42,7 +42,7 @@ export const SES_EVENTS = [
 export class Email extends Construct {
   readonly configurationSet: ses.ConfigurationSet;
   readonly identities: ses.EmailIdentity[];
-  /** Signs the unsubscribe link in every email; the API verifies it (core/compliance/secret.ts). */
+  /** Signs the unsubscribe link in every email; the API verifies it (core/aws/secret.ts). */
   readonly unsubscribeSecret: secretsmanager.Secret;
   private readonly props: EmailProps;
 

@@ -13,8 +13,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { TABLES, type TableShape } from '../../core/aws/tables.ts';
 import { keys } from '../../core/config.ts';
-import { TABLES, type TableShape } from '../../core/tables.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
 import { API_ENTRY, SES_EVENTS_ENTRY } from '../entries.ts';
 import { acknowledge, wildcardFindings } from '../nag.ts';
@@ -260,7 +260,7 @@ export class Functions extends Construct {
         'uploads get server-chosen keys under these two prefixes',
       );
       allow(api, 'Reports', ['s3:GetObject'], [reports], perCampaign);
-      // Cancelling a campaign writes its report right away, as the finaliser would (core/runs.ts).
+      // Cancelling a campaign writes its report right away, as the finaliser would (core/campaigns/runs.ts).
       allow(api, 'ReportAfterStop', ['s3:GetObject'], [results, prepared], perCampaign);
       allow(api, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
       allow(api, 'Ledger', ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
@@ -330,7 +330,7 @@ function allow(
   );
 }
 
-/** Each index by name (from core/tables.ts), which keeps the grant off `index/*`. */
+/** Each index by name (from core/aws/tables.ts), which keeps the grant off `index/*`. */
 function indexArns(table: dynamodb.Table, shape: TableShape): string[] {
   return (shape.indexes ?? []).map((index) => `${table.tableArn}/index/${index.name}`);
 }

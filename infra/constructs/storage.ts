@@ -1,14 +1,14 @@
 /**
  * Where sixback keeps things: one private bucket (uploaded recipients, prepared files, Map results,
- * reports, images) and the four DynamoDB tables, declared from core/tables.ts so the local stack and
+ * reports, images) and the four DynamoDB tables, declared from core/aws/tables.ts so the local stack and
  * AWS cannot disagree on a key.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { TABLES, type TableName, type TableShape } from '../../core/aws/tables.ts';
 import { keys } from '../../core/config.ts';
-import { TABLES, type TableName, type TableShape } from '../../core/tables.ts';
 import { acknowledge } from '../nag.ts';
 
 /** Everything a campaign writes lives under this prefix (core/config.ts `keys.campaignPrefix`). */
@@ -51,7 +51,7 @@ export class Storage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'data-bucket/',
-      // Browsers upload recipients and images straight to S3 with a presigned POST (core/uploads.ts).
+      // Browsers upload recipients and images straight to S3 with a presigned POST (core/recipients/uploads.ts).
       cors: [
         {
           allowedMethods: [s3.HttpMethods.POST],

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../../api/node.ts';
 import type { ApiEnv } from '../../api/types.ts';
 import { isWebPath, mountWebConsole } from '../../api/web.ts';
-import { UPLOAD_RULES } from '../../core/uploads.ts';
+import { UPLOAD_RULES } from '../../core/recipients/uploads.ts';
 import { clearInbox, inbox } from '../support/local-stack.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
 

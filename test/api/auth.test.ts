@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../api/app.ts';
 import type { ApiDeps } from '../../api/types.ts';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
-import { campaignView } from '../../core/campaign-view.ts';
+import { emptyCounts } from '../../core/campaigns/status.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
+import { campaignView } from '../../core/campaigns/view.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { emptyCounts } from '../../core/status.ts';
 
 describe('createApi', () => {
   it('refuses to build an app with no authentication or a guessable token', () => {

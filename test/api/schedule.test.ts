@@ -1,7 +1,7 @@
 /** Send times: RFC 3339 with an offset, or a wall-clock time in an IANA zone, stored in UTC. */
 import { describe, expect, it } from 'vitest';
+import { formatInZone, resolveSendAt } from '../../core/campaigns/schedule.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { formatInZone, resolveSendAt } from '../../core/schedule.ts';
 
 describe('resolveSendAt', () => {
   it('takes an RFC 3339 time with its offset as is', () => {

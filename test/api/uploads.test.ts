@@ -5,7 +5,7 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertUploaded, presignUpload, UPLOAD_RULES } from '../../core/uploads.ts';
+import { assertUploaded, presignUpload, UPLOAD_RULES } from '../../core/recipients/uploads.ts';
 
 const s3 = new S3Client({
   region: 'eu-west-1',

@@ -6,8 +6,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
-import { createCampaign } from '../../core/campaigns.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { buildSesEvent } from '../../core/compliance/events.ts';
 import { SenderNotAllowedError } from '../../core/errors.ts';
 import { createHandler } from '../../handlers/ses-events.ts';

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../core/app.ts';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
+import { METRIC_NAMESPACE, RATE_METRICS } from '../../core/aws/metrics.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import {
   buildSesEvent,
   type InjectEvent,
@@ -13,9 +14,8 @@ import {
   type SesEventDeps,
 } from '../../core/compliance/events.ts';
 import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
-import { METRIC_NAMESPACE, RATE_METRICS } from '../../core/compliance/metrics.ts';
+import type { SuppressionReason } from '../../core/compliance/suppression.ts';
 import { ValidationError } from '../../core/errors.ts';
-import type { SuppressionReason } from '../../core/suppression.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
 
 function world(sent: number) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { htmlToText } from '../../core/compliance/html-to-text.ts';
-import { compileTemplate, renderTemplate } from '../../core/template.ts';
+import { htmlToText } from '../../core/templates/html-to-text.ts';
+import { compileTemplate, renderTemplate } from '../../core/templates/render.ts';
 
 describe('htmlToText', () => {
   it('turns blocks into paragraphs, keeps link targets, bullets lists and decodes entities', () => {

@@ -3,7 +3,7 @@ import { assertHeaderValue } from '../../core/compliance/headers.ts';
 import { assertAllowedSender, assertUnsubscribeLink, isAllowedSender } from '../../core/compliance/policy.ts';
 import { SenderNotAllowedError, UnsubscribeLinkMissingError, ValidationError } from '../../core/errors.ts';
 import { parseWith, TemplateInputSchema } from '../../core/schemas.ts';
-import { compileTemplate } from '../../core/template.ts';
+import { compileTemplate } from '../../core/templates/render.ts';
 
 describe('campaign policy', () => {
   it('requires {{ unsubscribe_url }} in marketing templates, in the HTML or the text', () => {

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveUnsubscribeSecret } from '../../core/compliance/secret.ts';
+import { resolveUnsubscribeSecret } from '../../core/aws/secret.ts';
+import type { SuppressionEntry } from '../../core/compliance/suppression.ts';
 import { importSuppressionCsv } from '../../core/compliance/suppression-import.ts';
 import { RecipientsFileError } from '../../core/errors.ts';
-import type { SuppressionEntry } from '../../core/suppression.ts';
 
 async function* chunks(...parts: (string | Uint8Array)[]) {
   for (const part of parts) yield typeof part === 'string' ? new TextEncoder().encode(part) : part;

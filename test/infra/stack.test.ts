@@ -8,10 +8,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../core/aws/tables.ts';
+import { planSending } from '../../core/campaigns/plan.ts';
 import { configFromEnv } from '../../core/config.ts';
-import { planSending } from '../../core/plan.ts';
-import { BATCH_DEADLINE_MS } from '../../core/sender.ts';
-import { TABLES } from '../../core/tables.ts';
+import { BATCH_DEADLINE_MS } from '../../core/sending/send-batch.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
 import { buildApp } from '../../infra/build.ts';
 import { REPO_ROOT } from '../../infra/bundling.ts';
@@ -402,7 +402,7 @@ describe('storage', () => {
     );
   });
 
-  it('declares the tables from core/tables.ts, on demand, with point-in-time recovery', () => {
+  it('declares the tables from core/aws/tables.ts, on demand, with point-in-time recovery', () => {
     for (const [name, shape] of Object.entries(TABLES)) {
       const table = resources[logicalId(stack.storage.tables[name as keyof typeof TABLES])];
       const keys = table?.Properties.KeySchema as { AttributeName: string; KeyType: string }[];

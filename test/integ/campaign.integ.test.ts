@@ -5,9 +5,9 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
-import { createCampaign } from '../../core/campaigns.ts';
-import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../../core/email-sender.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
 import { MissingVariablesError } from '../../core/errors.ts';
+import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../../core/sending/email-sender.ts';
 import { startSes } from '../../local/services.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {

@@ -6,8 +6,8 @@
  * proves what was sent.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
-import { createCampaign } from '../../core/campaigns.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { InvalidRowsError, RecipientsFileError } from '../../core/errors.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';

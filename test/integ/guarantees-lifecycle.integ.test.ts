@@ -9,7 +9,7 @@ import {
   reportCampaign,
   resendFailedCampaign,
   resumeCampaign,
-} from '../../core/campaigns.ts';
+} from '../../core/campaigns/service.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCampaign } from '../../core/campaigns.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import { startLocalStack } from '../../local/stack.ts';
 import {

@@ -1,7 +1,7 @@
 /** Drives test/support/stack-process.ts from a test: start, ask, kill -9. */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import type { LocalStackOptions } from '../../local/stack.ts';
 
 const SCRIPT = fileURLToPath(new URL('./stack-process.ts', import.meta.url));

@@ -3,7 +3,7 @@
  * stand-in, and the report's per-state totals.
  */
 import { expect } from 'vitest';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { parseReport, readObject } from './local-stack.ts';
 

@@ -3,8 +3,8 @@
  * run a campaign to its end, read the SES inbox.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { CampaignRecord } from '../../core/campaign-store.ts';
-import { createCampaign } from '../../core/campaigns.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
+import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { keys } from '../../core/config.ts';
 import type { TemplateInput } from '../../core/schemas.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.ts';

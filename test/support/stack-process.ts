@@ -11,8 +11,8 @@
  * It sends { op: 'ready', restarted: [ids] } once started. Every answer carries the request's `seq`.
  */
 import '../../local/polyfill.ts';
-import { createCampaign } from '../../core/campaigns.ts';
-import { isFinal } from '../../core/status.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
+import { isFinal } from '../../core/campaigns/status.ts';
 import { type LocalStackOptions, startLocalStack } from '../../local/stack.ts';
 import { readObject, saveTemplate, uploadCsv } from './local-stack.ts';
 

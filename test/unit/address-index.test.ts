@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddressIndex, murmur3x86x128 } from '../../core/address-index.ts';
+import { AddressIndex, murmur3x86x128 } from '../../core/recipients/address-index.ts';
 
 describe('AddressIndex', () => {
   it('remembers the first row of every key through many growths, and nothing else', () => {

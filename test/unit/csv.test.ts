@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvTokenizer, readCsvRecords, UnterminatedQuoteError } from '../../core/csv.ts';
+import { CsvTokenizer, readCsvRecords, UnterminatedQuoteError } from '../../core/recipients/csv.ts';
 
 function parse(text: string, dialect: 'rfc4180' | 'aws' = 'rfc4180', delimiter?: string): string[][] {
   const tokenizer = new CsvTokenizer({ dialect, ...(delimiter ? { delimiter } : {}) });

@@ -1,5 +1,5 @@
 /**
- * The contract between the thin DynamoDB transport (core/dynamo-rpc.ts) and the SDK path it replaces, on a
+ * The contract between the thin DynamoDB transport (core/aws/fast/dynamo-rpc.ts) and the SDK path it replaces, on a
  * real dynalite: the fast ledger and the SDK ledger write the same items and read each other's, unprocessed
  * keys and items are sent again, service errors come back with the SDK's names and retries, and every
  * request carries a signature a server recomputing it (with the SDK's own signer) accepts.
@@ -12,12 +12,12 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../core/aws.ts';
-import { CampaignStore } from '../../core/campaign-store.ts';
+import { createClients } from '../../core/aws/clients.ts';
+import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/aws/fast/dynamo-rpc.ts';
+import { CampaignStore } from '../../core/campaigns/store.ts';
+import { DynamoSuppressionList } from '../../core/compliance/suppression.ts';
 import { parseConfig } from '../../core/config.ts';
-import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/dynamo-rpc.ts';
-import { DynamoLedger, type LedgerEntry, ledgerPartition } from '../../core/ledger.ts';
-import { DynamoSuppressionList } from '../../core/suppression.ts';
+import { DynamoLedger, type LedgerEntry, ledgerPartition } from '../../core/sending/ledger.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 import { NodeSha256 } from '../support/node-sha256.ts';
 

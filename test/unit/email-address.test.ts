@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey, checkAddress } from '../../core/email-address.ts';
+import { addressKey, checkAddress } from '../../core/recipients/email-address.ts';
 
 describe('checkAddress', () => {
   it('accepts ordinary addresses and trims them', () => {

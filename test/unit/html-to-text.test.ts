@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeEntities, htmlToText } from '../../core/compliance/html-to-text.ts';
-import { compileTemplate, renderTemplate } from '../../core/template.ts';
+import { decodeEntities, htmlToText } from '../../core/templates/html-to-text.ts';
+import { compileTemplate, renderTemplate } from '../../core/templates/render.ts';
 import {
   htmlToText as reference,
   decodeEntities as referenceDecode,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEDGER_SHARDS, ledgerPartition } from '../../core/ledger.ts';
+import { LEDGER_SHARDS, ledgerPartition } from '../../core/sending/ledger.ts';
 
 describe('ledgerPartition', () => {
   it('is a stable storage format: the same key always lands in the same shard', () => {

@@ -25,7 +25,7 @@ describe('the local SES', () => {
 
 describe('clients for a mixed stack (some services local, some real AWS)', () => {
   it('give the local credentials to local services only', async () => {
-    const { createClients } = await import('../../core/aws.ts');
+    const { createClients } = await import('../../core/aws/clients.ts');
     const { parseConfig } = await import('../../core/config.ts');
     const clients = createClients(
       parseConfig({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_SIZE, MAX_WORKER_RATE, planSending } from '../../core/plan.ts';
+import { MAX_BATCH_SIZE, MAX_WORKER_RATE, planSending } from '../../core/campaigns/plan.ts';
 
 describe('planSending', () => {
   it('never plans an aggregate rate above the campaign rate', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { fitToQuota } from '../../core/campaigns/quota.ts';
 import { QuotaExceededError } from '../../core/errors.ts';
-import { fitToQuota } from '../../core/quota.ts';
 
 const quota = { max24HourSend: 50_000, maxSendRate: 14, sentLast24Hours: 10_000 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveRateLimiter } from '../../core/rate-limiter.ts';
+import { AdaptiveRateLimiter } from '../../core/sending/rate-limiter.ts';
 
 /** A clock that only moves when the limiter sleeps. */
 function fakeClock() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CsvTokenizer } from '../../core/csv.ts';
 import { RecipientsFileError } from '../../core/errors.ts';
+import { CsvTokenizer } from '../../core/recipients/csv.ts';
 import {
   checkRecipients,
   MAX_ROW_BYTES,
@@ -10,7 +10,7 @@ import {
   preparedChunks,
   RecipientsScanner,
   unpackVars,
-} from '../../core/recipients.ts';
+} from '../../core/recipients/scanner.ts';
 import type { PreparedRow } from '../../core/schemas.ts';
 
 async function* source(text: string | Uint8Array, chunkSize = 7) {

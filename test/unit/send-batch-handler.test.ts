@@ -19,7 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAppDeps } from '../../core/app.ts';
 import { parseConfig } from '../../core/config.ts';
-import { packVars, preparedLine } from '../../core/recipients.ts';
+import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
 import { createHandler } from '../../handlers/send-batch.ts';
 

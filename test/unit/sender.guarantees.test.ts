@@ -3,12 +3,12 @@
  * reaches the ledger and when, and how a batch stops.
  */
 import { describe, expect, it } from 'vitest';
-import type { EmailSender, OutgoingEmail } from '../../core/email-sender.ts';
-import { MemoryLedger } from '../../core/ledger.ts';
-import { packVars, preparedLine } from '../../core/recipients.ts';
+import { MemorySuppressionList } from '../../core/compliance/suppression.ts';
+import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
-import { type SenderDeps, sendBatch } from '../../core/sender.ts';
-import { MemorySuppressionList } from '../../core/suppression.ts';
+import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender.ts';
+import { MemoryLedger } from '../../core/sending/ledger.ts';
+import { type SenderDeps, sendBatch } from '../../core/sending/send-batch.ts';
 
 const TEMPLATE = {
   id: 'plain',

@@ -4,7 +4,7 @@
  */
 import { GetAccountCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifySendFailure, SesEmailSender, toSendEmailInput } from '../../core/email-sender.ts';
+import { classifySendFailure, SesEmailSender, toSendEmailInput } from '../../core/sending/email-sender.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 
 let standin: SesStandin | undefined;

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifySendFailure, type OutgoingEmail, SesEmailSender } from '../../core/email-sender.ts';
-import { SesV2Transport, sendEmailBody } from '../../core/ses-transport.ts';
+import { SesV2Transport, sendEmailBody } from '../../core/aws/fast/ses-transport.ts';
+import { classifySendFailure, type OutgoingEmail, SesEmailSender } from '../../core/sending/email-sender.ts';
 import { type SesStandin, type SesStandinOptions, startSesStandin } from '../../local/ses-standin.ts';
 
 const credentials = {

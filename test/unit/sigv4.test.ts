@@ -1,6 +1,6 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { isCanonicalPath, SigV4Signer } from '../../core/sigv4.ts';
+import { isCanonicalPath, SigV4Signer } from '../../core/aws/fast/sigv4.ts';
 import { NodeSha256 } from '../support/node-sha256.ts';
 
 const CREDENTIALS = {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { IllegalTransitionError } from '../../core/errors.ts';
 import {
   addCounts,
   assertTransition,
@@ -9,7 +8,8 @@ import {
   isFinal,
   RECIPIENT_STATES,
   totalOf,
-} from '../../core/status.ts';
+} from '../../core/campaigns/status.ts';
+import { IllegalTransitionError } from '../../core/errors.ts';
 
 describe('campaign status transitions', () => {
   it('follows the normal life of a campaign', () => {

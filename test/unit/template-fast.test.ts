@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Drop, Liquid } from 'liquidjs';
 import { describe, expect, it } from 'vitest';
+import { compileFast } from '../../core/templates/fast-render.ts';
 import {
   compileTemplate,
   FAST_RENDER_CHECKS,
   fastRenderStats,
   RenderError,
   renderTemplate,
-} from '../../core/template.ts';
-import { compileFast } from '../../core/template-fast.ts';
+} from '../../core/templates/render.ts';
 import { type Seeded, seeded } from '../support/seeded.ts';
 
-// The same options as core/template.ts's engines: liquidjs is the reference the fast renderer must match.
+// The same options as core/templates/render.ts's engines: liquidjs is the reference the fast renderer must match.
 const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
 const plainEngine = new Liquid({ strictFilters: true, cache: false });
 

@@ -7,7 +7,7 @@ import {
   missingVariables,
   RenderError,
   renderTemplate,
-} from '../../core/template.ts';
+} from '../../core/templates/render.ts';
 
 describe('compileTemplate', () => {
   it('lists the top-level variables the template reads, but not the ones it assigns or loops over', () => {

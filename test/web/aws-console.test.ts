@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsConsole, startAwsConsole } from '../../web/src/aws-console.ts';
+import { type AwsConsole, startAwsConsole } from '../../cli/aws-console.ts';
 
 const REGION = 'eu-west-1';
 const signer = new SignatureV4({

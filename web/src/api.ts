@@ -3,11 +3,11 @@
  * when the tab closes; never in a URL once the console has started). Every call goes through `api()`,
  * which turns the API's `{error: {code, message, details}}` answers into ApiError.
  */
-import type { CampaignView } from '../../core/campaign-view.ts';
+import type { CampaignView } from '../../core/campaigns/view.ts';
+import type { SuppressionEntry, SuppressionReason } from '../../core/compliance/suppression.ts';
+import type { PresignedUpload, RecipientsUploadCheck, UploadKind } from '../../core/recipients/uploads.ts';
 import type { CampaignRequest, TemplateInput, TemplateRecord } from '../../core/schemas.ts';
-import type { SuppressionEntry, SuppressionReason } from '../../core/suppression.ts';
-import type { TemplateSummary } from '../../core/templates.ts';
-import type { PresignedUpload, RecipientsUploadCheck, UploadKind } from '../../core/uploads.ts';
+import type { TemplateSummary } from '../../core/templates/store.ts';
 
 export type { CampaignView, PresignedUpload, RecipientsUploadCheck, TemplateRecord, TemplateSummary };
 

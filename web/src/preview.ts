@@ -1,7 +1,7 @@
 /**
- * The live preview renders in the browser with the sender's own code (core/template.ts, bundled with
+ * The live preview renders in the browser with the sender's own code (core/templates/render.ts, bundled with
  * liquidjs's browser build): same engines, same options, same HTML escaping. Missing variables get the
- * same `[name]` samples the API's preview uses (core/preview.ts, which is not bundled: it pulls in SES).
+ * same `[name]` samples the API's preview uses (core/templates/preview.ts, which is not bundled: it pulls in SES).
  */
 import type { TemplateSyntaxError } from '../../core/errors.ts';
 import {
@@ -11,9 +11,9 @@ import {
   renderTemplate,
   SYSTEM_VARIABLES,
   type TemplateContent,
-} from '../../core/template.ts';
+} from '../../core/templates/render.ts';
 
-/** The same placeholder as core/preview.ts: a preview never carries a working unsubscribe link. */
+/** The same placeholder as core/templates/preview.ts: a preview never carries a working unsubscribe link. */
 export const PREVIEW_UNSUBSCRIBE_URL = 'https://unsubscribe.invalid/this-is-a-test';
 
 export interface SyntaxProblem {

@@ -1,6 +1,6 @@
 /** Campaigns, newest first, with status and progress; refreshes while any is still going. */
 
-import { RECIPIENT_STATES } from '../../../core/status.ts';
+import { RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
 import { type CampaignView, client } from '../api.ts';
 import { formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';

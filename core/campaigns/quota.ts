@@ -10,7 +10,7 @@
  *   (one email a minute: the SES sandbox) is too small to spread over and is refused either way.
  */
 import { GetAccountCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { QuotaExceededError } from './errors.ts';
+import { QuotaExceededError } from '../errors.ts';
 
 export interface SendQuota {
   max24HourSend: number;
@@ -21,7 +21,7 @@ export interface SendQuota {
 const DAY_SECONDS = 86_400;
 /**
  * The slowest pace a spread campaign can keep: one email a minute. A batch holds its Map slot until its
- * next send is due, and a batch cannot wait longer than its deadline (core/sender.ts).
+ * next send is due, and a batch cannot wait longer than its deadline (core/sending/send-batch.ts).
  */
 export const MIN_SPREAD_RATE = 1 / 60;
 

@@ -7,7 +7,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAX_UNPROCESSED_ATTEMPTS = 10;
 
 /**
- * The batch loop DynamoDB requires, for the SDK path here and the thin transport (core/dynamo-rpc.ts):
+ * The batch loop DynamoDB requires, for the SDK path here and the thin transport (core/aws/fast/dynamo-rpc.ts):
  * `requests` in groups of `size`, each group sent again with backoff while DynamoDB leaves part of it
  * unprocessed, giving up with `failure` after MAX_UNPROCESSED_ATTEMPTS more calls. `send` sends one
  * group and returns what was left unprocessed.

@@ -17,11 +17,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { Hono } from 'hono';
-import { authenticate } from '../../api/auth.ts';
-import type { ApiEnv } from '../../api/types.ts';
-import { isWebPath, mountWebConsole, WEB_DIST } from '../../api/web.ts';
-import { executeApiSigner } from '../../core/api-signer.ts';
-import { toHttpError } from '../../core/errors.ts';
+import { authenticate } from '../api/auth.ts';
+import type { ApiEnv } from '../api/types.ts';
+import { isWebPath, mountWebConsole, WEB_DIST } from '../api/web.ts';
+import { executeApiSigner } from '../core/aws/api-signer.ts';
+import { toHttpError } from '../core/errors.ts';
 
 /** Largest request body forwarded; the API refuses more anyway (api/http.ts). */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,6 +1,6 @@
 /**
  * A thin SES v2 SendEmail transport: the same HTTP request the SDK's SESv2Client makes, signed with
- * SigV4 (core/sigv4.ts, which signs exactly as the SDK's @smithy/signature-v4 does, with the signing key
+ * SigV4 (core/aws/fast/sigv4.ts, which signs exactly as the SDK's @smithy/signature-v4 does, with the signing key
  * cached per day), sent over a pooled undici client. The stock client spends about 1 ms of CPU per call,
  * mostly in its middleware stack; this path spends a fraction of that, which is what lets one vCPU keep
  * thousands of sends per second in flight.
@@ -18,7 +18,7 @@
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
-import type { EmailSender, OutgoingEmail } from './email-sender.ts';
+import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {

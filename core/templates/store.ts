@@ -6,10 +6,10 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchDelete } from './dynamo.ts';
-import { NotFoundError } from './errors.ts';
-import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from './schemas.ts';
-import { compileTemplate } from './template.ts';
+import { batchDelete } from '../aws/dynamo.ts';
+import { NotFoundError } from '../errors.ts';
+import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from '../schemas.ts';
+import { compileTemplate } from './render.ts';
 
 /** A template as lists show it: no bodies. */
 export interface TemplateSummary {

@@ -15,24 +15,18 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
-import { addressKey } from './email-address.ts';
-import {
-  type ClassifiedFailure,
-  classifySendFailure,
-  type EmailSender,
-  type OutgoingEmail,
-} from './email-sender.ts';
+import { emptyCounts, type RecipientCounts } from '../campaigns/status.ts';
+import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
+import type { SuppressionList } from '../compliance/suppression.ts';
 import {
   CampaignStoppedError,
   SesSendingStoppedError,
   SesThrottledError,
   SesTransientError,
   type SixbackError,
-} from './errors.ts';
-import { isSentEntry, type Ledger, type LedgerEntry, leaseKey } from './ledger.ts';
-import { AdaptiveRateLimiter } from './rate-limiter.ts';
-import { decodeText, setVariable, unpackVars } from './recipients.ts';
+} from '../errors.ts';
+import { addressKey } from '../recipients/email-address.ts';
+import { decodeText, setVariable, unpackVars } from '../recipients/scanner.ts';
 import {
   type BatchContext,
   type PreparedRow,
@@ -41,10 +35,16 @@ import {
   SendBatchEventSchema,
   type SendBatchResult,
   type TemplateRecord,
-} from './schemas.ts';
-import { emptyCounts, type RecipientCounts } from './status.ts';
-import type { SuppressionList } from './suppression.ts';
-import { type CompiledTemplate, compileTemplate, RenderError, renderTemplate } from './template.ts';
+} from '../schemas.ts';
+import { type CompiledTemplate, compileTemplate, RenderError, renderTemplate } from '../templates/render.ts';
+import {
+  type ClassifiedFailure,
+  classifySendFailure,
+  type EmailSender,
+  type OutgoingEmail,
+} from './email-sender.ts';
+import { isSentEntry, type Ledger, type LedgerEntry, leaseKey } from './ledger.ts';
+import { AdaptiveRateLimiter } from './rate-limiter.ts';
 
 /** A batch stops itself after this long (then fails as retryable): under the ASL Task's 240 s timeout and
  * the SendBatch Lambda's own timeout, so a slow batch is never killed mid-group. */

@@ -2,7 +2,7 @@
  * Campaign statuses, their legal transitions, and the terminal states of a recipient row.
  * This module is the only place that knows them.
  */
-import { IllegalTransitionError } from './errors.ts';
+import { IllegalTransitionError } from '../errors.ts';
 
 export const CAMPAIGN_STATUSES = [
   'pending', // recorded, execution starting, recipients being checked

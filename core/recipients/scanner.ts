@@ -6,8 +6,10 @@
  * or line breaks inside fields, so AWS's CSV reader and ours read it identically, whatever the user's data.
  */
 
+import type { RecipientsCheck, RowProblem } from '../campaigns/store.ts';
+import { RecipientsFileError } from '../errors.ts';
+import { PREPARED_COLUMNS, type PreparedRow } from '../schemas.ts';
 import { AddressIndex } from './address-index.ts';
-import type { RecipientsCheck, RowProblem } from './campaign-store.ts';
 import {
   type CsvRecord,
   isBlankRecord,
@@ -16,8 +18,6 @@ import {
   UnterminatedQuoteError,
 } from './csv.ts';
 import { checkAddress } from './email-address.ts';
-import { RecipientsFileError } from './errors.ts';
-import { PREPARED_COLUMNS, type PreparedRow } from './schemas.ts';
 
 /** A row may not take more than this once packed, so a batch always has room for it. */
 export const MAX_ROW_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@
  * refusing times that do not exist in that zone (skipped by a daylight-saving change) and resolving
  * ambiguous ones (repeated by a change) to the earlier of the two, which the answer shows with its offset.
  */
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../errors.ts';
 
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
 const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/i;

@@ -4,9 +4,9 @@
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
 import { Liquid, type Template } from 'liquidjs';
-import { htmlToText } from './compliance/html-to-text.ts';
-import { MissingVariablesError, TemplateSyntaxError } from './errors.ts';
-import { compileFast, type FastRender } from './template-fast.ts';
+import { MissingVariablesError, TemplateSyntaxError } from '../errors.ts';
+import { compileFast, type FastRender } from './fast-render.ts';
+import { htmlToText } from './html-to-text.ts';
 
 export interface TemplateContent {
   subject: string;
@@ -21,7 +21,7 @@ export interface CompiledTemplate {
   /** Top-level variable names the template reads that it does not assign itself. */
   variables: string[];
   /**
-   * The fast renderer of each part (core/template-fast.ts), when the part is inside its subset, and
+   * The fast renderer of each part (core/templates/fast-render.ts), when the part is inside its subset, and
    * the safety net's state. Absent on a CompiledTemplate built by hand: then liquidjs renders.
    */
   fast?: FastTemplate | undefined;

@@ -1,7 +1,7 @@
 /**
  * A thin DynamoDB JSON 1.0 transport for the sender's hot batch calls (the ledger's BatchGetItem and
  * BatchWriteItem, the suppression list's BatchGetItem): the same POST the SDK's DynamoDBClient makes,
- * signed by core/sigv4.ts, sent over a pooled undici client, with hand-written marshalling of the plain
+ * signed by core/aws/fast/sigv4.ts, sent over a pooled undici client, with hand-written marshalling of the plain
  * items these tables hold. Through the document client each call costs a few hundred microseconds of CPU
  * in middleware, schema serde and marshalling; this path spends a fraction of that.
  *
@@ -13,7 +13,7 @@
  */
 import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { sendUntilProcessed } from './dynamo.ts';
+import { sendUntilProcessed } from '../dynamo.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
@@ -299,7 +299,7 @@ export function unmarshallItem(item: Item): Record<string, unknown> {
   return out;
 }
 
-// ---- The batch loops of core/dynamo.ts, over this transport: same group sizes, same unprocessed loop.
+// ---- The batch loops of core/aws/dynamo.ts, over this transport: same group sizes, same unprocessed loop.
 
 interface BatchGetOutput {
   Responses?: Record<string, Item[]>;

@@ -3,10 +3,11 @@
  * progress with the rate so far and an expected finish. The API answers with this; the CLI and the web
  * console draw it.
  */
-import type { CampaignRecord } from './campaign-store.ts';
-import { deliverabilityView } from './compliance/health.ts';
+
+import { deliverabilityView } from '../compliance/health.ts';
 import { formatInZone } from './schedule.ts';
 import { isFinal, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
+import type { CampaignRecord } from './store.ts';
 
 export interface CampaignProgress {
   /** Rows by terminal state so far (exact totals once the campaign has finished). */

@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SixbackConfig } from './config.ts';
+import type { SixbackConfig } from '../config.ts';
 
 export interface AwsClients {
   s3: S3Client;

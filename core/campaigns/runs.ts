@@ -1,19 +1,20 @@
 /**
  * Runs of a campaign after its first: resume, resend of failed rows, the local engine's restart pickup,
- * and the on-demand report of a campaign whose execution was stopped. core/campaigns.ts exports these for
+ * and the on-demand report of a campaign whose execution was stopped. core/campaigns/service.ts exports these for
  * the API and the CLI.
  *
  * A new run is a new execution, `executionName(id, n)`, over the same prepared file (same rows, same row
  * numbers). The ledger decides who is mailed: a row SES accepted in any earlier run is reported as sent
  * with its message id and never sent again; a row SES rejected for good is reported failed again without
  * asking SES; a row recorded as a retryable failure (or, when resuming, a row never tried) is sent. Every
- * batch of an older run stops at its next gate check once the new run is recorded (core/sender.ts).
+ * batch of an older run stops at its next gate check once the new run is recorded (core/sending/send-batch.ts).
  */
-import type { CampaignRecord } from './campaign-store.ts';
-import { type CampaignServiceDeps, executionName } from './campaigns.ts';
-import { ConfigError, IllegalTransitionError } from './errors.ts';
+
+import { ConfigError, IllegalTransitionError } from '../errors.ts';
+import { finaliseCampaign } from '../workflow/steps.ts';
+import { type CampaignServiceDeps, executionName } from './service.ts';
 import { type CampaignStatus, emptyCounts, isFinal } from './status.ts';
-import { finaliseCampaign } from './workflow.ts';
+import type { CampaignRecord } from './store.ts';
 
 /** Statuses a campaign can be resumed or have its failed rows resent from. */
 export const RESTARTABLE: CampaignStatus[] = ['cancelled', 'failed', 'completed_with_failures'];

@@ -3,9 +3,10 @@
  * first row of an uploaded CSV, or samples. A test send goes straight through the EmailSender: it is not
  * part of any campaign, so it touches neither the ledger nor the report.
  */
-import { classifySendFailure, type EmailSender } from './email-sender.ts';
-import { TemplateRenderError, TestSendFailedError } from './errors.ts';
-import type { TemplateRecord } from './schemas.ts';
+
+import { TemplateRenderError, TestSendFailedError } from '../errors.ts';
+import type { TemplateRecord } from '../schemas.ts';
+import { classifySendFailure, type EmailSender } from '../sending/email-sender.ts';
 import {
   compileTemplate,
   RenderError,
@@ -13,7 +14,7 @@ import {
   renderTemplate,
   SYSTEM_VARIABLES,
   type TemplateContent,
-} from './template.ts';
+} from './render.ts';
 
 export type Variables = Record<string, string | number | boolean>;
 

@@ -7,15 +7,15 @@ import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { CampaignRecord, CampaignStore, RecipientsCheck } from './campaign-store.ts';
-import { keys } from './config.ts';
-import { readCsvRecords } from './csv.ts';
-import { addressKey } from './email-address.ts';
-import { InvalidRowsError, RecipientsFileError, SixbackError, UnaccountedRowsError } from './errors.ts';
-import { isSentEntry, type Ledger, type LedgerEntry } from './ledger.ts';
-import { planSending } from './plan.ts';
-import { fitToQuota, type RateDecision, type SendQuota } from './quota.ts';
-import { decodeText, preparedChunks, RecipientsScanner } from './recipients.ts';
+import { planSending } from '../campaigns/plan.ts';
+import { fitToQuota, type RateDecision, type SendQuota } from '../campaigns/quota.ts';
+import { type CampaignStatus, emptyCounts, type RecipientCounts, totalOf } from '../campaigns/status.ts';
+import type { CampaignRecord, CampaignStore, RecipientsCheck } from '../campaigns/store.ts';
+import { keys } from '../config.ts';
+import { InvalidRowsError, RecipientsFileError, SixbackError, UnaccountedRowsError } from '../errors.ts';
+import { readCsvRecords } from '../recipients/csv.ts';
+import { addressKey } from '../recipients/email-address.ts';
+import { decodeText, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
 import {
   ExecutionInputSchema,
   FinaliseEventSchema,
@@ -24,10 +24,10 @@ import {
   parseWith,
   type RowOutcome,
   SendBatchResultSchema,
-} from './schemas.ts';
-import { type CampaignStatus, emptyCounts, type RecipientCounts, totalOf } from './status.ts';
-import { assertVariablesProvided, compileTemplate } from './template.ts';
-import type { TemplateStore } from './templates.ts';
+} from '../schemas.ts';
+import { isSentEntry, type Ledger, type LedgerEntry } from '../sending/ledger.ts';
+import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import type { TemplateStore } from '../templates/store.ts';
 
 export interface WorkflowDeps {
   s3: S3Client;

@@ -6,9 +6,9 @@ import {
   PutCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchGet } from './dynamo.ts';
-import { type DynamoRpc, itemText, rpcBatchGet } from './dynamo-rpc.ts';
-import { addressKey } from './email-address.ts';
+import { batchGet } from '../aws/dynamo.ts';
+import { type DynamoRpc, itemText, rpcBatchGet } from '../aws/fast/dynamo-rpc.ts';
+import { addressKey } from '../recipients/email-address.ts';
 
 export type SuppressionReason = 'unsubscribe' | 'bounce' | 'complaint' | 'manual';
 
@@ -31,7 +31,7 @@ export class DynamoSuppressionList implements SuppressionList {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
-    /** When set, lookup goes through the thin transport (core/dynamo-rpc.ts), not the SDK. */
+    /** When set, lookup goes through the thin transport (core/aws/fast/dynamo-rpc.ts), not the SDK. */
     private readonly rpc?: DynamoRpc,
   ) {}
 

@@ -5,7 +5,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { ExecutionInput } from './schemas.ts';
+import type { ExecutionInput } from '../schemas.ts';
 
 export type ExecutionStatus =
   | 'RUNNING'

@@ -2,17 +2,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { CampaignRecord, CampaignStore } from './campaign-store.ts';
-import { assertAllowedSender, assertUnsubscribeLink } from './compliance/policy.ts';
-import { RecipientsFileError, ValidationError } from './errors.ts';
-import type { Ledger } from './ledger.ts';
-import type { Orchestrator } from './orchestrator.ts';
-import { RecipientsScanner } from './recipients.ts';
+import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
+import { RecipientsFileError, ValidationError } from '../errors.ts';
+import { RecipientsScanner } from '../recipients/scanner.ts';
+import { CampaignRequestSchema, parseWith } from '../schemas.ts';
+import type { Ledger } from '../sending/ledger.ts';
+import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import type { TemplateStore } from '../templates/store.ts';
+import type { Orchestrator } from '../workflow/orchestrator.ts';
 import { reportAfterStop } from './runs.ts';
-import { CampaignRequestSchema, parseWith } from './schemas.ts';
 import { emptyCounts } from './status.ts';
-import { assertVariablesProvided, compileTemplate } from './template.ts';
-import type { TemplateStore } from './templates.ts';
+import type { CampaignRecord, CampaignStore } from './store.ts';
 
 export interface CampaignServiceDeps {
   s3: S3Client;
@@ -22,7 +22,7 @@ export interface CampaignServiceDeps {
   orchestrator: Orchestrator;
   clock: () => Date;
   defaultRate: () => Promise<number> | number;
-  /** The send ledger: the report of a stopped campaign is built from it (core/runs.ts). */
+  /** The send ledger: the report of a stopped campaign is built from it (core/campaigns/runs.ts). */
   ledger?: Ledger;
   /** Milliseconds a cancel waits for running batches to stop before writing the report (default 1500; 0 locally). */
   settleMs?: number;

@@ -6,7 +6,7 @@
  *             an equal share of the rows, so a small campaign still keeps every worker busy (otherwise
  *             one batch would hold all the rows and the campaign would go at one worker's rate).
  */
-import type { SendPlan } from './schemas.ts';
+import type { SendPlan } from '../schemas.ts';
 
 /** What one sender (one Lambda vCPU) sustains comfortably with the stock SDK. */
 export const MAX_WORKER_RATE = 250;

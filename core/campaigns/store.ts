@@ -6,8 +6,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { IllegalTransitionError, NotFoundError } from './errors.ts';
-import type { CampaignSpec, SendPlan } from './schemas.ts';
+import { IllegalTransitionError, NotFoundError } from '../errors.ts';
+import type { CampaignSpec, SendPlan } from '../schemas.ts';
 import { assertTransition, type CampaignStatus, RECIPIENT_STATES, type RecipientCounts } from './status.ts';
 
 export interface RowProblem {

@@ -11,7 +11,7 @@
  * entry whatever its size.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, batchPut } from './dynamo.ts';
+import { batchGet, batchPut } from '../aws/dynamo.ts';
 import {
   attributeText,
   type DynamoRpc,
@@ -19,7 +19,7 @@ import {
   rpcBatchGet,
   rpcBatchWrite,
   unmarshallItem,
-} from './dynamo-rpc.ts';
+} from '../aws/fast/dynamo-rpc.ts';
 
 export interface LedgerEntry {
   key: string;
@@ -94,7 +94,7 @@ export class DynamoLedger implements Ledger {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
-    /** When set, lookup, record and the lease calls go through the thin transport (core/dynamo-rpc.ts). */
+    /** When set, lookup, record and the lease calls go through the thin transport (core/aws/fast/dynamo-rpc.ts). */
     private readonly rpc?: DynamoRpc,
   ) {}
 

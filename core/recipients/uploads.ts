@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import type { RecipientsCheck } from './campaign-store.ts';
-import { keys } from './config.ts';
-import { UploadRejectedError, ValidationError } from './errors.ts';
-import { checkRecipients, RecipientsScanner, unpackVars } from './recipients.ts';
+import type { RecipientsCheck } from '../campaigns/store.ts';
+import { keys } from '../config.ts';
+import { UploadRejectedError, ValidationError } from '../errors.ts';
+import { checkRecipients, RecipientsScanner, unpackVars } from './scanner.ts';
 
 export type UploadKind = 'recipients' | 'image';
 
