@@ -15,7 +15,7 @@ import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
 import { campaignGate, type SenderDeps } from './sending/send-batch.ts';
 import { TemplateStore } from './templates/store.ts';
-import type { WorkflowDeps } from './workflow/steps.ts';
+import type { WorkflowDeps } from './workflow/deps.ts';
 
 export interface AppDeps {
   config: SixbackConfig;

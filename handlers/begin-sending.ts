@@ -1,5 +1,5 @@
 import type { AppDeps } from '../core/app.ts';
-import { beginSending } from '../core/workflow/steps.ts';
+import { beginSending } from '../core/workflow/begin-sending.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export const createHandler =

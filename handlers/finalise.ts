@@ -1,5 +1,5 @@
 import type { AppDeps } from '../core/app.ts';
-import { finaliseCampaign } from '../core/workflow/steps.ts';
+import { finaliseCampaign } from '../core/workflow/finalise.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export const createHandler =

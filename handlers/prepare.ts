@@ -1,5 +1,5 @@
 import type { AppDeps } from '../core/app.ts';
-import { prepareCampaign } from '../core/workflow/steps.ts';
+import { prepareCampaign } from '../core/workflow/prepare.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export const createHandler =

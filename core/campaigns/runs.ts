@@ -11,7 +11,7 @@
  */
 
 import { ConfigError, IllegalTransitionError } from '../errors.ts';
-import { finaliseCampaign } from '../workflow/steps.ts';
+import { finaliseCampaign } from '../workflow/finalise.ts';
 import { type CampaignServiceDeps, executionName } from './service.ts';
 import { type CampaignStatus, emptyCounts, isFinal } from './status.ts';
 import type { CampaignRecord } from './store.ts';

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SendQuota } from '../campaigns/quota.ts';
+import type { CampaignStore } from '../campaigns/store.ts';
+import { RecipientsFileError } from '../errors.ts';
+import type { Ledger } from '../sending/ledger.ts';
+import type { TemplateStore } from '../templates/store.ts';
+
+export interface WorkflowDeps {
+  s3: S3Client;
+  bucket: string;
+  campaigns: CampaignStore;
+  templates: TemplateStore;
+  ledger: Ledger;
+  clock: () => Date;
+  configurationSet?: string | undefined;
+  /** SES's sending quota (GetAccount); when absent or unknown, no quota is applied. */
+  sendQuota?: () => Promise<SendQuota | undefined>;
+  /** Emails per second one sender is given at most (plan.ts MAX_WORKER_RATE unless set). */
+  maxWorkerRate?: number;
+}
+
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false;
+    throw error;
+  }
+}
+
+export async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Readable> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return out.Body as Readable;
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') {
+      throw new RecipientsFileError(
+        `The recipients file "${key}" does not exist in the bucket. Upload it first.`,
+        {
+          details: { key },
+        },
+      );
+    }
+    throw error;
+  }
+}

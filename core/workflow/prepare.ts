@@ -1,0 +1,151 @@
+/** The Prepare step: check the recipients file against the template and write the prepared file. */
+
+import { Readable } from 'node:stream';
+import { Upload } from '@aws-sdk/lib-storage';
+import { planSending } from '../campaigns/plan.ts';
+import { fitToQuota, type RateDecision } from '../campaigns/quota.ts';
+import type { CampaignRecord, RecipientsCheck } from '../campaigns/store.ts';
+import { keys } from '../config.ts';
+import { InvalidRowsError, RecipientsFileError, SixbackError } from '../errors.ts';
+import { preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
+import { ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
+import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
+
+/**
+ * Checks the recipients file and the template against each other and writes the prepared file, then fits
+ * the rate and size to the SES quota. Nothing is sent before all of it passed. A resumed or restarted
+ * campaign keeps the prepared file of its first run: rows and their numbers must not change.
+ */
+export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
+  const { campaignId } = parseWith(ExecutionInputSchema, input, 'execution input');
+  let campaign = await deps.campaigns.get(campaignId);
+  const preparedKey = keys.prepared(campaignId);
+  let decision: RateDecision;
+  try {
+    if (
+      !(campaign.check && !campaign.check.fatal && (await objectExists(deps.s3, deps.bucket, preparedKey)))
+    ) {
+      const check = await writePreparedFile(campaign, preparedKey, deps);
+      await deps.campaigns.patch(campaignId, { check });
+      campaign = { ...campaign, check };
+    }
+    assertSendable(campaign.check as RecipientsCheck, campaign.spec.onInvalidRows);
+    decision = fitToQuota(
+      rowsToSend(campaign),
+      campaign.rate,
+      deps.sendQuota ? await deps.sendQuota() : undefined,
+      campaign.spec.spread ?? false,
+    );
+  } catch (error) {
+    if (error instanceof SixbackError) {
+      // The user's input is wrong: record why, with details, before the execution fails.
+      await deps.campaigns.transition(campaignId, 'failed', {
+        statusReason: error.message,
+        finishedAt: deps.clock().toISOString(),
+      });
+    }
+    throw error;
+  }
+  const plan = planSending(
+    decision.rate,
+    campaign.spec.toleratedFailurePercentage,
+    deps.maxWorkerRate,
+    campaign.check?.rows,
+  );
+  await deps.campaigns.patch(campaignId, {
+    plan,
+    estimatedSeconds: Math.ceil(decision.estimatedSeconds),
+    ...(decision.note ? { rateNote: decision.note } : {}),
+  });
+  const sendAt = campaign.sendAt;
+  if (sendAt && Date.parse(sendAt) > deps.clock().getTime() && campaign.status === 'pending') {
+    await deps.campaigns.transition(campaignId, 'scheduled');
+  }
+  return {
+    campaignId,
+    ...(sendAt ? { sendAt: new Date(sendAt).toISOString() } : {}),
+    recipients: { bucket: deps.bucket, key: preparedKey },
+    resultPrefix: keys.results(campaignId),
+    plan,
+    batch: {
+      campaignId,
+      templateId: campaign.spec.templateId,
+      templateVersion: campaign.templateVersion,
+      from: campaign.spec.from,
+      replyTo: campaign.spec.replyTo ?? [],
+      data: campaign.spec.data ?? {},
+      workerRate: plan.rate / plan.maxConcurrency,
+      // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
+      configurationSet: deps.configurationSet ?? '',
+      run: campaign.executions ?? 1,
+      mode: campaign.runMode ?? 'all',
+      columns: campaign.check?.columns ?? [],
+    },
+  };
+}
+
+/** How many emails this run will ask SES to send, at most (for the quota check). */
+function rowsToSend(campaign: CampaignRecord): number {
+  if (campaign.runMode === 'failed') return campaign.totals?.failed ?? 0;
+  return Math.max(0, (campaign.check?.valid ?? 0) - (campaign.progress?.sent ?? 0));
+}
+
+/** Row-level problems are fatal only if the user said so; a file with no sendable row always is. */
+function assertSendable(check: RecipientsCheck, onInvalidRows: 'skip' | 'abort'): void {
+  if (check.valid === 0) {
+    throw new RecipientsFileError(
+      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
+      { details: { problems: check.problems } },
+    );
+  }
+  if (check.invalid > 0 && onInvalidRows === 'abort') {
+    throw new InvalidRowsError(
+      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
+        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
+      { details: { problems: check.problems } },
+    );
+  }
+}
+
+async function writePreparedFile(
+  campaign: CampaignRecord,
+  preparedKey: string,
+  deps: WorkflowDeps,
+): Promise<RecipientsCheck> {
+  const template = compileTemplate(
+    await deps.templates.get(campaign.spec.templateId, campaign.templateVersion),
+  );
+  const dataKeys = Object.keys(campaign.spec.data ?? {});
+  const body = await objectBody(deps.s3, deps.bucket, campaign.spec.recipientsKey);
+  const scanner = new RecipientsScanner(body, {
+    emailColumn: campaign.spec.emailColumn,
+    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
+  });
+  try {
+    await new Upload({
+      client: deps.s3,
+      params: {
+        Bucket: deps.bucket,
+        Key: preparedKey,
+        Body: Readable.from(preparedChunks(scanner)),
+        ContentType: 'text/csv; charset=utf-8',
+      },
+    }).done();
+  } catch (error) {
+    if (error instanceof RecipientsFileError) {
+      // The file cannot be used at all: keep what the scan found, with the fatal problem first, so the
+      // campaign shows the user every problem to fix (row 0 stands for the file as a whole).
+      const where = (error.details as { line?: number } | undefined)?.line;
+      await deps.campaigns.patch(campaign.id, {
+        check: {
+          ...scanner.check,
+          fatal: true,
+          problems: [{ row: where ?? 0, problem: error.message }, ...scanner.check.problems],
+        },
+      });
+    }
+    throw error;
+  }
+  return scanner.check;
+}
