@@ -15,8 +15,10 @@ export function buildApp(props: AppProps = {}): { app: App; stack: SixbackStack 
   const stack = new SixbackStack(app, stackName, {
     params,
     description: 'sixback: bulk email campaigns on Step Functions Distributed Map and SES',
-    // Account and region come from the deploying credentials; without them synth is environment-agnostic.
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    // No env, on purpose: the stack is environment-agnostic, its ARNs built from the AWS::Region,
+    // AWS::AccountId and AWS::Partition of wherever CloudFormation deploys it. Taking the CLI's
+    // CDK_DEFAULT_REGION here would bake us-east-1 (the CLI's fallback when no region is configured) into
+    // every ARN, and an assembly deployed elsewhere would be denied SendEmail and StartExecution.
   });
   addNagChecks(app);
   return { app, stack };

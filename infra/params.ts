@@ -3,8 +3,11 @@
  * validated once here so a typo fails the synth with a message that says what to fix.
  *
  *   senderIdentities   From addresses or domains SES may send as, comma-separated
- *                      ("example.com" or "news@example.com,example.org"). A domain gets Easy DKIM; its
- *                      three CNAME records are printed as stack outputs. Required for a real deploy.
+ *                      ("example.com" or "news@example.com,example.org"). The stack creates each as an SES
+ *                      identity; a domain gets Easy DKIM, its three CNAME records printed as stack outputs.
+ *   existingIdentities Identities already in SES in this region (created by hand or another stack): sixback
+ *                      may send as them too, but references them by ARN instead of creating them (creating
+ *                      one that exists fails the deploy). Listing one in both is the same as listing it here.
  *   sandboxRecipients  While the account is in the SES sandbox, SendEmail is also authorised against each
  *                      recipient's verified identity: list those test addresses here. Empty in production.
  *   defaultRate        Emails per second for a campaign that names no rate (default 14, the usual
@@ -31,6 +34,9 @@
  *                      default the HTTP API's own URL.
  *   unsubscribeMailto  Optional mailbox for the mailto: form of List-Unsubscribe.
  *   retainData         Keep the bucket and tables when the stack is deleted (default true).
+ *   retainedData       Reuse what an earlier, deleted deployment retained instead of creating it anew:
+ *                      "bucket=NAME,templates=NAME,campaigns=NAME,ledger=NAME,suppression=NAME,
+ *                      unsubscribeSecret=ARN" (the stack's RetainedData output prints exactly this).
  */
 import { z } from 'zod';
 
@@ -43,15 +49,64 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 const IDENTITY = /^([^@\s]+@)?([a-z0-9-]+\.)+[a-z]{2,}$/i;
 
+const identities = csv.default([]).refine((ids) => ids.every((id) => IDENTITY.test(id)), {
+  message: 'each sender identity must be an email address or a domain, e.g. "example.com"',
+});
+
+/** What a deployment keeps when deleted with retainData, and what a later one can take back by name. */
+export const RETAINED_DATA_KEYS = [
+  'bucket',
+  'templates',
+  'campaigns',
+  'ledger',
+  'suppression',
+  'unsubscribeSecret',
+] as const;
+
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
+
+const RetainedDataSchema = z
+  .union([z.string(), z.record(z.string(), z.string())])
+  .transform((value): Record<string, string> => {
+    if (typeof value !== 'string') return value;
+    const pairs = value
+      .split(',')
+      .map((pair) => pair.trim())
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        return at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      });
+    return Object.fromEntries(pairs);
+  })
+  .pipe(
+    z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+        templates: tableName,
+        campaigns: tableName,
+        ledger: tableName,
+        suppression: tableName,
+        unsubscribeSecret: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}$/,
+            'must be the complete ARN of the retained secret (it ends in a six-character suffix)',
+          ),
+      })
+      .strict(),
+  );
+
+export type RetainedData = z.output<typeof RetainedDataSchema>;
+
 /** Log retention must be one CloudWatch accepts; these are the values from the CloudWatch API. */
 export const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
 export const SixbackParamsSchema = z.object({
-  senderIdentities: csv.default([]).refine((ids) => ids.every((id) => IDENTITY.test(id)), {
-    message: 'each sender identity must be an email address or a domain, e.g. "example.com"',
-  }),
+  senderIdentities: identities,
+  existingIdentities: identities,
   sandboxRecipients: csv.default([]),
   defaultRate: z.coerce.number().positive().max(10_000).default(14),
   sendBatchTimeoutSeconds: int(30, 900).default(230),
@@ -75,6 +130,7 @@ export const SixbackParamsSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false'])])
     .transform((value) => value === true || value === 'true')
     .default(true),
+  retainedData: RetainedDataSchema.optional(),
 });
 
 export type SixbackParams = z.output<typeof SixbackParamsSchema>;
@@ -84,6 +140,34 @@ export const PARAM_NAMES = Object.keys(SixbackParamsSchema.shape) as (keyof Sixb
 
 export class ParamsError extends Error {
   override name = 'ParamsError';
+}
+
+const identityKey = (identity: string) => identity.toLowerCase();
+
+/**
+ * Which identities the stack creates and which it only references: an identity named in
+ * existingIdentities is never created, even when senderIdentities names it as well.
+ */
+export function identityPlan(params: Pick<SixbackParams, 'senderIdentities' | 'existingIdentities'>): {
+  create: string[];
+  reference: string[];
+  all: string[];
+} {
+  const existing = new Set(params.existingIdentities.map(identityKey));
+  const reference = [...new Map(params.existingIdentities.map((id) => [identityKey(id), id])).values()];
+  const create = [
+    ...new Map(
+      params.senderIdentities
+        .filter((id) => !existing.has(identityKey(id)))
+        .map((id) => [identityKey(id), id]),
+    ).values(),
+  ];
+  return { create, reference, all: [...create, ...reference] };
+}
+
+/** The retainedData value that takes these resources back, as the RetainedData output prints it. */
+export function formatRetainedData(data: Record<(typeof RETAINED_DATA_KEYS)[number], string>): string {
+  return RETAINED_DATA_KEYS.map((key) => `${key}=${data[key]}`).join(',');
 }
 
 export function parseParams(input: Record<string, unknown>): SixbackParams {

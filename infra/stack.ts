@@ -18,7 +18,7 @@ import { ImageHosting } from './constructs/image-hosting.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Storage } from './constructs/storage.ts';
 import { CampaignWorkflow } from './constructs/workflow.ts';
-import type { SixbackParams } from './params.ts';
+import { formatRetainedData, identityPlan, type SixbackParams } from './params.ts';
 
 export interface SixbackStackProps extends StackProps {
   params: SixbackParams;
@@ -41,13 +41,18 @@ export class SixbackStack extends Stack {
     const stateMachineName = `${this.stackName}-campaign`;
     const stateMachineArn = CampaignWorkflow.arnFor(this, stateMachineName);
 
-    this.storage = new Storage(this, 'Storage', params);
+    const identities = identityPlan(params);
+    const retained = params.retainedData;
+
+    this.storage = new Storage(this, 'Storage', { ...params, retained });
     this.images = new ImageHosting(this, 'Images', { bucket: this.storage.bucket });
     this.email = new Email(this, 'Email', {
-      senderIdentities: params.senderIdentities,
+      senderIdentities: identities.create,
+      existingIdentities: identities.reference,
       sandboxRecipients: params.sandboxRecipients,
       configurationSetName: this.stackName.toLowerCase(),
       retainData: params.retainData,
+      ...(retained ? { retainedUnsubscribeSecretArn: retained.unsubscribeSecret } : {}),
     });
     this.api = new Api(this, 'Api', { logRetention });
     this.functions = new Functions(this, 'Functions', {
@@ -58,7 +63,7 @@ export class SixbackStack extends Stack {
       stateMachineArn,
       publicBaseUrl: params.publicBaseUrl ?? this.api.url,
       imagesBaseUrl: this.images.baseUrl,
-      senderIdentities: params.senderIdentities,
+      senderIdentities: identities.all,
       unsubscribeMailto: params.unsubscribeMailto,
       defaultRate: params.defaultRate,
       sesTransport: params.sesTransport,
@@ -75,6 +80,7 @@ export class SixbackStack extends Stack {
       bucket: this.storage.bucket,
       logLevel: params.logLevel,
       logRetention,
+      retainData: params.retainData,
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', { stateMachine: this.workflow.stateMachine });
@@ -88,10 +94,11 @@ export class SixbackStack extends Stack {
         'sixback:noSesEvents',
         `${SES_EVENTS_ENTRY} does not exist yet: SES events are not acted on.`,
       );
-    if (params.senderIdentities.length === 0) {
+    if (identities.all.length === 0) {
       Annotations.of(this).addWarningV2(
         'sixback:noSenderIdentities',
-        'No sender identities: campaigns cannot send. Deploy with -c senderIdentities=example.com',
+        'No sender identities: campaigns cannot send. Deploy with -c senderIdentities=example.com ' +
+          '(or -c existingIdentities=example.com for one SES already has in this region).',
       );
     }
 
@@ -102,5 +109,22 @@ export class SixbackStack extends Stack {
     new CfnOutput(this, 'ConfigurationSetName', {
       value: this.email.configurationSet.configurationSetName,
     });
+    if (this.workflow.logGroup) {
+      new CfnOutput(this, 'StateMachineLogGroup', { value: this.workflow.logGroup.logGroupName });
+    }
+    if (params.retainData || retained) {
+      new CfnOutput(this, 'RetainedData', {
+        description:
+          'What survives cdk destroy. To take it back in a new deployment: cdk deploy -c retainedData=<this value>',
+        value: formatRetainedData({
+          bucket: this.storage.bucket.bucketName,
+          templates: this.storage.tables.templates.tableName,
+          campaigns: this.storage.tables.campaigns.tableName,
+          ledger: this.storage.tables.ledger.tableName,
+          suppression: this.storage.tables.suppression.tableName,
+          unsubscribeSecret: this.email.unsubscribeSecret.secretArn,
+        }),
+      });
+    }
   }
 }

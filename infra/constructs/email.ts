@@ -2,8 +2,12 @@
  * The SES side: the sender identities (Easy DKIM for domains, their DNS records as stack outputs), one
  * configuration set every campaign email goes through, and its events (bounces, complaints, ...) sent to
  * EventBridge, where a rule hands them to the SES events function; and the key of the unsubscribe links.
+ *
+ * Identities that already exist in SES (existingIdentities) are referenced by ARN and never created:
+ * CloudFormation cannot create an identity the region already has. They keep their own DKIM and default
+ * configuration set; sixback names its configuration set on every SendEmail anyway.
  */
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,14 +18,22 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag.ts';
+import { DATA_TAG } from './storage.ts';
 
 export interface EmailProps {
-  /** "example.com" (a domain: any address at it) or "news@example.com" (that address only). */
+  /**
+   * Identities to create: "example.com" (a domain: any address at it) or "news@example.com" (that
+   * address only).
+   */
   senderIdentities: string[];
+  /** Identities that already exist in SES in this region: referenced, not created. */
+  existingIdentities: string[];
   /** Verified recipient addresses, needed in IAM only while the account is in the SES sandbox. */
   sandboxRecipients: string[];
   configurationSetName: string;
   retainData: boolean;
+  /** The complete ARN of an earlier deployment's retained unsubscribe key, to reuse instead of creating. */
+  retainedUnsubscribeSecretArn?: string;
 }
 
 /**
@@ -41,9 +53,12 @@ export const SES_EVENTS = [
 
 export class Email extends Construct {
   readonly configurationSet: ses.ConfigurationSet;
+  /** The identities this stack created. */
   readonly identities: ses.EmailIdentity[];
+  /** The identities that already existed, by ARN. */
+  readonly existingIdentities: ses.IEmailIdentity[];
   /** Signs the unsubscribe link in every email; the API verifies it (core/aws/secret.ts). */
-  readonly unsubscribeSecret: secretsmanager.Secret;
+  readonly unsubscribeSecret: secretsmanager.ISecret;
   private readonly props: EmailProps;
 
   constructor(scope: Construct, id: string, props: EmailProps) {
@@ -63,19 +78,30 @@ export class Email extends Construct {
       events: SES_EVENTS.map((event) => event.type),
     });
 
-    this.unsubscribeSecret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
-      description: 'sixback: HMAC key of the unsubscribe links in sent emails',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      // Deleting it would break every unsubscribe link already sent.
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
-    acknowledge(this.unsubscribeSecret, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Rotating this key would invalidate the unsubscribe links in every email already sent, which must keep working (RFC 8058, CAN-SPAM).',
-      },
-    ]);
+    if (props.retainedUnsubscribeSecretArn) {
+      // The key of every link already sent: reusing it keeps those links' signatures valid.
+      this.unsubscribeSecret = secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        'UnsubscribeSecret',
+        props.retainedUnsubscribeSecretArn,
+      );
+    } else {
+      const secret = new secretsmanager.Secret(this, 'UnsubscribeSecret', {
+        description: 'sixback: HMAC key of the unsubscribe links in sent emails',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        // Deleting it would break every unsubscribe link already sent.
+        removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      Tags.of(secret).add(DATA_TAG, 'unsubscribeSecret');
+      acknowledge(secret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Rotating this key would invalidate the unsubscribe links in every email already sent, which must keep working (RFC 8058, CAN-SPAM).',
+        },
+      ]);
+      this.unsubscribeSecret = secret;
+    }
 
     this.identities = props.senderIdentities.map((identity, index) => {
       const isAddress = identity.includes('@');
@@ -95,6 +121,9 @@ export class Email extends Construct {
       }
       return emailIdentity;
     });
+    this.existingIdentities = props.existingIdentities.map((identity, index) =>
+      ses.EmailIdentity.fromEmailIdentityName(this, `ExistingIdentity${index}`, identity),
+    );
   }
 
   /** SendEmail as one of the configured identities, through the configuration set, and nothing else. */
@@ -119,7 +148,7 @@ export class Email extends Construct {
         sid: 'SendAsConfiguredIdentities',
         actions: ['ses:SendEmail'],
         resources: [
-          ...this.identities.map((identity) => identity.emailIdentityArn),
+          ...[...this.identities, ...this.existingIdentities].map((identity) => identity.emailIdentityArn),
           ...sandboxArns,
           configurationSetArn,
         ],
@@ -146,6 +175,9 @@ export class Email extends Construct {
       enforceSSL: true,
       // Above the function's timeout, as Lambda requires of an event source queue.
       visibilityTimeout: Duration.minutes(6),
+      // The most SQS keeps (the default is 4 days): a bounce still suppresses its address after a long
+      // outage of the SES events function.
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: deadLetters, maxReceiveCount: 8 },
     });
     const rule = new events.Rule(this, 'EventsRule', {

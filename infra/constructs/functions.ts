@@ -331,6 +331,6 @@ function allow(
 }
 
 /** Each index by name (from core/aws/tables.ts), which keeps the grant off `index/*`. */
-function indexArns(table: dynamodb.Table, shape: TableShape): string[] {
+function indexArns(table: dynamodb.ITable, shape: TableShape): string[] {
   return (shape.indexes ?? []).map((index) => `${table.tableArn}/index/${index.name}`);
 }

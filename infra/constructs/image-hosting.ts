@@ -45,7 +45,7 @@ export class ImageHosting extends Construct {
       priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
     });
-    props.bucket.addToResourcePolicy(
+    const { statementAdded } = props.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudFrontReadsImagesOnly',
         principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
@@ -63,6 +63,8 @@ export class ImageHosting extends Construct {
         },
       }),
     );
+    // A bucket imported without a policy of this stack would drop the statement silently: images 403.
+    if (!statementAdded) throw new Error('ImageHosting needs a bucket whose policy this stack manages.');
     this.baseUrl = `https://${this.distribution.distributionDomainName}`;
 
     acknowledge(this.distribution, [

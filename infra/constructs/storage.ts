@@ -2,9 +2,15 @@
  * Where sixback keeps things: one private bucket (uploaded recipients, prepared files, Map results,
  * reports, images) and the four DynamoDB tables, declared from core/aws/tables.ts so the local stack and
  * AWS cannot disagree on a key.
+ *
+ * With `retained` (the deployment's retainData parameter), the bucket and tables an earlier, deleted
+ * deployment left behind are taken back by name instead of being created: the stack then neither creates
+ * nor deletes them, and their own settings (lifecycle rules, CORS, access logging, point-in-time
+ * recovery) stay as that deployment left them.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLES, type TableName, type TableShape } from '../../core/aws/tables.ts';
@@ -19,14 +25,33 @@ export interface StorageProps {
   uploadRetentionDays: number;
   /** 0 keeps campaign files for good. */
   campaignFileRetentionDays: number;
+  /** Names of a deleted deployment's retained bucket and tables, to reuse instead of creating. */
+  retained?: { bucket: string } & Record<TableName, string>;
 }
 
+/** The tag on every data resource the stack creates, naming its role: how to find them after a destroy. */
+export const DATA_TAG = 'sixback:data';
+
 export class Storage extends Construct {
-  readonly bucket: s3.Bucket;
-  readonly tables: Record<TableName, dynamodb.Table>;
+  readonly bucket: s3.IBucket;
+  readonly tables: Record<TableName, dynamodb.ITable>;
+  /** True when the bucket and tables are an earlier deployment's, reused by name. */
+  readonly reused: boolean;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    this.reused = props.retained !== undefined;
+    if (props.retained) {
+      const retained = props.retained;
+      this.bucket = reuseBucket(this, retained.bucket);
+      this.tables = {
+        templates: reuseTable(this, 'Templates', retained.templates, TABLES.templates),
+        campaigns: reuseTable(this, 'Campaigns', retained.campaigns, TABLES.campaigns),
+        ledger: reuseTable(this, 'Ledger', retained.ledger, TABLES.ledger),
+        suppression: reuseTable(this, 'Suppression', retained.suppression, TABLES.suppression),
+      };
+      return;
+    }
     const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
@@ -37,6 +62,7 @@ export class Storage extends Construct {
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       removalPolicy,
     });
+    Tags.of(accessLogs).add(DATA_TAG, 'accessLogs');
     acknowledge(accessLogs, [
       {
         id: 'AwsSolutions-S1',
@@ -80,6 +106,7 @@ export class Storage extends Construct {
       ],
       removalPolicy,
     });
+    Tags.of(this.bucket).add(DATA_TAG, 'bucket');
 
     this.tables = {
       templates: this.table('Templates', TABLES.templates, removalPolicy),
@@ -113,6 +140,37 @@ export class Storage extends Construct {
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
       });
     }
+    Tags.of(table).add(DATA_TAG, id.toLowerCase());
     return table;
   }
+}
+
+/**
+ * A retained bucket, by name, with a bucket policy of this stack: the earlier deployment's policy went
+ * with it (only the bucket was retained), and the new CloudFront distribution needs its own statement.
+ */
+function reuseBucket(scope: Construct, bucketName: string): s3.IBucket {
+  const bucket = s3.Bucket.fromBucketAttributes(scope, 'Bucket', { bucketName });
+  const policy = new s3.BucketPolicy(scope, 'BucketPolicy', { bucket });
+  // What enforceSSL adds to a bucket the stack creates.
+  policy.document.addStatements(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:*'],
+      resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+    }),
+  );
+  // An imported bucket adds statements to the policy it is given, and to none otherwise.
+  (bucket as { policy?: s3.BucketPolicy }).policy = policy;
+  return bucket;
+}
+
+/** A retained table, by name, with the indexes core/aws/tables.ts declares, so grants can name them. */
+function reuseTable(scope: Construct, id: string, tableName: string, shape: TableShape): dynamodb.ITable {
+  return dynamodb.Table.fromTableAttributes(scope, id, {
+    tableName,
+    ...(shape.indexes?.length ? { globalIndexes: shape.indexes.map((index) => index.name) } : {}),
+  });
 }

@@ -3,12 +3,14 @@
  * filled with the functions built from handlers/index.ts. A file-based definition gets no generated IAM,
  * so every permission the definition needs is granted here, by name:
  * - invoke the four task functions;
- * - start its own Distributed Map children, and describe/stop them;
- * - read the prepared recipients file (ItemReader) and write the Map results (ResultWriter).
+ * - start its own Distributed Map children, and describe, stop and redrive them (the console's "Redrive"
+ *   of a failed Map Run restarts its failed children as the state machine's role);
+ * - read the prepared recipients file (ItemReader) and write the Map results (ResultWriter, which also
+ *   reads back what it wrote: s3:GetObject, as AWS's policy for ResultWriter lists).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -66,11 +68,14 @@ export interface CampaignWorkflowProps {
   bucket: s3.IBucket;
   logLevel: 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
   logRetention: logs.RetentionDays;
+  /** Keep the execution log group when the stack is deleted (the deployment's `retainData`). */
+  retainData: boolean;
 }
 
 export class CampaignWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly stateMachineArn: string;
+  readonly logGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CampaignWorkflowProps) {
     super(scope, id);
@@ -87,10 +92,11 @@ export class CampaignWorkflow extends Construct {
       props.logLevel === 'OFF'
         ? undefined
         : new logs.LogGroup(this, 'Logs', {
-            // Step Functions needs a name under /aws/vendedlogs/ to keep its resource policy small.
-            logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+            logGroupName: CampaignWorkflow.logGroupNameFor(props.stateMachineName),
             retention: props.logRetention,
+            removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
           });
+    this.logGroup = logGroup;
 
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
@@ -112,7 +118,7 @@ export class CampaignWorkflow extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'ManageMapChildren',
-          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          actions: ['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'],
           resources: [executionsArn],
         }),
         new iam.PolicyStatement({
@@ -122,7 +128,7 @@ export class CampaignWorkflow extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'WriteMapResults',
-          actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+          actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
           resources: [props.bucket.arnForObjects(`${keys.results('*')}/*`)],
         }),
       ],
@@ -186,6 +192,17 @@ export class CampaignWorkflow extends Construct {
         },
       ]);
     }
+  }
+
+  /**
+   * Under /aws/vendedlogs/ (Step Functions then keeps the log resource policy small), and unique to this
+   * stack's creation: the group may outlive the stack (retainData), and a fixed name would make every
+   * later deploy of a stack with the same name fail with "already exists". The stack id's UUID changes
+   * with each create, and stays put across updates.
+   */
+  static logGroupNameFor(stateMachineName: string): string {
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
+    return `/aws/vendedlogs/states/${stateMachineName}-${stackUuid}`;
   }
 
   static arnFor(stack: Stack, stateMachineName: string): string {
