@@ -7,6 +7,7 @@ import { handle } from 'hono/aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiDeps } from '../api/types.ts';
 import type { AppDeps } from '../core/app.ts';
+import { defaultRateWithin } from '../core/campaigns/quota.ts';
 import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
 import { ConfigError } from '../core/errors.ts';
 import { StepFunctionsOrchestrator } from '../core/workflow/orchestrator.ts';
@@ -22,8 +23,8 @@ export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
     templates: deps.templates,
     orchestrator: new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
     clock: deps.clock,
-    // A campaign that names no rate goes at the account's SES MaxSendRate, as on the local stack.
-    defaultRate: async () => (await deps.workflow.sendQuota?.())?.maxSendRate ?? config.defaultRate,
+    // A campaign that names no rate goes at the configured default, capped by the SES quota.
+    defaultRate: defaultRateWithin(config.defaultRate, deps.workflow.sendQuota),
     ledger: deps.ledger,
     senderIdentities: config.senderIdentities,
   };

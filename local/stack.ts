@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppDeps, createAppDeps } from '../core/app.ts';
 import { localUnsubscribeSecret } from '../core/aws/secret.ts';
 import { TABLES } from '../core/aws/tables.ts';
+import { defaultRateWithin } from '../core/campaigns/quota.ts';
 import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/campaigns/service.ts';
 import type { CampaignRecord } from '../core/campaigns/store.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
@@ -186,9 +187,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       templates: deps.templates,
       orchestrator: engine,
       clock: deps.clock,
-      // A campaign that names no rate goes at SES's MaxSendRate (locally: what the local SES is configured with).
-      defaultRate: async () =>
-        options.defaultRate ?? (sendQuota ? await sendQuota() : undefined)?.maxSendRate ?? config.defaultRate,
+      // The same rule as on AWS: the configured default, capped by the (local) SES quota.
+      defaultRate: defaultRateWithin(config.defaultRate, sendQuota),
       ledger: deps.ledger,
       // The local engine's stop waits for running batches itself.
       settleMs: 0,

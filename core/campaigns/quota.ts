@@ -1,8 +1,8 @@
 /**
  * The SES sending quota, and how a campaign's rate and size are fitted to it before anything is sent.
  *
- * - Rate: a campaign's rate is what the user asked for (or SES's MaxSendRate when they did not say), never
- *   more than MaxSendRate: sending faster would only be throttled.
+ * - Rate: a campaign's rate is what the user asked for, or the deployment's configured default when they
+ *   did not say (defaultCampaignRate), never more than MaxSendRate: sending faster would only be throttled.
  * - Size: the rows still to send must fit in what remains of the 24-hour quota (Max24HourSend minus
  *   SentLast24Hours). If they do not, the campaign is refused with QuotaExceededError, unless the user
  *   asked to `spread` it: then its rate is lowered to the quota's daily pace (Max24HourSend / 86,400 per
@@ -40,6 +40,29 @@ export async function sesSendQuota(ses: SESv2Client, timeoutMs = 5000): Promise<
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The rate of a campaign that names none: the configured default (config.defaultRate, the deploy
+ * parameter defaultRate), capped by SES's MaxSendRate when the quota is known. Never the MaxSendRate
+ * itself: one campaign would then take the account's whole rate and starve every other mail it sends.
+ */
+export function defaultCampaignRate(
+  configured: number,
+  quota: Pick<SendQuota, 'maxSendRate'> | undefined,
+): number {
+  return quota && quota.maxSendRate > 0 ? Math.min(configured, quota.maxSendRate) : configured;
+}
+
+/**
+ * CampaignServiceDeps.defaultRate, the one rule on AWS (handlers/api.ts) and on the local stack: the quota
+ * is asked for when a campaign is created, so a raised SES limit counts without a redeploy.
+ */
+export function defaultRateWithin(
+  configured: number,
+  sendQuota: (() => Promise<SendQuota | undefined>) | undefined,
+): () => Promise<number> {
+  return async () => defaultCampaignRate(configured, sendQuota ? await sendQuota() : undefined);
 }
 
 export interface RateDecision {
