@@ -11,6 +11,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { awsServiceHost } from './hosts.ts';
 
 export const LOCAL_SECRET_FILE = 'unsubscribe-secret';
 
@@ -48,7 +49,7 @@ export interface AwsJsonCallOptions {
 
 /** One SigV4-signed call to an AWS JSON 1.1 API. */
 export async function awsJsonCall(options: AwsJsonCallOptions): Promise<Record<string, unknown>> {
-  const hostname = `${options.service}.${options.region}.amazonaws.com`;
+  const hostname = awsServiceHost(options.service, options.region);
   const signer = new SignatureV4({
     service: options.service,
     region: options.region,

@@ -14,6 +14,7 @@
 import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { sendUntilProcessed } from '../dynamo.ts';
+import { awsServiceHost } from '../hosts.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
@@ -31,7 +32,7 @@ export type Item = Record<string, AttributeValue>;
 
 export interface DynamoRpcOptions {
   region: string;
-  /** Where DynamoDB is; default https://dynamodb.<region>.amazonaws.com. */
+  /** Where DynamoDB is; default https://dynamodb.<region>.<partition's DNS suffix> (core/aws/hosts.ts). */
   endpoint?: string | undefined;
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Attempts per call, the first included (default 4, the DynamoDBClient's default). */
@@ -153,7 +154,7 @@ export class DynamoRpc {
   private capacity = INITIAL_RETRY_TOKENS;
 
   constructor(options: DynamoRpcOptions) {
-    const url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
+    const url = new URL(options.endpoint ?? `https://${awsServiceHost('dynamodb', options.region)}`);
     this.endpoint = new SignedEndpoint({
       label: 'DynamoDB',
       service: 'dynamodb',

@@ -19,11 +19,12 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
+import { awsServiceHost } from '../hosts.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {
   region: string;
-  /** Where SES is; default https://email.<region>.amazonaws.com. */
+  /** Where SES is; default https://email.<region>.<partition's DNS suffix> (core/aws/hosts.ts). */
   endpoint?: string | undefined;
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Most keep-alive connections to SES (a send waits for a free one beyond this); default no limit,
@@ -186,7 +187,7 @@ export class SesV2Transport implements EmailSender {
   private readonly endpoint: SignedEndpoint;
 
   constructor(options: SesTransportOptions) {
-    const url = new URL(options.endpoint ?? `https://email.${options.region}.amazonaws.com`);
+    const url = new URL(options.endpoint ?? `https://${awsServiceHost('email', options.region)}`);
     this.endpoint = new SignedEndpoint({
       label: 'SES',
       service: 'ses',
