@@ -142,7 +142,18 @@ export class ParamsError extends Error {
   override name = 'ParamsError';
 }
 
-const identityKey = (identity: string) => identity.toLowerCase();
+/** SES identities are case-insensitive: keep the first spelling of each. */
+function uniqueIdentities(identities: string[], except: Set<string> = new Set()): string[] {
+  const seen = new Set(except);
+  const unique: string[] = [];
+  for (const identity of identities) {
+    const key = identity.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(identity);
+  }
+  return unique;
+}
 
 /**
  * Which identities the stack creates and which it only references: an identity named in
@@ -153,15 +164,11 @@ export function identityPlan(params: Pick<SixbackParams, 'senderIdentities' | 'e
   reference: string[];
   all: string[];
 } {
-  const existing = new Set(params.existingIdentities.map(identityKey));
-  const reference = [...new Map(params.existingIdentities.map((id) => [identityKey(id), id])).values()];
-  const create = [
-    ...new Map(
-      params.senderIdentities
-        .filter((id) => !existing.has(identityKey(id)))
-        .map((id) => [identityKey(id), id]),
-    ).values(),
-  ];
+  const reference = uniqueIdentities(params.existingIdentities);
+  const create = uniqueIdentities(
+    params.senderIdentities,
+    new Set(reference.map((identity) => identity.toLowerCase())),
+  );
   return { create, reference, all: [...create, ...reference] };
 }
 

@@ -13,6 +13,13 @@ export const localFunctionArn = (name: string) =>
   `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sixback-${name}`;
 export const ADAPTER_RESOURCE = localFunctionArn('local-distributed-map');
 
+/**
+ * The ASL file names its service integrations' partition with this placeholder (arn:${Partition}:states:::
+ * s3:getObject): CDK fills in AWS::Partition, so the same file runs in aws and aws-cn; locally it is aws.
+ */
+export const PARTITION_PLACEHOLDER = 'Partition';
+export const LOCAL_PARTITION = 'aws';
+
 export type StateDefinition = Record<string, unknown> & { Type: string };
 export interface MachineDefinition {
   Comment?: string;
@@ -35,7 +42,8 @@ export function loadDefinition(
   resolve: (name: string) => string | undefined,
   path = ASL_PATH,
 ): MachineDefinition {
-  return JSON.parse(substitute(readFileSync(path, 'utf8'), resolve)) as MachineDefinition;
+  const resolveAll = (name: string) => (name === PARTITION_PLACEHOLDER ? LOCAL_PARTITION : resolve(name));
+  return JSON.parse(substitute(readFileSync(path, 'utf8'), resolveAll)) as MachineDefinition;
 }
 
 export function isDistributedMap(state: StateDefinition): boolean {

@@ -19,6 +19,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { keys } from '../../core/config.ts';
 import type { TaskFunctionName } from '../../handlers/index.ts';
+import { PARTITION_PLACEHOLDER } from '../../local/asl.ts';
 import { acknowledge, wildcardFindings } from '../nag.ts';
 import { REPO_ROOT } from './function.ts';
 
@@ -155,9 +156,11 @@ export class CampaignWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(ASL_PATH),
-      definitionSubstitutions: Object.fromEntries(
-        Object.entries(props.functions).map(([name, fn]) => [name, fn.functionArn]),
-      ),
+      definitionSubstitutions: {
+        ...Object.fromEntries(Object.entries(props.functions).map(([name, fn]) => [name, fn.functionArn])),
+        // Service integration ARNs (ItemReader, ResultWriter) in whichever partition the stack lands.
+        [PARTITION_PLACEHOLDER]: Aws.PARTITION,
+      },
       role,
       tracingEnabled: true,
       ...(logGroup

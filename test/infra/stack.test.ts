@@ -20,6 +20,7 @@ import { ASL_PATH, aslTaskStates } from '../../infra/constructs/workflow.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
 import { parseParams } from '../../infra/params.ts';
 import type { SixbackStack } from '../../infra/stack.ts';
+import { PARTITION_PLACEHOLDER } from '../../local/asl.ts';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (definition: unknown) => {
@@ -115,7 +116,8 @@ function flat(value: unknown): string {
 describe('the campaign workflow', () => {
   let definition: Json;
   let substitutions: Record<string, unknown>;
-  const fakeArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
+  const fakeArn = (name: string) =>
+    name === PARTITION_PLACEHOLDER ? 'aws' : `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
   const substitute = (text: string, values: Record<string, string>) =>
     text.replace(/\$\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 
@@ -132,11 +134,22 @@ describe('the campaign workflow', () => {
   it('is the ASL file, every placeholder substituted, with the same states and retries', () => {
     const names = Object.keys(TASK_FUNCTIONS) as TaskFunctionName[];
     const expected = JSON.parse(
-      substitute(readFileSync(ASL_PATH, 'utf8'), Object.fromEntries(names.map((n) => [n, fakeArn(n)]))),
+      substitute(
+        readFileSync(ASL_PATH, 'utf8'),
+        Object.fromEntries([...names, PARTITION_PLACEHOLDER].map((n) => [n, fakeArn(n)])),
+      ),
     );
-    expect(Object.keys(substitutions).sort()).toEqual([...names].sort());
+    expect(Object.keys(substitutions).sort()).toEqual([...names, PARTITION_PLACEHOLDER].sort());
     expect(JSON.stringify(definition)).not.toContain('${');
     expect(definition).toEqual(expected);
+  });
+
+  it('names its service integrations in the partition it is deployed to, not always aws', () => {
+    expect(readFileSync(ASL_PATH, 'utf8')).not.toMatch(/"arn:aws[a-z-]*:/);
+    expect(substitutions[PARTITION_PLACEHOLDER]).toEqual({ Ref: 'AWS::Partition' });
+    const map = (definition.States as Record<string, Json>).SendBatches as Json;
+    expect((map.ItemReader as Json).Resource).toBe('arn:aws:states:::s3:getObject');
+    expect((map.ResultWriter as Json).Resource).toBe('arn:aws:states:::s3:putObject');
   });
 
   it('substitutes each placeholder with the function built from its handler', () => {
@@ -182,12 +195,14 @@ describe('the campaign workflow', () => {
           resources: [expect.stringMatching(new RegExp(`:stateMachine:${name}$`))],
         },
         {
-          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          // RedriveExecution: the console's "Redrive" of a failed Map Run restarts its children as this role.
+          actions: ['states:DescribeExecution', 'states:RedriveExecution', 'states:StopExecution'],
           resources: [expect.stringMatching(new RegExp(`:execution:${name}/\\*$`))],
         },
         { actions: ['s3:GetObject'], resources: [`${bucket}/campaigns/*/recipients.prepared.csv`] },
         {
-          actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObject'],
+          // The four actions AWS's ResultWriter policy (and CDK's own ResultWriter) lists.
+          actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
           resources: [`${bucket}/campaigns/*/results/*`],
         },
       ]),
@@ -400,6 +415,33 @@ describe('storage', () => {
     expect(rules.every((rule) => rule.Prefix !== undefined || rule.ExpirationInDays === undefined)).toBe(
       true,
     );
+  });
+
+  it('prints what survives a destroy (retainData), in the form retainedData takes back', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const printed = flat(outputs.RetainedData?.Value);
+    const tables = stack.storage.tables;
+    expect(printed).toBe(
+      [
+        `bucket=<${logicalId(stack.storage.bucket)}>`,
+        `templates=<${logicalId(tables.templates)}>`,
+        `campaigns=<${logicalId(tables.campaigns)}>`,
+        `ledger=<${logicalId(tables.ledger)}>`,
+        `suppression=<${logicalId(tables.suppression)}>`,
+        `unsubscribeSecret=<${logicalId(stack.email.unsubscribeSecret)}>`,
+      ].join(','),
+    );
+    // Each retained resource is tagged with its part, to find it again when the output is gone.
+    const tagOf = (id: string) =>
+      ((props(id).Tags ?? []) as { Key: string; Value: string }[]).find((t) => t.Key === 'sixback:data')
+        ?.Value;
+    expect(tagOf(logicalId(tables.suppression))).toBe('suppression');
+    expect(tagOf(logicalId(stack.storage.bucket))).toBe('bucket');
+    expect(tagOf(logicalId(stack.email.unsubscribeSecret))).toBe('unsubscribeSecret');
+    for (const id of [logicalId(tables.ledger), logicalId(stack.storage.bucket)])
+      expect(must(resources[id], id) as unknown as { DeletionPolicy: string }).toMatchObject({
+        DeletionPolicy: 'Retain',
+      });
   });
 
   it('declares the tables from core/aws/tables.ts, on demand, with point-in-time recovery', () => {
