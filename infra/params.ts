@@ -11,7 +11,7 @@
  *   sandboxRecipients  While the account is in the SES sandbox, SendEmail is also authorised against each
  *                      recipient's verified identity: list those test addresses here. Empty in production.
  *   defaultRate        Emails per second for a campaign that names no rate (default 14, the usual
- *                      production starting quota).
+ *                      production starting quota), capped by the account's SES MaxSendRate.
  *   sendBatchTimeoutSeconds  The SendBatch function's timeout. Must stay under the ASL SendBatch
  *                      TimeoutSeconds (240) and above the sender's own 180 s batch deadline, so a slow
  *                      batch stops itself and is retried rather than being killed (default 230).
