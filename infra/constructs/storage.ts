@@ -35,12 +35,9 @@ export const DATA_TAG = 'sixback:data';
 export class Storage extends Construct {
   readonly bucket: s3.IBucket;
   readonly tables: Record<TableName, dynamodb.ITable>;
-  /** True when the bucket and tables are an earlier deployment's, reused by name. */
-  readonly reused: boolean;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
-    this.reused = props.retained !== undefined;
     if (props.retained) {
       const retained = props.retained;
       this.bucket = reuseBucket(this, retained.bucket);
