@@ -23,6 +23,12 @@ export interface RecipientsCheck {
   invalid: number;
   duplicates: number;
   blankLines: number;
+  /** The delimiter the file uses, detected from its header line: `,`, `;` (Excel in many locales) or tab. */
+  delimiter?: string;
+  /** Rows with fewer fields than the header, and the first of their row numbers (what the campaign's
+   * shortRows option did with them: skipped as invalid, padded and sent, or the file refused). */
+  shortRows?: number;
+  shortRowNumbers?: number[];
   /** The first problems found, enough to fix the file; the report lists every row. */
   problems: RowProblem[];
   /** The file could not be used at all (the first problem says why); nothing was sent. */

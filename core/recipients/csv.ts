@@ -1,8 +1,13 @@
 /**
  * A streaming CSV tokenizer with two dialects.
  *
- * - `rfc4180`: what spreadsheets write. Used to read the user's recipients file. Quotes are optional, a
- *   quoted field may hold delimiters and line breaks, `""` inside quotes is one quote, backslash is literal.
+ * - `rfc4180`: what spreadsheets write (Excel, Google Sheets, LibreOffice, mail-tool exports), and the one
+ *   dialect of the user's recipients file. Quotes are optional; a field that *starts* with a quote is
+ *   quoted and may hold delimiters and line breaks, `""` inside it being one quote; backslash is an
+ *   ordinary character. A quote inside an unquoted field (`5'11"`) is an ordinary character too, as a
+ *   spreadsheet shows it: it never opens a quoted section, so it cannot swallow the next row. Text
+ *   after a closing quote (`"Bob" Smith`) has no agreed meaning: the record keeps it but carries a
+ *   `problem`, so the row is reported instead of sent with a guessed value.
  * - `aws`: the rules AWS documents for a Distributed Map ItemReader over CSV. Used by the local adapter so
  *   that it reads files the way Step Functions does: as above, plus a backslash escapes a backslash, a
  *   double quote or the delimiter, and a backslash before any other character is silently dropped.
@@ -17,6 +22,8 @@ export interface CsvRecord {
   fields: string[];
   /** 1-based physical line on which the record starts. */
   line: number;
+  /** Why the record cannot be trusted as read (rfc4180 only: text after a closing quote). */
+  problem?: string;
 }
 
 export const DELIMITERS = { COMMA: ',', PIPE: '|', SEMICOLON: ';', SPACE: ' ', TAB: '\t' } as const;
@@ -37,6 +44,7 @@ const CR = 13;
 export class CsvTokenizer {
   private readonly delimiter: number;
   private readonly backslashEscapes: boolean;
+  private readonly quoteOnlyAtStart: boolean;
   private fields: string[] = [];
   private field = '';
   private inQuotes = false;
@@ -47,12 +55,24 @@ export class CsvTokenizer {
   private line = 1;
   private recordLine = 1;
   private fieldTouched = false;
+  /** rfc4180: the current field had a quoted section, so a later quote is literal, not an opening. */
+  private quotedField = false;
+  private recordProblem: string | undefined;
 
   constructor(options: { dialect: CsvDialect; delimiter?: string }) {
     const delimiter = options.delimiter ?? ',';
     if (delimiter.length !== 1) throw new Error('the CSV delimiter must be one character');
     this.delimiter = delimiter.charCodeAt(0);
     this.backslashEscapes = options.dialect === 'aws';
+    this.quoteOnlyAtStart = options.dialect === 'rfc4180';
+  }
+
+  private emit(out: CsvRecord[]) {
+    const record: CsvRecord = { fields: this.fields, line: this.recordLine };
+    if (this.recordProblem !== undefined) record.problem = this.recordProblem;
+    out.push(record);
+    this.fields = [];
+    this.recordProblem = undefined;
   }
 
   /** Feeds a chunk of text; returns the records it completed. */
@@ -83,6 +103,9 @@ export class CsvTokenizer {
           continue;
         }
         this.inQuotes = false;
+        if (this.quoteOnlyAtStart && c !== this.delimiter && c !== LF && c !== CR) {
+          this.recordProblem ??= `column ${this.fields.length + 1} has text after its closing quote; quote the whole value and double the quotes inside it ("" for ")`;
+        }
       }
       if (this.inQuotes) {
         if (c === QUOTE) {
@@ -102,21 +125,25 @@ export class CsvTokenizer {
         this.fields.push(this.field + chunk.slice(start, i));
         this.field = '';
         this.fieldTouched = true;
+        this.quotedField = false;
         start = i + 1;
       } else if (c === LF || c === CR) {
         this.fields.push(this.field + chunk.slice(start, i));
         this.field = '';
-        out.push({ fields: this.fields, line: this.recordLine });
-        this.fields = [];
+        this.emit(out);
         this.fieldTouched = false;
+        this.quotedField = false;
         this.line++;
         this.recordLine = this.line;
         if (c === CR) this.crPending = true;
         start = i + 1;
       } else if (c === QUOTE) {
+        // rfc4180: only a quote at the very start of a field opens a quoted section; anywhere else it is
+        // part of the value. aws: a quote opens a quoted section wherever it appears.
+        if (this.quoteOnlyAtStart && (this.quotedField || this.field !== '' || i !== start)) continue;
         this.field += chunk.slice(start, i);
-        // A quote opens a quoted section wherever it appears; most files only put it at a field's start.
         this.inQuotes = true;
+        this.quotedField = true;
         this.fieldTouched = true;
         start = i + 1;
       } else if (c === BACKSLASH && this.backslashEscapes) {
@@ -141,9 +168,10 @@ export class CsvTokenizer {
     if (this.inQuotes) throw new UnterminatedQuoteError(this.recordLine);
     if (this.fieldTouched || this.field !== '' || this.fields.length > 0) {
       this.fields.push(this.field);
-      out.push({ fields: this.fields, line: this.recordLine });
+      this.emit(out);
     }
     this.fields = [];
+    this.quotedField = false;
     this.field = '';
     this.fieldTouched = false;
     return out;
@@ -155,18 +183,65 @@ export function isBlankRecord(record: CsvRecord): boolean {
   return record.fields.length === 1 && record.fields[0] === '';
 }
 
+/** The delimiters `delimiter: 'auto'` chooses from: what spreadsheets write in one locale or another. */
+export const DETECTED_DELIMITERS = [',', ';', '\t'] as const;
+
+/**
+ * The delimiter of a file from its first line: whichever of `,` `;` and tab occurs most often outside
+ * quotes (a comma on a tie or when none does). Excel writes `;` where the decimal separator is a comma
+ * (most of Europe), so a header like `E-Mail;Vorname` is read as two columns, not as one.
+ */
+export function detectDelimiter(firstLine: string): string {
+  const counts = new Map<string, number>(DETECTED_DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const c of firstLine) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && counts.has(c)) counts.set(c, (counts.get(c) as number) + 1);
+  }
+  let best = ',';
+  for (const [d, n] of counts) if (n > (counts.get(best) as number)) best = d;
+  return best;
+}
+
+export interface ReadCsvOptions {
+  dialect: CsvDialect;
+  /** One character, or `auto` to detect it from the first line (see detectDelimiter). Default `,`. */
+  delimiter?: string;
+  /** Called once with the delimiter in use, before the first record. */
+  onDelimiter?: (delimiter: string) => void;
+}
+
 /**
  * Decodes UTF-8 bytes strictly and yields CSV records. Invalid UTF-8 throws `NotUtf8Error` with the byte
- * offset of the chunk where it was found.
+ * offset of the chunk where it was found. A BOM is dropped.
  */
 export async function* readCsvRecords(
   source: AsyncIterable<Uint8Array | string>,
-  options: { dialect: CsvDialect; delimiter?: string },
+  options: ReadCsvOptions,
 ): AsyncGenerator<CsvRecord> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  const tokenizer = new CsvTokenizer(options);
+  let tokenizer: CsvTokenizer | undefined;
+  /** Text held back until the first line is complete, when the delimiter is to be detected. */
+  let head = '';
+  const start = (firstLine: string) => {
+    const delimiter =
+      options.delimiter === 'auto' ? detectDelimiter(firstLine) : (options.delimiter ?? ',');
+    options.onDelimiter?.(delimiter);
+    return new CsvTokenizer({ dialect: options.dialect, delimiter });
+  };
   let offset = 0;
   const batch: CsvRecord[] = [];
+  const feed = (text: string) => {
+    if (!tokenizer) {
+      head += text;
+      const eol = head.search(/[\r\n]/);
+      if (eol === -1) return;
+      tokenizer = start(head.slice(0, eol));
+      text = head;
+      head = '';
+    }
+    tokenizer.push(text, batch);
+  };
   for await (const chunk of source) {
     let text: string;
     if (typeof chunk === 'string') text = chunk;
@@ -179,7 +254,7 @@ export async function* readCsvRecords(
       offset += chunk.byteLength;
     }
     batch.length = 0;
-    tokenizer.push(text, batch);
+    feed(text);
     for (const record of batch) yield record;
   }
   let tail: string;
@@ -189,7 +264,9 @@ export async function* readCsvRecords(
     throw new NotUtf8Error(offset, cause);
   }
   batch.length = 0;
-  if (tail) tokenizer.push(tail, batch);
+  if (tail) feed(tail);
+  tokenizer ??= start(head);
+  if (head !== '') tokenizer.push(head, batch);
   tokenizer.end(batch);
   for (const record of batch) yield record;
 }

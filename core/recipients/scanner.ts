@@ -24,8 +24,21 @@ export const MAX_ROW_BYTES = 64 * 1024;
 const MAX_PROBLEMS = 100;
 const EMAIL_HEADER = /^(e-?mail|e-?mail[ _-]?address)$/i;
 
+/**
+ * What to do with a row that has fewer fields than the header (a "short" row):
+ * - `skip` (default): the row is `invalid`, not sent, and named in the check and the report. A short row
+ *   may be missing a trailing optional value, or a value in the middle with every later one shifted into
+ *   the wrong column; only the user can tell which, so nothing is sent on a guess.
+ * - `pad`: the missing trailing values are empty strings (what AWS's CSV reader does); the row is sent and
+ *   the check and the report say it was padded.
+ * - `refuse`: the whole file is refused, naming the short rows; nothing is sent.
+ */
+export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
+export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
+
 export interface ScanOptions {
   emailColumn?: string | undefined;
+  shortRows?: ShortRowAction | undefined;
   /** Called once the header is read, before any row; may throw to stop the scan early. */
   onHeader?: (columns: string[]) => void;
 }
@@ -83,7 +96,7 @@ async function* textOnly(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint
 }
 
 export class RecipientsScanner {
-  readonly check: RecipientsCheck = {
+  readonly check: RecipientsCheck & { delimiter: string; shortRows: number; shortRowNumbers: number[] } = {
     columns: [],
     emailColumn: '',
     rows: 0,
@@ -91,6 +104,9 @@ export class RecipientsScanner {
     invalid: 0,
     duplicates: 0,
     blankLines: 0,
+    delimiter: ',',
+    shortRows: 0,
+    shortRowNumbers: [],
     problems: [],
   };
 
@@ -136,11 +152,25 @@ export class RecipientsScanner {
         `The recipients file has a header (${header.join(', ')}) but no recipient rows.`,
       );
     }
+    if (this.check.shortRows > 0 && this.options.shortRows === 'refuse') {
+      const listed = this.check.shortRowNumbers;
+      throw new RecipientsFileError(
+        `${this.check.shortRows} rows have fewer fields than the header (${header.length}): row${listed.length > 1 ? 's' : ''} ${listed.join(', ')}${listed.length < this.check.shortRows ? ', ...' : ''}. ` +
+          'Fill in the missing fields, or choose shortRows "skip" (report them, send the rest) or "pad" (send them with the missing values empty).',
+        { details: { shortRows: this.check.shortRows, rows: listed } },
+      );
+    }
   }
 
   private async *records(): AsyncGenerator<CsvRecord> {
     try {
-      yield* readCsvRecords(textOnly(this.source), { dialect: 'rfc4180' });
+      yield* readCsvRecords(textOnly(this.source), {
+        dialect: 'rfc4180',
+        delimiter: 'auto',
+        onDelimiter: (delimiter) => {
+          this.check.delimiter = delimiter;
+        },
+      });
     } catch (error) {
       if (error instanceof NotUtf8Error) {
         throw new RecipientsFileError(
@@ -169,9 +199,9 @@ export class RecipientsScanner {
       if (seen.has(name)) throw new RecipientsFileError(`The header names the column "${name}" twice.`);
       seen.add(name);
     });
-    if (header.length === 1 && /[;\t|]/.test(header[0] as string)) {
+    if (header.length === 1 && /[|]/.test(header[0] as string)) {
       throw new RecipientsFileError(
-        `The header row is one column, "${header[0]}": the file seems to use another delimiter. Use commas.`,
+        `The header row is one column, "${header[0]}": the file seems to use "|" between columns. Save it as CSV with commas (or semicolons or tabs).`,
       );
     }
     this.check.columns = header;
@@ -207,10 +237,23 @@ export class RecipientsScanner {
       this.problem(row, reason);
       return { row, state: 'invalid', email: rawEmail.trim(), note: reason, vars: '' };
     };
-    if (record.fields.length !== header.length) {
-      return invalid(`has ${record.fields.length} fields but the header has ${header.length}`);
+    if (record.problem !== undefined) return invalid(record.problem);
+    let fields = record.fields;
+    let note = '';
+    if (fields.length > header.length) {
+      return invalid(
+        `has ${fields.length} fields but the header has ${header.length}; the extra values would be lost`,
+      );
     }
-    const address = checkAddress(rawEmail);
+    if (fields.length < header.length) {
+      this.check.shortRows++;
+      if (this.check.shortRowNumbers.length < MAX_PROBLEMS) this.check.shortRowNumbers.push(row);
+      const short = `has ${fields.length} fields but the header has ${header.length}`;
+      if (this.options.shortRows !== 'pad') return invalid(`${short} (a short row)`);
+      fields = fields.concat(new Array<string>(header.length - fields.length).fill(''));
+      note = `padded: ${short}; the missing values were sent empty`;
+    }
+    const address = checkAddress(fields[emailIndex] ?? '');
     if (!address.ok) return invalid(address.reason);
     const first = seen.firstRow(address.key);
     if (first !== undefined) {
@@ -223,7 +266,7 @@ export class RecipientsScanner {
         vars: '',
       };
     }
-    const values = record.fields.slice();
+    const values = fields === record.fields ? fields.slice() : fields;
     values[emailIndex] = address.address;
     const packed = packValues(values);
     if (packed.length > MAX_ROW_BYTES) {
@@ -231,7 +274,7 @@ export class RecipientsScanner {
     }
     seen.add(address.key, row);
     this.check.valid++;
-    return { row, state: 'ok', email: address.address, note: '', vars: packed };
+    return { row, state: 'ok', email: address.address, note, vars: packed };
   }
 }
 

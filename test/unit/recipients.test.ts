@@ -80,8 +80,8 @@ describe('RecipientsScanner', () => {
     ]);
     expect(check.problems).toEqual([
       { row: 2, problem: '"not-an-email" has no user@domain form' },
-      { row: 3, problem: 'has 1 fields but the header has 2' },
-      { row: 4, problem: 'has 3 fields but the header has 2' },
+      { row: 3, problem: 'has 1 fields but the header has 2 (a short row)' },
+      { row: 4, problem: 'has 3 fields but the header has 2; the extra values would be lost' },
     ]);
   });
 
@@ -103,7 +103,7 @@ describe('RecipientsScanner', () => {
     ['no email column', 'name,city\nAda,Seoul\n', /No email column: the header has "name", "city"/],
     ['a duplicated column name', 'email,name,name\na@example.com,x,y\n', /names the column "name" twice/],
     ['an unnamed column', 'email,,name\na@example.com,x,y\n', /Column 2 of the header row has no name/],
-    ['another delimiter', 'email;name\na@example.com;x\n', /seems to use another delimiter/],
+    ['a pipe-delimited file', 'email|name\na@example.com|x\n', /seems to use "\|" between columns/],
     ['an unclosed quote', 'email\n"a@example.com\n', /quoted field that starts on line 2 is never closed/],
   ])('refuses %s with a message that says what to fix', async (_, text, message) => {
     await expect(scan(text)).rejects.toThrow(message);
