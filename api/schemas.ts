@@ -18,6 +18,8 @@ export const UploadRequestSchema = z.object({
 export const UploadCheckSchema = z.object({
   key: z.string().min(1).max(1024),
   emailColumn: z.string().min(1).optional(),
+  /** The campaign option of the same name: what the check does with rows shorter than the header. */
+  shortRows: CampaignRequestSchema.shape.shortRows,
 });
 
 export const VersionQuerySchema = z.object({

@@ -36,6 +36,18 @@ export type TemplateRecord = z.infer<typeof TemplateRecordSchema>;
 
 const variableValue = z.union([z.string(), z.number(), z.boolean()]);
 
+/**
+ * What to do with a recipients row that has fewer fields than the header (a "short" row):
+ * - `skip` (default): the row is `invalid`, not sent, and named in the check and the report. A short row
+ *   may lack a trailing optional value, or a value in the middle with every later one shifted into the
+ *   wrong column; only the user can tell which, so nothing is sent on a guess.
+ * - `pad`: the missing trailing values are empty strings (what AWS's CSV reader does); the row is sent,
+ *   and the check and the report say it was padded.
+ * - `refuse`: the whole file is refused, naming the short rows; nothing is sent.
+ */
+export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
+export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
+
 export const CampaignRequestSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   templateId: id,
@@ -54,6 +66,8 @@ export const CampaignRequestSchema = z.object({
   /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
   onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
   toleratedFailurePercentage: z.number().min(0).max(100).default(5),
+  /** What to do with rows that have fewer fields than the header (see SHORT_ROW_ACTIONS). */
+  shortRows: z.enum(SHORT_ROW_ACTIONS).default('skip'),
   /** Name of the CSV column holding addresses; by default the first column called email (any case). */
   emailColumn: z.string().min(1).optional(),
   /**

@@ -24,7 +24,7 @@ export const uploadRoutes: RouteModule = {
         return c.json(await presignUpload(request, uploadDeps(deps)), 201);
       })
       .post('/check', async (c) => {
-        const { key, emailColumn } = await readBody(c, UploadCheckSchema, 'upload check');
-        return c.json(await checkRecipientsUpload(key, uploadDeps(deps), { emailColumn }));
+        const { key, emailColumn, shortRows } = await readBody(c, UploadCheckSchema, 'upload check');
+        return c.json(await checkRecipientsUpload(key, uploadDeps(deps), { emailColumn, shortRows }));
       }),
 };

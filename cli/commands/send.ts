@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CampaignView } from '../../core/campaigns/view.ts';
-import type { TemplateRecord } from '../../core/schemas.ts';
+import type { ShortRowAction, TemplateRecord } from '../../core/schemas.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { collectVariable, confirm, duration, positiveInt, positiveNumber, printJson } from '../output.ts';
 import { describeCampaign, exitCodeFor, watchCampaign } from './campaigns.ts';
-import { checkUpload, describeCheck, uploadFile } from './upload.ts';
+import { checkUpload, describeCheck, SHORT_ROWS_HELP, shortRowAction, uploadFile } from './upload.ts';
 
 interface SendOptions extends CommonOptions {
   template: string;
@@ -23,6 +23,7 @@ interface SendOptions extends CommonOptions {
   rate?: number;
   emailColumn?: string;
   onInvalidRows?: 'skip' | 'abort';
+  shortRows?: ShortRowAction;
   test?: string[];
   yes: boolean;
   watch: boolean;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
       .option('--rate <n>', "emails per second (default: the account's setting)", positiveNumber)
       .option('--email-column <name>', 'the CSV column with addresses')
       .option('--on-invalid-rows <what>', '"skip" invalid rows (default) or "abort" the whole campaign')
+      .option('--short-rows <what>', SHORT_ROWS_HELP, shortRowAction)
       .option(
         '--test <addresses>',
         'send a test to these addresses (comma-separated, at most 5) instead of starting',
@@ -133,7 +135,7 @@ Examples:
         return EXIT.ok;
       }
 
-      const check = await checkUpload(client, key, options.emailColumn);
+      const check = await checkUpload(client, key, options.emailColumn, options.shortRows);
       const timeZone = options.at ? (options.tz ?? systemTimeZone()) : options.tz;
       if (!options.json) {
         console.log(`recipients ${key}`);
@@ -168,6 +170,7 @@ Examples:
         ...(rate ? { rate } : {}),
         ...(options.emailColumn ? { emailColumn: options.emailColumn } : {}),
         ...(options.onInvalidRows ? { onInvalidRows: options.onInvalidRows } : {}),
+        ...(options.shortRows ? { shortRows: options.shortRows } : {}),
       };
       // The same key on every retry: a lost answer never starts a second campaign.
       const idempotencyKey = options.idempotencyKey ?? `cli-${randomUUID()}`;

@@ -3,6 +3,7 @@ import { existsSync, openAsBlob, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import type { PresignedUpload, RecipientsUploadCheck } from '../../core/recipients/uploads.ts';
+import { SHORT_ROW_ACTIONS, type ShortRowAction } from '../../core/schemas.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
@@ -51,11 +52,24 @@ export async function checkUpload(
   client: ApiClient,
   key: string,
   emailColumn?: string,
+  shortRows?: ShortRowAction,
 ): Promise<RecipientsUploadCheck> {
   return client.json<RecipientsUploadCheck>('POST', '/v1/uploads/check', {
-    body: { key, ...(emailColumn ? { emailColumn } : {}) },
+    body: { key, ...(emailColumn ? { emailColumn } : {}), ...(shortRows ? { shortRows } : {}) },
     retries: 2,
   });
+}
+
+export const SHORT_ROWS_HELP =
+  'rows with fewer fields than the header: "skip" them as invalid (default), "pad" them with empty values and send, or "refuse" the file';
+
+export function shortRowAction(value: string): ShortRowAction {
+  if (!(SHORT_ROW_ACTIONS as readonly string[]).includes(value))
+    throw new CliError(
+      `--short-rows is ${SHORT_ROW_ACTIONS.map((a) => `"${a}"`).join(', ')}, not "${value}".`,
+      EXIT.usage,
+    );
+  return value as ShortRowAction;
 }
 
 export function describeCheck(check: RecipientsUploadCheck): string[] {
@@ -66,6 +80,16 @@ export function describeCheck(check: RecipientsUploadCheck): string[] {
   ];
   if (check.invalid > 0) lines.push(`  invalid      ${check.invalid} (skipped)`);
   if (check.duplicates > 0) lines.push(`  duplicates   ${check.duplicates} (sent once)`);
+  if (check.delimiter && check.delimiter !== ',')
+    lines.push(
+      `  delimiter    ${check.delimiter === '\t' ? 'tab' : `"${check.delimiter}"`} (detected from the header)`,
+    );
+  if (check.shortRows) {
+    const listed = check.shortRowNumbers ?? [];
+    lines.push(
+      `  short rows   ${check.shortRows} with fewer fields than the header: row${listed.length > 1 ? 's' : ''} ${listed.slice(0, 20).join(', ')}${check.shortRows > Math.min(20, listed.length) ? ', ...' : ''}`,
+    );
+  }
   if (check.problems.length > 0) {
     lines.push('  problems:');
     for (const p of check.problems.slice(0, 10)) lines.push(`    row ${p.row}: ${p.problem}`);
@@ -80,26 +104,29 @@ export function register(program: Command): void {
       .command('upload <file>')
       .description('Upload a recipients CSV (then check it) or an image; prints the key to use.')
       .option('--email-column <name>', 'the CSV column with addresses (default: the one named email)')
+      .option('--short-rows <what>', SHORT_ROWS_HELP, shortRowAction)
       .addHelpText(
         'after',
         '\nExamples:\n  sixback upload recipients.csv\n  KEY=$(sixback upload recipients.csv --json | jq -r .key)\n  sixback upload logo.png',
       ),
   ).action(
-    run(async (file: string, options: CommonOptions & { emailColumn?: string }) => {
-      const client = clientFor(options);
-      const upload = await uploadFile(client, file);
-      if (upload.kind !== 'recipients') {
-        if (options.json) printJson({ key: upload.key, kind: upload.kind });
-        else console.log(`uploaded ${file} as ${upload.key}`);
-        return;
-      }
-      const check = await checkUpload(client, upload.key, options.emailColumn);
-      if (options.json) return printJson(check);
-      console.log(`uploaded ${file} as ${upload.key}`);
-      for (const line of describeCheck(check)) console.log(line);
-      console.log(
-        `\nsend it: sixback send --template <id> --recipients ${upload.key} --from you@example.com`,
-      );
-    }),
+    run(
+      async (file: string, options: CommonOptions & { emailColumn?: string; shortRows?: ShortRowAction }) => {
+        const client = clientFor(options);
+        const upload = await uploadFile(client, file);
+        if (upload.kind !== 'recipients') {
+          if (options.json) printJson({ key: upload.key, kind: upload.kind });
+          else console.log(`uploaded ${file} as ${upload.key}`);
+          return;
+        }
+        const check = await checkUpload(client, upload.key, options.emailColumn, options.shortRows);
+        if (options.json) return printJson(check);
+        console.log(`uploaded ${file} as ${upload.key}`);
+        for (const line of describeCheck(check)) console.log(line);
+        console.log(
+          `\nsend it: sixback send --template <id> --recipients ${upload.key} --from you@example.com`,
+        );
+      },
+    ),
   );
 }

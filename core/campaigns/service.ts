@@ -4,15 +4,15 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
 import { RecipientsFileError, ValidationError } from '../errors.ts';
-import { RecipientsScanner } from '../recipients/scanner.ts';
-import { CampaignRequestSchema, parseWith } from '../schemas.ts';
+import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
+import { CampaignRequestSchema, type CampaignSpec, parseWith } from '../schemas.ts';
 import type { Ledger } from '../sending/ledger.ts';
-import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/store.ts';
 import type { Orchestrator } from '../workflow/orchestrator.ts';
 import { reportAfterStop } from './runs.ts';
 import { emptyCounts } from './status.ts';
-import type { CampaignRecord, CampaignStore } from './store.ts';
+import type { CampaignRecord, CampaignStore, RecipientsCheck } from './store.ts';
 
 export interface CampaignServiceDeps {
   s3: S3Client;
@@ -46,34 +46,43 @@ export function executionName(campaignId: string, run: number): string {
   return run <= 1 ? campaignId : `${campaignId}-run${run}`;
 }
 
-/** Reads just the header and first row of an uploaded CSV, so obvious mistakes fail before anything starts. */
-async function readColumns(
+/**
+ * Runs every check Prepare will run on an uploaded CSV (the whole file, streamed, the template's variables
+ * against its header, and what the campaign's options make of its invalid and short rows), so a campaign
+ * is refused when it is created rather than failed after it started. Sends and writes nothing.
+ */
+async function checkRecipientsFile(
   s3: S3Client,
   bucket: string,
-  key: string,
-  emailColumn?: string,
-): Promise<string[]> {
+  spec: CampaignSpec,
+  template: CompiledTemplate,
+): Promise<RecipientsCheck> {
   let body: Readable;
   try {
-    body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+    body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: spec.recipientsKey })))
+      .Body as Readable;
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') {
-      throw new RecipientsFileError(`No uploaded recipients file "${key}". Upload the CSV first.`, {
-        details: { key },
-      });
+      throw new RecipientsFileError(
+        `No uploaded recipients file "${spec.recipientsKey}". Upload the CSV first.`,
+        {
+          details: { key: spec.recipientsKey },
+        },
+      );
     }
     throw error;
   }
-  let columns: string[] = [];
-  const scanner = new RecipientsScanner(body, {
-    emailColumn,
-    onHeader: (header) => {
-      columns = header;
-    },
-  });
-  for await (const _ of scanner.rows()) break;
-  body.destroy();
-  return columns;
+  try {
+    const check = await checkRecipients(body, {
+      emailColumn: spec.emailColumn,
+      shortRows: spec.shortRows,
+      onHeader: (columns) => assertVariablesProvided(template, columns, Object.keys(spec.data ?? {})),
+    });
+    assertSendable(check, spec.onInvalidRows);
+    return check;
+  } finally {
+    body.destroy();
+  }
 }
 
 export async function createCampaign(
@@ -90,8 +99,7 @@ export async function createCampaign(
   assertAllowedSender(spec.from, deps.senderIdentities ?? []);
   const template = await deps.templates.get(spec.templateId, spec.templateVersion);
   const compiled = compileTemplate(template);
-  const columns = await readColumns(deps.s3, deps.bucket, spec.recipientsKey, spec.emailColumn);
-  assertVariablesProvided(compiled, columns, Object.keys(spec.data ?? {}));
+  await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
 
   const now = deps.clock();

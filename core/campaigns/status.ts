@@ -43,21 +43,26 @@ export function isFinal(status: CampaignStatus): boolean {
   return TRANSITIONS[status].every((next) => next === 'pending');
 }
 
-/** Every CSV row ends in exactly one of these. */
-export const RECIPIENT_STATES = ['sent', 'duplicate', 'suppressed', 'invalid', 'failed'] as const;
+/**
+ * Every CSV row ends in exactly one of these. `not_sent`: never attempted, because the campaign stopped
+ * before it sent anything (its file or quota was refused in Prepare, or it was cancelled before its time);
+ * the report's reason says why. Unlike `failed`, a resend of failed rows does not pick it up.
+ */
+export const RECIPIENT_STATES = ['sent', 'duplicate', 'suppressed', 'invalid', 'failed', 'not_sent'] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
 export type RecipientCounts = Record<RecipientState, number>;
 
 export function emptyCounts(): RecipientCounts {
-  return { sent: 0, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 };
+  return { sent: 0, duplicate: 0, suppressed: 0, invalid: 0, failed: 0, not_sent: 0 };
 }
 
 export function addCounts(into: RecipientCounts, more: Partial<RecipientCounts>): RecipientCounts {
-  for (const state of RECIPIENT_STATES) into[state] += more[state] ?? 0;
+  // Records written before a state existed lack its count.
+  for (const state of RECIPIENT_STATES) into[state] = (into[state] ?? 0) + (more[state] ?? 0);
   return into;
 }
 
 export function totalOf(counts: RecipientCounts): number {
-  return RECIPIENT_STATES.reduce((sum, state) => sum + counts[state], 0);
+  return RECIPIENT_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
 }

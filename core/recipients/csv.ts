@@ -224,8 +224,7 @@ export async function* readCsvRecords(
   /** Text held back until the first line is complete, when the delimiter is to be detected. */
   let head = '';
   const start = (firstLine: string) => {
-    const delimiter =
-      options.delimiter === 'auto' ? detectDelimiter(firstLine) : (options.delimiter ?? ',');
+    const delimiter = options.delimiter === 'auto' ? detectDelimiter(firstLine) : (options.delimiter ?? ',');
     options.onDelimiter?.(delimiter);
     return new CsvTokenizer({ dialect: options.dialect, delimiter });
   };

@@ -7,8 +7,8 @@
  */
 
 import type { RecipientsCheck, RowProblem } from '../campaigns/store.ts';
-import { RecipientsFileError } from '../errors.ts';
-import { PREPARED_COLUMNS, type PreparedRow } from '../schemas.ts';
+import { InvalidRowsError, RecipientsFileError } from '../errors.ts';
+import { PREPARED_COLUMNS, type PreparedRow, type ShortRowAction } from '../schemas.ts';
 import { AddressIndex } from './address-index.ts';
 import {
   type CsvRecord,
@@ -24,20 +24,9 @@ export const MAX_ROW_BYTES = 64 * 1024;
 const MAX_PROBLEMS = 100;
 const EMAIL_HEADER = /^(e-?mail|e-?mail[ _-]?address)$/i;
 
-/**
- * What to do with a row that has fewer fields than the header (a "short" row):
- * - `skip` (default): the row is `invalid`, not sent, and named in the check and the report. A short row
- *   may be missing a trailing optional value, or a value in the middle with every later one shifted into
- *   the wrong column; only the user can tell which, so nothing is sent on a guess.
- * - `pad`: the missing trailing values are empty strings (what AWS's CSV reader does); the row is sent and
- *   the check and the report say it was padded.
- * - `refuse`: the whole file is refused, naming the short rows; nothing is sent.
- */
-export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
-export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
-
 export interface ScanOptions {
   emailColumn?: string | undefined;
+  /** What to do with rows that have fewer fields than the header (schemas.ts SHORT_ROW_ACTIONS). */
   shortRows?: ShortRowAction | undefined;
   /** Called once the header is read, before any row; may throw to stop the scan early. */
   onHeader?: (columns: string[]) => void;
@@ -307,3 +296,24 @@ export async function* preparedChunks(scanner: RecipientsScanner): AsyncGenerato
 }
 
 export type { RowProblem };
+
+/**
+ * Row-level problems are fatal only if the user said so (`onInvalidRows: abort`); a file with no sendable
+ * row always is. Campaign creation and Prepare both apply it, so a campaign is refused when created
+ * rather than failed after it started.
+ */
+export function assertSendable(check: RecipientsCheck, onInvalidRows: 'skip' | 'abort'): void {
+  if (check.valid === 0) {
+    throw new RecipientsFileError(
+      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
+      { details: { problems: check.problems } },
+    );
+  }
+  if (check.invalid > 0 && onInvalidRows === 'abort') {
+    throw new InvalidRowsError(
+      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
+        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
+      { details: { problems: check.problems } },
+    );
+  }
+}

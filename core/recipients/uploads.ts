@@ -12,6 +12,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { UploadRejectedError, ValidationError } from '../errors.ts';
+import type { ShortRowAction } from '../schemas.ts';
 import { checkRecipients, RecipientsScanner, unpackVars } from './scanner.ts';
 
 export type UploadKind = 'recipients' | 'image';
@@ -185,13 +186,16 @@ export interface RecipientsUploadCheck extends RecipientsCheck {
 export async function checkRecipientsUpload(
   key: string,
   deps: UploadDeps,
-  options: { emailColumn?: string | undefined } = {},
+  options: { emailColumn?: string | undefined; shortRows?: ShortRowAction | undefined } = {},
 ): Promise<RecipientsUploadCheck> {
   const object = await assertUploaded(key, 'recipients', deps);
   const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
   const body = out.Body as Readable;
   try {
-    const check = await checkRecipients(body, { emailColumn: options.emailColumn });
+    const check = await checkRecipients(body, {
+      emailColumn: options.emailColumn,
+      shortRows: options.shortRows,
+    });
     return { key, size: object.size, ...check };
   } finally {
     body.destroy();

@@ -387,7 +387,9 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
         continue;
       }
       limiter.succeeded();
-      settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId });
+      // A padded short row is sent with its note, so the report names it.
+      const note = candidate.row.note ? { reason: decodeText(candidate.row.note) } : {};
+      settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId, ...note });
       remember({ key: candidate.key, messageId, row: candidate.row.row });
       return;
     }

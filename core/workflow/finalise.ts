@@ -90,13 +90,25 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
   // and totals are still written, the status stays.
   const stopped = campaign.status === 'cancelled' || campaign.status === 'failed';
   const rows = campaign.check ? campaign.check.rows : 0;
-  const emptyTotals = { ...emptyCounts(), rows };
-  if (!campaign.check) {
-    // Failed before the recipients were read: nothing was sent, nothing to report.
-    const reason = event.error ? describeCause(event.error) : 'the recipients were never read';
-    const done =
-      campaign.status === 'failed' ? campaign : await failCampaign(deps, campaign, reason, emptyTotals);
-    return { campaignId: campaign.id, status: done.status, totals: emptyTotals };
+  if (!campaign.check || campaign.check.fatal) {
+    // Failed before any row could be prepared (the file was refused as a whole, or the step itself
+    // failed): nothing was sent. The report says so in one line for the file as a whole (row 0, as in the
+    // check's problems), since the file's rows are not known.
+    const reason =
+      campaign.statusReason ?? (event.error ? describeCause(event.error) : 'the recipients were never read');
+    const reportKey = keys.report(campaign.id);
+    await new Upload({
+      client: deps.s3,
+      params: {
+        Bucket: deps.bucket,
+        Key: reportKey,
+        Body: `${REPORT_HEADER}0,,not_sent,,${csvCell(`nothing was sent: ${reason}`)}\n`,
+        ContentType: 'text/csv; charset=utf-8',
+      },
+    }).done();
+    const totals = { ...emptyCounts(), rows: 0 };
+    const done = await failCampaign(deps, campaign, reason, totals, reportKey);
+    return { campaignId: campaign.id, status: done.status, totals, reportKey };
   }
 
   const reportKey = keys.report(campaign.id);
@@ -154,7 +166,9 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
       // Rows a cancel cut short were never tried: they are not failures a resend should retry. Neither are
       // the rows of a campaign stopped before it started sending (its file or quota was refused).
       const recordFailures = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
-      for await (const outcome of unreportedRows(campaign.id, seen, why, recordFailures, deps))
+      // A campaign stopped before it started sending attempted none of its rows: they are not_sent.
+      const unattempted = campaign.startedAt === undefined ? 'not_sent' : 'failed';
+      for await (const outcome of unreportedRows(campaign.id, seen, why, recordFailures, unattempted, deps))
         await write(record(outcome));
     }
     report.end();
@@ -219,6 +233,7 @@ async function* unreportedRows(
   seen: Uint8Array,
   why: string,
   recordFailures: boolean,
+  unattempted: 'failed' | 'not_sent',
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
   const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
@@ -226,7 +241,7 @@ async function* unreportedRows(
   let index = -2;
   let pending: RowOutcome[] = [];
   const resolve = async function* (): AsyncGenerator<RowOutcome> {
-    const candidates = pending.filter((o) => o.state === 'failed');
+    const candidates = pending.filter((o) => o.state === 'failed' || o.state === 'not_sent');
     const known = await deps.ledger.lookup(
       campaignId,
       candidates.map((o) => addressKey(o.email)),
@@ -234,7 +249,7 @@ async function* unreportedRows(
     const failures: LedgerEntry[] = [];
     for (const outcome of pending) {
       const key = addressKey(outcome.email);
-      const entry = outcome.state === 'failed' ? known.get(key) : undefined;
+      const entry = outcome.state === 'failed' || outcome.state === 'not_sent' ? known.get(key) : undefined;
       const base = { i: outcome.i, row: outcome.row, email: outcome.email };
       if (entry && isSentEntry(entry)) yield { ...base, state: 'sent', messageId: entry.messageId };
       else if (entry) yield { ...base, state: 'failed', reason: entry.reason ?? outcome.reason };
@@ -254,7 +269,7 @@ async function* unreportedRows(
     const base = { i: index, row: Number(row), email: decodeText(email) };
     if (state === 'invalid' || state === 'duplicate')
       pending.push({ ...base, state, reason: decodeText(note) });
-    else pending.push({ ...base, state: 'failed', reason: `not sent: ${why}` });
+    else pending.push({ ...base, state: unattempted, reason: `not sent: ${why}` });
     if (pending.length >= 100) yield* resolve();
   }
   yield* resolve();

@@ -6,8 +6,8 @@ import { planSending } from '../campaigns/plan.ts';
 import { fitToQuota, type RateDecision } from '../campaigns/quota.ts';
 import type { CampaignRecord, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
-import { InvalidRowsError, RecipientsFileError, SixbackError } from '../errors.ts';
-import { preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
+import { RecipientsFileError, SixbackError } from '../errors.ts';
+import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
 import { ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
 import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
@@ -91,23 +91,6 @@ function rowsToSend(campaign: CampaignRecord): number {
   return Math.max(0, (campaign.check?.valid ?? 0) - (campaign.progress?.sent ?? 0));
 }
 
-/** Row-level problems are fatal only if the user said so; a file with no sendable row always is. */
-function assertSendable(check: RecipientsCheck, onInvalidRows: 'skip' | 'abort'): void {
-  if (check.valid === 0) {
-    throw new RecipientsFileError(
-      `None of the ${check.rows} rows can be sent to (${check.invalid} invalid, ${check.duplicates} duplicates).`,
-      { details: { problems: check.problems } },
-    );
-  }
-  if (check.invalid > 0 && onInvalidRows === 'abort') {
-    throw new InvalidRowsError(
-      `${check.invalid} of ${check.rows} rows are invalid and the campaign was set to send nothing in that case. ` +
-        `First problem: row ${check.problems[0]?.row}: ${check.problems[0]?.problem}.`,
-      { details: { problems: check.problems } },
-    );
-  }
-}
-
 async function writePreparedFile(
   campaign: CampaignRecord,
   preparedKey: string,
@@ -120,6 +103,7 @@ async function writePreparedFile(
   const body = await objectBody(deps.s3, deps.bucket, campaign.spec.recipientsKey);
   const scanner = new RecipientsScanner(body, {
     emailColumn: campaign.spec.emailColumn,
+    shortRows: campaign.spec.shortRows,
     onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
   });
   try {
