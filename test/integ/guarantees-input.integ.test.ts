@@ -1,14 +1,21 @@
 /**
- * Bad input never half-runs: every check of the recipients file happens before the first email. A fatal
- * problem either stops the campaign from being created (the header is wrong) or ends it as failed in
- * Prepare with the reason and the problems on the record, and nothing is sent; row-level problems are
- * recorded as invalid rows (onInvalidRows: skip) or refuse the whole campaign (abort). The SES stand-in
- * proves what was sent.
+ * Bad input never half-runs: every check of the recipients file happens before the first email. Creating
+ * a campaign runs the whole check Prepare runs, so a file Prepare would refuse is refused when the
+ * campaign is created; a file that changed after that fails in Prepare with the reason and the problems
+ * on the record, and its report says why nothing was sent. Row-level problems are recorded as invalid
+ * rows (onInvalidRows: skip) or refuse the whole campaign (abort). The SES stand-in proves what was sent.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCampaign } from '../../core/campaigns/service.ts';
+import {
+  createCampaign,
+  executionName,
+  newCampaignId,
+  reportCampaign,
+} from '../../core/campaigns/service.ts';
+import { emptyCounts } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { InvalidRowsError, RecipientsFileError } from '../../core/errors.ts';
+import { CampaignRequestSchema, parseWith } from '../../core/schemas.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { BASE_REQUEST, countStates, expectEachExactly, reportRows, TEMPLATE } from '../support/guarantees.ts';
@@ -44,10 +51,35 @@ describe('bad recipients files', () => {
     return (error as Error).message;
   }
 
-  /** The campaign starts, Prepare finds the file unusable: failed, with the reason, nothing sent. */
+  /**
+   * Prepare finds the file unusable: failed, with the reason, nothing sent. Creation refuses such a file,
+   * so the campaign is recorded here as creation records it, as if the file had been replaced (a new
+   * upload under the same key) after the check: Prepare is the last line of defence.
+   */
   async function failedInPrepare(body: string | Uint8Array, extra: Record<string, unknown> = {}) {
     const recipientsKey = await upload(body);
-    const { campaign, execution } = await runCampaign(stack, { ...BASE_REQUEST, recipientsKey, ...extra });
+    const spec = parseWith(CampaignRequestSchema, { ...BASE_REQUEST, recipientsKey, ...extra }, 'campaign');
+    const id = newCampaignId();
+    const now = new Date().toISOString();
+    const template = await stack.deps.templates.get(spec.templateId);
+    await stack.deps.campaigns.create({
+      id,
+      kind: 'campaign',
+      name: 'file replaced after creation',
+      status: 'pending',
+      spec,
+      templateVersion: template.version,
+      rate: 100,
+      createdAt: now,
+      updatedAt: now,
+      executions: 1,
+      progress: emptyCounts(),
+    });
+    const { executionArn } = await stack.campaignDeps.orchestrator.start(executionName(id, 1), {
+      campaignId: id,
+    });
+    const execution = await stack.engine.wait(executionArn);
+    const campaign = await stack.deps.campaigns.get(id);
     expect(execution.status).toBe('FAILED');
     expect(campaign.status).toBe('failed');
     expect(standin.accepted).toBe(0);
@@ -87,17 +119,26 @@ describe('bad recipients files', () => {
     );
   });
 
-  it('refuses a file that is not a CSV at all (binary) and one in another delimiter', async () => {
+  it('refuses a file that is not a CSV at all (binary) and one delimited by pipes', async () => {
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48]);
     expect(await refusedAtCreate(png)).toBe(
       'This is not a CSV file: it contains binary data (a zero byte at byte 8). Export the list as "CSV UTF-8".',
     );
-    expect(await refusedAtCreate('email;first_name\nada@example.com;Ada\n')).toBe(
-      'The header row is one column, "email;first_name": the file seems to use another delimiter. Use commas.',
+    expect(await refusedAtCreate('email|first_name\nada@example.com|Ada\n')).toBe(
+      'The header row is one column, "email|first_name": the file seems to use "|" between columns. Save it as CSV with commas (or semicolons or tabs).',
     );
   });
 
-  it('refuses bytes that are not UTF-8: at creation near the top, in Prepare further down, sending nothing', async () => {
+  it('sends a semicolon-delimited file (Excel in many locales) as the columns it names', async () => {
+    const campaign = await sent(
+      'email;first_name\r\nada@example.com;Ada\r\ngrace@example.com;"Grace; G"\r\n',
+    );
+    expect(campaign.check).toMatchObject({ delimiter: ';', columns: ['email', 'first_name'], valid: 2 });
+    expect(campaign.totals).toMatchObject({ rows: 2, sent: 2 });
+    expectEachExactly(standin.counts(), ['ada@example.com', 'grace@example.com']);
+  });
+
+  it('refuses bytes that are not UTF-8 at creation, wherever they are; Prepare refuses them too and the report says why nothing was sent', async () => {
     const latin1Row = Buffer.from([
       0x74, 0x69, 0x6d, 0x40, 0x65, 0x78, 0x2e, 0x63, 0x6f, 0x6d, 0x2c, 0x54, 0xe9, 0x0a,
     ]);
@@ -106,24 +147,55 @@ describe('bad recipients files', () => {
     const head = Buffer.from('email,first_name\nada@example.com,Ada\n');
     expect(await refusedAtCreate(Buffer.concat([head, latin1Row]))).toMatch(notUtf8);
 
-    // Far enough down that creating the campaign (which reads the header and first row) does not see it.
+    // Far down the file: creation used to read only the header and the first row, and accepted it.
     const rows = Array.from({ length: 20_000 }, (_, i) => `u${i}@example.com,U${i}`).join('\n');
-    const campaign = await failedInPrepare(
-      Buffer.concat([Buffer.from(`email,first_name\n${rows}\n`), latin1Row]),
-    );
+    const far = Buffer.concat([Buffer.from(`email,first_name\n${rows}\n`), latin1Row]);
+    expect(await refusedAtCreate(far)).toMatch(notUtf8);
+
+    const campaign = await failedInPrepare(far);
     expect(campaign.statusReason).toMatch(notUtf8);
     expect(campaign.check?.fatal).toBe(true);
     expect(campaign.check?.problems[0]?.problem).toBe(campaign.statusReason);
+    // The file's rows are not known: one line for the file as a whole (row 0, as in the check).
+    expect(await reportRows(stack, campaign)).toEqual([
+      {
+        row: '0',
+        email: '',
+        state: 'not_sent',
+        message_id: '',
+        reason: `nothing was sent: ${campaign.statusReason}`,
+      },
+    ]);
   });
 
-  it('fails in Prepare on a quote that is never closed, naming the line', async () => {
-    const campaign = await failedInPrepare(
-      'email,first_name\nada@example.com,Ada\ngrace@example.com,"Grace\n',
-    );
-    expect(campaign.statusReason).toBe(
-      'The recipients file is not a valid CSV: a quoted field that starts on line 3 is never closed. Close the quote or remove the stray quote character.',
-    );
-    expect(campaign.check?.problems[0]).toEqual({ row: 3, problem: campaign.statusReason });
+  it('refuses a quote that is never closed at creation, naming the line; Prepare too, and GET report explains', async () => {
+    const csv = 'email,first_name\nada@example.com,Ada\ngrace@example.com,"Grace\ntim@example.com,Tim\n';
+    const message =
+      'The recipients file is not a valid CSV: a quoted field that starts on line 3 is never closed. Close the quote or remove the stray quote character.';
+    expect(await refusedAtCreate(csv)).toBe(message);
+    const campaign = await failedInPrepare(csv);
+    expect(campaign.statusReason).toBe(message);
+    expect(campaign.check?.problems[0]).toEqual({ row: 3, problem: message });
+    // What GET /v1/campaigns/:id/report calls: it used to answer 422 naming the internal prepared file.
+    const reported = await reportCampaign(campaign.id, stack.campaignDeps);
+    expect(reported.reportKey).toBeDefined();
+    const report = await reportRows(stack, reported);
+    expect(report).toEqual([
+      expect.objectContaining({ row: '0', state: 'not_sent', reason: `nothing was sent: ${message}` }),
+    ]);
+    expect(reported.totals).toMatchObject({ rows: 0, sent: 0, failed: 0 });
+  });
+
+  it('sends every row of a file with stray quotes and backslashes, none swallowed by another', async () => {
+    const csv = [
+      'email,first_name,height,where',
+      `ada@example.com,Ada,5'11",37°36'37.8"N`,
+      `grace@example.com,Grace,6'0",C:\\new\\x`,
+      `tim@example.com,"Tim ""T"" B",5'9",\\"`,
+    ].join('\n');
+    const campaign = await sent(csv);
+    expect(campaign.totals).toMatchObject({ rows: 3, sent: 3, invalid: 0 });
+    expectEachExactly(standin.counts(), ['ada@example.com', 'grace@example.com', 'tim@example.com']);
   });
 
   it('reads a BOM, CRLF line ends, quoted commas and line breaks, and blank lines as a spreadsheet would', async () => {
@@ -138,7 +210,15 @@ describe('bad recipients files', () => {
     expect(campaign.status).toBe('completed');
     expect(campaign.check?.columns).toEqual(['email', 'first_name', 'note']);
     expect(campaign.check?.blankLines).toBe(3);
-    expect(campaign.totals).toEqual({ rows: 3, sent: 3, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 });
+    expect(campaign.totals).toEqual({
+      rows: 3,
+      sent: 3,
+      duplicate: 0,
+      suppressed: 0,
+      invalid: 0,
+      failed: 0,
+      not_sent: 0,
+    });
     expectEachExactly(standin.counts(), ['ada@example.com', 'grace@example.com', 'tim@example.com']);
   });
 
@@ -156,15 +236,24 @@ describe('bad recipients files', () => {
     ].join('\n');
     const campaign = await sent(csv);
     expect(campaign.status).toBe('completed');
-    expect(campaign.totals).toEqual({ rows: 7, sent: 1, duplicate: 0, suppressed: 0, invalid: 6, failed: 0 });
+    expect(campaign.totals).toEqual({
+      rows: 7,
+      sent: 1,
+      duplicate: 0,
+      suppressed: 0,
+      invalid: 6,
+      failed: 0,
+      not_sent: 0,
+    });
     expect(campaign.check?.problems).toEqual([
-      { row: 2, problem: 'has 1 fields but the header has 2' },
-      { row: 3, problem: 'has 3 fields but the header has 2' },
+      { row: 2, problem: 'has 1 fields but the header has 2 (a short row)' },
+      { row: 3, problem: 'has 3 fields but the header has 2; the extra values would be lost' },
       { row: 4, problem: '"not-an-address" has no user@domain form' },
       { row: 5, problem: '"b" is not a valid domain' },
       { row: 6, problem: 'email is empty' },
       { row: 7, problem: expect.stringMatching(/^is \d+ bytes once packed; a row may hold at most 65536$/) },
     ]);
+    expect(campaign.check).toMatchObject({ shortRows: 1, shortRowNumbers: [2] });
     expectEachExactly(standin.counts(), ['tim@example.com']);
     const report = await reportRows(stack, campaign);
     expect(countStates(report)).toEqual({ invalid: 6, sent: 1 });
@@ -174,24 +263,65 @@ describe('bad recipients files', () => {
     });
   });
 
-  it('sends nothing when the same rows are invalid and the user chose onInvalidRows: abort', async () => {
+  it('short rows: skipped and named by default, padded and sent with shortRows: pad, the file refused with refuse', async () => {
+    const csv = 'email,first_name\nada@example.com,Ada\ngrace@example.com\ntim@example.com,Tim\n';
+    const skipped = await sent(csv);
+    expect(skipped.totals).toMatchObject({ rows: 3, sent: 2, invalid: 1 });
+    expect(skipped.check).toMatchObject({ shortRows: 1, shortRowNumbers: [3] });
+    expect((await reportRows(stack, skipped)).find((r) => r.row === '3')).toMatchObject({
+      state: 'invalid',
+      reason: 'has 1 fields but the header has 2 (a short row)',
+    });
+    expectEachExactly(standin.counts(), ['ada@example.com', 'tim@example.com']);
+
+    standin.reset();
+    const padded = await sent(csv, { shortRows: 'pad' });
+    expect(padded.totals).toMatchObject({ rows: 3, sent: 3, invalid: 0 });
+    expect((await reportRows(stack, padded)).find((r) => r.row === '3')).toMatchObject({
+      state: 'sent',
+      reason: 'padded: has 1 fields but the header has 2; the missing values were sent empty',
+    });
+    expectEachExactly(standin.counts(), ['ada@example.com', 'grace@example.com', 'tim@example.com']);
+
+    standin.reset();
+    expect(await refusedAtCreate(csv, { shortRows: 'refuse' })).toMatch(
+      /^1 rows have fewer fields than the header \(2\): row 3\. /,
+    );
+  });
+
+  it('refuses at creation a file with invalid rows when the user chose onInvalidRows: abort; Prepare too, reporting every row', async () => {
     const csv = 'email,first_name\nada@example.com,Ada\nnot-an-address,Nobody\ntim@example.com,Tim\n';
     const recipientsKey = await upload(csv);
-    const { campaign } = await runCampaign(stack, { ...BASE_REQUEST, recipientsKey, onInvalidRows: 'abort' });
-    expect(campaign.status).toBe('failed');
-    expect(campaign.statusReason).toBe(
-      '1 of 3 rows are invalid and the campaign was set to send nothing in that case. First problem: row 3: "not-an-address" has no user@domain form.',
-    );
+    const error = await createCampaign(
+      { ...BASE_REQUEST, recipientsKey, onInvalidRows: 'abort' },
+      stack.campaignDeps,
+    ).catch((e: unknown) => e);
+    const message =
+      '1 of 3 rows are invalid and the campaign was set to send nothing in that case. First problem: row 3: "not-an-address" has no user@domain form.';
+    expect(error).toBeInstanceOf(InvalidRowsError);
+    expect((error as Error).message).toBe(message);
+    // The error class the API maps to 422, by name.
+    expect((error as InvalidRowsError).code).toBe('invalid_rows');
+
+    const campaign = await failedInPrepare(csv, { onInvalidRows: 'abort' });
+    expect(campaign.statusReason).toBe(message);
     expect(campaign.check?.problems).toEqual([
       { row: 3, problem: '"not-an-address" has no user@domain form' },
     ]);
-    expect(standin.accepted).toBe(0);
-    // The error class the API maps to 422, by name.
-    expect(new InvalidRowsError('x').code).toBe('invalid_rows');
+    // Every row is in the report: the invalid one as invalid, the others as never attempted.
+    const report = await reportRows(stack, campaign);
+    expect(report.map((r) => [r.row, r.state])).toEqual([
+      ['2', 'not_sent'],
+      ['3', 'invalid'],
+      ['4', 'not_sent'],
+    ]);
+    expect(report[0]?.reason).toBe(`not sent: ${message}`);
+    expect(campaign.totals).toMatchObject({ rows: 3, invalid: 1, not_sent: 2, failed: 0, sent: 0 });
   });
 
-  it('fails in Prepare when no row at all can be sent', async () => {
-    const campaign = await failedInPrepare('email,first_name\nnope,A\n,B\n');
-    expect(campaign.statusReason).toBe('None of the 2 rows can be sent to (2 invalid, 0 duplicates).');
+  it('refuses at creation a file where no row at all can be sent', async () => {
+    expect(await refusedAtCreate('email,first_name\nnope,A\n,B\n')).toBe(
+      'None of the 2 rows can be sent to (2 invalid, 0 duplicates).',
+    );
   });
 });
