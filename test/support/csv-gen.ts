@@ -12,7 +12,9 @@
  */
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import type { ShortRowAction } from '../../core/schemas.ts';
+import { readCsvRecords } from '../../core/recipients/csv.ts';
+import { unpackVars } from '../../core/recipients/scanner.ts';
+import { PREPARED_COLUMNS, PreparedRowSchema, type ShortRowAction } from '../../core/schemas.ts';
 
 export type Cell =
   | { form: 'plain'; value: string }
@@ -235,7 +237,11 @@ export function expectedRows(csv: GeneratedCsv, shortRows: ShortRowAction): Expe
     }
     seen.add(key);
     cells[csv.emailIndex] = email;
-    out.push({ row, state: 'ok', vars: Object.fromEntries(csv.header.map((name, i) => [name, cells[i]])) });
+    const vars: Record<string, string> = {};
+    csv.header.forEach((name, i) => {
+      vars[name] = cells[i] as string;
+    });
+    out.push({ row, state: 'ok', vars });
   }
   return out;
 }
@@ -251,4 +257,32 @@ export function csvParseRecords(csv: GeneratedCsv): string[][] {
     skip_empty_lines: false,
   }) as string[][];
   return records.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+async function* once(text: string) {
+  yield text;
+}
+
+/**
+ * Reads a prepared file the way the Distributed Map's ItemReader (AWS dialect, header row) and the sender
+ * (PreparedRowSchema, unpackVars with the batch's columns) do.
+ */
+export async function decodePrepared(prepared: string, columns: readonly string[]): Promise<ExpectedRow[]> {
+  const rows: ExpectedRow[] = [];
+  let header: string[] | undefined;
+  for await (const record of readCsvRecords(once(prepared), { dialect: 'aws' })) {
+    if (!header) {
+      header = record.fields;
+      if (header.join() !== PREPARED_COLUMNS.join()) throw new Error(`prepared header ${header.join()}`);
+      continue;
+    }
+    const item = Object.fromEntries(header.map((name, i) => [name, record.fields[i] ?? '']));
+    const row = PreparedRowSchema.parse(item);
+    rows.push({
+      row: row.row,
+      state: row.state,
+      ...(row.state === 'ok' ? { vars: unpackVars(row.vars, columns) } : {}),
+    });
+  }
+  return rows;
 }
