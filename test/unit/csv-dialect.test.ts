@@ -110,7 +110,9 @@ describe('short rows (fewer fields than the header)', () => {
     expect(rows.map((r) => r.state)).toEqual(['ok', 'ok', 'ok']);
     expect(vars[1]).toEqual({ email: 'grace@example.com', first_name: 'Grace', city: '' });
     expect(vars[2]).toEqual({ email: 'tim@example.com', first_name: '', city: '' });
-    expect(rows[1]?.note).toBe('padded: has 2 fields but the header has 3; the missing values were sent empty');
+    expect(rows[1]?.note).toBe(
+      'padded: has 2 fields but the header has 3; the missing values were sent empty',
+    );
     expect(rows[0]?.note).toBe('');
     expect(check).toMatchObject({ shortRows: 2, shortRowNumbers: [3, 4], valid: 3, invalid: 0 });
   });
