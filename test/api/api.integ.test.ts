@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../../api/node.ts';
 import type { ApiEnv } from '../../api/types.ts';
 import { isWebPath, mountWebConsole } from '../../api/web.ts';
+import { createCampaign } from '../../core/campaigns/service.ts';
+import { emptyCounts } from '../../core/campaigns/status.ts';
 import { UPLOAD_RULES } from '../../core/recipients/uploads.ts';
 import { clearInbox, inbox } from '../support/local-stack.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
@@ -274,6 +276,32 @@ describe('the sixback API', () => {
       });
     });
 
+    it('names short rows in the check, and applies shortRows as a campaign would', async () => {
+      const key = await upload(
+        'email;first_name;city\r\nada@example.com;Ada\r\ntim@example.com;Tim;Leeds\r\n',
+      );
+      const skipped = await t.call('POST', '/v1/uploads/check', { key });
+      expect(skipped.status).toBe(200);
+      expect(skipped.body).toMatchObject({
+        delimiter: ';',
+        rows: 2,
+        valid: 1,
+        invalid: 1,
+        shortRows: 1,
+        shortRowNumbers: [2],
+        problems: [{ row: 2, problem: 'has 2 fields but the header has 3 (a short row)' }],
+      });
+      const padded = await t.call('POST', '/v1/uploads/check', { key, shortRows: 'pad' });
+      expect(padded.body).toMatchObject({ valid: 2, invalid: 0, shortRows: 1, shortRowNumbers: [2] });
+      const refused = await t.call('POST', '/v1/uploads/check', { key, shortRows: 'refuse' });
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({
+        error: { code: 'recipients_file', details: { shortRows: 1, rows: [2] } },
+      });
+      const wrong = await t.call('POST', '/v1/uploads/check', { key, shortRows: 'guess' });
+      expect(wrong.status).toBe(400);
+    });
+
     it('answers a file that cannot be used with 422 and what to fix', async () => {
       const key = await upload('name,city\nAda,London\n');
       const res = await t.call('POST', '/v1/uploads/check', { key });
@@ -313,6 +341,67 @@ describe('the sixback API', () => {
     beforeAll(async () => {
       await t.call('PUT', '/v1/templates/news', TEMPLATE);
       key = await upload(CSV);
+    });
+
+    it('refuses at creation a file Prepare would refuse, however far down the problem is', async () => {
+      const rows = Array.from({ length: 3000 }, (_, i) => `u${i}@example.com,U${i},Town`).join('\n');
+      const bad = await upload(`${CSV}${rows}\nlast@example.com,"Last,Town\n`);
+      const res = await t.call('POST', '/v1/campaigns', {
+        templateId: 'news',
+        recipientsKey: bad,
+        from: FROM,
+      });
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({
+        error: {
+          code: 'recipients_file',
+          message: expect.stringMatching(/starts on line 3005 is never closed/),
+        },
+      });
+      const short = await upload('email,first_name,city\nada@example.com,Ada\n');
+      const refused = await t.call('POST', '/v1/campaigns', {
+        ...{ templateId: 'news', recipientsKey: short, from: FROM, shortRows: 'refuse' },
+      });
+      expect(refused.status).toBe(422);
+      const aborted = await t.call('POST', '/v1/campaigns', {
+        ...{ templateId: 'news', recipientsKey: short, from: FROM, onInvalidRows: 'abort' },
+      });
+      expect(aborted.status).toBe(422);
+      expect(aborted.body).toMatchObject({ error: { code: 'recipients_file' } });
+    });
+
+    it('serves the report of a campaign that failed in Prepare: why nothing was sent, no internal key', async () => {
+      // Recorded as creation records it, over a file that changed since (creation would refuse it now).
+      const recipientsKey = await upload('email,first_name,city\nada@example.com,"Ada\n');
+      const created = await createCampaign(
+        { templateId: 'news', recipientsKey: key, from: FROM },
+        t.stack.campaignDeps,
+      );
+      await t.stack.engine.wait(created.executionArn as string);
+      const id = 'failedinprepare1';
+      const {
+        executionArn: _arn,
+        reportKey: _report,
+        totals: _totals,
+        check: _check,
+        ...base
+      } = await t.stack.deps.campaigns.get(created.id);
+      await t.stack.deps.campaigns.create({
+        ...base,
+        id,
+        status: 'pending',
+        spec: { ...base.spec, recipientsKey },
+        progress: emptyCounts(),
+      });
+      const { executionArn } = await t.stack.campaignDeps.orchestrator.start(id, { campaignId: id });
+      await t.stack.engine.wait(executionArn);
+      const report = await t.call('GET', `/v1/campaigns/${id}/report?format=csv`);
+      expect(report.status).toBe(200);
+      expect(report.text).toBe(
+        'row,email,state,message_id,reason\n0,,not_sent,,nothing was sent: The recipients file is not a valid CSV: a quoted field that starts on line 2 is never closed. Close the quote or remove the stray quote character.\n',
+      );
+      const shown = await t.call('GET', `/v1/campaigns/${id}`);
+      expect(shown.body).toMatchObject({ status: 'failed' });
     });
 
     it('starts a campaign once per Idempotency-Key, shows progress and serves the report', async () => {
