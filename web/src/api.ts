@@ -6,7 +6,7 @@
 import type { CampaignView } from '../../core/campaigns/view.ts';
 import type { SuppressionEntry, SuppressionReason } from '../../core/compliance/suppression.ts';
 import type { PresignedUpload, RecipientsUploadCheck, UploadKind } from '../../core/recipients/uploads.ts';
-import type { CampaignRequest, TemplateInput, TemplateRecord } from '../../core/schemas.ts';
+import type { CampaignRequest, ShortRowAction, TemplateInput, TemplateRecord } from '../../core/schemas.ts';
 import type { TemplateSummary } from '../../core/templates/store.ts';
 
 export type { CampaignView, PresignedUpload, RecipientsUploadCheck, TemplateRecord, TemplateSummary };
@@ -171,8 +171,12 @@ export const client = {
 
   presignUpload: (kind: UploadKind, contentType: string, size: number) =>
     api<PresignedUpload & { publicUrl?: string }>('POST', '/v1/uploads', { kind, contentType, size }),
-  checkUpload: (key: string, emailColumn?: string) =>
-    api<RecipientsUploadCheck>('POST', '/v1/uploads/check', { key, ...(emailColumn ? { emailColumn } : {}) }),
+  checkUpload: (key: string, emailColumn?: string, shortRows?: ShortRowAction) =>
+    api<RecipientsUploadCheck>('POST', '/v1/uploads/check', {
+      key,
+      ...(emailColumn ? { emailColumn } : {}),
+      ...(shortRows ? { shortRows } : {}),
+    }),
 
   listCampaigns: (cursor?: string) =>
     api<Page<CampaignView>>('GET', `/v1/campaigns?limit=50${cursor ? `&cursor=${enc(cursor)}` : ''}`),

@@ -3,6 +3,8 @@
  * then checked by the API), campaign variables, sender, when, rate, an optional test send, and a final
  * confirmation that states how many recipients and when. Missing template variables block the send.
  */
+
+import type { ShortRowAction } from '../../../core/schemas.ts';
 import type { RecipientsUploadCheck, TemplateRecord, TemplateSummary } from '../api.ts';
 import { ApiError, client, uploadFile } from '../api.ts';
 import { choice, errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
@@ -67,6 +69,15 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
   const emailColumnSelect = h('select', { name: 'emailColumn' });
   const emailColumnField = field('Email column', emailColumnSelect);
   emailColumnField.hidden = true;
+  // The campaign's shortRows option: the check is run again with it, so it shows what will be sent.
+  const shortRowsSelect = h(
+    'select',
+    { name: 'shortRows' },
+    h('option', { value: 'skip' }, 'Skip them (listed as invalid)'),
+    h('option', { value: 'pad' }, 'Send them with the missing values empty'),
+    h('option', { value: 'refuse' }, 'Refuse the file'),
+  );
+  const shortRowsField = field('Rows with fewer fields than the header', shortRowsSelect);
   const checkBox = h('div', { 'aria-live': 'polite', 'data-testid': 'recipients-check' });
 
   const dataList = h('div', { class: 'data-rows' });
@@ -194,7 +205,11 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
     uploading = true;
     refresh();
     try {
-      check = await client.checkUpload(uploadedKey, emailColumnSelect.value || undefined);
+      check = await client.checkUpload(
+        uploadedKey,
+        emailColumnSelect.value || undefined,
+        shortRowsSelect.value as ShortRowAction,
+      );
       checkError = undefined;
       mount(
         emailColumnSelect,
@@ -245,6 +260,7 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
     await runCheck();
   });
   emailColumnSelect.addEventListener('change', () => void runCheck());
+  shortRowsSelect.addEventListener('change', () => void runCheck());
 
   function renderCheck() {
     if (uploading) return;
@@ -282,6 +298,7 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
           ['Invalid', c.invalid],
           ['Duplicates', c.duplicates],
           ['Blank lines', c.blankLines],
+          ...(c.shortRows ? [['Short rows', c.shortRows]] : []),
         ].map(([label, value]) =>
           h(
             'div',
@@ -429,6 +446,7 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
       ...(whenLater.checked ? { sendAt: sendAtInput.value, timeZone: zone } : { timeZone: zone }),
       ...(rateInput.value ? { rate: Number(rateInput.value) } : {}),
       onInvalidRows: abortOnInvalid.checked ? ('abort' as const) : ('skip' as const),
+      shortRows: shortRowsSelect.value as ShortRowAction,
       transactional: transactional.checked,
     };
   };
@@ -561,9 +579,10 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
       field(
         'Recipients CSV',
         fileInput,
-        'UTF-8 CSV with a header row and a column named "email"; other columns become template variables.',
+        'UTF-8 CSV (as Excel, Google Sheets or a mail tool exports it; commas, semicolons or tabs) with a header row and a column named "email"; other columns become template variables.',
       ),
       emailColumnField,
+      shortRowsField,
       checkBox,
     ),
     h(
