@@ -57,7 +57,7 @@ describe('campaignView', () => {
       consoleUrl: (arn) => `https://console/${arn}`,
     });
     expect(view.progress).toEqual({
-      counts: { sent: 900, duplicate: 0, suppressed: 0, invalid: 100, failed: 0 },
+      counts: { sent: 900, duplicate: 0, suppressed: 0, invalid: 100, failed: 0, not_sent: 0 },
       done: 1000,
       total: 3000,
       percent: 33.3,

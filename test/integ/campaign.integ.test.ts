@@ -6,7 +6,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
 import { createCampaign } from '../../core/campaigns/service.ts';
-import { MissingVariablesError } from '../../core/errors.ts';
+import { MissingVariablesError, RecipientsFileError } from '../../core/errors.ts';
 import { type EmailSender, type OutgoingEmail, SesEmailSender } from '../../core/sending/email-sender.ts';
 import { startSes } from '../../local/services.ts';
 import type { LocalStack } from '../../local/stack.ts';
@@ -53,6 +53,7 @@ describe('a campaign on the local stack', () => {
       suppressed: 0,
       invalid: 0,
       failed: 0,
+      not_sent: 0,
     });
 
     const emails = await inbox(stack);
@@ -102,23 +103,22 @@ describe('a campaign on the local stack', () => {
     expect(await inbox(stack)).toEqual([]);
   });
 
-  it('ends a campaign with an unusable recipients file as failed, with the reason, and sends nothing', async () => {
+  it('refuses a campaign whose recipients file has no sendable row when it is created, and sends nothing', async () => {
     await clearInbox(stack);
-    // The header is fine, so the campaign starts; the full check in Prepare finds every row unusable.
+    // The header is fine; the full check creation runs (the one Prepare runs) finds every row unusable.
     const recipientsKey = await uploadCsv(
       stack,
       'all-bad.csv',
       'email,first_name,city,plan\nnot-an-address,A,B,C\n',
     );
-    const { campaign, execution } = await runCampaign(stack, {
-      templateId: 'welcome',
-      recipientsKey,
-      from: FROM,
-      data: DATA,
-    });
-    expect(execution.status).toBe('FAILED');
-    expect(campaign.status).toBe('failed');
-    expect(campaign.statusReason).toMatch(/None of the 1 rows can be sent to \(1 invalid/);
+    const before = (await stack.deps.campaigns.list(100)).items.length;
+    const error = await createCampaign(
+      { templateId: 'welcome', recipientsKey, from: FROM, data: DATA },
+      stack.campaignDeps,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RecipientsFileError);
+    expect((error as Error).message).toMatch(/None of the 1 rows can be sent to \(1 invalid/);
+    expect((await stack.deps.campaigns.list(100)).items.length).toBe(before);
     expect(await inbox(stack)).toEqual([]);
   });
 
@@ -216,6 +216,7 @@ describe('a campaign whose batches hit transient SES errors', () => {
       suppressed: 0,
       invalid: 0,
       failed: 0,
+      not_sent: 0,
     });
     expect(flaky.attempts).toBe(210);
     const emails = await inbox(stack);

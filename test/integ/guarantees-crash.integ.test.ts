@@ -75,6 +75,7 @@ describe('the engine killed mid-campaign, then restarted on the same data folder
       suppressed: 0,
       invalid: 0,
       failed: 0,
+      not_sent: 0,
     });
 
     const counts = standin.counts();

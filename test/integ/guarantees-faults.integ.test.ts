@@ -66,6 +66,7 @@ describe('10,000 recipients through throttling and transient failures', () => {
       suppressed: 0,
       invalid: 0,
       failed: 0,
+      not_sent: 0,
     });
     // The faults really happened: the test would prove nothing otherwise.
     expect(standin.stats.throttled).toBeGreaterThan(0);

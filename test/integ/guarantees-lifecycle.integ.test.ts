@@ -62,7 +62,15 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     const recipientsKey = await uploadCsv(stack, 'dups.csv', csv);
     const { campaign } = await runCampaign(stack, { ...BASE_REQUEST, recipientsKey });
     expect(campaign.status).toBe('completed');
-    expect(campaign.totals).toEqual({ rows: 6, sent: 3, duplicate: 3, suppressed: 0, invalid: 0, failed: 0 });
+    expect(campaign.totals).toEqual({
+      rows: 6,
+      sent: 3,
+      duplicate: 3,
+      suppressed: 0,
+      invalid: 0,
+      failed: 0,
+      not_sent: 0,
+    });
     expectEachExactly(standin.counts(), ['ada@example.com', 'grace@example.com', 'tim@example.com']);
     const rows = (await reportRows(stack, campaign)).sort((a, b) => Number(a.row) - Number(b.row));
     expect(rows.map((r) => [r.row, r.state, r.reason])).toEqual([
@@ -128,7 +136,15 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     await stack.engine.wait(resumed.executionArn as string);
     const done = await stack.deps.campaigns.get(created.id);
     expect(done.status).toBe('completed');
-    expect(done.totals).toEqual({ rows, sent: rows, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 });
+    expect(done.totals).toEqual({
+      rows,
+      sent: rows,
+      duplicate: 0,
+      suppressed: 0,
+      invalid: 0,
+      failed: 0,
+      not_sent: 0,
+    });
     expectEachExactly(standin.counts(), all(rows));
     expect(countStates(await reportRows(stack, done))).toEqual({ sent: rows });
   });
@@ -185,6 +201,7 @@ describe('delivery guarantees through stops, resumes and resends', () => {
       suppressed: 0,
       invalid: 0,
       failed: 2,
+      not_sent: 0,
     });
     const failedRows = (await reportRows(stack, campaign)).filter((r) => r.state === 'failed');
     expect(failedRows.map((r) => [r.email, r.reason])).toEqual([

@@ -47,11 +47,17 @@ describe('campaign status transitions', () => {
 });
 
 describe('recipient counts', () => {
-  it('has exactly the five terminal states and adds them up', () => {
-    expect(RECIPIENT_STATES).toEqual(['sent', 'duplicate', 'suppressed', 'invalid', 'failed']);
+  it('has exactly the six terminal states and adds them up', () => {
+    expect(RECIPIENT_STATES).toEqual(['sent', 'duplicate', 'suppressed', 'invalid', 'failed', 'not_sent']);
     const counts = addCounts(emptyCounts(), { sent: 3, invalid: 1 });
     addCounts(counts, { sent: 1, failed: 2 });
-    expect(counts).toEqual({ sent: 4, duplicate: 0, suppressed: 0, invalid: 1, failed: 2 });
+    expect(counts).toEqual({ sent: 4, duplicate: 0, suppressed: 0, invalid: 1, failed: 2, not_sent: 0 });
     expect(totalOf(counts)).toBe(7);
+    // A record written before not_sent existed lacks its count; adding to it still gives numbers.
+    const old = { sent: 1, duplicate: 0, suppressed: 0, invalid: 0, failed: 0 } as ReturnType<
+      typeof emptyCounts
+    >;
+    expect(addCounts(old, { not_sent: 2 })).toMatchObject({ sent: 1, not_sent: 2 });
+    expect(totalOf(old)).toBe(3);
   });
 });
