@@ -14,7 +14,14 @@ export interface DemoOptions {
   rate: number;
   json: boolean;
   keep: boolean;
+  /** Also send to the SES mailbox simulator's five addresses (success, bounce, ooto, complaint, suppressionlist). */
+  simulator?: boolean;
 }
+
+/** The mailbox simulator's addresses, each with the outcome SES documents for it. */
+export const SIMULATOR_RECIPIENTS = ['success', 'bounce', 'ooto', 'complaint', 'suppressionlist'].map(
+  (mailbox) => `${mailbox}@simulator.amazonses.com`,
+);
 
 export interface DemoSummary {
   campaignId: string;
@@ -27,6 +34,10 @@ export interface DemoSummary {
   suppressed: number;
   duplicate: number;
   durationMs: number;
+  /** What the local SES's events said (Delivery, Bounce, Complaint), once they were all handled. */
+  delivered?: number;
+  bounced?: number;
+  complained?: number;
   reportKey?: string;
   inboxUrl?: string;
 }
@@ -49,7 +60,9 @@ export async function runDemo(
       new PutObjectCommand({
         Bucket: stack.config.bucket,
         Key: recipientsKey,
-        Body: sampleRecipientsCsv(options.recipients),
+        Body:
+          sampleRecipientsCsv(options.recipients) +
+          (options.simulator ? SIMULATOR_RECIPIENTS.map((email) => `${email},Sim,Seattle,free\n`).join('') : ''),
         ContentType: 'text/csv',
       }),
     );
@@ -86,7 +99,10 @@ export async function runDemo(
       }
     }
     const execution = await done;
+    // SES's events come after the sends (asynchronously, as on AWS): wait until the handler has them all.
+    await stack.ses?.events.idle();
     const final = await stack.deps.campaigns.get(campaign.id);
+    const events = (final.events ?? {}) as Record<string, number | undefined>;
     const counts = final.totals ?? { ...final.progress, rows: final.check?.rows ?? 0 };
     const summary: DemoSummary = {
       campaignId: final.id,
@@ -99,6 +115,10 @@ export async function runDemo(
       suppressed: counts.suppressed,
       duplicate: counts.duplicate,
       durationMs: Date.now() - started,
+      ...(stack.ses ? { delivered: events.delivery ?? 0 } : {}),
+      ...(stack.ses && options.simulator
+        ? { bounced: (events.bounce ?? 0) + (events.transientBounce ?? 0), complained: events.complaint ?? 0 }
+        : {}),
       ...(final.reportKey ? { reportKey: final.reportKey } : {}),
       ...(stack.urls.inbox ? { inboxUrl: stack.urls.inbox } : {}),
     };
@@ -111,6 +131,9 @@ export async function runDemo(
     );
     for (const state of RECIPIENT_STATES) say(`  ${state.padEnd(11)} ${counts[state]}`);
     say(`  total       ${counts.rows}`);
+    if (summary.delivered !== undefined) say(`  delivered   ${summary.delivered} (SES Delivery events)`);
+    if (summary.bounced !== undefined) say(`  bounced     ${summary.bounced}`);
+    if (summary.complained !== undefined) say(`  complained  ${summary.complained}`);
     say(`  took        ${(summary.durationMs / 1000).toFixed(1)} s`);
     if (summary.reportKey) say(`  report      s3://${stack.config.bucket}/${summary.reportKey}`);
     if (options.keep && stack.urls.inbox) {

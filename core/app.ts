@@ -73,6 +73,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     ledger,
     clock,
     configurationSet: config.configurationSet,
+    trackingConfigurationSets: config.trackingConfigurationSets,
     sendQuota: () => sesSendQuota(clients.ses),
     maxWorkerRate: config.maxWorkerRate,
   };

@@ -29,6 +29,12 @@ export const SixbackConfigSchema = z.object({
   /** Emails per second when a campaign names none and SES cannot be asked. */
   defaultRate: z.number().positive().default(14),
   configurationSet: z.string().optional(),
+  /**
+   * The configuration set's tracking variants exist (`<set>-opens`, `<set>-clicks`, `<set>-tracked`, as the
+   * CDK stack and the local SES create them), so each campaign's mail names the one for its tracking
+   * (core/sending/tracking.ts). Off, every campaign names the set itself and tracks what it tracks.
+   */
+  trackingConfigurationSets: z.boolean().default(false),
   /** Emails a single sender keeps in flight to SES at once. */
   maxInFlight: z.number().int().positive().max(1000).default(16),
   /**
@@ -104,6 +110,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     maxInFlight: number('SIXBACK_MAX_IN_FLIGHT'),
     maxWorkerRate: number('SIXBACK_MAX_WORKER_RATE'),
     configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
+    trackingConfigurationSets: optional('SIXBACK_TRACKING_CONFIGURATION_SETS') === 'true',
     publicBaseUrl: optional('SIXBACK_PUBLIC_BASE_URL'),
     senderIdentities: (optional('SIXBACK_SENDER_IDENTITIES') ?? '')
       .split(',')

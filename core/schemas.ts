@@ -78,6 +78,11 @@ export const CampaignRequestSchema = z.object({
   spread: z.boolean().default(false),
   /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
   transactional: z.boolean().default(false),
+  /**
+   * SES open and click tracking (a pixel, links rewritten to SES's redirect). Each defaults to on for
+   * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
+   */
+  tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
 });
 export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
 export type CampaignSpec = z.output<typeof CampaignRequestSchema>;

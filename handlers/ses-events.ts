@@ -26,14 +26,15 @@ function sqsBodies(event: unknown): unknown[] | undefined {
   });
 }
 
+/** `emitMetrics` is stdout on Lambda (CloudWatch EMF); the local stack passes its own. */
 export const createHandler =
-  (deps: AppDeps): TaskHandler =>
+  (deps: AppDeps, emitMetrics: (line: string) => void = console.log): TaskHandler =>
   async (event) => {
     const bodies = sqsBodies(event);
     if (bodies) {
       // One batch from the queue. Unparseable messages are logged and dropped (they never will parse);
       // anything else (DynamoDB down) throws, and the whole batch comes back after the visibility timeout.
-      const result = await recordSesEvents(bodies, sesEventDeps(deps));
+      const result = await recordSesEvents(bodies, sesEventDeps(deps, emitMetrics));
       for (const ignored of result.ignored)
         console.error(JSON.stringify({ ignored: 'not an SES event', problem: ignored.problem }));
       return {
@@ -46,7 +47,7 @@ export const createHandler =
     }
     let result: Awaited<ReturnType<typeof recordSesEvent>>;
     try {
-      result = await recordSesEvent(event, sesEventDeps(deps));
+      result = await recordSesEvent(event, sesEventDeps(deps, emitMetrics));
     } catch (error) {
       // A message that is not an SES event will never parse: retrying it (Lambda's async retries) is
       // pointless, so it is logged and dropped. Anything else (DynamoDB down) throws and is retried.

@@ -1,6 +1,6 @@
 /**
  * The three local AWS services, started in-process on loopback: s3rver (S3), dynalite (DynamoDB) and
- * aws-ses-v2-local (SES v2 with a web inbox). Ports default to 0 (any free port) so several stacks can
+ * sixback's own SES v2 (local/ses/: a mailbox on disk with a web inbox, and the events SES publishes). Ports default to 0 (any free port) so several stacks can
  * run at once, as the tests do.
  */
 
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { TABLES, type TableName, type TableShape } from '../core/aws/tables.ts';
+import { type LocalSes, type LocalSesOptions, startLocalSes } from './ses/server.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -53,44 +54,10 @@ export async function startDynamo(directory: string | undefined, port = 0): Prom
   return { url: urlOf(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export async function startSes(
-  port = 0,
-  quota?: { max24HourSend: number; maxSendRate: number },
-): Promise<RunningService> {
-  // aws-ses-v2-local answers GetAccount from this variable.
-  // Every field is required: aws-ses-v2-local answers 400 to GetAccount if its schema does not match.
-  process.env.AWS_SES_ACCOUNT = JSON.stringify({
-    DedicatedIpAutoWarmupEnabled: false,
-    Details: {
-      AdditionalContactEmailAddresses: [],
-      ContactLanguage: 'EN',
-      MailType: 'MARKETING',
-      ReviewDetails: { CaseId: 'local', Status: 'GRANTED' },
-      UseCaseDescription: 'sixback local stack',
-      WebsiteURL: 'http://localhost',
-    },
-    EnforcementStatus: 'HEALTHY',
-    ProductionAccessEnabled: true,
-    SendingEnabled: true,
-    SendQuota: {
-      Max24HourSend: quota?.max24HourSend ?? 1_000_000,
-      MaxSendRate: quota?.maxSendRate ?? 1000,
-      SentLast24Hours: 0,
-    },
-    SuppressionAttributes: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
-  });
-  const start = (
-    require('aws-ses-v2-local') as { default: (config: { host: string; port: number }) => Promise<Server> }
-  ).default;
-  const server = await start({ host: HOST, port });
-  return {
-    url: urlOf(server),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
-  };
+/** sixback's own local SES v2 (local/ses/server.ts), its mailbox in `options.directory`. */
+export async function startSes(options: LocalSesOptions): Promise<RunningService & { ses: LocalSes }> {
+  const ses = await startLocalSes(options);
+  return { url: ses.url, ses, close: () => ses.close() };
 }
 
 export async function createTable(dynamodb: DynamoDBClient, name: string, shape: TableShape): Promise<void> {
@@ -154,4 +121,5 @@ export async function createBucket(s3: S3Client, bucket: string): Promise<void> 
 export const dataPaths = (dataDir: string) => ({
   s3: join(dataDir, 's3'),
   dynamodb: join(dataDir, 'dynamodb'),
+  ses: join(dataDir, 'ses'),
 });

@@ -15,7 +15,9 @@ import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/c
 import type { CampaignRecord } from '../core/campaigns/store.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { EmailSender } from '../core/sending/email-sender.ts';
+import { trackingVariants } from '../core/sending/tracking.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
+import { createHandler as createSesEventsHandler } from '../handlers/ses-events.ts';
 import { LocalEngine } from './engine.ts';
 import { startFastLedgerProcess } from './fast-ledger.ts';
 import { SenderPool } from './sender-pool.ts';
@@ -28,6 +30,8 @@ import {
   startS3,
   startSes,
 } from './services.ts';
+import type { SesEventBridgeEvent } from './ses/events.ts';
+import { eventTypesFor, type LocalSes } from './ses/server.ts';
 
 export interface LocalStackOptions {
   /** Where state persists between runs. Ignored with `ephemeral`. */
@@ -44,8 +48,13 @@ export interface LocalStackOptions {
   /** Replaces the SES client, e.g. with a fault-injecting stand-in. */
   emails?: EmailSender;
   sesEndpoint?: string;
-  /** SES configuration set every campaign email names (events publishing); none by default locally. */
+  /**
+   * SES configuration set campaign email names (events publishing); with the local SES, default
+   * `sixback-local`, and its tracking variants exist too (core/sending/tracking.ts).
+   */
   configurationSet?: string;
+  /** How the local SES batches its events to the SES events handler (default 100 per batch, 100 ms). */
+  sesEvents?: { batchSize?: number; windowMs?: number; retryMs?: number; maxReceives?: number };
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
@@ -83,6 +92,8 @@ export interface LocalStack {
   dataDir: string;
   /** Campaigns the restart pickup started a new run for. */
   restarted: CampaignRecord[];
+  /** The local SES (its mailbox and its event queue), unless SES is real or replaced. */
+  ses?: LocalSes;
   /** The SendBatch worker threads, when `senderWorkers` asked for them. */
   senderPool?: SenderPool;
   stop(): Promise<void>;
@@ -90,13 +101,14 @@ export interface LocalStack {
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const LOCAL_PUBLIC_BASE_URL = 'http://localhost:8787';
+export const LOCAL_CONFIGURATION_SET = 'sixback-local';
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir =
     options.ephemeral || !options.dataDir ? mkdtempSync(join(tmpdir(), 'sixback-')) : options.dataDir;
   const paths = dataPaths(dataDir);
   const services: RunningService[] = [];
-  const started = async (service: Promise<RunningService>) => {
+  const started = async <S extends RunningService>(service: Promise<S>): Promise<S> => {
     const s = await service;
     services.push(s);
     return s;
@@ -107,10 +119,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = options.aws?.dynamodb
       ? undefined
       : await started(startDynamo(options.ephemeral ? undefined : paths.dynamodb, options.ports?.dynamodb));
-    const ses =
-      options.aws?.ses || options.sesEndpoint || options.emails
-        ? undefined
-        : await started(startSes(options.ports?.ses, options.sesQuota));
+    // The local SES publishes the events of its configuration sets into the SES events handler once the
+    // app's dependencies exist (below); until then a batch fails and is offered again, as SQS would.
+    let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<void>) | undefined;
+    const localSes = !(options.aws?.ses || options.sesEndpoint || options.emails);
+    const configurationSet = options.configurationSet ?? (localSes ? LOCAL_CONFIGURATION_SET : undefined);
+    const ses = localSes
+      ? await started(
+          startSes({
+            directory: paths.ses,
+            region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+            ...(options.ports?.ses !== undefined ? { port: options.ports.ses } : {}),
+            ...(options.sesQuota ? { quota: options.sesQuota } : {}),
+            // The same four sets the CDK stack creates, with the same event types.
+            configurationSets: trackingVariants(configurationSet as string).map(({ name, tracking }) => ({
+              name,
+              eventTypes: eventTypesFor(tracking),
+            })),
+            onEvents: (events) =>
+              deliverEvents ? deliverEvents(events) : Promise.reject(new Error('the stack is starting')),
+            ...(options.sesEvents ? { events: options.sesEvents } : {}),
+          }),
+        )
+      : undefined;
     let ledgerFront: RunningService | undefined;
     if (options.fastLedger) {
       if (!dynamo || !options.ephemeral)
@@ -144,7 +175,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         suppression: 'sixback-suppression',
       },
       defaultRate: options.defaultRate ?? 100,
-      ...(options.configurationSet ? { configurationSet: options.configurationSet } : {}),
+      ...(configurationSet ? { configurationSet } : {}),
+      trackingConfigurationSets: localSes,
       maxInFlight: options.maxInFlight ?? 16,
       publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
       senderIdentities: options.senderIdentities ?? [],
@@ -163,6 +195,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       await createTables(raw, config.tables);
       raw.destroy();
+    }
+    if (ses) {
+      // As on AWS: EventBridge -> SQS -> the SES events function, one SQS batch per call.
+      const handleEvents = createSesEventsHandler(deps, () => undefined);
+      deliverEvents = async (events) => {
+        await handleEvents({
+          Records: events.map((event) => ({
+            eventSource: 'aws:sqs',
+            messageId: event.id,
+            body: JSON.stringify(event),
+          })),
+        });
+      };
     }
     const handlers = Object.fromEntries(
       Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(deps)]),
@@ -205,9 +250,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       urls: { s3: s3?.url, dynamodb: dynamo?.url, ses: ses?.url, inbox: ses ? `${ses.url}/` : undefined },
       dataDir,
       ...(senderPool ? { senderPool } : {}),
+      ...(ses ? { ses: ses.ses } : {}),
       async stop() {
         await engine.stopAll();
         await senderPool?.close();
+        // The events of what was sent still reach the handler, while DynamoDB is up.
+        await ses?.ses.events.idle();
         await (deps.emails as { close?: () => Promise<void> }).close?.();
         await deps.dynamoRpc?.close();
         for (const client of Object.values(deps.clients)) client.destroy();

@@ -10,9 +10,14 @@ export function register(program: Command): void {
     .option('--rate <n>', 'emails per second', positiveNumber, 250)
     .option('--json', 'print the summary as one JSON object on the last line', false)
     .option('--keep', 'keep the local SES inbox open after the campaign', false)
+    .option(
+      '--simulator',
+      'also send to the SES mailbox simulator (success@, bounce@, ooto@, complaint@, suppressionlist@) and report bounced and complained',
+      false,
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  sixback demo\n  sixback demo --recipients 5000 --rate 500 --json\n  sixback demo --keep   # then open the inbox URL it prints',
+      '\nExamples:\n  sixback demo\n  sixback demo --recipients 5000 --rate 500 --json\n  sixback demo --simulator --json\n  sixback demo --keep   # then open the inbox URL it prints',
     )
     .action(async (options) => {
       const { runDemo } = await import('../demo.ts');

@@ -5,6 +5,7 @@
  */
 import { Liquid, type Template } from 'liquidjs';
 import { MissingVariablesError, TemplateSyntaxError } from '../errors.ts';
+import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
 
@@ -73,7 +74,8 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
 
 export function compileTemplate(content: TemplateContent): CompiledTemplate {
   const subject = parsePart(plainEngine, 'subject', content.subject);
-  const html = parsePart(htmlEngine, 'html', content.html);
+  // Once per template: SES's click tracking must leave the unsubscribe link as it is.
+  const html = parsePart(htmlEngine, 'html', untrackUnsubscribeLinks(content.html));
   const text =
     content.text === undefined || content.text === ''
       ? undefined

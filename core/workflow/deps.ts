@@ -14,6 +14,8 @@ export interface WorkflowDeps {
   ledger: Ledger;
   clock: () => Date;
   configurationSet?: string | undefined;
+  /** Whether the set's tracking variants exist, so each campaign names the one for its tracking. */
+  trackingConfigurationSets?: boolean | undefined;
   /** SES's sending quota (GetAccount); when absent or unknown, no quota is applied. */
   sendQuota?: () => Promise<SendQuota | undefined>;
   /** Emails per second one sender is given at most (plan.ts MAX_WORKER_RATE unless set). */

@@ -9,6 +9,7 @@ import { keys } from '../config.ts';
 import { RecipientsFileError, SixbackError } from '../errors.ts';
 import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
 import { ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
+import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
 import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
 import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
 
@@ -77,7 +78,10 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       data: campaign.spec.data ?? {},
       workerRate: plan.rate / plan.maxConcurrency,
       // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
-      configurationSet: deps.configurationSet ?? '',
+      configurationSet:
+        deps.configurationSet && deps.trackingConfigurationSets
+          ? configurationSetFor(deps.configurationSet, campaignTracking(campaign.spec))
+          : (deps.configurationSet ?? ''),
       run: campaign.executions ?? 1,
       mode: campaign.runMode ?? 'all',
       columns: campaign.check?.columns ?? [],

@@ -2,6 +2,9 @@
  * A campaign end to end on the embedded local stack: the real ASL file on the local engine, the real
  * handlers, local S3, DynamoDB and SES. Each test asserts on what landed in the SES inbox.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
@@ -180,7 +183,7 @@ describe('a campaign whose batches hit transient SES errors', () => {
   let flaky: FlakySes;
 
   beforeAll(async () => {
-    ses = await startSes(0);
+    ses = await startSes({ directory: join(mkdtempSync(join(tmpdir(), 'sixback-ses-')), 'ses') });
     const client = new SESv2Client({
       region: 'us-east-1',
       endpoint: ses.url,
@@ -198,7 +201,6 @@ describe('a campaign whose batches hit transient SES errors', () => {
   });
 
   it('retries the batch through the state machine and delivers every email exactly once', async () => {
-    // aws-ses-v2-local keeps one store per process, shared with the stack of the tests above.
     await clearInbox(stack);
     const recipientsKey = await uploadCsv(stack, 'flaky.csv', sampleRecipientsCsv(200));
     const { campaign, execution } = await runCampaign(stack, {

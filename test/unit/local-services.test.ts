@@ -1,13 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningService, startSes } from '../../local/services.ts';
 
 describe('the local SES', () => {
   let ses: RunningService;
+  const directory = mkdtempSync(join(tmpdir(), 'sixback-ses-'));
   beforeAll(async () => {
-    ses = await startSes(0, { max24HourSend: 5000, maxSendRate: 42 });
+    ses = await startSes({ directory, quota: { max24HourSend: 5000, maxSendRate: 42 } });
   });
-  afterAll(() => ses?.close());
+  afterAll(async () => {
+    await ses?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
 
   it('answers GetAccount with the configured quota, as the quota checks and doctor read it', async () => {
     const client = new SESv2Client({
