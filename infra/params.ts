@@ -37,6 +37,10 @@
  *   retainedData       Reuse what an earlier, deleted deployment retained instead of creating it anew:
  *                      "bucket=NAME,templates=NAME,campaigns=NAME,ledger=NAME,suppression=NAME,
  *                      unsubscribeSecret=ARN" (the stack's RetainedData output prints exactly this).
+ *   customRedirectDomain  Your own subdomain (e.g. track.example.com) for SES's open pixel and click
+ *                      redirects in the tracking configuration sets, with HTTPS required; it must be a verified
+ *                      SES identity served over HTTPS in front of SES's tracking domain (docs/analytics.md).
+ *                      Default: SES's own tracking domain.
  */
 import { z } from 'zod';
 
@@ -126,6 +130,10 @@ export const SixbackParamsSchema = z.object({
   logLevel: z.enum(['ALL', 'ERROR', 'FATAL', 'OFF']).default('ERROR'),
   publicBaseUrl: z.string().url().optional(),
   unsubscribeMailto: z.string().email().optional(),
+  customRedirectDomain: z
+    .string()
+    .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain name such as track.example.com')
+    .optional(),
   retainData: z
     .union([z.boolean(), z.enum(['true', 'false'])])
     .transform((value) => value === true || value === 'true')

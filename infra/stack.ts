@@ -53,6 +53,7 @@ export class SixbackStack extends Stack {
       configurationSetName: this.stackName.toLowerCase(),
       retainData: params.retainData,
       ...(retained ? { retainedUnsubscribeSecretArn: retained.unsubscribeSecret } : {}),
+      customRedirectDomain: params.customRedirectDomain,
     });
     this.api = new Api(this, 'Api', { logRetention });
     this.functions = new Functions(this, 'Functions', {

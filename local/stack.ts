@@ -55,6 +55,8 @@ export interface LocalStackOptions {
   configurationSet?: string;
   /** How the local SES batches its events to the SES events handler (default 100 per batch, 100 ms). */
   sesEvents?: { batchSize?: number; windowMs?: number; retryMs?: number; maxReceives?: number };
+  /** Sees each batch of local SES events just before the SES events handler gets it (tests). */
+  sesEventsTap?: (events: SesEventBridgeEvent[]) => void;
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
@@ -200,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // As on AWS: EventBridge -> SQS -> the SES events function, one SQS batch per call.
       const handleEvents = createSesEventsHandler(deps, () => undefined);
       deliverEvents = async (events) => {
+        options.sesEventsTap?.(events);
         await handleEvents({
           Records: events.map((event) => ({
             eventSource: 'aws:sqs',

@@ -1,6 +1,8 @@
 /**
- * The SES side: the sender identities (Easy DKIM for domains, their DNS records as stack outputs), one
- * configuration set every campaign email goes through, and its events (bounces, complaints, ...) sent to
+ * The SES side: the sender identities (Easy DKIM for domains, their DNS records as stack outputs), the
+ * configuration set campaign email goes through and its three tracking variants (opens, clicks, both:
+ * SES tracks opens and clicks for mail through a set whose event destination has OPEN and CLICK, so a
+ * campaign's tracking choice is which set it names, core/sending/tracking.ts), their events sent to
  * EventBridge, where a rule hands them to the SES events function; and the key of the unsubscribe links.
  *
  * Identities that already exist in SES (existingIdentities) are referenced by ARN and never created:
@@ -17,6 +19,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { trackingVariants } from '../../core/sending/tracking.ts';
 import { acknowledge } from '../nag.ts';
 import { DATA_TAG } from './storage.ts';
 
@@ -34,6 +37,11 @@ export interface EmailProps {
   retainData: boolean;
   /** The complete ARN of an earlier deployment's retained unsubscribe key, to reuse instead of creating. */
   retainedUnsubscribeSecretArn?: string;
+  /**
+   * Your own (sub)domain for the open pixel and click redirects instead of SES's (TrackingOptions
+   * CustomRedirectDomain, HTTPS required); it must be a verified identity pointing at SES's tracking domain.
+   */
+  customRedirectDomain?: string | undefined;
 }
 
 /**
@@ -51,8 +59,16 @@ export const SES_EVENTS = [
   { type: ses.EmailSendingEvent.DELIVERY_DELAY, detailType: 'Email Delivery Delayed' },
 ] as const;
 
+/** What the tracking variants add: OPEN makes SES add the pixel, CLICK makes it rewrite links. */
+export const TRACKING_EVENTS = {
+  opens: { type: ses.EmailSendingEvent.OPEN, detailType: 'Email Opened' },
+  clicks: { type: ses.EmailSendingEvent.CLICK, detailType: 'Email Clicked' },
+} as const;
+
 export class Email extends Construct {
+  /** The set that tracks nothing; `trackingSets` has the three that track opens, clicks or both. */
   readonly configurationSet: ses.ConfigurationSet;
+  readonly trackingSets: ses.ConfigurationSet[];
   /** The identities this stack created. */
   readonly identities: ses.EmailIdentity[];
   /** The identities that already existed, by ARN. */
@@ -64,19 +80,36 @@ export class Email extends Construct {
   constructor(scope: Construct, id: string, props: EmailProps) {
     super(scope, id);
     this.props = props;
-    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
-      configurationSetName: props.configurationSetName,
-      reputationMetrics: true,
-      sendingEnabled: true,
-      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
-      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    const bus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    const sets = trackingVariants(props.configurationSetName).map(({ name, tracking }) => {
+      const tracked = tracking.opens || tracking.clicks;
+      const id = `${tracking.opens && tracking.clicks ? 'Tracked' : tracking.opens ? 'Opens' : tracking.clicks ? 'Clicks' : ''}ConfigurationSet`;
+      const set = new ses.ConfigurationSet(this, id, {
+        configurationSetName: name,
+        reputationMetrics: true,
+        sendingEnabled: true,
+        tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+        suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        ...(tracked && props.customRedirectDomain
+          ? {
+              customTrackingRedirectDomain: props.customRedirectDomain,
+              // Links stay https end to end: an http redirect would warn on https destinations.
+              customTrackingHttpsPolicy: ses.HttpsPolicy.REQUIRE,
+            }
+          : {}),
+      });
+      set.addEventDestination('EventBridge', {
+        destination: ses.EventDestination.eventBus(bus),
+        events: [
+          ...SES_EVENTS.map((event) => event.type),
+          ...(tracking.opens ? [TRACKING_EVENTS.opens.type] : []),
+          ...(tracking.clicks ? [TRACKING_EVENTS.clicks.type] : []),
+        ],
+      });
+      return set;
     });
-    this.configurationSet.addEventDestination('EventBridge', {
-      destination: ses.EventDestination.eventBus(
-        events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
-      ),
-      events: SES_EVENTS.map((event) => event.type),
-    });
+    [this.configurationSet] = sets as [ses.ConfigurationSet];
+    this.trackingSets = sets.slice(1);
 
     if (props.retainedUnsubscribeSecretArn) {
       // The key of every link already sent: reusing it keeps those links' signatures valid.
@@ -137,12 +170,14 @@ export class Email extends Construct {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       }),
     );
-    const configurationSetArn = stack.formatArn({
-      service: 'ses',
-      resource: 'configuration-set',
-      resourceName: this.configurationSet.configurationSetName,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    const configurationSetArns = [this.configurationSet, ...this.trackingSets].map((set) =>
+      stack.formatArn({
+        service: 'ses',
+        resource: 'configuration-set',
+        resourceName: set.configurationSetName,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    );
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SendAsConfiguredIdentities',
@@ -150,7 +185,7 @@ export class Email extends Construct {
         resources: [
           ...[...this.identities, ...this.existingIdentities].map((identity) => identity.emailIdentityArn),
           ...sandboxArns,
-          configurationSetArn,
+          ...configurationSetArns,
         ],
       }),
     );
@@ -181,11 +216,23 @@ export class Email extends Construct {
       deadLetterQueue: { queue: deadLetters, maxReceiveCount: 8 },
     });
     const rule = new events.Rule(this, 'EventsRule', {
-      description: 'SES events of the sixback configuration set (bounces, complaints, ...)',
+      description: 'SES events of the sixback configuration sets (bounces, complaints, opens, clicks, ...)',
       eventPattern: {
         source: ['aws.ses'],
-        detailType: SES_EVENTS.map((event) => event.detailType),
-        detail: { mail: { tags: { 'ses:configuration-set': [this.configurationSet.configurationSetName] } } },
+        detailType: [
+          ...SES_EVENTS.map((event) => event.detailType),
+          TRACKING_EVENTS.opens.detailType,
+          TRACKING_EVENTS.clicks.detailType,
+        ],
+        detail: {
+          mail: {
+            tags: {
+              'ses:configuration-set': [this.configurationSet, ...this.trackingSets].map(
+                (set) => set.configurationSetName,
+              ),
+            },
+          },
+        },
       },
     });
     rule.addTarget(new targets.SqsQueue(queue, { retryAttempts: 8 }));

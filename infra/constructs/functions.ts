@@ -41,6 +41,7 @@ export interface FunctionEnvironment {
   SIXBACK_MAX_IN_FLIGHT: string;
   SIXBACK_DEFAULT_RATE: string;
   SIXBACK_CONFIGURATION_SET: string;
+  SIXBACK_TRACKING_CONFIGURATION_SETS: 'true';
   SIXBACK_PUBLIC_BASE_URL: string;
   SIXBACK_SENDER_IDENTITIES: string;
   SIXBACK_UNSUBSCRIBE_SECRET_ARN: string;
@@ -105,6 +106,8 @@ export class Functions extends Construct {
       SIXBACK_MAX_IN_FLIGHT: String(props.maxInFlight),
       SIXBACK_DEFAULT_RATE: String(props.defaultRate),
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
+      // The Email construct creates the set's tracking variants, so each campaign names its own.
+      SIXBACK_TRACKING_CONFIGURATION_SETS: 'true',
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
       SIXBACK_SENDER_IDENTITIES: props.senderIdentities.join(','),
       SIXBACK_UNSUBSCRIBE_SECRET_ARN: props.unsubscribeSecret.secretArn,

@@ -455,7 +455,11 @@ export class LocalSes {
     const end = Math.min(entries.length, offset + limit);
     for (let i = offset; i < end; i++) {
       const email = this.view(this.store.read(entries[i] as (typeof entries)[number]));
-      res.write(`${i > offset ? ',' : ''}${JSON.stringify({ ...email, attachments: [] })}`);
+      // `at` in seconds, as aws-ses-v2-local gave it (the tests and scripts that read /store compare it).
+      const at = Math.floor(Date.parse(email.at) / 1000);
+      res.write(
+        `${i > offset ? ',' : ''}${JSON.stringify({ ...email, at, timestamp: email.at, attachments: [] })}`,
+      );
     }
     res.end(']}');
   }

@@ -12,6 +12,7 @@ import { TABLES } from '../../core/aws/tables.ts';
 import { planSending } from '../../core/campaigns/plan.ts';
 import { configFromEnv } from '../../core/config.ts';
 import { BATCH_DEADLINE_MS } from '../../core/sending/send-batch.ts';
+import { trackingVariants } from '../../core/sending/tracking.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
 import { buildApp } from '../../infra/build.ts';
 import { REPO_ROOT } from '../../infra/bundling.ts';
@@ -54,6 +55,7 @@ beforeAll(() => {
       senderIdentities: 'example.com,news@example.org',
       defaultRate: String(DEFAULT_RATE),
       unsubscribeMailto: 'unsubscribe@example.com',
+      customRedirectDomain: 'track.example.com',
     },
   });
   stack = built.stack;
@@ -346,11 +348,11 @@ describe('permissions', () => {
     for (const { statement } of sends) {
       expect(asArray(statement.Action)).toEqual(['ses:SendEmail']);
       const granted = asArray(statement.Resource).map(flat);
-      expect(granted).toHaveLength(3);
+      // Two identities, and the configuration set with its three tracking variants.
+      expect(granted).toHaveLength(6);
       expect(granted.filter((r) => r.includes(':identity/'))).toHaveLength(2);
-      expect(
-        granted.some((r) => r.includes(`:configuration-set/<${logicalId(stack.email.configurationSet)}>`)),
-      ).toBe(true);
+      for (const set of [stack.email.configurationSet, ...stack.email.trackingSets])
+        expect(granted.some((r) => r.includes(`:configuration-set/<${logicalId(set)}>`))).toBe(true);
     }
   });
 
@@ -469,6 +471,68 @@ describe('storage', () => {
   });
 });
 
+describe('open and click tracking', () => {
+  const sets = () =>
+    ofType('AWS::SES::ConfigurationSet').map(([id, set]) => ({
+      id,
+      name: set.Properties.Name as string,
+      tracking: set.Properties.TrackingOptions as
+        | { CustomRedirectDomain?: string; HttpsPolicy?: string }
+        | undefined,
+      types: ofType('AWS::SES::ConfigurationSetEventDestination')
+        .filter(([, d]) => flat(d.Properties.ConfigurationSetName) === `<${id}>`)
+        .flatMap(
+          ([, d]) => (d.Properties.EventDestination as { MatchingEventTypes: string[] }).MatchingEventTypes,
+        ),
+    }));
+
+  it('has one configuration set per tracking choice, named as the sender picks them, each tracking only what its name says', () => {
+    const base = props(logicalId(stack.email.configurationSet)).Name as string;
+    const byName = new Map(sets().map((set) => [set.name, set]));
+    expect([...byName.keys()].sort()).toEqual(
+      trackingVariants(base)
+        .map((v) => v.name)
+        .sort(),
+    );
+    for (const { name, tracking } of trackingVariants(base)) {
+      const set = must(byName.get(name), `configuration set ${name}`);
+      // SES adds the pixel only for a set whose destination has OPEN, and rewrites links only with CLICK.
+      expect(set.types.includes('open'), `${name} open`).toBe(tracking.opens);
+      expect(set.types.includes('click'), `${name} click`).toBe(tracking.clicks);
+      expect(set.types).toEqual(expect.arrayContaining(['send', 'delivery', 'bounce', 'complaint']));
+      // The custom redirect domain (an HTTPS one) on the tracking sets; the plain set tracks nothing.
+      if (tracking.opens || tracking.clicks)
+        expect(set.tracking).toEqual({ CustomRedirectDomain: 'track.example.com', HttpsPolicy: 'REQUIRE' });
+      else expect(set.tracking).toBeUndefined();
+    }
+  });
+
+  it("lets the senders send through every set and routes every set's events, opens and clicks included", () => {
+    const ids = sets().map((set) => `<${set.id}>`);
+    const rule = must(ofType('AWS::Events::Rule')[0], 'events rule')[1];
+    const pattern = rule.Properties.EventPattern as {
+      'detail-type': string[];
+      detail: { mail: { tags: { 'ses:configuration-set': string[] } } };
+    };
+    expect(pattern.detail.mail.tags['ses:configuration-set'].map(flat).sort()).toEqual(ids.sort());
+    expect(pattern['detail-type']).toEqual(expect.arrayContaining(['Email Opened', 'Email Clicked']));
+    const sendGrants = allStatements()
+      .filter(({ statement }) => asArray(statement.Action).includes('ses:SendEmail'))
+      .map(({ statement }) => flat(statement.Resource));
+    expect(sendGrants.length).toBeGreaterThan(0);
+    for (const grant of sendGrants)
+      for (const id of sets().map((set) => set.id)) expect(grant, id).toContain(`configuration-set/<${id}>`);
+    const env = stack.functions.environment;
+    expect(env.SIXBACK_TRACKING_CONFIGURATION_SETS).toBe('true');
+  });
+
+  it('refuses a custom redirect domain that is not a domain name', () => {
+    expect(() => parseParams({ customRedirectDomain: 'https://track.example.com/' })).toThrow(
+      /customRedirectDomain: must be a domain name/,
+    );
+  });
+});
+
 describe('the API and SES', () => {
   it('authorises every route with IAM except the unsubscribe pages', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
@@ -498,7 +562,13 @@ describe('the API and SES', () => {
     const rule = must(ofType('AWS::Events::Rule')[0], 'events rule')[1];
     const pattern = rule.Properties.EventPattern as { source: string[]; 'detail-type': string[] };
     expect(pattern.source).toEqual(['aws.ses']);
-    expect(pattern['detail-type']).toHaveLength(types.length);
+    // One detail-type per event type any of the sets publishes (the tracking sets add open and click).
+    const allTypes = new Set(
+      ofType('AWS::SES::ConfigurationSetEventDestination').flatMap(
+        ([, d]) => (d.Properties.EventDestination as { MatchingEventTypes: string[] }).MatchingEventTypes,
+      ),
+    );
+    expect(pattern['detail-type']).toHaveLength(allTypes.size);
     // Through a queue the function reads in batches, so a fast campaign's delivery events become a few
     // counter writes a second, not one each.
     const [queueId, queue] = must(
