@@ -1,6 +1,7 @@
 /**
  * What SES's open and click tracking does to an HTML body, for the local SES: every http(s) link not
- * marked `ses:no-track` points at a click-redirect URL instead (at most 250 per message, as SES), and a
+ * marked `ses:no-track` points at a click-redirect URL instead (at most 250 per message: the limit SES is
+ * reported to apply; not verified against SES itself), and a
  * 1x1 pixel goes where `{{ses:openTracker}}` stands, else just before </body>, else at the end.
  * `ses:tags="key:value;key2:value2"` on a link become the Click event's linkTags. Plain-text parts and
  * headers (List-Unsubscribe) are never touched, as SES leaves them.

@@ -518,7 +518,7 @@ describe('open and click tracking', () => {
     expect(pattern['detail-type']).toEqual(expect.arrayContaining(['Email Opened', 'Email Clicked']));
     const sendGrants = allStatements()
       .filter(({ statement }) => asArray(statement.Action).includes('ses:SendEmail'))
-      .map(({ statement }) => flat(statement.Resource));
+      .map(({ statement }) => asArray(statement.Resource).map(flat).join(' '));
     expect(sendGrants.length).toBeGreaterThan(0);
     for (const grant of sendGrants)
       for (const id of sets().map((set) => set.id)) expect(grant, id).toContain(`configuration-set/<${id}>`);
