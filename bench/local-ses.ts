@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SAMPLE_TEMPLATE } from '../cli/sample.ts';
 import { toSendEmailInput } from '../core/sending/email-sender.ts';
 import { trackingVariants } from '../core/sending/tracking.ts';
 import { eventTypesFor, startLocalSes } from '../local/ses/server.ts';
-import { SAMPLE_TEMPLATE } from '../cli/sample.ts';
 
 const { values } = parseArgs({
   options: {

@@ -28,7 +28,7 @@ function sqsBodies(event: unknown): unknown[] | undefined {
 
 /** `emitMetrics` is stdout on Lambda (CloudWatch EMF); the local stack passes its own. */
 export const createHandler =
-  (deps: AppDeps, emitMetrics: (line: string) => void = console.log): TaskHandler =>
+  (deps: AppDeps, emitMetrics: (line: string) => void = (line) => console.log(line)): TaskHandler =>
   async (event) => {
     const bodies = sqsBodies(event);
     if (bodies) {

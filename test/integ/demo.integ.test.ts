@@ -17,9 +17,32 @@ describe('npm run demo', () => {
       failed: 0,
       invalid: 0,
       suppressed: 0,
+      // From the local SES's Delivery events, through the SES events handler.
+      delivered: 1000,
     });
+    expect(summary).not.toHaveProperty('bounced');
     expect(summary.campaignId).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(summary.durationMs).toBeGreaterThan(0);
+  });
+
+  it('with --simulator, also mails the SES mailbox simulator and reports what SES documents for it', async () => {
+    const { stdout } = await run(
+      'npx',
+      ['tsx', 'cli/main.ts', 'demo', '--recipients', '20', '--simulator', '--json'],
+      { timeout: 120_000 },
+    );
+    const lines = stdout.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1] as string);
+    // 20 ordinary + success@, ooto@ and complaint@ are delivered; bounce@ and suppressionlist@ bounce;
+    // complaint@ complains.
+    expect(summary).toMatchObject({
+      status: 'completed',
+      total: 25,
+      sent: 25,
+      delivered: 23,
+      bounced: 2,
+      complained: 1,
+    });
   });
 
   it('shows progress and a summary for people by default', async () => {
