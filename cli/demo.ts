@@ -62,7 +62,9 @@ export async function runDemo(
         Key: recipientsKey,
         Body:
           sampleRecipientsCsv(options.recipients) +
-          (options.simulator ? SIMULATOR_RECIPIENTS.map((email) => `${email},Sim,Seattle,free\n`).join('') : ''),
+          (options.simulator
+            ? SIMULATOR_RECIPIENTS.map((email) => `${email},Sim,Seattle,free\n`).join('')
+            : ''),
         ContentType: 'text/csv',
       }),
     );

@@ -367,7 +367,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorCheck[]> {
     checks.push({
       name: 'DKIM, DMARC',
       status: 'skip',
-      message: 'The local SES treats every identity as verified and signs nothing; DNS is not checked locally.',
+      message:
+        'The local SES treats every identity as verified and signs nothing; DNS is not checked locally.',
     });
     // The local SES has configuration sets and publishes their events as SES does: check them the same way.
     checks.push(...(await configurationSetChecks(deps)));
