@@ -114,6 +114,7 @@ export const campaignRoutes: RouteModule = {
       .post('/test', async (c) => {
         const request = await readBody(c, DraftTestSendSchema, 'test send');
         const template = await deps.app.templates.get(request.templateId, request.templateVersion);
+        const partials = await deps.app.templates.partials(template, { selfId: template.id });
         const row = request.recipientsKey
           ? await firstRecipientRow(request.recipientsKey, uploadDeps(deps), {
               emailColumn: request.emailColumn,
@@ -123,6 +124,7 @@ export const campaignRoutes: RouteModule = {
           await sendTestEmails(
             {
               template,
+              partials,
               from: request.from,
               replyTo: request.replyTo,
               to: request.to,
@@ -177,6 +179,11 @@ export const campaignRoutes: RouteModule = {
         const request = await readBody(c, TestSendSchema, 'test send');
         const campaign = await store.get(id);
         const template = await deps.app.templates.get(campaign.spec.templateId, campaign.templateVersion);
+        // The versions the campaign pinned: a test shows what the campaign will send.
+        const partials = await deps.app.templates.partials(template, {
+          selfId: template.id,
+          pins: campaign.partials,
+        });
         const row =
           request.variables === undefined
             ? await firstRecipientRow(campaign.spec.recipientsKey, uploadDeps(deps), {
@@ -187,6 +194,7 @@ export const campaignRoutes: RouteModule = {
           await sendTestEmails(
             {
               template,
+              partials,
               from: campaign.spec.from,
               replyTo: campaign.spec.replyTo,
               to: request.to,

@@ -98,7 +98,12 @@ export async function createCampaign(
   }
   assertAllowedSender(spec.from, deps.senderIdentities ?? []);
   const template = await deps.templates.get(spec.templateId, spec.templateVersion);
-  const compiled = compileTemplate(template);
+  // Partials are pinned here, at the version the user previewed: later saves of a partial do not
+  // change what this campaign sends (compiled.partials is recorded and every batch loads exactly it).
+  const compiled = compileTemplate(
+    template,
+    await deps.templates.partials(template, { selfId: template.id }),
+  );
   await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
 
@@ -126,6 +131,7 @@ export async function createCampaign(
     status: 'pending',
     spec,
     templateVersion: template.version,
+    ...(compiled.partials ? { partials: compiled.partials } : {}),
     rate: spec.rate ?? (await deps.defaultRate()),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),

@@ -43,6 +43,8 @@ export interface CampaignRecord {
   statusReason?: string;
   spec: CampaignSpec;
   templateVersion: number;
+  /** The version of every partial the template renders, pinned at creation (reference -> version). */
+  partials?: Record<string, number>;
   rate: number;
   createdAt: string;
   updatedAt: string;
