@@ -80,6 +80,17 @@ describe('templates and the file system', () => {
         expect(() => compileTemplate({ subject: 's', html })).toThrow(TemplatePartialError);
       }
     }
+    // Inside blocks and the {% liquid %} tag as well.
+    for (const html of [
+      "{% liquid include 'package.json' %}",
+      '{% liquid\n render f\n %}',
+      "{% capture c %}{% include '../package.json' %}{% endcapture %}{{ c }}",
+      "{% for x in (1..2) %}{% if x %}{% render '/etc/passwd' %}{% endif %}{% endfor %}",
+      "{% layout 'file:///etc/passwd' %}{% block x %}body{% endblock %}",
+      "{% case 1 %}{% when 1 %}{% include 'C:\\\\boot.ini' %}{% endcase %}",
+    ]) {
+      expect(() => compileTemplate({ subject: 's', html }), html).toThrow(TemplatePartialError);
+    }
     // In the subject and the text part too.
     expect(() => compileTemplate({ subject: '{% include f %}', html: 'x' })).toThrow(TemplatePartialError);
     expect(() => compileTemplate({ subject: 's', html: 'x', text: '{% render f %}' })).toThrow(
