@@ -103,15 +103,15 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
   }
 }
 
-/**
- * Parses a template. `partials` are the stored templates it renders, loaded beforehand by
- * resolvePartials (core/templates/partials.ts); a partial it uses that is not among them is refused.
- */
 /** Parses one part with positioned syntax errors, for finding the partials it uses (resolvePartials). */
 export function parseTemplatePart(part: Part, source: string): Template[] {
   return source === '' ? [] : parsePart(defaultEngines[part], part, source);
 }
 
+/**
+ * Parses a template. `partials` are the stored templates it renders, loaded beforehand by
+ * resolvePartials (core/templates/partials.ts); a partial it uses that is not among them is refused.
+ */
 export function compileTemplate(
   content: TemplateContent,
   partials: ResolvedPartials = NO_PARTIALS,
