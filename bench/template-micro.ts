@@ -3,13 +3,11 @@
  * alone vs the fast renderer (core/templates/fast-render.ts), and renderTemplate end to end (which adds
  * htmlToText, as the benchmark template has no text part). Run: npx tsx bench/template-micro.ts [n]
  */
-import { Liquid } from 'liquidjs';
-import { compileTemplate, renderTemplate } from '../core/templates/render.ts';
+import { compileTemplate, createEngines, renderTemplate } from '../core/templates/render.ts';
 import { BENCH_TEMPLATE, benchVariables } from './fixtures.ts';
 
-// The same options as core/templates/render.ts's engines.
-const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
-const plainEngine = new Liquid({ strictFilters: true, cache: false });
+// The engines sixback builds (stored-partials fs, no disk access), as the reference.
+const { html: htmlEngine, text: plainEngine } = createEngines(new Map());
 
 const compiled = compileTemplate(BENCH_TEMPLATE);
 const fast = compiled.fast;

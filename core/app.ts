@@ -94,6 +94,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
       if (unsubscribeConfigured) await unsubscribeLinks.ready();
       return templates.get(id, version);
     },
+    loadPartials: (template, pins) => templates.partials(template, { selfId: template.id, pins }),
     ...(unsubscribeConfigured
       ? { recipientExtras: (campaignId: string, key: string) => unsubscribeLinks.extras(campaignId, key) }
       : {}),

@@ -40,6 +40,14 @@ export class TemplateSyntaxError extends SixbackError {
   readonly code = 'template_syntax';
 }
 
+/**
+ * A partial that is not a stored template (a file path, a name from a variable), is missing, or forms a
+ * cycle or too deep a nesting. Templates never read files: the message says how to name a stored one.
+ */
+export class TemplatePartialError extends SixbackError {
+  readonly code = 'template_partial';
+}
+
 /** The template uses variables that neither a CSV column nor campaign data provides. */
 export class MissingVariablesError extends SixbackError {
   readonly code = 'missing_variables';
@@ -141,6 +149,7 @@ export class TestSendFailedError extends SixbackError {
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,
+  template_partial: 422,
   missing_variables: 422,
   recipients_file: 422,
   invalid_rows: 422,
@@ -187,6 +196,7 @@ export const CAMPAIGN_INPUT_ERRORS = [
   'MissingVariablesError',
   'InvalidRowsError',
   'TemplateSyntaxError',
+  'TemplatePartialError',
   'NotFoundError',
   'ValidationError',
   'QuotaExceededError',

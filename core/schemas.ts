@@ -104,6 +104,8 @@ export const BatchContextSchema = z.object({
   mode: z.enum(['all', 'failed']).default('all'),
   /** The recipients file's header: the names of the values in each prepared row's `vars`. */
   columns: z.array(z.string()).default([]),
+  /** The partials the campaign pinned at creation (reference -> version), loaded once per worker. */
+  partials: z.record(z.string(), z.number().int().positive()).default({}),
 });
 export type BatchContext = z.infer<typeof BatchContextSchema>;
 

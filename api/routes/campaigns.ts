@@ -15,16 +15,15 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
 import { resolveSendAt } from '../../core/campaigns/schedule.ts';
 import {
-  campaignIdForKey,
   cancelCampaign,
-  createCampaign,
+  createOrReplayCampaign,
   reportCampaign,
   resendFailedCampaign,
   resumeCampaign,
 } from '../../core/campaigns/service.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { campaignView } from '../../core/campaigns/view.ts';
-import { ConflictError, ValidationError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
@@ -41,18 +40,6 @@ import { uploadDeps } from './uploads.ts';
 
 const REPORT_URL_SECONDS = 15 * 60;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** JSON with keys sorted, so two equal specs compare equal whatever order DynamoDB returned. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export const campaignRoutes: RouteModule = {
   path: '/v1/campaigns',
@@ -77,24 +64,20 @@ export const campaignRoutes: RouteModule = {
           ...body,
           ...(body.sendAt ? { sendAt: resolveSendAt(body.sendAt, body.timeZone).toISOString() } : {}),
         };
-        if (idempotencyKey) {
-          const existing = await store.find(campaignIdForKey(idempotencyKey));
-          if (existing) {
-            // A retry gets the same campaign; the same key for another request is a client bug to report.
-            if (canonical(existing.spec) !== canonical(request)) {
-              throw new ConflictError(
-                'This Idempotency-Key was already used for a different campaign request. Use a new key.',
-                { details: { campaignId: existing.id } },
-              );
-            }
-            c.header('Idempotent-Replayed', 'true');
-            return c.json(view(existing), 200);
-          }
+        // A retry gets the same campaign (200, Idempotent-Replayed); the same key for another request
+        // is a client bug (409); core decides both, also when the requests arrive concurrently.
+        const { campaign, replayed } = await createOrReplayCampaign(request, deps.campaigns, {
+          idempotencyKey,
+          // The POST policy's size and type limits are not enforced by every S3 (s3rver): check the object.
+          beforeCreate: async () => {
+            await assertUploaded(request.recipientsKey, 'recipients', uploadDeps(deps));
+          },
+        });
+        if (replayed) {
+          c.header('Idempotent-Replayed', 'true');
+          return c.json(view(campaign), 200);
         }
-        // The POST policy's size and type limits are not enforced by every S3 (s3rver): check the object.
-        await assertUploaded(request.recipientsKey, 'recipients', uploadDeps(deps));
-        const record = await createCampaign(request, deps.campaigns, { idempotencyKey });
-        return c.json(view(record), 201);
+        return c.json(view(campaign), 201);
       })
       .get('/', async (c) => {
         const { limit, cursor } = readQuery(c, ListQuerySchema, 'query');
@@ -114,6 +97,7 @@ export const campaignRoutes: RouteModule = {
       .post('/test', async (c) => {
         const request = await readBody(c, DraftTestSendSchema, 'test send');
         const template = await deps.app.templates.get(request.templateId, request.templateVersion);
+        const partials = await deps.app.templates.partials(template, { selfId: template.id });
         const row = request.recipientsKey
           ? await firstRecipientRow(request.recipientsKey, uploadDeps(deps), {
               emailColumn: request.emailColumn,
@@ -123,6 +107,7 @@ export const campaignRoutes: RouteModule = {
           await sendTestEmails(
             {
               template,
+              partials,
               from: request.from,
               replyTo: request.replyTo,
               to: request.to,
@@ -177,6 +162,11 @@ export const campaignRoutes: RouteModule = {
         const request = await readBody(c, TestSendSchema, 'test send');
         const campaign = await store.get(id);
         const template = await deps.app.templates.get(campaign.spec.templateId, campaign.templateVersion);
+        // The versions the campaign pinned: a test shows what the campaign will send.
+        const partials = await deps.app.templates.partials(template, {
+          selfId: template.id,
+          pins: campaign.partials,
+        });
         const row =
           request.variables === undefined
             ? await firstRecipientRow(campaign.spec.recipientsKey, uploadDeps(deps), {
@@ -187,6 +177,7 @@ export const campaignRoutes: RouteModule = {
           await sendTestEmails(
             {
               template,
+              partials,
               from: campaign.spec.from,
               replyTo: campaign.spec.replyTo,
               to: request.to,

@@ -6,6 +6,9 @@
  * DELETE /v1/templates/:id              every version; refused while an active campaign uses it
  * POST   /v1/templates/:id/preview      render a saved version
  * POST   /v1/templates/preview          render unsaved content (an editor's live preview)
+ *
+ * `{% render 'footer' %}` in a template renders the stored template `footer` (core/templates/partials.ts);
+ * saves and previews load its partials from the store first. No route ever reads a file for a template.
  */
 import { Hono } from 'hono';
 import { isFinal } from '../../core/campaigns/status.ts';
@@ -43,7 +46,8 @@ export const templateRoutes: RouteModule = {
       .post('/preview', async (c) => {
         const request = await readBody(c, DraftPreviewRequestSchema, 'preview request');
         const row = await rowOf(request.recipientsKey);
-        return c.json(renderPreview(request.template, { row, given: request.variables }));
+        const partials = await store.partials(request.template);
+        return c.json(renderPreview(request.template, { row, given: request.variables }, { partials }));
       })
       .put('/:id', async (c) => {
         const id = readParam(c, 'id', IdSchema);
@@ -76,9 +80,10 @@ export const templateRoutes: RouteModule = {
         const request = await readBody(c, PreviewRequestSchema, 'preview request');
         const template = await store.get(id, request.version);
         const row = await rowOf(request.recipientsKey);
+        const partials = await store.partials(template, { selfId: template.id });
         return c.json({
           template: { id: template.id, version: template.version },
-          ...renderPreview(template, { row, given: request.variables }),
+          ...renderPreview(template, { row, given: request.variables }, { partials }),
         });
       });
   },

@@ -13,6 +13,7 @@ export const uploadDeps = (deps: ApiDeps): UploadDeps => ({
   bucket: deps.app.config.bucket,
   clock: deps.app.clock,
   imagesBaseUrl: deps.app.config.imagesBaseUrl,
+  keySecret: () => deps.app.unsubscribeLinks.signingSecret(),
 });
 
 export const uploadRoutes: RouteModule = {

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
-import { RecipientsFileError, ValidationError } from '../errors.ts';
+import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, parseWith } from '../schemas.ts';
 import type { Ledger } from '../sending/ledger.ts';
@@ -40,6 +40,45 @@ export function newCampaignId(): string {
 /** A client retrying with the same idempotency key gets the same campaign id, hence the same campaign. */
 export function campaignIdForKey(idempotencyKey: string): string {
   return `k${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
+}
+
+/** JSON with keys sorted, so two equal specs compare equal whatever order DynamoDB returned. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What an Idempotency-Key is bound to: the hash of the parsed request (defaults filled in). */
+function requestHashOf(spec: unknown): string {
+  return createHash('sha256').update(canonical(spec)).digest('hex');
+}
+
+/**
+ * The campaign already stored under an Idempotency-Key answers a request with the same key: the same
+ * request is a replay; a different one is a client bug (409). Used both when the record is found first and
+ * when a concurrent request won the conditional create, so the check holds under concurrency.
+ */
+function replayOrConflict(existing: CampaignRecord, requestHash: string): CreateOutcome {
+  const stored = existing.requestHash ?? requestHashOf(existing.spec);
+  if (stored !== requestHash) {
+    throw new ConflictError(
+      'This Idempotency-Key was already used for a different campaign request. Use a new key.',
+      { details: { campaignId: existing.id } },
+    );
+  }
+  return { campaign: existing, replayed: true };
+}
+
+export interface CreateOutcome {
+  campaign: CampaignRecord;
+  /** True when the Idempotency-Key had already created this campaign (this request changed nothing). */
+  replayed: boolean;
 }
 
 export function executionName(campaignId: string, run: number): string {
@@ -90,15 +129,39 @@ export async function createCampaign(
   deps: CampaignServiceDeps,
   options: { idempotencyKey?: string | undefined } = {},
 ): Promise<CampaignRecord> {
+  return (await createOrReplayCampaign(request, deps, options)).campaign;
+}
+
+/**
+ * Creates and starts a campaign; with an Idempotency-Key, at most one campaign per key: the campaign id
+ * is derived from the key and the create is a conditional write carrying the request's hash, so of many
+ * concurrent requests one creates it and every other reads it back (replay if the same request, 409 if not).
+ */
+export async function createOrReplayCampaign(
+  request: unknown,
+  deps: CampaignServiceDeps,
+  options: {
+    idempotencyKey?: string | undefined;
+    /** A check to run only when a campaign is about to be created (not for a replay). */
+    beforeCreate?: (() => Promise<void>) | undefined;
+  } = {},
+): Promise<CreateOutcome> {
   const spec = parseWith(CampaignRequestSchema, request, 'campaign');
+  const requestHash = requestHashOf(spec);
   const id = options.idempotencyKey ? campaignIdForKey(options.idempotencyKey) : newCampaignId();
   if (options.idempotencyKey) {
     const existing = await deps.campaigns.find(id);
-    if (existing) return existing;
+    if (existing) return replayOrConflict(existing, requestHash);
   }
+  await options.beforeCreate?.();
   assertAllowedSender(spec.from, deps.senderIdentities ?? []);
   const template = await deps.templates.get(spec.templateId, spec.templateVersion);
-  const compiled = compileTemplate(template);
+  // Partials are pinned here, at the version the user previewed: later saves of a partial do not
+  // change what this campaign sends (compiled.partials is recorded and every batch loads exactly it).
+  const compiled = compileTemplate(
+    template,
+    await deps.templates.partials(template, { selfId: template.id }),
+  );
   await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
 
@@ -126,26 +189,27 @@ export async function createCampaign(
     status: 'pending',
     spec,
     templateVersion: template.version,
+    ...(compiled.partials ? { partials: compiled.partials } : {}),
     rate: spec.rate ?? (await deps.defaultRate()),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     ...(sendAt ? { sendAt } : {}),
     executions: 1,
-    ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey, requestHash } : {}),
     progress: emptyCounts(),
   };
   try {
     await deps.campaigns.create(record);
   } catch (error) {
-    // Two retries of the same request raced: the other one created it.
+    // Requests with this key raced and another one created it: same request or not, it decides.
     if ((error as Error).name === 'ConditionalCheckFailedException' && options.idempotencyKey) {
-      return deps.campaigns.get(id);
+      return replayOrConflict(await deps.campaigns.get(id), requestHash);
     }
     throw error;
   }
   const { executionArn } = await deps.orchestrator.start(executionName(id, 1), { campaignId: id });
   await deps.campaigns.patch(id, { executionArn });
-  return { ...record, executionArn };
+  return { campaign: { ...record, executionArn }, replayed: false };
 }
 
 export async function cancelCampaign(

@@ -43,6 +43,8 @@ export interface CampaignRecord {
   statusReason?: string;
   spec: CampaignSpec;
   templateVersion: number;
+  /** The version of every partial the template renders, pinned at creation (reference -> version). */
+  partials?: Record<string, number>;
   rate: number;
   createdAt: string;
   updatedAt: string;
@@ -54,6 +56,8 @@ export interface CampaignRecord {
   executionArn?: string;
   executions: number;
   idempotencyKey?: string;
+  /** SHA-256 of the parsed request the Idempotency-Key created this campaign with (core/campaigns/service.ts). */
+  requestHash?: string;
   plan?: SendPlan;
   check?: RecipientsCheck;
   /** Live counts, added by each batch as it finishes; the finaliser replaces them with exact totals. */

@@ -45,8 +45,10 @@ export function verifyUnsubscribeToken(secret: string, token: string): TokenSubj
     !/^[A-Za-z0-9_-]+$/.test(given)
   )
     throw refuse('malformed');
-  const expected = mac(secret, campaignId, encodedKey);
-  const actual = Buffer.from(given, 'base64url');
+  // Compared as canonical text, not decoded bytes: base64url decoding ignores the unused low bits of the
+  // last character, so several spellings decode to one MAC and a token would be malleable.
+  const expected = Buffer.from(mac(secret, campaignId, encodedKey).toString('base64url'), 'ascii');
+  const actual = Buffer.from(given, 'ascii');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw refuse('bad signature');
   const key = Buffer.from(encodedKey, 'base64url').toString('utf8');
   // base64url decoding is lenient; re-encoding must give back exactly what was signed.

@@ -52,6 +52,12 @@ export class UnsubscribeLinks {
     this.secret = await this.loading;
   }
 
+  /** The secret, for the other MAC the API makes with it (issued upload keys, domain separated). */
+  async signingSecret(): Promise<string> {
+    await this.ready();
+    return this.requireSecret();
+  }
+
   private requireSecret(): string {
     if (!this.secret) throw new ConfigError('The unsubscribe secret is not loaded yet (call ready() first).');
     return this.secret;

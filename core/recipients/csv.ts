@@ -229,6 +229,8 @@ export async function* readCsvRecords(
     return new CsvTokenizer({ dialect: options.dialect, delimiter });
   };
   let offset = 0;
+  // The incomplete sequence the decoder carries over from the previous chunk (at most 3 bytes).
+  let carried: Uint8Array = new Uint8Array(0);
   const batch: CsvRecord[] = [];
   const feed = (text: string) => {
     if (!tokenizer) {
@@ -248,9 +250,13 @@ export async function* readCsvRecords(
       try {
         text = decoder.decode(chunk, { stream: true });
       } catch (cause) {
-        throw new NotUtf8Error(offset, cause);
+        throw new NotUtf8Error(
+          offset - carried.length + firstInvalidByte(concatBytes(carried, chunk)),
+          cause,
+        );
       }
       offset += chunk.byteLength;
+      carried = incompleteTail(chunk.length >= 3 ? chunk.subarray(-3) : concatBytes(carried, chunk));
     }
     batch.length = 0;
     feed(text);
@@ -260,7 +266,8 @@ export async function* readCsvRecords(
   try {
     tail = decoder.decode();
   } catch (cause) {
-    throw new NotUtf8Error(offset, cause);
+    // Only a sequence cut off by the end of the file fails here: it starts where the carried bytes do.
+    throw new NotUtf8Error(offset - carried.length, cause);
   }
   batch.length = 0;
   if (tail) feed(tail);
@@ -268,6 +275,59 @@ export async function* readCsvRecords(
   if (head !== '') tokenizer.push(head, batch);
   tokenizer.end(batch);
   for (const record of batch) yield record;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Bytes a UTF-8 sequence has, from its lead byte (0 for a byte that cannot lead one). */
+function sequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xf0) return 4;
+  if (lead >= 0xe0) return 3;
+  if (lead >= 0xc0) return 2;
+  return 0;
+}
+
+/** The trailing bytes of `bytes` that start a UTF-8 sequence not finished within it. */
+function incompleteTail(bytes: Uint8Array): Uint8Array {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 3); i--) {
+    const length = sequenceLength(bytes[i] as number);
+    if (length === 0) continue;
+    return i + length > bytes.length ? bytes.slice(i) : new Uint8Array(0);
+  }
+  return new Uint8Array(0);
+}
+
+/**
+ * Where the first invalid UTF-8 in `bytes` starts (only called once decoding failed): the shortest prefix
+ * a strict decoder refuses, then back to the start of the sequence that byte broke off, if any.
+ */
+function firstInvalidByte(bytes: Uint8Array): number {
+  let low = 1;
+  let high = bytes.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      low = mid + 1;
+    } catch {
+      high = mid;
+    }
+  }
+  const at = low - 1;
+  for (let lead = at - 1; lead >= Math.max(0, at - 3); lead--) {
+    const length = sequenceLength(bytes[lead] as number);
+    if (length === 0) continue;
+    // A lead byte whose sequence should have reached `at` or beyond: the sequence is what is broken.
+    return length > 1 && lead + length > at ? lead : at;
+  }
+  return at;
 }
 
 export class NotUtf8Error extends Error {

@@ -4,8 +4,12 @@
  * names an object. Because a local S3 (s3rver) enforces none of the policy conditions, and because a
  * policy only guards the upload itself, the server re-checks the stored object (HeadObject) before
  * using it.
+ *
+ * The key also carries an HMAC of itself under the API's secret (the unsubscribe secret, domain
+ * separated), so the API accepts only keys it issued: an object someone wrote under the prefix by other
+ * means (a local S3 takes any PUT) is refused, locally and on AWS, without a database lookup.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -47,6 +51,55 @@ export interface UploadDeps {
   clock: () => Date;
   /** Public origin serving `images/` (CloudFront on AWS); unset locally, where the S3 URL itself works. */
   imagesBaseUrl?: string | undefined;
+  /** The secret that signs issued keys (the API's unsubscribe secret); loaded once, then cached by its owner. */
+  keySecret: () => Promise<string>;
+}
+
+/** `<prefix><yyyy-mm-dd>/<uuid>.<mac>.<ext>`: the only shape of key presignUpload issues. */
+const ISSUED_KEY =
+  /^(\d{4}-\d{2}-\d{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9a-f]{32})\.([a-z]{3,4})$/;
+
+function keyMac(secret: string, kind: UploadKind, unsigned: string): string {
+  // Domain-separated: the same secret signs unsubscribe tokens, which must never pass as a key, or back.
+  return createHmac('sha256', secret)
+    .update(`sixback/upload-key/v1\n${kind}\n${unsigned}`)
+    .digest()
+    .subarray(0, 16)
+    .toString('hex');
+}
+
+/** The key presignUpload issues for `kind`, signed so assertUploaded can tell it was issued here. */
+export function issueUploadKey(
+  secret: string,
+  kind: UploadKind,
+  date: string,
+  id: string,
+  ext: string,
+): string {
+  const prefix = UPLOAD_RULES[kind].prefix;
+  return `${prefix}${date}/${id}.${keyMac(secret, kind, `${prefix}${date}/${id}.${ext}`)}.${ext}`;
+}
+
+/** True when `key` is exactly a key issueUploadKey made for `kind` under `secret` (constant-time MAC check). */
+export function isIssuedUploadKey(secret: string, kind: UploadKind, key: string): boolean {
+  const prefix = UPLOAD_RULES[kind].prefix;
+  if (!key.startsWith(prefix)) return false;
+  const match = ISSUED_KEY.exec(key.slice(prefix.length));
+  if (!match) return false;
+  const [, date, id, mac, ext] = match as unknown as [string, string, string, string, string];
+  if (!Object.values(UPLOAD_RULES[kind].types).includes(ext)) return false;
+  const expected = Buffer.from(keyMac(secret, kind, `${prefix}${date}/${id}.${ext}`), 'ascii');
+  return timingSafeEqual(expected, Buffer.from(mac, 'ascii'));
+}
+
+/** Printable for an error message: control characters (a NUL) shown as escapes, length bounded. */
+function shown(key: string): string {
+  let out = '';
+  for (const c of key.slice(0, 200)) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : c;
+  }
+  return key.length > 200 ? `${out}...` : out;
 }
 
 export interface PresignedUpload {
@@ -85,7 +138,13 @@ export async function presignUpload(
     );
   }
   const now = deps.clock();
-  const key = `${rule.prefix}${now.toISOString().slice(0, 10)}/${randomUUID()}.${rule.types[request.contentType]}`;
+  const key = issueUploadKey(
+    await deps.keySecret(),
+    request.kind,
+    now.toISOString().slice(0, 10),
+    randomUUID(),
+    rule.types[request.contentType] as string,
+  );
   const { url, fields } = await createPresignedPost(deps.s3, {
     Bucket: deps.bucket,
     Key: key,
@@ -140,10 +199,28 @@ export async function assertUploaded(
   deps: UploadDeps,
 ): Promise<UploadedObject> {
   const rule = UPLOAD_RULES[kind];
+  // Checked before S3 sees the key: a NUL or other control character makes the SDK throw (a 500 before).
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  if (/[\u0000-\u001f\u007f]/.test(key)) {
+    throw new ValidationError(
+      `"${shown(key)}" is not a ${kind} upload key: it contains a control character. Use the key POST /v1/uploads returned.`,
+      { details: [{ path: 'key', problem: 'contains a control character' }] },
+    );
+  }
   if (!key.startsWith(rule.prefix) || key.includes('..')) {
-    throw new ValidationError(`"${key}" is not a ${kind} upload: its key must start with "${rule.prefix}".`, {
-      details: [{ path: 'key', problem: `must start with ${rule.prefix}` }],
-    });
+    throw new ValidationError(
+      `"${shown(key)}" is not a ${kind} upload: its key must start with "${rule.prefix}".`,
+      {
+        details: [{ path: 'key', problem: `must start with ${rule.prefix}` }],
+      },
+    );
+  }
+  if (!isIssuedUploadKey(await deps.keySecret(), kind, key)) {
+    throw new ValidationError(
+      `"${shown(key)}" is not a key this API issued. Ask POST /v1/uploads for an upload, send the file ` +
+        'with the returned fields, and use the key it returned.',
+      { details: [{ path: 'key', problem: 'not issued by this API' }] },
+    );
   }
   let head: { ContentLength?: number | undefined; ContentType?: string | undefined };
   try {

@@ -36,6 +36,7 @@ import {
   type SendBatchResult,
   type TemplateRecord,
 } from '../schemas.ts';
+import type { PartialPins, ResolvedPartials } from '../templates/partials.ts';
 import { type CompiledTemplate, compileTemplate, RenderError, renderTemplate } from '../templates/render.ts';
 import {
   type ClassifiedFailure,
@@ -53,6 +54,11 @@ export const BATCH_DEADLINE_MS = 180_000;
 export interface SenderDeps {
   emails: EmailSender;
   loadTemplate: (id: string, version: number) => Promise<TemplateRecord>;
+  /**
+   * The template's partials at the campaign's pinned versions (TemplateStore.partials); needed only
+   * when a campaign pinned any. Called once per compiled template, never per email.
+   */
+  loadPartials?: (template: TemplateRecord, pins: PartialPins) => Promise<ResolvedPartials>;
   ledger: Ledger;
   suppression: SuppressionList;
   /** Live progress counters; optional so tests and benchmarks can leave them out. */
@@ -119,10 +125,18 @@ export async function campaignGate(
 const compiledCache = new Map<string, CompiledTemplate>();
 
 async function compiledTemplate(deps: SenderDeps, ctx: BatchContext): Promise<CompiledTemplate> {
-  const key = `${ctx.templateId}@${ctx.templateVersion}`;
+  const pins = ctx.partials ?? {};
+  // Two campaigns may pin different partial versions under one template version: both are in the key.
+  const key = `${ctx.templateId}@${ctx.templateVersion} ${JSON.stringify(Object.entries(pins).sort())}`;
   let compiled = compiledCache.get(key);
   if (!compiled) {
-    compiled = compileTemplate(await deps.loadTemplate(ctx.templateId, ctx.templateVersion));
+    const template = await deps.loadTemplate(ctx.templateId, ctx.templateVersion);
+    let partials: ResolvedPartials | undefined;
+    if (Object.keys(pins).length > 0) {
+      if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
+      partials = await deps.loadPartials(template, pins);
+    }
+    compiled = compileTemplate(template, partials);
     if (compiledCache.size > 64) compiledCache.clear();
     compiledCache.set(key, compiled);
   }

@@ -7,6 +7,7 @@
 import { TemplateRenderError, TestSendFailedError } from '../errors.ts';
 import type { TemplateRecord } from '../schemas.ts';
 import { classifySendFailure, type EmailSender } from '../sending/email-sender.ts';
+import type { ResolvedPartials } from './partials.ts';
 import {
   compileTemplate,
   RenderError,
@@ -31,9 +32,10 @@ export const TEST_UNSUBSCRIBE_URL = 'https://unsubscribe.invalid/this-is-a-test'
 export function renderPreview(
   content: TemplateContent,
   layers: { data?: Variables | undefined; row?: Variables | undefined; given?: Variables | undefined },
-  options: { campaignId?: string } = {},
+  options: { campaignId?: string; partials?: ResolvedPartials | undefined } = {},
 ): Preview {
-  const compiled = compileTemplate(content);
+  // The partials are loaded by the caller (TemplateStore.partials), once, before this synchronous render.
+  const compiled = compileTemplate(content, options.partials);
   // Same precedence as the sender: campaign data, then the row's columns, then what the caller gave.
   const variables: Variables = {
     email: 'recipient@example.com',
@@ -72,6 +74,8 @@ export interface TestSend {
   variables?: Variables | undefined;
   campaignId?: string;
   configurationSet?: string | undefined;
+  /** The template's partials, loaded once for every address (a campaign's pinned versions). */
+  partials?: ResolvedPartials | undefined;
 }
 
 export async function sendTestEmails(test: TestSend, emails: EmailSender) {
@@ -80,7 +84,7 @@ export async function sendTestEmails(test: TestSend, emails: EmailSender) {
     const rendered = renderPreview(
       test.template,
       { data: test.data, row: test.row, given: { email: to, ...test.variables } },
-      test.campaignId ? { campaignId: test.campaignId } : {},
+      { ...(test.campaignId ? { campaignId: test.campaignId } : {}), partials: test.partials },
     );
     const email = {
       from: test.from,

@@ -4,10 +4,18 @@
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
 import { Liquid, type Template } from 'liquidjs';
-import { MissingVariablesError, TemplateSyntaxError } from '../errors.ts';
+import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
+import {
+  type PartialPins,
+  partialRefs,
+  pinsOf,
+  type ResolvedPartials,
+  safeLiquidOptions,
+  type TemplatePart,
+} from './partials.ts';
 
 export interface TemplateContent {
   subject: string;
@@ -21,11 +29,15 @@ export interface CompiledTemplate {
   text: Template[] | undefined;
   /** Top-level variable names the template reads that it does not assign itself. */
   variables: string[];
+  /** The partials this compiled template renders, by reference, with the version loaded. */
+  partials?: PartialPins | undefined;
   /**
    * The fast renderer of each part (core/templates/fast-render.ts), when the part is inside its subset, and
    * the safety net's state. Absent on a CompiledTemplate built by hand: then liquidjs renders.
    */
   fast?: FastTemplate | undefined;
+  /** The engines it was parsed with (their fs holds its partials); the default engines when absent. */
+  engines?: Engines | undefined;
 }
 
 export interface FastTemplate {
@@ -53,10 +65,30 @@ export interface RenderedEmail {
 /** Variables sixback fills in itself for every recipient. */
 export const SYSTEM_VARIABLES = ['email', 'unsubscribe_url', 'campaign_id'] as const;
 
-const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
-const plainEngine = new Liquid({ strictFilters: true, cache: false });
+type Part = TemplatePart;
 
-type Part = 'subject' | 'html' | 'text';
+interface Engines {
+  subject: Liquid;
+  html: Liquid;
+  text: Liquid;
+}
+
+/**
+ * The only place sixback builds liquidjs engines (the browser preview bundles this module). Each part
+ * has its own engine because its partials read that part of the partial templates; every engine reads
+ * partials through the stored-partials fs (core/templates/partials.ts), never the disk.
+ */
+export function createEngines(partials: ResolvedPartials): Engines {
+  const plain = (part: Part) => new Liquid({ ...safeLiquidOptions(partials, part), strictFilters: true });
+  return {
+    subject: plain('subject'),
+    html: new Liquid({ ...safeLiquidOptions(partials, 'html'), outputEscape: 'escape', strictFilters: true }),
+    text: plain('text'),
+  };
+}
+
+const NO_PARTIALS: ResolvedPartials = new Map();
+const defaultEngines = createEngines(NO_PARTIALS);
 
 function parsePart(engine: Liquid, part: Part, source: string): Template[] {
   try {
@@ -72,19 +104,43 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
   }
 }
 
-export function compileTemplate(content: TemplateContent): CompiledTemplate {
-  const subject = parsePart(plainEngine, 'subject', content.subject);
+/** Parses one part with positioned syntax errors, for finding the partials it uses (resolvePartials). */
+export function parseTemplatePart(part: Part, source: string): Template[] {
+  return source === '' ? [] : parsePart(defaultEngines[part], part, source);
+}
+
+/**
+ * Parses a template. `partials` are the stored templates it renders, loaded beforehand by
+ * resolvePartials (core/templates/partials.ts); a partial it uses that is not among them is refused.
+ */
+export function compileTemplate(
+  content: TemplateContent,
+  partials: ResolvedPartials = NO_PARTIALS,
+): CompiledTemplate {
+  const engines = partials.size === 0 ? defaultEngines : createEngines(partials);
+  const subject = parsePart(engines.subject, 'subject', content.subject);
   // Once per template: SES's click tracking must leave the unsubscribe link as it is.
-  const html = parsePart(htmlEngine, 'html', untrackUnsubscribeLinks(content.html));
+  const html = parsePart(engines.html, 'html', untrackUnsubscribeLinks(content.html));
   const text =
     content.text === undefined || content.text === ''
       ? undefined
-      : parsePart(plainEngine, 'text', content.text);
+      : parsePart(engines.text, 'text', content.text);
+  for (const parsed of [subject, html, text]) {
+    for (const ref of parsed ? partialRefs(parsed) : []) {
+      if (!partials.has(ref)) {
+        throw new TemplatePartialError(
+          `The template uses the partial "${ref}", which was not loaded. Partials are stored templates; ` +
+            `save a template with id "${ref.split('@')[0]}" first (previews and saves through the API load them).`,
+          { details: { partial: ref, problem: 'not loaded' } },
+        );
+      }
+    }
+  }
   const variables = new Set<string>();
   for (const [engine, parsed] of [
-    [plainEngine, subject],
-    [htmlEngine, html],
-    [plainEngine, text],
+    [engines.subject, subject],
+    [engines.html, html],
+    [engines.text, text],
   ] as const) {
     if (parsed) for (const name of engine.globalVariablesSync(parsed)) variables.add(name);
   }
@@ -95,7 +151,15 @@ export function compileTemplate(content: TemplateContent): CompiledTemplate {
     checksLeft: FAST_RENDER_CHECKS,
     disabled: false,
   };
-  return { subject, html, text, variables: [...variables].sort(), fast };
+  return {
+    subject,
+    html,
+    text,
+    variables: [...variables].sort(),
+    ...(partials.size > 0 ? { partials: pinsOf(partials) } : {}),
+    fast,
+    engines,
+  };
 }
 
 /**
@@ -151,14 +215,15 @@ export function renderTemplate(
       }
       return reference;
     };
-    const subject = part('subject', plainEngine, compiled.subject);
+    const engines = compiled.engines ?? defaultEngines;
+    const subject = part('subject', engines.subject, compiled.subject);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
-    const html = part('html', htmlEngine, compiled.html);
+    const html = part('html', engines.html, compiled.html);
     return {
       subject: subject.trim(),
       html,
       // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
-      text: compiled.text ? part('text', plainEngine, compiled.text) : htmlToText(html),
+      text: compiled.text ? part('text', engines.text, compiled.text) : htmlToText(html),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;

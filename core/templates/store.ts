@@ -9,7 +9,14 @@ import {
 import { batchDelete } from '../aws/dynamo.ts';
 import { NotFoundError } from '../errors.ts';
 import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from '../schemas.ts';
-import { compileTemplate } from './render.ts';
+import {
+  type PartialPins,
+  type PartialSource,
+  type ResolvedPartials,
+  resolvePartials,
+  type TemplateParts,
+} from './partials.ts';
+import { compileTemplate, parseTemplatePart } from './render.ts';
 
 /** A template as lists show it: no bodies. */
 export interface TemplateSummary {
@@ -37,10 +44,23 @@ export class TemplateStore {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Validates the liquid and stores it as the next version of `id`. */
+  /**
+   * Loads the stored templates `content` uses as partials (core/templates/partials.ts), latest unless
+   * `pins` (a campaign's recorded versions) or the reference (`footer@3`) names a version. Once per
+   * template or campaign: the result is rendered from memory.
+   */
+  async partials(
+    content: TemplateParts,
+    options: { selfId?: string | undefined; pins?: PartialPins | undefined } = {},
+  ): Promise<ResolvedPartials> {
+    const load = async (id: string, version?: number): Promise<PartialSource> => this.get(id, version);
+    return resolvePartials(content, load, parseTemplatePart, options);
+  }
+
+  /** Validates the liquid (and loads its partials: they must exist) and stores it as the next version of `id`. */
   async save(id: string, input: TemplateInput): Promise<TemplateRecord> {
     const content = parseWith(TemplateInputSchema, input, 'template');
-    const compiled = compileTemplate(content);
+    const compiled = compileTemplate(content, await this.partials(content, { selfId: id }));
     const latest = await this.latest(id);
     for (let version = (latest?.version ?? 0) + 1; ; version++) {
       const record: TemplateRecord = {

@@ -85,6 +85,8 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       run: campaign.executions ?? 1,
       mode: campaign.runMode ?? 'all',
       columns: campaign.check?.columns ?? [],
+      // Always present (empty without partials), like configurationSet: the BatchInput reads it by path.
+      partials: campaign.partials ?? {},
     },
   };
 }
@@ -100,8 +102,10 @@ async function writePreparedFile(
   preparedKey: string,
   deps: WorkflowDeps,
 ): Promise<RecipientsCheck> {
+  const stored = await deps.templates.get(campaign.spec.templateId, campaign.templateVersion);
   const template = compileTemplate(
-    await deps.templates.get(campaign.spec.templateId, campaign.templateVersion),
+    stored,
+    await deps.templates.partials(stored, { selfId: stored.id, pins: campaign.partials }),
   );
   const dataKeys = Object.keys(campaign.spec.data ?? {});
   const body = await objectBody(deps.s3, deps.bucket, campaign.spec.recipientsKey);

@@ -49,6 +49,13 @@ describe('the sixback API', () => {
     return presigned.body.key as string;
   }
 
+  /** A key the API issued, with nothing uploaded to it yet. */
+  async function issuedKey(): Promise<string> {
+    const presigned = await t.call('POST', '/v1/uploads', { kind: 'recipients', contentType: 'text/csv' });
+    expect(presigned.status).toBe(201);
+    return presigned.body.key as string;
+  }
+
   describe('authentication', () => {
     it('refuses a request with no credentials or a wrong token, and does nothing', async () => {
       const none = await fetch(`${t.server.url}/v1/templates/sneaky`, {
@@ -221,7 +228,7 @@ describe('the sixback API', () => {
       });
       expect(res.status).toBe(201);
       const key = res.body.key as string;
-      expect(key).toMatch(/^uploads\/recipients\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.csv$/);
+      expect(key).toMatch(/^uploads\/recipients\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.[0-9a-f]{32}\.csv$/);
       const fields = res.body.fields as Record<string, string>;
       expect(fields.key).toBe(key);
       expect(fields['Content-Type']).toBe('text/csv');
@@ -313,7 +320,7 @@ describe('the sixback API', () => {
 
     it('re-checks what S3 stored, since a local S3 ignores the policy', async () => {
       // What s3rver would accept despite the policy: an object of another type under the upload prefix.
-      const key = 'uploads/recipients/2026-01-01/sneaky.csv';
+      const key = await issuedKey();
       await t.stack.deps.clients.s3.send(
         new PutObjectCommand({
           Bucket: t.stack.config.bucket,
@@ -327,12 +334,65 @@ describe('the sixback API', () => {
       expect(res.body).toMatchObject({
         error: { code: 'upload_rejected', details: { problem: 'content type' } },
       });
-      const missing = await t.call('POST', '/v1/uploads/check', { key: 'uploads/recipients/none.csv' });
+      const missing = await t.call('POST', '/v1/uploads/check', { key: await issuedKey() });
       expect(missing.body).toMatchObject({
         error: { code: 'upload_rejected', details: { problem: 'missing' } },
       });
       const outside = await t.call('POST', '/v1/uploads/check', { key: 'campaigns/x/report.csv' });
       expect(outside.status).toBe(400);
+    });
+
+    it('accepts only keys it issued: an object written under the prefix by other means is refused', async () => {
+      const key = 'uploads/recipients/2026-01-01/never-issued.csv';
+      await t.stack.deps.clients.s3.send(
+        new PutObjectCommand({ Bucket: t.stack.config.bucket, Key: key, Body: CSV, ContentType: 'text/csv' }),
+      );
+      const issued = await upload(CSV);
+      const forged = issued.replace(
+        /\.([0-9a-f])([0-9a-f]{31})\./,
+        (_, c, rest) => `.${c === '0' ? '1' : '0'}${rest}.`,
+      );
+      for (const bad of [key, forged]) {
+        const check = await t.call('POST', '/v1/uploads/check', { key: bad });
+        expect(check.status, bad).toBe(400);
+        expect(check.body).toMatchObject({
+          error: { code: 'validation_failed', message: expect.stringMatching(/not a key this API issued/) },
+        });
+        const create = await t.call('POST', '/v1/campaigns', {
+          templateId: 'news',
+          recipientsKey: bad,
+          from: FROM,
+        });
+        expect(create.status).toBe(400);
+        const preview = await t.call('POST', '/v1/templates/preview', {
+          template: TEMPLATE,
+          recipientsKey: bad,
+        });
+        expect(preview.status).toBe(400);
+      }
+      expect((await t.call('POST', '/v1/uploads/check', { key: issued })).status).toBe(200);
+    });
+
+    it('answers a NUL or control character in an upload key with a 400, not a 500', async () => {
+      const issued = await upload(CSV);
+      for (const bad of [
+        `${issued}\u0000`,
+        'uploads/recipients/\u0000.csv',
+        `${issued.slice(0, 25)}\u0000${issued.slice(25)}`,
+        `${issued}\r\n`,
+      ]) {
+        const check = await t.call('POST', '/v1/uploads/check', { key: bad });
+        expect(check.status, JSON.stringify(bad)).toBe(400);
+        expect(check.body).toMatchObject({
+          error: { details: [{ path: 'key', problem: 'contains a control character' }] },
+        });
+        const create = await t.call('POST', '/v1/campaigns', {
+          templateId: 'news',
+          recipientsKey: bad,
+          from: FROM,
+        });
+        expect(create.status, JSON.stringify(bad)).toBe(400);
+      }
     });
   });
 
@@ -527,7 +587,7 @@ describe('the sixback API', () => {
       });
       expect(outside.status).toBe(400);
       // An object stored under the prefix despite the policy (s3rver enforces none) is refused before use.
-      const html = 'uploads/recipients/2026-01-01/page.csv';
+      const html = await issuedKey();
       await t.stack.deps.clients.s3.send(
         new PutObjectCommand({
           Bucket: t.stack.config.bucket,

@@ -2,23 +2,36 @@
  * Uploads: the signed POST policy (what real S3 enforces) and the server's own re-check of what was stored
  * (what protects the local stack, whose S3 enforces no policy).
  */
+import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertUploaded, presignUpload, UPLOAD_RULES } from '../../core/recipients/uploads.ts';
+import {
+  assertUploaded,
+  issueUploadKey,
+  presignUpload,
+  UPLOAD_RULES,
+} from '../../core/recipients/uploads.ts';
+import { seeded } from '../support/seeded.ts';
 
 const s3 = new S3Client({
   region: 'eu-west-1',
   credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
 });
-const deps = { s3, bucket: 'sixback-test', clock: () => new Date('2026-11-25T10:00:00Z') };
+const KEY_SECRET = 'k'.repeat(40);
+const deps = {
+  s3,
+  bucket: 'sixback-test',
+  clock: () => new Date('2026-11-25T10:00:00Z'),
+  keySecret: async () => KEY_SECRET,
+};
 const s3Mock = mockClient(s3);
 afterEach(() => s3Mock.reset());
 
 describe('presignUpload', () => {
   it('signs a policy bound to one server-chosen key, a size range and one content type', async () => {
     const upload = await presignUpload({ kind: 'recipients', contentType: 'text/csv' }, deps);
-    expect(upload.key).toMatch(/^uploads\/recipients\/2026-11-25\/[0-9a-f-]{36}\.csv$/);
+    expect(upload.key).toMatch(/^uploads\/recipients\/2026-11-25\/[0-9a-f-]{36}\.[0-9a-f]{32}\.csv$/);
     expect(upload.url).toMatch(/sixback-test/);
     const policy = JSON.parse(Buffer.from(upload.fields.Policy as string, 'base64').toString('utf8'));
     const ttl = Date.parse(policy.expiration) - Date.now();
@@ -69,7 +82,13 @@ describe('presignUpload', () => {
 });
 
 describe('assertUploaded', () => {
-  const key = 'uploads/recipients/2026-11-25/x.csv';
+  const key = issueUploadKey(
+    KEY_SECRET,
+    'recipients',
+    '2026-11-25',
+    '0b8f3c1e-5d2a-4f6b-9c7d-1e2f3a4b5c6d',
+    'csv',
+  );
 
   it('accepts an object within its limits', async () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 120, ContentType: 'text/csv; charset=utf-8' });
@@ -116,5 +135,57 @@ describe('assertUploaded', () => {
       code: 'validation_failed',
     });
     expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(3);
+  });
+
+  it('refuses a key with a NUL or another control character as a 400, before S3 sees it', async () => {
+    for (const bad of [
+      `${key}\u0000`,
+      `uploads/recipients/\u0000x.csv`,
+      `${key.slice(0, 30)}\n${key.slice(30)}`,
+    ]) {
+      await expect(assertUploaded(bad, 'recipients', deps)).rejects.toMatchObject({
+        code: 'validation_failed',
+        details: [{ path: 'key', problem: 'contains a control character' }],
+        message: expect.not.stringContaining('\u0000'),
+      });
+    }
+    expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+  });
+
+  it('accepts only keys it issued: any other key under the prefix, or a changed issued key, is refused', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 120, ContentType: 'text/csv' });
+    const issued = (await presignUpload({ kind: 'recipients', contentType: 'text/csv' }, deps)).key;
+    expect((await assertUploaded(issued, 'recipients', deps)).key).toBe(issued);
+    const random = seeded(9);
+    const forged = [
+      'uploads/recipients/2026-11-25/x.csv',
+      'uploads/recipients/2026-01-01/sneaky.csv',
+      issued.replace(/\.[0-9a-f]{32}\./, '.'),
+      issueUploadKey(
+        'another-secret-another-secret-another',
+        'recipients',
+        '2026-11-25',
+        randomUUID(),
+        'csv',
+      ),
+      // A key issued for images is not a recipients key even when moved under the recipients prefix.
+      issueUploadKey(KEY_SECRET, 'image', '2026-11-25', randomUUID(), 'png').replace(
+        'images/',
+        'uploads/recipients/',
+      ),
+    ];
+    for (let i = 0; i < 200; i++) {
+      const at = random.int(issued.length);
+      const c = random.pick([...'0123456789abcdef-./xA']);
+      const mutated = issued.slice(0, at) + c + issued.slice(at + 1);
+      if (mutated !== issued) forged.push(mutated);
+    }
+    for (const bad of forged) {
+      await expect(assertUploaded(bad, 'recipients', deps), bad).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+    }
+    // Only the issued key reached S3.
+    expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(1);
   });
 });

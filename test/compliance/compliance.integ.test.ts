@@ -31,6 +31,9 @@ async function rawMessage(messageId: string) {
   return simpleParser(raw);
 }
 
+/** The recipients list's key, issued by the API in beforeAll. */
+let LIST = '';
+
 async function runToEnd(request: Record<string, unknown>): Promise<CampaignRecord> {
   const created = await api.call('POST', '/v1/campaigns', request);
   expect(created.status, created.text).toBe(201);
@@ -48,17 +51,20 @@ describe('deliverability on the local stack', () => {
   beforeAll(async () => {
     api = await startApiTest();
     expect((await api.call('PUT', '/v1/templates/news', TEMPLATE)).status).toBe(201);
+    // The API accepts only keys it issued: ask for one, then store the file under it.
+    const presigned = await api.call('POST', '/v1/uploads', { kind: 'recipients', contentType: 'text/csv' });
+    LIST = presigned.body.key as string;
     await api.stack.deps.clients.s3.send(
       new PutObjectCommand({
         Bucket: api.stack.config.bucket,
-        Key: 'uploads/recipients/list.csv',
+        Key: LIST,
         Body: 'email,first_name\nann@example.com,Ann\nbob@example.com,Bob\ncy@example.com,Cy\n',
         ContentType: 'text/csv',
       }),
     );
     first = await runToEnd({
       templateId: 'news',
-      recipientsKey: 'uploads/recipients/list.csv',
+      recipientsKey: LIST,
       from: 'news@sixback.example',
     });
     links = new Map();
@@ -179,7 +185,7 @@ describe('deliverability on the local stack', () => {
 
     const second = await runToEnd({
       templateId: 'news',
-      recipientsKey: 'uploads/recipients/list.csv',
+      recipientsKey: LIST,
       from: 'news@sixback.example',
     });
     expect(second.totals).toMatchObject({ sent: 1, suppressed: 2 });
@@ -229,7 +235,7 @@ describe('deliverability on the local stack', () => {
     });
     const request = {
       templateId: 'receipt',
-      recipientsKey: 'uploads/recipients/list.csv',
+      recipientsKey: LIST,
       from: 'shop@sixback.example',
     };
     const refused = await api.call('POST', '/v1/campaigns', request);
@@ -243,7 +249,7 @@ describe('deliverability on the local stack', () => {
 
   it('refuses a From address outside the configured sender identities', async () => {
     const deps = { ...api.stack.campaignDeps, senderIdentities: ['sixback.example', 'ceo@other.example'] };
-    const request = { templateId: 'news', recipientsKey: 'uploads/recipients/list.csv' };
+    const request = { templateId: 'news', recipientsKey: LIST };
     await expect(createCampaign({ ...request, from: 'x@evil.example' }, deps)).rejects.toThrow(
       SenderNotAllowedError,
     );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signUnsubscribeToken, verifyUnsubscribeToken } from '../../core/compliance/token.ts';
 import { UnsubscribeLinks } from '../../core/compliance/unsubscribe.ts';
 import { ConfigError, InvalidUnsubscribeTokenError } from '../../core/errors.ts';
+import { seeded } from '../support/seeded.ts';
 
 const SECRET = 'a'.repeat(40);
 const subject = { campaignId: 'c123', key: 'ann@example.com' };
@@ -41,6 +42,53 @@ describe('unsubscribe tokens', () => {
       '../..',
     ]) {
       expect(() => verifyUnsubscribeToken(SECRET, bad), bad).toThrow(InvalidUnsubscribeTokenError);
+    }
+  });
+
+  it('refuses a MAC whose unused low bits of the last character were changed (malleability)', () => {
+    // 16 bytes are 22 base64url characters; the last one carries 2 bits and 4 unused ones, so 16
+    // different characters decode to the same bytes. Only the canonical one is the token.
+    const token = signUnsubscribeToken(SECRET, subject);
+    const last = token.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBytes = [...alphabet].filter(
+      (c) =>
+        c !== last &&
+        Buffer.from(`${token.split('.')[2]?.slice(0, -1)}${c}`, 'base64url').equals(
+          Buffer.from(token.split('.')[2] as string, 'base64url'),
+        ),
+    );
+    expect(sameBytes.length).toBeGreaterThan(0);
+    for (const c of sameBytes) {
+      expect(() => verifyUnsubscribeToken(SECRET, `${token.slice(0, -1)}${c}`), c).toThrow(
+        InvalidUnsubscribeTokenError,
+      );
+    }
+  });
+
+  it('refuses every single-character mutation, insertion and deletion of a valid token (generated)', () => {
+    const random = seeded(6);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ %@';
+    for (let t = 0; t < 25; t++) {
+      const key = `u${random.int(1e6)}@ex${random.int(100)}.com`;
+      const token = signUnsubscribeToken(SECRET, { campaignId: `c${random.int(1e6)}`, key });
+      expect(verifyUnsubscribeToken(SECRET, token).key).toBe(key);
+      for (let i = 0; i < token.length; i++) {
+        for (const mutated of [
+          token.slice(0, i) + token.slice(i + 1),
+          token.slice(0, i) + random.pick([...alphabet]) + token.slice(i),
+          // Every character at the end (where the unused bits are), a few random ones elsewhere.
+          ...(i >= token.length - 2
+            ? [...alphabet]
+            : Array.from({ length: 4 }, () => random.pick([...alphabet]))
+          ).map((c) => token.slice(0, i) + c + token.slice(i + 1)),
+        ]) {
+          if (mutated === token) continue;
+          expect(() => verifyUnsubscribeToken(SECRET, mutated), mutated).toThrow(
+            InvalidUnsubscribeTokenError,
+          );
+        }
+      }
     }
   });
 });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Drop, Liquid } from 'liquidjs';
+import { Drop, type Liquid } from 'liquidjs';
 import { describe, expect, it } from 'vitest';
 import { compileFast } from '../../core/templates/fast-render.ts';
 import {
   compileTemplate,
+  createEngines,
   FAST_RENDER_CHECKS,
   fastRenderStats,
   RenderError,
@@ -11,9 +12,8 @@ import {
 } from '../../core/templates/render.ts';
 import { type Seeded, seeded } from '../support/seeded.ts';
 
-// The same options as core/templates/render.ts's engines: liquidjs is the reference the fast renderer must match.
-const htmlEngine = new Liquid({ outputEscape: 'escape', strictFilters: true, cache: false });
-const plainEngine = new Liquid({ strictFilters: true, cache: false });
+// liquidjs is the reference the fast renderer must match: the engines sixback builds (stored-partials fs, no disk access), as the reference.
+const { html: htmlEngine, text: plainEngine } = createEngines(new Map());
 
 type Rng = Seeded;
 

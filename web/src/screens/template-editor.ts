@@ -3,10 +3,18 @@
  * own liquid code from sample variables. Syntax errors point at their part, line and column. Saving
  * makes a new immutable version; earlier versions are listed and can be opened (read, or saved again).
  */
+
+import type { ResolvedPartials } from '../../../core/templates/partials.ts';
 import { ApiError, client, type TemplateRecord, uploadFile } from '../api.ts';
 import { errorBox, field, formatTime, h, mount, navigate } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
-import { isSystemVariable, type PreviewOutcome, preview, type SyntaxProblem } from '../preview.ts';
+import {
+  isSystemVariable,
+  loadPartials,
+  type PreviewOutcome,
+  preview,
+  type SyntaxProblem,
+} from '../preview.ts';
 
 const STARTER = {
   subject: 'Hello {{ first_name }}',
@@ -173,11 +181,26 @@ export async function templateEditorScreen({ root, params, query, setTitle, sign
   };
 
   let lastVariables = '';
+  // Stored templates used as partials, fetched from the API when the template first needs them.
+  let partials: ResolvedPartials = new Map();
+  let loadingPartials = false;
   const update = () => {
-    const outcome = preview(
-      { subject: subject.value, html: html.value, text: text.value },
-      Object.fromEntries(samples),
-    );
+    const content = { subject: subject.value, html: html.value, text: text.value };
+    const outcome = preview(content, Object.fromEntries(samples), partials);
+    if (!outcome.ok && outcome.needsPartials && !loadingPartials) {
+      loadingPartials = true;
+      loadPartials(content, (id, version) => client.getTemplate(id, version)).then(
+        (loaded) => {
+          loadingPartials = false;
+          partials = loaded;
+          update();
+        },
+        (error: Error) => {
+          loadingPartials = false;
+          showProblem({ ok: false, message: error.message });
+        },
+      );
+    }
     if (outcome.compiled) {
       const key = outcome.compiled.variables.join(',');
       if (key !== lastVariables) {
