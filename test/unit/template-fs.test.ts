@@ -124,7 +124,8 @@ describe('templates and the file system', () => {
       expect(leaks(() => engines.html.renderFileSync(path) as string)).toBe(false);
       expect(leaks(() => engines.html.parseFileSync(path).length.toString())).toBe(false);
     }
-  });
+    // Hundreds of generated paths on every engine: seconds on a loaded machine, not the 5 s default.
+  }, 60_000);
 
   it('the relative-reference, root and fallback options cannot reach the disk either', () => {
     const engines = createEngines(new Map());
