@@ -3,6 +3,13 @@ import { InvalidArgumentError } from 'commander';
 
 export const isTty = () => Boolean(process.stdout.isTTY);
 
+const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
+/** Colours text for a terminal; plain when stdout is not one, or NO_COLOR is set (no-color.org). */
+export function colour(name: keyof typeof ANSI, text: string): string {
+  if (!isTty() || process.env.NO_COLOR) return text;
+  return `\x1b[${ANSI[name]}m${text}\x1b[0m`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }

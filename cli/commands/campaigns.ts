@@ -3,14 +3,33 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { isFinal, RECIPIENT_STATES } from '../../core/campaigns/status.ts';
-import type { CampaignView } from '../../core/campaigns/view.ts';
+import {
+  isFinal,
+  RECIPIENT_STATE_TONE,
+  RECIPIENT_STATES,
+  type RecipientState,
+} from '../../core/campaigns/status.ts';
+import { type CampaignView, progressSummary } from '../../core/campaigns/view.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { duration, isTty, positiveInt, positiveNumber, printJson, progressBar, table } from '../output.ts';
+import {
+  colour,
+  duration,
+  isTty,
+  positiveInt,
+  positiveNumber,
+  printJson,
+  progressBar,
+  table,
+} from '../output.ts';
 
 const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
+
+const TONE_COLOUR = { ok: 'green', skipped: 'dim', problem: 'red', untried: 'cyan' } as const;
+/** A state's count in its colour (on a terminal); a zero count stays plain. */
+const stateColour = (state: RecipientState, text: string, count: number) =>
+  count > 0 ? colour(TONE_COLOUR[RECIPIENT_STATE_TONE[state]], text) : text;
 
 /** 0 when the campaign reached everyone, 1 when it ended any other way. */
 export const exitCodeFor = (view: CampaignView) => (view.status === 'completed' ? EXIT.ok : EXIT.failed);
@@ -34,9 +53,10 @@ export function describeCampaign(view: CampaignView): string {
   if (view.finishedAt) rows.push(['finished', view.finishedAt]);
   rows.push([
     'progress',
-    `${progressBar(p.done, p.total)} ${p.done}/${p.total ?? '?'}${p.percent !== null ? ` (${p.percent}%)` : ''}`,
+    `${progressBar(p.done, p.total)} ${p.done}/${p.total ?? '?'} decided${p.percent !== null ? ` (${p.percent}%)` : ''}`,
   ]);
-  rows.push(['', RECIPIENT_STATES.map((s) => `${s} ${p.counts[s]}`).join(', ')]);
+  rows.push(['', progressSummary(view)]);
+  rows.push(['', RECIPIENT_STATES.map((s) => stateColour(s, `${s} ${p.counts[s]}`, p.counts[s])).join(', ')]);
   rows.push(['rate', `${p.ratePerSecond ?? '-'} /s so far, planned ${p.plannedRate} /s`]);
   if (p.expectedFinishAt && !isFinal(view.status)) rows.push(['expected end', p.expectedFinishAt]);
   if (view.executionUrl) rows.push(['execution', view.executionUrl]);

@@ -44,17 +44,37 @@ export function isFinal(status: CampaignStatus): boolean {
 }
 
 /**
- * Every CSV row ends in exactly one of these. `not_sent`: never attempted, because the campaign stopped
- * before it sent anything (its file or quota was refused in Prepare, or it was cancelled before its time);
- * the report's reason says why. Unlike `failed`, a resend of failed rows does not pick it up.
+ * Every CSV row ends in exactly one of these. `failed`: SES was asked and refused, or the row's batch
+ * failed after every retry. `not_sent`: the row was never attempted (the campaign was cancelled, or
+ * stopped before sending began, or a resend of failed rows skipped it); its reason says why.
  */
 export const RECIPIENT_STATES = ['sent', 'duplicate', 'suppressed', 'invalid', 'failed', 'not_sent'] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
 export type RecipientCounts = Record<RecipientState, number>;
 
+/** How people should read a state: delivered to SES, skipped on purpose, a problem, or never tried. */
+export const RECIPIENT_STATE_TONE: Record<RecipientState, 'ok' | 'skipped' | 'problem' | 'untried'> = {
+  sent: 'ok',
+  duplicate: 'skipped',
+  suppressed: 'skipped',
+  invalid: 'problem',
+  failed: 'problem',
+  not_sent: 'untried',
+};
+
+/** Labels for people, one per state. */
+export const RECIPIENT_STATE_LABEL: Record<RecipientState, string> = {
+  sent: 'Sent',
+  duplicate: 'Duplicate',
+  suppressed: 'Suppressed',
+  invalid: 'Invalid',
+  failed: 'Failed',
+  not_sent: 'Not sent',
+};
+
 export function emptyCounts(): RecipientCounts {
-  return { sent: 0, duplicate: 0, suppressed: 0, invalid: 0, failed: 0, not_sent: 0 };
+  return Object.fromEntries(RECIPIENT_STATES.map((state) => [state, 0])) as RecipientCounts;
 }
 
 export function addCounts(into: RecipientCounts, more: Partial<RecipientCounts>): RecipientCounts {

@@ -6,7 +6,7 @@
 
 import { deliverabilityView } from '../compliance/health.ts';
 import { formatInZone } from './schedule.ts';
-import { isFinal, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
+import { isFinal, RECIPIENT_STATE_LABEL, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
 import type { CampaignRecord } from './store.ts';
 
 export interface CampaignProgress {
@@ -109,4 +109,30 @@ export function campaignView(
     reportAvailable: record.reportKey !== undefined,
     deliverability: deliverabilityView(record),
   };
+}
+
+/**
+ * What the progress means, in one sentence for people: how many rows have an outcome, and which ones.
+ * "50 of 50 done" alone reads as success for a cancelled campaign whose rows were never tried.
+ */
+export function progressSummary(
+  view: Pick<CampaignView, 'status' | 'progress'>,
+  formatNumber: (n: number) => string = (n) => n.toLocaleString('en-US'),
+): string {
+  const p = view.progress;
+  if (p.total === null) return 'The recipients file has not been checked yet.';
+  const parts = RECIPIENT_STATES.filter((state) => state === 'sent' || p.counts[state] > 0).map(
+    (state) =>
+      `${formatNumber(p.counts[state])} ${RECIPIENT_STATE_LABEL[state].toLowerCase()}${
+        state === 'not_sent' ? ' (never tried)' : ''
+      }`,
+  );
+  if (!isFinal(view.status)) {
+    if (p.done === 0)
+      return view.status === 'scheduled'
+        ? `${formatNumber(p.total)} recipients, waiting for the send time.`
+        : `${formatNumber(p.total)} recipients, none decided yet.`;
+    return `${formatNumber(p.done)} of ${formatNumber(p.total)} recipients decided (${p.percent ?? 0}%): ${parts.join(', ')}.`;
+  }
+  return `${formatNumber(p.counts.sent)} of ${formatNumber(p.total)} recipients sent: ${parts.join(', ')}.`;
 }

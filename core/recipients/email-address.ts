@@ -24,14 +24,27 @@ export function checkAddress(raw: string): AddressCheck {
   if (local.length > 64) return { ok: false, reason: 'the part before @ is longer than 64 characters' };
   if (!LOCAL.test(local))
     return { ok: false, reason: `"${address}" has characters not allowed before the @` };
-  const labels = domain.split('.');
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) {
-    return { ok: false, reason: `"${domain}" is not a valid domain` };
-  }
-  if (/^[0-9]+$/.test(labels[labels.length - 1] as string)) {
-    return { ok: false, reason: `"${domain}" is not a valid domain` };
-  }
+  const why = domainProblem(domain);
+  if (why) return { ok: false, reason: `"${domain}" is not a valid domain: ${why}` };
   return { ok: true, address, key: addressKey(address) };
+}
+
+/** What is wrong with the part after the @, in words a person can act on; undefined when nothing is. */
+function domainProblem(domain: string): string | undefined {
+  const labels = domain.split('.');
+  if (labels.length < 2)
+    return 'it has no dot; a full domain has at least two parts, like example.com (the part after the @ may be cut off)';
+  if (labels.some((label) => label === ''))
+    return 'it has an empty part (two dots in a row, or a dot at the start or end)';
+  const bad = labels.find((label) => !LABEL.test(label));
+  if (bad !== undefined) {
+    return bad.length > 63
+      ? `its part "${bad.slice(0, 20)}..." is longer than 63 characters`
+      : `its part "${bad}" may hold only letters, digits and inner hyphens`;
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1] as string))
+    return 'it ends in a number; the last part is a top-level domain such as com or org';
+  return undefined;
 }
 
 export function addressKey(address: string): string {

@@ -239,8 +239,8 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
     else if (!entry && ctx.mode === 'failed')
       settle({
         ...base,
-        state: 'failed',
-        reason: 'not sent: this run resent only rows that had failed; resume the campaign to send it',
+        state: 'not_sent',
+        reason: 'this run resent only rows that had failed; resume the campaign to send it',
       });
     else toSend.push(candidate);
   }

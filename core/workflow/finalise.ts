@@ -163,12 +163,11 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
         : event.error
           ? describeCause(event.error)
           : 'its batch failed after every retry';
-      // Rows a cancel cut short were never tried: they are not failures a resend should retry. Neither are
-      // the rows of a campaign stopped before it started sending (its file or quota was refused).
-      const recordFailures = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
-      // A campaign stopped before it started sending attempted none of its rows: they are not_sent.
-      const unattempted = campaign.startedAt === undefined ? 'not_sent' : 'failed';
-      for await (const outcome of unreportedRows(campaign.id, seen, why, recordFailures, unattempted, deps))
+      // Rows a cancel cut short were never tried: they end `not_sent`, not as failures a resend should
+      // retry. So do the rows of a campaign stopped before it started sending (its file or quota was
+      // refused). Rows of a batch that failed after every retry were tried: they are retryable failures.
+      const tried = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
+      for await (const outcome of unreportedRows(campaign.id, seen, why, tried, deps))
         await write(record(outcome));
     }
     report.end();
@@ -190,7 +189,9 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
     const failed = await failCampaign(deps, campaign, reason, totals, reportKey);
     return { campaignId: campaign.id, status: failed.status, totals, reportKey };
   }
-  const status: CampaignStatus = counts.failed > 0 ? 'completed_with_failures' : 'completed';
+  // Rows never tried (a resend of failed rows skips the rest) mean the campaign did not reach everyone.
+  const status: CampaignStatus =
+    counts.failed > 0 || counts.not_sent > 0 ? 'completed_with_failures' : 'completed';
   await deps.campaigns.transition(campaign.id, status, {
     totals,
     progress: counts,
@@ -225,23 +226,24 @@ async function failCampaign(
 
 /**
  * Rows of the prepared file that no batch reported, each resolved against the ledger: sent, failed for a
- * reason recorded earlier, or not sent for `why`. With `recordFailures`, rows not sent are written to the
- * ledger as retryable failures, which is what a resend of failed rows reads.
+ * reason recorded earlier, or not sent for `why`. Rows of a run that `tried` to send them end `failed`
+ * and are written to the ledger as retryable failures, which is what a resend of failed rows reads; rows
+ * of a run that never tried (cancelled, or stopped before sending) end `not_sent`.
  */
 async function* unreportedRows(
   campaignId: string,
   seen: Uint8Array,
   why: string,
-  recordFailures: boolean,
-  unattempted: 'failed' | 'not_sent',
+  tried: boolean,
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
   const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
   // The Map item index of a data row: the header is -1, the first data row 0.
   let index = -2;
   let pending: RowOutcome[] = [];
+  const unsent = (o: RowOutcome) => o.state === 'failed' || o.state === 'not_sent';
   const resolve = async function* (): AsyncGenerator<RowOutcome> {
-    const candidates = pending.filter((o) => o.state === 'failed' || o.state === 'not_sent');
+    const candidates = pending.filter(unsent);
     const known = await deps.ledger.lookup(
       campaignId,
       candidates.map((o) => addressKey(o.email)),
@@ -249,12 +251,12 @@ async function* unreportedRows(
     const failures: LedgerEntry[] = [];
     for (const outcome of pending) {
       const key = addressKey(outcome.email);
-      const entry = outcome.state === 'failed' || outcome.state === 'not_sent' ? known.get(key) : undefined;
+      const entry = unsent(outcome) ? known.get(key) : undefined;
       const base = { i: outcome.i, row: outcome.row, email: outcome.email };
       if (entry && isSentEntry(entry)) yield { ...base, state: 'sent', messageId: entry.messageId };
       else if (entry) yield { ...base, state: 'failed', reason: entry.reason ?? outcome.reason };
       else {
-        if (outcome.state === 'failed' && recordFailures)
+        if (outcome.state === 'failed')
           failures.push({ key, row: outcome.row, state: 'failed', reason: outcome.reason, retryable: true });
         yield outcome;
       }
@@ -269,7 +271,8 @@ async function* unreportedRows(
     const base = { i: index, row: Number(row), email: decodeText(email) };
     if (state === 'invalid' || state === 'duplicate')
       pending.push({ ...base, state, reason: decodeText(note) });
-    else pending.push({ ...base, state: unattempted, reason: `not sent: ${why}` });
+    else if (tried) pending.push({ ...base, state: 'failed', reason: `not sent: ${why}` });
+    else pending.push({ ...base, state: 'not_sent', reason: `not sent: ${why}` });
     if (pending.length >= 100) yield* resolve();
   }
   yield* resolve();

@@ -488,7 +488,7 @@ describe('the sixback API', () => {
         templateVersion: 1,
         schedule: { sendAt: null, sendAtLocal: null, timeZone: null },
         progress: {
-          counts: { sent: 3, failed: 0, invalid: 0, duplicate: 0, suppressed: 0 },
+          counts: { sent: 3, failed: 0, invalid: 0, duplicate: 0, suppressed: 0, not_sent: 0 },
           done: 3,
           total: 3,
           percent: 100,
@@ -540,6 +540,18 @@ describe('the sixback API', () => {
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.status).toBe('cancelled');
       await t.stack.engine.wait(created.body.executionArn as string);
+      // Nothing was ever tried: every sendable row is not_sent with the reason, none failed.
+      const after = await t.call('GET', `/v1/campaigns/${id}`);
+      const counts = (after.body.progress as { counts: Record<string, number> }).counts;
+      expect(counts).toMatchObject({ sent: 0, failed: 0, not_sent: 3 });
+      const link = await t.call('GET', `/v1/campaigns/${id}/report`);
+      const csv = await (await fetch(link.body.url as string)).text();
+      const states = csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',').slice(2).join(','));
+      expect(states).toEqual(Array(3).fill('not_sent,,not sent: cancelled by the user'));
     });
 
     it('refuses a local time without a zone, a time skipped by daylight saving, and an unknown zone', async () => {

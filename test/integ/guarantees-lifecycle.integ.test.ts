@@ -116,12 +116,16 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.totals?.rows).toBe(rows);
     expect(cancelled.totals?.sent).toBe(acceptedAtCancel);
-    expect((cancelled.totals?.sent ?? 0) + (cancelled.totals?.failed ?? 0)).toBe(rows);
+    // Rows the cancel cut short were never tried: not_sent, not failed.
+    expect(cancelled.totals?.failed).toBe(0);
+    expect((cancelled.totals?.sent ?? 0) + (cancelled.totals?.not_sent ?? 0)).toBe(rows);
     const report = await reportRows(stack, cancelled);
     expect(report).toHaveLength(rows);
-    expect(countStates(report)).toEqual({ sent: acceptedAtCancel, failed: rows - acceptedAtCancel });
+    expect(countStates(report)).toEqual({ sent: acceptedAtCancel, not_sent: rows - acceptedAtCancel });
     expect(
-      report.filter((r) => r.state === 'failed').every((r) => r.reason === 'not sent: cancelled by the user'),
+      report
+        .filter((r) => r.state === 'not_sent')
+        .every((r) => r.reason === 'not sent: cancelled by the user'),
     ).toBe(true);
     // Nothing goes out once cancel returned.
     await new Promise((resolve) => setTimeout(resolve, 300));

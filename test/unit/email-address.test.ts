@@ -27,6 +27,22 @@ describe('checkAddress', () => {
     if (!result.ok) expect(result.reason).toContain(reason);
   });
 
+  it.each([
+    ['missing@domain', 'has no dot'],
+    ['a@example..com', 'empty part'],
+    ['a@.example.com', 'empty part'],
+    ['a@exa_mple.com', 'part "exa_mple" may hold only letters, digits and inner hyphens'],
+    ['a@-example.com', 'part "-example"'],
+    ['a@example.123', 'ends in a number'],
+  ])('says what is wrong with the domain of %j', (raw, why) => {
+    const result = checkAddress(raw);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toContain(`"${raw.slice(raw.lastIndexOf('@') + 1)}" is not a valid domain: `);
+      expect(result.reason).toContain(why);
+    }
+  });
+
   it('refuses over-long addresses', () => {
     expect(checkAddress(`${'a'.repeat(65)}@example.com`)).toMatchObject({ ok: false });
     const longDomain = Array.from({ length: 5 }, () => 'd'.repeat(60)).join('.');

@@ -164,9 +164,9 @@ describe('sendBatch guarantees', () => {
     expect(result.outcomes.map((o) => [o.email, o.state])).toEqual([
       ['r1@example.com', 'sent'],
       ['r2@example.com', 'sent'],
-      ['r3@example.com', 'failed'],
+      ['r3@example.com', 'not_sent'],
     ]);
-    expect(result.outcomes[2]?.reason).toMatch(/^not sent: this run resent only rows that had failed/);
+    expect(result.outcomes[2]?.reason).toMatch(/^this run resent only rows that had failed/);
   });
 
   it('lets only one attempt of a batch send at a time; the other waits and then sends nobody twice', async () => {
