@@ -86,3 +86,14 @@ export async function confirm(question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/**
+ * `html line 12, column 3:` then the line with its number and a caret under the column (1-based), as a
+ * compiler shows an error. Tabs before the column are kept so the caret lines up in a terminal.
+ */
+export function sourcePointer(source: string, line: number, column: number, label = ''): string {
+  const text = (source.split(/\r?\n/)[line - 1] ?? '').replace(/\s+$/, '');
+  const gutter = `${line} | `;
+  const lead = text.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, ' ');
+  return `  ${label}line ${line}, column ${column}:\n  ${gutter}${text}\n  ${' '.repeat(gutter.length - 2)}| ${lead}^`;
+}

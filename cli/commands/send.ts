@@ -2,11 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { formatInZone } from '../../core/campaigns/schedule.ts';
 import type { CampaignView } from '../../core/campaigns/view.ts';
 import type { ShortRowAction, TemplateRecord } from '../../core/schemas.ts';
+import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { collectVariable, confirm, duration, positiveInt, positiveNumber, printJson } from '../output.ts';
+import { resolveAt } from '../when.ts';
 import { describeCampaign, exitCodeFor, watchCampaign } from './campaigns.ts';
 import { checkUpload, describeCheck, SHORT_ROWS_HELP, shortRowAction, uploadFile } from './upload.ts';
 
@@ -39,6 +42,83 @@ const collect = (value: string, previous: string[] = []) => [
 ];
 
 export const systemTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** Edit distance, for "did you mean" on a mistyped template id. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** The closest id within a few edits (or one that contains the other), if any. */
+export function nearestId(wanted: string, ids: string[]): string | undefined {
+  const scored = ids
+    .map((id) => ({ id, d: distance(wanted.toLowerCase(), id.toLowerCase()) }))
+    .filter(
+      ({ id, d }) =>
+        d <= Math.max(2, Math.floor(wanted.length / 3)) || id.toLowerCase().includes(wanted.toLowerCase()),
+    )
+    .sort((a, b) => a.d - b.d);
+  return scored[0]?.id;
+}
+
+async function findTemplate(client: ApiClient, id: string, version?: number): Promise<TemplateRecord> {
+  try {
+    return await client.json<TemplateRecord>(
+      'GET',
+      `/v1/templates/${encodeURIComponent(id)}${version ? `?version=${version}` : ''}`,
+    );
+  } catch (error) {
+    if (!(error instanceof CliError) || error.code !== 'not_found' || version) throw error;
+    const list = await client
+      .json<{ items: { id: string }[] }>('GET', '/v1/templates')
+      .catch(() => ({ items: [] }));
+    const ids = list.items.map((t) => t.id);
+    const near = nearestId(id, ids);
+    throw new CliError(
+      `No template "${id}".${near ? ` Did you mean "${near}"?` : ''} ${
+        ids.length > 0
+          ? `Templates: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', ...' : ''}.`
+          : 'There are none yet: sixback templates put <id> --subject ... --html file.html'
+      }`,
+      EXIT.failed,
+      error.details,
+      error.code,
+    );
+  }
+}
+
+async function settled(client: ApiClient, view: CampaignView): Promise<CampaignView> {
+  let current = view;
+  const until = Date.now() + 15_000;
+  while (current.status === 'pending' && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    current = await client.json<CampaignView>('GET', `/v1/campaigns/${encodeURIComponent(view.id)}`, {
+      retries: 2,
+    });
+  }
+  return current;
+}
+
+function headline(view: CampaignView): string {
+  if (view.status === 'scheduled')
+    return `campaign ${view.id} scheduled for ${view.schedule.sendAtLocal ?? view.schedule.sendAt}${
+      view.schedule.timeZone ? ` (${view.schedule.timeZone})` : ''
+    }`;
+  if (view.status === 'sending') return `campaign ${view.id} started`;
+  if (view.status === 'pending') return `campaign ${view.id} created; its recipients are still being checked`;
+  return `campaign ${view.id} is ${view.status.replaceAll('_', ' ')}`;
+}
 
 export function register(program: Command): void {
   withConnection(
@@ -98,6 +178,11 @@ Examples:
           EXIT.usage,
         );
       }
+      // The cheap checks first: the time and the template, before a large file is uploaded and read.
+      const timeZone = options.at ? (options.tz ?? systemTimeZone()) : options.tz;
+      const at = options.at ? resolveAt(options.at, timeZone as string, new Date()) : undefined;
+      const template = await findTemplate(client, options.template, options.version);
+
       let key = options.recipients;
       if (existsSync(options.recipients)) {
         say(`uploading ${options.recipients} ...`);
@@ -108,10 +193,6 @@ Examples:
           EXIT.usage,
         );
       }
-      const template = await client.json<TemplateRecord>(
-        'GET',
-        `/v1/templates/${encodeURIComponent(options.template)}${options.version ? `?version=${options.version}` : ''}`,
-      );
 
       if (options.test) {
         const out = await client.json<{ sent: { to: string; messageId: string }[] }>(
@@ -136,14 +217,13 @@ Examples:
       }
 
       const check = await checkUpload(client, key, options.emailColumn, options.shortRows);
-      const timeZone = options.at ? (options.tz ?? systemTimeZone()) : options.tz;
       if (!options.json) {
         console.log(`recipients ${key}`);
         for (const line of describeCheck(check)) console.log(line);
       }
       const rate = options.rate;
-      const when = options.at
-        ? `at ${options.at}${/([+-]\d{2}:?\d{2}|Z)$/i.test(options.at) ? '' : ` (${timeZone})`}`
+      const when = at
+        ? `at ${formatInZone(at.instant, at.timeZone).slice(0, 16).replace('T', ' ')} (${at.timeZone})`
         : 'now';
       const question =
         `Send "${template.subject}" (template ${template.id} v${template.version}) from ${options.from} to ${check.valid} recipient${check.valid === 1 ? '' : 's'} ${when}` +
@@ -165,7 +245,7 @@ Examples:
         ...(options.replyTo ? { replyTo: options.replyTo } : {}),
         ...(options.name ? { name: options.name } : {}),
         ...(options.data ? { data: options.data } : {}),
-        ...(options.at ? { sendAt: options.at.replace(' ', 'T') } : {}),
+        ...(at ? { sendAt: at.sendAt } : {}),
         ...(timeZone ? { timeZone } : {}),
         ...(rate ? { rate } : {}),
         ...(options.emailColumn ? { emailColumn: options.emailColumn } : {}),
@@ -174,14 +254,17 @@ Examples:
       };
       // The same key on every retry: a lost answer never starts a second campaign.
       const idempotencyKey = options.idempotencyKey ?? `cli-${randomUUID()}`;
-      const view = await client.json<CampaignView>('POST', '/v1/campaigns', {
+      const created = await client.json<CampaignView>('POST', '/v1/campaigns', {
         body,
         headers: { 'idempotency-key': idempotencyKey },
         retries: 3,
       });
+      // A new campaign is `pending` while its execution checks the file; wait a moment for it to become
+      // scheduled or sending, so the headline and the status line say the same thing.
+      const view = options.watch ? created : await settled(client, created);
       if (options.json && !options.watch) printJson(view);
       else if (!options.json) {
-        console.log(`\ncampaign ${view.id} ${view.schedule.sendAt ? 'scheduled' : 'started'}`);
+        console.log(`\n${headline(view)}`);
         console.log(describeCampaign(view));
         if (!options.watch) console.log(`\nfollow it: sixback status ${view.id} --watch`);
       }

@@ -5,7 +5,7 @@ import type { TemplateRecord } from '../../core/schemas.ts';
 import type { TemplateSummary } from '../../core/templates/store.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { collectVariable, confirm, positiveInt, printJson, table } from '../output.ts';
+import { collectVariable, confirm, positiveInt, printJson, sourcePointer, table } from '../output.ts';
 
 function readText(path: string, what: string): string {
   try {
@@ -21,6 +21,24 @@ interface PreviewAnswer {
   text?: string;
   sampled: string[];
   template: { id: string; version: number };
+}
+
+/**
+ * A template syntax error from the API names the part, line and column; this adds the source line and a
+ * caret under the column, as a compiler would, from the text the user just sent.
+ */
+function withSourceLine(error: unknown, body: Record<string, unknown>): unknown {
+  if (!(error instanceof CliError)) return error;
+  const where = error.details as { part?: string; line?: number | null; column?: number | null } | undefined;
+  if (!where || typeof where !== 'object' || Array.isArray(where) || !where.part || !where.line) return error;
+  const source = body[where.part];
+  if (typeof source !== 'string') return error;
+  return new CliError(
+    `${error.message}\n${sourcePointer(source, where.line, where.column ?? 1, `${where.part} `)}`,
+    error.exitCode,
+    error.details,
+    error.code,
+  );
 }
 
 export function register(program: Command): void {
@@ -75,13 +93,11 @@ export function register(program: Command): void {
           };
         }
         if (options.name) body.name = options.name;
-        const saved = await clientFor(options).json<TemplateRecord>(
-          'PUT',
-          `/v1/templates/${encodeURIComponent(id)}`,
-          {
-            body,
-          },
-        );
+        const saved = await clientFor(options)
+          .json<TemplateRecord>('PUT', `/v1/templates/${encodeURIComponent(id)}`, { body })
+          .catch((error: unknown) => {
+            throw withSourceLine(error, body);
+          });
         if (options.json) printJson(saved);
         else
           console.log(

@@ -79,7 +79,12 @@ export function describeCheck(check: RecipientsUploadCheck): string[] {
     `  sendable     ${check.valid}`,
   ];
   if (check.invalid > 0) lines.push(`  invalid      ${check.invalid} (skipped)`);
-  if (check.duplicates > 0) lines.push(`  duplicates   ${check.duplicates} (sent once)`);
+  if (check.duplicates > 0) {
+    const shown = (check.duplicateRows ?? []).slice(0, 5);
+    const which = shown.map((d) => `row ${d.row} repeats row ${d.sameAs}`).join(', ');
+    const more = check.duplicates > shown.length ? `, and ${check.duplicates - shown.length} more` : '';
+    lines.push(`  duplicates   ${check.duplicates} (sent once)${which ? `: ${which}${more}` : ''}`);
+  }
   if (check.delimiter && check.delimiter !== ',')
     lines.push(
       `  delimiter    ${check.delimiter === '\t' ? 'tab' : `"${check.delimiter}"`} (detected from the header)`,

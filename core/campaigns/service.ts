@@ -11,6 +11,7 @@ import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from 
 import type { TemplateStore } from '../templates/store.ts';
 import type { Orchestrator } from '../workflow/orchestrator.ts';
 import { reportAfterStop } from './runs.ts';
+import { formatInZone } from './schedule.ts';
 import { emptyCounts } from './status.ts';
 import type { CampaignRecord, CampaignStore, RecipientsCheck } from './store.ts';
 
@@ -170,7 +171,9 @@ export async function createOrReplayCampaign(
   if (spec.sendAt) {
     const at = Date.parse(spec.sendAt);
     if (at < now.getTime() - PAST_TOLERANCE_MS) {
-      throw new ValidationError(`sendAt ${spec.sendAt} is in the past. Leave it out to send now.`, {
+      const zone = spec.timeZone;
+      const shown = zone ? `${formatInZone(spec.sendAt, zone)} (${zone})` : spec.sendAt;
+      throw new ValidationError(`The send time (sendAt) ${shown} is in the past. Leave it out to send now.`, {
         details: [{ path: 'sendAt', problem: 'in the past' }],
       });
     }

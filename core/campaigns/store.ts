@@ -31,6 +31,8 @@ export interface RecipientsCheck {
   shortRowNumbers?: number[];
   /** The first problems found, enough to fix the file; the report lists every row. */
   problems: RowProblem[];
+  /** The first duplicate rows found, each with the row it repeats (older records have none). */
+  duplicateRows?: { row: number; sameAs: number }[];
   /** The file could not be used at all (the first problem says why); nothing was sent. */
   fatal?: boolean;
 }

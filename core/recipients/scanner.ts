@@ -97,6 +97,7 @@ export class RecipientsScanner {
     shortRows: 0,
     shortRowNumbers: [],
     problems: [],
+    duplicateRows: [],
   };
 
   constructor(
@@ -247,6 +248,7 @@ export class RecipientsScanner {
     const first = seen.firstRow(address.key);
     if (first !== undefined) {
       this.check.duplicates++;
+      if (this.check.duplicates <= MAX_PROBLEMS) this.check.duplicateRows?.push({ row, sameAs: first });
       return {
         row,
         state: 'duplicate',

@@ -3,7 +3,7 @@
  * rendering. HTML output is escaped by default so a recipient's data can never inject markup; liquid
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
-import { Liquid, type Template } from 'liquidjs';
+import { Liquid, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type FastRender } from './fast-render.ts';
@@ -104,6 +104,102 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
   }
 }
 
+/**
+ * Filters that keep a non-empty string non-empty: after `default: "x"`, a chain of these still cannot
+ * come out empty. Anything else after the default (remove, slice, strip...) might, so it does not count.
+ */
+const KEEPS_NON_EMPTY = new Set([
+  'append',
+  'prepend',
+  'upcase',
+  'downcase',
+  'capitalize',
+  'escape',
+  'escape_once',
+  'url_encode',
+  'url_escape',
+  'xml_escape',
+  'cgi_escape',
+  'raw',
+  'json',
+  'jsonify',
+  'inspect',
+  'size',
+  'default',
+]);
+
+interface ValueShape {
+  initial: { postfix: unknown[] };
+  filters: { name: string; args: unknown[] }[];
+}
+
+const isValue = (arg: unknown): arg is ValueShape =>
+  typeof arg === 'object' &&
+  arg !== null &&
+  Array.isArray((arg as ValueShape).filters) &&
+  Array.isArray((arg as ValueShape).initial?.postfix);
+
+/** A literal that is never empty: a non-empty string, any number, or true. */
+function nonEmptyLiteral(arg: unknown): boolean {
+  if (Array.isArray(arg)) return false; // a keyword argument (allow_false: true), not the fallback
+  const token = arg as Parameters<typeof TypeGuards.isQuotedToken>[0];
+  if (TypeGuards.isQuotedToken(token)) return (token as unknown as { content: string }).content !== '';
+  if (TypeGuards.isNumberToken(token)) return true;
+  return TypeGuards.isLiteralToken(token) && token.literal === 'true';
+}
+
+/** The chain ends in a value that cannot be empty because of a `default` with a non-empty literal. */
+function defaultGuarded(value: ValueShape): boolean {
+  let guarded = false;
+  for (const filter of value.filters) {
+    // The engine's own output escape (outputEscape: 'escape') is an unnamed filter ("[object Function]").
+    if (filter.name === '[object Function]') continue;
+    if (filter.name === 'default' && nonEmptyLiteral(filter.args[0])) guarded = true;
+    else if (!KEEPS_NON_EMPTY.has(filter.name)) guarded = false;
+  }
+  return guarded;
+}
+
+type Node = {
+  arguments?: () => Iterable<unknown>;
+  children?: (partials: boolean, sync: boolean) => Generator<unknown, Iterable<Node>, unknown>;
+};
+
+/** Every filtered value in the templates, at any depth (outputs, and tags such as assign or echo). */
+function* filteredValues(templates: Iterable<Node>): Generator<ValueShape> {
+  for (const node of templates) {
+    if (node.arguments) for (const arg of node.arguments()) if (isValue(arg)) yield arg;
+    if (node.children) {
+      // Run the children generator synchronously, as liquidjs's own sync analysis does.
+      const it = node.children(false, true);
+      let step = it.next();
+      while (!step.done) step = it.next(step.value);
+      yield* filteredValues(step.value);
+    }
+  }
+}
+
+/**
+ * The names a part needs from outside: liquidjs's global variables, less the ones every use of which
+ * is the input of a filter chain guarded by `default` (`{{ city | default: "your town" }}`): a missing
+ * column there renders the default, so it is optional and does not block a send.
+ */
+function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
+  const analysis = engine.analyzeSync(parsed, { partials: false });
+  const at = (v: { location: { row: number; col: number } }) => `${v.location.row}:${v.location.col}`;
+  const guarded = new Set<string>();
+  for (const value of filteredValues(parsed as unknown as Node[])) {
+    if (!defaultGuarded(value)) continue;
+    // The positions of the variables in the chain's input, found by the same analysis.
+    const input = { arguments: () => value.initial.postfix } as unknown as Template;
+    for (const uses of Object.values(engine.analyzeSync([input], { partials: false }).globals))
+      for (const use of uses) guarded.add(at(use));
+  }
+  return Object.entries(analysis.globals)
+    .filter(([, uses]) => uses.some((use) => !guarded.has(at(use))))
+    .map(([name]) => name);
+}
+
 /** Parses one part with positioned syntax errors, for finding the partials it uses (resolvePartials). */
 export function parseTemplatePart(part: Part, source: string): Template[] {
   return source === '' ? [] : parsePart(defaultEngines[part], part, source);
@@ -142,7 +238,7 @@ export function compileTemplate(
     [engines.html, html],
     [engines.text, text],
   ] as const) {
-    if (parsed) for (const name of engine.globalVariablesSync(parsed)) variables.add(name);
+    if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
   }
   const fast: FastTemplate = {
     subject: compileFast(subject, false),

@@ -280,6 +280,7 @@ describe('the sixback API', () => {
         invalid: 1,
         duplicates: 1,
         problems: [{ row: 5, problem: expect.any(String) }],
+        duplicateRows: [{ row: 6, sameAs: 2 }],
       });
     });
 

@@ -66,6 +66,11 @@ describe('RecipientsScanner', () => {
     expect(rows.map((r) => r.state)).toEqual(['ok', 'duplicate', 'duplicate', 'ok']);
     expect(rows[1]?.note).toBe('same address as row 2');
     expect(check).toMatchObject({ valid: 2, duplicates: 2 });
+    // Which rows, not only how many: the upload check shows them.
+    expect(check.duplicateRows).toEqual([
+      { row: 3, sameAs: 2 },
+      { row: 4, sameAs: 2 },
+    ]);
   });
 
   it('records row-level problems as invalid rows with reasons, and keeps going', async () => {

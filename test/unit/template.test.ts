@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MissingVariablesError, TemplateSyntaxError } from '../../core/errors.ts';
+import { renderPreview } from '../../core/templates/preview.ts';
 import {
   assertVariablesProvided,
   CompiledTemplateCache,
@@ -8,6 +9,7 @@ import {
   RenderError,
   renderTemplate,
 } from '../../core/templates/render.ts';
+import { seeded } from '../support/seeded.ts';
 
 describe('compileTemplate', () => {
   it('lists the top-level variables the template reads, but not the ones it assigns or loops over', () => {
@@ -78,6 +80,53 @@ describe('missing variables', () => {
       expect((error as MissingVariablesError).details).toMatchObject({ missing: ['city'] });
       expect((error as Error).message).toContain('"city"');
     }
+  });
+});
+
+describe('variables with a default', () => {
+  it.each([
+    ['{{ city | default: "your town" }}', []],
+    ['{{ city | upcase | default: "x" | append: suffix }}', ['suffix']],
+    ['{% if vip %}{{ city | default: "a" }}{% endif %}', ['vip']],
+    ['{{ city | default: "a" }} and {{ city }}', ['city']],
+    ['{{ city | default: "" }}', ['city']],
+    ['{{ city | default: "x" | remove: "x" }}', ['city']],
+    ['{{ count | default: 0 }}', []],
+    ['{% assign town = city | default: "x" %}{{ town }}', []],
+    ['{{ user.city | default: "x" }} {{ user.name }}', ['user']],
+  ])('%s needs %j', (html, needed) => {
+    expect(compileTemplate({ subject: 'Hi', html }).variables).toEqual(needed);
+  });
+
+  it('never requires a variable whose every use ends non-empty through a default (generated chains)', () => {
+    const rng = seeded(17);
+    const keep = ['upcase', 'downcase', 'capitalize', 'escape', 'append: "!"', 'prepend: "> "', 'url_encode'];
+    const any = [...keep, 'strip', 'remove: "a"', 'truncate: 3', 'replace: "a", ""'];
+    for (let n = 0; n < 200; n++) {
+      const before = Array.from({ length: rng.int(3) }, () => rng.pick(any));
+      const fallback = rng.pick(['"your town"', '"a"', '1', '" "']);
+      const after = Array.from({ length: rng.int(3) }, () => rng.pick(any));
+      const chain = [...before, `default: ${fallback}`, ...after].join(' | ');
+      const html = `<p>{{ city | ${chain} }}</p>`;
+      const compiled = compileTemplate({ subject: 'Hi', html });
+      const guarded = after.every((f) => keep.includes(f));
+      expect(compiled.variables, html).toEqual(guarded ? [] : ['city']);
+      // An optional variable renders without a value, and what it renders is not empty.
+      if (guarded) {
+        const out = renderTemplate(compiled, {}).html;
+        expect(out, html).not.toBe('<p></p>');
+        expect(() => assertVariablesProvided(compiled, ['email'], [])).not.toThrow();
+      }
+    }
+  });
+
+  it('previews the default, not a sample, for a variable with no value', () => {
+    const preview = renderPreview(
+      { subject: 'Hi {{ first_name }}', html: '<p>{{ city | default: "your town" }}</p>' },
+      {},
+    );
+    expect(preview.html).toBe('<p>your town</p>');
+    expect(preview.sampled).toEqual(['first_name']);
   });
 });
 
