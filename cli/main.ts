@@ -17,6 +17,10 @@ import { register as templates } from './commands/templates.ts';
 import { register as upload } from './commands/upload.ts';
 import { EXIT } from './exit.ts';
 
+// The AWS SDK prints a ten-line NodeVersionSupportWarning on every command under Node 20; the README
+// says which Node versions are supported and tested, so the CLI keeps its output to its own.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const COMMANDS: ((program: Command) => void)[] = [
   dev,
   demo,

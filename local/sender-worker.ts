@@ -20,7 +20,8 @@ function threadCpuUs(): number | undefined {
     return undefined;
   }
 }
-const deps = createAppDeps({ ...setup.config, sesTransport: setup.transport });
+const config = { ...setup.config, sesTransport: setup.transport };
+const deps = createAppDeps(config);
 const sendBatch = createHandler(deps);
 
 parentPort?.on('message', async (message: { id: number; op: string; payload: unknown }) => {
@@ -32,6 +33,10 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
       const e = error as Error;
       reply({ error: { name: e?.name ?? 'Error', message: e?.message ?? String(error) } });
     }
+  } else if (message.op === 'publicBaseUrl') {
+    // The unsubscribe links read the configuration when each link is made (LocalStack.setPublicBaseUrl).
+    config.publicBaseUrl = message.payload as string;
+    reply({});
   } else if (message.op === 'ping') {
     reply({ result: 'ready' });
   } else if (message.op === 'cpu') {

@@ -98,6 +98,11 @@ export interface LocalStack {
   ses?: LocalSes;
   /** The SendBatch worker threads, when `senderWorkers` asked for them. */
   senderPool?: SenderPool;
+  /**
+   * Points unsubscribe links at this base from now on (in this thread and every sender worker): the API
+   * server's real address, known only once it listens (`--port 0`).
+   */
+  setPublicBaseUrl(url: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -254,6 +259,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dataDir,
       ...(senderPool ? { senderPool } : {}),
       ...(ses ? { ses: ses.ses } : {}),
+      async setPublicBaseUrl(url: string) {
+        // The unsubscribe links read the configuration object when each link is made.
+        config.publicBaseUrl = url;
+        await senderPool?.broadcast('publicBaseUrl', url);
+      },
       async stop() {
         await engine.stopAll();
         await senderPool?.close();
