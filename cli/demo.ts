@@ -16,6 +16,8 @@ export interface DemoOptions {
   keep: boolean;
   /** Also send to the SES mailbox simulator's five addresses (success, bounce, ooto, complaint, suppressionlist). */
   simulator?: boolean;
+  /** Redraw the progress line in place (a terminal) instead of printing a line per change; '' ends it. */
+  redraw?: (line: string) => void;
 }
 
 /** The mailbox simulator's addresses, each with the outcome SES documents for it. */
@@ -87,6 +89,7 @@ export async function runDemo(
     done.then(() => {
       finished = true;
     });
+    let lastLine = '';
     while (!finished) {
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 500))]);
       const now = await stack.deps.campaigns.get(campaign.id);
@@ -95,11 +98,15 @@ export async function runDemo(
       if (!options.json && !finished) {
         const width = 30;
         const filled = Math.round((decided / Math.max(1, rows)) * width);
-        out(
-          `  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${decided}/${rows} ${now.status} (sent ${now.progress.sent})`,
-        );
+        const line = `  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${decided}/${rows} ${now.status} (sent ${now.progress.sent})`;
+        // On a terminal one line is redrawn; elsewhere (logs, CI) a line only when it changed.
+        if (options.redraw) options.redraw(line);
+        else if (line !== lastLine) out(line);
+        lastLine = line;
       }
     }
+    // The last bar stays on screen; what follows starts on the next line.
+    if (options.redraw && lastLine) options.redraw('');
     const execution = await done;
     // SES's events come after the sends (asynchronously, as on AWS): wait until the handler has them all.
     await stack.ses?.events.idle();

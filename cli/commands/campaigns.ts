@@ -10,6 +10,7 @@ import {
   type RecipientState,
 } from '../../core/campaigns/status.ts';
 import { type CampaignView, progressSummary } from '../../core/campaigns/view.ts';
+import { describeAlarm, describeEvents, describeRates } from '../../core/compliance/health.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
@@ -59,6 +60,13 @@ export function describeCampaign(view: CampaignView): string {
   rows.push(['', RECIPIENT_STATES.map((s) => stateColour(s, `${s} ${p.counts[s]}`, p.counts[s])).join(', ')]);
   rows.push(['rate', `${p.ratePerSecond ?? '-'} /s so far, planned ${p.plannedRate} /s`]);
   if (p.expectedFinishAt && !isFinal(view.status)) rows.push(['expected end', p.expectedFinishAt]);
+  const d = view.deliverability;
+  if (d) {
+    rows.push(['events', describeEvents(d.events) || 'none yet']);
+    rows.push(['health', `${d.status === 'alarm' ? colour('red', 'ALARM') : 'ok'}: ${describeRates(d)}`]);
+    for (const alarm of d.alarms)
+      rows.push(['', colour('red', `${describeAlarm(alarm)} (raised ${alarm.raisedAt})`)]);
+  }
   if (view.executionUrl) rows.push(['execution', view.executionUrl]);
   if (view.reportAvailable) rows.push(['report', `sixback report ${view.id}`]);
   return table(rows);

@@ -21,7 +21,12 @@ export function register(program: Command): void {
     )
     .action(async (options) => {
       const { runDemo } = await import('../demo.ts');
-      const summary = await runDemo(options);
+      const summary = await runDemo({
+        ...options,
+        ...(process.stdout.isTTY && !options.json
+          ? { redraw: (line: string) => process.stdout.write(line ? `\r\x1b[2K${line}` : '\n') }
+          : {}),
+      });
       process.exitCode = summary.status === 'completed' ? 0 : 1;
     });
 }

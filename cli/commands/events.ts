@@ -1,6 +1,7 @@
 /** `sixback events inject`: SES events for the local stack, whose SES stand-in produces none. */
 import type { Command } from 'commander';
 import { INJECTABLE_EVENT_TYPES } from '../../core/compliance/events.ts';
+import { describeAlarm } from '../../core/compliance/health.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { printJson } from '../output.ts';
@@ -45,9 +46,7 @@ export function register(program: Command): void {
         );
       }
       for (const alarm of answer.alarmsRaised) {
-        console.log(
-          `ALARM ${alarm.metric} ${(alarm.value * 100).toFixed(2)}% > ${(alarm.threshold * 100).toFixed(2)}%`,
-        );
+        console.log(describeAlarm(alarm));
       }
     }),
   );

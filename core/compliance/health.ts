@@ -127,3 +127,22 @@ export function deliverabilityView(record: {
     alarms: record.alarms ?? [],
   };
 }
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
+
+/** One alarm for people: `ALARM complaintRate 2.22% > 0.10%`, the same words everywhere it is shown. */
+export function describeAlarm(alarm: { metric: string; value: number; threshold: number }): string {
+  return `ALARM ${alarm.metric} ${percent(alarm.value)} > ${percent(alarm.threshold)}`;
+}
+
+/** The event counts that are not zero, `delivery 40, bounce 3, complaint 1`; '' when there are none. */
+export function describeEvents(events: Partial<Record<string, number>>): string {
+  return EVENT_COUNTERS.filter((name) => (events[name] ?? 0) > 0)
+    .map((name) => `${name} ${events[name]}`)
+    .join(', ');
+}
+
+/** The rates with their thresholds: `complaints 2.22% (limit 0.10%), bounces 0.00% (limit 5.00%)`. */
+export function describeRates(view: { complaintRate: number; bounceRate: number }): string {
+  return `complaints ${percent(view.complaintRate)} (limit ${percent(DEFAULT_THRESHOLDS.complaintRate)}), bounces ${percent(view.bounceRate)} (limit ${percent(DEFAULT_THRESHOLDS.bounceRate)})`;
+}

@@ -290,3 +290,68 @@ describe('recipient variables', () => {
     expect(sent.html).toBe('<p>https://u.example/t</p>');
   });
 });
+
+describe('running progress from inside a batch', () => {
+  it('adds what SES accepted while the batch sends, at most once per interval, and every row once in all', async () => {
+    // A clock the fake SES moves: each send takes 100 ms of it, so 40 sends span 4 s (one at a time).
+    let clock = 0;
+    const calls: { at: number; counts: Record<string, number | undefined> }[] = [];
+    const ses = new FakeSes(() => {
+      clock += 100;
+    });
+    const result = (await sendBatch(
+      {
+        ...batch(40),
+        Items: [
+          ...batch(40).Items,
+          { index: 40, row: { row: '42', state: 'invalid', email: 'bad', note: 'bad', vars: '' } },
+        ],
+      },
+      deps(ses, new MemoryLedger(), {
+        maxInFlight: 1,
+        now: () => clock,
+        progressIntervalMs: 1000,
+        addProgress: async (_id, counts) => {
+          calls.push({ at: clock, counts: { ...counts } });
+        },
+      }),
+    )) as SendBatchResult;
+    expect(result.outcomes).toHaveLength(41);
+    // Before the end: a write about every second of sending, each of `sent` only.
+    const running = calls.slice(0, -1);
+    expect(running.length).toBeGreaterThanOrEqual(3);
+    for (const call of running) expect(Object.keys(call.counts)).toEqual(['sent']);
+    for (let i = 1; i < running.length; i++)
+      expect((running[i]?.at ?? 0) - (running[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+    // In all, each row counted exactly once: 40 sent and the invalid row.
+    const total = (state: string) => calls.reduce((sum, c) => sum + (c.counts[state] ?? 0), 0);
+    expect(total('sent')).toBe(40);
+    expect(total('invalid')).toBe(1);
+  });
+
+  it('counts only what SES accepted for a batch that fails, whatever was already added', async () => {
+    let clock = 0;
+    const added: number[] = [];
+    const ses = new FakeSes((_email, n) => {
+      clock += 400;
+      if (n > 10) throw sesError('ServiceUnavailable', 503);
+    });
+    await expect(
+      sendBatch(
+        batch(30),
+        deps(ses, new MemoryLedger(), {
+          maxInFlight: 1,
+          attempts: 1,
+          now: () => clock,
+          progressIntervalMs: 1000,
+          addProgress: async (_id, counts) => {
+            added.push(counts.sent ?? 0);
+            expect(Object.keys(counts).filter((k) => k !== 'sent')).toEqual([]);
+          },
+        }),
+      ),
+    ).rejects.toThrow();
+    expect(added.length).toBeGreaterThan(1);
+    expect(added.reduce((a, b) => a + b, 0)).toBe(10);
+  });
+});

@@ -46,6 +46,17 @@ function csv(rows: number, extra: string[] = []): string {
   return `${[...lines, ...extra].join('\n')}\n`;
 }
 
+/** A complaint on the scheduled campaign through the API, as `sixback events inject` sends it. */
+async function injectComplaint(campaignId: string): Promise<boolean> {
+  const response = await fetch(`${server.url}/v1/local/ses-events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'complaint', email: 'person1@example.com', campaignId }),
+  });
+  const body = (await response.json()) as { alarmsRaised: unknown[] };
+  return response.status === 201 && body.alarmsRaised.length > 0;
+}
+
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 }
@@ -304,8 +315,72 @@ describe('web console', () => {
       .toBe('cancelled');
     expect((await stack.deps.campaigns.get(scheduledId)).status).toBe('cancelled');
     expect(await page.getByRole('button', { name: 'Cancel campaign' }).count()).toBe(0);
+    // Nothing was tried: its ten rows are "not sent", in their own colour, and none is a failure.
+    const notSent = page.locator('.stat[data-state="not_sent"] dd');
+    await expect.poll(() => notSent.textContent(), { timeout: 30_000 }).toBe('10');
+    expect(await page.locator('.stat[data-state="failed"] dd').textContent()).toBe('0');
+    expect(await page.getByTestId('progress-text').textContent()).toBe(
+      '0 of 10 recipients sent: 0 sent, 10 not sent (never tried).',
+    );
+    const colour = await page
+      .locator('.bar .seg.not_sent')
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    const failedColour = await page.evaluate(() =>
+      getComputedStyle(document.documentElement).getPropertyValue('--failed').trim(),
+    );
+    expect(colour).toBe('rgb(14, 116, 144)');
+    expect(failedColour).not.toBe('#0e7490');
     await shot(page, '08-campaign-cancelled');
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    const row = page.locator(`tr[data-campaign="${scheduledId}"]`);
+    await expect.poll(() => row.textContent()).toContain('10 not sent');
+    expect(await row.locator('.danger').count()).toBe(0);
     await page.close();
+  });
+
+  it('picks up a pasted #token= link on the sign-in screen without a reload', async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+    const page = await fresh.newPage();
+    await page.goto(`${server.url}/#/campaigns`);
+    await page.getByLabel('API token').waitFor();
+    let reloaded = false;
+    page.on('load', () => {
+      reloaded = true;
+    });
+    // What pasting the printed link into the address bar does: only the fragment changes.
+    await page.evaluate((token) => {
+      location.hash = `#token=${token}`;
+    }, server.token);
+    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    expect(reloaded).toBe(false);
+    expect(page.url()).not.toContain(server.token);
+    await fresh.close();
+  });
+
+  it('fits a 390 px phone: the navigation stays in the header, the campaigns table does not scroll sideways', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: USER_ZONE });
+    const page = await phone.newPage();
+    await page.goto(`${server.url}/#token=${server.token}`);
+    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(0);
+    const layout = await page.evaluate(() => {
+      const header = document.querySelector('header.top') as HTMLElement;
+      const box = header.getBoundingClientRect();
+      const links = Array.from(header.querySelectorAll('a, button')).map((el) => el.getBoundingClientRect());
+      return {
+        linksInside: links.every(
+          (r) => r.top >= box.top && r.bottom <= box.bottom && r.left >= box.left && r.right <= box.right,
+        ),
+        pageWidth: document.documentElement.scrollWidth,
+        tableWidth: (document.querySelector('table.list') as HTMLElement).scrollWidth,
+        viewport: window.innerWidth,
+      };
+    });
+    await page.screenshot({ path: `${SHOTS}/14-phone-campaigns.png`, fullPage: true });
+    expect(layout.linksInside).toBe(true);
+    expect(layout.pageWidth).toBeLessThanOrEqual(layout.viewport);
+    expect(layout.tableWidth).toBeLessThanOrEqual(layout.viewport);
+    await phone.close();
   });
 
   it('sends a campaign of 50 and shows its progress reach 50 sent', async () => {
@@ -335,7 +410,7 @@ describe('web console', () => {
 
     // The report downloads through a presigned link.
     const download = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Download per-recipient report (CSV)' }).click();
+    await page.getByRole('button', { name: /Download the per-recipient report/ }).click();
     const file = await download;
     expect(file.suggestedFilename()).toMatch(/report\.csv$/);
     await shot(page, '10-campaign-completed');
@@ -363,6 +438,18 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Remove other@example.org from the list' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(0);
     expect((await stack.deps.suppression.lookup(['other@example.org', 'blocked@example.com'])).size).toBe(1);
+    await page.close();
+  });
+
+  // Last but one: the complaint suppresses its address, which the tests before must not see.
+  it('shows SES event counts and a complaint-rate alarm on the campaign page', async () => {
+    expect(await injectComplaint(scheduledId)).toBe(true);
+    const page = await open(`#/campaigns/${scheduledId}`);
+    const box = page.getByTestId('deliverability');
+    await expect.poll(() => box.textContent()).toContain('ALARM complaintRate');
+    expect(await box.textContent()).toMatch(/complaint 1\b/);
+    expect(await box.getByRole('alert').count()).toBe(1);
+    await shot(page, '13-campaign-alarm');
     await page.close();
   });
 

@@ -185,7 +185,6 @@ async function route(): Promise<void> {
   }
 }
 
-let started = false;
 async function start(): Promise<void> {
   adoptTokenFromFragment();
   if (!getToken()) {
@@ -204,18 +203,28 @@ async function start(): Promise<void> {
   const { main, nav } = shell(config);
   mainElement = main;
   navElement = nav;
-  if (!started) {
-    started = true;
-    window.addEventListener('hashchange', () => {
-      void route().then(() => mainElement?.focus({ preventScroll: true }));
-    });
-    window.addEventListener(UNAUTHORIZED_EVENT, () => {
-      clearToken();
-      mainElement = undefined;
-      signIn('The API refused the token (it changes each time `sixback dev` starts). Paste the new one.');
-    });
-  }
   await route();
 }
+
+/** The fragment `sixback dev` prints: #token=…(&inbox=…). */
+const carriesToken = () => new URLSearchParams(location.hash.replace(/^#/, '')).has('token');
+
+// Listened to from the first moment, signed in or not: a `#token=` link pasted into the address bar of
+// the sign-in screen (the token changes at every `sixback dev` start) signs in without a reload.
+window.addEventListener('hashchange', () => {
+  if (carriesToken()) {
+    void start();
+    return;
+  }
+  void route().then(() => mainElement?.focus({ preventScroll: true }));
+});
+window.addEventListener(UNAUTHORIZED_EVENT, () => {
+  // On the sign-in screen the form says what was wrong with the token it tried.
+  if (!mainElement) return;
+  clearToken();
+  mainElement = undefined;
+  navElement = undefined;
+  signIn('The API refused the token (it changes each time `sixback dev` starts). Paste the new one.');
+});
 
 void start();

@@ -3,17 +3,15 @@
  * finish), the execution, the recipients check, actions (cancel, resume, resend failed) and the report.
  * Polls once a second while the campaign can still change.
  */
+
+import { RECIPIENT_STATE_LABEL, RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
+import { progressSummary } from '../../../core/campaigns/view.ts';
+import { describeAlarm, describeEvents, describeRates } from '../../../core/compliance/health.ts';
 import { type CampaignView, client } from '../api.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
 
-const STATES = [
-  ['sent', 'Sent'],
-  ['duplicate', 'Duplicate'],
-  ['suppressed', 'Suppressed'],
-  ['invalid', 'Invalid'],
-  ['failed', 'Failed'],
-] as const;
+const STATES = RECIPIENT_STATES.map((state) => [state, RECIPIENT_STATE_LABEL[state]] as const);
 const POLL_MS = 1000;
 const CHANGING = new Set(['pending', 'scheduled', 'sending']);
 
@@ -41,13 +39,7 @@ function progressSection(c: CampaignView): HTMLElement {
         return width > 0 ? h('span', { class: `seg ${state}`, style: `width:${width}%` }) : null;
       }),
     ),
-    h(
-      'p',
-      { class: 'bar-caption', 'data-testid': 'progress-text' },
-      p.total === null
-        ? 'The recipients file has not been checked yet.'
-        : `${formatNumber(p.done)} of ${formatNumber(p.total)} recipients done (${percent}%)`,
-    ),
+    h('p', { class: 'bar-caption', 'data-testid': 'progress-text' }, progressSummary(c, formatNumber)),
     h(
       'dl',
       { class: 'stats' },
@@ -77,6 +69,26 @@ function progressSection(c: CampaignView): HTMLElement {
         h('dd', { class: 'small' }, formatTime(p.expectedFinishAt)),
       ),
     ),
+  );
+}
+
+/** SES events counted for the campaign, its complaint and bounce rates, and any alarm raised. */
+function deliverabilitySection(c: CampaignView): HTMLElement | null {
+  const d = c.deliverability;
+  if (!d) return null;
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'deliverability-title', 'data-testid': 'deliverability' },
+    h('h2', { id: 'deliverability-title' }, 'Deliverability'),
+    d.alarms.map((alarm) =>
+      h(
+        'p',
+        { class: 'alert error', role: 'alert' },
+        `${describeAlarm(alarm)} (raised ${formatTime(alarm.raisedAt)})`,
+      ),
+    ),
+    h('p', null, h('strong', null, d.status === 'alarm' ? 'Alarm: ' : 'Healthy: '), describeRates(d), '.'),
+    h('p', { class: 'small' }, 'SES events: ', describeEvents(d.events) || 'none yet', '.'),
   );
 }
 
@@ -259,7 +271,7 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
         ? h(
             'button',
             { type: 'button', onclick: () => void download() },
-            'Download per-recipient report (CSV)',
+            'Download the per-recipient report (CSV: row, email, state, message id, reason)',
           )
         : h(
             'span',
@@ -277,6 +289,7 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
           )
         : null,
       progressSection(c),
+      deliverabilitySection(c),
       detailsSection(c),
       checkSection(c),
     );

@@ -8,6 +8,14 @@ import type { ScreenContext } from '../main.ts';
 const ACTIVE = new Set(['pending', 'scheduled', 'sending']);
 const POLL_MS = 2000;
 
+/** When it was (or will be) sent: the schedule, else when sending began; "now" only before it began. */
+function sendTime(c: CampaignView): Node | string {
+  if (c.schedule.sendAt) return formatTime(c.schedule.sendAt);
+  if (c.startedAt) return formatTime(c.startedAt);
+  if (ACTIVE.has(c.status)) return h('span', { class: 'muted' }, 'now');
+  return h('span', { class: 'muted' }, 'never sent');
+}
+
 function row(c: CampaignView): HTMLTableRowElement {
   const p = c.progress;
   return h(
@@ -20,7 +28,7 @@ function row(c: CampaignView): HTMLTableRowElement {
       c.name && c.name !== c.id ? h('div', { class: 'muted mono small' }, c.id) : null,
     ),
     h('td', { 'data-testid': 'status' }, statusBadge(c.status)),
-    h('td', { class: 'mono small' }, `${c.templateId} v${c.templateVersion}`),
+    h('td', { class: 'mono small optional-column' }, `${c.templateId} v${c.templateVersion}`),
     h(
       'td',
       { class: 'num' },
@@ -42,9 +50,12 @@ function row(c: CampaignView): HTMLTableRowElement {
       p.counts.failed > 0
         ? h('div', { class: 'small danger' }, `${formatNumber(p.counts.failed)} failed`)
         : null,
+      p.counts.not_sent > 0
+        ? h('div', { class: 'small not-sent' }, `${formatNumber(p.counts.not_sent)} not sent`)
+        : null,
     ),
-    h('td', null, c.schedule.sendAt ? formatTime(c.schedule.sendAt) : h('span', { class: 'muted' }, 'now')),
-    h('td', null, formatTime(c.createdAt)),
+    h('td', { 'data-testid': 'send-time' }, sendTime(c)),
+    h('td', { class: 'optional-column' }, formatTime(c.createdAt)),
   );
 }
 
@@ -84,8 +95,16 @@ export async function campaignsScreen({ root, setTitle, signal }: ScreenContext)
           h(
             'tr',
             null,
+            // Template and Created are hidden on phones (styles.css): the rest fits 390 px.
             ['Campaign', 'Status', 'Template', 'Progress', 'Send time', 'Created'].map((c) =>
-              h('th', { scope: 'col' }, c),
+              h(
+                'th',
+                {
+                  scope: 'col',
+                  ...(c === 'Template' || c === 'Created' ? { class: 'optional-column' } : {}),
+                },
+                c,
+              ),
             ),
           ),
         ),
