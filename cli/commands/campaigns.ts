@@ -27,6 +27,15 @@ import {
 
 const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
 
+/** `latest` stands for the newest campaign, so a quick start can be pasted without copying an id. */
+async function campaignId(client: ApiClient, id: string): Promise<string> {
+  if (id !== 'latest') return id;
+  const page = await client.json<{ items: CampaignView[] }>('GET', '/v1/campaigns?limit=1');
+  const newest = page.items[0];
+  if (!newest) throw new CliError('There is no campaign yet, so no latest one.', EXIT.failed);
+  return newest.id;
+}
+
 const TONE_COLOUR = { ok: 'green', skipped: 'dim', problem: 'red', untried: 'cyan' } as const;
 /** A state's count in its colour (on a terminal); a zero count stays plain. */
 const stateColour = (state: RecipientState, text: string, count: number) =>
@@ -72,6 +81,8 @@ export function describeCampaign(view: CampaignView): string {
   return table(rows);
 }
 
+const RATE_WINDOW_MS = 5000;
+
 /** Polls until the campaign is final; draws one bar on a terminal, one line per change otherwise. */
 export async function watchCampaign(
   client: ApiClient,
@@ -79,15 +90,18 @@ export async function watchCampaign(
   options: { json: boolean; intervalSeconds: number },
 ): Promise<CampaignView> {
   const tty = isTty() && !options.json;
-  let last: { done: number; at: number } | undefined;
+  const samples: { done: number; at: number }[] = [];
   let lastLine = '';
   for (;;) {
     const view = await client.json<CampaignView>('GET', path(id), { retries: 3 });
     const now = Date.now();
     const p = view.progress;
-    // The rate right now, from the last two polls; the API's rate is the average since the start.
-    const current = last && now > last.at ? ((p.done - last.done) * 1000) / (now - last.at) : null;
-    last = { done: p.done, at: now };
+    // The rate right now, over the last few seconds of polls (the API's rate is the average since the
+    // start); one poll to the next would swing with every progress write.
+    samples.push({ done: p.done, at: now });
+    while (samples.length > 2 && now - (samples[1] as { at: number }).at >= RATE_WINDOW_MS) samples.shift();
+    const first = samples[0] as { done: number; at: number };
+    const current = now > first.at ? ((p.done - first.done) * 1000) / (now - first.at) : null;
     if (options.json) printJson(view);
     else {
       const remaining = p.total !== null && current ? (p.total - p.done) / current : null;
@@ -134,10 +148,11 @@ export function register(program: Command): void {
             c.status,
             `${c.progress.done}/${c.progress.total ?? '?'}`,
             c.templateId,
-            c.schedule.sendAt ?? c.createdAt,
+            // When it was (or will be) sent; "not sent" for one that never began.
+            c.schedule.sendAt ?? c.startedAt ?? (isFinal(c.status) ? 'not sent' : 'now'),
             c.name,
           ]),
-          ['ID', 'STATUS', 'DONE', 'TEMPLATE', 'SEND AT / CREATED (UTC)', 'NAME'],
+          ['ID', 'STATUS', 'DONE', 'TEMPLATE', 'SEND TIME (UTC)', 'NAME'],
         ),
       );
       if (page.cursor) console.log(`\nmore: sixback campaigns --cursor ${page.cursor}`);
@@ -147,7 +162,7 @@ export function register(program: Command): void {
   withConnection(
     program
       .command('status <id>')
-      .description('Show a campaign with live progress; --watch follows it to the end.')
+      .description('Show a campaign with live progress; --watch follows it to the end ("latest": the newest).')
       .option(
         '-w, --watch',
         'follow until the campaign ends; exit 0 if it reached everyone, 1 otherwise',
@@ -159,8 +174,9 @@ export function register(program: Command): void {
         '\nWith --watch --json, prints one JSON object per poll; the last line is the final state.\n\nExamples:\n  sixback status c1a2b3\n  sixback status c1a2b3 --watch\n  sixback status c1a2b3 --watch --json | tail -n 1',
       ),
   ).action(
-    run(async (id: string, options: CommonOptions & { watch: boolean; interval: number }) => {
+    run(async (given: string, options: CommonOptions & { watch: boolean; interval: number }) => {
       const client = clientFor(options);
+      const id = await campaignId(client, given);
       if (options.watch)
         return exitCodeFor(
           await watchCampaign(client, id, { json: Boolean(options.json), intervalSeconds: options.interval }),
@@ -189,8 +205,9 @@ export function register(program: Command): void {
         .option('-w, --watch', 'then follow it to the end, like status --watch', false)
         .addHelpText('after', `\nExamples:\n  sixback ${name} c1a2b3\n  sixback ${name} c1a2b3 --json`),
     ).action(
-      run(async (id: string, options: CommonOptions & { watch: boolean }) => {
+      run(async (given: string, options: CommonOptions & { watch: boolean }) => {
         const client = clientFor(options);
+        const id = await campaignId(client, given);
         const view = await client.json<CampaignView>('POST', path(id, suffix));
         if (options.json) printJson(view);
         else console.log(`campaign ${view.id} is now ${view.status}`);
@@ -215,11 +232,10 @@ export function register(program: Command): void {
         '\nExamples:\n  sixback report c1a2b3            # writes c1a2b3-report.csv\n  sixback report c1a2b3 --out - | grep failed\n  sixback report c1a2b3 --url',
       ),
   ).action(
-    run(async (id: string, options: CommonOptions & { out: string; url: boolean }) => {
-      const link = await clientFor(options).json<{ url: string; expiresAt: string }>(
-        'GET',
-        path(id, '/report'),
-      );
+    run(async (given: string, options: CommonOptions & { out: string; url: boolean }) => {
+      const client = clientFor(options);
+      const id = await campaignId(client, given);
+      const link = await client.json<{ url: string; expiresAt: string }>('GET', path(id, '/report'));
       if (options.url) {
         if (options.json) printJson(link);
         else console.log(link.url);
