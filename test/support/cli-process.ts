@@ -81,7 +81,10 @@ export function startDev(args: string[], options: { cwd: string; timeoutMs?: num
     child.stdout?.on('data', (chunk) => {
       out += String(chunk);
       // A complete line only: a chunk may end in the middle of it.
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.startsWith('{'));
       if (!line) return;
       clearTimeout(timer);
       const info = JSON.parse(line);
