@@ -162,7 +162,9 @@ export function register(program: Command): void {
   withConnection(
     program
       .command('status <id>')
-      .description('Show a campaign with live progress; --watch follows it to the end ("latest": the newest).')
+      .description(
+        'Show a campaign with live progress; --watch follows it to the end ("latest": the newest).',
+      )
       .option(
         '-w, --watch',
         'follow until the campaign ends; exit 0 if it reached everyone, 1 otherwise',
