@@ -6,6 +6,8 @@ import {
   canTransition,
   emptyCounts,
   isFinal,
+  RECIPIENT_STATE_LABEL,
+  RECIPIENT_STATE_TONE,
   RECIPIENT_STATES,
   totalOf,
 } from '../../core/campaigns/status.ts';
@@ -59,5 +61,14 @@ describe('recipient counts', () => {
     >;
     expect(addCounts(old, { not_sent: 2 })).toMatchObject({ sent: 1, not_sent: 2 });
     expect(totalOf(old)).toBe(3);
+  });
+
+  it('gives every state a label and a tone, and not_sent is not a problem', () => {
+    for (const state of RECIPIENT_STATES) {
+      expect(RECIPIENT_STATE_LABEL[state]).toBeTruthy();
+      expect(RECIPIENT_STATE_TONE[state]).toBeTruthy();
+    }
+    expect(RECIPIENT_STATE_TONE.failed).toBe('problem');
+    expect(RECIPIENT_STATE_TONE.not_sent).toBe('untried');
   });
 });
