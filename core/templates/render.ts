@@ -236,6 +236,20 @@ export class CompiledTemplateCache {
   private readonly entries = new Map<string, CompiledTemplate>();
   constructor(private readonly capacity = 64) {}
 
+  /** The compiled template under key, if it is cached. */
+  peek(key: string): CompiledTemplate | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Caches a template compiled elsewhere (with its partials), evicting the oldest beyond capacity. */
+  set(key: string, compiled: CompiledTemplate): void {
+    if (!this.entries.has(key) && this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, compiled);
+  }
+
   get(key: string, load: () => TemplateContent): CompiledTemplate {
     let compiled = this.entries.get(key);
     if (!compiled) {
