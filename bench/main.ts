@@ -15,10 +15,15 @@
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
+ *   --email-kb K        the template: 3 (bench/template.html, the default) or 100 (bench/template-100kb.html)
+ *   --template FILE     any HTML template instead; its variables are filled from the CSV's columns (email,
+ *                       first_name, city, plan, joined, points, member_id) and the campaign data (company,
+ *                       sender_name, month)
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runCeiling } from './ceiling.ts';
+import { benchTemplateFile, loadBenchTemplate } from './fixtures.ts';
 import { type PipelineResult, runPipeline } from './pipeline.ts';
 import { StandinProcess } from './standin.ts';
 
@@ -47,6 +52,8 @@ const { values } = parseArgs({
     'pacing-limit': { type: 'string', default: '2000' },
     steps: { type: 'boolean', default: false },
     'worker-rate': { type: 'string', default: '1000' },
+    'email-kb': { type: 'string' },
+    template: { type: 'string' },
   },
 });
 const recipients = Number(values.recipients);
@@ -59,6 +66,13 @@ const referenceSize =
 const pacingLimit = Number(values['pacing-limit']);
 const maxWorkerRate = Number(values['worker-rate']);
 const log = (line: string) => console.log(line);
+const templateFile = benchTemplateFile({
+  emailKb: values['email-kb'] === undefined ? undefined : Number(values['email-kb']),
+  template: values.template,
+});
+const template = loadBenchTemplate(templateFile);
+/** The template's size, what `--email-kb` names (the rendered email is a little larger). */
+const emailKb = Math.round(Buffer.byteLength(template.html) / 1024);
 
 /** A quota that never limits the benchmark (Prepare fits the campaign rate to GetAccount's answer). */
 const OPEN_QUOTA = { max24HourSend: 100_000_000, maxSendRate: 100_000 };
@@ -106,7 +120,9 @@ const standin = await StandinProcess.start({ latencyMs: latency, quota: OPEN_QUO
 const results: PipelineResult[] = [];
 const report: Record<string, unknown> = {};
 try {
-  log(`sixback benchmark: ${fmt(recipients)} recipients at up to ${fmt(rate)}/s, ${workers} sender workers`);
+  log(
+    `sixback benchmark: ${fmt(recipients)} recipients at up to ${fmt(rate)}/s, ${workers} sender workers, ${emailKb} KB template (${templateFile})`,
+  );
   // Every run shares these; the reference points override what they measure.
   const base = {
     rate,
@@ -116,6 +132,7 @@ try {
     maxInFlight,
     fastLedger: true,
     maxWorkerRate,
+    template,
   } as const;
   const main = await runPipeline({
     ...base,
@@ -144,7 +161,13 @@ try {
     };
     // sixback itself on the reference size, so the ratios compare runs of the same size.
     const same = referenceSize === recipients ? main : await reference(`sixback at reference size`, {});
-    const ceiling = await runCeiling({ standin, recipients: referenceSize, workers, inFlight: 64 });
+    const ceiling = await runCeiling({
+      standin,
+      recipients: referenceSize,
+      workers,
+      inFlight: 64,
+      templateFile,
+    });
     log(
       `${'ceiling: unsigned POSTs'.padEnd(34)} ${fmt(referenceSize).padStart(9)} ${fmt(ceiling.emailsPerSecond).padStart(34)} e/s`,
     );
@@ -165,6 +188,7 @@ try {
     referenceRates.stockSdk = stock.emailsPerSecond;
     referenceRates.seed = seed.emailsPerSecond;
     ratios.ceilingToSixback = ceiling.emailsPerSecond / same.emailsPerSecond;
+    ratios.sixbackToCeiling = same.emailsPerSecond / ceiling.emailsPerSecond;
     ratios.stockSdkToSixback = stock.emailsPerSecond / same.emailsPerSecond;
     ratios.seedToSixback = seed.emailsPerSecond / same.emailsPerSecond;
     if (values.steps) {
@@ -207,6 +231,7 @@ try {
         // each with enough in flight to reach its share.
         maxInFlight: Math.max(maxInFlight, 32),
         fastLedger: true,
+        template,
       });
       results.push(result);
       log(row(result));
@@ -227,6 +252,7 @@ try {
   }
 
   Object.assign(report, {
+    emailKb,
     recipients,
     sent: main.standin.found,
     duplicates: main.duplicates,
