@@ -20,7 +20,8 @@ export function benchTemplateFile(options: { emailKb?: number | undefined; templ
   if (options.template) return options.template;
   const kb = options.emailKb ?? 3;
   const file = TEMPLATE_FILES[kb];
-  if (!file) throw new Error(`No benchmark template of ${kb} KB: use --email-kb 3 or 100, or --template FILE`);
+  if (!file)
+    throw new Error(`No benchmark template of ${kb} KB: use --email-kb 3 or 100, or --template FILE`);
   return file;
 }
 
@@ -40,7 +41,9 @@ export function loadBenchTemplate(file: string): BenchTemplate {
 }
 
 /** The micro-benchmarks' template: BENCH_TEMPLATE_FILE when set, else the 3 KB one. */
-export const BENCH_TEMPLATE = loadBenchTemplate(process.env.BENCH_TEMPLATE_FILE ?? (TEMPLATE_FILES[3] as string));
+export const BENCH_TEMPLATE = loadBenchTemplate(
+  process.env.BENCH_TEMPLATE_FILE ?? (TEMPLATE_FILES[3] as string),
+);
 
 /** Campaign data shared by every recipient (the rest comes from the CSV's columns). */
 export const BENCH_DATA = { company: 'sixback', sender_name: 'The sixback team', month: 'November' };

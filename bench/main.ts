@@ -15,6 +15,8 @@
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
+ *   --references LIST   which reference runs (default ceiling,stock,seed; at 100 KB the stock SDK and seed
+ *                       runs take minutes each)
  *   --email-kb K        the template: 3 (bench/template.html, the default) or 100 (bench/template-100kb.html)
  *   --template FILE     any HTML template instead; its variables are filled from the CSV's columns (email,
  *                       first_name, city, plan, joined, points, member_id) and the campaign data (company,
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     'worker-rate': { type: 'string', default: '1000' },
     'email-kb': { type: 'string' },
     template: { type: 'string' },
+    references: { type: 'string', default: 'ceiling,stock,seed' },
   },
 });
 const recipients = Number(values.recipients);
@@ -66,6 +69,7 @@ const referenceSize =
 const pacingLimit = Number(values['pacing-limit']);
 const maxWorkerRate = Number(values['worker-rate']);
 const log = (line: string) => console.log(line);
+const referenceRuns = new Set(values.references.split(','));
 const templateFile = benchTemplateFile({
   emailKb: values['email-kb'] === undefined ? undefined : Number(values['email-kb']),
   template: values.template,
@@ -161,42 +165,52 @@ try {
     };
     // sixback itself on the reference size, so the ratios compare runs of the same size.
     const same = referenceSize === recipients ? main : await reference(`sixback at reference size`, {});
-    const ceiling = await runCeiling({
-      standin,
-      recipients: referenceSize,
-      workers,
-      inFlight: 64,
-      templateFile,
-    });
-    log(
-      `${'ceiling: unsigned POSTs'.padEnd(34)} ${fmt(referenceSize).padStart(9)} ${fmt(ceiling.emailsPerSecond).padStart(34)} e/s`,
-    );
-    const stock = await reference('stock SDK, in-process (before)', {
-      transport: 'sdk',
-      workers: 0,
-      fastLedger: false,
-    });
-    const seed = await reference('seed: one invocation per email', {
-      transport: 'sdk',
-      workers: 0,
-      fastLedger: false,
-      onePerEmail: true,
-      recipients: Math.min(referenceSize, 5000),
-    });
     referenceRates.sixback = same.emailsPerSecond;
-    referenceRates.ceiling = ceiling.emailsPerSecond;
-    referenceRates.stockSdk = stock.emailsPerSecond;
-    referenceRates.seed = seed.emailsPerSecond;
-    ratios.ceilingToSixback = ceiling.emailsPerSecond / same.emailsPerSecond;
-    ratios.sixbackToCeiling = same.emailsPerSecond / ceiling.emailsPerSecond;
-    ratios.stockSdkToSixback = stock.emailsPerSecond / same.emailsPerSecond;
-    ratios.seedToSixback = seed.emailsPerSecond / same.emailsPerSecond;
+    if (referenceRuns.has('ceiling')) {
+      const ceiling = await runCeiling({
+        standin,
+        recipients: referenceSize,
+        workers,
+        inFlight: 64,
+        templateFile,
+      });
+      log(
+        `${'ceiling: unsigned POSTs'.padEnd(34)} ${fmt(referenceSize).padStart(9)} ${fmt(ceiling.emailsPerSecond).padStart(34)} e/s`,
+      );
+      referenceRates.ceiling = ceiling.emailsPerSecond;
+      ratios.ceilingToSixback = ceiling.emailsPerSecond / same.emailsPerSecond;
+      ratios.sixbackToCeiling = same.emailsPerSecond / ceiling.emailsPerSecond;
+    }
+    let stock: PipelineResult | undefined;
+    if (referenceRuns.has('stock') || values.steps) {
+      stock = await reference('stock SDK, in-process (before)', {
+        transport: 'sdk',
+        workers: 0,
+        fastLedger: false,
+      });
+      referenceRates.stockSdk = stock.emailsPerSecond;
+      ratios.stockSdkToSixback = stock.emailsPerSecond / same.emailsPerSecond;
+    }
+    if (referenceRuns.has('seed')) {
+      const seed = await reference('seed: one invocation per email', {
+        transport: 'sdk',
+        workers: 0,
+        fastLedger: false,
+        onePerEmail: true,
+        recipients: Math.min(referenceSize, 5000),
+      });
+      referenceRates.seed = seed.emailsPerSecond;
+      ratios.seedToSixback = seed.emailsPerSecond / same.emailsPerSecond;
+    }
     if (values.steps) {
       // What each change bought, one at a time, on the reference size.
       const transportOnly = await reference('+ fast transport', { workers: 0, fastLedger: false });
       const pool = await reference(`+ ${workers} sender threads`, { fastLedger: false });
       report.steps = [
-        { change: 'stock SDK, SendBatch in the engine thread, dynalite ledger', run: stock },
+        {
+          change: 'stock SDK, SendBatch in the engine thread, dynalite ledger',
+          run: stock as PipelineResult,
+        },
         { change: 'thin SES transport (core/aws/fast/ses-transport.ts)', run: transportOnly },
         { change: `SendBatch in ${workers} worker threads (local/sender-pool.ts)`, run: pool },
         { change: 'ledger batches from memory in its own process (local/fast-ledger.ts)', run: same },

@@ -75,10 +75,10 @@ const head = `<!DOCTYPE html>
     <meta http-equiv="X-UA-Compatible" content="IE=edge" />
     <title>{{ company }}: your {{ month }} newsletter</title>
     <style>
-      body { margin: 0; padding: 0; width: 100% !important; -webkit-text-size-adjust: 100%; background-color: #f4f4f7; }
+      body { margin: 0; padding: 0; width: 100%; -webkit-text-size-adjust: 100%; background-color: #f4f4f7; }
       table, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }
       img { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; }
-      @media only screen and (max-width: 620px) { .container { width: 100% !important; } .story { padding: 16px !important; } }
+      @media only screen and (max-width: 620px) { .container { width: 100%; } .story { padding: 16px; } }
     </style>
   </head>
   <body style="margin:0;padding:0;background-color:#f4f4f7;">
@@ -115,4 +115,6 @@ while (head.length + body.length + foot.length < kb * 1024 - 1500) body += story
 const html = head + body + foot;
 const path = new URL(`./template-${kb}kb.html`, import.meta.url);
 writeFileSync(path, html);
-console.log(`${path.pathname}: ${html.length} bytes, ${n} stories, ${(html.match(/\{\{/g) ?? []).length} outputs`);
+console.log(
+  `${path.pathname}: ${html.length} bytes, ${n} stories, ${(html.match(/\{\{/g) ?? []).length} outputs`,
+);

@@ -294,6 +294,7 @@ function buildMessage(
       headers: extras?.headers ?? [],
       tags: [{ name: 'campaign', value: ctx.campaignId }],
       configurationSet: ctx.configurationSet || undefined,
+      json: rendered.json,
     };
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
