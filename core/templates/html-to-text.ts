@@ -97,9 +97,18 @@ export function linkText(
   bare: string | undefined,
   inner: string,
 ) {
-  const href = decodeEntities((dq ?? sq ?? bare ?? '').trim());
+  return linkTextOf(dq ?? sq ?? bare ?? '', linkLabel(inner));
+}
+
+/** A link's visible text, as linkText reads it from the link's inner HTML (what a caller may keep). */
+export function linkLabel(inner: string): { label: string; shown: string } {
   const label = inner.replace(/<[^>]+>/g, '').trim();
-  const shown = decodeEntities(label).replace(/\s+/g, ' ');
+  return { label, shown: decodeEntities(label).replace(/\s+/g, ' ') };
+}
+
+/** linkText, for the href attribute's raw value and the link's label. */
+export function linkTextOf(rawHref: string, { label, shown }: { label: string; shown: string }) {
+  const href = decodeEntities(rawHref.trim());
   if (!href || href.startsWith('#') || /^javascript:/i.test(href)) return label;
   const target = href.replace(/^mailto:/i, '');
   if (!shown || shown === href || shown === target) return href;

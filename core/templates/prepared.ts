@@ -33,10 +33,11 @@ import {
   decodeEntities,
   htmlToText,
   isSpace,
+  linkLabel,
   linkSpanGroups,
   linkSpans,
   linkSpanText,
-  linkText,
+  linkTextOf,
   removeNeverShown,
 } from './html-to-text.ts';
 
@@ -84,7 +85,9 @@ interface TextTemplate {
  * quote), so only the href is filled and given to linkText with the static inner text; otherwise the
  * whole link is filled and matched again.
  */
-type Link = { span: (string | number)[] } | { quote: '"' | "'"; href: (string | number)[]; inner: string };
+type Link =
+  | { span: (string | number)[] }
+  | { quote: '"' | "'"; href: (string | number)[]; label: ReturnType<typeof linkLabel> };
 
 const UNDERIVABLE = 'underivable' as const;
 
@@ -294,9 +297,7 @@ function fillLink(link: Link, values: string[]): string | undefined {
       href += value;
     }
   }
-  return link.quote === '"'
-    ? linkText(href, undefined, undefined, link.inner)
-    : linkText(undefined, href, undefined, link.inner);
+  return linkTextOf(href, link.label);
 }
 
 /**
@@ -395,9 +396,9 @@ function linkOf(span: string): Link {
     s === undefined ? 0 : s.split(String.fromCharCode(VALUE_START)).length - 1;
   const inSpan = tokens(span);
   if (groups?.dq !== undefined && tokens(groups.dq) === inSpan)
-    return { quote: '"', href: splitTokens(groups.dq), inner: groups.inner };
+    return { quote: '"', href: splitTokens(groups.dq), label: linkLabel(groups.inner) };
   if (groups?.sq !== undefined && tokens(groups.sq) === inSpan)
-    return { quote: "'", href: splitTokens(groups.sq), inner: groups.inner };
+    return { quote: "'", href: splitTokens(groups.sq), label: linkLabel(groups.inner) };
   return { span: splitTokens(span) };
 }
 
