@@ -32,8 +32,8 @@ import {
 import type { PartialPins, ResolvedPartials } from '../templates/partials.ts';
 import {
   type CompiledTemplate,
-  compileTemplate,
   type CompiledTemplateCache,
+  compileTemplate,
   RenderError,
   renderTemplate,
 } from '../templates/render.ts';
