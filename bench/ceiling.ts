@@ -10,6 +10,7 @@ export interface CeilingOptions {
   recipients: number;
   workers: number;
   inFlight: number;
+  templateFile: string;
 }
 
 export async function runCeiling(options: CeilingOptions) {
@@ -22,6 +23,7 @@ export async function runCeiling(options: CeilingOptions) {
       from: w * share,
       to: Math.min(options.recipients, (w + 1) * share),
       inFlight: options.inFlight,
+      templateFile: options.templateFile,
     }),
   );
   // Each worker renders its emails first, reports ready, then sends when told to.

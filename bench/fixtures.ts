@@ -1,15 +1,49 @@
-/** The benchmark's inputs: a 3 KB personalised template and a recipients CSV, cached under bench/.cache/. */
+/**
+ * The benchmark's inputs: a personalised template (3 KB, bench/template.html, or 100 KB,
+ * bench/template-100kb.html from bench/make-template.ts, or any file) and a recipients CSV, cached under
+ * bench/.cache/.
+ */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
 
-export const BENCH_TEMPLATE = {
-  name: 'Benchmark: monthly update',
-  subject: 'Your {{ month }} update from {{ company }}, {{ first_name }}',
-  html: readFileSync(new URL('./template.html', import.meta.url), 'utf8'),
+/** The committed template of each benchmark size (`--email-kb`). */
+export const TEMPLATE_FILES: Record<number, string> = {
+  3: fileURLToPath(new URL('./template.html', import.meta.url)),
+  100: fileURLToPath(new URL('./template-100kb.html', import.meta.url)),
 };
+
+/** The template file of a run: `--template FILE`, else the fixture of `--email-kb` (default 3). */
+export function benchTemplateFile(options: { emailKb?: number | undefined; template?: string | undefined }) {
+  if (options.template) return options.template;
+  const kb = options.emailKb ?? 3;
+  const file = TEMPLATE_FILES[kb];
+  if (!file)
+    throw new Error(`No benchmark template of ${kb} KB: use --email-kb 3 or 100, or --template FILE`);
+  return file;
+}
+
+export interface BenchTemplate {
+  name: string;
+  subject: string;
+  html: string;
+}
+
+/** A benchmark template from an HTML file; its variables are filled from the CSV columns and BENCH_DATA. */
+export function loadBenchTemplate(file: string): BenchTemplate {
+  return {
+    name: 'Benchmark: monthly update',
+    subject: 'Your {{ month }} update from {{ company }}, {{ first_name }}',
+    html: readFileSync(file, 'utf8'),
+  };
+}
+
+/** The micro-benchmarks' template: BENCH_TEMPLATE_FILE when set, else the 3 KB one. */
+export const BENCH_TEMPLATE = loadBenchTemplate(
+  process.env.BENCH_TEMPLATE_FILE ?? (TEMPLATE_FILES[3] as string),
+);
 
 /** Campaign data shared by every recipient (the rest comes from the CSV's columns). */
 export const BENCH_DATA = { company: 'sixback', sender_name: 'The sixback team', month: 'November' };

@@ -11,7 +11,7 @@ import { keys } from '../core/config.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
-import { BENCH_DATA, BENCH_TEMPLATE, CACHE_DIR, recipientsCsv } from './fixtures.ts';
+import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
 
@@ -31,6 +31,8 @@ export interface PipelineOptions {
   fastLedger: boolean;
   /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
   maxWorkerRate?: number | undefined;
+  /** The campaign's template. */
+  template: BenchTemplate;
 }
 
 export interface PipelineResult {
@@ -94,7 +96,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await stack.senderPool?.ready();
     // Prepare plans the Map from this: concurrency = rate / maxWorkerRate children.
     if (options.maxWorkerRate) stack.deps.workflow.maxWorkerRate = options.maxWorkerRate;
-    await stack.deps.templates.save('bench', BENCH_TEMPLATE);
+    await stack.deps.templates.save('bench', options.template);
     const recipientsKey = `${keys.recipientsUploadPrefix}bench-${options.recipients}.csv`;
     await stack.deps.clients.s3.send(
       new PutObjectCommand({

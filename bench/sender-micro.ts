@@ -11,7 +11,8 @@ import { UnsubscribeLinks } from '../core/compliance/unsubscribe.ts';
 import { packValues } from '../core/recipients/scanner.ts';
 import type { EmailSender, OutgoingEmail } from '../core/sending/email-sender.ts';
 import { MemoryLedger } from '../core/sending/ledger.ts';
-import { sendBatch } from '../core/sending/send-batch.ts';
+import { LearntRates, sendBatch } from '../core/sending/send-batch.ts';
+import { CompiledTemplateCache } from '../core/templates/render.ts';
 import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, recipientLine } from './fixtures.ts';
 
 const total = Number(process.argv[2] ?? 50_000);
@@ -35,6 +36,8 @@ const deps = {
   suppression: new MemorySuppressionList(),
   recipientExtras: (campaignId: string, key: string) => links.extras(campaignId, key),
   maxInFlight: 16,
+  templateCache: new CompiledTemplateCache(),
+  learntRates: new LearntRates(),
 };
 /** The benchmark CSV's header: prepared rows carry their values in this order (the values form). */
 const columns = ['email', 'first_name', 'city', 'plan', 'joined', 'points', 'member_id'];

@@ -12,8 +12,10 @@ import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
 import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
+import { campaignGate } from './sending/gate.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
-import { campaignGate, type SenderDeps } from './sending/send-batch.ts';
+import { LearntRates, type SenderDeps } from './sending/send-batch.ts';
+import { CompiledTemplateCache } from './templates/render.ts';
 import { TemplateStore } from './templates/store.ts';
 import type { WorkflowDeps } from './workflow/deps.ts';
 
@@ -102,6 +104,8 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     suppression,
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
+    templateCache: new CompiledTemplateCache(),
+    learntRates: new LearntRates(),
     // The gate reads the campaign every half second of every batch: through the thin transport too when
     // configured (the same consistent GetItem CampaignStore.find makes).
     campaignGate: (id, run) =>

@@ -92,7 +92,7 @@ type SendEmailShape = { Destination?: { ToAddresses?: unknown[] } } | null;
  * UTF-8 over the whole 4 KB of HTML); an address that is not plain ASCII (a raw UTF-8 byte or a \u
  * escape, which Latin-1 cannot tell apart) is read again from the UTF-8 text.
  */
-function firstRecipient(body: Buffer | undefined): string | undefined {
+export function firstRecipient(body: Buffer | undefined): string | undefined {
   let to: unknown;
   try {
     to = (JSON.parse(body === undefined ? '' : body.toString('latin1')) as SendEmailShape)?.Destination

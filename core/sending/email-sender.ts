@@ -3,6 +3,7 @@
  * to `EmailSender`; the SES SDK client is one implementation, test stand-ins are others.
  */
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { JsonPieces } from '../templates/prepared.ts';
 
 export interface OutgoingEmail {
   from: string;
@@ -14,6 +15,11 @@ export interface OutgoingEmail {
   headers?: { name: string; value: string }[];
   tags?: { name: string; value: string }[];
   configurationSet?: string | undefined;
+  /**
+   * `html` and `text` as the contents of their SendEmail JSON strings, pre-encoded where they are static
+   * (core/templates/prepared.ts); the same text, so a sender may use them or ignore them.
+   */
+  json?: { html: JsonPieces; text: JsonPieces } | undefined;
 }
 
 export interface EmailSender {

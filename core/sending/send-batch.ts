@@ -16,15 +16,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { emptyCounts, type RecipientCounts } from '../campaigns/status.ts';
-import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
 import type { SuppressionList } from '../compliance/suppression.ts';
-import {
-  CampaignStoppedError,
-  SesSendingStoppedError,
-  SesThrottledError,
-  SesTransientError,
-  type SixbackError,
-} from '../errors.ts';
+import { CampaignStoppedError, SesTransientError } from '../errors.ts';
 import { addressKey } from '../recipients/email-address.ts';
 import { decodeText, setVariable, unpackVars } from '../recipients/scanner.ts';
 import {
@@ -37,15 +30,17 @@ import {
   type TemplateRecord,
 } from '../schemas.ts';
 import type { PartialPins, ResolvedPartials } from '../templates/partials.ts';
-import { type CompiledTemplate, compileTemplate, RenderError, renderTemplate } from '../templates/render.ts';
 import {
-  type ClassifiedFailure,
-  classifySendFailure,
-  type EmailSender,
-  type OutgoingEmail,
-} from './email-sender.ts';
-import { isSentEntry, type Ledger, type LedgerEntry, leaseKey } from './ledger.ts';
-import { AdaptiveRateLimiter } from './rate-limiter.ts';
+  type CompiledTemplate,
+  type CompiledTemplateCache,
+  compileTemplate,
+  RenderError,
+  renderTemplate,
+} from '../templates/render.ts';
+import type { EmailSender, OutgoingEmail } from './email-sender.ts';
+import type { CampaignGate } from './gate.ts';
+import { isSentEntry, type Ledger, leaseKey } from './ledger.ts';
+import { runWorkerLoop, type SendItem } from './worker-loop.ts';
 
 /** A batch stops itself after this long (then fails as retryable): under the ASL Task's 240 s timeout and
  * the SendBatch Lambda's own timeout, so a slow batch is never killed mid-group. */
@@ -83,7 +78,7 @@ export interface SenderDeps {
    * Why this run of the campaign must stop sending (cancelled, failed, a newer run started), or undefined
    * to go on. Checked before a batch starts and every `gateIntervalMs` while it sends.
    */
-  campaignGate?: (campaignId: string, run: number) => Promise<string | undefined>;
+  campaignGate?: CampaignGate;
   /** Ends the whole campaign as failed with this reason (SES paused or suspended the account). */
   stopCampaign?: (campaignId: string, reason: string) => Promise<void>;
   gateIntervalMs?: number;
@@ -96,56 +91,47 @@ export interface SenderDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** Compiled templates by id@version, shared by the batches of this process (built once in core/app.ts). */
+  templateCache: CompiledTemplateCache;
+  /** Rates throttled batches ended at, shared by the batches of this process. */
+  learntRates: LearntRates;
 }
 
 /**
  * The rate each campaign's last batch in this process ended at, when throttling had slowed it: the next
- * batch starts there and creeps up, instead of hitting SES at full speed again.
+ * batch starts there and creeps up, instead of hitting SES at full speed again. One per process (built in
+ * core/app.ts), shared by every batch it runs.
  */
-const learntRates = new Map<string, number>();
+export class LearntRates {
+  private readonly rates = new Map<string, number>();
+  constructor(private readonly capacity = 256) {}
 
-/**
- * The standard gate: stop when the campaign was cancelled or failed, or when a newer run of it started.
- * An unreadable or missing record does not stop sending (a gate that fails closed would turn a DynamoDB
- * hiccup into a failed batch); the state machine's own stop still applies.
- */
-export async function campaignGate(
-  campaigns: Pick<CampaignStore, 'find'>,
-  campaignId: string,
-  run: number,
-): Promise<string | undefined> {
-  let campaign: CampaignRecord | undefined;
-  try {
-    campaign = await campaigns.find(campaignId);
-  } catch {
-    return undefined;
+  get(campaignId: string): number | undefined {
+    return this.rates.get(campaignId);
   }
-  if (!campaign) return undefined;
-  if (campaign.status === 'cancelled' || campaign.status === 'failed')
-    return `the campaign is ${campaign.status}${campaign.statusReason ? ` (${campaign.statusReason})` : ''}`;
-  if ((campaign.executions ?? 1) > run)
-    return `run ${campaign.executions} of the campaign has replaced run ${run}`;
-  return undefined;
-}
 
-const compiledCache = new Map<string, CompiledTemplate>();
+  /** A batch ended at `rate`, with `target` its share: remember the rate only when it is lower. */
+  ended(campaignId: string, rate: number, target: number): void {
+    if (rate < target) this.rates.set(campaignId, rate);
+    else this.rates.delete(campaignId);
+    if (this.rates.size > this.capacity) this.rates.clear();
+  }
+}
 
 async function compiledTemplate(deps: SenderDeps, ctx: BatchContext): Promise<CompiledTemplate> {
   const pins = ctx.partials ?? {};
   // Two campaigns may pin different partial versions under one template version: both are in the key.
   const key = `${ctx.templateId}@${ctx.templateVersion} ${JSON.stringify(Object.entries(pins).sort())}`;
-  let compiled = compiledCache.get(key);
-  if (!compiled) {
-    const template = await deps.loadTemplate(ctx.templateId, ctx.templateVersion);
-    let partials: ResolvedPartials | undefined;
-    if (Object.keys(pins).length > 0) {
-      if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
-      partials = await deps.loadPartials(template, pins);
-    }
-    compiled = compileTemplate(template, partials);
-    if (compiledCache.size > 64) compiledCache.clear();
-    compiledCache.set(key, compiled);
+  const cached = deps.templateCache.peek(key);
+  if (cached) return cached;
+  const template = await deps.loadTemplate(ctx.templateId, ctx.templateVersion);
+  let partials: ResolvedPartials | undefined;
+  if (Object.keys(pins).length > 0) {
+    if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
+    partials = await deps.loadPartials(template, pins);
   }
+  const compiled = compileTemplate(template, partials);
+  deps.templateCache.set(key, compiled);
   return compiled;
 }
 
@@ -219,29 +205,6 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
     outcomes.push(outcome);
     if (counted) fresh[outcome.state]++;
   };
-  // Running progress from inside the batch: only `sent` (what SES accepted is final whatever happens to
-  // the batch), written in the background at most once per interval; the rest is added when it ends.
-  const progressIntervalMs = deps.progressIntervalMs ?? 1000;
-  let progressSent = 0;
-  let lastProgressAt = (deps.now ?? (() => performance.now()))();
-  let progressWrite: Promise<void> | undefined;
-  const reportRunningProgress = () => {
-    if (!deps.addProgress || progressWrite) return;
-    const pending = fresh.sent - progressSent;
-    const at = now();
-    if (pending <= 0 || at - lastProgressAt < progressIntervalMs) return;
-    lastProgressAt = at;
-    progressSent += pending;
-    progressWrite = deps
-      .addProgress(ctx.campaignId, { sent: pending })
-      // A lost write is added again with the batch's final counts.
-      .catch(() => {
-        progressSent -= pending;
-      })
-      .finally(() => {
-        progressWrite = undefined;
-      });
-  };
 
   const candidates: Candidate[] = [];
   for (const { index, row } of Items) {
@@ -275,204 +238,64 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   }
 
   const now = deps.now ?? (() => performance.now());
-  const startedAt = now();
-  const deadlineMs = deps.deadlineMs ?? BATCH_DEADLINE_MS;
-  const gateIntervalMs = deps.gateIntervalMs ?? 500;
-  const flushMs = deps.ledgerFlushMs ?? 200;
-  let systemic: SixbackError | Error | undefined;
-  // Waits for a rate slot in steps of at most gateIntervalMs, checking the gate between steps, so a slow
-  // campaign (one email a minute) still stops within a gate interval of being cancelled.
-  const pacedSleep = async (ms: number) => {
-    const until = now() + ms;
-    for (let step = 0; step <= Math.ceil(ms / gateIntervalMs); step++) {
-      if (systemic) {
-        // Stopping: release every sender waiting for a slot (each sees the stop and returns).
-        limiter.close();
-        return;
-      }
-      const left = until - now();
-      if (left <= 0) return;
-      await sleep(Math.min(left, gateIntervalMs));
-      checkGate();
-    }
-  };
-  const limiter = new AdaptiveRateLimiter(ctx.workerRate, {
-    sleep: pacedSleep,
-    now,
-    ...(learntRates.has(ctx.campaignId) ? { initialRate: learntRates.get(ctx.campaignId) } : {}),
-  });
-
-  // Ledger writes: a group is written when full or flushMs after its first entry. `exposed`
-  // counts the sends SES may have accepted that are not yet in the ledger (in flight, in a group, or in a
-  // write not yet acknowledged); no send starts while it is at maxExposed. That is the bound on what a crash
-  // at any instant can leave unrecorded, and so on the duplicates a resumed run can send.
-  const maxExposed = deps.maxInFlight + 2 * groupSize;
-  let exposed = 0;
-  let group: LedgerEntry[] = [];
-  // Group writes run in parallel: a slow ledger costs latency, not throughput (the exposure bound holds).
-  const writes = new Set<Promise<void>>();
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  const writeGroup = async (entries: LedgerEntry[]) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await deps.ledger.record(ctx.campaignId, entries);
-        return;
-      } catch (error) {
-        if (attempt >= 5) {
-          // Sending on without recording would widen the window a crash leaves: stop the batch instead.
-          systemic ??= error as Error;
-          return;
-        }
-        await sleep(50 * 2 ** attempt);
-      }
-    }
-  };
-  const flush = () => {
-    if (flushTimer) clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (group.length === 0) return;
-    const entries = group;
-    group = [];
-    const sends = entries.filter((entry) => entry.state !== 'failed').length;
-    const write: Promise<void> = writeGroup(entries).finally(() => {
-      writes.delete(write);
-      exposed -= sends;
-    });
-    writes.add(write);
-  };
-  const remember = (entry: LedgerEntry) => {
-    group.push(entry);
-    if (group.length >= groupSize) flush();
-    else if (!flushTimer) flushTimer = setTimeout(flush, flushMs);
-  };
-  const drainLedger = async () => {
-    if (writes.size === 0) flush();
-    await (writes.size > 0 ? Promise.race(writes) : sleep(5));
-  };
-
-  // The gate: a check in the background every gateIntervalMs; workers look at its last answer.
-  let lastGate = now();
-  let gating = false;
-  const checkGate = () => {
-    if (!deps.campaignGate || gating || now() - lastGate < gateIntervalMs) return;
-    gating = true;
-    deps
-      .campaignGate(ctx.campaignId, ctx.run)
-      .then((reason) => {
-        if (reason) systemic ??= new CampaignStoppedError(`Stopped sending: ${reason}.`);
+  // Running progress from inside the batch: only `sent` (what SES accepted is final whatever happens to
+  // the batch), written in the background at most once per interval; the rest is added when it ends.
+  const progressIntervalMs = deps.progressIntervalMs ?? 1000;
+  let progressSent = 0;
+  let lastProgressAt = now();
+  let progressWrite: Promise<void> | undefined;
+  const reportRunningProgress = () => {
+    if (!deps.addProgress || progressWrite) return;
+    const pending = fresh.sent - progressSent;
+    const at = now();
+    if (pending <= 0 || at - lastProgressAt < progressIntervalMs) return;
+    lastProgressAt = at;
+    progressSent += pending;
+    progressWrite = deps
+      .addProgress(ctx.campaignId, { sent: pending })
+      // A lost write is added again with the batch's final counts.
+      .catch(() => {
+        progressSent -= pending;
       })
-      .catch(() => undefined)
       .finally(() => {
-        gating = false;
-        lastGate = now();
+        progressWrite = undefined;
       });
   };
-
-  const sendOne = async (candidate: Candidate) => {
-    const base = { i: candidate.index, row: candidate.row.row, email: candidate.email };
-    const extras = deps.recipientExtras?.(ctx.campaignId, candidate.key);
-    let message: OutgoingEmail;
-    try {
-      const rendered = renderTemplate(template, recipientVariables(ctx, candidate, extras?.unsubscribeUrl));
-      message = {
-        from: ctx.from,
-        to: candidate.email,
-        replyTo: ctx.replyTo,
-        subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
-        headers: extras?.headers ?? [],
-        tags: [{ name: 'campaign', value: ctx.campaignId }],
-        configurationSet: ctx.configurationSet || undefined,
-      };
-    } catch (error) {
-      if (!(error instanceof RenderError)) throw error;
-      settle({
-        ...base,
-        state: 'invalid',
-        reason: `template could not be rendered for this row: ${error.message}`,
-      });
-      return;
-    }
-    let last: ClassifiedFailure | undefined;
-    for (let attempt = 1; attempt <= attempts && !systemic; attempt++) {
-      await limiter.acquire();
-      // Checked and counted with no await in between, so concurrent workers cannot all pass at once.
-      while (exposed >= maxExposed && !systemic) await drainLedger();
-      if (systemic) return;
-      let messageId: string;
-      exposed++;
-      try {
-        ({ messageId } = await deps.emails.send(message));
-      } catch (error) {
-        // Not accepted: nothing to lose in a crash.
-        exposed--;
-        last = classifySendFailure(error);
-        if (last.action === 'reject') {
-          const reason = `${last.code}: ${last.message}`;
-          settle({ ...base, state: 'failed', reason });
-          remember({ key: candidate.key, row: candidate.row.row, state: 'failed', reason, retryable: false });
-          return;
-        }
-        if (last.action === 'stop') {
-          if (!systemic) {
-            systemic = new SesSendingStoppedError(
-              `SES refused to send for this account: ${last.code}: ${last.message}`,
-            );
-            // Every other batch of the campaign sees the failed status at its next gate check and stops.
-            await deps.stopCampaign?.(ctx.campaignId, systemic.message).catch(() => undefined);
-          }
-          return;
-        }
-        if (last.throttled) limiter.throttled();
-        // Full jitter keeps a crowd of throttled senders from retrying in lockstep.
-        if (attempt < attempts) await sleep(random() * Math.min(2000, 50 * 2 ** attempt));
-        continue;
-      }
-      limiter.succeeded();
-      // A padded short row is sent with its note, so the report names it.
-      const note = candidate.row.note ? { reason: decodeText(candidate.row.note) } : {};
-      settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId, ...note });
-      remember({ key: candidate.key, messageId, row: candidate.row.row });
-      reportRunningProgress();
-      return;
-    }
-    if (!systemic && last) {
-      systemic = last.throttled
-        ? new SesThrottledError(`SES kept throttling after ${attempts} attempts: ${last.message}`)
-        : new SesTransientError(`SES kept failing after ${attempts} attempts: ${last.code}: ${last.message}`);
-    }
-  };
-
-  // A fixed pool of workers drains the queue, bounding the sends in flight.
-  let next = 0;
-  const worker = async () => {
-    while (!systemic && next < toSend.length) {
-      checkGate();
-      if (now() - startedAt > deadlineMs) {
-        systemic ??= new SesThrottledError(
-          `The batch ran out of time at ${limiter.rate.toFixed(1)} emails/s; a retry sends its remaining rows`,
-        );
-        break;
-      }
-      const candidate = toSend[next++] as Candidate;
-      await sendOne(candidate);
-    }
-  };
+  const items: SendItem[] = toSend.map((candidate) => ({
+    base: { i: candidate.index, row: candidate.row.row, email: candidate.email },
+    key: candidate.key,
+    // A padded short row is sent with its note, so the report names it.
+    ...(candidate.row.note ? { note: decodeText(candidate.row.note) } : {}),
+    message: () => buildMessage(template, ctx, candidate, deps),
+  }));
+  let systemic: Error | undefined;
   try {
-    await Promise.all(Array.from({ length: Math.min(deps.maxInFlight, toSend.length) }, worker));
-    // Hold the Map slot until this worker's next send would have been due: the next batch in this slot
-    // starts with a fresh limiter, and must not send sooner than the rate allows (it matters at low rates,
-    // where a batch is a single email). Bounded by the deadline; slower paces are refused by the quota fit.
-    if (!systemic && toSend.length > 0)
-      await pacedSleep(Math.min(limiter.waitMs, Math.max(0, deadlineMs - (now() - startedAt))));
+    const result = await runWorkerLoop(items, {
+      campaignId: ctx.campaignId,
+      run: ctx.run,
+      emails: deps.emails,
+      ledger: deps.ledger,
+      maxInFlight: deps.maxInFlight,
+      attempts,
+      groupSize,
+      flushMs: deps.ledgerFlushMs ?? 200,
+      gate: deps.campaignGate,
+      gateIntervalMs: deps.gateIntervalMs ?? 500,
+      stopCampaign: deps.stopCampaign,
+      deadlineMs: deps.deadlineMs ?? BATCH_DEADLINE_MS,
+      workerRate: ctx.workerRate,
+      initialRate: deps.learntRates.get(ctx.campaignId),
+      sleep,
+      random,
+      now,
+      settle: (outcome) => {
+        settle(outcome);
+        if (outcome.state === 'sent') reportRunningProgress();
+      },
+    });
+    systemic = result.systemic;
+    deps.learntRates.ended(ctx.campaignId, result.rate, ctx.workerRate);
   } finally {
-    limiter.close();
-    flush();
-    await Promise.all(writes);
-    if (limiter.rate < ctx.workerRate) learntRates.set(ctx.campaignId, limiter.rate);
-    else learntRates.delete(ctx.campaignId);
-    if (learntRates.size > 256) learntRates.clear();
     if (deps.addProgress) {
       await progressWrite;
       // What the running progress has not added yet. A failing batch will be retried and its unsent rows
@@ -484,4 +307,32 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   if (systemic) throw systemic;
   outcomes.sort((a, b) => a.i - b.i);
   return { campaignId: ctx.campaignId, outcomes };
+}
+
+/** One recipient's message, or why the template cannot be rendered for this row. */
+function buildMessage(
+  template: CompiledTemplate,
+  ctx: BatchContext,
+  candidate: Candidate,
+  deps: SenderDeps,
+): OutgoingEmail | { invalid: string } {
+  const extras = deps.recipientExtras?.(ctx.campaignId, candidate.key);
+  try {
+    const rendered = renderTemplate(template, recipientVariables(ctx, candidate, extras?.unsubscribeUrl));
+    return {
+      from: ctx.from,
+      to: candidate.email,
+      replyTo: ctx.replyTo,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      headers: extras?.headers ?? [],
+      tags: [{ name: 'campaign', value: ctx.campaignId }],
+      configurationSet: ctx.configurationSet || undefined,
+      json: rendered.json,
+    };
+  } catch (error) {
+    if (!(error instanceof RenderError)) throw error;
+    return { invalid: `template could not be rendered for this row: ${error.message}` };
+  }
 }

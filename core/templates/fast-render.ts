@@ -69,6 +69,69 @@ export function compileFast(templates: Template[], escapes: boolean): FastRender
   };
 }
 
+/**
+ * The same subset compiled to a program instead of one closure: static text, outputs and branches as
+ * data, so a caller can walk it per recipient and keep the pieces apart (core/templates/prepared.ts
+ * pre-encodes the static pieces once and derives the text part from them). Each output evaluates to the
+ * string the renderer would insert (escaped when the engine escapes); each branch list is tried in order
+ * as liquidjs does, the first test that passes choosing its body, else `otherwise`.
+ */
+export type ProgramNode =
+  | string
+  | { out: (env: Env) => string }
+  | { branches: { test: (env: Env) => boolean; body: Program }[]; otherwise: Program };
+export type Program = ProgramNode[];
+
+/** The program of one parsed part, or undefined when it is outside the subset (as compileFast). */
+export function compileProgram(templates: Template[], escapes: boolean): Program | undefined {
+  try {
+    return programBlock(templates, escapes);
+  } catch {
+    return undefined;
+  }
+}
+
+function programBlock(templates: Template[], escapes: boolean): Program {
+  const nodes: Program = [];
+  const push = (node: ProgramNode) => {
+    if (node === '') return;
+    const last = nodes.length - 1;
+    if (typeof node === 'string' && typeof nodes[last] === 'string') nodes[last] += node;
+    else nodes.push(node);
+  };
+  for (const tpl of templates) {
+    const node = tpl as unknown as { token: Token; str?: unknown; constructor: unknown };
+    if (TypeGuards.isHTMLToken(node.token) && typeof node.str === 'string') push(node.str);
+    else if (node.constructor === Output) push({ out: compileOutput(tpl as Output, escapes) });
+    else if (node.constructor === IfTag) {
+      const tag = tpl as unknown as IfShape;
+      push({
+        branches: tag.branches.map(({ value, templates: body }) => ({
+          test: compileCondition(value),
+          body: programBlock(body, escapes),
+        })),
+        otherwise: programBlock(tag.elseTemplates ?? [], escapes),
+      });
+    } else if (node.constructor === UnlessTag) {
+      const tag = tpl as unknown as UnlessShape;
+      push({
+        branches: tag.branches.map(({ value, test, templates: body }) => {
+          const truthy = compileCondition(value);
+          let check: (env: Env) => boolean;
+          if (test === isFalsy) check = (env) => !truthy(env);
+          else if (test === isTruthy) check = truthy;
+          else throw BAIL;
+          return { test: check, body: programBlock(body, escapes) };
+        }),
+        otherwise: programBlock(tag.elseTemplates, escapes),
+      });
+    } else if (node.constructor === RawTag) push((tpl as unknown as { render(): string }).render());
+    else if (node.constructor === CommentTag || node.constructor === InlineCommentTag) continue;
+    else throw BAIL;
+  }
+  return nodes;
+}
+
 // ---------------------------------------------------------------------------------------------- compile
 
 function compileBlock(templates: Template[], escapes: boolean): Chunk {

@@ -91,22 +91,64 @@ const LINK = /<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>([\s
 const LINK_HERE = new RegExp(LINK.source, 'iy');
 
 /** What a link becomes: its visible text, and the address after it unless the text already says it. */
-function linkText(dq: string | undefined, sq: string | undefined, bare: string | undefined, inner: string) {
-  const href = decodeEntities((dq ?? sq ?? bare ?? '').trim());
+export function linkText(
+  dq: string | undefined,
+  sq: string | undefined,
+  bare: string | undefined,
+  inner: string,
+) {
+  return linkTextOf(dq ?? sq ?? bare ?? '', linkLabel(inner));
+}
+
+/** A link's visible text, as linkText reads it from the link's inner HTML (what a caller may keep). */
+export function linkLabel(inner: string): { label: string; shown: string } {
   const label = inner.replace(/<[^>]+>/g, '').trim();
-  const shown = decodeEntities(label).replace(/\s+/g, ' ');
+  return { label, shown: decodeEntities(label).replace(/\s+/g, ' ') };
+}
+
+/** linkText, for the href attribute's raw value and the link's label. */
+export function linkTextOf(rawHref: string, { label, shown }: { label: string; shown: string }) {
+  const href = decodeEntities(rawHref.trim());
   if (!href || href.startsWith('#') || /^javascript:/i.test(href)) return label;
   const target = href.replace(/^mailto:/i, '');
   if (!shown || shown === href || shown === target) return href;
   return `${label} (${href})`;
 }
 
+/** The first pass of the definition: content that is never shown as text. */
+export function removeNeverShown(html: string): string {
+  return html
+    .replace(/<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, '')
+    .replace(/<!doctype[^>]*>/gi, '');
+}
+
+/** Each link of s (the second pass's matches, left to right): where it starts and ends. */
+export function linkSpans(s: string): { start: number; end: number }[] {
+  const spans: { start: number; end: number }[] = [];
+  for (const m of s.matchAll(LINK)) spans.push({ start: m.index, end: m.index + m[0].length });
+  return spans;
+}
+
+/** The link pass's groups for `span` when the whole of it is one link, else undefined. */
+export function linkSpanGroups(
+  span: string,
+): { dq: string | undefined; sq: string | undefined; bare: string | undefined; inner: string } | undefined {
+  LINK_HERE.lastIndex = 0;
+  const m = LINK_HERE.exec(span);
+  if (m === null || LINK_HERE.lastIndex !== span.length) return undefined;
+  return { dq: m[1], sq: m[2], bare: m[3], inner: m[4] ?? '' };
+}
+
+/** What the link pass makes of `span` when the whole of it is one link, else undefined. */
+export function linkSpanText(span: string): string | undefined {
+  const m = linkSpanGroups(span);
+  return m === undefined ? undefined : linkText(m.dq, m.sq, m.bare, m.inner);
+}
+
 /** The definition: every pass after comments are gone, then entities and lines. */
 function regexPasses(html: string): string {
   // Content that is never shown as text.
-  let s = html
-    .replace(/<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<!doctype[^>]*>/gi, '');
+  let s = removeNeverShown(html);
   s = s.replace(LINK, (_whole, dq, sq, bare, inner: string) => linkText(dq, sq, bare, inner));
   s = s
     .replace(
@@ -150,7 +192,7 @@ function isAsciiLetter(c: number): boolean {
 }
 
 /** The regex \s set, which is also what String.prototype.trim removes. */
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
   if (c < 0xa0) return false;
   return (

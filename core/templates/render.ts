@@ -16,6 +16,7 @@ import {
   safeLiquidOptions,
   type TemplatePart,
 } from './partials.ts';
+import { type JsonPieces, jsonInner, PreparedHtml } from './prepared.ts';
 
 export interface TemplateContent {
   subject: string;
@@ -48,18 +49,29 @@ export interface FastTemplate {
   checksLeft: number;
   /** Set when the fast renderer once disagreed with liquidjs: liquidjs renders this template from then on. */
   disabled: boolean;
+  /** The HTML part with its static pieces pre-encoded and its text part derived (core/templates/prepared.ts);
+   * its renderHtml is `html` above. */
+  prepared: PreparedHtml | undefined;
 }
 
 /** How many renders of each compiled template are rendered by both liquidjs and the fast renderer. */
 export const FAST_RENDER_CHECKS = 16;
 
 /** Process-wide counts of the safety net, for tests and diagnostics. */
-export const fastRenderStats = { mismatches: 0, lastMismatch: undefined as string | undefined };
+export const fastRenderStats = {
+  mismatches: 0,
+  lastMismatch: undefined as string | undefined,
+  /** Derived text parts that differed from htmlToText (derivation is then off for that template). */
+  textMismatches: 0,
+};
 
 export interface RenderedEmail {
   subject: string;
   html: string;
   text: string;
+  /** The html and text as SendEmail JSON pieces (static parts encoded once per template), when the fast
+   * path rendered them; a transport may write these instead of escaping html and text itself. */
+  json?: { html: JsonPieces; text: JsonPieces } | undefined;
 }
 
 /** Variables sixback fills in itself for every recipient. */
@@ -240,12 +252,15 @@ export function compileTemplate(
   ] as const) {
     if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
   }
+  const prepared = PreparedHtml.compile(html);
   const fast: FastTemplate = {
     subject: compileFast(subject, false),
-    html: compileFast(html, true),
+    // The prepared part renders the same subset; it is the HTML's fast renderer when there is one.
+    html: prepared?.renderHtml ?? compileFast(html, true),
     text: text ? compileFast(text, false) : undefined,
     checksLeft: FAST_RENDER_CHECKS,
     disabled: false,
+    prepared,
   };
   return {
     subject,
@@ -314,7 +329,22 @@ export function renderTemplate(
     const engines = compiled.engines ?? defaultEngines;
     const subject = part('subject', engines.subject, compiled.subject);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
+    // The prepared path, while it is the HTML's fast renderer (a test may swap that renderer out).
+    const prepared =
+      fast?.prepared !== undefined && fast.html === fast.prepared.renderHtml ? fast.prepared : undefined;
+    if (prepared !== undefined && !checking) {
+      const quick = prepared.render(variables, compiled.text === undefined);
+      if (quick !== undefined) {
+        if (compiled.text === undefined) {
+          return { subject: subject.trim(), html: quick.html, text: quick.text, json: quick.json };
+        }
+        const text = part('text', engines.text, compiled.text);
+        const json = quick.json && { html: quick.json.html, text: [jsonInner(text)] };
+        return { subject: subject.trim(), html: quick.html, text, json };
+      }
+    }
     const html = part('html', engines.html, compiled.html);
+    if (prepared !== undefined && checking) checkPrepared(fast as FastTemplate, prepared, variables, html);
     return {
       subject: subject.trim(),
       html,
@@ -327,10 +357,57 @@ export function renderTemplate(
   }
 }
 
+/**
+ * The safety net of the prepared path, on the renders where liquidjs is the reference: the prepared HTML
+ * must equal it (else the fast path is off for the template), its derived text must equal htmlToText of
+ * it and its JSON pieces JSON.stringify of both (else derivation is off for the template).
+ */
+function checkPrepared(
+  fast: FastTemplate,
+  prepared: PreparedHtml,
+  variables: Record<string, unknown>,
+  reference: string,
+): void {
+  const quick = prepared.render(variables);
+  if (quick === undefined) return;
+  if (quick.html !== reference) {
+    fast.disabled = true;
+    fastRenderStats.mismatches++;
+    fastRenderStats.lastMismatch = 'prepared html';
+    return;
+  }
+  const text = htmlToText(reference);
+  const joined = (pieces: JsonPieces) =>
+    pieces.map((p) => (typeof p === 'string' ? p : Buffer.from(p).toString('utf8'))).join('');
+  const jsonDiffers =
+    quick.json !== undefined &&
+    (`"${joined(quick.json.html)}"` !== JSON.stringify(reference) ||
+      `"${joined(quick.json.text)}"` !== JSON.stringify(quick.text));
+  if (jsonDiffers) prepared.disableJson();
+  if (quick.text !== text || jsonDiffers) {
+    prepared.disableDerivation();
+    fastRenderStats.textMismatches++;
+  }
+}
+
 /** Parsed templates are immutable per version, so a process-wide cache keyed by id@version is safe. */
 export class CompiledTemplateCache {
   private readonly entries = new Map<string, CompiledTemplate>();
   constructor(private readonly capacity = 64) {}
+
+  /** The compiled template under key, if it is cached. */
+  peek(key: string): CompiledTemplate | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Caches a template compiled elsewhere (with its partials), evicting the oldest beyond capacity. */
+  set(key: string, compiled: CompiledTemplate): void {
+    if (!this.entries.has(key) && this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, compiled);
+  }
 
   get(key: string, load: () => TemplateContent): CompiledTemplate {
     let compiled = this.entries.get(key);

@@ -5,9 +5,9 @@ import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { TemplateRecord } from '../../core/schemas.ts';
 import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender.ts';
 import { MemoryLedger } from '../../core/sending/ledger.ts';
-import { sendBatch } from '../../core/sending/send-batch.ts';
+import { LearntRates, sendBatch } from '../../core/sending/send-batch.ts';
 import { type PartialPins, resolvePartials } from '../../core/templates/partials.ts';
-import { parseTemplatePart } from '../../core/templates/render.ts';
+import { CompiledTemplateCache, parseTemplatePart } from '../../core/templates/render.ts';
 
 const LETTER: TemplateRecord = {
   id: 'letter',
@@ -71,6 +71,8 @@ describe('sendBatch with partials', () => {
       maxInFlight: 4,
       ledgerFlushMs: 60_000,
       sleep: async () => undefined,
+      templateCache: new CompiledTemplateCache(),
+      learntRates: new LearntRates(),
     };
     const result = await sendBatch(batch(40, { footer: 1 }, 'c-partials-1'), deps);
     expect(JSON.stringify(result)).not.toMatch(/error/i);

@@ -8,7 +8,8 @@ import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
 import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender.ts';
 import { MemoryLedger } from '../../core/sending/ledger.ts';
-import { type SenderDeps, sendBatch } from '../../core/sending/send-batch.ts';
+import { LearntRates, type SenderDeps, sendBatch } from '../../core/sending/send-batch.ts';
+import { CompiledTemplateCache } from '../../core/templates/render.ts';
 
 const TEMPLATE = {
   id: 'plain',
@@ -74,6 +75,8 @@ function deps(emails: EmailSender, ledger = new MemoryLedger(), extra: Partial<S
     maxInFlight: 4,
     sleep: async () => undefined,
     ledgerFlushMs: 60_000,
+    templateCache: new CompiledTemplateCache(),
+    learntRates: new LearntRates(),
     ...extra,
   };
 }

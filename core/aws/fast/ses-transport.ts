@@ -5,10 +5,11 @@
  * mostly in its middleware stack; this path spends a fraction of that, which is what lets one vCPU keep
  * thousands of sends per second in flight.
  *
- * Per send it builds the body once as a string, encodes it to bytes once (hashed for the signature and
- * written to the socket as the same Buffer), and hands it to undici's `dispatch` with a small handler
- * that keeps the status, the raw headers and the body chunks: no response stream, no header parsing
- * unless SES answered with an error.
+ * Per send it writes the body once into bytes (hashed for the signature and written to the socket as the
+ * same Buffer): from the email's pre-encoded parts into a reused buffer when the renderer provided them
+ * (static HTML copied, only the recipient's values escaped), else from one string. It hands the body to
+ * undici's `dispatch` with a small handler that keeps the status, the raw headers and the body chunks:
+ * no response stream, no header parsing unless SES answered with an error.
  *
  * It implements EmailSender, so the sender core cannot tell it from SesEmailSender, and it raises errors
  * shaped like the SDK's (name = the SES error code, `$metadata.httpStatusCode`, `$fault`), so
@@ -46,19 +47,101 @@ const s = JSON.stringify;
  * passed through JSON.stringify, which is most of the saving on large HTML bodies.
  */
 export function sendEmailBody(email: OutgoingEmail): string {
-  let simple = `{"Subject":{"Data":${s(email.subject)},"Charset":"UTF-8"},"Body":{`;
-  if (email.text !== undefined) simple += `"Text":{"Data":${s(email.text)},"Charset":"UTF-8"},`;
-  simple += `"Html":{"Data":${s(email.html)},"Charset":"UTF-8"}}`;
+  let body = `{"Content":{"Simple":{"Subject":{"Data":${s(email.subject)},"Charset":"UTF-8"},"Body":{`;
+  if (email.text !== undefined) body += `"Text":{"Data":${s(email.text)},"Charset":"UTF-8"},`;
+  return `${body}"Html":{"Data":${s(email.html)}${afterHtml(email)}`;
+}
+
+/** Everything after the Html part's string: the rest of Content, and the members after it. */
+function afterHtml(email: OutgoingEmail): string {
+  let body = `,"Charset":"UTF-8"}}`;
   if (email.headers && email.headers.length > 0) {
-    simple += `,"Headers":[${email.headers.map((h) => `{"Name":${s(h.name)},"Value":${s(h.value)}}`).join(',')}]`;
+    body += `,"Headers":[${email.headers.map((h) => `{"Name":${s(h.name)},"Value":${s(h.value)}}`).join(',')}]`;
   }
-  let body = `{"Content":{"Simple":${simple}}},"FromEmailAddress":${s(email.from)},"Destination":{"ToAddresses":[${s(email.to)}]}`;
+  body += `}},"FromEmailAddress":${s(email.from)},"Destination":{"ToAddresses":[${s(email.to)}]}`;
   if (email.replyTo && email.replyTo.length > 0) body += `,"ReplyToAddresses":${s(email.replyTo)}`;
   if (email.tags && email.tags.length > 0) {
     body += `,"EmailTags":[${email.tags.map((t) => `{"Name":${s(t.name)},"Value":${s(t.value)}}`).join(',')}]`;
   }
   if (email.configurationSet) body += `,"ConfigurationSetName":${s(email.configurationSet)}`;
   return `${body}}`;
+}
+
+/**
+ * Reusable body buffers: a 100 KB email's body is about 150 KB, and allocating one per send (outside V8's
+ * heap, but counted towards it) makes the collector run for memory that is free again a millisecond later.
+ */
+export class BodyBuffers {
+  private readonly free: Buffer[] = [];
+  constructor(private readonly keep = 64) {}
+
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer {
+    const last = this.free[this.free.length - 1];
+    if (last !== undefined && last.length >= size) return this.free.pop() as Buffer;
+    // Rounded up so bodies of similar sizes share buffers.
+    return Buffer.allocUnsafeSlow(Math.max(16_384, 2 ** Math.ceil(Math.log2(size))));
+  }
+
+  give(buffer: Buffer): void {
+    if (this.free.length < this.keep) this.free.push(buffer);
+  }
+}
+
+/**
+ * The SendEmail body of an email with pre-encoded parts (`email.json`, core/templates/prepared.ts) written
+ * into `buffer` (at least `encodedBodyBound(email)` bytes): the same bytes as
+ * Buffer.from(sendEmailBody(email)), with the static parts copied rather than escaped and encoded again.
+ * Returns the number of bytes written.
+ */
+export function writeEncodedBody(
+  email: OutgoingEmail,
+  json: NonNullable<OutgoingEmail['json']>,
+  buffer: Buffer,
+): number {
+  let at = buffer.write(
+    `{"Content":{"Simple":{"Subject":{"Data":${s(email.subject)},"Charset":"UTF-8"},"Body":{"Text":{"Data":"`,
+    0,
+  );
+  at = writePieces(json.text, buffer, at);
+  at += buffer.write('","Charset":"UTF-8"},"Html":{"Data":"', at);
+  at = writePieces(json.html, buffer, at);
+  at += buffer.write('"', at);
+  at += buffer.write(afterHtml(email), at);
+  return at;
+}
+
+function writePieces(pieces: readonly (Uint8Array | string)[], buffer: Buffer, at: number): number {
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as Uint8Array | string;
+    if (typeof piece !== 'string') {
+      buffer.set(piece, at);
+      at += piece.length;
+    } else if (piece.length > 24) at += buffer.write(piece, at);
+    else {
+      // A short value (a name, an id): copying ASCII by hand costs less than a call into the encoder.
+      let k = 0;
+      for (; k < piece.length; k++) {
+        const c = piece.charCodeAt(k);
+        if (c >= 0x80) break;
+        buffer[at + k] = c;
+      }
+      at += k < piece.length ? k + buffer.write(piece.slice(k), at + k) : k;
+    }
+  }
+  return at;
+}
+
+/** The most bytes writeEncodedBody can write for this email (a UTF-16 unit is at most 3 UTF-8 bytes). */
+export function encodedBodyBound(email: OutgoingEmail, json: NonNullable<OutgoingEmail['json']>): number {
+  let bound = 3 * (160 + JSON.stringify(email.subject).length + afterHtml(email).length);
+  for (const pieces of [json.text, json.html]) {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i] as Uint8Array | string;
+      bound += typeof piece === 'string' ? 3 * piece.length : piece.length;
+    }
+  }
+  return bound;
 }
 
 /** An SES error, shaped as the SDK shapes a service exception so classifySendFailure reads it the same. */
@@ -144,6 +227,8 @@ class Answer implements Dispatcher.DispatchHandler {
   constructor(
     private readonly resolve: (value: { messageId: string }) => void,
     private readonly reject: (error: unknown) => void,
+    /** Called once SES accepted the message (so it read the whole body, which may then be reused). */
+    private readonly accepted?: () => void,
   ) {}
 
   onConnect(): void {}
@@ -171,11 +256,15 @@ class Answer implements Dispatcher.DispatchHandler {
         : this.first !== undefined
           ? this.first.toString('utf8')
           : '';
+    let result: { messageId: string };
     try {
-      this.resolve(outcome(this.status, this.raw, body));
+      result = outcome(this.status, this.raw, body);
     } catch (error) {
       this.reject(error);
+      return;
     }
+    this.accepted?.();
+    this.resolve(result);
   }
 
   onError(error: Error): void {
@@ -185,6 +274,7 @@ class Answer implements Dispatcher.DispatchHandler {
 
 export class SesV2Transport implements EmailSender {
   private readonly endpoint: SignedEndpoint;
+  private readonly buffers = new BodyBuffers();
 
   constructor(options: SesTransportOptions) {
     const url = new URL(options.endpoint ?? `https://${awsServiceHost('email', options.region)}`);
@@ -208,22 +298,34 @@ export class SesV2Transport implements EmailSender {
     );
   }
 
+  /** The body of one email: from its pre-encoded parts into a reused buffer when it has them. */
+  private body(email: OutgoingEmail): { body: Buffer; buffer: Buffer | undefined } {
+    const json = email.json;
+    if (json === undefined || email.text === undefined) {
+      return { body: Buffer.from(sendEmailBody(email), 'utf8'), buffer: undefined };
+    }
+    const buffer = this.buffers.take(encodedBodyBound(email, json));
+    return { body: buffer.subarray(0, writeEncodedBody(email, json, buffer)), buffer };
+  }
+
   /** The signed request for one email (the contract test compares it with the SDK's). */
   async signedRequest(email: OutgoingEmail) {
-    const body = sendEmailBody(email);
-    const headers = await this.sign(Buffer.from(body, 'utf8'));
-    return { method: 'POST', path: this.endpoint.path, headers, body };
+    const { body } = this.body(email);
+    const headers = await this.sign(body);
+    return { method: 'POST', path: this.endpoint.path, headers, body: body.toString('utf8') };
   }
 
   async send(email: OutgoingEmail): Promise<{ messageId: string }> {
-    const body = Buffer.from(sendEmailBody(email), 'utf8');
+    const { body, buffer } = this.body(email);
     // The signed headers go as they are: undici writes the host header it is given (the endpoint's
     // host, the one it would write itself) and checks content-length against the body.
     const headers = await this.sign(body);
     return new Promise((resolve, reject) => {
       this.endpoint.pool.dispatch(
         { method: 'POST', path: this.endpoint.path, headers, body },
-        new Answer(resolve, reject),
+        // A buffer is reused only after SES accepted its message: it read the whole body by then. After
+        // an error the buffer is left to the collector, in case the socket still holds it.
+        new Answer(resolve, reject, buffer && (() => this.buffers.give(buffer))),
       );
     });
   }

@@ -3,9 +3,12 @@
  * the ledger's DynamoDB batches): POST, no query string, a handful of headers. It produces the same
  * signed headers as the SDK's SignatureV4 (@smithy/signature-v4) with its defaults (x-amz-date,
  * x-amz-content-sha256, x-amz-security-token when there is a session token), which
- * test/unit/sigv4.test.ts checks byte for byte; it is several times cheaper because it caches the
- * derived signing key per day and credentials instead of re-deriving it (five HMACs) on every request,
- * hashes the body once as bytes, and builds strings directly.
+ * test/unit/sigv4.test.ts checks byte for byte. @smithy/signature-v4 5.x caches the derived signing key
+ * as this does; what this saves is the rest of its per-request work (cloning the request, lower-casing,
+ * filtering and sorting the headers on every call, streaming hashes through an async Checksum): measured
+ * with `npx tsx bench/sigv4-micro.ts`, both on node:crypto, 7-9 us against 28-31 us per signature for a
+ * 2-5 KB body and 77 against 102 us for a 120 KB one (where the body's SHA-256, the same for both,
+ * dominates). About 22 us per email and per DynamoDB batch: kept for that.
  */
 import { createHash, createHmac, hash } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';

@@ -1,0 +1,216 @@
+/**
+ * The worker loop of one batch: a fixed pool of workers drains the rows to send, each send paced by the
+ * rate limiter, held back by the ledger writer's exposure bound, retried with jitter, and stopped by the
+ * first systemic failure (the gate, SES refusing the account, throttling or failures that outlast the
+ * attempts, the deadline, the ledger).
+ */
+import {
+  CampaignStoppedError,
+  SesSendingStoppedError,
+  SesThrottledError,
+  SesTransientError,
+  type SixbackError,
+} from '../errors.ts';
+import type { RowOutcome } from '../schemas.ts';
+import {
+  type ClassifiedFailure,
+  classifySendFailure,
+  type EmailSender,
+  type OutgoingEmail,
+} from './email-sender.ts';
+import { type CampaignGate, GateWatch } from './gate.ts';
+import type { Ledger } from './ledger.ts';
+import { LedgerWriter } from './ledger-writer.ts';
+import { AdaptiveRateLimiter } from './rate-limiter.ts';
+
+/** One row to send, with what the loop needs to report and record it. */
+export interface SendItem {
+  /** The outcome's identity: batch index, CSV row and address. */
+  base: { i: number; row: number; email: string };
+  /** The ledger key. */
+  key: string;
+  /** Reported as the reason of a sent outcome (a padded short row's note). */
+  note?: string;
+  /** The message, or why it cannot be built (the row becomes `invalid`). */
+  message: () => OutgoingEmail | { invalid: string };
+}
+
+export interface WorkerLoopOptions {
+  campaignId: string;
+  run: number;
+  emails: EmailSender;
+  ledger: Ledger;
+  maxInFlight: number;
+  attempts: number;
+  groupSize: number;
+  flushMs: number;
+  gate: CampaignGate | undefined;
+  gateIntervalMs: number;
+  stopCampaign: ((campaignId: string, reason: string) => Promise<void>) | undefined;
+  deadlineMs: number;
+  /** The batch's share of the campaign rate, and where to start when an earlier batch learnt less. */
+  workerRate: number;
+  initialRate: number | undefined;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  now: () => number;
+  /** Each decided row, as soon as it is decided. */
+  settle: (outcome: RowOutcome) => void;
+}
+
+export interface WorkerLoopResult {
+  /** Why the batch stopped early, or undefined when every row was decided. */
+  systemic: SixbackError | Error | undefined;
+  /** The rate the limiter ended at (lower than workerRate when SES throttled). */
+  rate: number;
+}
+
+export async function runWorkerLoop(items: SendItem[], o: WorkerLoopOptions): Promise<WorkerLoopResult> {
+  return new WorkerLoop(items, o).run();
+}
+
+class WorkerLoop {
+  private systemic: SixbackError | Error | undefined;
+  private next = 0;
+  private readonly startedAt: number;
+  private readonly limiter: AdaptiveRateLimiter;
+  private readonly writer: LedgerWriter;
+  private readonly gate: GateWatch;
+
+  constructor(
+    private readonly items: SendItem[],
+    private readonly o: WorkerLoopOptions,
+  ) {
+    this.startedAt = o.now();
+    this.limiter = new AdaptiveRateLimiter(o.workerRate, {
+      sleep: (ms) => this.pacedSleep(ms),
+      now: o.now,
+      ...(o.initialRate !== undefined ? { initialRate: o.initialRate } : {}),
+    });
+    this.writer = new LedgerWriter({
+      ledger: o.ledger,
+      campaignId: o.campaignId,
+      groupSize: o.groupSize,
+      flushMs: o.flushMs,
+      maxExposed: o.maxInFlight + 2 * o.groupSize,
+      sleep: o.sleep,
+      onWriteFailed: (error) => {
+        this.systemic ??= error;
+      },
+    });
+    this.gate = new GateWatch(o.gate, o.campaignId, o.run, o.gateIntervalMs, o.now, (reason) => {
+      this.systemic ??= new CampaignStoppedError(`Stopped sending: ${reason}.`);
+    });
+  }
+
+  async run(): Promise<WorkerLoopResult> {
+    const { items, o } = this;
+    try {
+      await Promise.all(Array.from({ length: Math.min(o.maxInFlight, items.length) }, () => this.worker()));
+      // Hold the Map slot until this worker's next send would have been due: the next batch in this slot
+      // starts with a fresh limiter, and must not send sooner than the rate allows (it matters at low rates,
+      // where a batch is a single email). Bounded by the deadline; slower paces are refused by the quota fit.
+      if (!this.systemic && items.length > 0)
+        await this.pacedSleep(
+          Math.min(this.limiter.waitMs, Math.max(0, o.deadlineMs - (o.now() - this.startedAt))),
+        );
+    } finally {
+      this.limiter.close();
+      await this.writer.close();
+    }
+    return { systemic: this.systemic, rate: this.limiter.rate };
+  }
+
+  /**
+   * Waits for a rate slot in steps of at most the gate interval, checking the gate between steps, so a
+   * slow campaign (one email a minute) still stops within a gate interval of being cancelled.
+   */
+  private async pacedSleep(ms: number): Promise<void> {
+    const { o } = this;
+    const until = o.now() + ms;
+    for (let step = 0; step <= Math.ceil(ms / o.gateIntervalMs); step++) {
+      if (this.systemic) {
+        // Stopping: release every sender waiting for a slot (each sees the stop and returns).
+        this.limiter.close();
+        return;
+      }
+      const left = until - o.now();
+      if (left <= 0) return;
+      await o.sleep(Math.min(left, o.gateIntervalMs));
+      this.gate.poll();
+    }
+  }
+
+  private async worker(): Promise<void> {
+    const { items, o } = this;
+    while (!this.systemic && this.next < items.length) {
+      this.gate.poll();
+      if (o.now() - this.startedAt > o.deadlineMs) {
+        this.systemic ??= new SesThrottledError(
+          `The batch ran out of time at ${this.limiter.rate.toFixed(1)} emails/s; a retry sends its remaining rows`,
+        );
+        break;
+      }
+      const item = items[this.next++] as SendItem;
+      await this.sendOne(item);
+    }
+  }
+
+  private async sendOne(item: SendItem): Promise<void> {
+    const { o, limiter, writer } = this;
+    const { base } = item;
+    const message = item.message();
+    if ('invalid' in message) {
+      o.settle({ ...base, state: 'invalid', reason: message.invalid });
+      return;
+    }
+    let last: ClassifiedFailure | undefined;
+    for (let attempt = 1; attempt <= o.attempts && !this.systemic; attempt++) {
+      await limiter.acquire();
+      // Checked and counted with no await in between, so concurrent workers cannot all pass at once.
+      while (!writer.hasRoom && !this.systemic) await writer.drain();
+      if (this.systemic) return;
+      let messageId: string;
+      writer.sending();
+      try {
+        ({ messageId } = await o.emails.send(message));
+      } catch (error) {
+        writer.notAccepted();
+        last = classifySendFailure(error);
+        if (last.action === 'reject') {
+          const reason = `${last.code}: ${last.message}`;
+          o.settle({ ...base, state: 'failed', reason });
+          writer.remember({ key: item.key, row: base.row, state: 'failed', reason, retryable: false });
+          return;
+        }
+        if (last.action === 'stop') {
+          if (!this.systemic) {
+            const stop = new SesSendingStoppedError(
+              `SES refused to send for this account: ${last.code}: ${last.message}`,
+            );
+            this.systemic = stop;
+            // Every other batch of the campaign sees the failed status at its next gate check and stops.
+            await o.stopCampaign?.(o.campaignId, stop.message).catch(() => undefined);
+          }
+          return;
+        }
+        if (last.throttled) limiter.throttled();
+        // Full jitter keeps a crowd of throttled senders from retrying in lockstep.
+        if (attempt < o.attempts) await o.sleep(o.random() * Math.min(2000, 50 * 2 ** attempt));
+        continue;
+      }
+      limiter.succeeded();
+      const note = item.note !== undefined ? { reason: item.note } : {};
+      o.settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId, ...note });
+      writer.remember({ key: item.key, messageId, row: base.row });
+      return;
+    }
+    if (!this.systemic && last) {
+      this.systemic = last.throttled
+        ? new SesThrottledError(`SES kept throttling after ${o.attempts} attempts: ${last.message}`)
+        : new SesTransientError(
+            `SES kept failing after ${o.attempts} attempts: ${last.code}: ${last.message}`,
+          );
+    }
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * Per-template work done once for the HTML part of a template without a text part:
+ *
+ * - the static pieces are JSON-escaped and encoded to UTF-8 once, so a SendEmail body is the pre-encoded
+ *   pieces with only the recipient's values escaped (`json`, read by core/aws/fast/ses-transport.ts);
+ * - the text part's template is derived from the HTML once per combination of branches taken, so a
+ *   recipient's text part is a fill-in of their values rather than an `htmlToText` scan of 100 KB.
+ *
+ * Derivation renders the HTML with a token in place of each output, runs `htmlToText` on that, and reads
+ * the tokens back out of the text. That is exact only where `htmlToText` treats every possible value as it
+ * treats the token, which the rules below check once per combination (anything else: this combination
+ * is not derived and every recipient's text comes from `htmlToText`):
+ * - no static piece contains a token character, and removing comments, never-shown elements and
+ *   doctypes (htmlToText's first passes, which no value can affect: outputs never hold `<` or `>`, see
+ *   below) leaves nothing those passes would remove again;
+ * - a link with an output in it (an `href="{{ url }}"`) becomes one token; per recipient the link is
+ *   filled in and given to the link pass's own function, so what its comparisons decide is theirs;
+ * - an output that is not in the text must sit inside a tag whose name is complete before it and whose
+ *   treatment does not depend on its attributes (not a, img, br, td or th);
+ * - an output in the text must not be inside a tag, and the text before it must not end in what could
+ *   be the start of an entity (`&amp` followed by a value `;x`).
+ * And per recipient, for every output (else that recipient's text comes from `htmlToText`):
+ * - no `<` or `>` in any output (escaped outputs never have one; `| raw` ones may);
+ * - an output or link in the text is not empty, does not end in a partial entity, and after decoding
+ *   has no whitespace but single spaces between other characters (so line trimming and blank collapsing
+ *   treat it as they treat the token).
+ * test/unit/prepared.test.ts checks the result against `htmlToText` on generated templates and data, and
+ * renderTemplate's first renders of every template compare it with `htmlToText` (a difference turns
+ * derivation off for that template).
+ */
+import { compileProgram, type Program } from './fast-render.ts';
+import {
+  decodeEntities,
+  htmlToText,
+  isSpace,
+  linkLabel,
+  linkSpanGroups,
+  linkSpans,
+  linkSpanText,
+  linkTextOf,
+  removeNeverShown,
+} from './html-to-text.ts';
+
+/** A SendEmail JSON string's contents, without its quotes: Uint8Array pieces are the UTF-8 bytes of
+ * already-escaped text, string pieces are escaped text still to be encoded. */
+export type JsonPieces = (Uint8Array | string)[];
+
+/** What JSON.stringify escapes in a string: quote, backslash, control characters, surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** s as JSON.stringify writes it, without the quotes. */
+export function jsonInner(s: string): string {
+  // Most values need no escaping; JSON.stringify and a slice cost more than this test.
+  if (!JSON_ESCAPED.test(s)) return s;
+  const quoted = JSON.stringify(s);
+  return quoted.slice(1, -1);
+}
+
+/** A static piece: its text, and its JSON-escaped UTF-8 bytes. */
+interface Static {
+  text: string;
+  json: Uint8Array;
+}
+
+type Node =
+  | Static
+  | { out: (env: Record<string, unknown>) => string }
+  | { branches: { test: (env: Record<string, unknown>) => boolean; body: Node[] }[]; otherwise: Node[] };
+
+/** What one recipient's walk of the program left: statics and output values in order, branches taken. */
+interface Walk {
+  items: (Static | string)[];
+  key: string;
+}
+
+/** A text part derived for one combination of branches: static text and references to outputs. */
+interface TextTemplate {
+  parts: (Static | { value: number } | { link: Link })[];
+}
+
+/**
+ * A link with outputs in it. When they are all inside its quoted href (the common `href="{{ url }}"`),
+ * the link pass matches the filled link exactly as it matched the tokens (values hold no `<`, `>` or that
+ * quote), so only the href is filled and given to linkText with the static inner text; otherwise the
+ * whole link is filled and matched again.
+ */
+type Link =
+  | { span: (string | number)[] }
+  | { quote: '"' | "'"; href: (string | number)[]; label: ReturnType<typeof linkLabel> };
+
+const UNDERIVABLE = 'underivable' as const;
+
+/** Tokens in the private-use area: a start character, the number in two characters, an end character. */
+const VALUE_START = 0xe000;
+const LINK_START = 0xe001;
+const TOKEN_END = 0xe002;
+const DIGIT_LOW = 0xe100;
+const DIGIT_HIGH = 0xe200;
+const TOKEN_CHARS = /[\ue000-\ue2ff]/;
+const token = (start: number, n: number) =>
+  String.fromCharCode(start, DIGIT_LOW + (n & 0xff), DIGIT_HIGH + (n >> 8), TOKEN_END);
+const MAX_TOKENS = 1 << 16;
+
+const PARTIAL_ENTITY = /&[#0-9a-z]*$/i;
+const NEVER_SHOWN = /<(head|style|script|title|noscript|template)\b[\s\S]*?<\/\1\s*>|<!doctype[^>]*>/i;
+const ATTRIBUTE_DEPENDENT = new Set(['a', 'img', 'br', 'td', 'th']);
+
+/** Combinations of branches remembered per template; beyond that, recipients' texts are scanned. */
+const MAX_COMBINATIONS = 256;
+
+const encoder = new TextEncoder();
+const staticOf = (text: string): Static => ({ text, json: encoder.encode(jsonInner(text)) });
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** Whether JSON-escaping s apart from its neighbours could differ from escaping them together (a
+ * surrogate pair split across the boundary). */
+const splitsSurrogates = (s: string) =>
+  s.length > 0 && (isLowSurrogate(s.charCodeAt(0)) || isHighSurrogate(s.charCodeAt(s.length - 1)));
+
+export interface PreparedRender {
+  html: string;
+  text: string;
+  /** The html and text as SendEmail JSON pieces; undefined when this recipient's values need the slow
+   * path (a surrogate pair across a boundary). Without `withText`, `text` is '' and its pieces too. */
+  json: { html: JsonPieces; text: JsonPieces } | undefined;
+  /** Whether the text was filled from a derived template (false: htmlToText). */
+  derived: boolean;
+}
+
+export class PreparedHtml {
+  private readonly program: Node[];
+  private readonly texts = new Map<string, TextTemplate | typeof UNDERIVABLE>();
+  /** The HTML alone, as a FastRender (render.ts uses it as the fast renderer of the HTML part). */
+  readonly renderHtml = (env: Record<string, unknown>): string | undefined => this.render(env, false)?.html;
+  /** Off when a static piece rules derivation out, or the safety net found a difference. */
+  derivation = true;
+  private jsonSafe: boolean;
+
+  private constructor(program: Program) {
+    let safe = true;
+    let tokenChars = false;
+    const convert = (nodes: Program): Node[] =>
+      nodes.map((node) => {
+        if (typeof node === 'string') {
+          if (splitsSurrogates(node)) safe = false;
+          if (TOKEN_CHARS.test(node)) tokenChars = true;
+          return staticOf(node);
+        }
+        if ('out' in node) return node;
+        return {
+          branches: node.branches.map((b) => ({ test: b.test, body: convert(b.body) })),
+          otherwise: convert(node.otherwise),
+        };
+      });
+    this.program = convert(program);
+    this.jsonSafe = safe;
+    if (tokenChars) this.derivation = false;
+  }
+
+  /** The prepared HTML part, or undefined when the template is outside the fast renderer's subset. */
+  static compile(parsed: Parameters<typeof compileProgram>[0]): PreparedHtml | undefined {
+    const program = compileProgram(parsed, true);
+    return program === undefined ? undefined : new PreparedHtml(program);
+  }
+
+  /**
+   * One recipient's parts, or undefined when a value is outside the fast renderer's subset (then the
+   * caller renders with liquidjs).
+   */
+  render(env: Record<string, unknown>, withText = true): PreparedRender | undefined {
+    let walk: Walk;
+    try {
+      walk = this.walk(env);
+    } catch {
+      return undefined;
+    }
+    const { items } = walk;
+    let html = '';
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Static | string;
+      html += typeof item === 'string' ? item : item.text;
+    }
+    const derived = withText && this.derivation ? this.fillText(walk) : undefined;
+    const text = derived?.text ?? (withText ? htmlToText(html) : '');
+    let json: PreparedRender['json'];
+    if (this.jsonSafe) {
+      const htmlPieces = this.jsonPieces(items);
+      if (htmlPieces) json = { html: htmlPieces, text: derived ? derived.json : [jsonInner(text)] };
+    }
+    return { html, text, json, derived: derived !== undefined };
+  }
+
+  private walk(env: Record<string, unknown>): Walk {
+    const items: (Static | string)[] = [];
+    let key = '';
+    const visit = (nodes: Node[]) => {
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes[i] as Node;
+        if ('json' in node) items.push(node);
+        else if ('out' in node) items.push(node.out(env));
+        else {
+          let chosen = -1;
+          for (let b = 0; b < node.branches.length; b++) {
+            if ((node.branches[b] as { test: (e: Record<string, unknown>) => boolean }).test(env)) {
+              chosen = b;
+              break;
+            }
+          }
+          key += `${chosen},`;
+          visit(chosen === -1 ? node.otherwise : (node.branches[chosen] as { body: Node[] }).body);
+        }
+      }
+    };
+    visit(this.program);
+    return { items, key };
+  }
+
+  private jsonPieces(items: (Static | string)[]): JsonPieces | undefined {
+    const pieces: JsonPieces = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Static | string;
+      if (typeof item !== 'string') pieces[i] = item.json;
+      else if (splitsSurrogates(item)) return undefined;
+      else pieces[i] = jsonInner(item);
+    }
+    return pieces;
+  }
+
+  private textTemplate(walk: Walk): TextTemplate | undefined {
+    let template = this.texts.get(walk.key);
+    if (template === undefined) {
+      if (this.texts.size >= MAX_COMBINATIONS) return undefined;
+      template = deriveText(walk.items) ?? UNDERIVABLE;
+      this.texts.set(walk.key, template);
+    }
+    return template === UNDERIVABLE ? undefined : template;
+  }
+
+  /** The recipient's text from the derived template, or undefined when a rule says htmlToText must decide. */
+  private fillText(walk: Walk): { text: string; json: JsonPieces } | undefined {
+    const template = this.textTemplate(walk);
+    if (template === undefined) return undefined;
+    const values: string[] = [];
+    for (const item of walk.items) {
+      if (typeof item !== 'string') continue;
+      if (item.includes('<') || item.includes('>')) return undefined;
+      values.push(item);
+    }
+    let text = '';
+    const json: JsonPieces = [];
+    for (const part of template.parts) {
+      if ('json' in part) {
+        text += part.text;
+        json.push(part.json);
+        continue;
+      }
+      let inserted: string | undefined;
+      if ('value' in part) inserted = values[part.value] as string;
+      else {
+        inserted = fillLink(part.link, values);
+        if (inserted === undefined || inserted.includes('<')) return undefined;
+      }
+      const shown = textValue(inserted);
+      if (shown === undefined || splitsSurrogates(shown)) return undefined;
+      text += shown;
+      json.push(jsonInner(shown));
+    }
+    return { text, json };
+  }
+
+  /** The safety net found a difference: htmlToText makes every text of this template from now on. */
+  disableDerivation(): void {
+    this.derivation = false;
+  }
+
+  /** The safety net found JSON pieces that differ from JSON.stringify: transports escape it themselves. */
+  disableJson(): void {
+    this.jsonSafe = false;
+  }
+}
+
+/** What the link pass makes of a link filled with this recipient's values. */
+function fillLink(link: Link, values: string[]): string | undefined {
+  if ('span' in link) {
+    let span = '';
+    for (const piece of link.span) span += typeof piece === 'number' ? values[piece] : piece;
+    return linkSpanText(span);
+  }
+  let href = '';
+  for (const piece of link.href) {
+    if (typeof piece === 'string') href += piece;
+    else {
+      const value = values[piece] as string;
+      if (value.includes(link.quote)) return undefined;
+      href += value;
+    }
+  }
+  return linkTextOf(href, link.label);
+}
+
+/**
+ * What an inserted value (or a link's text) becomes in the text part when the rules hold: decoded, and
+ * undefined when it is empty, ends in a partial entity, or has whitespace other than single inner spaces.
+ */
+function textValue(inserted: string): string | undefined {
+  if (inserted === '' || PARTIAL_ENTITY.test(inserted)) return undefined;
+  const shown = inserted.includes('&') ? decodeEntities(inserted) : inserted;
+  const n = shown.length;
+  if (n === 0 || isSpace(shown.charCodeAt(0)) || isSpace(shown.charCodeAt(n - 1))) return undefined;
+  for (let i = 1; i < n - 1; i++) {
+    const c = shown.charCodeAt(i);
+    if (c < 0x21 || c >= 0xa0) {
+      if (!isSpace(c)) continue;
+      if (c !== 32 || isSpace(shown.charCodeAt(i - 1)) || isSpace(shown.charCodeAt(i + 1))) return undefined;
+    }
+  }
+  return shown;
+}
+
+/** The derived text template of one combination's pieces, or undefined when the rules rule it out. */
+function deriveText(items: (Static | string)[]): TextTemplate | undefined {
+  let html = '';
+  let outputs = 0;
+  for (const item of items) {
+    if (typeof item === 'string') html += token(VALUE_START, outputs++);
+    else html += item.text;
+  }
+  if (outputs >= MAX_TOKENS) return undefined;
+  // htmlToText's first passes, done here so links can be found as its link pass finds them; doing them
+  // again inside htmlToText must change nothing.
+  let shown = html.includes('<!--') ? html.replace(/<!--[\s\S]*?-->/g, '') : html;
+  if (shown.includes('<!--')) return undefined;
+  shown = removeNeverShown(shown);
+  if (NEVER_SHOWN.test(shown)) return undefined;
+  // Links holding an output become one token each.
+  const links: Link[] = [];
+  let withLinks = '';
+  let from = 0;
+  for (const { start, end } of linkSpans(shown)) {
+    const span = shown.slice(start, end);
+    if (!span.includes(String.fromCharCode(VALUE_START))) continue;
+    if (links.length >= MAX_TOKENS) return undefined;
+    withLinks += shown.slice(from, start) + token(LINK_START, links.length);
+    links.push(linkOf(span));
+    from = end;
+  }
+  withLinks += shown.slice(from);
+  const derived = htmlToText(withLinks);
+  // Read the tokens back: each link exactly once; each output at most once, and if not at all, inside
+  // a tag whose treatment ignores its attributes.
+  const parts: TextTemplate['parts'] = [];
+  const seenValues = new Set<number>();
+  const seenLinks = new Set<number>();
+  let at = 0;
+  for (let i = 0; i < derived.length; i++) {
+    const c = derived.charCodeAt(i);
+    if (c !== VALUE_START && c !== LINK_START) continue;
+    const before = derived.slice(at, i);
+    // (Two tokens in a row are fine: a value never ends in a partial entity, see textValue.)
+    if (before !== '') parts.push(staticOf(before));
+    if (PARTIAL_ENTITY.test(before)) return undefined;
+    const n = derived.charCodeAt(i + 1) - DIGIT_LOW + ((derived.charCodeAt(i + 2) - DIGIT_HIGH) << 8);
+    if (derived.charCodeAt(i + 3) !== TOKEN_END) return undefined;
+    if (c === VALUE_START) {
+      if (seenValues.has(n)) return undefined;
+      seenValues.add(n);
+      parts.push({ value: n });
+    } else {
+      if (seenLinks.has(n)) return undefined;
+      seenLinks.add(n);
+      const link = links[n];
+      if (link === undefined) return undefined;
+      parts.push({ link });
+    }
+    i += 3;
+    at = i + 1;
+  }
+  if (at < derived.length) parts.push(staticOf(derived.slice(at)));
+  if (seenLinks.size !== links.length) return undefined;
+  // Outputs in the text must not be inside a tag; outputs not in it must be in a tag that ignores them.
+  for (let at2 = withLinks.indexOf(String.fromCharCode(VALUE_START)); at2 !== -1; ) {
+    const n = withLinks.charCodeAt(at2 + 1) - DIGIT_LOW + ((withLinks.charCodeAt(at2 + 2) - DIGIT_HIGH) << 8);
+    const inTag = withLinks.lastIndexOf('<', at2) > withLinks.lastIndexOf('>', at2);
+    if (seenValues.has(n) ? inTag : !inTag || !ignoresAttributes(withLinks, at2)) return undefined;
+    at2 = withLinks.indexOf(String.fromCharCode(VALUE_START), at2 + 4);
+  }
+  return { parts };
+}
+
+/** A link span with tokens in it, as a Link. */
+function linkOf(span: string): Link {
+  const groups = linkSpanGroups(span);
+  const tokens = (s: string | undefined) =>
+    s === undefined ? 0 : s.split(String.fromCharCode(VALUE_START)).length - 1;
+  const inSpan = tokens(span);
+  if (groups?.dq !== undefined && tokens(groups.dq) === inSpan)
+    return { quote: '"', href: splitTokens(groups.dq), label: linkLabel(groups.inner) };
+  if (groups?.sq !== undefined && tokens(groups.sq) === inSpan)
+    return { quote: "'", href: splitTokens(groups.sq), label: linkLabel(groups.inner) };
+  return { span: splitTokens(span) };
+}
+
+/** A text with its output tokens as their numbers. */
+function splitTokens(span: string): (string | number)[] {
+  const pieces: (string | number)[] = [];
+  let from = 0;
+  for (let i = span.indexOf(String.fromCharCode(VALUE_START)); i !== -1; ) {
+    if (from < i) pieces.push(span.slice(from, i));
+    pieces.push(span.charCodeAt(i + 1) - DIGIT_LOW + ((span.charCodeAt(i + 2) - DIGIT_HIGH) << 8));
+    from = i + 4;
+    i = span.indexOf(String.fromCharCode(VALUE_START), from);
+  }
+  if (from < span.length) pieces.push(span.slice(from));
+  return pieces;
+}
+
+/**
+ * Whether the tag around position `at` has its name complete (followed by whitespace) before `at`, and
+ * is one htmlToText turns into the same text whatever its attributes say.
+ */
+function ignoresAttributes(s: string, at: number): boolean {
+  let j = s.lastIndexOf('<', at) + 1;
+  if (s.charCodeAt(j) === 47) j++;
+  const start = j;
+  while (j < at && /[a-z0-9]/i.test(s.charAt(j))) j++;
+  if (j === start || !/[a-z]/i.test(s.charAt(start)) || j >= at || !isSpace(s.charCodeAt(j))) return false;
+  return !ATTRIBUTE_DEPENDENT.has(s.slice(start, j).toLowerCase());
+}
