@@ -43,6 +43,11 @@ export const SixbackConfigSchema = z.object({
    * (docs/benchmarks.md). Each worker needs about maxWorkerRate x SES latency sends in flight.
    */
   maxWorkerRate: z.number().positive().max(10_000).default(250),
+  /**
+   * The life of one EXPRESS child execution, retries included: AWS's 300 s. The sender plans each
+   * attempt's deadline from it; only tests of the local stack set it shorter (with the engine's limit).
+   */
+  childExecutionMs: z.number().int().positive().max(300_000).default(300_000),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/aws/fast/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the

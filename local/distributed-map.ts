@@ -29,6 +29,7 @@ import { UnsupportedAslError } from '../core/errors.ts';
 import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/recipients/csv.ts';
 import { ENGINE_FIELDS, type StateDefinition } from './asl.ts';
 import { compilePath, compileTemplate, literalOrPath } from './jsonpath.ts';
+import { StatesError } from './limits.ts';
 
 /** The fields this adapter reproduces, plus those the engine applies to the Task that stands in for the Map. */
 const SUPPORTED_FIELDS = new Set([
@@ -67,12 +68,7 @@ export interface DistributedMapContext {
   onChildDone?: (info: { items: number; failed: boolean }) => void;
 }
 
-export class StatesError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+export { StatesError };
 
 function fail(message: string): never {
   throw new UnsupportedAslError(message);
