@@ -89,6 +89,8 @@ export interface LocalStackOptions {
    * plans its deadlines from the same EXPRESS child lifetime.
    */
   limits?: Partial<LocalLimits>;
+  /** Another ASL file than statemachines/campaign.asl.json (tests of the engine's limits). */
+  aslPath?: string;
 }
 
 export interface LocalStack {
@@ -237,6 +239,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.aslPath ? { aslPath: options.aslPath } : {}),
     });
     // With a replaced sender and no SES endpoint there is no SES to ask for a quota (tests, benchmarks).
     if (options.emails && !config.endpoints.ses && !options.aws?.ses) delete deps.workflow.sendQuota;
