@@ -55,3 +55,31 @@ export function attemptDeadlineMs(
   }
   return Math.min(budget.attemptMs, left);
 }
+
+/**
+ * What is wrong with a SendBatch function timeout, or undefined: it must outlast one attempt (the
+ * per-attempt cap plus the reserve the attempt finishes in), stay under the ASL Task's TimeoutSeconds (so
+ * an attempt Step Functions gives up on has already stopped, and its retry never overlaps it), and that
+ * Task timeout must fit the EXPRESS child's life.
+ */
+export function sendBatchTimeoutProblem(
+  timeoutSeconds: number,
+  taskTimeoutSeconds: number,
+  budget: ChildTimeBudget = childTimeBudget(),
+): string | undefined {
+  const attemptSeconds = (budget.attemptMs + budget.reserveMs) / 1000;
+  const childSeconds = budget.childMs / 1000;
+  if (taskTimeoutSeconds > childSeconds)
+    return `the ASL SendBatch TimeoutSeconds (${taskTimeoutSeconds}) is longer than an EXPRESS child's ${childSeconds} s`;
+  if (timeoutSeconds < attemptSeconds)
+    return (
+      `must be at least ${attemptSeconds}: a batch sends for up to ${budget.attemptMs / 1000} s per attempt and ` +
+      `takes up to ${budget.reserveMs / 1000} s more to finish what is in flight; a shorter timeout kills it mid-batch`
+    );
+  if (timeoutSeconds >= taskTimeoutSeconds)
+    return (
+      `must be under ${taskTimeoutSeconds}, the ASL SendBatch TimeoutSeconds, so an attempt has stopped before ` +
+      'Step Functions retries it'
+    );
+  return undefined;
+}
