@@ -155,7 +155,7 @@ export function sendBatchTaskTimeoutSeconds(
   const found: number[] = [];
   const visit = (states: States) => {
     for (const state of Object.values(states)) {
-      if (state.Type === 'Task' && state.Resource === '${SendBatchFunctionArn}')
+      if (state.Type === 'Task' && state.Resource === `\${SendBatchFunctionArn}`)
         found.push(Number(state.TimeoutSeconds));
       const nested = state.ItemProcessor as { States: States } | undefined;
       if (nested) visit(nested.States);
