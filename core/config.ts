@@ -71,6 +71,8 @@ export const SixbackConfigSchema = z.object({
    * endpoint and bucket (http://127.0.0.1:port/bucket) serve the same keys.
    */
   imagesBaseUrl: z.string().url().optional(),
+  /** The function the API invokes asynchronously to run a job (a report, an import); unset: in the request. */
+  jobsFunction: z.string().min(1).optional(),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -125,6 +127,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     unsubscribeSecretParameter: optional('SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER'),
     unsubscribeMailto: optional('SIXBACK_UNSUBSCRIBE_MAILTO'),
     imagesBaseUrl: optional('SIXBACK_IMAGES_BASE_URL'),
+    jobsFunction: optional('SIXBACK_JOBS_FUNCTION'),
   });
 }
 

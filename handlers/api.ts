@@ -44,7 +44,7 @@ export const handler: ReturnType<typeof createHandler> = (event, context) => {
     const campaigns = campaignServiceDeps(app);
     // Long work (reports, imports of uploaded files) runs in the Jobs function, invoked asynchronously.
     // Without one configured it runs inside this request, as before (and may meet the 29 s limit).
-    const jobsFunction = process.env.SIXBACK_JOBS_FUNCTION;
+    const jobsFunction = app.config.jobsFunction;
     const jobs = createJobDeps(
       app,
       campaigns,

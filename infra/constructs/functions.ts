@@ -59,6 +59,7 @@ export const ENV_NOT_SET_ON_AWS: Record<string, string> = {
   SIXBACK_SES_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
   SIXBACK_SFN_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
   SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER: 'the stack keeps the secret in Secrets Manager (the ARN variable)',
+  SIXBACK_JOBS_FUNCTION: 'only the API starts jobs; the Jobs function cannot name itself (a reference cycle)',
 };
 
 export interface FunctionsProps {
