@@ -9,7 +9,9 @@ const TimingSchema = SendBatchEventSchema.pick({ childStartedAt: true });
 
 export const createHandler = (deps: AppDeps): TaskHandler => {
   const budget = childTimeBudget(deps.config.childExecutionMs);
+  const now = deps.sender.now ?? (() => performance.now());
   return async (event) => {
+    const attemptStartedAt = now();
     // Only the start time is read here; sendBatch parses the whole event.
     const { childStartedAt } = parseWith(TimingSchema, event ?? {}, 'batch');
     const deadlineMs = Math.min(
@@ -17,7 +19,7 @@ export const createHandler = (deps: AppDeps): TaskHandler => {
       deps.sender.deadlineMs ?? Number.POSITIVE_INFINITY,
     );
     // The result is the child's output: it must fit the state payload limit whatever the reasons say.
-    return fitOutcomes(await sendBatch(event, { ...deps.sender, deadlineMs }));
+    return fitOutcomes(await sendBatch(event, { ...deps.sender, deadlineMs, attemptStartedAt }));
   };
 };
 

@@ -93,6 +93,8 @@ export interface SenderDeps {
   ledgerFlushMs?: number;
   /** A batch stops sending after this long and fails as retryable (default 180 s, under the Task's 240 s). */
   deadlineMs?: number;
+  /** When the attempt began (on the `now` clock), so `deadlineMs` includes its lookups; default: when sending starts. */
+  attemptStartedAt?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
@@ -275,7 +277,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   }
 
   const now = deps.now ?? (() => performance.now());
-  const startedAt = now();
+  const startedAt = deps.attemptStartedAt ?? now();
   const deadlineMs = deps.deadlineMs ?? BATCH_DEADLINE_MS;
   const gateIntervalMs = deps.gateIntervalMs ?? 500;
   const flushMs = deps.ledgerFlushMs ?? 200;
