@@ -332,11 +332,8 @@ describe('permissions', () => {
     expect(roles).toEqual([roleOfFunction(logicalId(must(stack.functions.api, 'API function')))]);
     for (const { statement } of invokes) expect(asArray(statement.Resource).map(flat)).toEqual([jobsArn]);
     expect(resources[logicalId(jobs)]?.Properties.Timeout).toBe(900);
-    const apiEnv = (
-      resources[logicalId(must(stack.functions.api, 'API function'))]?.Properties.Environment as {
-        Variables: Record<string, unknown>;
-      }
-    ).Variables;
+    const api = must(resources[logicalId(must(stack.functions.api, 'API function'))], 'API resource');
+    const apiEnv = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(flat(apiEnv.SIXBACK_JOBS_FUNCTION)).toBe(`<${logicalId(jobs)}>`);
   });
 
