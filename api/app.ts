@@ -7,11 +7,13 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { PayloadTooLargeError, toHttpError } from '../core/errors.ts';
+import { createJobDeps } from '../core/jobs/jobs.ts';
 import { authenticate } from './auth.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
 import { localEventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { suppressionRoutes } from './routes/suppression.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { unsubscribeRoutes } from './routes/unsubscribe.ts';
@@ -25,6 +27,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   templateRoutes,
   campaignRoutes,
   suppressionRoutes,
+  jobRoutes,
   localEventRoutes,
   unsubscribeRoutes,
 ];
@@ -84,6 +87,15 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     }),
   );
   options.beforeRoutes?.(app);
-  for (const module of modules) app.route(module.path, module.router(options.deps));
+  // One job runner for every module, so work started by one route is the work another reports on.
+  const deps = options.deps.jobs
+    ? options.deps
+    : {
+        ...options.deps,
+        ...(options.deps.app && options.deps.campaigns
+          ? { jobs: createJobDeps(options.deps.app, options.deps.campaigns, undefined, log) }
+          : {}),
+      };
+  for (const module of modules) app.route(module.path, module.router(deps));
   return app;
 }

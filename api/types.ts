@@ -2,10 +2,13 @@
 import type { Hono } from 'hono';
 import type { AppDeps } from '../core/app.ts';
 import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
+import type { JobDeps } from '../core/jobs/jobs.ts';
 
 export interface ApiDeps {
   app: AppDeps;
   campaigns: CampaignServiceDeps;
+  /** Where long work runs (core/jobs/jobs.ts); default: the background of this process. */
+  jobs?: JobDeps;
 }
 
 /**

@@ -11,6 +11,7 @@ import { type CampaignRecord, CampaignStore } from './campaigns/store.ts';
 import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
+import { JobStore } from './jobs/store.ts';
 import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
 import { campaignGate } from './sending/gate.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
@@ -25,6 +26,8 @@ export interface AppDeps {
   clock: () => Date;
   templates: TemplateStore;
   campaigns: CampaignStore;
+  /** Jobs the API starts and clients poll (core/jobs/jobs.ts), kept in the campaigns table. */
+  jobs: JobStore;
   ledger: Ledger;
   suppression: DynamoSuppressionList;
   emails: EmailSender;
@@ -135,6 +138,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     clock,
     templates,
     campaigns,
+    jobs: new JobStore(clients.ddb, config.tables.campaigns, clock),
     ledger,
     suppression,
     emails,

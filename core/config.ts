@@ -43,6 +43,11 @@ export const SixbackConfigSchema = z.object({
    * (docs/benchmarks.md). Each worker needs about maxWorkerRate x SES latency sends in flight.
    */
   maxWorkerRate: z.number().positive().max(10_000).default(250),
+  /**
+   * The life of one EXPRESS child execution, retries included: AWS's 300 s. The sender plans each
+   * attempt's deadline from it; only tests of the local stack set it shorter (with the engine's limit).
+   */
+  childExecutionMs: z.number().int().positive().max(300_000).default(300_000),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/aws/fast/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
@@ -66,6 +71,8 @@ export const SixbackConfigSchema = z.object({
    * endpoint and bucket (http://127.0.0.1:port/bucket) serve the same keys.
    */
   imagesBaseUrl: z.string().url().optional(),
+  /** The function the API invokes asynchronously to run a job (a report, an import); unset: in the request. */
+  jobsFunction: z.string().min(1).optional(),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -120,6 +127,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     unsubscribeSecretParameter: optional('SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER'),
     unsubscribeMailto: optional('SIXBACK_UNSUBSCRIBE_MAILTO'),
     imagesBaseUrl: optional('SIXBACK_IMAGES_BASE_URL'),
+    jobsFunction: optional('SIXBACK_JOBS_FUNCTION'),
   });
 }
 

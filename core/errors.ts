@@ -89,6 +89,14 @@ export class SesSendingStoppedError extends SixbackError {
 }
 
 /**
+ * Too little is left of a batch's child execution (EXPRESS: 300 s, retries included) for another attempt.
+ * Not retried: the child fails at once, before AWS would time it out with a Lambda still sending.
+ */
+export class BatchOutOfTimeError extends SixbackError {
+  readonly code = 'batch_out_of_time';
+}
+
+/**
  * A batch found its campaign stopped (cancelled, failed, or superseded by a newer run) and sent no more.
  * Not retried by the state machine: the campaign's status already says why.
  */

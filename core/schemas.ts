@@ -147,6 +147,11 @@ export type PreparedRow = z.infer<typeof PreparedRowSchema>;
 export const SendBatchEventSchema = z.object({
   BatchInput: BatchContextSchema,
   Items: z.array(z.object({ index: z.number().int().nonnegative(), row: PreparedRowSchema })).min(1),
+  /**
+   * When this batch's child execution started ($$.Execution.StartTime of the EXPRESS child, set by the
+   * ASL): every attempt's deadline is planned from it (core/sending/deadline.ts).
+   */
+  childStartedAt: z.string().datetime({ offset: true }).optional(),
 });
 export type SendBatchEvent = z.input<typeof SendBatchEventSchema>;
 

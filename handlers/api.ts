@@ -10,6 +10,8 @@ import type { AppDeps } from '../core/app.ts';
 import { defaultRateWithin } from '../core/campaigns/quota.ts';
 import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
 import { ConfigError } from '../core/errors.ts';
+import { createJobDeps, runJob } from '../core/jobs/jobs.ts';
+import { lambdaJobLauncher } from '../core/jobs/lambda-launcher.ts';
 import { StepFunctionsOrchestrator } from '../core/workflow/orchestrator.ts';
 import { runtimeDeps } from './runtime.ts';
 
@@ -39,7 +41,20 @@ let cached: ReturnType<typeof createHandler> | undefined;
 export const handler: ReturnType<typeof createHandler> = (event, context) => {
   if (!cached) {
     const app = runtimeDeps();
-    cached = createHandler({ app, campaigns: campaignServiceDeps(app) });
+    const campaigns = campaignServiceDeps(app);
+    // Long work (reports, imports of uploaded files) runs in the Jobs function, invoked asynchronously.
+    // Without one configured it runs inside this request, as before (and may meet the 29 s limit).
+    const jobsFunction = app.config.jobsFunction;
+    const jobs = createJobDeps(
+      app,
+      campaigns,
+      jobsFunction
+        ? lambdaJobLauncher(app.config, jobsFunction)
+        : async (jobId) => {
+            await runJob(jobId, jobs);
+          },
+    );
+    cached = createHandler({ app, campaigns, jobs });
   }
   return cached(event, context);
 };

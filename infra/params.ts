@@ -12,9 +12,11 @@
  *                      recipient's verified identity: list those test addresses here. Empty in production.
  *   defaultRate        Emails per second for a campaign that names no rate (default 14, the usual
  *                      production starting quota), capped by the account's SES MaxSendRate.
- *   sendBatchTimeoutSeconds  The SendBatch function's timeout. Must stay under the ASL SendBatch
- *                      TimeoutSeconds (240) and above the sender's own 180 s batch deadline, so a slow
- *                      batch stops itself and is retried rather than being killed (default 230).
+ *   sendBatchTimeoutSeconds  The SendBatch function's timeout, 210-239 with the shipped ASL: at least one
+ *                      attempt (the sender's 180 s deadline plus 30 s to finish what is in flight) and
+ *                      under the ASL SendBatch TimeoutSeconds (240, itself within an EXPRESS child's
+ *                      300 s), so a slow batch stops itself and is retried rather than killed (default 230).
+ *                      Checked here (core/sending/deadline.ts sendBatchTimeoutProblem).
  *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
  *                      HTTP client, core/aws/fast/ses-transport.ts, for more sends per vCPU).
  *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
@@ -42,7 +44,9 @@
  *                      SES identity served over HTTPS in front of SES's tracking domain (docs/analytics.md).
  *                      Default: SES's own tracking domain.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { sendBatchTimeoutProblem } from '../core/sending/deadline.ts';
 
 const csv = z
   .union([z.string(), z.array(z.string())])
@@ -141,6 +145,28 @@ export const SixbackParamsSchema = z.object({
   retainedData: RetainedDataSchema.optional(),
 });
 
+/** TimeoutSeconds of the ASL Task that calls the SendBatch function (inside the Distributed Map). */
+export function sendBatchTaskTimeoutSeconds(
+  asl: unknown = JSON.parse(
+    readFileSync(new URL('../statemachines/campaign.asl.json', import.meta.url), 'utf8'),
+  ),
+): number {
+  type States = Record<string, Record<string, unknown>>;
+  const found: number[] = [];
+  const visit = (states: States) => {
+    for (const state of Object.values(states)) {
+      if (state.Type === 'Task' && state.Resource === `\${SendBatchFunctionArn}`)
+        found.push(Number(state.TimeoutSeconds));
+      const nested = state.ItemProcessor as { States: States } | undefined;
+      if (nested) visit(nested.States);
+    }
+  };
+  visit((asl as { States: States }).States);
+  if (found.length === 0 || found.some((t) => !Number.isFinite(t)))
+    throw new Error('The ASL has no SendBatch Task with a TimeoutSeconds.');
+  return Math.min(...found);
+}
+
 export type SixbackParams = z.output<typeof SixbackParamsSchema>;
 export type SixbackParamsInput = z.input<typeof SixbackParamsSchema>;
 
@@ -185,8 +211,14 @@ export function formatRetainedData(data: Record<(typeof RETAINED_DATA_KEYS)[numb
   return RETAINED_DATA_KEYS.map((key) => `${key}=${data[key]}`).join(',');
 }
 
+/** The parameters, with the checks that span several values or the ASL file. */
+const CheckedParamsSchema = SixbackParamsSchema.superRefine((params, ctx) => {
+  const problem = sendBatchTimeoutProblem(params.sendBatchTimeoutSeconds, sendBatchTaskTimeoutSeconds());
+  if (problem) ctx.addIssue({ code: 'custom', path: ['sendBatchTimeoutSeconds'], message: problem });
+});
+
 export function parseParams(input: Record<string, unknown>): SixbackParams {
-  const result = SixbackParamsSchema.safeParse(input);
+  const result = CheckedParamsSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `-c ${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ParamsError(`Invalid sixback deploy parameters: ${problems}`);

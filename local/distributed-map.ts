@@ -10,7 +10,8 @@
  *   prepared files sixback writes never contain one).
  * - ItemSelector with `$` (the state input) and `$$.Map.Item.Index` / `$$.Map.Item.Value`.
  * - ItemBatcher: MaxItemsPerBatch, MaxInputBytesPerBatch (and their Path twins), BatchInput; a child gets
- *   `{"BatchInput": ..., "Items": [...]}`; a batch is closed before it would exceed either bound.
+ *   `{"BatchInput": ..., "Items": [...]}`; a batch is closed before it would exceed either bound, the byte
+ *   bound counting the Items array (BatchInput comes on top, within the child's 256 KiB input).
  * - MaxConcurrency(Path): children in flight at most; reading pauses while the limit is reached.
  * - ToleratedFailureCount / ToleratedFailurePercentage (and Paths): a failed child counts all its items;
  *   past the threshold no new child starts, running ones finish, and the state fails with
@@ -29,6 +30,7 @@ import { UnsupportedAslError } from '../core/errors.ts';
 import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/recipients/csv.ts';
 import { ENGINE_FIELDS, type StateDefinition } from './asl.ts';
 import { compilePath, compileTemplate, literalOrPath } from './jsonpath.ts';
+import { StatesError } from './limits.ts';
 
 /** The fields this adapter reproduces, plus those the engine applies to the Task that stands in for the Map. */
 const SUPPORTED_FIELDS = new Set([
@@ -67,12 +69,7 @@ export interface DistributedMapContext {
   onChildDone?: (info: { items: number; failed: boolean }) => void;
 }
 
-export class StatesError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+export { StatesError };
 
 function fail(message: string): never {
   throw new UnsupportedAslError(message);
@@ -418,7 +415,9 @@ export async function runDistributedMap(input: unknown, ctx: DistributedMapConte
       })
   ).Body as Readable;
 
-  const envelope = Buffer.byteLength(JSON.stringify({ BatchInput: batchInput ?? {}, Items: [] }));
+  // MaxInputBytesPerBatch bounds the items of a batch (the `Items` array); BatchInput comes on top, and
+  // the whole child input must still fit the state payload limit (the engine checks each child's input).
+  const envelope = Buffer.byteLength(JSON.stringify([]));
   let batch: unknown[] = [];
   let batchBytes = envelope;
   const closeBatch = async () => {

@@ -20,9 +20,19 @@ import {
   rewriteDistributedMaps,
   type StateDefinition,
 } from './asl.ts';
-import { runDistributedMap, StatesError, validateDistributedMap } from './distributed-map.ts';
+import { runDistributedMap, validateDistributedMap } from './distributed-map.ts';
+import {
+  DEFAULT_LOCAL_LIMITS,
+  dataLimitExceeded,
+  type EngineEvent,
+  expressTimedOut,
+  historyEventsOf,
+  historyFull,
+  type LocalLimits,
+  responseTooLarge,
+  unwrapExecutionError,
+} from './limits.ts';
 
-const STATE_PAYLOAD_LIMIT = 256 * 1024;
 export const LOCAL_STATE_MACHINE_NAME = 'sixback-campaign';
 
 export interface LocalExecution {
@@ -46,6 +56,8 @@ export interface LocalEngineOptions {
   /** Shortens named states' Retry pauses (milliseconds), for tests. */
   retryIntervalOverrides?: Record<string, number | number[]>;
   aslPath?: string;
+  /** AWS's limits (local/limits.ts); tests set smaller ones to show each failure quickly. */
+  limits?: Partial<LocalLimits>;
 }
 
 const toKebab = (name: string) =>
@@ -54,12 +66,20 @@ const toKebab = (name: string) =>
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .toLowerCase();
 
-/** What a Lambda invocation looks like to Step Functions: JSON in, JSON out, errors as {errorType, errorMessage}. */
-function asLambda(handler: TaskHandler): (input: unknown) => Promise<unknown> {
+/**
+ * What a Lambda invocation looks like to Step Functions: JSON in, JSON out, errors as {errorType,
+ * errorMessage}; a response over Lambda's synchronous limit fails as Lambda reports it, and one over the
+ * state payload limit as Step Functions does.
+ */
+function asLambda(handler: TaskHandler, limits: LocalLimits): (input: unknown) => Promise<unknown> {
   return async (input) => {
+    const request = JSON.stringify(input ?? null);
+    const requestBytes = Buffer.byteLength(request);
+    if (requestBytes > limits.statePayloadBytes)
+      throw dataLimitExceeded("The task's input", requestBytes, limits.statePayloadBytes);
     let output: unknown;
     try {
-      output = await handler(JSON.parse(JSON.stringify(input)));
+      output = await handler(JSON.parse(request));
     } catch (error) {
       const e = error as Error;
       const failure = new Error(e?.message ?? String(error));
@@ -72,12 +92,10 @@ function asLambda(handler: TaskHandler): (input: unknown) => Promise<unknown> {
       throw failure;
     }
     const text = JSON.stringify(output ?? null);
-    if (Buffer.byteLength(text) > STATE_PAYLOAD_LIMIT) {
-      throw new StatesError(
-        'States.DataLimitExceeded',
-        `The task returned ${Buffer.byteLength(text)} bytes, over 256 KiB`,
-      );
-    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limits.lambdaResponseBytes) throw responseTooLarge(limits.lambdaResponseBytes);
+    if (bytes > limits.statePayloadBytes)
+      throw dataLimitExceeded("The task's result", bytes, limits.statePayloadBytes);
     return JSON.parse(text);
   };
 }
@@ -90,6 +108,7 @@ export class LocalEngine implements Orchestrator {
   readonly stateMachineArn =
     `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
   readonly definition: MachineDefinition;
+  readonly limits: LocalLimits;
   private readonly maps: Record<string, StateDefinition>;
   private readonly machine: StateMachine;
   private readonly children = new Map<
@@ -123,6 +142,7 @@ export class LocalEngine implements Orchestrator {
   }
 
   constructor(private readonly options: LocalEngineOptions) {
+    this.limits = { ...DEFAULT_LOCAL_LIMITS, ...options.limits };
     const names = new Map<string, string>();
     const raw = loadDefinition((name) => {
       if (!(name in options.handlers)) return undefined;
@@ -130,7 +150,8 @@ export class LocalEngine implements Orchestrator {
       names.set(arn, name);
       return arn;
     }, options.aslPath);
-    for (const [arn, name] of names) this.byArn.set(arn, asLambda(options.handlers[name] as TaskHandler));
+    for (const [arn, name] of names)
+      this.byArn.set(arn, asLambda(options.handlers[name] as TaskHandler, this.limits));
     const { definition, maps } = rewriteDistributedMaps(raw);
     this.definition = definition;
     this.maps = maps;
@@ -166,12 +187,21 @@ export class LocalEngine implements Orchestrator {
       Execution: { Id: executionArn, Name: name, Input: input, StartTime: startDate.toISOString() },
       StateMachine: { Id: this.stateMachineArn, Name: LOCAL_STATE_MACHINE_NAME },
     };
+    /** A limit the execution reached: it fails with this, whatever its Catch fields say. */
+    let terminal: Error | undefined;
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of taskStates(this.definition)) {
-      overrides[stateName] =
+      const call =
         state.Resource === ADAPTER_RESOURCE
-          ? (mapInput) => this.runMap(stateName, mapInput, context, executionArn, controller.signal)
+          ? (mapInput: unknown) => this.runMap(stateName, mapInput, context, executionArn, controller.signal)
           : this.tracked(executionArn, this.handlerFor(state.Resource));
+      // The limits are checked from the event log, a step behind the engine: let it catch up before a
+      // Task starts, so nothing runs after the state that broke a limit (AWS would not start it).
+      overrides[stateName] = async (taskInput) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (terminal) throw terminal;
+        return call(taskInput);
+      };
     }
     const run = this.machine.run(input as never, {
       overrides: {
@@ -195,17 +225,30 @@ export class LocalEngine implements Orchestrator {
         run.abort();
       },
     } as LocalExecution & { abort: () => void };
+    const failWith = (error: Error) => {
+      if (terminal || execution.status !== 'RUNNING') return;
+      terminal = error;
+      controller.abort();
+      run.abort();
+    };
+    const watched = this.watch(run.eventLogs as AsyncIterable<EngineEvent>, failWith);
     execution.done = run.result.then(
-      (output) => {
-        if (execution.status === 'RUNNING') {
+      async (output) => {
+        await watched;
+        if (terminal && execution.status === 'RUNNING') {
+          execution.status = 'FAILED';
+          execution.error = { Error: terminal.name, Cause: terminal.message };
+        } else if (execution.status === 'RUNNING') {
           execution.status = output === null && controller.signal.aborted ? 'ABORTED' : 'SUCCEEDED';
           execution.output = output;
         }
         execution.stopDate = new Date();
         return execution;
       },
-      (error: Error & { cause?: unknown }) => {
-        execution.status = controller.signal.aborted ? 'ABORTED' : 'FAILED';
+      async (raw: unknown) => {
+        await watched;
+        const error = terminal ?? unwrapExecutionError(raw);
+        execution.status = controller.signal.aborted && !terminal ? 'ABORTED' : 'FAILED';
         execution.error = {
           Error: error.name,
           Cause: typeof error.cause === 'string' ? error.cause : error.message,
@@ -216,6 +259,40 @@ export class LocalEngine implements Orchestrator {
     );
     this.executions.set(executionArn, execution);
     return { executionArn };
+  }
+
+  /**
+   * Follows a Standard execution's events as AWS would write them to its history: every state's input and
+   * output must fit the payload limit, and the history must stay under its event limit (the event that
+   * would reach it is the ExecutionFailed event, with States.Runtime).
+   */
+  private async watch(events: AsyncIterable<EngineEvent>, fail: (error: Error) => void): Promise<void> {
+    const { standardHistoryEvents: maxEvents, statePayloadBytes: maxBytes } = this.limits;
+    const isMap = (name: string) => name in this.maps;
+    let count = 0;
+    for await (const event of events) {
+      count += historyEventsOf(event, isMap);
+      const final = event.type.startsWith('Execution') && event.type !== 'ExecutionStarted';
+      if (final) return;
+      if (count >= maxEvents) {
+        fail(historyFull(maxEvents));
+        return;
+      }
+      const state = event.state;
+      if (!state) continue;
+      const payload =
+        event.type === 'StateEntered'
+          ? { what: `The input of state ${state.name}`, value: state.input }
+          : event.type === 'StateExited'
+            ? { what: `The output of state ${state.name}`, value: state.output }
+            : undefined;
+      if (!payload) continue;
+      const bytes = Buffer.byteLength(JSON.stringify(payload.value ?? null));
+      if (bytes > maxBytes) {
+        fail(dataLimitExceeded(payload.what, bytes, maxBytes));
+        return;
+      }
+    }
   }
 
   private runMap(
@@ -238,6 +315,10 @@ export class LocalEngine implements Orchestrator {
       s3: this.options.s3,
       signal,
       runChild: async (childInput) => {
+        const { statePayloadBytes: maxBytes, expressExecutionMs } = this.limits;
+        const inputBytes = Buffer.byteLength(JSON.stringify(childInput ?? null));
+        if (inputBytes > maxBytes)
+          throw dataLimitExceeded("The child execution's input", inputBytes, maxBytes);
         const run = child.machine.run(childInput as never, {
           overrides: {
             taskResourceLocalHandlers: childOverrides as never,
@@ -249,11 +330,27 @@ export class LocalEngine implements Orchestrator {
         });
         const onAbort = () => run.abort();
         signal.addEventListener('abort', onAbort, { once: true });
+        // An EXPRESS child has its whole life, retries included; past it, AWS stops the child (its Lambda,
+        // if one is running, goes on: so does the handler here).
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          run.abort();
+        }, expressExecutionMs);
+        let output: unknown;
         try {
-          return await run.result;
+          output = await run.result;
+        } catch (error) {
+          throw unwrapExecutionError(error);
         } finally {
+          clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
         }
+        if (timedOut) throw expressTimedOut(expressExecutionMs);
+        const outputBytes = Buffer.byteLength(JSON.stringify(output ?? null));
+        if (outputBytes > maxBytes)
+          throw dataLimitExceeded("The child execution's output", outputBytes, maxBytes);
+        return output;
       },
     });
   }

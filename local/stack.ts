@@ -20,6 +20,7 @@ import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { createHandler as createSesEventsHandler } from '../handlers/ses-events.ts';
 import { LocalEngine } from './engine.ts';
 import { startFastLedgerProcess } from './fast-ledger.ts';
+import type { LocalLimits } from './limits.ts';
 import { SenderPool } from './sender-pool.ts';
 import {
   createBucket,
@@ -83,6 +84,13 @@ export interface LocalStackOptions {
    * Default false.
    */
   fastLedger?: boolean;
+  /**
+   * AWS's limits as the local engine enforces them (local/limits.ts); tests set smaller ones. The sender
+   * plans its deadlines from the same EXPRESS child lifetime.
+   */
+  limits?: Partial<LocalLimits>;
+  /** Another ASL file than statemachines/campaign.asl.json (tests of the engine's limits). */
+  aslPath?: string;
 }
 
 export interface LocalStack {
@@ -191,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       unsubscribeSecret: localUnsubscribeSecret(dataDir),
       ...(options.sesTransport ? { sesTransport: options.sesTransport } : {}),
       ...(options.dynamoTransport ? { dynamoTransport: options.dynamoTransport } : {}),
+      ...(options.limits?.expressExecutionMs ? { childExecutionMs: options.limits.expressExecutionMs } : {}),
     });
     const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
     if (s3) await createBucket(deps.clients.s3, config.bucket);
@@ -229,6 +238,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3: deps.clients.s3,
       ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.aslPath ? { aslPath: options.aslPath } : {}),
     });
     // With a replaced sender and no SES endpoint there is no SES to ask for a quota (tests, benchmarks).
     if (options.emails && !config.endpoints.ses && !options.aws?.ses) delete deps.workflow.sendQuota;

@@ -2,10 +2,11 @@
  * POST /v1/campaigns                     create and start now, or schedule (Idempotency-Key honoured)
  * GET  /v1/campaigns[?limit&cursor]      newest first, a page at a time
  * GET  /v1/campaigns/:id                 one campaign with live progress
- * POST /v1/campaigns/:id/cancel
+ * POST /v1/campaigns/:id/cancel          202: cancelled at once; the report is written by a job
  * POST /v1/campaigns/:id/resume
  * POST /v1/campaigns/:id/resend-failed
- * GET  /v1/campaigns/:id/report[?format=url|csv]   the per-recipient report
+ * GET  /v1/campaigns/:id/report[?format=url|csv]   the per-recipient report; 202 with a job while a
+ *                                        stopped campaign's report is still being written
  * POST /v1/campaigns/:id/test            the campaign's email to a few addresses, outside the campaign
  * POST /v1/campaigns/test                the same for a campaign not created yet
  */
@@ -15,15 +16,16 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
 import { resolveSendAt } from '../../core/campaigns/schedule.ts';
 import {
-  cancelCampaign,
   createOrReplayCampaign,
-  reportCampaign,
   resendFailedCampaign,
   resumeCampaign,
+  stopCampaign,
 } from '../../core/campaigns/service.ts';
+import { isFinal } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { campaignView } from '../../core/campaigns/view.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { ConfigError, ConflictError, IllegalTransitionError, ValidationError } from '../../core/errors.ts';
+import { type JobDeps, jobView, reportJobId, startJob } from '../../core/jobs/jobs.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
@@ -45,6 +47,15 @@ export const campaignRoutes: RouteModule = {
   path: '/v1/campaigns',
   router: (deps) => {
     const store = deps.app.campaigns;
+    const jobs = deps.jobs as JobDeps;
+    if (!jobs) throw new ConfigError('The campaign routes need a job runner (ApiDeps.jobs).');
+    /** The report of a stopped campaign's run, as a job: a cancel and a GET /report share it. */
+    const reportJob = (record: CampaignRecord, afterStop: boolean) =>
+      startJob(
+        { type: 'report', campaignId: record.id, run: record.executions ?? 1, afterStop },
+        jobs,
+        reportJobId(record.id, record.executions ?? 1),
+      );
     const view = (record: CampaignRecord) =>
       campaignView(record, {
         now: deps.app.clock(),
@@ -123,7 +134,11 @@ export const campaignRoutes: RouteModule = {
       .get('/:id', async (c) => c.json(view(await store.get(readParam(c, 'id', IdSchema)))))
       .post('/:id/cancel', async (c) => {
         const id = readParam(c, 'id', IdSchema);
-        return c.json(view(await cancelCampaign(id, deps.campaigns)));
+        // Stopping is quick; the report reads every row (minutes for a million), so a job writes it.
+        const cancelled = await stopCampaign(id, deps.campaigns);
+        const job = await reportJob(cancelled, true);
+        c.header('Location', `/v1/jobs/${job.id}`);
+        return c.json({ ...view(cancelled), job: jobView(job) }, 202);
       })
       .post('/:id/resume', async (c) => {
         const id = readParam(c, 'id', IdSchema);
@@ -136,9 +151,26 @@ export const campaignRoutes: RouteModule = {
       .get('/:id/report', async (c) => {
         const id = readParam(c, 'id', IdSchema);
         const { format } = readQuery(c, ReportQuerySchema, 'query');
-        // Written by the finaliser; for a campaign stopped before it, built now from the ledger. An
-        // unfinished campaign has none yet (409).
-        const campaign = await reportCampaign(id, deps.campaigns);
+        // Written by the finaliser; for a campaign stopped before it, built by a job from the ledger (202
+        // until it is written). An unfinished campaign has none yet (409).
+        let campaign = await store.get(id);
+        if (!campaign.reportKey) {
+          if (!isFinal(campaign.status)) {
+            throw new IllegalTransitionError(
+              `Campaign ${id} is ${campaign.status}: its report is written when it ends.`,
+              { details: { campaignId: id, status: campaign.status } },
+            );
+          }
+          const job = await reportJob(campaign, false);
+          if (job.status !== 'succeeded') {
+            c.header('Location', `/v1/jobs/${job.id}`);
+            c.header('Retry-After', '2');
+            return c.json({ campaignId: id, job: jobView(job) }, 202);
+          }
+          campaign = await store.get(id);
+          if (!campaign.reportKey)
+            throw new ConflictError(`Campaign ${id} has no report: a newer run of it has started.`);
+        }
         const command = new GetObjectCommand({
           Bucket: deps.app.config.bucket,
           Key: campaign.reportKey as string,

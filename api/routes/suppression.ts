@@ -1,17 +1,8 @@
-/**
- * GET    /v1/suppression[?limit&cursor&search]  a page of entries (search: part of the address)
- * GET    /v1/suppression/:email                  one entry, 404 if the address is not suppressed
- * POST   /v1/suppression                         {email, reason?, source?}: suppress one address
- * DELETE /v1/suppression/:email                  take an address off the list
- * POST   /v1/suppression/import                  JSON {csv, name?} (up to 1 MB) or {key, name?} naming
- *                                                an uploaded CSV; or the CSV itself as a text/csv body
- */
-import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { dynamoSuppressionWriter, importSuppressionCsv } from '../../core/compliance/suppression-import.ts';
-import { NotFoundError, RecipientsFileError, ValidationError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { type JobDeps, jobView, startJob } from '../../core/jobs/jobs.ts';
 import { checkAddress } from '../../core/recipients/email-address.ts';
 import { parseWith } from '../../core/schemas.ts';
 import { readBody, readQuery } from '../http.ts';
@@ -104,23 +95,18 @@ export const suppressionRoutes: RouteModule = {
             });
             return c.json(result);
           }
-          const key = request.key as string;
-          let body: Readable;
-          try {
-            body = (await clients.s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key })))
-              .Body as Readable;
-          } catch (error) {
-            if ((error as Error).name === 'NoSuchKey') {
-              throw new RecipientsFileError(`No uploaded file "${key}". Upload the CSV first.`);
-            }
-            throw error;
-          }
-          const result = await importSuppressionCsv(body, writer, {
-            reason: request.reason,
-            source: `import:${request.name ?? key}`,
-            at,
-          });
-          return c.json(result);
+          // A file of any size: imported by a job, as it can take longer than the API may answer in.
+          const job = await startJob(
+            {
+              type: 'suppression-import',
+              key: request.key as string,
+              reason: request.reason,
+              ...(request.name ? { name: request.name } : {}),
+            },
+            deps.jobs as JobDeps,
+          );
+          c.header('Location', `/v1/jobs/${job.id}`);
+          return c.json({ job: jobView(job) }, 202);
         }
         if (!/^text\/(csv|plain)\b/i.test(type)) {
           throw new ValidationError(

@@ -11,9 +11,11 @@ import {
 } from '../../core/campaigns/status.ts';
 import { type CampaignView, progressSummary } from '../../core/campaigns/view.ts';
 import { describeAlarm, describeEvents, describeRates } from '../../core/compliance/health.ts';
+import type { JobView } from '../../core/jobs/jobs.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
+import { waitForJob } from '../jobs.ts';
 import {
   colour,
   duration,
@@ -210,7 +212,12 @@ export function register(program: Command): void {
       run(async (given: string, options: CommonOptions & { watch: boolean }) => {
         const client = clientFor(options);
         const id = await campaignId(client, given);
-        const view = await client.json<CampaignView>('POST', path(id, suffix));
+        const { job, ...view } = await client.json<CampaignView & { job?: JobView }>(
+          'POST',
+          path(id, suffix),
+        );
+        // A cancel answers at once; its report is written by a job: wait for it, showing progress.
+        if (job) await waitForJob(client, job, { what: 'writing the report', quiet: Boolean(options.json) });
         if (options.json) printJson(view);
         else console.log(`campaign ${view.id} is now ${view.status}`);
         if (options.watch && !isFinal(view.status)) {
@@ -237,7 +244,14 @@ export function register(program: Command): void {
     run(async (given: string, options: CommonOptions & { out: string; url: boolean }) => {
       const client = clientFor(options);
       const id = await campaignId(client, given);
-      const link = await client.json<{ url: string; expiresAt: string }>('GET', path(id, '/report'));
+      type Link = { url: string; expiresAt: string };
+      let link = await client.json<Link | { job: JobView }>('GET', path(id, '/report'));
+      if ('job' in link) {
+        // A stopped campaign's report is written on demand (202 with a job): wait, then ask again.
+        await waitForJob(client, link.job, { what: 'writing the report', quiet: Boolean(options.json) });
+        link = await client.json<Link>('GET', path(id, '/report'));
+      }
+      if (!('url' in link)) throw new CliError('The API gave no report link.', EXIT.server);
       if (options.url) {
         if (options.json) printJson(link);
         else console.log(link.url);

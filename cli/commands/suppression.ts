@@ -4,8 +4,10 @@ import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { SuppressionEntry } from '../../core/compliance/suppression.ts';
 import type { SuppressionImportResult } from '../../core/compliance/suppression-import.ts';
+import type { JobView } from '../../core/jobs/jobs.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
+import { waitForJob } from '../jobs.ts';
 import { positiveInt, printJson, table } from '../output.ts';
 import { uploadFile } from './upload.ts';
 
@@ -135,7 +137,21 @@ export function register(program: Command): void {
         size <= INLINE_BYTES
           ? { csv: readFileSync(file, 'utf8'), name, reason: options.reason }
           : { key: (await uploadFile(client, file)).key, name, reason: options.reason };
-      const result = await client.json<SuppressionImportResult>('POST', '/v1/suppression/import', { body });
+      const answer = await client.json<SuppressionImportResult | { job: JobView }>(
+        'POST',
+        '/v1/suppression/import',
+        { body },
+      );
+      // An uploaded file is imported by a job (202): wait for it, showing the rows read so far.
+      const result =
+        'job' in answer
+          ? ((
+              await waitForJob(client, answer.job, {
+                what: `importing ${name}`,
+                quiet: Boolean(options.json),
+              })
+            ).result as unknown as SuppressionImportResult)
+          : answer;
       if (options.json) return printJson(result);
       console.log(
         `${result.rows} row(s) read, ${result.added} address(es) suppressed, ${result.invalid} invalid.`,

@@ -6,6 +6,8 @@
  *             an equal share of the rows, so a small campaign still keeps every worker busy (otherwise
  *             one batch would hold all the rows and the campaign would go at one worker's rate).
  */
+import { AWS_LIMITS } from '../aws/limits.ts';
+import { ValidationError } from '../errors.ts';
 import type { SendPlan } from '../schemas.ts';
 
 /** What one sender (one Lambda vCPU) sustains comfortably with the stock SDK. */
@@ -14,12 +16,36 @@ export const MAX_BATCH_SIZE = 500;
 export const TARGET_BATCH_SECONDS = 20;
 /** Below the 256 KiB state payload limit, leaving room for the BatchInput and the envelope. */
 export const MAX_INPUT_BYTES_PER_BATCH = 200 * 1024;
+/** The child's input around BatchInput and Items: the envelope, the child's start time, rounding. */
+export const CHILD_ENVELOPE_BYTES = 1024;
+/** A batch must have at least this much room for its rows, or campaign data is crowding them out. */
+export const MIN_ITEM_BYTES_PER_BATCH = 16 * 1024;
+
+/**
+ * The bytes of rows a batch may carry: its input is BatchInput (which holds all of the campaign's `data`)
+ * plus the rows, and the whole must fit the 256 KiB state payload limit. Campaign data so large that too
+ * little room is left is refused before anything is sent.
+ */
+export function itemBytesPerBatch(batchInputBytes: number): number {
+  const room = AWS_LIMITS.statePayloadBytes - CHILD_ENVELOPE_BYTES - batchInputBytes;
+  if (room < MIN_ITEM_BYTES_PER_BATCH) {
+    throw new ValidationError(
+      `The campaign's data and settings take ${batchInputBytes} bytes of every batch, leaving ${Math.max(0, room)} ` +
+        `of the ${AWS_LIMITS.statePayloadBytes} bytes Step Functions allows a batch for its recipients; ` +
+        `keep the campaign data under ${AWS_LIMITS.statePayloadBytes - CHILD_ENVELOPE_BYTES - MIN_ITEM_BYTES_PER_BATCH} bytes (put per-recipient values in the CSV).`,
+      { details: [{ path: 'data', problem: 'too large for a batch' }] },
+    );
+  }
+  return Math.min(MAX_INPUT_BYTES_PER_BATCH, room);
+}
 
 export function planSending(
   rate: number,
   toleratedFailurePercentage: number,
   maxWorkerRate = MAX_WORKER_RATE,
   rows?: number,
+  /** Size of the batch's BatchInput (JSON bytes); 0 leaves the default room. */
+  batchInputBytes = 0,
 ): SendPlan {
   const maxConcurrency = Math.max(1, Math.ceil(rate / maxWorkerRate));
   const workerRate = rate / maxConcurrency;
@@ -32,7 +58,7 @@ export function planSending(
     rate,
     maxConcurrency,
     batchSize,
-    maxInputBytesPerBatch: MAX_INPUT_BYTES_PER_BATCH,
+    maxInputBytesPerBatch: itemBytesPerBatch(batchInputBytes),
     toleratedFailurePercentage,
   };
 }

@@ -88,12 +88,24 @@ export function resendFailedCampaign(id: string, deps: CampaignServiceDeps): Pro
   return startRun(id, 'failed', deps);
 }
 
+export interface ReportOptions {
+  /** The execution (run) the report is for: if a newer run started meanwhile, nothing is written. */
+  execution?: string;
+  /** Rows written to the report so far, of all rows (a job's progress). */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /**
  * The per-recipient report of a campaign that ended, building it if its execution never got to write it
  * (cancelled, or stopped by a failure before the finaliser ran): from the prepared file and the ledger,
- * one line per row. Returns the campaign with its reportKey and totals.
+ * one line per row. Returns the campaign with its reportKey and totals. For a million rows this takes
+ * minutes: the API runs it as a job (core/jobs/jobs.ts).
  */
-export async function reportCampaign(id: string, deps: CampaignServiceDeps): Promise<CampaignRecord> {
+export async function reportCampaign(
+  id: string,
+  deps: CampaignServiceDeps,
+  options: ReportOptions = {},
+): Promise<CampaignRecord> {
   const campaign = await deps.campaigns.get(id);
   if (campaign.reportKey) return campaign;
   if (!isFinal(campaign.status)) {
@@ -104,7 +116,7 @@ export async function reportCampaign(id: string, deps: CampaignServiceDeps): Pro
   }
   if (!deps.ledger) throw new ConfigError('reportCampaign needs the ledger in its dependencies');
   await finaliseCampaign(
-    { campaignId: id },
+    { campaignId: id, ...(options.execution ? { execution: options.execution } : {}) },
     {
       s3: deps.s3,
       bucket: deps.bucket,
@@ -112,6 +124,7 @@ export async function reportCampaign(id: string, deps: CampaignServiceDeps): Pro
       templates: deps.templates,
       ledger: deps.ledger,
       clock: deps.clock,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     },
   );
   return deps.campaigns.get(id);
@@ -121,9 +134,13 @@ export async function reportCampaign(id: string, deps: CampaignServiceDeps): Pro
  * After cancelCampaign stopped the execution: let batches still running notice (their gate check) and
  * record what they sent, then write the report.
  */
-export async function reportAfterStop(id: string, deps: CampaignServiceDeps): Promise<CampaignRecord> {
+export async function reportAfterStop(
+  id: string,
+  deps: CampaignServiceDeps,
+  options: ReportOptions = {},
+): Promise<CampaignRecord> {
   if (deps.settleMs === undefined || deps.settleMs > 0) await sleep(deps.settleMs ?? 1500);
-  return reportCampaign(id, deps);
+  return reportCampaign(id, deps, options);
 }
 
 /**

@@ -215,11 +215,12 @@ export async function createOrReplayCampaign(
   return { campaign: { ...record, executionArn }, replayed: false };
 }
 
-export async function cancelCampaign(
+/** Cancels the campaign and stops its execution; the report is written separately (a job, or cancelCampaign). */
+export async function stopCampaign(
   id: string,
   deps: CampaignServiceDeps,
   reason = 'cancelled by the user',
-) {
+): Promise<CampaignRecord> {
   const campaign = await deps.campaigns.get(id);
   const updated = await deps.campaigns.transition(
     id,
@@ -228,7 +229,16 @@ export async function cancelCampaign(
     ['pending', 'scheduled', 'sending'],
   );
   if (campaign.executionArn) await deps.orchestrator.stop(campaign.executionArn, reason);
-  // The execution will not reach its finaliser: write the per-recipient report here.
+  return updated;
+}
+
+/** Cancels the campaign and, as its execution will not reach its finaliser, writes the report here. */
+export async function cancelCampaign(
+  id: string,
+  deps: CampaignServiceDeps,
+  reason = 'cancelled by the user',
+): Promise<CampaignRecord> {
+  const updated = await stopCampaign(id, deps, reason);
   return deps.ledger ? reportAfterStop(id, deps) : updated;
 }
 

@@ -23,6 +23,8 @@ export interface SuppressionImportOptions {
   /** Recorded on every entry, e.g. "import:unsubscribes-2025.csv". */
   source: string;
   at: Date;
+  /** Rows read so far (a job's progress), called every 1,000 rows. */
+  onProgress?: (rows: number) => void;
 }
 
 /** Where imported entries go; the DynamoDB table by default, a stand-in in tests. */
@@ -74,6 +76,7 @@ export async function importSuppressionCsv(
         }
       }
       result.rows++;
+      if (options.onProgress && result.rows % 1000 === 0) options.onProgress(result.rows);
       const check = checkAddress(fields[column] ?? '');
       if (!check.ok) {
         result.invalid++;

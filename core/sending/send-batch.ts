@@ -88,6 +88,8 @@ export interface SenderDeps {
   ledgerFlushMs?: number;
   /** A batch stops sending after this long and fails as retryable (default 180 s, under the Task's 240 s). */
   deadlineMs?: number;
+  /** When the attempt began (on the `now` clock), so `deadlineMs` includes its lookups; default: when sending starts. */
+  attemptStartedAt?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
@@ -283,6 +285,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
       gateIntervalMs: deps.gateIntervalMs ?? 500,
       stopCampaign: deps.stopCampaign,
       deadlineMs: deps.deadlineMs ?? BATCH_DEADLINE_MS,
+      ...(deps.attemptStartedAt !== undefined ? { startedAt: deps.attemptStartedAt } : {}),
       workerRate: ctx.workerRate,
       initialRate: deps.learntRates.get(ctx.campaignId),
       sleep,

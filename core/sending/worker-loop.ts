@@ -48,6 +48,8 @@ export interface WorkerLoopOptions {
   gateIntervalMs: number;
   stopCampaign: ((campaignId: string, reason: string) => Promise<void>) | undefined;
   deadlineMs: number;
+  /** When the attempt began (on the `now` clock), so `deadlineMs` includes its lookups; default: when the loop starts. */
+  startedAt?: number;
   /** The batch's share of the campaign rate, and where to start when an earlier batch learnt less. */
   workerRate: number;
   initialRate: number | undefined;
@@ -81,7 +83,7 @@ class WorkerLoop {
     private readonly items: SendItem[],
     private readonly o: WorkerLoopOptions,
   ) {
-    this.startedAt = o.now();
+    this.startedAt = o.startedAt ?? o.now();
     this.limiter = new AdaptiveRateLimiter(o.workerRate, {
       sleep: (ms) => this.pacedSleep(ms),
       now: o.now,

@@ -20,6 +20,8 @@ export interface WorkflowDeps {
   sendQuota?: () => Promise<SendQuota | undefined>;
   /** Emails per second one sender is given at most (plan.ts MAX_WORKER_RATE unless set). */
   maxWorkerRate?: number;
+  /** Finalise reports the rows written to the report so far (a report job's progress). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {

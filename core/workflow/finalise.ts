@@ -130,6 +130,7 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
     seen[outcome.i] = 1;
     reported++;
     counts[outcome.state]++;
+    if (deps.onProgress && (reported % 1000 === 0 || reported === rows)) deps.onProgress(reported, rows);
     return reportLine(outcome);
   };
 
@@ -211,6 +212,8 @@ async function failCampaign(
   const { rows: _rows, ...progress } = totals;
   // The status may have changed since the finaliser started (a batch found SES paused): read it again.
   const current = await deps.campaigns.get(campaign.id);
+  // A newer run (resumed while this report was being written) owns the campaign: leave it alone.
+  if ((current.executions ?? 1) !== (campaign.executions ?? 1)) return current;
   if (current.status === 'failed' || current.status === 'cancelled') {
     await deps.campaigns.patch(campaign.id, { totals, progress, ...(reportKey ? { reportKey } : {}) });
     return { ...current, totals, progress, ...(reportKey ? { reportKey } : {}) };

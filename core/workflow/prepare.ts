@@ -2,13 +2,14 @@
 
 import { Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
-import { planSending } from '../campaigns/plan.ts';
+import { payloadBytes } from '../aws/limits.ts';
+import { itemBytesPerBatch, planSending } from '../campaigns/plan.ts';
 import { fitToQuota, type RateDecision } from '../campaigns/quota.ts';
 import type { CampaignRecord, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { RecipientsFileError, SixbackError } from '../errors.ts';
 import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
-import { ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
+import { type BatchContext, ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
 import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
 import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
@@ -23,6 +24,7 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
   let campaign = await deps.campaigns.get(campaignId);
   const preparedKey = keys.prepared(campaignId);
   let decision: RateDecision;
+  let batchInputBytes: number;
   try {
     if (
       !(campaign.check && !campaign.check.fatal && (await objectExists(deps.s3, deps.bucket, preparedKey)))
@@ -38,6 +40,9 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       deps.sendQuota ? await deps.sendQuota() : undefined,
       campaign.spec.spread ?? false,
     );
+    // Every batch carries the campaign context beside its rows; the two share 256 KiB.
+    batchInputBytes = payloadBytes(batchContext(campaign, deps, decision.rate));
+    itemBytesPerBatch(batchInputBytes);
   } catch (error) {
     if (error instanceof SixbackError) {
       // The user's input is wrong: record why, with details, before the execution fails.
@@ -53,6 +58,7 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     campaign.spec.toleratedFailurePercentage,
     deps.maxWorkerRate,
     campaign.check?.rows,
+    batchInputBytes,
   );
   await deps.campaigns.patch(campaignId, {
     plan,
@@ -69,25 +75,30 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     recipients: { bucket: deps.bucket, key: preparedKey },
     resultPrefix: keys.results(campaignId),
     plan,
-    batch: {
-      campaignId,
-      templateId: campaign.spec.templateId,
-      templateVersion: campaign.templateVersion,
-      from: campaign.spec.from,
-      replyTo: campaign.spec.replyTo ?? [],
-      data: campaign.spec.data ?? {},
-      workerRate: plan.rate / plan.maxConcurrency,
-      // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
-      configurationSet:
-        deps.configurationSet && deps.trackingConfigurationSets
-          ? configurationSetFor(deps.configurationSet, campaignTracking(campaign.spec))
-          : (deps.configurationSet ?? ''),
-      run: campaign.executions ?? 1,
-      mode: campaign.runMode ?? 'all',
-      columns: campaign.check?.columns ?? [],
-      // Always present (empty without partials), like configurationSet: the BatchInput reads it by path.
-      partials: campaign.partials ?? {},
-    },
+    batch: batchContext(campaign, deps, plan.rate / plan.maxConcurrency),
+  };
+}
+
+/** The campaign context every batch gets (the Map's BatchInput). */
+function batchContext(campaign: CampaignRecord, deps: WorkflowDeps, workerRate: number): BatchContext {
+  return {
+    campaignId: campaign.id,
+    templateId: campaign.spec.templateId,
+    templateVersion: campaign.templateVersion,
+    from: campaign.spec.from,
+    replyTo: campaign.spec.replyTo ?? [],
+    data: campaign.spec.data ?? {},
+    workerRate,
+    // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
+    configurationSet:
+      deps.configurationSet && deps.trackingConfigurationSets
+        ? configurationSetFor(deps.configurationSet, campaignTracking(campaign.spec))
+        : (deps.configurationSet ?? ''),
+    run: campaign.executions ?? 1,
+    mode: campaign.runMode ?? 'all',
+    columns: campaign.check?.columns ?? [],
+    // Always present (empty without partials), like configurationSet: the BatchInput reads it by path.
+    partials: campaign.partials ?? {},
   };
 }
 

@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { TABLES, type TableShape } from '../../core/aws/tables.ts';
 import { keys } from '../../core/config.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
-import { API_ENTRY, SES_EVENTS_ENTRY } from '../entries.ts';
+import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY } from '../entries.ts';
 import { acknowledge, wildcardFindings } from '../nag.ts';
 import type { Email } from './email.ts';
 import { REPO_ROOT, SixbackFunction } from './function.ts';
@@ -59,6 +59,7 @@ export const ENV_NOT_SET_ON_AWS: Record<string, string> = {
   SIXBACK_SES_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
   SIXBACK_SFN_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
   SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER: 'the stack keeps the secret in Secrets Manager (the ARN variable)',
+  SIXBACK_JOBS_FUNCTION: 'only the API starts jobs; the Jobs function cannot name itself (a reference cycle)',
 };
 
 export interface FunctionsProps {
@@ -88,6 +89,7 @@ export class Functions extends Construct {
   readonly tasks: Record<TaskFunctionName, SixbackFunction>;
   readonly api?: SixbackFunction;
   readonly sesEvents?: SixbackFunction;
+  readonly jobs?: SixbackFunction;
   readonly environment: FunctionEnvironment;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
@@ -288,6 +290,40 @@ export class Functions extends Construct {
       // Test sends (POST /v1/campaigns/test) go straight from the API, as the same identities.
       props.email.grantSend(api);
       this.api = api;
+
+      // Jobs: work an API request starts but could not finish in API Gateway's 29 s (a stopped campaign's
+      // report, a suppression import of an uploaded file; core/jobs/jobs.ts), invoked asynchronously.
+      if (handlerExists(JOBS_ENTRY)) {
+        const jobs = new SixbackFunction(this, 'Jobs', {
+          entry: JOBS_ENTRY,
+          description: 'Runs reports and imports the API started',
+          environment,
+          memorySize: 1024,
+          timeout: Duration.minutes(15),
+          logRetention,
+        });
+        allow(
+          jobs,
+          'CampaignsAndJobs',
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          [tables.campaigns.tableArn],
+        );
+        allow(jobs, 'Ledger', ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
+        allow(jobs, 'ReadRun', ['s3:GetObject'], [results, prepared], perCampaign);
+        allow(jobs, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
+        allow(
+          jobs,
+          'ReadUploads',
+          ['s3:GetObject'],
+          [uploads],
+          'uploads get server-chosen keys under this prefix',
+        );
+        allow(jobs, 'Suppression', ['dynamodb:BatchWriteItem'], [tables.suppression.tableArn]);
+        missingIs404(jobs);
+        allow(api, 'StartJobs', ['lambda:InvokeFunction'], [jobs.functionArn]);
+        api.addEnvironment('SIXBACK_JOBS_FUNCTION', jobs.functionName);
+        this.jobs = jobs;
+      }
     }
 
     // SES events: counted on their campaign; hard bounces and complaints suppress the address.

@@ -12,9 +12,14 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_FUNCTIONS } from '../../handlers/index.ts';
 import { esbuildOptions } from '../../infra/bundling.ts';
-import { API_ENTRY, SES_EVENTS_ENTRY } from '../../infra/entries.ts';
+import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY } from '../../infra/entries.ts';
 
-const ENTRIES = [...Object.values(TASK_FUNCTIONS).map((fn) => fn.entry), API_ENTRY, SES_EVENTS_ENTRY];
+const ENTRIES = [
+  ...Object.values(TASK_FUNCTIONS).map((fn) => fn.entry),
+  API_ENTRY,
+  SES_EVENTS_ENTRY,
+  JOBS_ENTRY,
+];
 
 const outDir = mkdtempSync(join(tmpdir(), 'sixback-bundles-'));
 const outfileOf = (entry: string) => join(outDir, entry.replace(/[/.]/g, '-'), 'index.mjs');

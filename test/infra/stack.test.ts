@@ -221,7 +221,7 @@ describe('the functions', () => {
   const fnResources = () => ofType('AWS::Lambda::Function');
 
   it('run Node 22 or later on ARM64', () => {
-    expect(fnResources().length).toBe(6);
+    expect(fnResources().length).toBe(7);
     for (const [, fn] of fnResources()) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -319,6 +319,23 @@ describe('permissions', () => {
     'logs:DescribeResourcePolicies': 'vended log delivery (Step Functions logging) requires "*"',
     'logs:DescribeLogGroups': 'vended log delivery (Step Functions logging) requires "*"',
   };
+
+  it('let only the API start jobs, on the Jobs function alone, which has the 15 minutes the API lacks', () => {
+    const jobs = must(stack.functions.jobs, 'Jobs function');
+    const jobsArn = `<${logicalId(jobs)}.Arn>`;
+    const invokes = allStatements().filter(
+      ({ statement }) =>
+        asArray(statement.Action).includes('lambda:InvokeFunction') &&
+        asArray(statement.Resource).map(flat).includes(jobsArn),
+    );
+    const roles = invokes.flatMap(({ policy }) => props(policy).Roles as { Ref: string }[]).map((r) => r.Ref);
+    expect(roles).toEqual([roleOfFunction(logicalId(must(stack.functions.api, 'API function')))]);
+    for (const { statement } of invokes) expect(asArray(statement.Resource).map(flat)).toEqual([jobsArn]);
+    expect(resources[logicalId(jobs)]?.Properties.Timeout).toBe(900);
+    const api = must(resources[logicalId(must(stack.functions.api, 'API function'))], 'API resource');
+    const apiEnv = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(flat(apiEnv.SIXBACK_JOBS_FUNCTION)).toBe(`<${logicalId(jobs)}>`);
+  });
 
   it('name every action: no wildcard actions anywhere', () => {
     for (const { policy, statement } of allStatements()) {

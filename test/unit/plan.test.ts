@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_SIZE, MAX_WORKER_RATE, planSending } from '../../core/campaigns/plan.ts';
+import { AWS_LIMITS } from '../../core/aws/limits.ts';
+import {
+  CHILD_ENVELOPE_BYTES,
+  MAX_BATCH_SIZE,
+  MAX_INPUT_BYTES_PER_BATCH,
+  MAX_WORKER_RATE,
+  planSending,
+} from '../../core/campaigns/plan.ts';
+import { ValidationError } from '../../core/errors.ts';
 
 describe('planSending', () => {
   it('never plans an aggregate rate above the campaign rate', () => {
@@ -26,5 +34,23 @@ describe('planSending', () => {
 
   it('takes a smaller worker rate when asked', () => {
     expect(planSending(30, 5, 10, 300)).toMatchObject({ maxConcurrency: 3, batchSize: 100 });
+  });
+
+  it("leaves a batch's rows the room its BatchInput does not take, so the child's input fits 256 KiB", () => {
+    expect(planSending(100, 5).maxInputBytesPerBatch).toBe(MAX_INPUT_BYTES_PER_BATCH);
+    for (const batchInputBytes of [0, 1000, 56 * 1024, 100_000, 200_000, 230_000]) {
+      const { maxInputBytesPerBatch } = planSending(100, 5, MAX_WORKER_RATE, 1000, batchInputBytes);
+      expect(batchInputBytes + maxInputBytesPerBatch + CHILD_ENVELOPE_BYTES).toBeLessThanOrEqual(
+        AWS_LIMITS.statePayloadBytes,
+      );
+      expect(maxInputBytesPerBatch).toBeLessThanOrEqual(MAX_INPUT_BYTES_PER_BATCH);
+    }
+  });
+
+  it('refuses campaign data that leaves a batch too little room for its rows', () => {
+    expect(() => planSending(100, 5, MAX_WORKER_RATE, 1000, 250_000)).toThrow(ValidationError);
+    expect(() => planSending(100, 5, MAX_WORKER_RATE, 1000, 250_000)).toThrow(
+      /campaign data under \d+ bytes/,
+    );
   });
 });

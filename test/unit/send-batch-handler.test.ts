@@ -18,9 +18,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAppDeps } from '../../core/app.ts';
+import { AWS_LIMITS } from '../../core/aws/limits.ts';
 import { parseConfig } from '../../core/config.ts';
 import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
+import { fitOutcomes } from '../../core/sending/outcomes.ts';
 import { createHandler } from '../../handlers/send-batch.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
@@ -126,6 +128,35 @@ beforeEach(() => {
 });
 
 describe('SendBatch handler', () => {
+  it('keeps its result under the 256 KiB state payload limit however long the failure reasons are', async () => {
+    const long = `The message was refused: ${'because '.repeat(250)}`;
+    sesMock
+      .on(SendEmailCommand)
+      .rejects(
+        Object.assign(new Error(long), { name: 'MessageRejected', $metadata: { httpStatusCode: 400 } }),
+      );
+    const rows = Array.from({ length: 500 }, (_, i) => ok(i + 2, `recipient-${i}@example.com`, `R${i}`));
+    const result = (await handler(batch(rows))) as SendBatchResult;
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(AWS_LIMITS.statePayloadBytes);
+    // Every row keeps its outcome; only the reasons are shortened, all to the same length, with a mark.
+    expect(result.outcomes).toHaveLength(500);
+    expect(new Set(result.outcomes.map((o) => o.state))).toEqual(new Set(['failed']));
+    const reasons = new Set(result.outcomes.map((o) => o.reason));
+    expect(reasons.size).toBe(1);
+    const [reason] = [...reasons] as [string];
+    expect(reason.endsWith('…')).toBe(true);
+    expect(`MessageRejected: ${long}`.startsWith(reason.slice(0, -1))).toBe(true);
+    expect(reason.length).toBeGreaterThan(100);
+  });
+
+  it('leaves a result that fits as it is', async () => {
+    const result = fitOutcomes({
+      campaignId: 'c1',
+      outcomes: [{ i: 0, row: 2, email: 'a@example.com', state: 'failed', reason: 'x'.repeat(5000) }],
+    });
+    expect(result.outcomes[0]?.reason).toHaveLength(5000);
+  });
+
   it('renders and sends each recipient once, and reports one outcome per row', async () => {
     let n = 0;
     sesMock.on(SendEmailCommand).callsFake(async () => ({ MessageId: `m-${++n}` }));

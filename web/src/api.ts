@@ -5,6 +5,7 @@
  */
 import type { CampaignView } from '../../core/campaigns/view.ts';
 import type { SuppressionEntry, SuppressionReason } from '../../core/compliance/suppression.ts';
+import type { JobView } from '../../core/jobs/jobs.ts';
 import type { PresignedUpload, RecipientsUploadCheck, UploadKind } from '../../core/recipients/uploads.ts';
 import type { CampaignRequest, ShortRowAction, TemplateInput, TemplateRecord } from '../../core/schemas.ts';
 import type { TemplateSummary } from '../../core/templates/store.ts';
@@ -158,7 +159,34 @@ export interface PreviewResult {
   variables?: Record<string, unknown>;
 }
 
-export type { SuppressionEntry, SuppressionReason };
+export type { JobView, SuppressionEntry, SuppressionReason };
+
+/**
+ * Polls a job until it ends, reporting its progress; rejects with the job's error if it failed. Work that
+ * can outlast the API's 29 s (a stopped campaign's report) runs as a job.
+ */
+export async function waitForJob(
+  job: JobView,
+  onProgress: (job: JobView) => void,
+  signal?: AbortSignal,
+): Promise<JobView> {
+  let current = job;
+  while (current.status === 'running') {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (signal?.aborted) return current;
+    current = await client.getJob(job.id);
+    onProgress(current);
+  }
+  if (current.status === 'failed') throw new Error(current.error?.message ?? `Job ${current.id} failed.`);
+  return current;
+}
+
+/** "Writing the report: 12,000 of 1,000,000 rows" */
+export function describeJob(what: string, job: JobView): string {
+  const p = job.progress;
+  if (!p) return `${what}…`;
+  return `${what}: ${p.done.toLocaleString()}${p.total ? ` of ${p.total.toLocaleString()}` : ''} ${p.unit}`;
+}
 
 export const client = {
   health: () => api<{ ok: boolean }>('GET', '/v1/health'),
@@ -183,9 +211,13 @@ export const client = {
   getCampaign: (id: string) => api<CampaignView>('GET', `/v1/campaigns/${enc(id)}`),
   createCampaign: (request: CampaignRequest, idempotencyKey: string) =>
     api<CampaignView>('POST', '/v1/campaigns', request, { 'idempotency-key': idempotencyKey }),
+  /** A cancel answers at once with the job that writes the report (`job`); resume and resend do not. */
   campaignAction: (id: string, action: 'cancel' | 'resume' | 'resend-failed') =>
-    api<CampaignView>('POST', `/v1/campaigns/${enc(id)}/${action}`),
-  reportUrl: (id: string) => api<{ url: string }>('GET', `/v1/campaigns/${enc(id)}/report?format=url`),
+    api<CampaignView & { job?: JobView }>('POST', `/v1/campaigns/${enc(id)}/${action}`),
+  /** The report's link, or (202) the job still writing a stopped campaign's report. */
+  reportUrl: (id: string) =>
+    api<{ url: string } | { job: JobView }>('GET', `/v1/campaigns/${enc(id)}/report?format=url`),
+  getJob: (id: string) => api<JobView>('GET', `/v1/jobs/${enc(id)}`),
   /** A test send of a campaign not created yet (the new-campaign form). */
   testSend: (request: Record<string, unknown>) =>
     api<{ sent: { to: string; messageId: string }[] }>('POST', '/v1/campaigns/test', request),

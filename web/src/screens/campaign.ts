@@ -7,7 +7,7 @@
 import { RECIPIENT_STATE_LABEL, RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
 import { progressSummary } from '../../../core/campaigns/view.ts';
 import { describeAlarm, describeEvents, describeRates } from '../../../core/compliance/health.ts';
-import { type CampaignView, client } from '../api.ts';
+import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
 
@@ -198,7 +198,13 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
     if (!window.confirm(question)) return;
     mount(actionStatus, 'Working…');
     try {
-      draw(await client.campaignAction(id, action));
+      const { job, ...view } = await client.campaignAction(id, action);
+      draw(view);
+      if (job) {
+        // Cancelled at once; the report is written by a job: show how far it got.
+        mount(actionStatus, describeJob('Writing the report', job));
+        await waitForJob(job, (j) => mount(actionStatus, describeJob('Writing the report', j)), signal);
+      }
       mount(actionStatus);
       poll();
     } catch (error) {
@@ -209,7 +215,18 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
   const download = async () => {
     mount(actionStatus, 'Preparing the report…');
     try {
-      const { url } = await client.reportUrl(id);
+      let answer = await client.reportUrl(id);
+      if ('job' in answer) {
+        mount(actionStatus, describeJob('Writing the report', answer.job));
+        await waitForJob(
+          answer.job,
+          (j) => mount(actionStatus, describeJob('Writing the report', j)),
+          signal,
+        );
+        answer = await client.reportUrl(id);
+      }
+      if (!('url' in answer)) throw new Error('The report is not ready yet; try again.');
+      const { url } = answer;
       mount(actionStatus);
       const a = h('a', { href: url, download: `${id}-report.csv`, rel: 'noopener noreferrer' });
       document.body.append(a);

@@ -1,0 +1,41 @@
+/**
+ * What AWS enforces and sixback must fit inside, in one place: the sender plans its time from these, the
+ * deploy parameters are checked against them, and the local stack enforces them with AWS's error names.
+ * Each value is AWS's documented quota (Step Functions, Lambda and API Gateway service quotas).
+ */
+
+export const AWS_LIMITS = {
+  /** An EXPRESS execution (each Distributed Map child here) lives at most 5 minutes, retries included. */
+  expressExecutionMs: 300_000,
+  /** The input and output of every state, and of every child execution, in UTF-8 bytes. */
+  statePayloadBytes: 256 * 1024,
+  /** A synchronous Lambda invocation's response ("maximum allowed payload size (6291556 bytes)"). */
+  lambdaResponseBytes: 6_291_556,
+  /** The longest Lambda timeout. */
+  lambdaTimeoutSeconds: 900,
+  /** API Gateway waits this long for its Lambda integration, then answers 503 itself. */
+  apiIntegrationTimeoutMs: 29_000,
+  /** Events in one Standard execution's history; the one that reaches it is the ExecutionFailed event. */
+  standardHistoryEvents: 25_000,
+} as const;
+
+/** The error names AWS reports when one of these limits is reached (Retry/Catch match on them). */
+export const AWS_LIMIT_ERRORS = {
+  timeout: 'States.Timeout',
+  dataLimit: 'States.DataLimitExceeded',
+  runtime: 'States.Runtime',
+  lambdaResponseTooLarge: 'Function.ResponseSizeTooLarge',
+} as const;
+
+/** The cause AWS gives when a Standard execution's history is full (the execution fails with States.Runtime). */
+export const historyLimitCause = (events: number) =>
+  `The execution reached the maximum number of history events (${events}).`;
+
+/** Lambda's own words for a response over its synchronous limit. */
+export const lambdaResponseTooLargeMessage = (limit: number) =>
+  `Response payload size exceeded maximum allowed payload size (${limit} bytes).`;
+
+/** UTF-8 size of a value as Step Functions measures a payload: its JSON text. */
+export function payloadBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null));
+}
