@@ -16,7 +16,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { emptyCounts, type RecipientCounts } from '../campaigns/status.ts';
-import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
+import type { CampaignGateView } from '../campaigns/store.ts';
 import type { SuppressionList } from '../compliance/suppression.ts';
 import {
   CampaignStoppedError,
@@ -110,11 +110,11 @@ const learntRates = new Map<string, number>();
  * hiccup into a failed batch); the state machine's own stop still applies.
  */
 export async function campaignGate(
-  campaigns: Pick<CampaignStore, 'find'>,
+  campaigns: { find(id: string): Promise<CampaignGateView | undefined> },
   campaignId: string,
   run: number,
 ): Promise<string | undefined> {
-  let campaign: CampaignRecord | undefined;
+  let campaign: CampaignGateView | undefined;
   try {
     campaign = await campaigns.find(campaignId);
   } catch {

@@ -34,6 +34,7 @@ export interface FunctionEnvironment {
   SIXBACK_CAMPAIGNS_TABLE: string;
   SIXBACK_LEDGER_TABLE: string;
   SIXBACK_SUPPRESSION_TABLE: string;
+  SIXBACK_ANALYTICS_TABLE: string;
   SIXBACK_STATE_MACHINE_ARN: string;
   SIXBACK_SES_TRANSPORT: 'sdk' | 'fast';
   SIXBACK_DYNAMO_TRANSPORT: 'sdk' | 'fast';
@@ -99,6 +100,7 @@ export class Functions extends Construct {
       SIXBACK_CAMPAIGNS_TABLE: tables.campaigns.tableName,
       SIXBACK_LEDGER_TABLE: tables.ledger.tableName,
       SIXBACK_SUPPRESSION_TABLE: tables.suppression.tableName,
+      SIXBACK_ANALYTICS_TABLE: tables.analytics.tableName,
       SIXBACK_STATE_MACHINE_ARN: props.stateMachineArn,
       SIXBACK_SES_TRANSPORT: props.sesTransport,
       SIXBACK_DYNAMO_TRANSPORT: props.dynamoTransport,

@@ -1,6 +1,6 @@
 /**
  * Where sixback keeps things: one private bucket (uploaded recipients, prepared files, Map results,
- * reports, images) and the four DynamoDB tables, declared from core/aws/tables.ts so the local stack and
+ * reports, images) and the DynamoDB tables, declared from core/aws/tables.ts so the local stack and
  * AWS cannot disagree on a key.
  *
  * With `retained` (the deployment's retainData parameter), the bucket and tables an earlier, deleted
@@ -110,6 +110,7 @@ export class Storage extends Construct {
       campaigns: this.table('Campaigns', TABLES.campaigns, removalPolicy),
       ledger: this.table('Ledger', TABLES.ledger, removalPolicy),
       suppression: this.table('Suppression', TABLES.suppression, removalPolicy),
+      analytics: this.table('Analytics', TABLES.analytics, removalPolicy),
     };
   }
 
@@ -128,6 +129,7 @@ export class Storage extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(shape.ttlAttribute ? { timeToLiveAttribute: shape.ttlAttribute } : {}),
       removalPolicy,
     });
     for (const index of shape.indexes ?? []) {
@@ -135,6 +137,9 @@ export class Storage extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        ...(typeof index.projection === 'string'
+          ? { projectionType: dynamodb.ProjectionType[index.projection] }
+          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: index.projection.include }),
       });
     }
     Tags.of(table).add(DATA_TAG, id.toLowerCase());

@@ -1,0 +1,164 @@
+/**
+ * Campaign analytics from the counter items (core/campaigns/counters.ts, analytics-store.ts): counts,
+ * rates and a time series, as a pure function of the items and the campaign record. Unique counts are
+ * recipients (each counted once, on their first event of that kind); totals are events.
+ */
+import { z } from 'zod';
+import { isCounterName } from '../campaigns/counters.ts';
+import type { CampaignRecord } from '../campaigns/store.ts';
+import { MINUTE_BUCKET_HOURS, type SERIES_COUNTERS } from './outcomes.ts';
+
+const count = z.number().int().nonnegative();
+const rate = z.number().min(0);
+
+const SeriesPointSchema = z.object({
+  /** Start of the interval, UTC. */
+  start: z.string(),
+  resolution: z.enum(['minute', 'hour']),
+  sent: count,
+  delivered: count,
+  bouncedHard: count,
+  bouncedSoft: count,
+  complained: count,
+  opened: count,
+  clicked: count,
+  unsubscribed: count,
+});
+
+export const CampaignStatsSchema = z.object({
+  campaignId: z.string(),
+  generatedAt: z.string(),
+  /** Emails SES accepted: the ledger's count, or the Send events if more have arrived. */
+  sent: count,
+  counts: z.object({
+    delivered: count,
+    bounced: z.object({ hard: count, soft: count, total: count }),
+    complained: count,
+    rejected: count,
+    delayed: count,
+    renderingFailed: count,
+    opened: z.object({ unique: count, total: count }),
+    clicked: z.object({ unique: count, total: count }),
+    unsubscribed: count,
+  }),
+  /** Fractions (0.25 = 25%): delivery, bounces and complaints per email sent; engagement per delivery. */
+  rates: z.object({
+    delivery: rate,
+    bounce: rate,
+    hardBounce: rate,
+    softBounce: rate,
+    complaint: rate,
+    open: rate,
+    click: rate,
+    clickToOpen: rate,
+    unsubscribe: rate,
+  }),
+  links: z.array(z.object({ url: z.string(), unique: count, total: count })),
+  series: z.object({
+    /** Buckets are per minute until this time (MINUTE_BUCKET_HOURS after the start), per hour after. */
+    minutesUntil: z.string().nullable(),
+    points: z.array(SeriesPointSchema),
+  }),
+  notes: z.array(z.string()),
+});
+export type CampaignStats = z.infer<typeof CampaignStatsSchema>;
+export type SeriesPoint = z.infer<typeof SeriesPointSchema>;
+
+const ratio = (n: number, d: number) => (d > 0 ? n / d : 0);
+
+export const OPENS_NOTE =
+  'Opens are counted from the tracking pixel SES adds: mail clients that load images ahead of the reader ' +
+  '(Apple Mail Privacy Protection, some security scanners) open every message, so opens overstate readers; ' +
+  'SES does not mark these machine opens. Clicks are the better signal.';
+
+export function campaignStats(
+  record: Pick<CampaignRecord, 'id' | 'progress' | 'totals' | 'startedAt' | 'events'>,
+  items: Record<string, unknown>[],
+  now: Date,
+): CampaignStats {
+  // The record's `events` are its counter shards summed (CampaignStore.find): event totals and the unique
+  // counts; the time buckets and links come from the items.
+  const events = (record.events ?? {}) as Record<string, number>;
+  const n = (name: string) => events[name] ?? 0;
+  const sent = Math.max(record.totals?.sent ?? record.progress?.sent ?? 0, n('uniqueSend'));
+  const delivered = n('uniqueDelivery');
+  const hard = n('uniqueHardBounce');
+  const soft = n('uniqueSoftBounce');
+  const complained = n('uniqueComplaint');
+  const openedUnique = n('uniqueOpen');
+  const clickedUnique = n('uniqueClick');
+  const unsubscribed = n('uniqueUnsubscribe');
+
+  const links = new Map<string, { url: string; unique: number; total: number }>();
+  const buckets = new Map<string, Record<string, number>>();
+  for (const item of items) {
+    const sk = String(item.sk);
+    if (sk.startsWith('l#')) {
+      const link = links.get(sk) ?? { url: String(item.url ?? ''), unique: 0, total: 0 };
+      link.unique += Number(item.unique ?? 0);
+      link.total += Number(item.total ?? 0);
+      links.set(sk, link);
+    } else if (sk.startsWith('m#') || sk.startsWith('h#')) {
+      const sums = buckets.get(sk) ?? {};
+      for (const [name, value] of Object.entries(item))
+        if (typeof value === 'number' && isCounterName(name)) sums[name] = (sums[name] ?? 0) + value;
+      buckets.set(sk, sums);
+    }
+  }
+  const points: SeriesPoint[] = [...buckets.entries()]
+    .map(([sk, c]) => {
+      const minute = sk.startsWith('m#');
+      const start = `${sk.slice(2)}${minute ? ':00.000Z' : ':00:00.000Z'}`;
+      const v = (name: (typeof SERIES_COUNTERS)[number]) => c[name] ?? 0;
+      return {
+        start,
+        resolution: minute ? ('minute' as const) : ('hour' as const),
+        sent: v('send'),
+        delivered: v('delivery'),
+        bouncedHard: v('bounce'),
+        bouncedSoft: v('transientBounce'),
+        complained: v('complaint'),
+        opened: v('open'),
+        clicked: v('click'),
+        unsubscribed: v('unsubscribe'),
+      };
+    })
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const started = record.startedAt ? Date.parse(record.startedAt) : Number.NaN;
+
+  return {
+    campaignId: record.id,
+    generatedAt: now.toISOString(),
+    sent,
+    counts: {
+      delivered,
+      bounced: { hard, soft, total: n('bounce') + n('transientBounce') },
+      complained,
+      rejected: n('uniqueReject'),
+      delayed: n('deliveryDelay'),
+      renderingFailed: n('renderingFailure'),
+      opened: { unique: openedUnique, total: n('open') },
+      clicked: { unique: clickedUnique, total: n('click') },
+      unsubscribed,
+    },
+    rates: {
+      delivery: ratio(delivered, sent),
+      bounce: ratio(hard + soft, sent),
+      hardBounce: ratio(hard, sent),
+      softBounce: ratio(soft, sent),
+      complaint: ratio(complained, sent),
+      open: ratio(openedUnique, delivered),
+      click: ratio(clickedUnique, delivered),
+      clickToOpen: ratio(clickedUnique, openedUnique),
+      unsubscribe: ratio(unsubscribed, delivered),
+    },
+    links: [...links.values()].sort((a, b) => b.total - a.total || (a.url < b.url ? -1 : 1)),
+    series: {
+      minutesUntil: Number.isNaN(started)
+        ? null
+        : new Date(started + MINUTE_BUCKET_HOURS * 3_600_000).toISOString(),
+      points,
+    },
+    notes: [OPENS_NOTE],
+  };
+}
