@@ -133,4 +133,6 @@ export const keys = {
   prepared: (campaignId: string) => `campaigns/${campaignId}/recipients.prepared.csv`,
   results: (campaignId: string) => `campaigns/${campaignId}/results`,
   report: (campaignId: string) => `campaigns/${campaignId}/report.csv`,
+  /** The report joined with SES outcomes (delivered, bounced, opened...), written when it is asked for. */
+  outcomesReport: (campaignId: string) => `campaigns/${campaignId}/report-outcomes.csv`,
 };

@@ -96,6 +96,8 @@ export interface CampaignRecord {
    * sharded counter items (core/campaigns/counters.ts) and summed in when the record is read.
    */
   events?: Partial<Record<string, number>>;
+  /** Recipients with at least one event of a kind (uniqueDelivery, uniqueOpen...), summed from the same shards. */
+  uniqueEvents?: Partial<Record<string, number>>;
   /** Deliverability alarms raised for this campaign (complaint or bounce rate over its threshold). */
   alarms?: { metric: string; value: number; threshold: number; raisedAt: string }[];
 }
@@ -118,7 +120,7 @@ export class CampaignStore {
   ) {}
 
   async create(record: CampaignRecord): Promise<void> {
-    const { events: _events, ...item } = record;
+    const { events: _events, uniqueEvents: _uniques, ...item } = record;
     await this.ddb.send(
       new PutCommand({
         TableName: this.table,
@@ -193,11 +195,15 @@ export class CampaignStore {
       record.progress = counts;
     }
     const sums = sumCounters(counters);
-    if (Object.keys(sums).length > 0 || main.events) {
-      const events: Record<string, number> = { ...(main.events as Record<string, number> | undefined) };
-      for (const [name, value] of Object.entries(sums)) events[name] = (events[name] ?? 0) + value;
-      record.events = events;
+    const events: Record<string, number> = { ...(main.events as Record<string, number> | undefined) };
+    const uniques: Record<string, number> = {};
+    for (const [name, value] of Object.entries(sums)) {
+      // Recipients counted once each (uniqueOpen...) are not events: they are kept apart.
+      if (name.startsWith('unique')) uniques[name] = value;
+      else events[name] = (events[name] ?? 0) + value;
     }
+    if (Object.keys(events).length > 0) record.events = events;
+    if (Object.keys(uniques).length > 0) record.uniqueEvents = uniques;
     return record;
   }
 
@@ -269,7 +275,7 @@ export class CampaignStore {
       );
     }
     assertTransition(current.status, to);
-    const { progress, events: _events, ...rest } = patch;
+    const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
     const fields: Record<string, unknown> = { ...rest, status: to, updatedAt: this.clock().toISOString() };
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':from': current.status };
@@ -298,6 +304,7 @@ export class CampaignStore {
         ...(out.Attributes as CampaignRecord),
         progress: progress ?? current.progress,
         ...(current.events ? { events: current.events } : {}),
+        ...(current.uniqueEvents ? { uniqueEvents: current.uniqueEvents } : {}),
       };
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
@@ -312,7 +319,7 @@ export class CampaignStore {
 
   /** Sets attributes that are not the status (plan, check results, execution ARN...). */
   async patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void> {
-    const { progress, events: _events, ...rest } = patch;
+    const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
     const entries = Object.entries({ ...rest, updatedAt: this.clock().toISOString() }).filter(
       ([, v]) => v !== undefined,
     );

@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 import { isCounterName } from '../campaigns/counters.ts';
-import type { CampaignRecord } from '../campaigns/store.ts';
-import { MINUTE_BUCKET_HOURS, type SERIES_COUNTERS } from './outcomes.ts';
+import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { addressKey, checkAddress } from '../recipients/email-address.ts';
+import { isSentEntry, type Ledger } from '../sending/ledger.ts';
+import type { AnalyticsStore } from './analytics-store.ts';
+import { MINUTE_BUCKET_HOURS, type RecipientOutcome, type SERIES_COUNTERS } from './outcomes.ts';
 
 const count = z.number().int().nonnegative();
 const rate = z.number().min(0);
@@ -72,13 +76,13 @@ export const OPENS_NOTE =
   'SES does not mark these machine opens. Clicks are the better signal.';
 
 export function campaignStats(
-  record: Pick<CampaignRecord, 'id' | 'progress' | 'totals' | 'startedAt' | 'events'>,
+  record: Pick<CampaignRecord, 'id' | 'progress' | 'totals' | 'startedAt' | 'events' | 'uniqueEvents'>,
   items: Record<string, unknown>[],
   now: Date,
 ): CampaignStats {
   // The record's `events` are its counter shards summed (CampaignStore.find): event totals and the unique
   // counts; the time buckets and links come from the items.
-  const events = (record.events ?? {}) as Record<string, number>;
+  const events = { ...record.events, ...record.uniqueEvents } as Record<string, number>;
   const n = (name: string) => events[name] ?? 0;
   const sent = Math.max(record.totals?.sent ?? record.progress?.sent ?? 0, n('uniqueSend'));
   const delivered = n('uniqueDelivery');
@@ -160,5 +164,119 @@ export function campaignStats(
       points,
     },
     notes: [OPENS_NOTE],
+  };
+}
+
+const TimelineEntrySchema = z.object({ at: z.string(), type: z.string(), detail: z.string().optional() });
+
+/** One recipient of a campaign: what the ledger says was sent, and everything SES said after. */
+export const RecipientOutcomeSchema = z.object({
+  campaignId: z.string(),
+  email: z.string(),
+  /** sent / failed (the send ledger), or null when the campaign never tried this address. */
+  send: z
+    .object({
+      state: z.enum(['sent', 'failed']),
+      messageId: z.string().nullable(),
+      reason: z.string().nullable(),
+    })
+    .nullable(),
+  outcome: z.object({
+    deliveredAt: z.string().nullable(),
+    bounceType: z.string().nullable(),
+    bounceSubType: z.string().nullable(),
+    bounceReason: z.string().nullable(),
+    hardBouncedAt: z.string().nullable(),
+    softBounces: count,
+    complainedAt: z.string().nullable(),
+    complaintType: z.string().nullable(),
+    rejectedAt: z.string().nullable(),
+    rejectReason: z.string().nullable(),
+    delays: count,
+    firstOpenedAt: z.string().nullable(),
+    opens: count,
+    firstClickedAt: z.string().nullable(),
+    clicks: count,
+    linksClicked: z.array(z.string()),
+    unsubscribedAt: z.string().nullable(),
+  }),
+  /** Events oldest first (the first 100 that arrived; counts above include every one). */
+  timeline: z.array(TimelineEntrySchema),
+});
+export type RecipientOutcomeView = z.infer<typeof RecipientOutcomeSchema>;
+
+export interface AnalyticsDeps {
+  campaigns: Pick<CampaignStore, 'get'>;
+  analytics: Pick<AnalyticsStore, 'counterItems' | 'recipient'>;
+  ledger: Pick<Ledger, 'lookup'>;
+  clock: () => Date;
+}
+
+/** GET /v1/campaigns/{id}/stats. */
+export async function getCampaignStats(campaignId: string, deps: AnalyticsDeps): Promise<CampaignStats> {
+  const record = await deps.campaigns.get(campaignId);
+  const items = await deps.analytics.counterItems(campaignId);
+  return campaignStats(record, items, deps.clock());
+}
+
+/** GET /v1/campaigns/{id}/recipients/{email}: one person's outcome and timeline. */
+export async function getRecipientOutcome(
+  campaignId: string,
+  email: string,
+  deps: AnalyticsDeps,
+): Promise<RecipientOutcomeView> {
+  await deps.campaigns.get(campaignId);
+  const check = checkAddress(email);
+  if (!check.ok) {
+    throw new ValidationError(`"${email}" is not an email address.`, {
+      details: [{ path: 'email', problem: check.reason }],
+    });
+  }
+  const key = addressKey(check.address);
+  const [outcome, ledger] = await Promise.all([
+    deps.analytics.recipient(campaignId, key),
+    deps.ledger.lookup(campaignId, [key]),
+  ]);
+  const entry = ledger.get(key);
+  if (!outcome && !entry) {
+    throw new NotFoundError(
+      `Campaign ${campaignId} has no recipient ${check.address} (nothing sent, no events).`,
+      {
+        details: { campaignId, email: check.address },
+      },
+    );
+  }
+  const o = outcome ?? ({} as Partial<RecipientOutcome>);
+  const orNull = (v: string | undefined) => v ?? null;
+  return {
+    campaignId,
+    email: o.email ?? check.address,
+    send: entry
+      ? {
+          state: isSentEntry(entry) ? 'sent' : 'failed',
+          messageId: entry.messageId ?? null,
+          reason: entry.reason ?? null,
+        }
+      : null,
+    outcome: {
+      deliveredAt: orNull(o.deliveredAt),
+      bounceType: orNull(o.bounceType),
+      bounceSubType: orNull(o.bounceSubType),
+      bounceReason: orNull(o.bounceReason),
+      hardBouncedAt: orNull(o.hardBouncedAt),
+      softBounces: o.softBounces ?? 0,
+      complainedAt: orNull(o.complainedAt),
+      complaintType: orNull(o.complaintType),
+      rejectedAt: orNull(o.rejectedAt),
+      rejectReason: orNull(o.rejectReason),
+      delays: o.delays ?? 0,
+      firstOpenedAt: orNull(o.firstOpenedAt),
+      opens: o.opens ?? 0,
+      firstClickedAt: orNull(o.firstClickedAt),
+      clicks: o.clicks ?? 0,
+      linksClicked: o.links ?? [],
+      unsubscribedAt: orNull(o.unsubscribedAt),
+    },
+    timeline: o.timeline ?? [],
   };
 }
