@@ -131,8 +131,7 @@ export class CampaignStore {
   }
 
   async find(id: string): Promise<CampaignRecord | undefined> {
-    const [main, progress, counters] = await Promise.all([
-      this.ddb.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true })),
+    const [progress, counters] = await Promise.all([
       this.ddb.send(
         new GetCommand({ TableName: this.table, Key: { id: progressId(id) }, ConsistentRead: true }),
       ),
@@ -140,6 +139,11 @@ export class CampaignStore {
         ? batchGet(this.ddb, this.countersTable, counterKeys(id), { consistent: true })
         : Promise.resolve([]),
     ]);
+    // The record after its counters: the finaliser writes the status before the final progress, so a
+    // record read this way that says "completed" has its totals, whatever the progress item said.
+    const main = await this.ddb.send(
+      new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }),
+    );
     if (!main.Item) return undefined;
     return this.merge(main.Item as CampaignRecord, progress.Item, counters);
   }

@@ -469,6 +469,29 @@ describe('storage', () => {
       });
     }
   });
+
+  it('keeps the campaign list index to keys (campaign writes are not paid twice) and expires analytics markers', () => {
+    const campaigns = props(logicalId(stack.storage.tables.campaigns));
+    expect(campaigns.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({ IndexName: 'byCreatedAt', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+    ]);
+    const analytics = props(logicalId(stack.storage.tables.analytics));
+    expect(analytics.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('lets the SES events function write outcomes and counters, and read the campaign, nothing more', () => {
+    const fn = must(stack.functions.sesEvents, 'SES events function');
+    const actions = statementsOfRole(roleOfFunction(logicalId(fn)))
+      .flatMap((statement) => asArray(statement.Action))
+      .filter((a) => a.startsWith('dynamodb:'))
+      .sort();
+    expect([...new Set(actions)]).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+  });
 });
 
 describe('open and click tracking', () => {

@@ -31,7 +31,13 @@ const ddbMock = mockClient(ddb);
 
 const config = parseConfig({
   bucket: 'sixback-test',
-  tables: { templates: 'templates', campaigns: 'campaigns', ledger: 'ledger', suppression: 'suppression', analytics: 'analytics' },
+  tables: {
+    templates: 'templates',
+    campaigns: 'campaigns',
+    ledger: 'ledger',
+    suppression: 'suppression',
+    analytics: 'analytics',
+  },
 });
 const deps = createAppDeps(config, {
   clients: {
