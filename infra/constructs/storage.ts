@@ -26,7 +26,7 @@ export interface StorageProps {
   /** 0 keeps campaign files for good. */
   campaignFileRetentionDays: number;
   /** Names of a deleted deployment's retained bucket and tables, to reuse instead of creating. */
-  retained?: { bucket: string } & Record<TableName, string>;
+  retained?: { bucket: string; analytics?: string } & Record<Exclude<TableName, 'analytics'>, string>;
 }
 
 /** The tag on every data resource the stack creates, naming its role: how to find them after a destroy. */
@@ -38,6 +38,7 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     if (props.retained) {
       const retained = props.retained;
       this.bucket = reuseBucket(this, retained.bucket);
@@ -46,10 +47,13 @@ export class Storage extends Construct {
         campaigns: reuseTable(this, 'Campaigns', retained.campaigns, TABLES.campaigns),
         ledger: reuseTable(this, 'Ledger', retained.ledger, TABLES.ledger),
         suppression: reuseTable(this, 'Suppression', retained.suppression, TABLES.suppression),
+        // A deployment from before the analytics table retained none: this one starts a new one.
+        analytics: retained.analytics
+          ? reuseTable(this, 'Analytics', retained.analytics, TABLES.analytics)
+          : this.table('Analytics', TABLES.analytics, removalPolicy),
       };
       return;
     }
-    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
