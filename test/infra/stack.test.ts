@@ -430,6 +430,7 @@ describe('storage', () => {
         `campaigns=<${logicalId(tables.campaigns)}>`,
         `ledger=<${logicalId(tables.ledger)}>`,
         `suppression=<${logicalId(tables.suppression)}>`,
+        `analytics=<${logicalId(tables.analytics)}>`,
         `unsubscribeSecret=<${logicalId(stack.email.unsubscribeSecret)}>`,
       ].join(','),
     );
