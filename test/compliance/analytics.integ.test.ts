@@ -24,6 +24,8 @@ const PEOPLE = ['ann@example.com', 'bob@example.com', 'cy@example.com', 'dee@exa
 
 let api: ApiTest;
 let campaign: CampaignRecord;
+/** The campaign the local SES published events for. */
+let original: CampaignRecord;
 let recipients: Map<string, Recipient>;
 
 /** One generated event of this type (reproducible: a seed per call site), adjusted by `patch`. */
@@ -59,9 +61,16 @@ beforeAll(async () => {
   });
   expect(created.status, created.text).toBe(201);
   await api.stack.engine.wait(created.body.executionArn as string);
-  campaign = await api.stack.deps.campaigns.get(created.body.id as string);
-  expect(campaign.status).toBe('completed');
-  const ledger = await api.stack.deps.ledger.lookup(campaign.id, PEOPLE);
+  const sent = await api.stack.deps.campaigns.get(created.body.id as string);
+  expect(sent.status).toBe('completed');
+  // The local SES publishes its own Send and Delivery events for this campaign. The events under test
+  // go to a copy (same report, same ledger entries), so they are the only ones it sees.
+  await api.stack.ses?.events.idle();
+  original = sent;
+  campaign = { ...sent, id: `${sent.id}-copy` };
+  await api.stack.deps.campaigns.create(campaign);
+  const ledger = await api.stack.deps.ledger.lookup(sent.id, PEOPLE);
+  await api.stack.deps.ledger.record(campaign.id, [...ledger.values()]);
   recipients = new Map(
     PEOPLE.map((email) => [
       email,
@@ -75,6 +84,18 @@ afterAll(async () => {
 });
 
 describe('SES events joined to recipients', () => {
+  it("counts the local SES's own events: every recipient sent and delivered, once", async () => {
+    const stats = (await api.call('GET', `/v1/campaigns/${original.id}/stats`)).body as CampaignStats;
+    expect(stats.sent).toBe(PEOPLE.length);
+    expect(stats.counts.delivered).toBe(PEOPLE.length);
+    expect(stats.rates.delivery).toBe(1);
+    const person = await api.call('GET', `/v1/campaigns/${original.id}/recipients/ann@example.com`);
+    expect((person.body.timeline as { type: string }[]).map((e) => e.type).sort()).toEqual([
+      'delivery',
+      'send',
+    ]);
+  });
+
   it('a batch and its redelivery count once; stats, recipient timeline and report say what happened', async () => {
     const [ann, bob, cy, dee] = PEOPLE.map((e) => recipients.get(e) as Recipient) as [
       Recipient,
