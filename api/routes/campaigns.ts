@@ -162,6 +162,27 @@ export const campaignRoutes: RouteModule = {
           new GetObjectCommand({ Bucket: deps.app.config.bucket, Key: campaign.reportKey as string }),
         );
         // Outcomes keep arriving after the campaign finished: they are joined in now, not at the finish.
+        // A campaign that sent nothing has none: its report is the finaliser's as it is.
+        const sentAny = (campaign.totals?.sent ?? campaign.progress?.sent ?? 0) > 0;
+        if (!sentAny) {
+          const command = new GetObjectCommand({
+            Bucket: deps.app.config.bucket,
+            Key: campaign.reportKey as string,
+            ResponseContentDisposition: `attachment; filename="${id}-report.csv"`,
+            ResponseContentType: 'text/csv; charset=utf-8',
+          });
+          if (format === 'url') {
+            (base.Body as Readable).destroy();
+            const url = await getSignedUrl(deps.app.clients.s3, command, { expiresIn: REPORT_URL_SECONDS });
+            const expiresAt = new Date(deps.app.clock().getTime() + REPORT_URL_SECONDS * 1000).toISOString();
+            return c.json({ campaignId: id, url, expiresAt });
+          }
+          const body = Readable.toWeb(base.Body as Readable) as ReadableStream<Uint8Array>;
+          return c.body(body, 200, {
+            'Content-Type': 'text/csv; charset=utf-8',
+            'Content-Disposition': `attachment; filename="${id}-report.csv"`,
+          });
+        }
         if (format === 'url') {
           const key = await writeReportWithOutcomes(id, base.Body as Readable, {
             s3: deps.app.clients.s3,
