@@ -4,7 +4,6 @@
  * a redelivered batch changes nothing; shuffled and repeated event sequences give the counts a model of
  * the distinct events gives; the stats and recipient routes over HTTP; the report's outcome columns.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
@@ -12,7 +11,7 @@ import { recordSesEvents, SesEventDetailSchema } from '../../core/compliance/eve
 import { recipientEvents } from '../../core/compliance/outcomes.ts';
 import type { CampaignStats } from '../../core/compliance/stats.ts';
 import { createHandler, sesEventDeps } from '../../handlers/ses-events.ts';
-import { type ApiTest, startApiTest } from '../api/support.ts';
+import { type ApiTest, postUpload, startApiTest } from '../api/support.ts';
 import { parseReport } from '../support/local-stack.ts';
 import { EVENT_TYPES, type Recipient, type SesEventType, sesEvent, sqsBatch } from '../support/ses-events.ts';
 
@@ -46,17 +45,12 @@ const withoutTime = (stats: CampaignStats) => ({ ...stats, generatedAt: '' });
 beforeAll(async () => {
   api = await startApiTest();
   expect((await api.call('PUT', '/v1/templates/news', TEMPLATE)).status).toBe(201);
-  await api.stack.deps.clients.s3.send(
-    new PutObjectCommand({
-      Bucket: api.stack.config.bucket,
-      Key: 'uploads/recipients/people.csv',
-      Body: `email,first_name\n${PEOPLE.map((e) => `${e},${e.slice(0, 3)}`).join('\n')}\n`,
-      ContentType: 'text/csv',
-    }),
-  );
+  const presigned = await api.call('POST', '/v1/uploads', { kind: 'recipients', contentType: 'text/csv' });
+  const csv = `email,first_name\n${PEOPLE.map((e) => `${e},${e.slice(0, 3)}`).join('\n')}\n`;
+  expect(await postUpload(presigned.body as never, csv)).toBeLessThan(300);
   const created = await api.call('POST', '/v1/campaigns', {
     templateId: 'news',
-    recipientsKey: 'uploads/recipients/people.csv',
+    recipientsKey: presigned.body.key as string,
     from: 'news@sixback.example',
   });
   expect(created.status, created.text).toBe(201);
