@@ -24,6 +24,7 @@ const tables = {
   campaigns: 'sixback-campaigns',
   ledger: 'sixback-ledger',
   suppression: 'sixback-suppression',
+  analytics: 'sixback-analytics',
 };
 const BATCH = 500;
 

@@ -12,6 +12,7 @@ import { register as dev } from './commands/dev.ts';
 import { register as doctor } from './commands/doctor.ts';
 import { register as events } from './commands/events.ts';
 import { register as send } from './commands/send.ts';
+import { register as stats } from './commands/stats.ts';
 import { register as suppression } from './commands/suppression.ts';
 import { register as templates } from './commands/templates.ts';
 import { register as upload } from './commands/upload.ts';
@@ -28,6 +29,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   upload,
   send,
   campaigns,
+  stats,
   suppression,
   events,
   doctor,

@@ -7,7 +7,8 @@ import { type AwsClients, createClients } from './aws/clients.ts';
 import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
 import { SesV2Transport } from './aws/fast/ses-transport.ts';
 import { sesSendQuota } from './campaigns/quota.ts';
-import { type CampaignRecord, CampaignStore } from './campaigns/store.ts';
+import { type CampaignGateView, CampaignStore, GATE_PROJECTION } from './campaigns/store.ts';
+import { AnalyticsStore } from './compliance/analytics-store.ts';
 import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   campaigns: CampaignStore;
   /** Jobs the API starts and clients poll (core/jobs/jobs.ts), kept in the campaigns table. */
   jobs: JobStore;
+  /** Per-recipient outcomes of SES events and the campaign time series. */
+  analytics: AnalyticsStore;
   ledger: Ledger;
   suppression: DynamoSuppressionList;
   emails: EmailSender;
@@ -50,7 +53,8 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   const clients = overrides.clients ?? createClients(config);
   const clock = overrides.clock ?? (() => new Date());
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
-  const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock);
+  const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock, config.tables.analytics);
+  const analytics = new AnalyticsStore(clients.ddb, config.tables.analytics, clock);
   const dynamoRpc =
     config.dynamoTransport === 'fast'
       ? new DynamoRpc({
@@ -109,18 +113,22 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     maxInFlight: config.maxInFlight,
     templateCache: new CompiledTemplateCache(),
     learntRates: new LearntRates(),
-    // The gate reads the campaign every half second of every batch: through the thin transport too when
-    // configured (the same consistent GetItem CampaignStore.find makes).
+    // The gate reads the campaign every half second of every batch: only the attributes it needs, and
+    // through the thin transport too when configured (the same consistent GetItem CampaignStore.gateView makes).
     campaignGate: (id, run) =>
       campaignGate(
         dynamoRpc
           ? {
               find: async (campaignId: string) =>
-                (await rpcGetItem(dynamoRpc, config.tables.campaigns, { id: campaignId }, true)) as
-                  | CampaignRecord
-                  | undefined,
+                (await rpcGetItem(
+                  dynamoRpc,
+                  config.tables.campaigns,
+                  { id: campaignId },
+                  true,
+                  GATE_PROJECTION,
+                )) as CampaignGateView | undefined,
             }
-          : campaigns,
+          : { find: (campaignId: string) => campaigns.gateView(campaignId) },
         id,
         run,
       ),
@@ -139,6 +147,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     templates,
     campaigns,
     jobs: new JobStore(clients.ddb, config.tables.campaigns, clock),
+    analytics,
     ledger,
     suppression,
     emails,

@@ -24,6 +24,7 @@ export const SixbackConfigSchema = z.object({
     campaigns: z.string(),
     ledger: z.string(),
     suppression: z.string(),
+    analytics: z.string(),
   }),
   stateMachineArn: z.string().optional(),
   /** Emails per second when a campaign names none and SES cannot be asked. */
@@ -109,6 +110,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
       campaigns: env.SIXBACK_CAMPAIGNS_TABLE ?? '',
       ledger: env.SIXBACK_LEDGER_TABLE ?? '',
       suppression: env.SIXBACK_SUPPRESSION_TABLE ?? '',
+      analytics: env.SIXBACK_ANALYTICS_TABLE ?? '',
     },
     stateMachineArn: optional('SIXBACK_STATE_MACHINE_ARN'),
     sesTransport: optional('SIXBACK_SES_TRANSPORT') as 'sdk' | 'fast' | undefined,
@@ -139,4 +141,6 @@ export const keys = {
   prepared: (campaignId: string) => `campaigns/${campaignId}/recipients.prepared.csv`,
   results: (campaignId: string) => `campaigns/${campaignId}/results`,
   report: (campaignId: string) => `campaigns/${campaignId}/report.csv`,
+  /** The report joined with SES outcomes (delivered, bounced, opened...), written when it is asked for. */
+  outcomesReport: (campaignId: string) => `campaigns/${campaignId}/report-outcomes.csv`,
 };

@@ -48,6 +48,25 @@ const variableValue = z.union([z.string(), z.number(), z.boolean()]);
 export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
 export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
 
+/**
+ * The most campaign data (as JSON) a campaign may carry. It is stored on the campaign item, which every
+ * status read and gate check reads, and travels in every batch's BatchInput beside up to 200 KiB of rows
+ * under Step Functions' 256 KiB payload limit.
+ */
+export const MAX_CAMPAIGN_DATA_BYTES = 16 * 1024;
+
+const campaignData = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), variableValue)
+  .superRefine((data, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    if (bytes > MAX_CAMPAIGN_DATA_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is ${bytes} bytes as JSON; the limit is ${MAX_CAMPAIGN_DATA_BYTES} bytes (put per-recipient values in CSV columns instead)`,
+      });
+    }
+  });
+
 export const CampaignRequestSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   templateId: id,
@@ -57,7 +76,7 @@ export const CampaignRequestSchema = z.object({
   from: email,
   replyTo: z.array(email).max(10).optional(),
   /** Campaign-level template variables; a CSV column of the same name wins for its row. */
-  data: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), variableValue).optional(),
+  data: campaignData.optional(),
   sendAt: instant.optional(),
   /** IANA zone the user thinks in; used to show the schedule back to them. */
   timeZone: z.string().min(1).max(64).optional(),

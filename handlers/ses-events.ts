@@ -1,7 +1,8 @@
 /**
  * SES sending events, routed by an EventBridge rule on the configuration set's events (source aws.ses)
  * into an SQS queue the function reads in batches (on AWS), or handed over one at a time (the local
- * injector): counts them on their campaign, suppresses hard bounces and complaints, raises
+ * injector): applies each to its recipient's outcome once (redeliveries change nothing), counts what is
+ * new on the campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
 import type { AppDeps } from '../core/app.ts';
@@ -10,7 +11,13 @@ import { ValidationError } from '../core/errors.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
-  return { campaigns: deps.campaigns, suppression: deps.suppression, clock: deps.clock, emitMetrics };
+  return {
+    campaigns: deps.campaigns,
+    analytics: deps.analytics,
+    suppression: deps.suppression,
+    clock: deps.clock,
+    emitMetrics,
+  };
 }
 
 /** An SQS event: each record's body is one EventBridge event. */

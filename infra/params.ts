@@ -38,7 +38,8 @@
  *   retainData         Keep the bucket and tables when the stack is deleted (default true).
  *   retainedData       Reuse what an earlier, deleted deployment retained instead of creating it anew:
  *                      "bucket=NAME,templates=NAME,campaigns=NAME,ledger=NAME,suppression=NAME,
- *                      unsubscribeSecret=ARN" (the stack's RetainedData output prints exactly this).
+ *                      analytics=NAME,unsubscribeSecret=ARN" (the stack's RetainedData output prints
+ *                      exactly this; analytics may be left out for a deployment from before it existed).
  *   customRedirectDomain  Your own subdomain (e.g. track.example.com) for SES's open pixel and click
  *                      redirects in the tracking configuration sets, with HTTPS required; it must be a verified
  *                      SES identity served over HTTPS in front of SES's tracking domain (docs/analytics.md).
@@ -68,6 +69,7 @@ export const RETAINED_DATA_KEYS = [
   'campaigns',
   'ledger',
   'suppression',
+  'analytics',
   'unsubscribeSecret',
 ] as const;
 
@@ -95,6 +97,8 @@ const RetainedDataSchema = z
         campaigns: tableName,
         ledger: tableName,
         suppression: tableName,
+        /** Absent for a deployment from before the analytics table: a new one is created. */
+        analytics: tableName.optional(),
         unsubscribeSecret: z
           .string()
           .regex(
@@ -207,8 +211,12 @@ export function identityPlan(params: Pick<SixbackParams, 'senderIdentities' | 'e
 }
 
 /** The retainedData value that takes these resources back, as the RetainedData output prints it. */
-export function formatRetainedData(data: Record<(typeof RETAINED_DATA_KEYS)[number], string>): string {
-  return RETAINED_DATA_KEYS.map((key) => `${key}=${data[key]}`).join(',');
+export function formatRetainedData(
+  data: Record<Exclude<(typeof RETAINED_DATA_KEYS)[number], 'analytics'>, string> & { analytics?: string },
+): string {
+  return RETAINED_DATA_KEYS.flatMap((key) => (data[key] === undefined ? [] : [`${key}=${data[key]}`])).join(
+    ',',
+  );
 }
 
 /** The parameters, with the checks that span several values or the ASL file. */

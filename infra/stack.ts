@@ -123,6 +123,7 @@ export class SixbackStack extends Stack {
           campaigns: this.storage.tables.campaigns.tableName,
           ledger: this.storage.tables.ledger.tableName,
           suppression: this.storage.tables.suppression.tableName,
+          analytics: this.storage.tables.analytics.tableName,
           unsubscribeSecret: this.email.unsubscribeSecret.secretArn,
         }),
       });

@@ -88,7 +88,10 @@ export async function createTable(dynamodb: DynamoDBClient, name: string, shape:
                   { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
                   { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
                 ],
-                Projection: { ProjectionType: 'ALL' as const },
+                Projection:
+                  typeof index.projection === 'string'
+                    ? { ProjectionType: index.projection }
+                    : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: index.projection.include },
               })),
             }
           : {}),

@@ -188,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         campaigns: 'sixback-campaigns',
         ledger: 'sixback-ledger',
         suppression: 'sixback-suppression',
+        analytics: 'sixback-analytics',
       },
       defaultRate: options.defaultRate ?? 100,
       ...(configurationSet ? { configurationSet } : {}),

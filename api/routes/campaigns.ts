@@ -5,8 +5,11 @@
  * POST /v1/campaigns/:id/cancel          202: cancelled at once; the report is written by a job
  * POST /v1/campaigns/:id/resume
  * POST /v1/campaigns/:id/resend-failed
- * GET  /v1/campaigns/:id/report[?format=url|csv]   the per-recipient report; 202 with a job while a
- *                                        stopped campaign's report is still being written
+ * GET  /v1/campaigns/:id/report[?format=url|csv]   the per-recipient report, with SES outcomes; 202
+ *                                        with a job while a stopped campaign's report is still being written
+ * GET  /v1/campaigns/:id/stats           delivered, bounced, complained, opened, clicked...: counts,
+ *                                        rates, per link, over time
+ * GET  /v1/campaigns/:id/recipients/:email   one recipient's outcome and timeline
  * POST /v1/campaigns/:id/test            the campaign's email to a few addresses, outside the campaign
  * POST /v1/campaigns/test                the same for a campaign not created yet
  */
@@ -14,6 +17,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { resolveSendAt } from '../../core/campaigns/schedule.ts';
 import {
   createOrReplayCampaign,
@@ -24,6 +28,13 @@ import {
 import { isFinal } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { campaignView } from '../../core/campaigns/view.ts';
+import { reportWithOutcomes, writeReportWithOutcomes } from '../../core/compliance/report-outcomes.ts';
+import {
+  CampaignStatsSchema,
+  getCampaignStats,
+  getRecipientOutcome,
+  RecipientOutcomeSchema,
+} from '../../core/compliance/stats.ts';
 import { ConfigError, ConflictError, IllegalTransitionError, ValidationError } from '../../core/errors.ts';
 import { type JobDeps, jobView, reportJobId, startJob } from '../../core/jobs/jobs.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
@@ -39,6 +50,8 @@ import {
 } from '../schemas.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
 import { uploadDeps } from './uploads.ts';
+
+const RecipientParamSchema = z.string().min(3).max(254);
 
 const REPORT_URL_SECONDS = 15 * 60;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -56,6 +69,12 @@ export const campaignRoutes: RouteModule = {
         jobs,
         reportJobId(record.id, record.executions ?? 1),
       );
+    const analyticsDeps = {
+      campaigns: store,
+      analytics: deps.app.analytics,
+      ledger: deps.app.ledger,
+      clock: deps.app.clock,
+    };
     const view = (record: CampaignRecord) =>
       campaignView(record, {
         now: deps.app.clock(),
@@ -171,23 +190,63 @@ export const campaignRoutes: RouteModule = {
           if (!campaign.reportKey)
             throw new ConflictError(`Campaign ${id} has no report: a newer run of it has started.`);
         }
-        const command = new GetObjectCommand({
-          Bucket: deps.app.config.bucket,
-          Key: campaign.reportKey as string,
-          ResponseContentDisposition: `attachment; filename="${id}-report.csv"`,
-          ResponseContentType: 'text/csv; charset=utf-8',
-        });
+        const base = await deps.app.clients.s3.send(
+          new GetObjectCommand({ Bucket: deps.app.config.bucket, Key: campaign.reportKey as string }),
+        );
+        // Outcomes keep arriving after the campaign finished: they are joined in now, not at the finish.
+        // A campaign that sent nothing has none: its report is the finaliser's as it is.
+        const sentAny = (campaign.totals?.sent ?? campaign.progress?.sent ?? 0) > 0;
+        if (!sentAny) {
+          const command = new GetObjectCommand({
+            Bucket: deps.app.config.bucket,
+            Key: campaign.reportKey as string,
+            ResponseContentDisposition: `attachment; filename="${id}-report.csv"`,
+            ResponseContentType: 'text/csv; charset=utf-8',
+          });
+          if (format === 'url') {
+            (base.Body as Readable).destroy();
+            const url = await getSignedUrl(deps.app.clients.s3, command, { expiresIn: REPORT_URL_SECONDS });
+            const expiresAt = new Date(deps.app.clock().getTime() + REPORT_URL_SECONDS * 1000).toISOString();
+            return c.json({ campaignId: id, url, expiresAt });
+          }
+          const body = Readable.toWeb(base.Body as Readable) as ReadableStream<Uint8Array>;
+          return c.body(body, 200, {
+            'Content-Type': 'text/csv; charset=utf-8',
+            'Content-Disposition': `attachment; filename="${id}-report.csv"`,
+          });
+        }
         if (format === 'url') {
+          const key = await writeReportWithOutcomes(id, base.Body as Readable, {
+            s3: deps.app.clients.s3,
+            bucket: deps.app.config.bucket,
+            analytics: deps.app.analytics,
+          });
+          const command = new GetObjectCommand({
+            Bucket: deps.app.config.bucket,
+            Key: key,
+            ResponseContentDisposition: `attachment; filename="${id}-report.csv"`,
+            ResponseContentType: 'text/csv; charset=utf-8',
+          });
           const url = await getSignedUrl(deps.app.clients.s3, command, { expiresIn: REPORT_URL_SECONDS });
           const expiresAt = new Date(deps.app.clock().getTime() + REPORT_URL_SECONDS * 1000).toISOString();
           return c.json({ campaignId: id, url, expiresAt });
         }
-        const out = await deps.app.clients.s3.send(command);
-        const body = Readable.toWeb(out.Body as Readable) as ReadableStream<Uint8Array>;
+        const joined = Readable.from(reportWithOutcomes(base.Body as Readable, id, deps.app.analytics));
+        const body = Readable.toWeb(joined) as ReadableStream<Uint8Array>;
         return c.body(body, 200, {
           'Content-Type': 'text/csv; charset=utf-8',
           'Content-Disposition': `attachment; filename="${id}-report.csv"`,
         });
+      })
+      .get('/:id/stats', async (c) => {
+        const id = readParam(c, 'id', IdSchema);
+        const stats = await getCampaignStats(id, analyticsDeps);
+        return c.json(CampaignStatsSchema.parse(stats));
+      })
+      .get('/:id/recipients/:email', async (c) => {
+        const id = readParam(c, 'id', IdSchema);
+        const email = readParam(c, 'email', RecipientParamSchema);
+        return c.json(RecipientOutcomeSchema.parse(await getRecipientOutcome(id, email, analyticsDeps)));
       })
       .post('/:id/test', async (c) => {
         const id = readParam(c, 'id', IdSchema);

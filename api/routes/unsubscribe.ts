@@ -41,6 +41,8 @@ export const unsubscribeRoutes: RouteModule = {
       links: deps.app.unsubscribeLinks,
       suppression: deps.app.suppression,
       campaigns: deps.app.campaigns,
+      analytics: deps.app.analytics,
+      clock: deps.app.clock,
     };
     return new Hono<ApiEnv>()
       .get('/:token', async (c) => {

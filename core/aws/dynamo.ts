@@ -32,13 +32,25 @@ export async function batchGet(
   ddb: DynamoDBDocumentClient,
   table: string,
   keys: Record<string, unknown>[],
+  options: { consistent?: boolean; projection?: { expression: string; names: Record<string, string> } } = {},
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
+  const extra = {
+    ...(options.consistent ? { ConsistentRead: true } : {}),
+    ...(options.projection
+      ? {
+          ProjectionExpression: options.projection.expression,
+          ExpressionAttributeNames: options.projection.names,
+        }
+      : {}),
+  };
   await sendUntilProcessed(
     keys,
     100,
     async (pending) => {
-      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      const out = await ddb.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ...extra } } }),
+      );
       found.push(...(out.Responses?.[table] ?? []));
       return (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     },

@@ -6,9 +6,25 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { batchGet } from '../aws/dynamo.ts';
 import { IllegalTransitionError, NotFoundError } from '../errors.ts';
 import type { CampaignSpec, SendPlan } from '../schemas.ts';
-import { assertTransition, type CampaignStatus, RECIPIENT_STATES, type RecipientCounts } from './status.ts';
+import {
+  COUNTER_SHARDS,
+  counterKeys,
+  isCounterName,
+  progressId,
+  statsPartition,
+  sumCounters,
+  TOTAL_SORT_KEY,
+} from './counters.ts';
+import {
+  assertTransition,
+  type CampaignStatus,
+  emptyCounts,
+  RECIPIENT_STATES,
+  type RecipientCounts,
+} from './status.ts';
 
 export interface RowProblem {
   row: number;
@@ -62,7 +78,10 @@ export interface CampaignRecord {
   requestHash?: string;
   plan?: SendPlan;
   check?: RecipientsCheck;
-  /** Live counts, added by each batch as it finishes; the finaliser replaces them with exact totals. */
+  /**
+   * Live counts, added by each batch as it finishes; the finaliser replaces them with exact totals. Kept in
+   * a small item of their own (core/campaigns/counters.ts) and merged in when the record is read.
+   */
   progress: RecipientCounts;
   totals?: RecipientCounts & { rows: number };
   reportKey?: string;
@@ -72,34 +91,138 @@ export interface CampaignRecord {
   rateNote?: string;
   /** Seconds the current run is expected to take at its rate. */
   estimatedSeconds?: number;
-  /** SES events counted for this campaign (bounce, complaint, delivery...), added by the events handler. */
+  /**
+   * SES events counted for this campaign (bounce, complaint, delivery...), added by the events handler to
+   * sharded counter items (core/campaigns/counters.ts) and summed in when the record is read.
+   */
   events?: Partial<Record<string, number>>;
+  /** Recipients with at least one event of a kind (uniqueDelivery, uniqueOpen...), summed from the same shards. */
+  uniqueEvents?: Partial<Record<string, number>>;
   /** Deliverability alarms raised for this campaign (complaint or bounce rate over its threshold). */
   alarms?: { metric: string; value: number; threshold: number; raisedAt: string }[];
 }
+
+/** What the send gate needs of a campaign: a few small attributes, read on their own. */
+export type CampaignGateView = Pick<CampaignRecord, 'status' | 'statusReason' | 'executions'>;
+export const GATE_PROJECTION = {
+  expression: '#status, #statusReason, #executions',
+  names: { '#status': 'status', '#statusReason': 'statusReason', '#executions': 'executions' },
+};
 
 export class CampaignStore {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
+    /** The analytics table, where the sharded SES event counters live (core/campaigns/counters.ts). */
+    private readonly countersTable?: string,
+    private readonly random: () => number = Math.random,
   ) {}
 
   async create(record: CampaignRecord): Promise<void> {
+    const { events: _events, uniqueEvents: _uniques, ...item } = record;
     await this.ddb.send(
       new PutCommand({
         TableName: this.table,
-        Item: record,
+        Item: item,
         ConditionExpression: 'attribute_not_exists(id)',
       }),
     );
   }
 
   async find(id: string): Promise<CampaignRecord | undefined> {
-    const out = await this.ddb.send(
+    const [progress, counters] = await Promise.all([
+      this.ddb.send(
+        new GetCommand({ TableName: this.table, Key: { id: progressId(id) }, ConsistentRead: true }),
+      ),
+      this.countersTable
+        ? batchGet(this.ddb, this.countersTable, counterKeys(id), { consistent: true })
+        : Promise.resolve([]),
+    ]);
+    // The record after its counters: the finaliser writes the status before the final progress, so a
+    // record read this way that says "completed" has its totals, whatever the progress item said.
+    const main = await this.ddb.send(
       new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }),
     );
-    return out.Item as CampaignRecord | undefined;
+    if (!main.Item) return undefined;
+    return this.merge(main.Item as CampaignRecord, progress.Item, counters);
+  }
+
+  /** Several campaigns, each with its progress and counters, in as few batch reads as DynamoDB allows. */
+  async findMany(ids: string[]): Promise<Map<string, CampaignRecord>> {
+    const [items, counters] = await Promise.all([
+      batchGet(
+        this.ddb,
+        this.table,
+        ids.flatMap((id) => [{ id }, { id: progressId(id) }]),
+      ),
+      this.countersTable
+        ? batchGet(
+            this.ddb,
+            this.countersTable,
+            ids.flatMap((id) => counterKeys(id)),
+          )
+        : Promise.resolve([]),
+    ]);
+    const byId = new Map(items.map((item) => [item.id as string, item]));
+    const shardsOf = new Map<string, Record<string, unknown>[]>();
+    for (const item of counters) {
+      const campaignId = String(item.pk).replace(/#s\d+$/, '');
+      shardsOf.set(campaignId, [...(shardsOf.get(campaignId) ?? []), item]);
+    }
+    const found = new Map<string, CampaignRecord>();
+    for (const id of ids) {
+      const main = byId.get(id);
+      if (main)
+        found.set(
+          id,
+          this.merge(main as unknown as CampaignRecord, byId.get(progressId(id)), shardsOf.get(id) ?? []),
+        );
+    }
+    return found;
+  }
+
+  /**
+   * The record as callers know it: progress from its own item (the record's copy is the one it was created
+   * with, or an older record's), SES event counters summed over their shards (plus any an older record kept).
+   */
+  private merge(
+    main: CampaignRecord,
+    progress: Record<string, unknown> | undefined,
+    counters: Record<string, unknown>[],
+  ): CampaignRecord {
+    const record = { ...main };
+    if (progress) {
+      const counts = emptyCounts();
+      for (const state of RECIPIENT_STATES)
+        counts[state] = typeof progress[state] === 'number' ? (progress[state] as number) : 0;
+      record.progress = counts;
+    }
+    const sums = sumCounters(counters);
+    const events: Record<string, number> = { ...(main.events as Record<string, number> | undefined) };
+    const uniques: Record<string, number> = {};
+    for (const [name, value] of Object.entries(sums)) {
+      // Recipients counted once each (uniqueOpen...) are not events: they are kept apart.
+      if (name.startsWith('unique')) uniques[name] = value;
+      else events[name] = (events[name] ?? 0) + value;
+    }
+    if (Object.keys(events).length > 0) record.events = events;
+    if (Object.keys(uniques).length > 0) record.uniqueEvents = uniques;
+    return record;
+  }
+
+  /** The attributes the send gate reads, every half second of every batch: a small projected read. */
+  async gateView(id: string): Promise<CampaignGateView | undefined> {
+    const out = await this.ddb.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { id },
+        ConsistentRead: true,
+        ProjectionExpression: GATE_PROJECTION.expression,
+        ExpressionAttributeNames: GATE_PROJECTION.names,
+      }),
+    );
+    return out.Item as CampaignGateView | undefined;
   }
 
   async get(id: string): Promise<CampaignRecord> {
@@ -123,7 +246,14 @@ export class CampaignStore {
     const next = out.LastEvaluatedKey
       ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
       : undefined;
-    return { items: (out.Items ?? []) as CampaignRecord[], ...(next ? { cursor: next } : {}) };
+    // The index holds keys only (core/aws/tables.ts): the records are read by id, in the index's order.
+    const ids = (out.Items ?? []).map((item) => item.id as string);
+    const records = await this.findMany(ids);
+    const items = ids.flatMap((id) => {
+      const record = records.get(id);
+      return record ? [record] : [];
+    });
+    return { items, ...(next ? { cursor: next } : {}) };
   }
 
   /**
@@ -149,7 +279,8 @@ export class CampaignStore {
       );
     }
     assertTransition(current.status, to);
-    const fields: Record<string, unknown> = { ...patch, status: to, updatedAt: this.clock().toISOString() };
+    const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
+    const fields: Record<string, unknown> = { ...rest, status: to, updatedAt: this.clock().toISOString() };
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':from': current.status };
     const sets: string[] = [];
@@ -172,7 +303,13 @@ export class CampaignStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes as CampaignRecord;
+      if (progress) await this.setProgress(id, progress);
+      return {
+        ...(out.Attributes as CampaignRecord),
+        progress: progress ?? current.progress,
+        ...(current.events ? { events: current.events } : {}),
+        ...(current.uniqueEvents ? { uniqueEvents: current.uniqueEvents } : {}),
+      };
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
         const now = await this.get(id);
@@ -186,7 +323,8 @@ export class CampaignStore {
 
   /** Sets attributes that are not the status (plan, check results, execution ARN...). */
   async patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void> {
-    const entries = Object.entries({ ...patch, updatedAt: this.clock().toISOString() }).filter(
+    const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
+    const entries = Object.entries({ ...rest, updatedAt: this.clock().toISOString() }).filter(
       ([, v]) => v !== undefined,
     );
     await this.ddb.send(
@@ -199,65 +337,47 @@ export class CampaignStore {
         ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
       }),
     );
+    if (progress) await this.setProgress(id, progress);
+  }
+
+  /** Replaces the live progress counts (a new run starts from what was sent before; the finaliser's totals). */
+  private async setProgress(id: string, progress: RecipientCounts): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({ TableName: this.table, Item: { ...emptyCounts(), ...progress, id: progressId(id) } }),
+    );
   }
 
   /**
-   * Adds to the campaign's SES event counters and returns the updated record, or undefined when there is
-   * no such campaign. The `events` map is created on first use, since older records have none.
+   * Adds to the campaign's SES event counters (one write on one of COUNTER_SHARDS small items, picked at
+   * random, so no item takes every batch) and returns the record with the new sums, or undefined when there
+   * is no such campaign.
    */
   async addEvents(id: string, counts: Partial<Record<string, number>>): Promise<CampaignRecord | undefined> {
-    const names = Object.keys(counts).filter((name) => /^[A-Za-z]+$/.test(name) && (counts[name] ?? 0) !== 0);
-    if (names.length === 0) return this.find(id);
-    const add = () =>
-      this.ddb.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id },
-          UpdateExpression: `ADD ${names.map((n) => `#events.#${n} :${n}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: {
-            '#events': 'events',
-            ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
-          },
-          ExpressionAttributeValues: Object.fromEntries(names.map((n) => [`:${n}`, counts[n]])),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-    try {
-      return (await add()).Attributes as CampaignRecord;
-    } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'ConditionalCheckFailedException') return undefined;
-      if (name !== 'ValidationException') throw error;
-      // The document path does not exist yet: create the map (if still missing) and add again.
-      try {
-        await this.ddb.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { id },
-            UpdateExpression: 'SET #events = if_not_exists(#events, :empty)',
-            ConditionExpression: 'attribute_exists(id)',
-            ExpressionAttributeNames: { '#events': 'events' },
-            ExpressionAttributeValues: { ':empty': {} },
-          }),
-        );
-      } catch (inner) {
-        if ((inner as Error).name === 'ConditionalCheckFailedException') return undefined;
-        throw inner;
-      }
-      return (await add()).Attributes as CampaignRecord;
-    }
+    const names = Object.keys(counts).filter((name) => isCounterName(name) && (counts[name] ?? 0) !== 0);
+    if (names.length === 0 || !this.countersTable) return this.find(id);
+    if (!(await this.gateView(id))) return undefined;
+    const shard = Math.floor(this.random() * COUNTER_SHARDS) % COUNTER_SHARDS;
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.countersTable,
+        Key: { pk: statsPartition(id, shard), sk: TOTAL_SORT_KEY },
+        UpdateExpression: `ADD ${names.map((n) => `#${n} :${n}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((n) => [`:${n}`, counts[n]])),
+      }),
+    );
+    return this.find(id);
   }
 
-  /** Adds a batch's new outcomes to the live progress counters (one small write per batch). */
+  /** Adds a batch's new outcomes to the live progress counters (one small write on the progress item). */
   async addProgress(id: string, counts: Partial<RecipientCounts>): Promise<void> {
     const states = RECIPIENT_STATES.filter((state) => (counts[state] ?? 0) > 0);
     if (states.length === 0) return;
     await this.ddb.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { id },
-        UpdateExpression: `ADD ${states.map((s) => `progress.#${s} :${s}`).join(', ')}`,
+        Key: { id: progressId(id) },
+        UpdateExpression: `ADD ${states.map((s) => `#${s} :${s}`).join(', ')}`,
         ExpressionAttributeNames: Object.fromEntries(states.map((s) => [`#${s}`, s])),
         ExpressionAttributeValues: Object.fromEntries(states.map((s) => [`:${s}`, counts[s]])),
       }),

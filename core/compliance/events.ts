@@ -1,8 +1,10 @@
 /**
- * SES sending events (from a configuration set, through EventBridge): each one is counted on its
- * campaign (the `campaign` email tag the sender sets), permanent bounces and complaints put the address
- * on the suppression list, and the campaign's complaint and bounce rates are checked against their
- * thresholds. Locally, where SES produces no events, `buildSesEvent` makes the same JSON for injection.
+ * SES sending events (from a configuration set, through EventBridge): each one is joined to its recipient
+ * (the `campaign` email tag the sender sets, and the recipient's address) and applied to that recipient's
+ * outcome once, whatever the redeliveries (analytics-store.ts); what is new is counted on the campaign, in
+ * its time series and per link. Permanent bounces and complaints put the address on the suppression list,
+ * and the campaign's complaint and bounce rates are checked against their thresholds. Locally, where SES
+ * produces no events, `buildSesEvent` makes the same JSON for injection.
  */
 import { z } from 'zod';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
@@ -10,15 +12,26 @@ import type { CampaignRecord } from '../campaigns/store.ts';
 import { ValidationError } from '../errors.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
+import type { Applied } from './analytics-store.ts';
 import {
   type Breach,
   type CampaignHealth,
   campaignHealth,
+  EVENT_COUNTERS,
   type EventCounter,
   type RecordedAlarm,
   type Thresholds,
   updateAlarms,
 } from './health.ts';
+import {
+  addCounts,
+  bucketOf,
+  linkHash,
+  type RecipientEvent,
+  recipientEvents,
+  SERIES_COUNTERS,
+  type StatCounts,
+} from './outcomes.ts';
 import type { SuppressionReason } from './suppression.ts';
 
 const Recipients = z.array(z.object({ emailAddress: z.string() }).passthrough()).default([]);
@@ -64,6 +77,8 @@ export const SesEventSchema = z.union([
   z.object({ id: z.string().optional(), 'detail-type': z.string().optional(), detail: SesEventDetailSchema }),
   SesEventDetailSchema,
 ]);
+
+const EVENT_COUNTER_SET = new Set<string>(EVENT_COUNTERS);
 
 /** "Bounce", "BOUNCE", "DeliveryDelay", "DELIVERY_DELAY" all name the same thing. */
 const normalise = (type: string) => type.replace(/[_\s-]/g, '').toUpperCase();
@@ -130,6 +145,18 @@ export interface SesEventDeps {
     patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void>;
   };
   suppression: { add(address: string, reason: SuppressionReason, source: string): Promise<void> };
+  /**
+   * Per-recipient outcomes and the time series (analytics-store.ts). Without it (unit tests of the
+   * counters alone) every event is counted as it comes, repeats included.
+   */
+  analytics?: {
+    apply(event: RecipientEvent): Promise<Applied | undefined>;
+    addSeries(
+      campaignId: string,
+      buckets: Map<string, StatCounts>,
+      links: Map<string, { url: string; total: number; unique: number }>,
+    ): Promise<void>;
+  };
   clock: () => Date;
   /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
   emitMetrics?: (line: string) => void;
@@ -147,10 +174,10 @@ export interface SesEventResult extends ClassifiedEvent {
 async function classifyAndSuppress(
   input: unknown,
   deps: SesEventDeps,
-): Promise<{ event: ClassifiedEvent; suppressed: string[] }> {
+): Promise<{ event: ClassifiedEvent; suppressed: string[]; detail: SesEventDetail }> {
   const parsed = parseWith(SesEventSchema, input, 'SES event');
-  const detail = 'detail' in parsed ? parsed.detail : parsed;
-  const event = classifySesEvent(detail as SesEventDetail);
+  const detail = ('detail' in parsed ? parsed.detail : parsed) as SesEventDetail;
+  const event = classifySesEvent(detail);
   const suppressed: string[] = [];
   if (event.suppress) {
     const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
@@ -159,7 +186,7 @@ async function classifyAndSuppress(
       suppressed.push(address);
     }
   }
-  return { event, suppressed };
+  return { event, suppressed, detail };
 }
 
 /**
@@ -168,12 +195,31 @@ async function classifyAndSuppress(
  */
 async function countOnCampaign(
   campaignId: string,
-  counts: Partial<Record<EventCounter, number>>,
+  counts: StatCounts,
   deps: SesEventDeps,
   now: Date,
+  applied: { event: RecipientEvent; applied: Applied }[] = [],
 ): Promise<{ health: CampaignHealth | undefined; raised: Breach[] }> {
   const record = await deps.campaigns.addEvents(campaignId, counts);
   if (!record) return { health: undefined, raised: [] };
+  if (deps.analytics && applied.length > 0) {
+    const buckets = new Map<string, StatCounts>();
+    const links = new Map<string, { url: string; total: number; unique: number }>();
+    for (const { event, applied: delta } of applied) {
+      const bucket = bucketOf(event.at, record.startedAt);
+      const sums = buckets.get(bucket) ?? {};
+      for (const name of SERIES_COUNTERS) if (delta.counts[name]) sums[name] = (sums[name] ?? 0) + 1;
+      buckets.set(bucket, sums);
+      if (event.type === 'click' && event.link) {
+        const hash = linkHash(event.link);
+        const link = links.get(hash) ?? { url: event.link, total: 0, unique: 0 };
+        link.total++;
+        if (delta.newLink) link.unique++;
+        links.set(hash, link);
+      }
+    }
+    await deps.analytics.addSeries(campaignId, buckets, links);
+  }
   const health = campaignHealth(
     record.events ?? {},
     record.totals?.sent ?? record.progress.sent,
@@ -208,19 +254,19 @@ function emitEventCount(
 }
 
 /**
- * Records one SES event. Delivery is at least once: a repeated event counts twice, which only nudges a
- * rate, and suppressing an address twice is harmless.
+ * Records one SES event (the local injector, the handler's single-event form): the same path as a batch
+ * of one. Unlike a batch, an input that is not an SES event throws a ValidationError.
  */
 export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promise<SesEventResult> {
-  const now = deps.clock();
-  const { event, suppressed } = await classifyAndSuppress(input, deps);
-  let health: CampaignHealth | undefined;
-  let raised: Breach[] = [];
-  if (event.counter && event.campaignId) {
-    ({ health, raised } = await countOnCampaign(event.campaignId, { [event.counter]: 1 }, deps, now));
-  }
-  if (event.counter) emitEventCount(deps, event.counter, 1, event.campaignId, event.eventType, now);
-  return { ...event, suppressed, health, raised };
+  parseWith(SesEventSchema, input, 'SES event');
+  const batch = await recordSesEvents([input], deps);
+  const { event, suppressed } = batch.events[0] as { event: ClassifiedEvent; suppressed: string[] };
+  return {
+    ...event,
+    suppressed,
+    health: event.campaignId ? batch.health[event.campaignId] : undefined,
+    raised: batch.raised,
+  };
 }
 
 export interface SesEventsResult {
@@ -229,8 +275,32 @@ export interface SesEventsResult {
   ignored: { index: number; problem: string }[];
   suppressed: string[];
   /** Counts added per campaign: one write per campaign, whatever the number of events. */
-  counted: Record<string, Partial<Record<EventCounter, number>>>;
+  counted: Record<string, StatCounts>;
   raised: Breach[];
+  /** Recipient events that had been applied before (redelivered or repeated) and were not counted again. */
+  repeated: number;
+  /** Each recorded event as classified, in input order (ignored ones left out). */
+  events: { event: ClassifiedEvent; suppressed: string[] }[];
+  /** Health of each campaign counted on, after the batch. */
+  health: Record<string, CampaignHealth>;
+}
+
+/** Applies recipient events with a bounded number of writes in flight. */
+async function applyAll(
+  events: RecipientEvent[],
+  analytics: NonNullable<SesEventDeps['analytics']>,
+  concurrency = 16,
+): Promise<(Applied | undefined)[]> {
+  const results: (Applied | undefined)[] = new Array(events.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const index = next++;
+      results[index] = await analytics.apply(events[index] as RecipientEvent);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
+  return results;
 }
 
 /**
@@ -241,11 +311,32 @@ export interface SesEventsResult {
  */
 export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Promise<SesEventsResult> {
   const now = deps.clock();
-  const result: SesEventsResult = { recorded: 0, ignored: [], suppressed: [], counted: {}, raised: [] };
+  const result: SesEventsResult = {
+    recorded: 0,
+    ignored: [],
+    suppressed: [],
+    counted: {},
+    raised: [],
+    repeated: 0,
+    events: [],
+    health: {},
+  };
   const perType = new Map<
     string,
     { counter: EventCounter; eventType: string; campaignId?: string; n: number }
   >();
+  const countMetric = (
+    counter: EventCounter,
+    eventType: string,
+    campaignId: string | undefined,
+    n: number,
+  ) => {
+    const key = `${campaignId ?? ''}|${counter}|${eventType}`;
+    const entry = perType.get(key);
+    if (entry) entry.n += n;
+    else perType.set(key, { counter, eventType, ...(campaignId ? { campaignId } : {}), n });
+  };
+  const toApply: RecipientEvent[] = [];
   for (const [index, input] of inputs.entries()) {
     let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
     try {
@@ -255,28 +346,46 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       result.ignored.push({ index, problem: error.message });
       continue;
     }
-    const { event, suppressed } = classified;
+    const { event, suppressed, detail } = classified;
     result.recorded++;
     result.suppressed.push(...suppressed);
+    result.events.push({ event, suppressed });
+    const recipients = deps.analytics && event.campaignId ? recipientEvents(detail) : [];
+    if (recipients.length > 0) {
+      toApply.push(...recipients);
+      continue;
+    }
     if (!event.counter) continue;
     if (event.campaignId) {
       const counts = result.counted[event.campaignId] ?? {};
       counts[event.counter] = (counts[event.counter] ?? 0) + 1;
       result.counted[event.campaignId] = counts;
     }
-    const key = `${event.campaignId ?? ''}|${event.counter}|${event.eventType}`;
-    const entry = perType.get(key);
-    if (entry) entry.n++;
-    else
-      perType.set(key, {
-        counter: event.counter,
-        eventType: event.eventType,
-        ...(event.campaignId ? { campaignId: event.campaignId } : {}),
-        n: 1,
-      });
+    countMetric(event.counter, event.eventType, event.campaignId, 1);
+  }
+  // Each recipient event applied once: what was applied before (a redelivered batch) adds nothing.
+  const appliedBy = new Map<string, { event: RecipientEvent; applied: Applied }[]>();
+  if (deps.analytics && toApply.length > 0) {
+    const outcomes = await applyAll(toApply, deps.analytics);
+    for (const [i, applied] of outcomes.entries()) {
+      const event = toApply[i] as RecipientEvent;
+      if (!applied) {
+        result.repeated++;
+        continue;
+      }
+      const list = appliedBy.get(event.campaignId) ?? [];
+      list.push({ event, applied });
+      appliedBy.set(event.campaignId, list);
+      result.counted[event.campaignId] = addCounts(result.counted[event.campaignId] ?? {}, applied.counts);
+      for (const [name, value] of Object.entries(applied.counts))
+        if (value && (EVENT_COUNTER_SET as Set<string>).has(name))
+          countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
+    }
   }
   for (const [campaignId, counts] of Object.entries(result.counted)) {
-    result.raised.push(...(await countOnCampaign(campaignId, counts, deps, now)).raised);
+    const counted = await countOnCampaign(campaignId, counts, deps, now, appliedBy.get(campaignId));
+    result.raised.push(...counted.raised);
+    if (counted.health) result.health[campaignId] = counted.health;
   }
   for (const entry of perType.values())
     emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);

@@ -8,7 +8,9 @@ import { resolveUnsubscribeSecret } from '../aws/secret.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
 import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import type { AnalyticsStore } from './analytics-store.ts';
 import { assertHeaderValue } from './headers.ts';
+import { bucketOf, unsubscribeEvent } from './outcomes.ts';
 import type { DynamoSuppressionList } from './suppression.ts';
 import { signUnsubscribeToken, type TokenSubject, verifyUnsubscribeToken } from './token.ts';
 
@@ -99,6 +101,9 @@ export interface UnsubscribeDeps {
   links: UnsubscribeLinks;
   suppression: Pick<DynamoSuppressionList, 'add' | 'get'>;
   campaigns: Pick<CampaignStore, 'addEvents'>;
+  /** Records the unsubscribe on the recipient's outcome and the campaign's time series, once. */
+  analytics?: Pick<AnalyticsStore, 'apply' | 'addSeries'>;
+  clock?: () => Date;
 }
 
 /**
@@ -113,7 +118,22 @@ export async function unsubscribe(
   const existing = await deps.suppression.get(subject.key);
   if (existing) return { ...subject, already: true };
   await deps.suppression.add(subject.key, 'unsubscribe', `unsubscribe:${subject.campaignId}`);
-  await deps.campaigns.addEvents(subject.campaignId, { unsubscribe: 1 });
+  if (!deps.analytics) {
+    await deps.campaigns.addEvents(subject.campaignId, { unsubscribe: 1 });
+    return { ...subject, already: false };
+  }
+  const event = unsubscribeEvent(subject.campaignId, subject.key, (deps.clock ?? (() => new Date()))());
+  const applied = await deps.analytics.apply(event);
+  // Applied before: the first POST got as far as the outcome and failed after it (a retry of the POST).
+  if (!applied) return { ...subject, already: false };
+  const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
+  if (record) {
+    await deps.analytics.addSeries(
+      subject.campaignId,
+      new Map([[bucketOf(event.at, record.startedAt), { unsubscribe: 1 }]]),
+      new Map(),
+    );
+  }
   return { ...subject, already: false };
 }
 

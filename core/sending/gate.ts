@@ -2,7 +2,7 @@
  * The campaign gate: whether this run of a campaign may go on sending. Checked before a batch starts and,
  * while it sends, in the background every `intervalMs`; the senders look at its last answer.
  */
-import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
+import type { CampaignGateView } from '../campaigns/store.ts';
 
 /**
  * The standard gate: stop when the campaign was cancelled or failed, or when a newer run of it started.
@@ -10,11 +10,11 @@ import type { CampaignRecord, CampaignStore } from '../campaigns/store.ts';
  * hiccup into a failed batch); the state machine's own stop still applies.
  */
 export async function campaignGate(
-  campaigns: Pick<CampaignStore, 'find'>,
+  campaigns: { find(id: string): Promise<CampaignGateView | undefined> },
   campaignId: string,
   run: number,
 ): Promise<string | undefined> {
-  let campaign: CampaignRecord | undefined;
+  let campaign: CampaignGateView | undefined;
   try {
     campaign = await campaigns.find(campaignId);
   } catch {

@@ -34,6 +34,7 @@ export interface FunctionEnvironment {
   SIXBACK_CAMPAIGNS_TABLE: string;
   SIXBACK_LEDGER_TABLE: string;
   SIXBACK_SUPPRESSION_TABLE: string;
+  SIXBACK_ANALYTICS_TABLE: string;
   SIXBACK_STATE_MACHINE_ARN: string;
   SIXBACK_SES_TRANSPORT: 'sdk' | 'fast';
   SIXBACK_DYNAMO_TRANSPORT: 'sdk' | 'fast';
@@ -101,6 +102,7 @@ export class Functions extends Construct {
       SIXBACK_CAMPAIGNS_TABLE: tables.campaigns.tableName,
       SIXBACK_LEDGER_TABLE: tables.ledger.tableName,
       SIXBACK_SUPPRESSION_TABLE: tables.suppression.tableName,
+      SIXBACK_ANALYTICS_TABLE: tables.analytics.tableName,
       SIXBACK_STATE_MACHINE_ARN: props.stateMachineArn,
       SIXBACK_SES_TRANSPORT: props.sesTransport,
       SIXBACK_DYNAMO_TRANSPORT: props.dynamoTransport,
@@ -142,6 +144,18 @@ export class Functions extends Construct {
       allow(fn, 'MissingKeysAre404', ['s3:ListBucket'], [bucket.bucketArn]);
     const perCampaign =
       'campaign ids are chosen at run time; the grant is limited to this one key of each campaign';
+    const outcomesReports = objects(keys.outcomesReport('*'));
+    // A campaign record is its item plus its progress item (both in the campaigns table: Put replaces the
+    // progress on a new run or at the end) and its counter shards in the analytics table (read in a batch).
+    const campaignRecord = (fn: SixbackFunction) => {
+      allow(
+        fn,
+        'Campaign',
+        ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+        [tables.campaigns.tableArn],
+      );
+      allow(fn, 'CampaignCounters', ['dynamodb:BatchGetItem'], [tables.analytics.tableArn]);
+    };
 
     // Prepare: reads the uploaded CSV, writes the prepared file, fits the rate to the SES quota.
     const prepare = make(
@@ -150,7 +164,7 @@ export class Functions extends Construct {
       'Checks recipients, writes the prepared file',
       1024,
     );
-    allow(prepare, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    campaignRecord(prepare);
     allow(prepare, 'Template', ['dynamodb:GetItem'], [tables.templates.tableArn]);
     allow(
       prepare,
@@ -171,7 +185,7 @@ export class Functions extends Construct {
 
     // BeginSending: moves the campaign to "sending".
     const beginSending = make('BeginSendingFunctionArn', 'BeginSending', 'Marks a campaign as sending', 256);
-    allow(beginSending, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    campaignRecord(beginSending);
 
     // SendBatch: the sender. Ledger and suppression lookups, SES, progress counters, unsubscribe links.
     const sendBatch = new SixbackFunction(this, 'SendBatch', {
@@ -193,7 +207,7 @@ export class Functions extends Construct {
     allow(sendBatch, 'Suppression', ['dynamodb:BatchGetItem'], [tables.suppression.tableArn]);
     // Reads the campaign before sending (a cancelled or superseded run sends nothing), adds progress,
     // and fails the campaign when SES stops the account.
-    allow(sendBatch, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    campaignRecord(sendBatch);
     allow(
       sendBatch,
       'UnsubscribeKey',
@@ -204,7 +218,7 @@ export class Functions extends Construct {
 
     // Finalise: reads the Map's results and the prepared file, writes the report, settles the campaign.
     const finalise = make('FinaliseFunctionArn', 'Finalise', 'Totals a campaign, writes its report', 1024);
-    allow(finalise, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    campaignRecord(finalise);
     // Looks up rows no batch reported, and records the final failures so a resend finds them.
     allow(finalise, 'Ledger', ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
     allow(finalise, 'ReadResults', ['s3:GetObject'], [results, prepared], perCampaign);
@@ -239,8 +253,27 @@ export class Functions extends Construct {
       allow(
         api,
         'Campaigns',
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+        ],
         [tables.campaigns.tableArn, ...indexArns(tables.campaigns, TABLES.campaigns)],
+      );
+      // Stats and recipient lookups read it; one-click unsubscribes write the recipient and the counters.
+      allow(
+        api,
+        'Analytics',
+        [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'dynamodb:PutItem',
+        ],
+        [tables.analytics.tableArn],
       );
       const suppressionActions = [
         'GetItem',
@@ -264,7 +297,15 @@ export class Functions extends Construct {
         [uploads, objects(`${keys.imagesPrefix}*`)],
         'uploads get server-chosen keys under these two prefixes',
       );
-      allow(api, 'Reports', ['s3:GetObject'], [reports], perCampaign);
+      allow(api, 'Reports', ['s3:GetObject'], [reports, outcomesReports], perCampaign);
+      // The report with SES outcomes is written when asked for, beside the finaliser's.
+      allow(
+        api,
+        'WriteOutcomesReport',
+        ['s3:PutObject', 's3:AbortMultipartUpload'],
+        [outcomesReports],
+        perCampaign,
+      );
       // Cancelling a campaign writes its report right away, as the finaliser would (core/campaigns/runs.ts).
       allow(api, 'ReportAfterStop', ['s3:GetObject'], [results, prepared], perCampaign);
       allow(api, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
@@ -330,13 +371,22 @@ export class Functions extends Construct {
     if (handlerExists(SES_EVENTS_ENTRY)) {
       const sesEvents = new SixbackFunction(this, 'SesEvents', {
         entry: SES_EVENTS_ENTRY,
-        description: 'Acts on SES events: counts them, suppresses bounces and complaints',
+        description:
+          'Acts on SES events: per-recipient outcomes, counters, suppression of bounces and complaints',
         environment,
         memorySize: 256,
         timeout: Duration.seconds(30),
         logRetention,
       });
-      allow(sesEvents, 'Campaign', ['dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+      // Reads the campaign (its start time buckets the series; alarms are patched on it).
+      allow(sesEvents, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+      // Recipient outcomes (conditional updates), event-id markers, counters, time buckets, links.
+      allow(
+        sesEvents,
+        'Analytics',
+        ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+        [tables.analytics.tableArn],
+      );
       allow(sesEvents, 'Suppress', ['dynamodb:PutItem'], [tables.suppression.tableArn]);
       this.sesEvents = sesEvents;
     }

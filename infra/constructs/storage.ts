@@ -1,6 +1,6 @@
 /**
  * Where sixback keeps things: one private bucket (uploaded recipients, prepared files, Map results,
- * reports, images) and the four DynamoDB tables, declared from core/aws/tables.ts so the local stack and
+ * reports, images) and the DynamoDB tables, declared from core/aws/tables.ts so the local stack and
  * AWS cannot disagree on a key.
  *
  * With `retained` (the deployment's retainData parameter), the bucket and tables an earlier, deleted
@@ -26,7 +26,7 @@ export interface StorageProps {
   /** 0 keeps campaign files for good. */
   campaignFileRetentionDays: number;
   /** Names of a deleted deployment's retained bucket and tables, to reuse instead of creating. */
-  retained?: { bucket: string } & Record<TableName, string>;
+  retained?: { bucket: string; analytics?: string } & Record<Exclude<TableName, 'analytics'>, string>;
 }
 
 /** The tag on every data resource the stack creates, naming its role: how to find them after a destroy. */
@@ -38,6 +38,7 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     if (props.retained) {
       const retained = props.retained;
       this.bucket = reuseBucket(this, retained.bucket);
@@ -46,10 +47,13 @@ export class Storage extends Construct {
         campaigns: reuseTable(this, 'Campaigns', retained.campaigns, TABLES.campaigns),
         ledger: reuseTable(this, 'Ledger', retained.ledger, TABLES.ledger),
         suppression: reuseTable(this, 'Suppression', retained.suppression, TABLES.suppression),
+        // A deployment from before the analytics table retained none: this one starts a new one.
+        analytics: retained.analytics
+          ? reuseTable(this, 'Analytics', retained.analytics, TABLES.analytics)
+          : this.table('Analytics', TABLES.analytics, removalPolicy),
       };
       return;
     }
-    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -110,6 +114,7 @@ export class Storage extends Construct {
       campaigns: this.table('Campaigns', TABLES.campaigns, removalPolicy),
       ledger: this.table('Ledger', TABLES.ledger, removalPolicy),
       suppression: this.table('Suppression', TABLES.suppression, removalPolicy),
+      analytics: this.table('Analytics', TABLES.analytics, removalPolicy),
     };
   }
 
@@ -128,6 +133,7 @@ export class Storage extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(shape.ttlAttribute ? { timeToLiveAttribute: shape.ttlAttribute } : {}),
       removalPolicy,
     });
     for (const index of shape.indexes ?? []) {
@@ -135,6 +141,9 @@ export class Storage extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        ...(typeof index.projection === 'string'
+          ? { projectionType: dynamodb.ProjectionType[index.projection] }
+          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: index.projection.include }),
       });
     }
     Tags.of(table).add(DATA_TAG, id.toLowerCase());

@@ -49,6 +49,8 @@ describe('the sixback CLI', () => {
   let t: ApiTest;
   let dir: string;
   let connect: string[];
+  /** The campaign the first test sends, for the stats test. */
+  let sentId: string | undefined;
 
   beforeAll(async () => {
     t = await startApiTest();
@@ -94,6 +96,7 @@ describe('the sixback CLI', () => {
     expect(send.stderr).toBe('');
     expect(send.code).toBe(0);
     const final = lastJson(send.stdout);
+    sentId = final.id;
     expect(final).toMatchObject({
       status: 'completed',
       progress: { counts: { sent: 2, invalid: 1 }, done: 3, total: 3 },
@@ -148,6 +151,55 @@ describe('the sixback CLI', () => {
     expect(lastJson(list.stdout)).toContainEqual(expect.objectContaining({ id: 'hello', version: 1 }));
     expect(invalid.code).toBe(2);
     expect(lastJson(invalid.stdout)).toMatchObject({ error: { code: 'validation_failed', exitCode: 2 } });
+  });
+
+  it('shows what happened after "sent" with `stats`: a table, --json, and one recipient', async () => {
+    const id = sentId as string;
+    expect(id).toBeDefined();
+    const injected = await Promise.all(
+      [
+        ['delivery', 'ada@example.com'],
+        ['delivery', 'grace@example.com'],
+        ['open', 'ada@example.com'],
+        ['click', 'ada@example.com'],
+        ['bounce', 'grace@example.com'],
+      ].map(([type, email]) =>
+        sixback([
+          'events',
+          'inject',
+          '--type',
+          type as string,
+          '--email',
+          email as string,
+          '--campaign',
+          id,
+          ...connect,
+        ]),
+      ),
+    );
+    expect(injected.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+
+    const [table, json, person] = await Promise.all([
+      sixback(['stats', id, ...connect]),
+      sixback(['stats', id, '--json', ...connect]),
+      sixback(['stats', id, '--recipient', 'Ada@Example.com', ...connect]),
+    ]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/delivered\s+2\s+100\.0%/);
+    expect(table.stdout).toMatch(/bounced \(hard\)\s+1\s+50\.0%/);
+    expect(table.stdout).toMatch(/opened \(unique\)\s+1\s+50\.0%/);
+    expect(table.stdout).toMatch(/https:\/\/example\.com\/\s+1\s+1/);
+    expect(json.code).toBe(0);
+    expect(lastJson(json.stdout)).toMatchObject({
+      campaignId: id,
+      sent: 2,
+      counts: { delivered: 2, bounced: { hard: 1 }, opened: { unique: 1, total: 1 }, clicked: { unique: 1 } },
+    });
+    expect(person.code).toBe(0);
+    expect(person.stdout).toMatch(/recipient\s+ada@example\.com/);
+    expect(person.stdout).toMatch(/\bclick\s+https:\/\/example\.com\//);
+    const missing = await sixback(['stats', 'no-such-campaign', ...connect]);
+    expect(missing.code).toBe(1);
   });
 
   it('shows help with examples for every command', async () => {

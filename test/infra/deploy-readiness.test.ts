@@ -96,6 +96,7 @@ const RETAINED = {
   campaigns: 'sixback-StorageCampaigns-OLD2',
   ledger: 'sixback-StorageLedger-OLD3',
   suppression: 'sixback-StorageSuppression-OLD4',
+  analytics: 'sixback-StorageAnalytics-OLD5',
   unsubscribeSecret:
     'arn:aws:secretsmanager:eu-west-1:123456789012:secret:EmailUnsubscribeSecret1A2B3C-Ab12Cd',
 };
@@ -269,6 +270,18 @@ describe('a redeploy with retainedData', () => {
     );
     expect(JSON.stringify(allow[0]?.Condition)).toContain(distribution);
   });
+
+  it('from a deployment older than the analytics table, takes the rest back and creates only that table', () => {
+    const { analytics: _, ...older } = RETAINED;
+    const upgraded = synth({ senderIdentities: 'example.com', retainedData: formatRetainedData(older) });
+    const tables = upgraded.ofType('AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id)).toEqual([
+      upgraded.stack.getLogicalId(upgraded.stack.storage.tables.analytics.node.defaultChild as never),
+    ]);
+    expect(envOf(upgraded, upgraded.stack.functions.api as never).SIXBACK_CAMPAIGNS_TABLE).toBe(
+      RETAINED.campaigns,
+    );
+  }, 120_000);
 
   it('prints the same retainedData again, so the next redeploy takes the same data back', () => {
     const printed = flat(reused.json.Outputs.RetainedData?.Value);

@@ -447,6 +447,7 @@ describe('storage', () => {
         `campaigns=<${logicalId(tables.campaigns)}>`,
         `ledger=<${logicalId(tables.ledger)}>`,
         `suppression=<${logicalId(tables.suppression)}>`,
+        `analytics=<${logicalId(tables.analytics)}>`,
         `unsubscribeSecret=<${logicalId(stack.email.unsubscribeSecret)}>`,
       ].join(','),
     );
@@ -485,6 +486,29 @@ describe('storage', () => {
         PointInTimeRecoveryEnabled: true,
       });
     }
+  });
+
+  it('keeps the campaign list index to keys (campaign writes are not paid twice) and expires analytics markers', () => {
+    const campaigns = props(logicalId(stack.storage.tables.campaigns));
+    expect(campaigns.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({ IndexName: 'byCreatedAt', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+    ]);
+    const analytics = props(logicalId(stack.storage.tables.analytics));
+    expect(analytics.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('lets the SES events function write outcomes and counters, and read the campaign, nothing more', () => {
+    const fn = must(stack.functions.sesEvents, 'SES events function');
+    const actions = statementsOfRole(roleOfFunction(logicalId(fn)))
+      .flatMap((statement) => asArray(statement.Action))
+      .filter((a) => a.startsWith('dynamodb:'))
+      .sort();
+    expect([...new Set(actions)]).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
   });
 });
 

@@ -8,6 +8,7 @@ const BASE = {
   SIXBACK_CAMPAIGNS_TABLE: 'c',
   SIXBACK_LEDGER_TABLE: 'l',
   SIXBACK_SUPPRESSION_TABLE: 's',
+  SIXBACK_ANALYTICS_TABLE: 'a',
 };
 
 describe('configFromEnv: the sender capacity settings', () => {

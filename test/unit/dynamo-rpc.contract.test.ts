@@ -26,7 +26,13 @@ const credentials = {
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
 };
 const REGION = 'eu-west-1';
-const names = { templates: 'tpl-r', campaigns: 'cmp-r', ledger: 'ledger-r', suppression: 'sup-r' };
+const names = {
+  templates: 'tpl-r',
+  campaigns: 'cmp-r',
+  ledger: 'ledger-r',
+  suppression: 'sup-r',
+  analytics: 'an-r',
+};
 
 /** What the proxy does to the next request of an operation instead of passing it through unchanged. */
 type Fault =

@@ -12,7 +12,13 @@ import { FastLedgerFront } from '../../local/fast-ledger.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
-const names = { templates: 'tpl-t', campaigns: 'cmp-t', ledger: 'ledger-t', suppression: 'sup-t' };
+const names = {
+  templates: 'tpl-t',
+  campaigns: 'cmp-t',
+  ledger: 'ledger-t',
+  suppression: 'sup-t',
+  analytics: 'an-t',
+};
 let dynalite: RunningService;
 let front: FastLedgerFront;
 let raw: DynamoDBClient;

@@ -39,7 +39,7 @@ describe('clients for a mixed stack (some services local, some real AWS)', () =>
         endpoints: { s3: 'http://127.0.0.1:4568', dynamodb: 'http://127.0.0.1:4567' },
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
         bucket: 'sixback-test',
-        tables: { templates: 't', campaigns: 'c', ledger: 'l', suppression: 's' },
+        tables: { templates: 't', campaigns: 'c', ledger: 'l', suppression: 's', analytics: 'a' },
       }),
     );
     const s3Key = (await clients.s3.config.credentials()).accessKeyId;

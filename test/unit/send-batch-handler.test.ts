@@ -33,7 +33,13 @@ const ddbMock = mockClient(ddb);
 
 const config = parseConfig({
   bucket: 'sixback-test',
-  tables: { templates: 'templates', campaigns: 'campaigns', ledger: 'ledger', suppression: 'suppression' },
+  tables: {
+    templates: 'templates',
+    campaigns: 'campaigns',
+    ledger: 'ledger',
+    suppression: 'suppression',
+    analytics: 'analytics',
+  },
 });
 const deps = createAppDeps(config, {
   clients: {

@@ -363,10 +363,15 @@ export async function rpcGetItem(
   table: string,
   key: Record<string, unknown>,
   consistentRead = false,
+  /** Only these attributes (a ProjectionExpression and its names). */
+  projection?: { expression: string; names: Record<string, string> },
 ): Promise<Record<string, unknown> | undefined> {
+  const projected = projection
+    ? `,"ProjectionExpression":${s(projection.expression)},"ExpressionAttributeNames":${JSON.stringify(projection.names)}`
+    : '';
   const out = await rpc.call<{ Item?: Item }>(
     'GetItem',
-    `{"TableName":${s(table)},"Key":${itemText(key)}${consistentRead ? ',"ConsistentRead":true' : ''}}`,
+    `{"TableName":${s(table)},"Key":${itemText(key)}${consistentRead ? ',"ConsistentRead":true' : ''}${projected}}`,
   );
   return out.Item ? unmarshallItem(out.Item) : undefined;
 }

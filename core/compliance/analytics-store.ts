@@ -1,0 +1,415 @@
+/**
+ * Per-recipient outcomes and the campaign time series in the analytics table (core/aws/tables.ts).
+ *
+ * A recipient's item (`<campaign>#r<shard>` / recipient key, sharded like the ledger so a fast campaign's
+ * writes spread over 16 partition key values) is updated once per event, in one conditional write that
+ * also records the event's identity: an event already applied fails the condition and changes nothing,
+ * so redelivery (SQS is at least once, EventBridge may repeat) never counts twice. The write returns what
+ * the item held before, which says whether this was the recipient's first delivery, open, click of a link
+ * and so on: the unique counts are sums of those first-time transitions, so they are exact.
+ *
+ * A recipient whose item has recorded MAX_EVENT_IDS events (a link scanner clicking everything, a bot
+ * opening hundreds of times) keeps being counted, with its further event ids written as items of their own
+ * (`<campaign>#d<shard>` / id, conditional put, deleted by TTL after DEDUP_TTL_DAYS).
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { batchGet } from '../aws/dynamo.ts';
+import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
+import { ledgerPartition } from '../sending/ledger.ts';
+import {
+  eventDeltas,
+  isHardBounce,
+  type PriorState,
+  type RecipientEvent,
+  type RecipientOutcome,
+  type StatCounts,
+  TIMELINE_CAP,
+  timelineEntry,
+} from './outcomes.ts';
+
+export const MAX_EVENT_IDS = 2000;
+export const DEDUP_TTL_DAYS = 30;
+
+/** The partition of a recipient's outcome item: the ledger's shard of the same key, under `#r`. */
+export const recipientPartition = (campaignId: string, key: string) =>
+  ledgerPartition(campaignId, key).replace(/#(\d+)$/, '#r$1');
+const dedupPartition = (campaignId: string, id: string) =>
+  ledgerPartition(campaignId, id).replace(/#(\d+)$/, '#d$1');
+
+/** What applying one event did: nothing (a repeat), or these counter deltas. */
+export interface Applied {
+  counts: StatCounts;
+  /** The recipient clicked this link for the first time (a unique click of the link). */
+  newLink: boolean;
+}
+
+/** The facts kept per recipient whose earliest time wins, whatever order events arrive in. */
+const FIRST_TIMES = [
+  'sentAt',
+  'deliveredAt',
+  'hardBouncedAt',
+  'complainedAt',
+  'rejectedAt',
+  'renderingFailedAt',
+  'firstOpenedAt',
+  'firstClickedAt',
+  'unsubscribedAt',
+] as const;
+
+/** The first-time fact an event sets, if any. */
+function firstTimeOf(event: RecipientEvent): (typeof FIRST_TIMES)[number] | undefined {
+  switch (event.type) {
+    case 'send':
+      return 'sentAt';
+    case 'delivery':
+      return 'deliveredAt';
+    case 'bounce':
+      return isHardBounce(event) ? 'hardBouncedAt' : undefined;
+    case 'complaint':
+      return 'complainedAt';
+    case 'reject':
+      return 'rejectedAt';
+    case 'renderingFailure':
+      return 'renderingFailedAt';
+    case 'open':
+      return 'firstOpenedAt';
+    case 'click':
+      return 'firstClickedAt';
+    case 'subscription':
+      return event.unsubscribed ? 'unsubscribedAt' : undefined;
+    case 'unsubscribe':
+      return 'unsubscribedAt';
+    default:
+      return undefined;
+  }
+}
+
+class Update {
+  readonly sets: string[] = [];
+  readonly adds: string[] = [];
+  readonly conditions: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  name(attribute: string) {
+    this.names[`#${attribute}`] = attribute;
+    return `#${attribute}`;
+  }
+  value(label: string, value: unknown) {
+    this.values[`:${label}`] = value;
+    return `:${label}`;
+  }
+  first(attribute: string, value: unknown) {
+    const n = this.name(attribute);
+    this.sets.push(`${n} = if_not_exists(${n}, ${this.value(attribute, value)})`);
+  }
+  set(attribute: string, value: unknown) {
+    this.sets.push(`${this.name(attribute)} = ${this.value(attribute, value)}`);
+  }
+  add(attribute: string, value: unknown) {
+    this.adds.push(`${this.name(attribute)} ${this.value(attribute, value)}`);
+  }
+  get expression() {
+    return [
+      this.sets.length > 0 ? `SET ${this.sets.join(', ')}` : '',
+      this.adds.length > 0 ? `ADD ${this.adds.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+}
+
+/** The update of a recipient's item for one event: facts, counts, the timeline, the event's identity. */
+function recipientUpdate(event: RecipientEvent, options: { ids: boolean; timeline: boolean }): Update {
+  const u = new Update();
+  u.first('email', event.email);
+  if (event.messageId) u.first('messageId', event.messageId);
+  const firstTime = firstTimeOf(event);
+  if (firstTime) u.first(firstTime, event.at);
+  switch (event.type) {
+    case 'bounce':
+      if (isHardBounce(event)) {
+        // A hard bounce is the outcome that matters: it replaces a soft bounce's type and reason.
+        u.set('bounceType', event.bounceType);
+        if (event.bounceSubType) u.set('bounceSubType', event.bounceSubType);
+        if (event.reason) u.set('bounceReason', event.reason);
+      } else {
+        u.add('softBounces', 1);
+        u.first('bounceType', event.bounceType);
+        if (event.bounceSubType) u.first('bounceSubType', event.bounceSubType);
+        if (event.reason) u.first('bounceReason', event.reason);
+      }
+      break;
+    case 'complaint':
+      if (event.reason) u.first('complaintType', event.reason);
+      break;
+    case 'reject':
+      if (event.reason) u.first('rejectReason', event.reason);
+      break;
+    case 'deliveryDelay':
+      u.add('delays', 1);
+      break;
+    case 'open':
+      u.add('opens', 1);
+      break;
+    case 'click':
+      u.add('clicks', 1);
+      if (event.link) u.add('links', new Set([event.link]));
+      break;
+  }
+  if (options.timeline) {
+    const tl = u.name('timeline');
+    u.sets.push(
+      `${tl} = list_append(if_not_exists(${tl}, ${u.value('nil', [])}), ${u.value('entry', [timelineEntry(event)])})`,
+    );
+    u.conditions.push(`(attribute_not_exists(${tl}) OR size(${tl}) < ${u.value('cap', TIMELINE_CAP)})`);
+  }
+  if (options.ids) {
+    const ids = u.name('ids');
+    u.add('ids', new Set([event.id]));
+    u.conditions.push(`NOT contains(${ids}, ${u.value('id', event.id)})`);
+    u.conditions.push(`(attribute_not_exists(${ids}) OR size(${ids}) < ${u.value('maxIds', MAX_EVENT_IDS)})`);
+  }
+  return u;
+}
+
+const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+export interface RecipientStats {
+  counts: StatCounts;
+  /** Buckets (`m#...`, `h#...`) to event totals. */
+  buckets: Map<string, StatCounts>;
+  /** Per link: the URL, clicks, and recipients who clicked it for the first time. */
+  links: Map<string, { url: string; total: number; unique: number }>;
+}
+
+export class AnalyticsStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Applies one event to its recipient; undefined when it had been applied already (a repeat). */
+  async apply(event: RecipientEvent): Promise<Applied | undefined> {
+    const key = { pk: recipientPartition(event.campaignId, event.key), sk: event.key };
+    let prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: true }));
+    if (prior === 'refused') {
+      // Why: the event was applied before, or the item's timeline or id set is full.
+      const item = await this.item(key);
+      const ids = (item?.ids as Set<string> | undefined) ?? new Set<string>();
+      if (ids.has(event.id)) return undefined;
+      if (ids.size < MAX_EVENT_IDS) {
+        prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: false }));
+        if (prior === 'refused') return undefined;
+      } else {
+        if (!(await this.markSeen(event))) return undefined;
+        prior = (await this.update(
+          key,
+          recipientUpdate(event, { ids: false, timeline: false }),
+        )) as PriorState;
+      }
+    }
+    await this.keepEarliest(key, event, prior);
+    return eventDeltas(event, prior);
+  }
+
+  private async update(key: Record<string, string>, u: Update): Promise<PriorState | 'refused'> {
+    try {
+      const out = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: u.expression,
+          ...(u.conditions.length > 0 ? { ConditionExpression: u.conditions.join(' AND ') } : {}),
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: u.values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return (out.Attributes ?? {}) as PriorState;
+    } catch (error) {
+      if (isConditionFailure(error)) return 'refused';
+      throw error;
+    }
+  }
+
+  /** An event id recorded on its own (the recipient's item holds MAX_EVENT_IDS already): false if it was there. */
+  private async markSeen(event: RecipientEvent): Promise<boolean> {
+    const expiresAt = Math.floor(this.clock().getTime() / 1000) + DEDUP_TTL_DAYS * 86_400;
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: dedupPartition(event.campaignId, event.id), sk: event.id, expiresAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Events arrive in any order: a first-time fact keeps the earliest time, not the first one processed. */
+  private async keepEarliest(key: Record<string, string>, event: RecipientEvent, prior: PriorState) {
+    const attribute = firstTimeOf(event);
+    if (!attribute) return;
+    const before = prior[attribute];
+    if (typeof before !== 'string' || !(event.at < before)) return;
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: '#a > :at',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':at': event.at },
+        }),
+      );
+    } catch (error) {
+      // An even earlier event got there first.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private async item(key: Record<string, string>) {
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  /**
+   * Adds a batch's time buckets and per-link counts to one shard of the campaign's counters (picked at
+   * random: concurrent batches land on different items). One write per bucket and per link.
+   */
+  async addSeries(
+    campaignId: string,
+    buckets: Map<string, StatCounts>,
+    links: Map<string, { url: string; total: number; unique: number }>,
+  ): Promise<void> {
+    const shard = Math.floor(this.random() * COUNTER_SHARDS) % COUNTER_SHARDS;
+    const pk = statsPartition(campaignId, shard);
+    const writes: Promise<unknown>[] = [];
+    for (const [sk, counts] of buckets) {
+      const names = Object.keys(counts).filter((n) => (counts[n as keyof StatCounts] ?? 0) !== 0);
+      if (names.length === 0) continue;
+      writes.push(
+        this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk, sk },
+            UpdateExpression: `ADD ${names.map((n) => `#${n} :${n}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+            ExpressionAttributeValues: Object.fromEntries(
+              names.map((n) => [`:${n}`, counts[n as keyof StatCounts]]),
+            ),
+          }),
+        ),
+      );
+    }
+    for (const [hash, link] of links) {
+      writes.push(
+        this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk, sk: `l#${hash}` },
+            UpdateExpression: 'SET #url = :url ADD #total :total, #unique :unique',
+            ExpressionAttributeNames: { '#url': 'url', '#total': 'total', '#unique': 'unique' },
+            ExpressionAttributeValues: { ':url': link.url, ':total': link.total, ':unique': link.unique },
+          }),
+        ),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /** Every counter item of a campaign (totals, buckets, links), from its shards in parallel. */
+  async counterItems(campaignId: string): Promise<Record<string, unknown>[]> {
+    const pages = await Promise.all(
+      Array.from({ length: COUNTER_SHARDS }, async (_, shard) => {
+        const items: Record<string, unknown>[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const out = await this.ddb.send(
+            new QueryCommand({
+              TableName: this.table,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': statsPartition(campaignId, shard) },
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+          items.push(...(out.Items ?? []));
+          start = out.LastEvaluatedKey;
+        } while (start);
+        return items;
+      }),
+    );
+    return pages.flat();
+  }
+
+  /** One recipient's outcome, or undefined when no event about them has arrived. */
+  async recipient(campaignId: string, key: string): Promise<RecipientOutcome | undefined> {
+    const item = await this.item({ pk: recipientPartition(campaignId, key), sk: key });
+    return item ? toOutcome(campaignId, item) : undefined;
+  }
+
+  /** Many recipients' outcomes (the report), without their timelines and event ids. */
+  async recipients(campaignId: string, keys: string[]): Promise<Map<string, RecipientOutcome>> {
+    const unique = [...new Set(keys)];
+    const items = await batchGet(
+      this.ddb,
+      this.table,
+      unique.map((key) => ({ pk: recipientPartition(campaignId, key), sk: key })),
+      { projection: REPORT_PROJECTION },
+    );
+    return new Map(items.map((item) => [item.sk as string, toOutcome(campaignId, item)]));
+  }
+}
+
+const REPORT_ATTRIBUTES = [
+  'sk',
+  'email',
+  'deliveredAt',
+  'hardBouncedAt',
+  'softBounces',
+  'bounceType',
+  'bounceSubType',
+  'bounceReason',
+  'complainedAt',
+  'firstOpenedAt',
+  'opens',
+  'clicks',
+  'links',
+  'unsubscribedAt',
+];
+const REPORT_PROJECTION = {
+  expression: REPORT_ATTRIBUTES.map((a) => `#${a}`).join(', '),
+  names: Object.fromEntries(REPORT_ATTRIBUTES.map((a) => [`#${a}`, a])),
+};
+
+function toOutcome(campaignId: string, item: Record<string, unknown>): RecipientOutcome {
+  const { pk: _pk, sk, ids: _ids, links, timeline, ...rest } = item;
+  return {
+    ...(rest as Omit<RecipientOutcome, 'campaignId' | 'key'>),
+    campaignId,
+    key: sk as string,
+    ...(links ? { links: [...(links as Set<string>)].sort() } : {}),
+    ...(timeline
+      ? {
+          timeline: [...(timeline as RecipientOutcome['timeline'] & object)].sort((a, b) =>
+            a.at < b.at ? -1 : a.at > b.at ? 1 : 0,
+          ),
+        }
+      : {}),
+  };
+}
