@@ -183,6 +183,7 @@ function* filteredValues(templates: Iterable<Node>): Generator<ValueShape> {
     if (node.arguments) for (const arg of node.arguments()) if (isValue(arg)) yield arg;
     if (node.children) {
       // Run the children generator synchronously, as liquidjs's own sync analysis does.
+      // Not into partials: a partial's uses count as required (its variables come from the analysis below).
       const it = node.children(false, true);
       let step = it.next();
       while (!step.done) step = it.next(step.value);
@@ -197,8 +198,10 @@ function* filteredValues(templates: Iterable<Node>): Generator<ValueShape> {
  * column there renders the default, so it is optional and does not block a send.
  */
 function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
-  const analysis = engine.analyzeSync(parsed, { partials: false });
-  const at = (v: { location: { row: number; col: number } }) => `${v.location.row}:${v.location.col}`;
+  // With partials: a stored partial's variables are the template's too.
+  const analysis = engine.analyzeSync(parsed, { partials: true });
+  const at = (v: { location: { row: number; col: number; file?: string | undefined } }) =>
+    `${v.location.file ?? ''}:${v.location.row}:${v.location.col}`;
   const guarded = new Set<string>();
   for (const value of filteredValues(parsed as unknown as Node[])) {
     if (!defaultGuarded(value)) continue;
