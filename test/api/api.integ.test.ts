@@ -542,6 +542,13 @@ describe('the sixback API', () => {
       expect(cancelled.status).toBe(202);
       expect(cancelled.body.status).toBe('cancelled');
       await t.stack.engine.wait(created.body.executionArn as string);
+      // The final counts are the report job's: wait for it as a client would.
+      let job = cancelled.body.job as Json;
+      for (let i = 0; job.status === 'running' && i < 600; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        job = (await t.call('GET', `/v1/jobs/${job.id}`)).body;
+      }
+      expect(job.status).toBe('succeeded');
       // Nothing was ever tried: every sendable row is not_sent with the reason, none failed.
       const after = await t.call('GET', `/v1/campaigns/${id}`);
       const counts = (after.body.progress as { counts: Record<string, number> }).counts;

@@ -1,7 +1,8 @@
 /**
  * Issue 14, item 11: every batch carries all of the campaign's data beside its rows, and a child's input
- * must fit 256 KiB (the local engine enforces it as AWS does). Large campaign data shrinks the rows per
- * batch instead of breaking the limit; data too large for any batch is refused before anything is sent.
+ * must fit 256 KiB (the local engine enforces it as AWS does). Campaign data shrinks the rows per batch
+ * instead of breaking the limit; data over the campaign data cap (16 KiB) is refused when the campaign is
+ * created, before anything is sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_TEMPLATE, sampleRecipientsCsv } from '../../cli/sample.ts';
@@ -22,22 +23,21 @@ describe('campaign data and the state payload limit', () => {
   });
   afterAll(() => stack?.stop());
 
-  it('sends a campaign whose data takes most of a batch, in smaller batches that each fit', async () => {
-    // 200 KB of data: with the default 200 KiB of rows a batch would be about 400 KB.
-    const data = { company: 'sixback', sender_name: 'The team', legal_footer: 'f'.repeat(200_000) };
+  it('sends a campaign with data near the cap, in batches that each fit with it', async () => {
+    // Data near the cap: the rows of each batch make room for it.
+    const data = { company: 'sixback', sender_name: 'The team', legal_footer: 'f'.repeat(15_000) };
     const { campaign, execution } = await runCampaign(stack, { ...BASE, recipientsKey, data });
     expect(execution.status, JSON.stringify(execution.error)).toBe('SUCCEEDED');
     expect(campaign.totals).toMatchObject({ rows: 400, sent: 400, failed: 0 });
     const plan = campaign.plan as { maxInputBytesPerBatch: number };
-    expect(plan.maxInputBytesPerBatch).toBeLessThan(MAX_INPUT_BYTES_PER_BATCH);
-    expect(plan.maxInputBytesPerBatch + 200_000).toBeLessThan(AWS_LIMITS.statePayloadBytes);
+    expect(plan.maxInputBytesPerBatch).toBeLessThanOrEqual(MAX_INPUT_BYTES_PER_BATCH);
+    expect(plan.maxInputBytesPerBatch + 15_000).toBeLessThan(AWS_LIMITS.statePayloadBytes);
   });
 
-  it('refuses, before sending anything, data that leaves no room for the rows', async () => {
+  it('refuses, before sending anything, data that would leave no room for the rows', async () => {
     const data = { company: 'sixback', sender_name: 'The team', legal_footer: 'f'.repeat(250_000) };
-    const { campaign } = await runCampaign(stack, { ...BASE, recipientsKey, data });
-    expect(campaign.status).toBe('failed');
-    expect(campaign.statusReason).toMatch(/campaign data under \d+ bytes/);
-    expect(campaign.progress.sent).toBe(0);
+    await expect(runCampaign(stack, { ...BASE, recipientsKey, data })).rejects.toThrow(
+      /data: is \d+ bytes as JSON; the limit is 16384 bytes/,
+    );
   });
 });
