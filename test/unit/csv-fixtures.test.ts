@@ -31,6 +31,7 @@ describe('recipient files as tools export them', () => {
       valid: 3,
       invalid: 2,
       duplicates: 1,
+      duplicateRows: [{ row: 5, sameAs: 2 }],
       problems: [
         { row: 6, problem: '"not an address" has no user@domain form' },
         { row: 7, problem: '"zoë@example.de" has characters not allowed before the @' },
@@ -59,6 +60,7 @@ describe('recipient files as tools export them', () => {
       valid: 3,
       invalid: 0,
       duplicates: 0,
+      duplicateRows: [],
       problems: [],
     });
     expect(sent.map((v) => [v.Vorname, v.Betrag, v.Notiz])).toEqual([
@@ -87,6 +89,7 @@ describe('recipient files as tools export them', () => {
       valid: 3,
       invalid: 1,
       duplicates: 1,
+      duplicateRows: [{ row: 6, sameAs: 2 }],
       problems: [{ row: 5, problem: 'email is empty' }],
     });
     expect(sent.map((v) => [v.city, v.plan, v.score])).toEqual([
@@ -146,6 +149,7 @@ describe('recipient files as tools export them', () => {
       valid: 2,
       invalid: 1,
       duplicates: 0,
+      duplicateRows: [],
       blankLines: 0,
       shortRows: 1,
       shortRowNumbers: [4],
