@@ -4,13 +4,20 @@
  * injector): counts them on their campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
+import { markEngagement } from '../core/abtest/engagement.ts';
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
-  return { campaigns: deps.campaigns, suppression: deps.suppression, clock: deps.clock, emitMetrics };
+  return {
+    campaigns: deps.campaigns,
+    suppression: deps.suppression,
+    clock: deps.clock,
+    emitMetrics,
+    engagement: (events) => markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
+  };
 }
 
 /** An SQS event: each record's body is one EventBridge event. */

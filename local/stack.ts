@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   /** Sees each batch of local SES events just before the SES events handler gets it (tests). */
   sesEventsTap?: (events: SesEventBridgeEvent[]) => void;
   waitTimeOverrides?: Record<string, number>;
+  /** The time the workflow steps read (tests move it forward to reach an A/B test's decision time). */
+  clock?: () => Date;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
   /** What the local SES answers to GetAccount (default 1,000,000 per 24 hours, 500/s). */
@@ -201,7 +203,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.dynamoTransport ? { dynamoTransport: options.dynamoTransport } : {}),
       ...(options.limits?.expressExecutionMs ? { childExecutionMs: options.limits.expressExecutionMs } : {}),
     });
-    const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
+    const deps = createAppDeps(config, {
+      ...(options.emails ? { emails: options.emails } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     if (s3) await createBucket(deps.clients.s3, config.bucket);
     if (dynamo) {
       const raw = new DynamoDBClient({

@@ -5,6 +5,7 @@
  * thresholds. Locally, where SES produces no events, `buildSesEvent` makes the same JSON for injection.
  */
 import { z } from 'zod';
+import type { EngagementEvent } from '../abtest/engagement.ts';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
 import { ValidationError } from '../errors.ts';
@@ -133,6 +134,8 @@ export interface SesEventDeps {
   clock: () => Date;
   /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
   emitMetrics?: (line: string) => void;
+  /** Takes the Open and Click events, for A/B tests (core/abtest/engagement.ts). */
+  engagement?: (events: EngagementEvent[]) => Promise<unknown>;
   thresholds?: Thresholds;
 }
 
@@ -147,10 +150,16 @@ export interface SesEventResult extends ClassifiedEvent {
 async function classifyAndSuppress(
   input: unknown,
   deps: SesEventDeps,
-): Promise<{ event: ClassifiedEvent; suppressed: string[] }> {
+): Promise<{ event: ClassifiedEvent; suppressed: string[]; engagement: EngagementEvent[] }> {
   const parsed = parseWith(SesEventSchema, input, 'SES event');
   const detail = 'detail' in parsed ? parsed.detail : parsed;
   const event = classifySesEvent(detail as SesEventDetail);
+  const metric = event.counter === 'open' ? 'opens' : event.counter === 'click' ? 'clicks' : undefined;
+  const campaignId = event.campaignId;
+  const engagement: EngagementEvent[] =
+    metric && campaignId
+      ? (detail as SesEventDetail).mail.destination.map((email) => ({ campaignId, metric, email }))
+      : [];
   const suppressed: string[] = [];
   if (event.suppress) {
     const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
@@ -159,7 +168,7 @@ async function classifyAndSuppress(
       suppressed.push(address);
     }
   }
-  return { event, suppressed };
+  return { event, suppressed, engagement };
 }
 
 /**
@@ -213,7 +222,8 @@ function emitEventCount(
  */
 export async function recordSesEvent(input: unknown, deps: SesEventDeps): Promise<SesEventResult> {
   const now = deps.clock();
-  const { event, suppressed } = await classifyAndSuppress(input, deps);
+  const { event, suppressed, engagement } = await classifyAndSuppress(input, deps);
+  if (engagement.length > 0) await deps.engagement?.(engagement);
   let health: CampaignHealth | undefined;
   let raised: Breach[] = [];
   if (event.counter && event.campaignId) {
@@ -246,6 +256,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     string,
     { counter: EventCounter; eventType: string; campaignId?: string; n: number }
   >();
+  const engagement: EngagementEvent[] = [];
   for (const [index, input] of inputs.entries()) {
     let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
     try {
@@ -256,6 +267,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       continue;
     }
     const { event, suppressed } = classified;
+    engagement.push(...classified.engagement);
     result.recorded++;
     result.suppressed.push(...suppressed);
     if (!event.counter) continue;
@@ -275,6 +287,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
         n: 1,
       });
   }
+  if (engagement.length > 0) await deps.engagement?.(engagement);
   for (const [campaignId, counts] of Object.entries(result.counted)) {
     result.raised.push(...(await countOnCampaign(campaignId, counts, deps, now)).raised);
   }
