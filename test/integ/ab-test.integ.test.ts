@@ -4,6 +4,9 @@
  * PickWinner decides, and the remainder goes out with the winner. The workflow's clock is moved forward
  * to the decision time instead of waiting for it.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportVariant } from '../../core/abtest/assign.ts';
 import { cancelCampaign, createCampaign } from '../../core/campaigns/service.ts';
@@ -11,7 +14,7 @@ import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { buildSesEvent } from '../../core/compliance/events.ts';
 import { pickVariant } from '../../core/workflow/ab-test.ts';
 import { createHandler as sesEvents } from '../../handlers/ses-events.ts';
-import type { LocalStack } from '../../local/stack.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { waitFor } from '../support/guarantees.ts';
 import {
   clearInbox,
@@ -260,6 +263,94 @@ describe('A/B tests on the local stack', () => {
     ] as const;
     for (const [spec, message] of bad) {
       await expect(createCampaign(request(spec), stack.campaignDeps)).rejects.toThrow(message);
+    }
+  });
+});
+
+describe('an A/B test across an engine restart', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'sixback-ab-restart-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('picks up in the wait, keeps its decision time and sends each recipient once', { timeout: 180_000 }, async () => {
+    offsetMs = 0;
+    const options = { dataDir, clock, waitTimeOverrides: { WaitForDecision: 20 } };
+    const first = await startLocalStack(options);
+    let id: string;
+    let before: CampaignRecord;
+    let firstMails: InboxEmail[];
+    try {
+      await clearInbox(first);
+      await saveTemplate(first, 'promo', { subject: 'Base', html: '<p>Hi {{ first_name }}</p>' });
+      const recipientsKey = await uploadCsv(first, 'ab.csv', csv());
+      const created = await createCampaign(
+        {
+          templateId: 'promo',
+          recipientsKey,
+          from: FROM,
+          transactional: true,
+          rate: 500,
+          abTest: {
+            variants: [{ subject: 'A: one' }, { subject: 'B: two' }],
+            sample: 0.3,
+            metric: 'opens',
+            decideAfter: '2h',
+          },
+        },
+        first.campaignDeps,
+      );
+      id = created.id;
+      before = await untilPhase(first, id, ['waiting']);
+      firstMails = await inbox(first);
+      // B opened far more often than A.
+      const opened = firstMails
+        .filter((m) => m.subject.startsWith('B'))
+        .map((m) => m.destination.to[0] as string);
+      await injectEvents(first, id, 'open', opened.slice(0, Math.round(opened.length * 0.5)));
+      await injectEvents(
+        first,
+        id,
+        'open',
+        firstMails
+          .filter((m) => m.subject.startsWith('A'))
+          .slice(0, 5)
+          .map((m) => m.destination.to[0] as string),
+      );
+    } finally {
+      // The engine goes down in the middle of the wait.
+      await first.stop();
+    }
+    const second = await startLocalStack(options);
+    try {
+      expect(second.restarted.map((c) => c.id)).toEqual([id]);
+      const resumed = await waitFor('the second run waiting', async () => {
+        const c = await second.deps.campaigns.get(id);
+        return c.abTest?.sentRun === 2 ? c : undefined;
+      });
+      expect(resumed.abTest?.phase).toBe('waiting');
+      expect(resumed.abTest?.decisionDue).toBe(before.abTest?.decisionDue);
+      expect(resumed.abTest?.sent).toEqual(before.abTest?.sent);
+      // The local SES keeps its store for the whole process, so the inbox still holds the sample's mail:
+      // the new run added nothing to it (the sample was not sent again).
+      expect(await inbox(second)).toHaveLength(firstMails.length);
+      offsetMs = 2 * 3600_000 + 1000;
+      const created = await second.deps.campaigns.get(id);
+      await second.engine.wait(created.executionArn as string);
+      const done = await second.deps.campaigns.get(id);
+      expect(done.status).toBe('completed');
+      expect(done.abTest?.decision, JSON.stringify(done.abTest?.result)).toMatchObject({
+        variant: 'B',
+        by: 'test',
+      });
+      const all = byRecipient(await inbox(second));
+      const rows = parseReport(await readObject(second, done.reportKey as string));
+      expect(rows).toHaveLength(ROWS);
+      for (const row of rows) expect(all.get(row.email as string), row.email).toEqual([row.variant]);
+      expect(all.size).toBe(ROWS);
+    } finally {
+      await second.stop();
     }
   });
 });
