@@ -8,8 +8,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
 import { sampleVariant, VARIANT_NAMES } from '../abtest/assign.ts';
-import type { VariantEngagementSource } from '../abtest/engagement.ts';
-import { decideWinner } from '../abtest/stats.ts';
+import type { VariantEngagement, VariantEngagementSource } from '../abtest/engagement.ts';
+import { decideWinner, type TestResult } from '../abtest/stats.ts';
 import type { AbTestDecision, AbTestRecord, CampaignRecord, CampaignStore } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { AbTestUndecidedError, CampaignStoppedError, ConflictError, ValidationError } from '../errors.ts';
@@ -358,4 +358,30 @@ export async function pickVariant(
     );
   }
   return deps.campaigns.get(id);
+}
+
+/**
+ * Where the test stands now, for people watching it: each variant's counts so far and what the rule
+ * would say on them. Not the decision: the decision is taken once, at its time, because looking early and
+ * stopping on a good number makes false winners far more likely than the stated confidence says.
+ */
+export async function abTestStanding(
+  campaign: CampaignRecord,
+  source: VariantEngagementSource,
+): Promise<{ variants: (VariantEngagement & { rate: number })[]; interim: TestResult } | null> {
+  const spec = campaign.spec.abTest;
+  const test = campaign.abTest;
+  if (!spec || !test) return null;
+  const engagement = await source.variantEngagement(
+    campaign.id,
+    test.variants.map((v) => v.name),
+  );
+  const success = (e: VariantEngagement) => (spec.metric === 'opens' ? e.uniqueOpens : e.uniqueClicks);
+  return {
+    variants: engagement.map((e) => ({ ...e, rate: e.sent > 0 ? success(e) / e.sent : 0 })),
+    interim: decideWinner(
+      engagement.map((e) => ({ variant: e.variant, sent: e.sent, successes: success(e) })),
+      spec.confidence,
+    ),
+  };
 }

@@ -147,7 +147,7 @@ export class CampaignWorkflow extends Construct {
       ]).map((id) => ({
         id,
         reason:
-          'ItemReader reads the prepared file (and an A/B test\'s sample and remainder) of whichever campaign runs; only those keys of each campaign.',
+          "ItemReader reads the prepared file (and an A/B test's sample and remainder) of whichever campaign runs; only those keys of each campaign.",
       })),
       ...wildcardFindings(this, [props.bucket.arnForObjects(`${keys.results('*')}/*`)]).map((id) => ({
         id,

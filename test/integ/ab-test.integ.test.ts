@@ -121,7 +121,9 @@ describe('A/B tests on the local stack', () => {
     return rows;
   }
 
-  it('picks the variant with the higher click rate and sends it to the rest', { timeout: 120_000 }, async () => {
+  it('picks the variant with the higher click rate and sends it to the rest', {
+    timeout: 120_000,
+  }, async () => {
     offsetMs = 0;
     await clearInbox(stack);
     const created = await createCampaign(request({}), stack.campaignDeps);
@@ -274,7 +276,9 @@ describe('an A/B test across an engine restart', () => {
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('picks up in the wait, keeps its decision time and sends each recipient once', { timeout: 180_000 }, async () => {
+  it('picks up in the wait, keeps its decision time and sends each recipient once', {
+    timeout: 180_000,
+  }, async () => {
     offsetMs = 0;
     const options = { dataDir, clock, waitTimeOverrides: { WaitForDecision: 20 } };
     const first = await startLocalStack(options);

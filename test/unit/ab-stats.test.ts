@@ -141,7 +141,8 @@ describe('decideWinner', () => {
       expect(winner).toBeDefined();
       for (const v of result.variants) if (v !== winner) expect(v.rate).toBeLessThan(winner?.rate ?? 0);
       expect(result.comparisons).toHaveLength(counts.length - 1);
-      for (const c of result.comparisons) expect(c.pValue).toBeLessThan((1 - confidence) / (counts.length - 1));
+      for (const c of result.comparisons)
+        expect(c.pValue).toBeLessThan((1 - confidence) / (counts.length - 1));
     }
     // Random rates differ a lot: most draws do have a winner, so the checks above ran.
     expect(winners).toBeGreaterThan(1000);
