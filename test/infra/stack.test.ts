@@ -177,7 +177,7 @@ describe('the campaign workflow', () => {
     });
   });
 
-  it('may invoke its four functions, start and manage its Map children, read the prepared file and write results, nothing more', () => {
+  it('may invoke its five functions, start and manage its Map children, read the prepared files and write results, nothing more', () => {
     const machine = must(ofType('AWS::StepFunctions::StateMachine')[0], 'state machine')[1];
     const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] as string;
     const granted = statementsOfRole(roleId).map((s) => ({
@@ -201,7 +201,15 @@ describe('the campaign workflow', () => {
           actions: ['states:DescribeExecution', 'states:RedriveExecution', 'states:StopExecution'],
           resources: [expect.stringMatching(new RegExp(`:execution:${name}/\\*$`))],
         },
-        { actions: ['s3:GetObject'], resources: [`${bucket}/campaigns/*/recipients.prepared.csv`] },
+        {
+          // The prepared file, and an A/B test's sample and remainder.
+          actions: ['s3:GetObject'],
+          resources: [
+            `${bucket}/campaigns/*/recipients.prepared.csv`,
+            `${bucket}/campaigns/*/recipients.sample.csv`,
+            `${bucket}/campaigns/*/recipients.remainder.csv`,
+          ],
+        },
         {
           // The four actions AWS's ResultWriter policy (and CDK's own ResultWriter) lists.
           actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],

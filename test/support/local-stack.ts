@@ -24,6 +24,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
     ephemeral: true,
     retryIntervalOverrides: {
       SendBatch: 10,
+      SendSampleBatch: 10,
+      SendRemainderBatch: 10,
       Prepare: 10,
       BeginSending: 10,
       Finalise: 10,
