@@ -153,14 +153,15 @@ export function preparedAbTest(campaignId: string, bucket: string): PreparedCamp
 }
 
 /**
- * Checks between the sample and the decision: at most this many whatever the wait, each a minute apart
- * at least and an hour at most. One check (Task, Choice, Wait) adds 9 events to the execution history, so
- * a 30-day wait stays near 4,500 of the 25,000 a Standard execution may have. It is also how soon a
+ * Checks between the sample and the decision: at most this many whatever the wait, and a minute apart at
+ * least (the interval is the wait / MAX_CHECKS: 60 s for a wait up to 8 hours, 29 min for 10 days, 86 min
+ * for the longest, 30 days). One check (Task, Choice, Wait) adds 9 events to the execution history, so the
+ * wait costs at most ~4,500 of the 25,000 events a Standard execution may have. It is also how soon a
  * manual pick ends the wait: within one interval.
  */
 export const MAX_CHECKS = 500;
 export const checkIntervalSeconds = (waitSeconds: number) =>
-  Math.min(3600, Math.max(60, Math.ceil(waitSeconds / MAX_CHECKS)));
+  Math.max(60, Math.ceil(waitSeconds / MAX_CHECKS));
 /** A test held for a manual pick is checked every 15 minutes for at most 7 days (672 checks), then fails. */
 export const HOLD_INTERVAL_SECONDS = 900;
 export const MAX_HOLD_SECONDS = 7 * 24 * 3600;
