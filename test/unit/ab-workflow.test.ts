@@ -83,9 +83,10 @@ describe('the ASL', () => {
     expect(states.WaitForDecision).toMatchObject({ TimestampPath: '$.pick.nextCheck', Next: 'PickWinner' });
     expect(states.SendRemainder?.Next).toBe('FinaliseTest');
     const batchInput = (name: string) =>
-      ((states[name]?.ItemBatcher as Record<string, unknown>).BatchInput as Record<string, string>)[
-        'variant.$'
-      ];
+      (
+        (states[name] as { ItemBatcher: { BatchInput: Record<string, string> } }).ItemBatcher
+          .BatchInput as Record<string, string>
+      )['variant.$'];
     expect(batchInput('SendSample')).toBe('$.batch.variant');
     expect(batchInput('SendRemainder')).toBe('$.pick.variant');
     for (const name of ['SendSample', 'PickWinner', 'SendRemainder', 'FinaliseTest'])

@@ -112,7 +112,17 @@ export function abTestEditor(templates: TemplateSummary[], onChange: () => void)
     'div',
     { class: 'ab-settings' },
     list,
-    h('button', { type: 'button', onclick: () => (addRow(), onChange()) }, 'Add a variant'),
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: () => {
+          addRow();
+          onChange();
+        },
+      },
+      'Add a variant',
+    ),
     h(
       'div',
       { class: 'row' },
