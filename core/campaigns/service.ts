@@ -7,6 +7,7 @@ import { ConflictError, RecipientsFileError, ValidationError } from '../errors.t
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import type { Ledger } from '../sending/ledger.ts';
+import { campaignTracking } from '../sending/tracking.ts';
 import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/store.ts';
 import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
@@ -179,6 +180,18 @@ export async function createOrReplayCampaign(
       transactional: spec.transactional,
       templateId: `${ref?.templateId} (variant ${ref?.name})`,
     });
+  }
+  if (spec.abTest) {
+    // Without SES's tracking for the metric no event would ever arrive, and the test would always tie.
+    const tracking = campaignTracking(spec);
+    const on = spec.abTest.metric === 'opens' ? tracking.opens : tracking.clicks;
+    if (!on) {
+      throw new ValidationError(
+        `abTest.metric is ${spec.abTest.metric}, but ${spec.abTest.metric === 'opens' ? 'open' : 'click'} tracking is off for this campaign ` +
+          `(${spec.transactional ? 'transactional campaigns have it off unless asked' : 'tracking turned it off'}): set tracking.${spec.abTest.metric} to true.`,
+        { details: [{ path: 'abTest.metric', problem: 'not tracked' }] },
+      );
+    }
   }
   if (spec.abTest?.decideAt) {
     const at = Date.parse(spec.abTest.decideAt);

@@ -91,6 +91,7 @@ describe('A/B tests on the local stack', () => {
     recipientsKey,
     from: FROM,
     transactional: true,
+    tracking: { opens: true, clicks: true },
     rate: 500,
     abTest: {
       variants: [{ subject: 'A: Hello {{ first_name }}' }, { subject: 'B: Sale for {{ first_name }}' }],
@@ -263,6 +264,8 @@ describe('A/B tests on the local stack', () => {
       [{ variants: [{ subject: 'A' }, {}] }, /subject, a templateId, or both/],
       [{ variants: [{ subject: 'A' }, { subject: '{{ missing_column }}' }] }, /missing_column/],
     ] as const;
+    const untracked = { ...request({}), tracking: { clicks: false } };
+    await expect(createCampaign(untracked, stack.campaignDeps)).rejects.toThrow(/click tracking is off/);
     for (const [spec, message] of bad) {
       await expect(createCampaign(request(spec), stack.campaignDeps)).rejects.toThrow(message);
     }
@@ -295,6 +298,7 @@ describe('an A/B test across an engine restart', () => {
           recipientsKey,
           from: FROM,
           transactional: true,
+          tracking: { opens: true },
           rate: 500,
           abTest: {
             variants: [{ subject: 'A: one' }, { subject: 'B: two' }],
@@ -336,8 +340,8 @@ describe('an A/B test across an engine restart', () => {
       expect(resumed.abTest?.phase).toBe('waiting');
       expect(resumed.abTest?.decisionDue).toBe(before.abTest?.decisionDue);
       expect(resumed.abTest?.sent).toEqual(before.abTest?.sent);
-      // The local SES keeps its store for the whole process, so the inbox still holds the sample's mail:
-      // the new run added nothing to it (the sample was not sent again).
+      // The inbox still holds the sample's mail, and the new run added nothing to it (the sample was not
+      // sent again).
       expect(await inbox(second)).toHaveLength(firstMails.length);
       offsetMs = 2 * 3600_000 + 1000;
       const created = await second.deps.campaigns.get(id);
