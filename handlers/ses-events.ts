@@ -4,7 +4,7 @@
  * injector): counts them on their campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
-import { markEngagement } from '../core/abtest/engagement.ts';
+import { type EngagementEvent, markEngagement } from '../core/abtest/engagement.ts';
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -16,7 +16,13 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
     suppression: deps.suppression,
     clock: deps.clock,
     emitMetrics,
-    engagement: (events) => markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
+    // Absent only in tests that build a partial AppDeps.
+    ...(deps.engagement
+      ? {
+          engagement: (events: EngagementEvent[]) =>
+            markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
+        }
+      : {}),
   };
 }
 

@@ -446,10 +446,10 @@ describe('web console', () => {
     await fillCampaign(page, { name: 'ab.csv', body: csv(40) });
     await page.getByLabel('Test variants on a sample first, then send the winner to the rest').check();
     const variants = page.getByTestId('ab-variants');
-    await variants.getByLabel('Subject').nth(0).fill('A: Hello {{ first_name }}');
+    await variants.getByLabel('Variant subject').nth(0).fill('A: Hello {{ first_name }}');
     // An empty variant blocks the send, and says which.
     await expect.poll(() => page.locator('#blockers').textContent()).toContain('Variant B needs a subject');
-    await variants.getByLabel('Subject').nth(1).fill('B: Offer for {{ first_name }}');
+    await variants.getByLabel('Variant subject').nth(1).fill('B: Offer for {{ first_name }}');
     expect(await page.getByTestId('ab-preview-B').textContent()).toContain('B: Offer for {{ first_name }}');
     await page.getByLabel('Sample, % of recipients').fill('50');
     await page.getByLabel('Decide after').fill('30d');
