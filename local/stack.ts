@@ -59,8 +59,11 @@ export interface LocalStackOptions {
   /** Sees each batch of local SES events just before the SES events handler gets it (tests). */
   sesEventsTap?: (events: SesEventBridgeEvent[]) => void;
   waitTimeOverrides?: Record<string, number>;
-  /** The time the workflow steps read (tests move it forward to reach an A/B test's decision time). */
-  clock?: () => Date;
+  /**
+   * The time the PickWinner step reads (tests move it forward to reach an A/B test's decision time);
+   * everything else keeps the real clock, as the engine's own timestamps do.
+   */
+  abTestClock?: () => Date;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
   /** What the local SES answers to GetAccount (default 1,000,000 per 24 hours, 500/s). */
@@ -203,10 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.dynamoTransport ? { dynamoTransport: options.dynamoTransport } : {}),
       ...(options.limits?.expressExecutionMs ? { childExecutionMs: options.limits.expressExecutionMs } : {}),
     });
-    const deps = createAppDeps(config, {
-      ...(options.emails ? { emails: options.emails } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
+    const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
     if (s3) await createBucket(deps.clients.s3, config.bucket);
     if (dynamo) {
       const raw = new DynamoDBClient({
@@ -234,6 +234,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handlers = Object.fromEntries(
       Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(deps)]),
     );
+    if (options.abTestClock) {
+      handlers.PickWinnerFunctionArn = TASK_FUNCTIONS.PickWinnerFunctionArn.create({
+        ...deps,
+        workflow: { ...deps.workflow, clock: options.abTestClock },
+      });
+    }
     const senderPool = options.senderWorkers
       ? new SenderPool({ config, workers: options.senderWorkers, transport: config.sesTransport })
       : undefined;

@@ -1,7 +1,7 @@
 /**
  * A/B tests end to end on the local stack, through the real ASL: the sample goes out by variant, opens and
  * clicks arrive through the SES events handler (SQS batches, as on AWS) at different rates per variant,
- * PickWinner decides, and the remainder goes out with the winner. The workflow's clock is moved forward
+ * PickWinner decides, and the remainder goes out with the winner. The PickWinner step's clock is moved forward
  * to the decision time instead of waiting for it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -71,7 +71,7 @@ describe('A/B tests on the local stack', () => {
   let recipientsKey: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ clock, waitTimeOverrides: { WaitForDecision: 20 } });
+    stack = await startTestStack({ abTestClock: clock, waitTimeOverrides: { WaitForDecision: 20 } });
     await saveTemplate(stack, 'promo', {
       subject: 'Base {{ first_name }}',
       html: '<p>Hi {{ first_name }} <a href="https://example.com/sale">sale</a></p>',
@@ -283,7 +283,7 @@ describe('an A/B test across an engine restart', () => {
     timeout: 180_000,
   }, async () => {
     offsetMs = 0;
-    const options = { dataDir, clock, waitTimeOverrides: { WaitForDecision: 20 } };
+    const options = { dataDir, abTestClock: clock, waitTimeOverrides: { WaitForDecision: 20 } };
     const first = await startLocalStack(options);
     let id: string;
     let before: CampaignRecord;
