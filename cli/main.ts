@@ -5,6 +5,7 @@
  * Exit codes are listed in cli/exit.ts and docs/cli.md.
  */
 import { Command, CommanderError } from 'commander';
+import { register as abTest } from './commands/ab-test.ts';
 import { register as campaigns } from './commands/campaigns.ts';
 import { register as consoleCommand } from './commands/console.ts';
 import { register as demo } from './commands/demo.ts';
@@ -30,6 +31,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   send,
   campaigns,
   stats,
+  abTest,
   suppression,
   events,
   doctor,

@@ -3,6 +3,12 @@
  * local engine, the API and the CLI all build their world here, so they run the same code paths.
  */
 
+import {
+  DynamoEngagementMarks,
+  type EngagementMarksStore,
+  marksEngagementSource,
+  type VariantEngagementSource,
+} from './abtest/engagement.ts';
 import { type AwsClients, createClients } from './aws/clients.ts';
 import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
 import { SesV2Transport } from './aws/fast/ses-transport.ts';
@@ -38,6 +44,8 @@ export interface AppDeps {
   sender: SenderDeps;
   /** Signs and verifies unsubscribe links (the sender's headers, the API's /u/ routes). */
   unsubscribeLinks: UnsubscribeLinks;
+  /** Opens and clicks of A/B test samples: marked by the SES events handler, read by PickWinner. */
+  engagement: { marks: EngagementMarksStore } & VariantEngagementSource;
   /** The thin DynamoDB transport of the ledger and suppression lookups (dynamoTransport 'fast'); close it
    * with the clients. */
   dynamoRpc?: DynamoRpc;
@@ -86,6 +94,8 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     sendQuota: () => sesSendQuota(clients.ses),
     maxWorkerRate: config.maxWorkerRate,
   };
+  const marks = new DynamoEngagementMarks(clients.ddb, config.tables.ledger);
+  const engagement = { marks, ...marksEngagementSource(marks, (id) => campaigns.find(id)) };
   const unsubscribeLinks = new UnsubscribeLinks(config);
   // Unsubscribe links need a secret and a public address. A deployment that configures either gets them
   // on every email (and fails loudly if the other is missing); a bare configuration (unit tests) sends none.
@@ -154,6 +164,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     workflow,
     sender,
     unsubscribeLinks,
+    engagement,
     ...(dynamoRpc ? { dynamoRpc } : {}),
   };
 }

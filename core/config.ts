@@ -139,6 +139,9 @@ export const keys = {
   imagesPrefix: 'images/',
   campaignPrefix: (campaignId: string) => `campaigns/${campaignId}/`,
   prepared: (campaignId: string) => `campaigns/${campaignId}/recipients.prepared.csv`,
+  /** An A/B test's sample and remainder: the prepared file's ok rows split by the assignment. */
+  sample: (campaignId: string) => `campaigns/${campaignId}/recipients.sample.csv`,
+  remainder: (campaignId: string) => `campaigns/${campaignId}/recipients.remainder.csv`,
   results: (campaignId: string) => `campaigns/${campaignId}/results`,
   report: (campaignId: string) => `campaigns/${campaignId}/report.csv`,
   /** The report joined with SES outcomes (delivered, bounced, opened...), written when it is asked for. */

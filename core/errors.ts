@@ -154,6 +154,11 @@ export class TestSendFailedError extends SixbackError {
   readonly code = 'test_send_failed';
 }
 
+/** An A/B test held for a manual pick that nobody made in time; pick a variant and resume. */
+export class AbTestUndecidedError extends SixbackError {
+  readonly code = 'ab_test_undecided';
+}
+
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,

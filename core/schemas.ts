@@ -47,6 +47,95 @@ const variableValue = z.union([z.string(), z.number(), z.boolean()]);
  */
 export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
 export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
+const subject = z
+  .string()
+  .min(1, 'the subject is empty')
+  .max(998)
+  .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)');
+
+/** A duration as people write it: 90s, 30m, 4h, 2d, 1h30m (at least one part; parts in that order). */
+export const DURATION_PATTERN = /^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+export function durationSeconds(text: string): number | undefined {
+  const m = DURATION_PATTERN.exec(text.trim());
+  if (!m) return undefined;
+  const [d, h, min, s] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number];
+  return ((d * 24 + h) * 60 + min) * 60 + s;
+}
+
+/** Longest wait between the sample and the decision: the wait loop keeps the history small up to it. */
+export const MAX_DECISION_SECONDS = 30 * 24 * 3600;
+
+/**
+ * One variant of an A/B test: another subject for the campaign's template, another template (pinned to a
+ * version: the latest when the campaign is created, unless given), or both.
+ */
+export const VariantSpecSchema = z
+  .object({
+    subject: subject.optional(),
+    templateId: id.optional(),
+    templateVersion: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((v) => v.subject !== undefined || v.templateId !== undefined, {
+    message: 'a variant needs a subject, a templateId, or both',
+  })
+  .refine((v) => v.templateVersion === undefined || v.templateId !== undefined, {
+    message: 'templateVersion needs templateId',
+    path: ['templateVersion'],
+  });
+export type VariantSpec = z.infer<typeof VariantSpecSchema>;
+
+export const AB_METRICS = ['opens', 'clicks'] as const;
+export type AbMetric = (typeof AB_METRICS)[number];
+
+export const AbTestSpecSchema = z
+  .object({
+    /** Named A, B, C... in this order. */
+    variants: z
+      .array(VariantSpecSchema)
+      .min(2, 'an A/B test needs 2 to 5 variants')
+      .max(5, 'an A/B test has at most 5 variants'),
+    /** Fraction of the valid rows that receive the test (split evenly between the variants); the rest get the winner. */
+    sample: z
+      .number()
+      .gt(0, 'the sample is a fraction above 0 (0.2 for 20%)')
+      .max(1, 'the sample is a fraction of at most 1 (0.2 for 20%)'),
+    metric: z.enum(AB_METRICS),
+    /** When to decide: an absolute time, or a duration after the sample was sent (4h, 30m, 1d). */
+    decideAt: z
+      .string()
+      .datetime({ offset: true, message: 'must be an RFC 3339 time with a zone' })
+      .optional(),
+    decideAfter: z
+      .string()
+      .refine((d) => durationSeconds(d) !== undefined, 'must be a duration such as 90s, 30m, 4h, 2d or 1h30m')
+      .refine((d) => (durationSeconds(d) ?? 0) >= 1, 'must be at least 1s')
+      .refine((d) => (durationSeconds(d) ?? 0) <= MAX_DECISION_SECONDS, 'must be at most 30d')
+      .optional(),
+    /** How sure the test must be before it calls a winner (0.95: 95%). */
+    confidence: z.number().min(0.5).max(0.999).default(0.95),
+    /** No winner at the decision time: send variant A to the rest, or hold for a manual pick. */
+    fallback: z.enum(['A', 'hold']).default('A'),
+  })
+  .strict()
+  .refine((t) => (t.decideAt === undefined) !== (t.decideAfter === undefined), {
+    message: 'give exactly one of decideAt (a time) or decideAfter (a duration after the sample is sent)',
+    path: ['decideAt'],
+  });
+export type AbTestSpec = z.output<typeof AbTestSpecSchema>;
+
+/** A variant as the sender uses it: the template (pinned) and the subject that replaces the template's. */
+export const VariantRefSchema = z.object({
+  name: z.string().regex(/^[A-E]$/),
+  templateId: id,
+  templateVersion: z.number().int().positive(),
+  subject: z.string().optional(),
+});
+export type VariantRef = z.infer<typeof VariantRefSchema>;
+
+export const ManualPickSchema = z.object({
+  variant: z.string().regex(/^[A-E]$/, 'a variant is named A to E'),
+});
 
 /**
  * The most campaign data (as JSON) a campaign may carry. It is stored on the campaign item, which every
@@ -102,6 +191,8 @@ export const CampaignRequestSchema = z.object({
    * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
    */
   tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
+  /** An A/B test: variants to a sample, a wait, then the winner to the rest (docs/ab-tests.md). */
+  abTest: AbTestSpecSchema.optional(),
 });
 export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
 export type CampaignSpec = z.output<typeof CampaignRequestSchema>;
@@ -125,6 +216,10 @@ export const BatchContextSchema = z.object({
   columns: z.array(z.string()).default([]),
   /** The partials the campaign pinned at creation (reference -> version), loaded once per worker. */
   partials: z.record(z.string(), z.number().int().positive()).default({}),
+  /** The A/B test's variants; a row's `variant`, else `variant` here, names the one it is sent. */
+  variants: z.array(VariantRefSchema).default([]),
+  /** The variant of every row of this Map that names none (the winner, for the remainder); '' for none. */
+  variant: z.string().default(''),
 });
 export type BatchContext = z.infer<typeof BatchContextSchema>;
 
@@ -148,6 +243,15 @@ export const PreparedCampaignSchema = z.object({
   resultPrefix: z.string(),
   plan: SendPlanSchema,
   batch: BatchContextSchema,
+  /** Present for an A/B test: the sample's and the remainder's files and where their Maps write results. */
+  abTest: z
+    .object({
+      sample: z.object({ bucket: z.string(), key: z.string() }),
+      remainder: z.object({ bucket: z.string(), key: z.string() }),
+      sampleResultPrefix: z.string(),
+      remainderResultPrefix: z.string(),
+    })
+    .optional(),
 });
 export type PreparedCampaign = z.infer<typeof PreparedCampaignSchema>;
 
@@ -160,6 +264,10 @@ export const PreparedRowSchema = z.object({
   email: z.string(),
   note: z.string(),
   vars: z.string(),
+  /** In an A/B test's sample and remainder files: the row's index in the whole prepared file... */
+  i: z.coerce.number().int().nonnegative().optional(),
+  /** ...and its variant in the sample ('' in the remainder, which is sent the BatchInput's variant). */
+  variant: z.string().optional(),
 });
 export type PreparedRow = z.infer<typeof PreparedRowSchema>;
 
@@ -202,6 +310,8 @@ export const FinaliseEventSchema = z.object({
   /** The execution's name ($$.Execution.Name): a finaliser of a run that a newer run replaced does nothing. */
   execution: z.string().optional(),
   mapResult: MapResultSchema.optional(),
+  /** An A/B test's sample Map result; `mapResult` is then the remainder's. */
+  sampleResult: MapResultSchema.optional(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
 export type FinaliseEvent = z.infer<typeof FinaliseEventSchema>;

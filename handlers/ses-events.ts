@@ -5,6 +5,7 @@
  * new on the campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
+import { type EngagementEvent, markEngagement } from '../core/abtest/engagement.ts';
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -17,6 +18,13 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
     suppression: deps.suppression,
     clock: deps.clock,
     emitMetrics,
+    // Absent only in tests that build a partial AppDeps.
+    ...(deps.engagement
+      ? {
+          engagement: (events: EngagementEvent[]) =>
+            markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
+        }
+      : {}),
   };
 }
 

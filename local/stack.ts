@@ -59,6 +59,11 @@ export interface LocalStackOptions {
   /** Sees each batch of local SES events just before the SES events handler gets it (tests). */
   sesEventsTap?: (events: SesEventBridgeEvent[]) => void;
   waitTimeOverrides?: Record<string, number>;
+  /**
+   * The time the PickWinner step reads (tests move it forward to reach an A/B test's decision time);
+   * everything else keeps the real clock, as the engine's own timestamps do.
+   */
+  abTestClock?: () => Date;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
   /** What the local SES answers to GetAccount (default 1,000,000 per 24 hours, 500/s). */
@@ -230,6 +235,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const handlers = Object.fromEntries(
       Object.entries(TASK_FUNCTIONS).map(([name, fn]) => [name, fn.create(deps)]),
     );
+    if (options.abTestClock) {
+      handlers.PickWinnerFunctionArn = TASK_FUNCTIONS.PickWinnerFunctionArn.create({
+        ...deps,
+        workflow: { ...deps.workflow, clock: options.abTestClock },
+      });
+    }
     const senderPool = options.senderWorkers
       ? new SenderPool({ config, workers: options.senderWorkers, transport: config.sesTransport })
       : undefined;

@@ -5,6 +5,8 @@
  * POST /v1/campaigns/:id/cancel          202: cancelled at once; the report is written by a job
  * POST /v1/campaigns/:id/resume
  * POST /v1/campaigns/:id/resend-failed
+ * GET  /v1/campaigns/:id/ab-test         the A/B test: settings, phase, live counts, decision
+ * POST /v1/campaigns/:id/pick            {"variant": "B"}: pick the A/B test's winner by hand (ends the wait)
  * GET  /v1/campaigns/:id/report[?format=url|csv]   the per-recipient report, with SES outcomes; 202
  *                                        with a job while a stopped campaign's report is still being written
  * GET  /v1/campaigns/:id/stats           delivered, bounced, complained, opened, clicked...: counts,
@@ -27,7 +29,7 @@ import {
 } from '../../core/campaigns/service.ts';
 import { isFinal } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
-import { campaignView } from '../../core/campaigns/view.ts';
+import { abTestView, campaignView } from '../../core/campaigns/view.ts';
 import { reportWithOutcomes, writeReportWithOutcomes } from '../../core/compliance/report-outcomes.ts';
 import {
   CampaignStatsSchema,
@@ -35,10 +37,18 @@ import {
   getRecipientOutcome,
   RecipientOutcomeSchema,
 } from '../../core/compliance/stats.ts';
-import { ConfigError, ConflictError, IllegalTransitionError, ValidationError } from '../../core/errors.ts';
+import {
+  ConfigError,
+  ConflictError,
+  IllegalTransitionError,
+  NotFoundError,
+  ValidationError,
+} from '../../core/errors.ts';
 import { type JobDeps, jobView, reportJobId, startJob } from '../../core/jobs/jobs.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
+import { ManualPickSchema } from '../../core/schemas.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
+import { abTestStanding, pickVariant } from '../../core/workflow/ab-test.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
 import {
   CampaignCreateSchema,
@@ -162,6 +172,16 @@ export const campaignRoutes: RouteModule = {
       .post('/:id/resume', async (c) => {
         const id = readParam(c, 'id', IdSchema);
         return c.json(view(await resumeCampaign(id, deps.campaigns)));
+      })
+      .get('/:id/ab-test', async (c) => {
+        const campaign = await store.get(readParam(c, 'id', IdSchema));
+        const test = abTestView(campaign);
+        if (!test) throw new NotFoundError(`Campaign ${campaign.id} has no A/B test.`);
+        return c.json({ ...test, live: await abTestStanding(campaign, deps.app.engagement) });
+      })
+      .post('/:id/pick', async (c) => {
+        const id = readParam(c, 'id', IdSchema);
+        return c.json(view(await pickVariant(id, await readBody(c, ManualPickSchema, 'pick'), deps.app)));
       })
       .post('/:id/resend-failed', async (c) => {
         const id = readParam(c, 'id', IdSchema);

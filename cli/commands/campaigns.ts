@@ -26,6 +26,7 @@ import {
   progressBar,
   table,
 } from '../output.ts';
+import { describeAbTest } from './ab-test.ts';
 
 const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
 
@@ -80,7 +81,7 @@ export function describeCampaign(view: CampaignView): string {
   }
   if (view.executionUrl) rows.push(['execution', view.executionUrl]);
   if (view.reportAvailable) rows.push(['report', `sixback report ${view.id}`]);
-  return table(rows);
+  return view.abTest ? `${table(rows)}\n${describeAbTest(view.abTest)}` : table(rows);
 }
 
 const RATE_WINDOW_MS = 5000;

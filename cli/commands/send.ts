@@ -10,10 +10,11 @@ import { type CommonOptions, clientFor, run, withConnection } from '../command.t
 import { CliError, EXIT } from '../exit.ts';
 import { collectVariable, confirm, duration, positiveInt, positiveNumber, printJson } from '../output.ts';
 import { resolveAt } from '../when.ts';
+import { type AbTestOptions, abTestRequest, addAbTestOptions } from './ab-test.ts';
 import { describeCampaign, exitCodeFor, watchCampaign } from './campaigns.ts';
 import { checkUpload, describeCheck, SHORT_ROWS_HELP, shortRowAction, uploadFile } from './upload.ts';
 
-interface SendOptions extends CommonOptions {
+interface SendOptions extends CommonOptions, AbTestOptions {
   template: string;
   version?: number;
   recipients: string;
@@ -122,52 +123,57 @@ function headline(view: CampaignView): string {
 
 export function register(program: Command): void {
   withConnection(
-    program
-      .command('send')
-      .description('Start a campaign now or at a time; shows the recipients check and asks before sending.')
-      .requiredOption('-t, --template <id>', 'template id')
-      .option('--version <n>', 'template version (default: the latest)', positiveInt)
-      .requiredOption('-r, --recipients <file|key>', 'a CSV file to upload, or the key of an uploaded one')
-      .requiredOption('-f, --from <address>', 'From address (an identity verified in SES)')
-      .option('--reply-to <address>', 'Reply-To address (repeatable)', collect)
-      .option('--name <name>', 'campaign name for people')
-      .option('-d, --data <name=value>', 'a campaign-wide template variable (repeatable)', collectVariable)
-      .option('--at <time>', 'send later: 2026-12-01T09:00+09:00, or 2026-12-01 09:00 with --tz')
-      .option('--tz <zone>', "IANA zone of --at, e.g. Europe/Paris (default: this computer's zone)")
-      .option('--rate <n>', "emails per second (default: the account's setting)", positiveNumber)
-      .option('--email-column <name>', 'the CSV column with addresses')
-      .option('--on-invalid-rows <what>', '"skip" invalid rows (default) or "abort" the whole campaign')
-      .option('--short-rows <what>', SHORT_ROWS_HELP, shortRowAction)
-      .option(
-        '--test <addresses>',
-        'send a test to these addresses (comma-separated, at most 5) instead of starting',
-        collect,
-      )
-      .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)', false)
-      .option(
-        '-w, --watch',
-        'follow the campaign to its end (exit 0 if it reached everyone, 1 otherwise)',
-        false,
-      )
-      .option(
-        '--idempotency-key <key>',
-        'retrying with the same key never starts a second campaign (default: a new one)',
-      )
-      .addHelpText(
-        'after',
-        `
+    addAbTestOptions(
+      program
+        .command('send')
+        .description('Start a campaign now or at a time; shows the recipients check and asks before sending.')
+        .requiredOption('-t, --template <id>', 'template id')
+        .option('--version <n>', 'template version (default: the latest)', positiveInt)
+        .requiredOption('-r, --recipients <file|key>', 'a CSV file to upload, or the key of an uploaded one')
+        .requiredOption('-f, --from <address>', 'From address (an identity verified in SES)')
+        .option('--reply-to <address>', 'Reply-To address (repeatable)', collect)
+        .option('--name <name>', 'campaign name for people')
+        .option('-d, --data <name=value>', 'a campaign-wide template variable (repeatable)', collectVariable)
+        .option('--at <time>', 'send later: 2026-12-01T09:00+09:00, or 2026-12-01 09:00 with --tz')
+        .option('--tz <zone>', "IANA zone of --at, e.g. Europe/Paris (default: this computer's zone)")
+        .option('--rate <n>', "emails per second (default: the account's setting)", positiveNumber)
+        .option('--email-column <name>', 'the CSV column with addresses')
+        .option('--on-invalid-rows <what>', '"skip" invalid rows (default) or "abort" the whole campaign')
+        .option('--short-rows <what>', SHORT_ROWS_HELP, shortRowAction)
+        .option(
+          '--test <addresses>',
+          'send a test to these addresses (comma-separated, at most 5) instead of starting',
+          collect,
+        )
+        .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)', false)
+        .option(
+          '-w, --watch',
+          'follow the campaign to its end (exit 0 if it reached everyone, 1 otherwise)',
+          false,
+        )
+        .option(
+          '--idempotency-key <key>',
+          'retrying with the same key never starts a second campaign (default: a new one)',
+        )
+        .addHelpText(
+          'after',
+          `
 Examples:
   sixback send -t welcome -r recipients.csv -f news@example.com -d company=Acme
   sixback send -t welcome -r uploads/recipients/2026-11-25/3f2c...csv -f news@example.com --yes --watch
   sixback send -t welcome -r list.csv -f news@example.com --at "2026-12-01 09:00" --tz Asia/Seoul
-  sixback send -t welcome -r list.csv -f news@example.com --test me@example.com,boss@example.com`,
-      ),
+  sixback send -t welcome -r list.csv -f news@example.com --test me@example.com,boss@example.com
+  sixback send -t welcome -r list.csv -f news@example.com --variant "subject=Hi {{ first_name }}" \\
+    --variant "subject=Your offer inside" --sample 20% --metric clicks --decide-after 4h`,
+        ),
+    ),
   ).action(
     run(async (options: SendOptions) => {
       const client = clientFor(options);
       const say = (line: string) => {
         if (!options.json) console.log(line);
       };
+      const abTest = abTestRequest(options);
       if (options.onInvalidRows && !['skip', 'abort'].includes(options.onInvalidRows)) {
         throw new CliError('--on-invalid-rows is "skip" or "abort".', EXIT.usage);
       }
@@ -227,7 +233,8 @@ Examples:
         : 'now';
       const question =
         `Send "${template.subject}" (template ${template.id} v${template.version}) from ${options.from} to ${check.valid} recipient${check.valid === 1 ? '' : 's'} ${when}` +
-        `${rate ? `, at ${rate} emails/s (about ${duration(check.valid / rate)})` : ''}?`;
+        `${rate ? `, at ${rate} emails/s (about ${duration(check.valid / rate)})` : ''}` +
+        `${abTest ? `, as an A/B test of ${options.variant?.length} variants on ${Math.round((abTest.sample as number) * 100)}% of them` : ''}?`;
       if (!options.yes) {
         if (!process.stdin.isTTY)
           throw new CliError(
@@ -251,6 +258,7 @@ Examples:
         ...(options.emailColumn ? { emailColumn: options.emailColumn } : {}),
         ...(options.onInvalidRows ? { onInvalidRows: options.onInvalidRows } : {}),
         ...(options.shortRows ? { shortRows: options.shortRows } : {}),
+        ...(abTest ? { abTest } : {}),
       };
       // The same key on every retry: a lost answer never starts a second campaign.
       const idempotencyKey = options.idempotencyKey ?? `cli-${randomUUID()}`;

@@ -5,10 +5,12 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
 import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
-import { CampaignRequestSchema, type CampaignSpec, parseWith } from '../schemas.ts';
+import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import type { Ledger } from '../sending/ledger.ts';
+import { campaignTracking } from '../sending/tracking.ts';
 import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
 import type { TemplateStore } from '../templates/store.ts';
+import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
 import type { Orchestrator } from '../workflow/orchestrator.ts';
 import { reportAfterStop } from './runs.ts';
 import { formatInZone } from './schedule.ts';
@@ -163,8 +165,48 @@ export async function createOrReplayCampaign(
     template,
     await deps.templates.partials(template, { selfId: template.id }),
   );
-  await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
+  const { columns } = await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
+  // Every variant is checked as the base template is: a variant that cannot be sent fails here, not midway.
+  const variants = spec.abTest ? await resolveVariants(spec.abTest, template, deps.templates) : undefined;
+  for (const [index, content] of (variants?.contents ?? []).entries()) {
+    const ref = variants?.refs[index];
+    const variant = compileTemplate(
+      content,
+      await deps.templates.partials(content, { selfId: ref?.templateId }),
+    );
+    assertVariablesProvided(variant, columns, Object.keys(spec.data ?? {}));
+    assertUnsubscribeLink(variant, {
+      transactional: spec.transactional,
+      templateId: `${ref?.templateId} (variant ${ref?.name})`,
+    });
+  }
+  if (spec.abTest) {
+    // Without SES's tracking for the metric no event would ever arrive, and the test would always tie.
+    const tracking = campaignTracking(spec);
+    const on = spec.abTest.metric === 'opens' ? tracking.opens : tracking.clicks;
+    if (!on) {
+      throw new ValidationError(
+        `abTest.metric is ${spec.abTest.metric}, but ${spec.abTest.metric === 'opens' ? 'open' : 'click'} tracking is off for this campaign ` +
+          `(${spec.transactional ? 'transactional campaigns have it off unless asked' : 'tracking turned it off'}): set tracking.${spec.abTest.metric} to true.`,
+        { details: [{ path: 'abTest.metric', problem: 'not tracked' }] },
+      );
+    }
+  }
+  if (spec.abTest?.decideAt) {
+    const at = Date.parse(spec.abTest.decideAt);
+    const earliest = Math.max(deps.clock().getTime(), spec.sendAt ? Date.parse(spec.sendAt) : 0);
+    if (at <= earliest || at > earliest + MAX_DECISION_SECONDS * 1000) {
+      throw new ValidationError(
+        'abTest.decideAt must be after the send starts and at most 30 days after it; or use decideAfter.',
+        {
+          details: [
+            { path: 'abTest.decideAt', problem: at <= earliest ? 'not after the start' : 'too far ahead' },
+          ],
+        },
+      );
+    }
+  }
 
   const now = deps.clock();
   let sendAt: string | undefined;
@@ -200,6 +242,7 @@ export async function createOrReplayCampaign(
     executions: 1,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey, requestHash } : {}),
     progress: emptyCounts(),
+    ...(spec.abTest && variants ? { abTest: newAbTestRecord(spec.abTest, variants.refs) } : {}),
   };
   try {
     await deps.campaigns.create(record);

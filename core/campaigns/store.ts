@@ -6,9 +6,10 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { TestResult } from '../abtest/stats.ts';
 import { batchGet } from '../aws/dynamo.ts';
 import { IllegalTransitionError, NotFoundError } from '../errors.ts';
-import type { CampaignSpec, SendPlan } from '../schemas.ts';
+import type { AbMetric, CampaignSpec, SendPlan, VariantRef } from '../schemas.ts';
 import {
   COUNTER_SHARDS,
   counterKeys,
@@ -51,6 +52,40 @@ export interface RecipientsCheck {
   duplicateRows?: { row: number; sameAs: number }[];
   /** The file could not be used at all (the first problem says why); nothing was sent. */
   fatal?: boolean;
+}
+
+/** Where an A/B test is: sending its sample, waiting for the decision, held for a pick, or decided. */
+export type AbTestPhase = 'sample' | 'waiting' | 'held' | 'decided';
+
+export interface AbTestDecision {
+  variant: string;
+  /** `test`: the statistics called it; `fallback`: no winner, variant A by the campaign's rule; `manual`. */
+  by: 'test' | 'fallback' | 'manual';
+  at: string;
+  reason: string;
+}
+
+/** An A/B test's state on its campaign (the spec is in spec.abTest; this is what happened). */
+export interface AbTestRecord {
+  /** Each variant resolved and pinned when the campaign was created. */
+  variants: VariantRef[];
+  metric: AbMetric;
+  phase: AbTestPhase;
+  /** Valid rows per variant of the sample, and in the remainder (written by Prepare). */
+  assigned?: Record<string, number>;
+  remainder?: number;
+  /** Sample recipients SES accepted, per variant (from the sample Map's results). */
+  sent?: Record<string, number>;
+  /** The run that counted `sent` (each run's sample Map reports every sample row again, via the ledger). */
+  sentRun?: number;
+  sampleSentAt?: string;
+  /** Since when the test, without a winner, waits for a manual pick. */
+  heldSince?: string;
+  /** When the test is decided (decideAt, or the sample's end plus decideAfter). */
+  decisionDue?: string;
+  /** The counts and the test at the decision time. */
+  result?: TestResult;
+  decision?: AbTestDecision;
 }
 
 export interface CampaignRecord {
@@ -100,6 +135,7 @@ export interface CampaignRecord {
   uniqueEvents?: Partial<Record<string, number>>;
   /** Deliverability alarms raised for this campaign (complaint or bounce rate over its threshold). */
   alarms?: { metric: string; value: number; threshold: number; raisedAt: string }[];
+  abTest?: AbTestRecord;
 }
 
 /** What the send gate needs of a campaign: a few small attributes, read on their own. */
@@ -367,6 +403,65 @@ export class CampaignStore {
       }),
     );
     return this.find(id);
+  }
+
+  /** Sets fields of the campaign's A/B test (which must exist), leaving the others as they are. */
+  async patchAbTest(id: string, fields: Partial<AbTestRecord>): Promise<void> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `SET ${entries.map(([k]) => `#ab.#${k} = :${k}`).join(', ')}, #updatedAt = :updatedAt`,
+        ConditionExpression: 'attribute_exists(#ab)',
+        ExpressionAttributeNames: {
+          '#ab': 'abTest',
+          '#updatedAt': 'updatedAt',
+          ...Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+        },
+        ExpressionAttributeValues: {
+          ':updatedAt': this.clock().toISOString(),
+          ...Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Records the A/B test's decision unless one is recorded already (a manual pick racing the automatic
+   * decision: the first one written wins). Returns the decision that stands.
+   */
+  async decideAbTest(id: string, decision: AbTestDecision, result?: TestResult): Promise<AbTestDecision> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `SET #ab.#decision = :decision, #ab.#phase = :decided${result ? ', #ab.#result = :result' : ''}, #updatedAt = :updatedAt`,
+          ConditionExpression: 'attribute_exists(#ab) AND attribute_not_exists(#ab.#decision)',
+          ExpressionAttributeNames: {
+            '#ab': 'abTest',
+            '#decision': 'decision',
+            '#phase': 'phase',
+            '#updatedAt': 'updatedAt',
+            ...(result ? { '#result': 'result' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':decision': decision,
+            ':decided': 'decided',
+            ':updatedAt': this.clock().toISOString(),
+            ...(result ? { ':result': result } : {}),
+          },
+        }),
+      );
+      return decision;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const current = (await this.get(id)).abTest?.decision;
+      if (!current) throw error;
+      return current;
+    }
   }
 
   /** Adds a batch's new outcomes to the live progress counters (one small write on the progress item). */

@@ -7,7 +7,7 @@
 import { deliverabilityView } from '../compliance/health.ts';
 import { formatInZone } from './schedule.ts';
 import { isFinal, RECIPIENT_STATE_LABEL, RECIPIENT_STATES, type RecipientCounts, totalOf } from './status.ts';
-import type { CampaignRecord } from './store.ts';
+import type { AbTestRecord, CampaignRecord } from './store.ts';
 
 export interface CampaignProgress {
   /** Rows by terminal state so far (exact totals once the campaign has finished). */
@@ -51,6 +51,45 @@ export interface CampaignView {
   reportAvailable: boolean;
   /** SES events counted for the campaign, its complaint and bounce rates, and any alarms raised. */
   deliverability: ReturnType<typeof deliverabilityView>;
+  /** The A/B test: its settings, where it is, the counts and test at the decision, and the decision. */
+  abTest: AbTestView | null;
+}
+
+export interface AbTestView {
+  phase: AbTestRecord['phase'];
+  metric: AbTestRecord['metric'];
+  sample: number;
+  confidence: number;
+  fallback: 'A' | 'hold';
+  variants: (AbTestRecord['variants'][number] & { assigned: number | null; sent: number | null })[];
+  remainder: number | null;
+  sampleSentAt: string | null;
+  decisionDue: string | null;
+  result: AbTestRecord['result'] | null;
+  decision: AbTestRecord['decision'] | null;
+}
+
+export function abTestView(record: CampaignRecord): AbTestView | null {
+  const test = record.abTest;
+  const spec = record.spec.abTest;
+  if (!test || !spec) return null;
+  return {
+    phase: test.phase,
+    metric: test.metric,
+    sample: spec.sample,
+    confidence: spec.confidence,
+    fallback: spec.fallback,
+    variants: test.variants.map((v) => ({
+      ...v,
+      assigned: test.assigned?.[v.name] ?? null,
+      sent: test.sent?.[v.name] ?? null,
+    })),
+    remainder: test.remainder ?? null,
+    sampleSentAt: test.sampleSentAt ?? null,
+    decisionDue: test.decisionDue ?? null,
+    result: test.result ?? null,
+    decision: test.decision ?? null,
+  };
 }
 
 export function campaignProgress(record: CampaignRecord, now: Date): CampaignProgress {
@@ -108,6 +147,7 @@ export function campaignView(
     executionUrl: (record.executionArn && options.consoleUrl?.(record.executionArn)) || null,
     reportAvailable: record.reportKey !== undefined,
     deliverability: deliverabilityView(record),
+    abTest: abTestView(record),
   };
 }
 

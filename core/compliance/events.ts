@@ -7,6 +7,7 @@
  * produces no events, `buildSesEvent` makes the same JSON for injection.
  */
 import { z } from 'zod';
+import type { EngagementEvent } from '../abtest/engagement.ts';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
 import { ValidationError } from '../errors.ts';
@@ -160,6 +161,8 @@ export interface SesEventDeps {
   clock: () => Date;
   /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
   emitMetrics?: (line: string) => void;
+  /** Takes the Open and Click events, for A/B tests (core/abtest/engagement.ts). */
+  engagement?: (events: EngagementEvent[]) => Promise<unknown>;
   thresholds?: Thresholds;
 }
 
@@ -174,10 +177,19 @@ export interface SesEventResult extends ClassifiedEvent {
 async function classifyAndSuppress(
   input: unknown,
   deps: SesEventDeps,
-): Promise<{ event: ClassifiedEvent; suppressed: string[]; detail: SesEventDetail }> {
+): Promise<{
+  event: ClassifiedEvent;
+  suppressed: string[];
+  detail: SesEventDetail;
+  engagement: EngagementEvent[];
+}> {
   const parsed = parseWith(SesEventSchema, input, 'SES event');
   const detail = ('detail' in parsed ? parsed.detail : parsed) as SesEventDetail;
   const event = classifySesEvent(detail);
+  const metric = event.counter === 'open' ? 'opens' : event.counter === 'click' ? 'clicks' : undefined;
+  const campaignId = event.campaignId;
+  const engagement: EngagementEvent[] =
+    metric && campaignId ? detail.mail.destination.map((email) => ({ campaignId, metric, email })) : [];
   const suppressed: string[] = [];
   if (event.suppress) {
     const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
@@ -186,7 +198,7 @@ async function classifyAndSuppress(
       suppressed.push(address);
     }
   }
-  return { event, suppressed, detail };
+  return { event, suppressed, detail, engagement };
 }
 
 /**
@@ -337,6 +349,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     else perType.set(key, { counter, eventType, ...(campaignId ? { campaignId } : {}), n });
   };
   const toApply: RecipientEvent[] = [];
+  const engagement: EngagementEvent[] = [];
   for (const [index, input] of inputs.entries()) {
     let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
     try {
@@ -347,6 +360,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       continue;
     }
     const { event, suppressed, detail } = classified;
+    engagement.push(...classified.engagement);
     result.recorded++;
     result.suppressed.push(...suppressed);
     result.events.push({ event, suppressed });
@@ -382,6 +396,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
           countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
     }
   }
+  if (engagement.length > 0) await deps.engagement?.(engagement);
   for (const [campaignId, counts] of Object.entries(result.counted)) {
     const counted = await countOnCampaign(campaignId, counts, deps, now, appliedBy.get(campaignId));
     result.raised.push(...counted.raised);

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { emptyCounts, type RecipientCounts } from '../campaigns/status.ts';
 import type { SuppressionList } from '../compliance/suppression.ts';
-import { CampaignStoppedError, SesTransientError } from '../errors.ts';
+import { CampaignStoppedError, SesTransientError, ValidationError } from '../errors.ts';
 import { addressKey } from '../recipients/email-address.ts';
 import { decodeText, setVariable, unpackVars } from '../recipients/scanner.ts';
 import {
@@ -120,13 +120,21 @@ export class LearntRates {
   }
 }
 
-async function compiledTemplate(deps: SenderDeps, ctx: BatchContext): Promise<CompiledTemplate> {
+async function compiledTemplate(
+  deps: SenderDeps,
+  ctx: BatchContext,
+  templateId: string,
+  version: number,
+  subject?: string,
+): Promise<CompiledTemplate> {
   const pins = ctx.partials ?? {};
-  // Two campaigns may pin different partial versions under one template version: both are in the key.
-  const key = `${ctx.templateId}@${ctx.templateVersion} ${JSON.stringify(Object.entries(pins).sort())}`;
+  // Two campaigns may pin different partial versions under one template version: both are in the key;
+  // an A/B variant's subject too.
+  const key = `${templateId}@${version} ${JSON.stringify(Object.entries(pins).sort())}${subject === undefined ? '' : ` #${subject}`}`;
   const cached = deps.templateCache.peek(key);
   if (cached) return cached;
-  const template = await deps.loadTemplate(ctx.templateId, ctx.templateVersion);
+  const loaded = await deps.loadTemplate(templateId, version);
+  const template = subject === undefined ? loaded : { ...loaded, subject };
   let partials: ResolvedPartials | undefined;
   if (Object.keys(pins).length > 0) {
     if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
@@ -137,11 +145,36 @@ async function compiledTemplate(deps: SenderDeps, ctx: BatchContext): Promise<Co
   return compiled;
 }
 
+/**
+ * The compiled template of each variant the batch's rows name ('' for the campaign's own template), once
+ * per batch: an A/B test's sample mixes variants in one batch.
+ */
+async function batchTemplates(
+  deps: SenderDeps,
+  ctx: BatchContext,
+  variants: Iterable<string>,
+): Promise<Map<string, CompiledTemplate>> {
+  const templates = new Map<string, CompiledTemplate>();
+  for (const name of new Set(variants)) {
+    if (name === '') {
+      templates.set(name, await compiledTemplate(deps, ctx, ctx.templateId, ctx.templateVersion));
+      continue;
+    }
+    const ref = ctx.variants.find((v) => v.name === name);
+    if (!ref)
+      throw new ValidationError(`Invalid batch: variant ${name} is not one of the campaign's variants`);
+    templates.set(name, await compiledTemplate(deps, ctx, ref.templateId, ref.templateVersion, ref.subject));
+  }
+  return templates;
+}
+
 interface Candidate {
   index: number;
   row: PreparedRow;
   email: string;
   key: string;
+  /** The A/B test variant this row is sent ('' outside a test). */
+  variant: string;
 }
 
 const parseBatch = (event: unknown) => parseWith(SendBatchEventSchema, event, 'batch');
@@ -173,7 +206,8 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
   if (!deps.ledger.claim) return sendLeased(batch, deps);
   // One attempt of a batch at a time: a second one (a retry while the first still runs) waits its turn.
-  const lease = leaseKey(run, batch.Items[0]?.index ?? 0);
+  // The row's index in the whole prepared file: an A/B test's two Maps each number their items from 0.
+  const lease = leaseKey(run, batch.Items[0]?.row.i ?? batch.Items[0]?.index ?? 0);
   const owner = randomUUID();
   const ttlMs = deps.leaseTtlMs ?? 60_000;
   if (!(await deps.ledger.claim(campaignId, lease, owner, ttlMs))) {
@@ -198,7 +232,6 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   const groupSize = deps.ledgerGroupSize ?? 25;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = deps.random ?? Math.random;
-  const template = await compiledTemplate(deps, ctx);
 
   const outcomes: RowOutcome[] = [];
   /** Counts of outcomes decided by this attempt (rows found in the ledger were counted by an earlier one). */
@@ -209,11 +242,19 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   };
 
   const candidates: Candidate[] = [];
-  for (const { index, row } of Items) {
+  for (const item of Items) {
+    const { row } = item;
+    const index = row.i ?? item.index;
     const email = decodeText(row.email);
-    if (row.state === 'ok') candidates.push({ index, row, email, key: addressKey(email) });
+    if (row.state === 'ok')
+      candidates.push({ index, row, email, key: addressKey(email), variant: row.variant || ctx.variant });
     else settle({ i: index, row: row.row, email, state: row.state, reason: decodeText(row.note) });
   }
+  const templates = await batchTemplates(
+    deps,
+    ctx,
+    candidates.length > 0 ? candidates.map((c) => c.variant) : [''],
+  );
 
   const keys = candidates.map((c) => c.key);
   const [known, suppressed] = await Promise.all([
@@ -268,7 +309,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
     key: candidate.key,
     // A padded short row is sent with its note, so the report names it.
     ...(candidate.row.note ? { note: decodeText(candidate.row.note) } : {}),
-    message: () => buildMessage(template, ctx, candidate, deps),
+    message: () => buildMessage(templates.get(candidate.variant) as CompiledTemplate, ctx, candidate, deps),
   }));
   let systemic: Error | undefined;
   try {
@@ -330,7 +371,12 @@ function buildMessage(
       html: rendered.html,
       text: rendered.text,
       headers: extras?.headers ?? [],
-      tags: [{ name: 'campaign', value: ctx.campaignId }],
+      tags: candidate.variant
+        ? [
+            { name: 'campaign', value: ctx.campaignId },
+            { name: 'variant', value: candidate.variant },
+          ]
+        : [{ name: 'campaign', value: ctx.campaignId }],
       configurationSet: ctx.configurationSet || undefined,
       json: rendered.json,
     };

@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
+import { reportVariant } from '../abtest/assign.ts';
 import { type CampaignStatus, emptyCounts, type RecipientCounts, totalOf } from '../campaigns/status.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
@@ -39,20 +40,20 @@ export function describeCause(error: { Error: string; Cause?: string | undefined
   return cause ? `${error.Error}: ${cause}` : error.Error;
 }
 
-interface ResultEntry {
+export interface ResultEntry {
   Status?: string;
   Output?: unknown;
 }
 
 /** A result line is the child's output (COMPACT) or an execution record holding it as a string (NONE). */
-function childOutput(entry: ResultEntry): unknown {
+export function childOutput(entry: ResultEntry): unknown {
   if (entry.Status !== undefined && 'Output' in entry) {
     return typeof entry.Output === 'string' ? JSON.parse(entry.Output) : entry.Output;
   }
   return entry;
 }
 
-async function* resultEntries(body: Readable): AsyncGenerator<ResultEntry> {
+export async function* resultEntries(body: Readable): AsyncGenerator<ResultEntry> {
   const lines = createInterface({ input: body, crlfDelay: Number.POSITIVE_INFINITY });
   let first = true;
   let buffered: string[] | undefined;
@@ -67,6 +68,8 @@ async function* resultEntries(body: Readable): AsyncGenerator<ResultEntry> {
 }
 
 const REPORT_HEADER = 'row,email,state,message_id,reason\n';
+/** An A/B test's report says which variant each recipient got (or would have: '' for rows never sent). */
+const AB_REPORT_HEADER = 'row,email,state,message_id,reason,variant\n';
 const csvCell = (value: string | number | undefined) => {
   const text = value === undefined ? '' : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
@@ -124,6 +127,9 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
   const counts = emptyCounts();
   const seen = new Uint8Array(rows);
   let reported = 0;
+  const line = campaign.abTest
+    ? (o: RowOutcome) => `${reportLine(o).slice(0, -1)},${reportVariant(campaign, o.email, o.state)}\n`
+    : reportLine;
   /** The report line of a row's first outcome ('' for a row already reported or out of range). */
   const record = (outcome: RowOutcome): string => {
     if (outcome.i >= rows || seen[outcome.i]) return '';
@@ -131,22 +137,24 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
     reported++;
     counts[outcome.state]++;
     if (deps.onProgress && (reported % 1000 === 0 || reported === rows)) deps.onProgress(reported, rows);
-    return reportLine(outcome);
+    return line(outcome);
   };
 
   try {
-    await write(REPORT_HEADER);
-    if (event.mapResult) {
+    await write(campaign.abTest ? AB_REPORT_HEADER : REPORT_HEADER);
+    // An A/B test's two Maps (sample, then remainder) each wrote their own results.
+    for (const mapResult of [event.sampleResult, event.mapResult]) {
+      if (!mapResult) continue;
       const manifestBody = await objectBody(
         deps.s3,
-        event.mapResult.ResultWriterDetails.Bucket,
-        event.mapResult.ResultWriterDetails.Key,
+        mapResult.ResultWriterDetails.Bucket,
+        mapResult.ResultWriterDetails.Key,
       );
       const manifest = JSON.parse(await streamToString(manifestBody)) as {
         ResultFiles?: Record<string, { Key: string }[]>;
       };
       for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
-        const body = await objectBody(deps.s3, event.mapResult.ResultWriterDetails.Bucket, file.Key);
+        const body = await objectBody(deps.s3, mapResult.ResultWriterDetails.Bucket, file.Key);
         for await (const entry of resultEntries(body)) {
           const output = childOutput(entry);
           // One write per batch result, not per row: a million awaited writes cost seconds.

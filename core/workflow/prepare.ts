@@ -12,6 +12,7 @@ import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients
 import { type BatchContext, ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
 import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import { preparedAbTest, writeTestFiles } from './ab-test.ts';
 import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
 
 /**
@@ -34,6 +35,8 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       campaign = { ...campaign, check };
     }
     assertSendable(campaign.check as RecipientsCheck, campaign.spec.onInvalidRows);
+    const split = await writeTestFiles(campaign, deps);
+    if (split) await deps.campaigns.patchAbTest(campaignId, split);
     decision = fitToQuota(
       rowsToSend(campaign),
       campaign.rate,
@@ -76,6 +79,7 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     resultPrefix: keys.results(campaignId),
     plan,
     batch: batchContext(campaign, deps, plan.rate / plan.maxConcurrency),
+    ...(campaign.abTest ? { abTest: preparedAbTest(campaignId, deps.bucket) } : {}),
   };
 }
 
@@ -99,6 +103,8 @@ function batchContext(campaign: CampaignRecord, deps: WorkflowDeps, workerRate: 
     columns: campaign.check?.columns ?? [],
     // Always present (empty without partials), like configurationSet: the BatchInput reads it by path.
     partials: campaign.partials ?? {},
+    variants: campaign.abTest?.variants ?? [],
+    variant: '',
   };
 }
 

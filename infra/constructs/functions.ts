@@ -135,6 +135,7 @@ export class Functions extends Construct {
 
     const objects = (pattern: string) => bucket.arnForObjects(pattern);
     const prepared = objects(keys.prepared('*'));
+    const testFiles = [objects(keys.sample('*')), objects(keys.remainder('*'))];
     const uploads = objects(`${keys.recipientsUploadPrefix}*`);
     const results = objects(`${keys.results('*')}/*`);
     const reports = objects(keys.report('*'));
@@ -177,7 +178,7 @@ export class Functions extends Construct {
       prepare,
       'WritePrepared',
       ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-      [prepared],
+      [prepared, ...testFiles],
       perCampaign,
     );
     allow(prepare, 'SendQuota', ['ses:GetAccount'], ['*'], SES_GET_ACCOUNT_WHY);
@@ -225,11 +226,20 @@ export class Functions extends Construct {
     allow(finalise, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
     missingIs404(finalise);
 
+    // PickWinner: counts the A/B sample's sends from its results, reads the engagement marks (in the
+    // ledger table), records the test and its decision on the campaign.
+    const pickWinner = make('PickWinnerFunctionArn', 'PickWinner', 'Decides an A/B test', 512);
+    allow(pickWinner, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
+    allow(pickWinner, 'EngagementMarks', ['dynamodb:Query'], [tables.ledger.tableArn]);
+    allow(pickWinner, 'ReadSampleResults', ['s3:GetObject'], [results], perCampaign);
+    missingIs404(pickWinner);
+
     this.tasks = {
       PrepareFunctionArn: prepare,
       BeginSendingFunctionArn: beginSending,
       SendBatchFunctionArn: sendBatch,
       FinaliseFunctionArn: finalise,
+      PickWinnerFunctionArn: pickWinner,
     };
 
     // The API: templates, uploads, campaigns, suppression list, public unsubscribe pages.
@@ -388,6 +398,10 @@ export class Functions extends Construct {
         [tables.analytics.tableArn],
       );
       allow(sesEvents, 'Suppress', ['dynamodb:PutItem'], [tables.suppression.tableArn]);
+      // Opens and clicks of A/B test samples, one item per recipient (core/abtest/engagement.ts); it reads
+      // the campaign to know whether the recipient is in a sample.
+      allow(sesEvents, 'EngagementMarks', ['dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
+      allow(sesEvents, 'ReadCampaign', ['dynamodb:GetItem'], [tables.campaigns.tableArn]);
       this.sesEvents = sesEvents;
     }
   }

@@ -125,7 +125,11 @@ export class CampaignWorkflow extends Construct {
         new iam.PolicyStatement({
           sid: 'ReadPreparedRecipients',
           actions: ['s3:GetObject'],
-          resources: [props.bucket.arnForObjects(keys.prepared('*'))],
+          resources: [
+            props.bucket.arnForObjects(keys.prepared('*')),
+            props.bucket.arnForObjects(keys.sample('*')),
+            props.bucket.arnForObjects(keys.remainder('*')),
+          ],
         }),
         new iam.PolicyStatement({
           sid: 'WriteMapResults',
@@ -136,10 +140,14 @@ export class CampaignWorkflow extends Construct {
     });
     role.attachInlinePolicy(policy);
     acknowledge(policy, [
-      ...wildcardFindings(this, [props.bucket.arnForObjects(keys.prepared('*'))]).map((id) => ({
+      ...wildcardFindings(this, [
+        props.bucket.arnForObjects(keys.prepared('*')),
+        props.bucket.arnForObjects(keys.sample('*')),
+        props.bucket.arnForObjects(keys.remainder('*')),
+      ]).map((id) => ({
         id,
         reason:
-          'ItemReader reads the prepared file of whichever campaign runs; only that key of each campaign.',
+          "ItemReader reads the prepared file (and an A/B test's sample and remainder) of whichever campaign runs; only those keys of each campaign.",
       })),
       ...wildcardFindings(this, [props.bucket.arnForObjects(`${keys.results('*')}/*`)]).map((id) => ({
         id,

@@ -116,6 +116,64 @@ describe('the sixback CLI', () => {
     expect(report.stdout).toMatch(/not-an-address,invalid/);
   });
 
+  it('starts an A/B test with --variant, shows it in status, and picks a winner by hand', async () => {
+    const send = await sixback(
+      [
+        'send',
+        '-t',
+        'hello',
+        '-r',
+        'list.csv',
+        '-f',
+        'news@sixback.example',
+        '--variant',
+        'subject=Hi {{ first_name }}, news',
+        '--variant',
+        'template=hello subject=Deals, for {{ city }}',
+        '--sample',
+        '50%',
+        '--metric',
+        'clicks',
+        '--decide-after',
+        '30d',
+        '--yes',
+        '--json',
+        ...connect,
+      ],
+      { cwd: dir },
+    );
+    expect(send.stderr).toBe('');
+    expect(send.code).toBe(0);
+    const created = lastJson(send.stdout);
+    expect(created.abTest).toMatchObject({
+      metric: 'clicks',
+      sample: 0.5,
+      fallback: 'A',
+      variants: [
+        { name: 'A', templateId: 'hello', subject: 'Hi {{ first_name }}, news' },
+        { name: 'B', templateId: 'hello', templateVersion: 1, subject: 'Deals, for {{ city }}' },
+      ],
+    });
+    const [status, stray] = await Promise.all([
+      sixback(['status', created.id, ...connect]),
+      sixback(['send', '-t', 'hello', '-r', 'list.csv', '-f', 'a@b.example', '--sample', '10%', ...connect], {
+        cwd: dir,
+      }),
+    ]);
+    expect(status.stdout).toMatch(
+      /A\/B test\s+\w+; clicks, sample 50\.0%, 95\.0% confidence, fallback variant A/,
+    );
+    expect(status.stdout).toMatch(/variant B\s+subject "Deals, for \{\{ city \}\}"/);
+    expect(stray).toMatchObject({ code: 2, stderr: expect.stringMatching(/--sample needs --variant/) });
+
+    const pick = await sixback(['pick', created.id, 'b', '--json', ...connect]);
+    expect(pick.code).toBe(0);
+    expect(lastJson(pick.stdout).abTest.decision).toMatchObject({ variant: 'B', by: 'manual' });
+    const again = await sixback(['pick', created.id, 'A', ...connect]);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/decided already/) });
+    await sixback(['cancel', created.id, ...connect]);
+  });
+
   it('exits with the documented codes: not found 1, usage 2, auth 3, network 4', async () => {
     const [missing, usage, auth, network, unconfirmed] = await Promise.all([
       sixback(['status', 'no-such-campaign', ...connect]),

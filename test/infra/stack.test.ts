@@ -177,7 +177,7 @@ describe('the campaign workflow', () => {
     });
   });
 
-  it('may invoke its four functions, start and manage its Map children, read the prepared file and write results, nothing more', () => {
+  it('may invoke its five functions, start and manage its Map children, read the prepared files and write results, nothing more', () => {
     const machine = must(ofType('AWS::StepFunctions::StateMachine')[0], 'state machine')[1];
     const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] as string;
     const granted = statementsOfRole(roleId).map((s) => ({
@@ -201,7 +201,15 @@ describe('the campaign workflow', () => {
           actions: ['states:DescribeExecution', 'states:RedriveExecution', 'states:StopExecution'],
           resources: [expect.stringMatching(new RegExp(`:execution:${name}/\\*$`))],
         },
-        { actions: ['s3:GetObject'], resources: [`${bucket}/campaigns/*/recipients.prepared.csv`] },
+        {
+          // The prepared file, and an A/B test's sample and remainder.
+          actions: ['s3:GetObject'],
+          resources: [
+            `${bucket}/campaigns/*/recipients.prepared.csv`,
+            `${bucket}/campaigns/*/recipients.sample.csv`,
+            `${bucket}/campaigns/*/recipients.remainder.csv`,
+          ],
+        },
         {
           // The four actions AWS's ResultWriter policy (and CDK's own ResultWriter) lists.
           actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
@@ -221,7 +229,7 @@ describe('the functions', () => {
   const fnResources = () => ofType('AWS::Lambda::Function');
 
   it('run Node 22 or later on ARM64', () => {
-    expect(fnResources().length).toBe(7);
+    expect(fnResources().length).toBe(8);
     for (const [, fn] of fnResources()) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.Architectures).toEqual(['arm64']);

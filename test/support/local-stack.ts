@@ -22,7 +22,17 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
   // Retries in tests pause 10 ms instead of seconds; the logic is the same.
   return startLocalStack({
     ephemeral: true,
-    retryIntervalOverrides: { SendBatch: 10, Prepare: 10, BeginSending: 10, Finalise: 10, RecordFailure: 10 },
+    retryIntervalOverrides: {
+      SendBatch: 10,
+      SendSampleBatch: 10,
+      SendRemainderBatch: 10,
+      Prepare: 10,
+      BeginSending: 10,
+      Finalise: 10,
+      RecordFailure: 10,
+      PickWinner: 10,
+      FinaliseTest: 10,
+    },
     ...options,
   });
 }

@@ -27,7 +27,17 @@ interface Request {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as LocalStackOptions;
 const stack = await startLocalStack({
-  retryIntervalOverrides: { SendBatch: 10, Prepare: 10, BeginSending: 10, Finalise: 10, RecordFailure: 10 },
+  retryIntervalOverrides: {
+    SendBatch: 10,
+    Prepare: 10,
+    BeginSending: 10,
+    Finalise: 10,
+    RecordFailure: 10,
+    SendSampleBatch: 10,
+    SendRemainderBatch: 10,
+    PickWinner: 10,
+    FinaliseTest: 10,
+  },
   ...options,
 });
 

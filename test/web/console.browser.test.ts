@@ -441,6 +441,43 @@ describe('web console', () => {
     await page.close();
   });
 
+  it('starts an A/B test from the form, compares the variants and takes a manual pick', async () => {
+    const page = await open('#/campaigns/new');
+    await fillCampaign(page, { name: 'ab.csv', body: csv(40) });
+    await page.getByLabel('Test variants on a sample first, then send the winner to the rest').check();
+    const variants = page.getByTestId('ab-variants');
+    await variants.getByLabel('Variant subject').nth(0).fill('A: Hello {{ first_name }}');
+    // An empty variant blocks the send, and says which.
+    await expect.poll(() => page.locator('#blockers').textContent()).toContain('Variant B needs a subject');
+    await variants.getByLabel('Variant subject').nth(1).fill('B: Offer for {{ first_name }}');
+    expect(await page.getByTestId('ab-preview-B').textContent()).toContain('B: Offer for {{ first_name }}');
+    await page.getByLabel('Sample, % of recipients').fill('50');
+    await page.getByLabel('Decide after').fill('30d');
+    await page.getByRole('button', { name: 'Review and send…' }).click();
+    await page.getByRole('button', { name: 'Send now' }).click();
+
+    const panel = page.getByTestId('ab-test');
+    await expect.poll(() => panel.textContent(), { timeout: 60_000 }).toContain('waiting');
+    const sentOf = async (v: string) =>
+      Number(await panel.locator(`tr[data-variant="${v}"] td.num`).first().textContent());
+    await expect
+      .poll(async () => (await sentOf('A')) + (await sentOf('B')), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    // What the API says is what the page shows.
+    const id = decodeURIComponent(page.url().split('#/campaigns/')[1] as string);
+    const api = await stack.deps.campaigns.get(id);
+    expect(await sentOf('A')).toBe(api.abTest?.sent?.A);
+    expect(await sentOf('B')).toBe(api.abTest?.sent?.B);
+    await shot(page, '15-ab-test-waiting');
+
+    await panel.getByRole('button', { name: 'Send B to the rest' }).click();
+    await expect.poll(() => page.getByTestId('ab-decision').textContent()).toContain('Winner: B (manual)');
+    expect((await stack.deps.campaigns.get(id)).abTest?.decision?.variant).toBe('B');
+    await shot(page, '16-ab-test-picked');
+    await stack.campaignDeps.orchestrator.stop(api.executionArn as string, 'test over');
+    await page.close();
+  });
+
   // Last but one: the complaint suppresses its address, which the tests before must not see.
   it('shows SES event counts and a complaint-rate alarm on the campaign page', async () => {
     expect(await injectComplaint(scheduledId)).toBe(true);

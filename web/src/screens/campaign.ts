@@ -8,6 +8,7 @@ import { RECIPIENT_STATE_LABEL, RECIPIENT_STATES } from '../../../core/campaigns
 import { progressSummary } from '../../../core/campaigns/view.ts';
 import { describeAlarm, describeEvents, describeRates } from '../../../core/compliance/health.ts';
 import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
+import { abTestPanel, fetchAbTest, pickVariant } from '../components/ab-test-panel.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
 
@@ -237,7 +238,31 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
     }
   };
 
+  const abSlot = h('div');
+  const drawAbTest = async (c: CampaignView) => {
+    if (!c.abTest) return;
+    try {
+      const test = await fetchAbTest(c.id);
+      if (signal.aborted) return;
+      mount(
+        abSlot,
+        abTestPanel(test, async (variant) => {
+          if (!confirm(`Send variant ${variant} to the rest of the campaign? This ends the test.`)) return;
+          try {
+            await pickVariant(c.id, variant);
+            draw(await client.getCampaign(id));
+          } catch (error) {
+            mount(actionStatus, errorBox(error));
+          }
+        }),
+      );
+    } catch (error) {
+      mount(abSlot, errorBox(error));
+    }
+  };
+
   function draw(c: CampaignView) {
+    void drawAbTest(c);
     setTitle(`${c.name || c.id} (${c.status.replaceAll('_', ' ')})`);
     mount(
       head,
@@ -306,6 +331,7 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
           )
         : null,
       progressSection(c),
+      c.abTest ? abSlot : null,
       deliverabilitySection(c),
       detailsSection(c),
       checkSection(c),

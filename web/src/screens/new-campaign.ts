@@ -7,6 +7,7 @@
 import type { ShortRowAction } from '../../../core/schemas.ts';
 import type { RecipientsUploadCheck, TemplateRecord, TemplateSummary } from '../api.ts';
 import { ApiError, client, uploadFile } from '../api.ts';
+import { abTestEditor } from '../components/ab-test-editor.ts';
 import { choice, errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
 import type { ScreenContext } from '../main.ts';
 import { isSystemVariable } from '../preview.ts';
@@ -121,6 +122,8 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
   const submitStatus = h('div', { role: 'status', 'aria-live': 'polite' });
   const dialog = h('dialog', { 'aria-labelledby': 'confirm-title', class: 'confirm' });
 
+  const abTest = abTestEditor(templates, () => refresh());
+
   // ----- derived -----
   const dataValues = (): Record<string, string> => {
     const out: Record<string, string> = {};
@@ -155,10 +158,13 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
       list.push('The Reply-To address is not valid.');
     if (whenLater.checked && !sendAtInput.value) list.push('Choose the date and time to send.');
     if (rateInput.value && !(Number(rateInput.value) > 0)) list.push('The rate must be a positive number.');
+    list.push(...abTest.problems());
     return list;
   };
   const refresh = () => {
     renderCheck();
+    // Variables show as written (the check does not return rows); campaign variables are filled in.
+    abTest.preview(template?.subject ?? '', dataValues());
     const list = problems();
     mount(
       blockers,
@@ -448,6 +454,7 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
       onInvalidRows: abortOnInvalid.checked ? ('abort' as const) : ('skip' as const),
       shortRows: shortRowsSelect.value as ShortRowAction,
       transactional: transactional.checked,
+      ...(abTest.value() ? { abTest: abTest.value() } : {}),
     };
   };
 
@@ -627,6 +634,12 @@ export async function newCampaignScreen({ root, query, setTitle }: ScreenContext
         field('Date and time', sendAtInput, `In your time zone, ${zone}.`),
       ),
       field('Rate, emails per second (optional)', rateInput, 'Leave empty for the configured default.'),
+    ),
+    h(
+      'section',
+      { class: 'card wide', 'aria-labelledby': 's-ab' },
+      h('h2', { id: 's-ab' }, 'A/B test (optional)'),
+      abTest.element,
     ),
     h(
       'section',
