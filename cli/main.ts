@@ -12,6 +12,7 @@ import { register as dev } from './commands/dev.ts';
 import { register as doctor } from './commands/doctor.ts';
 import { register as events } from './commands/events.ts';
 import { register as send } from './commands/send.ts';
+import { register as smoke } from './commands/smoke.ts';
 import { register as stats } from './commands/stats.ts';
 import { register as suppression } from './commands/suppression.ts';
 import { register as templates } from './commands/templates.ts';
@@ -33,6 +34,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   suppression,
   events,
   doctor,
+  smoke,
   consoleCommand,
 ];
 

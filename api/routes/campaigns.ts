@@ -12,6 +12,7 @@
  * GET  /v1/campaigns/:id/recipients/:email   one recipient's outcome and timeline
  * POST /v1/campaigns/:id/test            the campaign's email to a few addresses, outside the campaign
  * POST /v1/campaigns/test                the same for a campaign not created yet
+ * POST /v1/campaigns/:id/unsubscribe-link {email}: the signed link that recipient's email carries
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -37,6 +38,7 @@ import {
 } from '../../core/compliance/stats.ts';
 import { ConfigError, ConflictError, IllegalTransitionError, ValidationError } from '../../core/errors.ts';
 import { type JobDeps, jobView, reportJobId, startJob } from '../../core/jobs/jobs.ts';
+import { addressKey } from '../../core/recipients/email-address.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
 import { readBody, readParam, readQuery } from '../http.ts';
@@ -47,6 +49,7 @@ import {
   ListQuerySchema,
   ReportQuerySchema,
   TestSendSchema,
+  UnsubscribeLinkRequestSchema,
 } from '../schemas.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
 import { uploadDeps } from './uploads.ts';
@@ -247,6 +250,19 @@ export const campaignRoutes: RouteModule = {
         const id = readParam(c, 'id', IdSchema);
         const email = readParam(c, 'email', RecipientParamSchema);
         return c.json(RecipientOutcomeSchema.parse(await getRecipientOutcome(id, email, analyticsDeps)));
+      })
+      .post('/:id/unsubscribe-link', async (c) => {
+        // The same link the sender put in this recipient's email: callers who can already suppress any
+        // address learn nothing new, and `sixback smoke` can prove the public route without a mailbox.
+        const id = readParam(c, 'id', IdSchema);
+        const { email: address } = await readBody(c, UnsubscribeLinkRequestSchema, 'unsubscribe link');
+        await store.get(id);
+        await deps.app.unsubscribeLinks.ready();
+        return c.json({
+          campaignId: id,
+          email: address,
+          url: deps.app.unsubscribeLinks.url({ campaignId: id, key: addressKey(address) }),
+        });
       })
       .post('/:id/test', async (c) => {
         const id = readParam(c, 'id', IdSchema);
