@@ -17,6 +17,7 @@ import { register as stats } from './commands/stats.ts';
 import { register as suppression } from './commands/suppression.ts';
 import { register as templates } from './commands/templates.ts';
 import { register as upload } from './commands/upload.ts';
+import { register as webhooks } from './commands/webhooks.ts';
 import { EXIT } from './exit.ts';
 
 // The AWS SDK prints a ten-line NodeVersionSupportWarning on every command under Node 20; the README
@@ -35,6 +36,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   events,
   doctor,
   smoke,
+  webhooks,
   consoleCommand,
 ];
 

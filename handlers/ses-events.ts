@@ -8,6 +8,7 @@
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
+import type { WebhookEvent } from '../core/webhooks/events.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
@@ -17,6 +18,8 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
     suppression: deps.suppression,
     clock: deps.clock,
     emitMetrics,
+    // Fakes of AppDeps in tests may carry no publisher.
+    ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),
   };
 }
 
