@@ -221,7 +221,8 @@ describe('the functions', () => {
   const fnResources = () => ofType('AWS::Lambda::Function');
 
   it('run Node 22 or later on ARM64', () => {
-    expect(fnResources().length).toBe(7);
+    // prepare, begin, send, finalise, API, jobs, SES events, webhooks
+    expect(fnResources().length).toBe(8);
     for (const [, fn] of fnResources()) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
