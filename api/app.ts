@@ -18,6 +18,7 @@ import { suppressionRoutes } from './routes/suppression.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import type { ApiAuth, ApiDeps, ApiEnv, RouteModule } from './types.ts';
 
 /** Every route module of the API. Public modules (no authentication) must say so themselves. */
@@ -29,6 +30,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   suppressionRoutes,
   jobRoutes,
   localEventRoutes,
+  webhookRoutes,
   unsubscribeRoutes,
 ];
 

@@ -67,6 +67,9 @@ export const TestSendSchema = z.object({
   variables: variables.optional(),
 });
 
+/** Which recipient of a campaign an unsubscribe link is asked for (`sixback smoke` follows it). */
+export const UnsubscribeLinkRequestSchema = z.object({ email });
+
 export const DraftTestSendSchema = TestSendSchema.extend({
   templateId: IdSchema,
   templateVersion: z.number().int().positive().optional(),

@@ -13,10 +13,12 @@ import { register as dev } from './commands/dev.ts';
 import { register as doctor } from './commands/doctor.ts';
 import { register as events } from './commands/events.ts';
 import { register as send } from './commands/send.ts';
+import { register as smoke } from './commands/smoke.ts';
 import { register as stats } from './commands/stats.ts';
 import { register as suppression } from './commands/suppression.ts';
 import { register as templates } from './commands/templates.ts';
 import { register as upload } from './commands/upload.ts';
+import { register as webhooks } from './commands/webhooks.ts';
 import { EXIT } from './exit.ts';
 
 // The AWS SDK prints a ten-line NodeVersionSupportWarning on every command under Node 20; the README
@@ -35,6 +37,8 @@ const COMMANDS: ((program: Command) => void)[] = [
   suppression,
   events,
   doctor,
+  smoke,
+  webhooks,
   consoleCommand,
 ];
 

@@ -3,6 +3,7 @@
  * local engine, the API and the CLI all build their world here, so they run the same code paths.
  */
 
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   DynamoEngagementMarks,
   type EngagementMarksStore,
@@ -25,6 +26,15 @@ import { DynamoLedger, type Ledger } from './sending/ledger.ts';
 import { LearntRates, type SenderDeps } from './sending/send-batch.ts';
 import { CompiledTemplateCache } from './templates/render.ts';
 import { TemplateStore } from './templates/store.ts';
+import { statusChangedEvent } from './webhooks/events.ts';
+import {
+  EventBridgePublisher,
+  LocalWebhookPublisher,
+  NO_PUBLISHER,
+  type WebhookPublisher,
+} from './webhooks/publish.ts';
+import { WebhookStore } from './webhooks/store.ts';
+import type { UrlPolicy } from './webhooks/url-policy.ts';
 import type { WorkflowDeps } from './workflow/deps.ts';
 
 export interface AppDeps {
@@ -49,6 +59,12 @@ export interface AppDeps {
   /** The thin DynamoDB transport of the ledger and suppression lookups (dynamoTransport 'fast'); close it
    * with the clients. */
   dynamoRpc?: DynamoRpc;
+  /** Webhook subscriptions and logs; undefined without a webhooks table. */
+  webhooks: WebhookStore | undefined;
+  /** Where campaign status changes and recipient events go: the event bus on AWS, in-process locally. */
+  publisher: WebhookPublisher;
+  /** What webhook URLs may point at (core/webhooks/url-policy.ts). */
+  webhookUrlPolicy: UrlPolicy;
 }
 
 export interface AppOverrides {
@@ -97,6 +113,26 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   const marks = new DynamoEngagementMarks(clients.ddb, config.tables.ledger);
   const engagement = { marks, ...marksEngagementSource(marks, (id) => campaigns.find(id)) };
   const unsubscribeLinks = new UnsubscribeLinks(config);
+  const webhooks = config.tables.webhooks
+    ? new WebhookStore(clients.ddb, config.tables.webhooks, clock)
+    : undefined;
+  const webhookUrlPolicy: UrlPolicy = { allowPrivate: config.webhookAllowPrivate };
+  let publisher: WebhookPublisher = NO_PUBLISHER;
+  if (config.eventBusName) {
+    publisher = new EventBridgePublisher(
+      new EventBridgeClient({ region: config.region }),
+      config.eventBusName,
+    );
+  } else if (webhooks) {
+    publisher = new LocalWebhookPublisher({
+      store: webhooks,
+      fetch: (input, init) => fetch(input, init),
+      clock,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      urlPolicy: webhookUrlPolicy,
+    });
+  }
+  campaigns.onStatusChange = (record, from) => publisher.publish([statusChangedEvent(record, from, clock())]);
   // Unsubscribe links need a secret and a public address. A deployment that configures either gets them
   // on every email (and fails loudly if the other is missing); a bare configuration (unit tests) sends none.
   const unsubscribeConfigured = Boolean(
@@ -166,5 +202,8 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     unsubscribeLinks,
     engagement,
     ...(dynamoRpc ? { dynamoRpc } : {}),
+    webhooks,
+    publisher,
+    webhookUrlPolicy,
   };
 }

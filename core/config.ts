@@ -25,7 +25,13 @@ export const SixbackConfigSchema = z.object({
     ledger: z.string(),
     suppression: z.string(),
     analytics: z.string(),
+    /** Webhook subscriptions and delivery logs; unset: no webhooks. */
+    webhooks: z.string().optional(),
   }),
+  /** The EventBridge bus sixback publishes its events to (AWS); unset: delivered in-process (local). */
+  eventBusName: z.string().optional(),
+  /** Webhooks may target private, loopback and link-local addresses (the local stack; never by default). */
+  webhookAllowPrivate: z.boolean().default(false),
   stateMachineArn: z.string().optional(),
   /** Emails per second when a campaign names none and SES cannot be asked. */
   defaultRate: z.number().positive().default(14),
@@ -111,7 +117,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
       ledger: env.SIXBACK_LEDGER_TABLE ?? '',
       suppression: env.SIXBACK_SUPPRESSION_TABLE ?? '',
       analytics: env.SIXBACK_ANALYTICS_TABLE ?? '',
+      webhooks: optional('SIXBACK_WEBHOOKS_TABLE'),
     },
+    eventBusName: optional('SIXBACK_EVENT_BUS'),
+    webhookAllowPrivate: optional('SIXBACK_WEBHOOK_ALLOW_PRIVATE') === 'true',
     stateMachineArn: optional('SIXBACK_STATE_MACHINE_ARN'),
     sesTransport: optional('SIXBACK_SES_TRANSPORT') as 'sdk' | 'fast' | undefined,
     dynamoTransport: optional('SIXBACK_DYNAMO_TRANSPORT') as 'sdk' | 'fast' | undefined,

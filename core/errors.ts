@@ -149,6 +149,11 @@ export class PayloadTooLargeError extends SixbackError {
   readonly code = 'payload_too_large';
 }
 
+/** A webhook URL that is not http(s), or points inside the network where that is not allowed. */
+export class WebhookUrlRefusedError extends SixbackError {
+  readonly code = 'webhook_url_refused';
+}
+
 /** SES refused or failed a test email; details carry SES's own reason. */
 export class TestSendFailedError extends SixbackError {
   readonly code = 'test_send_failed';
@@ -178,6 +183,7 @@ const HTTP_STATUS: Record<string, number> = {
   invalid_unsubscribe_token: 400,
   unsubscribe_link_missing: 422,
   sender_not_allowed: 422,
+  webhook_url_refused: 422,
 };
 
 export interface HttpError {

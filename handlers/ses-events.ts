@@ -9,6 +9,7 @@ import { type EngagementEvent, markEngagement } from '../core/abtest/engagement.
 import type { AppDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
+import type { WebhookEvent } from '../core/webhooks/events.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
@@ -25,6 +26,8 @@ export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void 
             markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
         }
       : {}),
+    // Fakes of AppDeps in tests may carry no publisher.
+    ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),
   };
 }
 

@@ -5,3 +5,4 @@
 export const API_ENTRY = 'handlers/api.ts';
 export const SES_EVENTS_ENTRY = 'handlers/ses-events.ts';
 export const JOBS_ENTRY = 'handlers/jobs.ts';
+export const WEBHOOKS_ENTRY = 'handlers/webhooks.ts';

@@ -13,6 +13,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
 import { Email } from './constructs/email.ts';
+import { EventBus } from './constructs/event-bus.ts';
 import { API_ENTRY, Functions, SES_EVENTS_ENTRY } from './constructs/functions.ts';
 import { ImageHosting } from './constructs/image-hosting.ts';
 import { Monitoring } from './constructs/monitoring.ts';
@@ -32,6 +33,7 @@ export class SixbackStack extends Stack {
   readonly functions: Functions;
   readonly workflow: CampaignWorkflow;
   readonly monitoring: Monitoring;
+  readonly events: EventBus;
 
   constructor(scope: Construct, id: string, props: SixbackStackProps) {
     super(scope, id, props);
@@ -56,6 +58,7 @@ export class SixbackStack extends Stack {
       customRedirectDomain: params.customRedirectDomain,
     });
     this.api = new Api(this, 'Api', { logRetention });
+    this.events = new EventBus(this, 'Events', { busName: this.stackName });
     this.functions = new Functions(this, 'Functions', {
       storage: this.storage,
       email: this.email,
@@ -74,7 +77,9 @@ export class SixbackStack extends Stack {
       sendBatchTimeoutSeconds: params.sendBatchTimeoutSeconds,
       sendBatchMemoryMb: params.sendBatchMemoryMb,
       logRetention,
+      eventBus: this.events.bus,
     });
+    if (this.functions.webhooks) this.events.deliverTo(this.functions.webhooks);
     this.workflow = new CampaignWorkflow(this, 'Workflow', {
       stateMachineName,
       functions: this.functions.tasks,

@@ -105,10 +105,11 @@ export async function createTable(dynamodb: DynamoDBClient, name: string, shape:
 
 export async function createTables(
   dynamodb: DynamoDBClient,
-  names: Record<TableName, string>,
+  names: Partial<Record<TableName, string>>,
 ): Promise<void> {
   for (const [table, shape] of Object.entries(TABLES) as [TableName, TableShape][]) {
-    await createTable(dynamodb, names[table], shape);
+    const name = names[table];
+    if (name) await createTable(dynamodb, name, shape);
   }
 }
 

@@ -194,7 +194,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ledger: 'sixback-ledger',
         suppression: 'sixback-suppression',
         analytics: 'sixback-analytics',
+        webhooks: 'sixback-webhooks',
       },
+      // Local receivers listen on 127.0.0.1; on AWS private targets are refused (core/webhooks/url-policy.ts).
+      webhookAllowPrivate: true,
       defaultRate: options.defaultRate ?? 100,
       ...(configurationSet ? { configurationSet } : {}),
       trackingConfigurationSets: localSes,

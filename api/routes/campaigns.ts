@@ -14,6 +14,7 @@
  * GET  /v1/campaigns/:id/recipients/:email   one recipient's outcome and timeline
  * POST /v1/campaigns/:id/test            the campaign's email to a few addresses, outside the campaign
  * POST /v1/campaigns/test                the same for a campaign not created yet
+ * POST /v1/campaigns/:id/unsubscribe-link {email}: the signed link that recipient's email carries
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -45,6 +46,7 @@ import {
   ValidationError,
 } from '../../core/errors.ts';
 import { type JobDeps, jobView, reportJobId, startJob } from '../../core/jobs/jobs.ts';
+import { addressKey } from '../../core/recipients/email-address.ts';
 import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads.ts';
 import { ManualPickSchema } from '../../core/schemas.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
@@ -57,6 +59,7 @@ import {
   ListQuerySchema,
   ReportQuerySchema,
   TestSendSchema,
+  UnsubscribeLinkRequestSchema,
 } from '../schemas.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
 import { uploadDeps } from './uploads.ts';
@@ -267,6 +270,19 @@ export const campaignRoutes: RouteModule = {
         const id = readParam(c, 'id', IdSchema);
         const email = readParam(c, 'email', RecipientParamSchema);
         return c.json(RecipientOutcomeSchema.parse(await getRecipientOutcome(id, email, analyticsDeps)));
+      })
+      .post('/:id/unsubscribe-link', async (c) => {
+        // The same link the sender put in this recipient's email: callers who can already suppress any
+        // address learn nothing new, and `sixback smoke` can prove the public route without a mailbox.
+        const id = readParam(c, 'id', IdSchema);
+        const { email: address } = await readBody(c, UnsubscribeLinkRequestSchema, 'unsubscribe link');
+        await store.get(id);
+        await deps.app.unsubscribeLinks.ready();
+        return c.json({
+          campaignId: id,
+          email: address,
+          url: deps.app.unsubscribeLinks.url({ campaignId: id, key: addressKey(address) }),
+        });
       })
       .post('/:id/test', async (c) => {
         const id = readParam(c, 'id', IdSchema);

@@ -42,6 +42,8 @@ export const unsubscribeRoutes: RouteModule = {
       suppression: deps.app.suppression,
       campaigns: deps.app.campaigns,
       analytics: deps.app.analytics,
+      publish: (events: Parameters<typeof deps.app.publisher.publish>[0]) =>
+        deps.app.publisher.publish(events),
       clock: deps.app.clock,
     };
     return new Hono<ApiEnv>()

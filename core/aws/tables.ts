@@ -34,6 +34,8 @@ export const TABLES = {
    * whose own item is full (`<campaign>#d<shard>` / event id, expiring).
    */
   analytics: { partitionKey: 'pk', sortKey: { name: 'sk', type: 'S' }, ttlAttribute: 'expiresAt' },
+  // Subscriptions under pk "subscription", delivery logs under "log#<id>" (core/webhooks/store.ts).
+  webhooks: { partitionKey: 'pk', sortKey: { name: 'sk', type: 'S' } },
 } satisfies Record<string, TableShape>;
 
 export type TableName = keyof typeof TABLES;

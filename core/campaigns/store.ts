@@ -146,6 +146,9 @@ export const GATE_PROJECTION = {
 };
 
 export class CampaignStore {
+  /** Told of every status change after it is written (core/app.ts publishes it as a webhook event). */
+  onStatusChange: ((record: CampaignRecord, from: CampaignStatus) => Promise<void>) | undefined;
+
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
     private readonly table: string,
@@ -340,12 +343,22 @@ export class CampaignStore {
         }),
       );
       if (progress) await this.setProgress(id, progress);
-      return {
+      const record: CampaignRecord = {
         ...(out.Attributes as CampaignRecord),
         progress: progress ?? current.progress,
         ...(current.events ? { events: current.events } : {}),
         ...(current.uniqueEvents ? { uniqueEvents: current.uniqueEvents } : {}),
       };
+      if (this.onStatusChange) {
+        // A listener (webhooks, the event bus) only hands the change over; its failure never undoes or
+        // fails the transition, which has happened.
+        try {
+          await this.onStatusChange(record, current.status);
+        } catch (error) {
+          console.error(`status change listener: ${(error as Error).message}`);
+        }
+      }
+      return record;
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
         const now = await this.get(id);

@@ -13,6 +13,7 @@ import type { CampaignRecord } from '../campaigns/store.ts';
 import { ValidationError } from '../errors.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
+import { recipientEvent, type WebhookEvent } from '../webhooks/events.ts';
 import type { Applied } from './analytics-store.ts';
 import {
   type Breach,
@@ -164,6 +165,8 @@ export interface SesEventDeps {
   /** Takes the Open and Click events, for A/B tests (core/abtest/engagement.ts). */
   engagement?: (events: EngagementEvent[]) => Promise<unknown>;
   thresholds?: Thresholds;
+  /** Recipient events for webhooks and the event bus, handed over once per batch. */
+  publish?: (events: WebhookEvent[]) => Promise<void>;
 }
 
 export interface SesEventResult extends ClassifiedEvent {
@@ -199,6 +202,34 @@ async function classifyAndSuppress(
     }
   }
   return { event, suppressed, detail, engagement };
+}
+
+/** The recipient event a webhook subscriber gets for an SES event, when there is one. */
+export function recipientEventOf(event: ClassifiedEvent, detail: SesEventDetail, at: Date) {
+  const raw = detail as Record<string, unknown> & SesEventDetail;
+  const bounce = detail.bounce;
+  const click = raw.click as { link?: string } | undefined;
+  const recipients =
+    event.eventType === 'BOUNCE'
+      ? (bounce?.bouncedRecipients ?? []).map((r) => r.emailAddress)
+      : event.eventType === 'COMPLAINT'
+        ? (detail.complaint?.complainedRecipients ?? []).map((r) => r.emailAddress)
+        : event.eventType === 'DELIVERY'
+          ? ((raw.delivery as { recipients?: string[] } | undefined)?.recipients ?? detail.mail.destination)
+          : detail.mail.destination;
+  return recipientEvent({
+    sesEventType: event.eventType,
+    campaignId: event.campaignId,
+    messageId: event.messageId ?? 'unknown',
+    recipients,
+    at,
+    details:
+      event.eventType === 'BOUNCE'
+        ? { bounceType: bounce?.bounceType ?? null, bounceSubType: bounce?.bounceSubType ?? null }
+        : event.eventType === 'CLICK'
+          ? { link: click?.link ?? null }
+          : {},
+  });
 }
 
 /**
@@ -333,6 +364,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     events: [],
     health: {},
   };
+  const webhookEvents: WebhookEvent[] = [];
   const perType = new Map<
     string,
     { counter: EventCounter; eventType: string; campaignId?: string; n: number }
@@ -361,6 +393,10 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     }
     const { event, suppressed, detail } = classified;
     engagement.push(...classified.engagement);
+    if (deps.publish) {
+      const outgoing = recipientEventOf(event, detail, now);
+      if (outgoing) webhookEvents.push(outgoing);
+    }
     result.recorded++;
     result.suppressed.push(...suppressed);
     result.events.push({ event, suppressed });
@@ -404,6 +440,14 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   }
   for (const entry of perType.values())
     emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
+  // After the batch is recorded, once for the batch: a publish never fails or delays the recording.
+  if (deps.publish && webhookEvents.length > 0) {
+    try {
+      await deps.publish(webhookEvents);
+    } catch (error) {
+      console.error(`webhooks: publishing SES events failed: ${(error as Error).message}`);
+    }
+  }
   return result;
 }
 

@@ -8,6 +8,7 @@ import { resolveUnsubscribeSecret } from '../aws/secret.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
 import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import type { WebhookEvent } from '../webhooks/events.ts';
 import type { AnalyticsStore } from './analytics-store.ts';
 import { assertHeaderValue } from './headers.ts';
 import { bucketOf, unsubscribeEvent } from './outcomes.ts';
@@ -103,6 +104,8 @@ export interface UnsubscribeDeps {
   campaigns: Pick<CampaignStore, 'addEvents'>;
   /** Records the unsubscribe on the recipient's outcome and the campaign's time series, once. */
   analytics?: Pick<AnalyticsStore, 'apply' | 'addSeries'>;
+  /** Webhooks and the event bus hear of it as `recipient.unsubscribed`. */
+  publish?: (events: WebhookEvent[]) => Promise<void>;
   clock?: () => Date;
 }
 
@@ -118,14 +121,34 @@ export async function unsubscribe(
   const existing = await deps.suppression.get(subject.key);
   if (existing) return { ...subject, already: true };
   await deps.suppression.add(subject.key, 'unsubscribe', `unsubscribe:${subject.campaignId}`);
+  await recordUnsubscribe(subject, deps);
+  if (deps.publish) {
+    const at = (deps.clock ?? (() => new Date()))();
+    await deps
+      .publish([
+        {
+          // One per person and campaign: a second click changes nothing and publishes nothing.
+          id: `${subject.campaignId}:recipient.unsubscribed:${subject.key}`,
+          type: 'recipient.unsubscribed',
+          createdAt: at.toISOString(),
+          data: { campaignId: subject.campaignId, recipients: [subject.key], via: 'one-click' },
+        },
+      ])
+      .catch((error: Error) => console.error(`webhooks: publishing an unsubscribe failed: ${error.message}`));
+  }
+  return { ...subject, already: false };
+}
+
+/** The unsubscribe on the campaign's counters, and on the recipient's outcome and time series. */
+async function recordUnsubscribe(subject: TokenSubject, deps: UnsubscribeDeps): Promise<void> {
   if (!deps.analytics) {
     await deps.campaigns.addEvents(subject.campaignId, { unsubscribe: 1 });
-    return { ...subject, already: false };
+    return;
   }
   const event = unsubscribeEvent(subject.campaignId, subject.key, (deps.clock ?? (() => new Date()))());
   const applied = await deps.analytics.apply(event);
   // Applied before: the first POST got as far as the outcome and failed after it (a retry of the POST).
-  if (!applied) return { ...subject, already: false };
+  if (!applied) return;
   const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
   if (record) {
     await deps.analytics.addSeries(
@@ -134,7 +157,6 @@ export async function unsubscribe(
       new Map(),
     );
   }
-  return { ...subject, already: false };
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,14 +17,14 @@ import { Construct } from 'constructs';
 import { TABLES, type TableShape } from '../../core/aws/tables.ts';
 import { keys } from '../../core/config.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
-import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY } from '../entries.ts';
+import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY, WEBHOOKS_ENTRY } from '../entries.ts';
 import { acknowledge, wildcardFindings } from '../nag.ts';
 import type { Email } from './email.ts';
 import { REPO_ROOT, SixbackFunction } from './function.ts';
 import type { Storage } from './storage.ts';
 import { aslTaskTimeoutSeconds } from './workflow.ts';
 
-export { API_ENTRY, SES_EVENTS_ENTRY };
+export { API_ENTRY, SES_EVENTS_ENTRY, WEBHOOKS_ENTRY };
 
 export const handlerExists = (entry: string) => existsSync(join(REPO_ROOT, entry));
 
@@ -48,6 +49,8 @@ export interface FunctionEnvironment {
   SIXBACK_UNSUBSCRIBE_SECRET_ARN: string;
   SIXBACK_UNSUBSCRIBE_MAILTO?: string;
   SIXBACK_IMAGES_BASE_URL: string;
+  SIXBACK_WEBHOOKS_TABLE: string;
+  SIXBACK_EVENT_BUS: string;
 }
 
 /**
@@ -61,6 +64,8 @@ export const ENV_NOT_SET_ON_AWS: Record<string, string> = {
   SIXBACK_SFN_ENDPOINT: 'endpoints are for the local stack; unset means real AWS',
   SIXBACK_UNSUBSCRIBE_SECRET_PARAMETER: 'the stack keeps the secret in Secrets Manager (the ARN variable)',
   SIXBACK_JOBS_FUNCTION: 'only the API starts jobs; the Jobs function cannot name itself (a reference cycle)',
+  SIXBACK_WEBHOOK_ALLOW_PRIVATE:
+    'webhooks never target private or link-local addresses from inside AWS (SSRF); set it by hand to allow them',
 };
 
 export interface FunctionsProps {
@@ -81,6 +86,8 @@ export interface FunctionsProps {
   sendBatchTimeoutSeconds: number;
   sendBatchMemoryMb: number;
   logRetention: logs.RetentionDays;
+  /** The `sixback` event bus every function publishes status changes and recipient events to. */
+  eventBus: events.IEventBus;
 }
 
 /** How far under the ASL Task timeout a function must stop, so a retry never overlaps a live attempt. */
@@ -91,6 +98,7 @@ export class Functions extends Construct {
   readonly api?: SixbackFunction;
   readonly sesEvents?: SixbackFunction;
   readonly jobs?: SixbackFunction;
+  readonly webhooks?: SixbackFunction;
   readonly environment: FunctionEnvironment;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
@@ -117,6 +125,8 @@ export class Functions extends Construct {
       SIXBACK_UNSUBSCRIBE_SECRET_ARN: props.unsubscribeSecret.secretArn,
       ...(props.unsubscribeMailto ? { SIXBACK_UNSUBSCRIBE_MAILTO: props.unsubscribeMailto } : {}),
       SIXBACK_IMAGES_BASE_URL: props.imagesBaseUrl,
+      SIXBACK_WEBHOOKS_TABLE: tables.webhooks.tableName,
+      SIXBACK_EVENT_BUS: props.eventBus.eventBusName,
     };
     const environment = { ...this.environment } as Record<string, string>;
     const logRetention = props.logRetention;
@@ -233,6 +243,10 @@ export class Functions extends Construct {
     allow(pickWinner, 'EngagementMarks', ['dynamodb:Query'], [tables.ledger.tableArn]);
     allow(pickWinner, 'ReadSampleResults', ['s3:GetObject'], [results], perCampaign);
     missingIs404(pickWinner);
+    // Every status change (any task, the API's cancel/resume) and recipient event is put on the bus.
+    const publishes = (fn: SixbackFunction) =>
+      allow(fn, 'PublishEvents', ['events:PutEvents'], [props.eventBus.eventBusArn]);
+    for (const fn of [prepare, beginSending, sendBatch, finalise]) publishes(fn);
 
     this.tasks = {
       PrepareFunctionArn: prepare,
@@ -340,6 +354,14 @@ export class Functions extends Construct {
       allow(api, 'UnsubscribeKey', ['secretsmanager:GetSecretValue'], [props.unsubscribeSecret.secretArn]);
       // Test sends (POST /v1/campaigns/test) go straight from the API, as the same identities.
       props.email.grantSend(api);
+      // Webhook subscriptions, their delivery logs, and the test button's log line.
+      allow(
+        api,
+        'Webhooks',
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        [tables.webhooks.tableArn],
+      );
+      publishes(api);
       this.api = api;
 
       // Jobs: work an API request starts but could not finish in API Gateway's 29 s (a stopped campaign's
@@ -373,6 +395,8 @@ export class Functions extends Construct {
         missingIs404(jobs);
         allow(api, 'StartJobs', ['lambda:InvokeFunction'], [jobs.functionArn]);
         api.addEnvironment('SIXBACK_JOBS_FUNCTION', jobs.functionName);
+        // A stopped campaign's report settles its status: that change is published too.
+        publishes(jobs);
         this.jobs = jobs;
       }
     }
@@ -402,7 +426,23 @@ export class Functions extends Construct {
       // the campaign to know whether the recipient is in a sample.
       allow(sesEvents, 'EngagementMarks', ['dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
       allow(sesEvents, 'ReadCampaign', ['dynamodb:GetItem'], [tables.campaigns.tableArn]);
+      publishes(sesEvents);
       this.sesEvents = sesEvents;
+    }
+
+    // Webhooks: each event on the bus, POSTed signed to the subscribers that want it, with retries.
+    if (handlerExists(WEBHOOKS_ENTRY)) {
+      const webhooks = new SixbackFunction(this, 'Webhooks', {
+        entry: WEBHOOKS_ENTRY,
+        description: 'Delivers sixback events to webhook subscribers',
+        environment,
+        memorySize: 256,
+        // Seven attempts with backoff take about a minute (core/webhooks/deliver.ts DEFAULT_RETRY).
+        timeout: Duration.seconds(120),
+        logRetention,
+      });
+      allow(webhooks, 'Webhooks', ['dynamodb:Query', 'dynamodb:PutItem'], [tables.webhooks.tableArn]);
+      this.webhooks = webhooks;
     }
   }
 }

@@ -26,7 +26,10 @@ export interface StorageProps {
   /** 0 keeps campaign files for good. */
   campaignFileRetentionDays: number;
   /** Names of a deleted deployment's retained bucket and tables, to reuse instead of creating. */
-  retained?: { bucket: string; analytics?: string } & Record<Exclude<TableName, 'analytics'>, string>;
+  retained?: { bucket: string; analytics?: string } & Record<
+    Exclude<TableName, 'analytics' | 'webhooks'>,
+    string
+  >;
 }
 
 /** The tag on every data resource the stack creates, naming its role: how to find them after a destroy. */
@@ -51,6 +54,7 @@ export class Storage extends Construct {
         analytics: retained.analytics
           ? reuseTable(this, 'Analytics', retained.analytics, TABLES.analytics)
           : this.table('Analytics', TABLES.analytics, removalPolicy),
+        webhooks: this.webhooksTable(),
       };
       return;
     }
@@ -115,7 +119,22 @@ export class Storage extends Construct {
       ledger: this.table('Ledger', TABLES.ledger, removalPolicy),
       suppression: this.table('Suppression', TABLES.suppression, removalPolicy),
       analytics: this.table('Analytics', TABLES.analytics, removalPolicy),
+      webhooks: this.webhooksTable(),
     };
+  }
+
+  /**
+   * Webhook subscriptions and their delivery logs are configuration and recent history, not data to keep:
+   * the table goes with the stack (subscribers are added again after a redeploy), and log items expire
+   * on their own after 30 days (TTL on expiresAt).
+   */
+  private webhooksTable(): dynamodb.Table {
+    const table = this.table('Webhooks', TABLES.webhooks, RemovalPolicy.DESTROY);
+    (table.node.defaultChild as dynamodb.CfnTable).timeToLiveSpecification = {
+      attributeName: 'expiresAt',
+      enabled: true,
+    };
+    return table;
   }
 
   private table(id: string, shape: TableShape, removalPolicy: RemovalPolicy): dynamodb.Table {

@@ -550,8 +550,14 @@ describe('the sixback API', () => {
       }
       expect(job.status).toBe('succeeded');
       // Nothing was ever tried: every sendable row is not_sent with the reason, none failed.
-      const after = await t.call('GET', `/v1/campaigns/${id}`);
-      const counts = (after.body.progress as { counts: Record<string, number> }).counts;
+      // The totals come with the report job, which runs beside the request: poll for them.
+      let counts: Record<string, number> = {};
+      for (const end = Date.now() + 10_000; Date.now() < end; ) {
+        const after = await t.call('GET', `/v1/campaigns/${id}`);
+        counts = (after.body.progress as { counts: Record<string, number> }).counts;
+        if (after.body.reportAvailable) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       expect(counts).toMatchObject({ sent: 0, failed: 0, not_sent: 3 });
       const link = await t.call('GET', `/v1/campaigns/${id}/report`);
       const csv = await (await fetch(link.body.url as string)).text();

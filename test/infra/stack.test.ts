@@ -229,7 +229,8 @@ describe('the functions', () => {
   const fnResources = () => ofType('AWS::Lambda::Function');
 
   it('run Node 22 or later on ARM64', () => {
-    expect(fnResources().length).toBe(8);
+    // prepare, begin, send, finalise, pick winner, API, jobs, SES events, webhooks
+    expect(fnResources().length).toBe(9);
     for (const [, fn] of fnResources()) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -601,6 +602,52 @@ describe('the API and SES', () => {
     expect(outputs.sort()).toEqual(['Dkim1Record1', 'Dkim1Record2', 'Dkim1Record3']);
   });
 
+  it('has a sixback event bus every publisher may put events on, routed to the webhooks function', () => {
+    const [busId, bus] = must(ofType('AWS::Events::EventBus')[0], 'event bus');
+    expect(bus.Properties.Name).toBe('sixback');
+    const rule = must(
+      ofType('AWS::Events::Rule').find(
+        ([, r]) =>
+          r.Properties.EventBusName !== undefined && flat(r.Properties.EventBusName) === `<${busId}>`,
+      ),
+      'rule on the sixback bus',
+    )[1];
+    expect(rule.Properties.EventPattern).toEqual({ source: ['sixback'] });
+    const webhooksFn = logicalId(stack.functions.webhooks as never);
+    const targets = rule.Properties.Targets as {
+      Arn: unknown;
+      RetryPolicy?: { MaximumRetryAttempts: number };
+    }[];
+    expect(targets.map((t) => flat(t.Arn))).toEqual([`<${webhooksFn}.Arn>`]);
+    expect(targets[0]?.RetryPolicy?.MaximumRetryAttempts).toBe(2);
+    // PutEvents on this bus only, for every function that changes a status or records SES events.
+    const publishers = [
+      ...Object.values(stack.functions.tasks),
+      stack.functions.api,
+      stack.functions.sesEvents,
+    ].map((fn) => roleOfFunction(logicalId(fn as never)));
+    for (const role of publishers) {
+      const puts = statementsOfRole(role).filter((st) => [st.Action].flat().includes('events:PutEvents'));
+      expect(
+        puts.map((st) => [st.Resource].flat().map(flat)),
+        role,
+      ).toEqual([[`<${busId}.Arn>`]]);
+    }
+    // The webhooks function reads subscribers and writes its log, on the webhooks table only, and
+    // publishes nothing itself.
+    const webhookStatements = statementsOfRole(roleOfFunction(webhooksFn));
+    const tableId = logicalId(stack.storage.tables.webhooks as never);
+    expect(webhookStatements.find((st) => st.Sid === 'Webhooks')).toMatchObject({
+      Action: ['dynamodb:Query', 'dynamodb:PutItem'],
+    });
+    expect([webhookStatements.find((st) => st.Sid === 'Webhooks')?.Resource].flat().map(flat)).toEqual([
+      `<${tableId}.Arn>`,
+    ]);
+    expect(webhookStatements.some((st) => [st.Action].flat().includes('events:PutEvents'))).toBe(false);
+    // Delivery logs expire on their own.
+    expect(props(tableId).TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
   it('sends configuration set events to EventBridge and routes them to the SES events function', () => {
     template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       EventDestination: { Enabled: true, EventBridgeDestination: Match.anyValue() },
@@ -610,7 +657,12 @@ describe('the API and SES', () => {
       .MatchingEventTypes;
     // Suppression needs bounces and complaints; the campaign's rates need sends and deliveries.
     expect(types).toEqual(expect.arrayContaining(['bounce', 'complaint', 'send', 'delivery']));
-    const rule = must(ofType('AWS::Events::Rule')[0], 'events rule')[1];
+    const rule = must(
+      ofType('AWS::Events::Rule').find(
+        ([, r]) => (r.Properties.EventPattern as { source: string[] }).source[0] === 'aws.ses',
+      ),
+      'events rule',
+    )[1];
     const pattern = rule.Properties.EventPattern as { source: string[]; 'detail-type': string[] };
     expect(pattern.source).toEqual(['aws.ses']);
     // One detail-type per event type any of the sets publishes (the tracking sets add open and click).

@@ -1,0 +1,100 @@
+/**
+ * Publishing sixback's events. Publishing never waits for a subscriber: on AWS it is one PutEvents call
+ * per ten events to the `sixback` event bus (users wire their own targets to it), and a rule on that bus
+ * invokes the webhooks function, which delivers to subscribers with retries (handlers/webhooks.ts).
+ * Locally a background queue does what that function does, in-process. Either way the campaign step or
+ * SES-events batch that produced an event only hands it over; a publish that fails is logged, never
+ * thrown into sending.
+ */
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type DeliverDeps, deliverEvent, wants } from './deliver.ts';
+import type { WebhookEvent } from './events.ts';
+import type { DeliveryAttempt, WebhookStoreLike } from './store.ts';
+
+/** EventBridge `source` of every event sixback puts on its bus; `detail-type` is the event's type. */
+export const EVENT_SOURCE = 'sixback';
+const PUT_EVENTS_MAX = 10;
+
+export interface WebhookPublisher {
+  publish(events: WebhookEvent[]): Promise<void>;
+}
+
+export interface DispatchDeps extends DeliverDeps {
+  store: WebhookStoreLike;
+}
+
+/** Delivers events to every subscriber that wants them, all pairs at once; returns each final attempt. */
+export async function dispatchEvents(events: WebhookEvent[], deps: DispatchDeps): Promise<DeliveryAttempt[]> {
+  if (events.length === 0) return [];
+  const subscriptions = await deps.store.listSubscriptions();
+  const jobs = events.flatMap((event) =>
+    subscriptions.filter((s) => wants(s, event)).map((s) => deliverEvent(event, s, deps)),
+  );
+  return Promise.all(jobs);
+}
+
+export class EventBridgePublisher implements WebhookPublisher {
+  constructor(
+    private readonly client: Pick<EventBridgeClient, 'send'>,
+    private readonly busName: string,
+    private readonly log: (message: string) => void = (m) => console.error(m),
+  ) {}
+
+  async publish(events: WebhookEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += PUT_EVENTS_MAX) {
+      const chunk = events.slice(i, i + PUT_EVENTS_MAX);
+      try {
+        const out = await this.client.send(
+          new PutEventsCommand({
+            Entries: chunk.map((event) => ({
+              EventBusName: this.busName,
+              Source: EVENT_SOURCE,
+              DetailType: event.type,
+              Time: new Date(event.createdAt),
+              Detail: JSON.stringify(event),
+            })),
+          }),
+        );
+        if ((out.FailedEntryCount ?? 0) > 0)
+          this.log(JSON.stringify({ webhooks: 'PutEvents failed entries', count: out.FailedEntryCount }));
+      } catch (error) {
+        this.log(JSON.stringify({ webhooks: 'PutEvents failed', error: (error as Error).message }));
+      }
+    }
+  }
+}
+
+/** The local stack's bus: events are delivered in the background, in order of publication. */
+export class LocalWebhookPublisher implements WebhookPublisher {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly deps: DispatchDeps,
+    private readonly log: (message: string) => void = (m) => console.error(m),
+  ) {}
+
+  async publish(events: WebhookEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    this.pending++;
+    // Each batch starts after the previous one was handed out; deliveries (and their retries) then run
+    // on their own, so one slow subscriber never holds back the next status change.
+    this.tail = this.tail
+      .then(() => {
+        void dispatchEvents(events, this.deps)
+          .catch((error) => this.log(`webhooks: ${(error as Error).message}`))
+          .finally(() => {
+            this.pending--;
+          });
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves once every published event's deliveries (retries included) have ended. For tests. */
+  async idle(): Promise<void> {
+    while (this.pending > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Publishing is optional: without a webhooks table or bus nothing is published. */
+export const NO_PUBLISHER: WebhookPublisher = { publish: async () => undefined };
