@@ -45,7 +45,8 @@ process.on('message', async (message: Request) => {
         const t = times.get(`bench-${i}@example.com`);
         if (t === undefined) continue;
         const b = Math.floor(i / message.batchSize);
-        const span = (batches[b] ??= [t, t, 0]);
+        const span = batches[b] ?? [t, t, 0];
+        batches[b] = span;
         if (t < span[0]) span[0] = t;
         if (t > span[1]) span[1] = t;
         span[2]++;
