@@ -14,6 +14,7 @@
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
+ *   --pacing-shared 0|1 0: each Map child keeps to its equal share (the pacing before the shared rate)
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
  *   --references LIST   which reference runs (default ceiling,stock,seed; at 100 KB the stock SDK and seed
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     reference: { type: 'string' },
     'pacing-limit': { type: 'string', default: '2000' },
     'pacing-recipients': { type: 'string' },
+    'pacing-shared': { type: 'string', default: '1' },
     steps: { type: 'boolean', default: false },
     'worker-rate': { type: 'string', default: '1000' },
     'email-kb': { type: 'string' },
@@ -258,6 +260,7 @@ try {
         maxInFlight: Math.max(maxInFlight, 32),
         fastLedger: true,
         template,
+        sharedRate: values['pacing-shared'] !== '0',
       });
       results.push(result);
       log(row(result));

@@ -32,6 +32,8 @@ export interface PipelineOptions {
   fastLedger: boolean;
   /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
   maxWorkerRate?: number | undefined;
+  /** Whether the Map children share the campaign's rate (default: the configuration's, true). */
+  sharedRate?: boolean;
   /** The campaign's template. */
   template: BenchTemplate;
 }
@@ -93,6 +95,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     dynamoTransport: options.transport,
     senderWorkers: options.workers,
     fastLedger: options.fastLedger,
+    ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
   });
   try {
     // Not measured: the sender threads loading their modules.
