@@ -14,6 +14,8 @@
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
+ *   --ledger memory|dynalite  the ledger's batch traffic from memory in its own process (local/fast-ledger.ts,
+ *                      the default, standing in for DynamoDB) or in dynalite, as `sixback dev` runs it
  *   --pacing-shared 0|1 0: each Map child keeps to its equal share (the pacing before the shared rate)
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
@@ -57,6 +59,7 @@ const { values } = parseArgs({
     'pacing-limit': { type: 'string', default: '2000' },
     'pacing-recipients': { type: 'string' },
     'pacing-shared': { type: 'string', default: '1' },
+    ledger: { type: 'string', default: 'memory' },
     steps: { type: 'boolean', default: false },
     'worker-rate': { type: 'string', default: '1000' },
     'email-kb': { type: 'string' },
@@ -144,7 +147,7 @@ try {
     transport: 'fast',
     workers,
     maxInFlight,
-    fastLedger: true,
+    fastLedger: values.ledger !== 'dynalite',
     maxWorkerRate,
     template,
   } as const;
@@ -258,7 +261,7 @@ try {
         // At 60 ms a call, the limit needs limit x 0.06 sends in flight: plan.ts's children of 250/s,
         // each with enough in flight to reach its share.
         maxInFlight: Math.max(maxInFlight, 32),
-        fastLedger: true,
+        fastLedger: values.ledger !== 'dynalite',
         template,
         sharedRate: values['pacing-shared'] !== '0',
       });
@@ -321,6 +324,7 @@ try {
     ledgerProcessPeakRssMb: Math.round(main.servicesPeakRssMb),
     standinPeakRssMb: Math.round(main.standin.maxRssMb),
     workers,
+    ledger: values.ledger,
     rate,
     latencyMs: latency,
     ratios,
