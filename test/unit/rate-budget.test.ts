@@ -18,12 +18,10 @@ class Sim {
     });
   async run(untilMs: number): Promise<void> {
     for (;;) {
-      // Let every resolved promise chain run until each task waits on a timer again.
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-      if (this.timers.length === 0) {
-        await new Promise((r) => setImmediate(r));
-        if (this.timers.length === 0) return;
-      }
+      // Let every resolved promise chain run until each task waits on a timer again (a macrotask runs only
+      // once every microtask is done), so no send is recorded after the clock has moved on.
+      await new Promise((r) => setImmediate(r));
+      if (this.timers.length === 0) return;
       let k = 0;
       for (let i = 1; i < this.timers.length; i++)
         if ((this.timers[i] as { at: number }).at < (this.timers[k] as { at: number }).at) k = i;
