@@ -13,6 +13,10 @@
  *   --in-flight K       sends in flight per batch (default 16)
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
+ *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
+ *   --ledger memory|dynalite  the ledger's batch traffic from memory in its own process (local/fast-ledger.ts,
+ *                      the default, standing in for DynamoDB) or in dynalite, as `sixback dev` runs it
+ *   --pacing-shared 0|1 0: each Map child keeps to its equal share (the pacing before the shared rate)
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
  *   --references LIST   which reference runs (default ceiling,stock,seed; at 100 KB the stock SDK and seed
@@ -26,6 +30,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runCeiling } from './ceiling.ts';
 import { benchTemplateFile, loadBenchTemplate } from './fixtures.ts';
+import { pacingTimeline } from './pacing-timeline.ts';
 import { type PipelineResult, runPipeline } from './pipeline.ts';
 import { StandinProcess } from './standin.ts';
 
@@ -52,6 +57,9 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '16' },
     reference: { type: 'string' },
     'pacing-limit': { type: 'string', default: '2000' },
+    'pacing-recipients': { type: 'string' },
+    'pacing-shared': { type: 'string', default: '1' },
+    ledger: { type: 'string', default: 'memory' },
     steps: { type: 'boolean', default: false },
     'worker-rate': { type: 'string', default: '1000' },
     'email-kb': { type: 'string' },
@@ -139,7 +147,7 @@ try {
     transport: 'fast',
     workers,
     maxInFlight,
-    fastLedger: true,
+    fastLedger: values.ledger !== 'dynalite',
     maxWorkerRate,
     template,
   } as const;
@@ -236,9 +244,13 @@ try {
       latencyMs: 60,
       rateLimit: pacingLimit,
       quota: { max24HourSend: 100_000_000, maxSendRate: pacingLimit },
+      recordTimes: true,
     });
     try {
-      const size = Math.max(1000, pacingLimit * 15);
+      const size =
+        values['pacing-recipients'] !== undefined
+          ? Number(values['pacing-recipients'])
+          : Math.max(1000, pacingLimit * 15);
       const result = await runPipeline({
         label: `pacing: limit ${pacingLimit}/s, 60 ms`,
         recipients: size,
@@ -249,11 +261,18 @@ try {
         // At 60 ms a call, the limit needs limit x 0.06 sends in flight: plan.ts's children of 250/s,
         // each with enough in flight to reach its share.
         maxInFlight: Math.max(maxInFlight, 32),
-        fastLedger: true,
+        fastLedger: values.ledger !== 'dynalite',
         template,
+        sharedRate: values['pacing-shared'] !== '0',
       });
       results.push(result);
       log(row(result));
+      const timeline = pacingTimeline(result.standin, pacingLimit, result.plan?.maxConcurrency ?? 1);
+      log(
+        `  pacing: ${result.plan?.maxConcurrency} children of ${fmt(pacingLimit / (result.plan?.maxConcurrency ?? 1))}/s, ${timeline.children} batches of ${result.plan?.batchSize}; steady ${fmt(timeline.steadyFraction, 3)} of the limit, children sending ${fmt(timeline.occupancy, 3)} of the time at ${fmt(timeline.childRateToShare, 3)} of their share, median slot switch ${fmt(timeline.medianSwitchMs)} ms`,
+      );
+      log(`  per second / limit: ${timeline.perSecondFraction.map((f) => fmt(f, 2)).join(' ')}`);
+      log(`  first 3 s per 100 ms [accepted, children sending]: ${JSON.stringify(timeline.head)}`);
       pacing = {
         limit: pacingLimit,
         recipients: size,
@@ -264,6 +283,13 @@ try {
         lost: result.lost,
         duplicates: result.duplicates,
         status: result.status,
+        children: result.plan?.maxConcurrency,
+        batchSize: result.plan?.batchSize,
+        steadyFraction: timeline.steadyFraction,
+        occupancy: timeline.occupancy,
+        childRateToShare: timeline.childRateToShare,
+        medianSwitchMs: timeline.medianSwitchMs,
+        perSecondFraction: timeline.perSecondFraction,
       };
     } finally {
       await limited.close();
@@ -298,6 +324,7 @@ try {
     ledgerProcessPeakRssMb: Math.round(main.servicesPeakRssMb),
     standinPeakRssMb: Math.round(main.standin.maxRssMb),
     workers,
+    ledger: values.ledger,
     rate,
     latencyMs: latency,
     ratios,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createCampaign } from '../core/campaigns/service.ts';
 import { keys } from '../core/config.ts';
+import type { SendPlan } from '../core/schemas.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   fastLedger: boolean;
   /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
   maxWorkerRate?: number | undefined;
+  /** Whether the Map children share the campaign's rate (default: the configuration's, true). */
+  sharedRate?: boolean;
   /** The campaign's template. */
   template: BenchTemplate;
 }
@@ -63,6 +66,8 @@ export interface PipelineResult {
   peakRssMb: number;
   servicesPeakRssMb: number;
   standin: StandinSummary;
+  /** What Prepare planned: Map children at once (maxConcurrency), rows per child, the campaign rate. */
+  plan: SendPlan | undefined;
 }
 
 const SEED_ASL = `${CACHE_DIR}seed.asl.json`;
@@ -90,6 +95,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     dynamoTransport: options.transport,
     senderWorkers: options.workers,
     fastLedger: options.fastLedger,
+    ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
   });
   try {
     // Not measured: the sender threads loading their modules.
@@ -172,7 +178,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       );
     }
     const final = await stack.deps.campaigns.get(campaign.id);
-    const summary = await options.standin.summary(options.recipients);
+    const summary = await options.standin.summary(options.recipients, final.plan?.batchSize);
     const totals = final.totals ?? { ...final.progress, rows: options.recipients };
     const sendMs = summary.rates.last - summary.rates.first;
     const startedAtEpoch = performance.timeOrigin + t0;
@@ -204,6 +210,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       peakRssMb: peakRss / 2 ** 20,
       servicesPeakRssMb: serviceUsage.reduce((sum, c) => sum + c.peakRssMb, 0),
       standin: summary,
+      plan: final.plan,
     };
   } finally {
     await stack.stop();

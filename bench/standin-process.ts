@@ -9,6 +9,8 @@ interface Request {
   op: 'summary' | 'reset' | 'close';
   /** For summary: the bench's recipients are bench-<i>@example.com for i in [0, expected). */
   expected?: number;
+  /** For summary: rows per Map child (the bench's rows are in order, so row i is in batch i / batchSize). */
+  batchSize?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as SesStandinOptions;
@@ -35,7 +37,24 @@ process.on('message', async (message: Request) => {
     let unexpected = 0;
     for (const [address, n] of counts) if (!/^bench-\d+@example\.com$/.test(address)) unexpected += n;
     const cpu = process.cpuUsage(cpuBase);
+    // Each batch's first and last acceptance and its count: the per-child timeline of the pacing run.
+    const batches: [number, number, number][] = [];
+    const times = standin.acceptedAt();
+    if (message.batchSize && times.size > 0) {
+      for (let i = 0; i < (message.expected ?? 0); i++) {
+        const t = times.get(`bench-${i}@example.com`);
+        if (t === undefined) continue;
+        const b = Math.floor(i / message.batchSize);
+        const span = batches[b] ?? [t, t, 0];
+        batches[b] = span;
+        if (t < span[0]) span[0] = t;
+        if (t > span[1]) span[1] = t;
+        span[2]++;
+      }
+    }
     send({
+      batches: batches.filter(Boolean),
+      intervals: standin.intervals(),
       id: message.id,
       stats: standin.stats,
       distinct: counts.size,

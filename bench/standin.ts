@@ -12,6 +12,10 @@ export interface StandinSummary {
   rates: { peak: number; mean: number; first: number; last: number };
   cpuUs: number;
   maxRssMb: number;
+  /** Accepted per interval (100 ms), from the first interval with an acceptance to the last. */
+  intervals: { startMs: number; intervalMs: number; counts: number[] };
+  /** Per batch (Map child): first and last acceptance (epoch ms) and count; only with `recordTimes`. */
+  batches: [number, number, number][];
 }
 
 export class StandinProcess {
@@ -62,8 +66,8 @@ export class StandinProcess {
     return this.call('reset');
   }
 
-  summary(expected: number): Promise<StandinSummary> {
-    return this.call('summary', { expected });
+  summary(expected: number, batchSize?: number): Promise<StandinSummary> {
+    return this.call('summary', { expected, batchSize });
   }
 
   async close(): Promise<void> {

@@ -157,6 +157,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     suppression,
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
+    sharedRate: config.sharedRate,
     templateCache: new CompiledTemplateCache(),
     learntRates: new LearntRates(),
     // The gate reads the campaign every half second of every batch: only the attributes it needs, and

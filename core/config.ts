@@ -56,10 +56,13 @@ export const SixbackConfigSchema = z.object({
    */
   childExecutionMs: z.number().int().positive().max(300_000).default(300_000),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/aws/fast/ses-transport.ts). */
-  sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  sesTransport: z.enum(['sdk', 'fast']).default('fast'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
    * thin signed transport (core/aws/fast/dynamo-rpc.ts). */
-  dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  dynamoTransport: z.enum(['sdk', 'fast']).default('fast'),
+  /** The Map children share the campaign's rate through the ledger's rate windows
+   * (core/sending/rate-budget.ts); false keeps each to its equal share, as before. */
+  sharedRate: z.boolean().default(true),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),
   /** Public base URL of the API, for unsubscribe links (https://mail.example.com); locally the API server's URL. */
@@ -126,6 +129,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     dynamoTransport: optional('SIXBACK_DYNAMO_TRANSPORT') as 'sdk' | 'fast' | undefined,
     defaultRate: rate === undefined ? undefined : Number(rate),
     maxInFlight: number('SIXBACK_MAX_IN_FLIGHT'),
+    sharedRate:
+      optional('SIXBACK_SHARED_RATE') === undefined ? undefined : optional('SIXBACK_SHARED_RATE') !== 'false',
     maxWorkerRate: number('SIXBACK_MAX_WORKER_RATE'),
     configurationSet: optional('SIXBACK_CONFIGURATION_SET'),
     trackingConfigurationSets: optional('SIXBACK_TRACKING_CONFIGURATION_SETS') === 'true',

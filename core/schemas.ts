@@ -207,6 +207,11 @@ export const BatchContextSchema = z.object({
   data: z.record(z.string(), variableValue).default({}),
   /** This worker's share of the campaign rate, emails per second. */
   workerRate: z.number().positive(),
+  /**
+   * The whole campaign's rate, which the children share through the ledger's rate windows
+   * (core/sending/rate-budget.ts); absent (an execution started before it existed), each keeps to its share.
+   */
+  campaignRate: z.number().positive().optional(),
   configurationSet: z.string().optional(),
   /** Which run (execution) of the campaign this batch belongs to; a batch of an older run stops sending. */
   run: z.number().int().positive().default(1),

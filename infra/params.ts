@@ -17,14 +17,16 @@
  *                      under the ASL SendBatch TimeoutSeconds (240, itself within an EXPRESS child's
  *                      300 s), so a slow batch stops itself and is retried rather than killed (default 230).
  *                      Checked here (core/sending/deadline.ts sendBatchTimeoutProblem).
- *   sesTransport       How the sender calls SES: "sdk" (the AWS SDK, default) or "fast" (sixback's lean signed
- *                      HTTP client, core/aws/fast/ses-transport.ts, for more sends per vCPU).
+ *   sesTransport       How the sender calls SES: "fast" (sixback's lean signed HTTP client,
+ *                      core/aws/fast/ses-transport.ts, default: 4-6 times less CPU per send, and the only path that
+ *                      writes the pre-encoded 100 KB body) or "sdk" (the AWS SDK's SESv2Client).
  *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
  *                      of them at once (default 250; about 1,000 with both fast transports).
  *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 16; needs about
  *                      maxWorkerRate x SES latency, e.g. 100 for 1,000/s at 100 ms).
  *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
- *                      campaign gate): "sdk" (default) or "fast" (core/aws/fast/dynamo-rpc.ts, a thin signed client).
+ *                      campaign gate, rate windows): "fast" (core/aws/fast/dynamo-rpc.ts, a thin signed client, default)
+ *                      or "sdk".
  *   sendBatchMemoryMb  Memory of the SendBatch function; 1769 MB is one full vCPU (default 1769).
  *   logRetentionDays   CloudWatch Logs retention for every function and the state machine (default 30).
  *   uploadRetentionDays  Uploaded recipient CSVs are deleted after this many days (default 30).
@@ -123,8 +125,8 @@ export const SixbackParamsSchema = z.object({
   defaultRate: z.coerce.number().positive().max(10_000).default(14),
   sendBatchTimeoutSeconds: int(30, 900).default(230),
   sendBatchMemoryMb: int(512, 10_240).default(1769),
-  sesTransport: z.enum(['sdk', 'fast']).default('sdk'),
-  dynamoTransport: z.enum(['sdk', 'fast']).default('sdk'),
+  sesTransport: z.enum(['sdk', 'fast']).default('fast'),
+  dynamoTransport: z.enum(['sdk', 'fast']).default('fast'),
   maxWorkerRate: z.coerce.number().positive().max(10_000).default(250),
   maxInFlight: int(1, 1000).default(16),
   logRetentionDays: z.coerce

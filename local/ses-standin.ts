@@ -34,6 +34,8 @@ export interface SesStandinOptions {
   quota?: { max24HourSend: number; maxSendRate: number; sentLast24Hours?: number };
   /** Width of the acceptance histogram's intervals, milliseconds (default 100). */
   intervalMs?: number;
+  /** Keep when each recipient was first accepted (epoch ms), for the benchmark's per-batch timeline. */
+  recordTimes?: boolean;
   random?: () => number;
   port?: number;
 }
@@ -110,6 +112,7 @@ const NON_ASCII = /[^ -~]/; // anything but printable ASCII (controls are read a
 export class SesStandin {
   readonly stats: SesStandinStats = { accepted: 0, throttled: 0, transient: 0, rejected: 0, stopped: 0 };
   private readonly perRecipient = new Map<string, number>();
+  private readonly firstAccepted = new Map<string, number>();
   private readonly histogram = new Map<number, number>();
   private readonly rejects: (address: string) => boolean;
   private readonly intervalMs: number;
@@ -182,6 +185,11 @@ export class SesStandin {
     return this.perRecipient.get(address.trim().toLowerCase()) ?? 0;
   }
 
+  /** When each recipient (lowercase address) was first accepted, epoch ms; empty unless `recordTimes`. */
+  acceptedAt(): ReadonlyMap<string, number> {
+    return this.firstAccepted;
+  }
+
   /** Total accepted; the same as stats.accepted. */
   get accepted(): number {
     return this.stats.accepted;
@@ -225,6 +233,7 @@ export class SesStandin {
 
   reset(): void {
     this.perRecipient.clear();
+    this.firstAccepted.clear();
     this.histogram.clear();
     for (const key of Object.keys(this.stats) as (keyof SesStandinStats)[]) this.stats[key] = 0;
     this.tokens = this.capacity();
@@ -294,7 +303,10 @@ export class SesStandin {
       return error(res, 400, 'MessageRejected', `Email address is not verified: ${to}`);
     }
     this.stats.accepted++;
-    this.perRecipient.set(key, (this.perRecipient.get(key) ?? 0) + 1);
+    const before = this.perRecipient.get(key) ?? 0;
+    this.perRecipient.set(key, before + 1);
+    if (before === 0 && this.options.recordTimes)
+      this.firstAccepted.set(key, performance.timeOrigin + performance.now());
     const slot = Math.floor(performance.timeOrigin / this.intervalMs + performance.now() / this.intervalMs);
     this.histogram.set(slot, (this.histogram.get(slot) ?? 0) + 1);
     res.writeHead(200, JSON_TYPE).end(`{"MessageId":"standin-${++this.messageCounter}"}`);

@@ -66,6 +66,8 @@ export interface LocalStackOptions {
   abTestClock?: () => Date;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
+  /** Whether the Map children share the campaign's rate (default true; the benchmark's "before" is false). */
+  sharedRate?: boolean;
   /** What the local SES answers to GetAccount (default 1,000,000 per 24 hours, 500/s). */
   sesQuota?: { max24HourSend: number; maxSendRate: number };
   /**
@@ -202,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(configurationSet ? { configurationSet } : {}),
       trackingConfigurationSets: localSes,
       maxInFlight: options.maxInFlight ?? 16,
+      ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
       publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
       senderIdentities: options.senderIdentities ?? [],
       // Kept in the data folder so unsubscribe links in mail sent earlier stay valid across restarts.

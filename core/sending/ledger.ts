@@ -10,7 +10,7 @@
  * groups (one being written, one filling), and a group is written within `ledgerFlushMs` of its first
  * entry whatever its size.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchPut } from '../aws/dynamo.ts';
 import {
   attributeText,
@@ -46,6 +46,11 @@ export interface Ledger {
    * both read the ledger before either wrote it; the lease makes the second wait instead.
    */
   claim?(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * The campaign-wide rate's shared counter (RateWindowStore): adds n to window `window`'s count and
+   * returns the count after, atomically. Absent: every child keeps to its equal share.
+   */
+  addRateWindow?(campaignId: string, run: number, window: number, n: number): Promise<number>;
   release?(campaignId: string, lease: string, owner: string): Promise<void>;
 }
 
@@ -68,6 +73,12 @@ export function ledgerPartition(campaignId: string, key: string): string {
 
 /** Lease items share the ledger table; their keys hold no "@", so they can never be a recipient's key. */
 export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${firstIndex}`;
+
+/** The campaign-wide rate's counter for one window (core/sending/rate-budget.ts): a key with no "@" too. */
+export const rateWindowKey = (run: number, window: number) => `~rate:${run}:${window}`;
+
+/** A window's counter is of no use a second later; the item says when it may go (epoch ms, as leases). */
+const RATE_WINDOW_KEEP_MS = 3_600_000;
 
 /**
  * The PutRequest of one entry as DynamoDB JSON, written directly: the item record() puts through the SDK,
@@ -149,6 +160,31 @@ export class DynamoLedger implements Ledger {
     }
   }
 
+  async addRateWindow(campaignId: string, run: number, window: number, n: number): Promise<number> {
+    const key = rateWindowKey(run, window);
+    const update = {
+      TableName: this.table,
+      Key: { campaignId: ledgerPartition(campaignId, key), key },
+      UpdateExpression: 'ADD #taken :n SET #expiresAt = if_not_exists(#expiresAt, :expires)',
+      ExpressionAttributeNames: { '#taken': 'taken', '#expiresAt': 'expiresAt' },
+      ExpressionAttributeValues: {
+        ':n': n,
+        ':expires': this.clock().getTime() + RATE_WINDOW_KEEP_MS,
+      },
+      ReturnValues: 'UPDATED_NEW' as const,
+    };
+    if (this.rpc) {
+      const out = await this.rpc.call<{ Attributes?: { taken?: { N?: string } } }>('UpdateItem', {
+        ...update,
+        Key: JSON.parse(itemText(update.Key)),
+        ExpressionAttributeValues: JSON.parse(itemText(update.ExpressionAttributeValues)),
+      });
+      return Number(out.Attributes?.taken?.N ?? Number.NaN);
+    }
+    const out = await this.ddb.send(new UpdateCommand(update));
+    return Number(out.Attributes?.taken ?? Number.NaN);
+  }
+
   async release(campaignId: string, lease: string, owner: string): Promise<void> {
     const del = {
       TableName: this.table,
@@ -209,6 +245,13 @@ export class MemoryLedger implements Ledger {
     if (held && held.owner !== owner && held.expiresAt >= Date.now()) return false;
     this.leases.set(`${campaignId}/${lease}`, { owner, expiresAt: Date.now() + ttlMs });
     return true;
+  }
+  readonly rateWindows = new Map<string, number>();
+  async addRateWindow(campaignId: string, run: number, window: number, n: number) {
+    const key = `${campaignId}/${rateWindowKey(run, window)}`;
+    const after = (this.rateWindows.get(key) ?? 0) + n;
+    this.rateWindows.set(key, after);
+    return after;
   }
   async release(campaignId: string, lease: string, owner: string) {
     if (this.leases.get(`${campaignId}/${lease}`)?.owner === owner)

@@ -15,6 +15,11 @@ export interface RateLimiterOptions {
    * halved at most once per this many milliseconds (default 200).
    */
   cooldownMs?: number;
+  /**
+   * A release up to this late keeps to the grid, so the releases after it catch up (a burst of at most
+   * this long's worth). Default: half an interval, at most 5 ms (timer jitter, not a busy process).
+   */
+  maxLateMs?: number;
 }
 
 /** How late a release may be and still count as on time (timer jitter, not a busy process). */
@@ -29,6 +34,7 @@ export class AdaptiveRateLimiter {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly floor: number;
   private readonly cooldownMs: number;
+  private readonly maxLateMs: number | undefined;
   private lastDecrease = Number.NEGATIVE_INFINITY;
   private readonly waiters: (() => void)[] = [];
   private pumping = false;
@@ -43,6 +49,7 @@ export class AdaptiveRateLimiter {
     this.sleep = options.sleep ?? defaultSleep;
     this.floor = options.floor ?? 0.05;
     this.cooldownMs = options.cooldownMs ?? 200;
+    this.maxLateMs = options.maxLateMs;
     const initial = options.initialRate ?? target;
     this.current = Math.min(target, Math.max(target * this.floor, initial > 0 ? initial : target));
   }
@@ -91,7 +98,7 @@ export class AdaptiveRateLimiter {
         const interval = 1000 / this.current;
         // A release a little late (timers fire a millisecond or so after they are due) keeps to the grid,
         // or every late timer would lower the rate; one later than that starts the grid again from now.
-        const onTime = now - this.nextSlot <= Math.min(interval / 2, MAX_JITTER_MS);
+        const onTime = now - this.nextSlot <= (this.maxLateMs ?? Math.min(interval / 2, MAX_JITTER_MS));
         this.nextSlot = (onTime ? this.nextSlot : now) + interval;
         this.waiters.shift()?.();
       }
@@ -110,7 +117,13 @@ export class AdaptiveRateLimiter {
     this.nextSlot = Math.max(this.nextSlot, now + 1000 / this.current);
   }
 
+  /**
+   * Additive increase, by a tenth of the target per second of successful sends (each success adds
+   * target / 10 / rate): the rate a halving gave up comes back over about five seconds, so senders
+   * sharing one SES limit settle just under it instead of hitting it again within a few sends.
+   */
   succeeded(): void {
-    if (this.current < this.target) this.current = Math.min(this.target, this.current + this.target / 50);
+    if (this.current < this.target)
+      this.current = Math.min(this.target, this.current + this.target / 10 / this.current);
   }
 }

@@ -40,6 +40,7 @@ import {
 import type { EmailSender, OutgoingEmail } from './email-sender.ts';
 import type { CampaignGate } from './gate.ts';
 import { isSentEntry, type Ledger, leaseKey } from './ledger.ts';
+import { CampaignRateBudget } from './rate-budget.ts';
 import { runWorkerLoop, type SendItem } from './worker-loop.ts';
 
 /** A batch stops itself after this long (then fails as retryable): under the ASL Task's 240 s timeout and
@@ -97,6 +98,11 @@ export interface SenderDeps {
   templateCache: CompiledTemplateCache;
   /** Rates throttled batches ended at, shared by the batches of this process. */
   learntRates: LearntRates;
+  /**
+   * Whether the children share the campaign's rate through the ledger's rate windows (default true when
+   * the ledger has them): false keeps every child to its equal share, as before (the benchmark's "before").
+   */
+  sharedRate?: boolean;
 }
 
 /**
@@ -312,8 +318,25 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
     message: () => buildMessage(templates.get(candidate.variant) as CompiledTemplate, ctx, candidate, deps),
   }));
   let systemic: Error | undefined;
+  const ledger = deps.ledger;
+  const budget =
+    ctx.campaignRate && ledger.addRateWindow && deps.sharedRate !== false && items.length > 0
+      ? new CampaignRateBudget({
+          store: {
+            add: (...args) => (ledger.addRateWindow as NonNullable<Ledger['addRateWindow']>)(...args),
+          },
+          campaignId: ctx.campaignId,
+          run: ctx.run,
+          rate: ctx.campaignRate,
+          children: Math.max(1, Math.round(ctx.campaignRate / ctx.workerRate)),
+          // Windows on the epoch clock, the same in every child (a test's clock when it gives one).
+          now: deps.now ?? Date.now,
+          sleep,
+        })
+      : undefined;
   try {
     const result = await runWorkerLoop(items, {
+      budget,
       campaignId: ctx.campaignId,
       run: ctx.run,
       emails: deps.emails,
@@ -338,7 +361,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
       },
     });
     systemic = result.systemic;
-    deps.learntRates.ended(ctx.campaignId, result.rate, ctx.workerRate);
+    deps.learntRates.ended(ctx.campaignId, result.rate, result.target);
   } finally {
     if (deps.addProgress) {
       await progressWrite;

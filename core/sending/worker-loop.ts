@@ -21,7 +21,11 @@ import {
 import { type CampaignGate, GateWatch } from './gate.ts';
 import type { Ledger } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
+import type { CampaignRateBudget } from './rate-budget.ts';
 import { AdaptiveRateLimiter } from './rate-limiter.ts';
+
+/** How late a paced release may be and still be caught up (the budget bounds the aggregate anyway). */
+const SHARED_RATE_CATCH_UP_MS = 50;
 
 /** One row to send, with what the loop needs to report and record it. */
 export interface SendItem {
@@ -53,6 +57,8 @@ export interface WorkerLoopOptions {
   /** The batch's share of the campaign rate, and where to start when an earlier batch learnt less. */
   workerRate: number;
   initialRate: number | undefined;
+  /** The campaign-wide rate shared by the children; undefined: this child keeps to workerRate alone. */
+  budget?: CampaignRateBudget | undefined;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
   now: () => number;
@@ -63,8 +69,9 @@ export interface WorkerLoopOptions {
 export interface WorkerLoopResult {
   /** Why the batch stopped early, or undefined when every row was decided. */
   systemic: SixbackError | Error | undefined;
-  /** The rate the limiter ended at (lower than workerRate when SES throttled). */
+  /** The rate the limiter ended at (lower than its target when SES throttled), and that target. */
   rate: number;
+  target: number;
 }
 
 export async function runWorkerLoop(items: SendItem[], o: WorkerLoopOptions): Promise<WorkerLoopResult> {
@@ -84,10 +91,11 @@ class WorkerLoop {
     private readonly o: WorkerLoopOptions,
   ) {
     this.startedAt = o.startedAt ?? o.now();
-    this.limiter = new AdaptiveRateLimiter(o.workerRate, {
+    this.limiter = new AdaptiveRateLimiter(o.budget ? o.budget.childCeiling : o.workerRate, {
       sleep: (ms) => this.pacedSleep(ms),
       now: o.now,
       ...(o.initialRate !== undefined ? { initialRate: o.initialRate } : {}),
+      ...(o.budget ? { maxLateMs: SHARED_RATE_CATCH_UP_MS } : {}),
     });
     this.writer = new LedgerWriter({
       ledger: o.ledger,
@@ -120,7 +128,7 @@ class WorkerLoop {
       this.limiter.close();
       await this.writer.close();
     }
-    return { systemic: this.systemic, rate: this.limiter.rate };
+    return { systemic: this.systemic, rate: this.limiter.rate, target: this.limiter.target };
   }
 
   /**
@@ -169,6 +177,7 @@ class WorkerLoop {
     let last: ClassifiedFailure | undefined;
     for (let attempt = 1; attempt <= o.attempts && !this.systemic; attempt++) {
       await limiter.acquire();
+      if (this.o.budget) await this.o.budget.take();
       // Checked and counted with no await in between, so concurrent workers cannot all pass at once.
       while (!writer.hasRoom && !this.systemic) await writer.drain();
       if (this.systemic) return;

@@ -44,7 +44,7 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       campaign.spec.spread ?? false,
     );
     // Every batch carries the campaign context beside its rows; the two share 256 KiB.
-    batchInputBytes = payloadBytes(batchContext(campaign, deps, decision.rate));
+    batchInputBytes = payloadBytes(batchContext(campaign, deps, decision.rate, decision.rate));
     itemBytesPerBatch(batchInputBytes);
   } catch (error) {
     if (error instanceof SixbackError) {
@@ -78,13 +78,18 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     recipients: { bucket: deps.bucket, key: preparedKey },
     resultPrefix: keys.results(campaignId),
     plan,
-    batch: batchContext(campaign, deps, plan.rate / plan.maxConcurrency),
+    batch: batchContext(campaign, deps, plan.rate / plan.maxConcurrency, plan.rate),
     ...(campaign.abTest ? { abTest: preparedAbTest(campaignId, deps.bucket) } : {}),
   };
 }
 
 /** The campaign context every batch gets (the Map's BatchInput). */
-function batchContext(campaign: CampaignRecord, deps: WorkflowDeps, workerRate: number): BatchContext {
+function batchContext(
+  campaign: CampaignRecord,
+  deps: WorkflowDeps,
+  workerRate: number,
+  campaignRate: number,
+): BatchContext {
   return {
     campaignId: campaign.id,
     templateId: campaign.spec.templateId,
@@ -93,6 +98,7 @@ function batchContext(campaign: CampaignRecord, deps: WorkflowDeps, workerRate: 
     replyTo: campaign.spec.replyTo ?? [],
     data: campaign.spec.data ?? {},
     workerRate,
+    campaignRate,
     // Always present (empty when unset): the ASL's BatchInput reads it by path, and a missing path fails.
     configurationSet:
       deps.configurationSet && deps.trackingConfigurationSets

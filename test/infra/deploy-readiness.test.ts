@@ -163,6 +163,14 @@ describe('SES identities that already exist', () => {
     });
     expect(() => parseParams({ existingIdentities: 'not an identity' })).toThrow(/existingIdentities/);
   });
+
+  it('deploys the thin transports unless told otherwise, and keeps the SDK path on request', () => {
+    expect(parseParams({})).toMatchObject({ sesTransport: 'fast', dynamoTransport: 'fast' });
+    expect(parseParams({ sesTransport: 'sdk', dynamoTransport: 'sdk' })).toMatchObject({
+      sesTransport: 'sdk',
+      dynamoTransport: 'sdk',
+    });
+  });
 });
 
 describe('names that outlive the stack', () => {

@@ -12,14 +12,19 @@ const BASE = {
 };
 
 describe('configFromEnv: the sender capacity settings', () => {
-  it('defaults to the SDK-sized worker (250/s, 16 in flight, SDK transports)', () => {
+  it('defaults to 250/s per worker, 16 in flight and the thin transports (what benchmarks measure)', () => {
     const config = configFromEnv(BASE);
     expect(config).toMatchObject({
       maxWorkerRate: 250,
       maxInFlight: 16,
-      sesTransport: 'sdk',
-      dynamoTransport: 'sdk',
+      sesTransport: 'fast',
+      dynamoTransport: 'fast',
     });
+  });
+
+  it('keeps the SDK path on request', () => {
+    const config = configFromEnv({ ...BASE, SIXBACK_SES_TRANSPORT: 'sdk', SIXBACK_DYNAMO_TRANSPORT: 'sdk' });
+    expect(config).toMatchObject({ sesTransport: 'sdk', dynamoTransport: 'sdk' });
   });
 
   it('reads the fast configuration the capacity model recommends', () => {

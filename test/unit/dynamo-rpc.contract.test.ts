@@ -366,6 +366,25 @@ describe('the fast ledger and the SDK ledger', () => {
     expect(await rawItem('c-lease-fast', '~batch:1:1')).toEqual(await rawItem('c-lease-sdk', '~batch:1:1'));
   });
 
+  it('count the campaign-wide rate windows alike: an atomic ADD that returns the count after it', async () => {
+    const steps = async (ledger: DynamoLedger, campaign: string) => {
+      const concurrent = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => ledger.addRateWindow(campaign, 1, 42, i + 1)),
+      );
+      return {
+        // Every increment landed once, and each saw a distinct running total.
+        distinct: new Set(concurrent).size,
+        max: Math.max(...concurrent),
+        other: await ledger.addRateWindow(campaign, 1, 43, 5),
+        otherRun: await ledger.addRateWindow(campaign, 2, 42, 7),
+      };
+    };
+    const sdk = await steps(sdkLedger, 'c-rate-sdk');
+    const fast = await steps(fastLedger, 'c-rate-fast');
+    expect(fast).toEqual(sdk);
+    expect(fast).toEqual({ distinct: 12, max: 78, other: 5, otherRun: 7 });
+  });
+
   it("the campaign gate's read returns the record CampaignStore.find returns (nested maps, lists, numbers)", async () => {
     const record = {
       id: 'c-gate',

@@ -68,9 +68,12 @@ describe('AdaptiveRateLimiter', () => {
     const clock = fakeClock();
     const limiter = new AdaptiveRateLimiter(100, clock);
     limiter.throttled();
-    for (let i = 0; i < 10; i++) limiter.succeeded();
-    expect(limiter.rate).toBe(70);
-    for (let i = 0; i < 100; i++) limiter.succeeded();
+    expect(limiter.rate).toBe(50);
+    // A tenth of the target per second of successes: one second at 50/s adds about 10.
+    for (let i = 0; i < 50; i++) limiter.succeeded();
+    expect(limiter.rate).toBeGreaterThan(58);
+    expect(limiter.rate).toBeLessThan(61);
+    for (let i = 0; i < 1000; i++) limiter.succeeded();
     expect(limiter.rate).toBe(100);
   });
 

@@ -31,6 +31,7 @@ const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1'
 const sesMock = mockClient(ses);
 const ddbMock = mockClient(ddb);
 
+// The SDK path (the thin transports are the default): this test drives the handler through mocked SDK clients.
 const config = parseConfig({
   bucket: 'sixback-test',
   tables: {
@@ -40,6 +41,8 @@ const config = parseConfig({
     suppression: 'suppression',
     analytics: 'analytics',
   },
+  sesTransport: 'sdk',
+  dynamoTransport: 'sdk',
 });
 const deps = createAppDeps(config, {
   clients: {

@@ -358,3 +358,38 @@ describe('running progress from inside a batch', () => {
     expect(added.reduce((a, b) => a + b, 0)).toBe(10);
   });
 });
+
+describe('the campaign-wide rate', () => {
+  it("a batch takes its sends from the campaign's rate windows in the ledger, never more than a window's cap", async () => {
+    let now = 1_000_000;
+    const ledger = new MemoryLedger();
+    const perWindow = new Map<number, number>();
+    const ses = new FakeSes(() => {
+      const w = Math.floor(now / 200);
+      perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+      now += 1;
+    });
+    const d = deps(ses, ledger, {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    // Two children of 100/s: 40 sends per 200 ms window for the campaign.
+    const result = await sendBatch(batch(300, { workerRate: 100, campaignRate: 200 }), d);
+    expect(result.outcomes.filter((o) => o.state === 'sent')).toHaveLength(300);
+    expect(ses.sent).toHaveLength(300);
+    expect(ledger.rateWindows.size).toBeGreaterThan(1);
+    // One child alone may use more than its share of a window (the other's idle rate), never more than the
+    // window's cap; and it does use more than its share (20), or the shared rate would lend nothing.
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(40);
+    expect(Math.max(...perWindow.values())).toBeGreaterThan(20);
+  });
+
+  it('without the shared rate (sharedRate false) the ledger holds no rate windows', async () => {
+    const ledger = new MemoryLedger();
+    const d = deps(new FakeSes(), ledger, { sharedRate: false });
+    await sendBatch(batch(20, { campaignRate: 200 }), d);
+    expect(ledger.rateWindows.size).toBe(0);
+  });
+});
