@@ -5,20 +5,10 @@
  * new on the campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
-import type { AppDeps } from '../core/app.ts';
-import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
+import { type AppDeps, sesEventDeps } from '../core/app.ts';
+import { recordSesEvent, recordSesEvents } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
-
-export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
-  return {
-    campaigns: deps.campaigns,
-    analytics: deps.analytics,
-    suppression: deps.suppression,
-    clock: deps.clock,
-    emitMetrics,
-  };
-}
 
 /** An SQS event: each record's body is one EventBridge event. */
 function sqsBodies(event: unknown): unknown[] | undefined {

@@ -9,7 +9,7 @@ import { progressSummary } from '../../../core/campaigns/view.ts';
 import { describeAlarm, describeEvents, describeRates } from '../../../core/compliance/health.ts';
 import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const STATES = RECIPIENT_STATES.map((state) => [state, RECIPIENT_STATE_LABEL[state]] as const);
 const POLL_MS = 1000;
