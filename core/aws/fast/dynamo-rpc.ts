@@ -304,15 +304,6 @@ export function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[])
   );
 }
 
-/** Puts plain items (marshalled as lib-dynamodb would) 25 at a time. */
-export function rpcBatchPut(rpc: DynamoRpc, table: string, items: Record<string, unknown>[]) {
-  return rpcBatchWrite(
-    rpc,
-    table,
-    items.map((item) => `{"PutRequest":{"Item":${itemText(item)}}}`),
-  );
-}
-
 /** GetItem of one plain key; the item as lib-dynamodb's GetCommand returns it, or undefined. */
 export async function rpcGetItem(
   rpc: DynamoRpc,
