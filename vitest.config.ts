@@ -1,6 +1,30 @@
 import { defineConfig } from 'vitest/config';
+import { CHROMIUM_INSTALL_HINT, findChromium } from './test/support/chromium.ts';
 
-// Two tiers by file suffix: fast unit tests, and integration tests that start the embedded local stack.
+// The browser tier needs a Chromium; a machine with only Node runs the other tiers and says plainly that
+// this one was skipped (CI has one, and .ci/run refuses to go on without it).
+const chromium = findChromium();
+const wantsBrowser = !process.argv.some((a) => a === 'unit' || a === 'integ');
+if (chromium) process.env.CHROMIUM_PATH = chromium;
+else if (wantsBrowser)
+  console.warn(`\n  Browser tier SKIPPED: no Chromium found. To run it, ${CHROMIUM_INSTALL_HINT}.\n`);
+
+// Three tiers by file suffix: fast unit tests, integration tests that start the embedded local stack, and
+// the console in Chromium.
+const browserProject = {
+  test: {
+    name: 'browser',
+    sequence: { groupOrder: 2 },
+    // The web console end to end in Debian's Chromium (playwright-core); each file builds the SPA.
+    include: ['test/web/**/*.browser.test.ts'],
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 240_000,
+    hookTimeout: 240_000,
+    fileParallelism: false,
+    maxWorkers: 1,
+  },
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -26,19 +50,7 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
-      {
-        test: {
-          name: 'browser',
-          sequence: { groupOrder: 2 },
-          // The web console end to end in Debian's Chromium (playwright-core); each file builds the SPA.
-          include: ['test/web/**/*.browser.test.ts'],
-          setupFiles: ['test/setup.ts'],
-          testTimeout: 240_000,
-          hookTimeout: 240_000,
-          fileParallelism: false,
-          maxWorkers: 1,
-        },
-      },
+      ...(chromium ? [browserProject] : []),
     ],
   },
 });

@@ -1,7 +1,7 @@
 /** What every route module receives, and how modules plug into the app. */
 import type { Hono } from 'hono';
 import type { AppDeps } from '../core/app.ts';
-import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
+import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
 import type { JobDeps } from '../core/jobs/jobs.ts';
 
 export interface ApiDeps {

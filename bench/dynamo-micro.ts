@@ -5,7 +5,7 @@
  * single-item calls (lease, gate, progress; SDK in both modes), several batches at once as the sender
  * threads run them. The client runs in a child process of its own, so its CPU time is
  * the client's alone; the server is dynalite, or the benchmark's in-memory ledger front in its own process
- * in front of it (local/fast-ledger.ts), whose CPU per item is reported too.
+ * in front of it (bench/fast-ledger.ts), whose CPU per item is reported too.
  *
  *   npx tsx bench/dynamo-micro.ts [--items 20000] [--server front|dynalite] [--concurrency 4] [--transports sdk,fast] [--singles no]
  */
@@ -15,8 +15,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLES } from '../core/aws/tables.ts';
 import { parseConfig } from '../core/config.ts';
-import { startFastLedgerProcess } from '../local/fast-ledger.ts';
 import { createTables, startDynamo } from '../local/services.ts';
+import { startFastLedgerProcess } from './fast-ledger.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const tables = {

@@ -226,7 +226,7 @@ try {
         },
         { change: 'thin SES transport (core/aws/fast/ses-transport.ts)', run: transportOnly },
         { change: `SendBatch in ${workers} worker threads (local/sender-pool.ts)`, run: pool },
-        { change: 'ledger batches from memory in its own process (local/fast-ledger.ts)', run: same },
+        { change: 'ledger batches from memory in its own process (bench/fast-ledger.ts)', run: same },
       ].map(({ change, run }) => ({
         change,
         emailsPerSecond: Math.round(run.emailsPerSecond),

@@ -12,6 +12,7 @@ import type { SendPlan } from '../core/schemas.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
+import { ledgerFront } from './fast-ledger.ts';
 import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
@@ -28,7 +29,7 @@ export interface PipelineOptions {
   maxInFlight: number;
   /** The seed's pattern: one SendBatch invocation (one Map child) per email. */
   onePerEmail?: boolean;
-  /** The ledger's batch traffic served from memory (local/fast-ledger.ts) instead of by dynalite. */
+  /** The ledger's batch traffic served from memory (bench/fast-ledger.ts) instead of by dynalite. */
   fastLedger: boolean;
   /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
   maxWorkerRate?: number | undefined;
@@ -94,7 +95,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     sesTransport: options.transport,
     dynamoTransport: options.transport,
     senderWorkers: options.workers,
-    fastLedger: options.fastLedger,
+    ...(options.fastLedger ? { dynamoFront: ledgerFront } : {}),
     ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
   });
   try {

@@ -6,16 +6,20 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   DynamoEngagementMarks,
+  type EngagementEvent,
   type EngagementMarksStore,
+  markEngagement,
   marksEngagementSource,
   type VariantEngagementSource,
 } from './abtest/engagement.ts';
 import { type AwsClients, createClients } from './aws/clients.ts';
 import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
 import { SesV2Transport } from './aws/fast/ses-transport.ts';
-import { sesSendQuota } from './campaigns/quota.ts';
+import type { CampaignServiceDeps } from './campaigns/deps.ts';
+import { defaultRateWithin, sesSendQuota } from './campaigns/quota.ts';
 import { type CampaignGateView, CampaignStore, GATE_PROJECTION } from './campaigns/store.ts';
 import { AnalyticsStore } from './compliance/analytics-store.ts';
+import type { SesEventDeps } from './compliance/events.ts';
 import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
@@ -26,6 +30,7 @@ import { DynamoLedger, type Ledger } from './sending/ledger.ts';
 import { LearntRates, type SenderDeps } from './sending/send-batch.ts';
 import { CompiledTemplateCache } from './templates/render.ts';
 import { TemplateStore } from './templates/store.ts';
+import type { WebhookEvent } from './webhooks/events.ts';
 import { statusChangedEvent } from './webhooks/events.ts';
 import {
   EventBridgePublisher,
@@ -36,6 +41,7 @@ import {
 import { WebhookStore } from './webhooks/store.ts';
 import type { UrlPolicy } from './webhooks/url-policy.ts';
 import type { WorkflowDeps } from './workflow/deps.ts';
+import type { Orchestrator } from './workflow/orchestrator.ts';
 
 export interface AppDeps {
   config: SixbackConfig;
@@ -206,5 +212,50 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     webhooks,
     publisher,
     webhookUrlPolicy,
+  };
+}
+
+/**
+ * What the campaign service and the run operations take, the same on AWS (a Step Functions
+ * orchestrator) and locally (the local engine): only the orchestrator and how long a cancel waits differ.
+ */
+export function campaignServiceDeps(
+  deps: AppDeps,
+  orchestrator: Orchestrator,
+  options: { settleMs?: number } = {},
+): CampaignServiceDeps {
+  return {
+    s3: deps.clients.s3,
+    bucket: deps.config.bucket,
+    campaigns: deps.campaigns,
+    templates: deps.templates,
+    orchestrator,
+    clock: deps.clock,
+    // A campaign that names no rate goes at the configured default, capped by the SES quota (none when
+    // there is no SES to ask: tests and benchmarks with a replaced sender).
+    defaultRate: defaultRateWithin(deps.config.defaultRate, deps.workflow.sendQuota),
+    ledger: deps.ledger,
+    ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
+    senderIdentities: deps.config.senderIdentities,
+  };
+}
+
+/** What SES events are recorded with: the deployed events function and the local injection route. */
+export function sesEventDeps(deps: AppDeps, emitMetrics?: (line: string) => void): SesEventDeps {
+  return {
+    campaigns: deps.campaigns,
+    analytics: deps.analytics,
+    suppression: deps.suppression,
+    clock: deps.clock,
+    ...(emitMetrics ? { emitMetrics } : {}),
+    // Absent only in tests that build a partial AppDeps.
+    ...(deps.engagement
+      ? {
+          engagement: (events: EngagementEvent[]) =>
+            markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
+        }
+      : {}),
+    // Fakes of AppDeps in tests may carry no publisher.
+    ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),
   };
 }

@@ -208,15 +208,3 @@ export function toHttpError(error: unknown): HttpError {
 export function stepFunctionsErrorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error';
 }
-
-/** Errors that end a campaign as failed without retrying: the input is wrong, retrying cannot help. */
-export const CAMPAIGN_INPUT_ERRORS = [
-  'RecipientsFileError',
-  'MissingVariablesError',
-  'InvalidRowsError',
-  'TemplateSyntaxError',
-  'TemplatePartialError',
-  'NotFoundError',
-  'ValidationError',
-  'QuotaExceededError',
-] as const;

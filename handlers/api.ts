@@ -6,30 +6,22 @@
 import { handle } from 'hono/aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiDeps } from '../api/types.ts';
-import type { AppDeps } from '../core/app.ts';
-import { defaultRateWithin } from '../core/campaigns/quota.ts';
-import type { CampaignServiceDeps } from '../core/campaigns/service.ts';
+import { type AppDeps, campaignServiceDeps } from '../core/app.ts';
+import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createJobDeps, runJob } from '../core/jobs/jobs.ts';
 import { lambdaJobLauncher } from '../core/jobs/lambda-launcher.ts';
 import { StepFunctionsOrchestrator } from '../core/workflow/orchestrator.ts';
 import { runtimeDeps } from './runtime.ts';
 
-export function campaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
+/** The campaign service on AWS: runs are Step Functions executions of the deployed state machine. */
+export function awsCampaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
   const { config } = deps;
   if (!config.stateMachineArn) throw new ConfigError('SIXBACK_STATE_MACHINE_ARN is not set.');
-  return {
-    s3: deps.clients.s3,
-    bucket: config.bucket,
-    campaigns: deps.campaigns,
-    templates: deps.templates,
-    orchestrator: new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
-    clock: deps.clock,
-    // A campaign that names no rate goes at the configured default, capped by the SES quota.
-    defaultRate: defaultRateWithin(config.defaultRate, deps.workflow.sendQuota),
-    ledger: deps.ledger,
-    senderIdentities: config.senderIdentities,
-  };
+  return campaignServiceDeps(
+    deps,
+    new StepFunctionsOrchestrator(deps.clients.sfn, config.stateMachineArn, config.region),
+  );
 }
 
 export function createHandler(deps: ApiDeps) {
@@ -41,7 +33,7 @@ let cached: ReturnType<typeof createHandler> | undefined;
 export const handler: ReturnType<typeof createHandler> = (event, context) => {
   if (!cached) {
     const app = runtimeDeps();
-    const campaigns = campaignServiceDeps(app);
+    const campaigns = awsCampaignServiceDeps(app);
     // Long work (reports, imports of uploaded files) runs in the Jobs function, invoked asynchronously.
     // Without one configured it runs inside this request, as before (and may meet the 29 s limit).
     const jobsFunction = app.config.jobsFunction;

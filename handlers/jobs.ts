@@ -5,12 +5,12 @@
 import type { AppDeps } from '../core/app.ts';
 import { createJobDeps, JobInvocationSchema, runJob } from '../core/jobs/jobs.ts';
 import { parseWith } from '../core/schemas.ts';
-import { campaignServiceDeps } from './api.ts';
+import { awsCampaignServiceDeps } from './api.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 export const createHandler = (app: AppDeps): TaskHandler => {
   // This function is the launcher's target: a job it runs never launches another.
-  const deps = createJobDeps(app, campaignServiceDeps(app), async () => undefined);
+  const deps = createJobDeps(app, awsCampaignServiceDeps(app), async () => undefined);
   return async (event) => {
     const { jobId } = parseWith(JobInvocationSchema, event, 'job invocation');
     const job = await runJob(jobId, deps);

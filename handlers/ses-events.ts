@@ -5,31 +5,11 @@
  * new on the campaign, suppresses hard bounces and complaints, raises
  * deliverability alarms, and logs EMF metric lines (namespace Sixback) for CloudWatch alarms.
  */
-import { type EngagementEvent, markEngagement } from '../core/abtest/engagement.ts';
-import type { AppDeps } from '../core/app.ts';
-import { recordSesEvent, recordSesEvents, type SesEventDeps } from '../core/compliance/events.ts';
+import { type AppDeps, sesEventDeps } from '../core/app.ts';
+import { recordSesEvent, recordSesEvents } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { WebhookEvent } from '../core/webhooks/events.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
-
-export function sesEventDeps(deps: AppDeps, emitMetrics: (line: string) => void = console.log): SesEventDeps {
-  return {
-    campaigns: deps.campaigns,
-    analytics: deps.analytics,
-    suppression: deps.suppression,
-    clock: deps.clock,
-    emitMetrics,
-    // Absent only in tests that build a partial AppDeps.
-    ...(deps.engagement
-      ? {
-          engagement: (events: EngagementEvent[]) =>
-            markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
-        }
-      : {}),
-    // Fakes of AppDeps in tests may carry no publisher.
-    ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),
-  };
-}
 
 /** An SQS event: each record's body is one EventBridge event. */
 function sqsBodies(event: unknown): unknown[] | undefined {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PARTITION_PLACEHOLDER } from '../core/aws/hosts.ts';
 
 export const ASL_PATH = fileURLToPath(new URL('../statemachines/campaign.asl.json', import.meta.url));
 
@@ -13,11 +14,6 @@ export const localFunctionArn = (name: string) =>
   `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sixback-${name}`;
 export const ADAPTER_RESOURCE = localFunctionArn('local-distributed-map');
 
-/**
- * The ASL file names its service integrations' partition with this placeholder (arn:${Partition}:states:::
- * s3:getObject): CDK fills in AWS::Partition, so the same file runs in aws and aws-cn; locally it is aws.
- */
-export const PARTITION_PLACEHOLDER = 'Partition';
 export const LOCAL_PARTITION = 'aws';
 
 export type StateDefinition = Record<string, unknown> & { Type: string };

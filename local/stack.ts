@@ -7,11 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type AppDeps, createAppDeps } from '../core/app.ts';
+import { type AppDeps, campaignServiceDeps, createAppDeps } from '../core/app.ts';
 import { localUnsubscribeSecret } from '../core/aws/secret.ts';
-import { TABLES } from '../core/aws/tables.ts';
-import { defaultRateWithin } from '../core/campaigns/quota.ts';
-import { type CampaignServiceDeps, restartInterruptedCampaigns } from '../core/campaigns/service.ts';
+import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
+import { restartInterruptedCampaigns } from '../core/campaigns/runs.ts';
 import type { CampaignRecord } from '../core/campaigns/store.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { EmailSender } from '../core/sending/email-sender.ts';
@@ -19,7 +18,6 @@ import { trackingVariants } from '../core/sending/tracking.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { createHandler as createSesEventsHandler } from '../handlers/ses-events.ts';
 import { LocalEngine } from './engine.ts';
-import { startFastLedgerProcess } from './fast-ledger.ts';
 import type { LocalLimits } from './limits.ts';
 import { SenderPool } from './sender-pool.ts';
 import {
@@ -86,11 +84,11 @@ export interface LocalStackOptions {
   /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
   senderWorkers?: number;
   /**
-   * Serve the ledger table's BatchGet/BatchWrite from memory, in a process of its own in front of dynalite
-   * (local/fast-ledger.ts), instead of through dynalite; ephemeral stacks only, as it does not persist.
-   * Default false.
+   * A DynamoDB front to start in front of the local DynamoDB, given its URL (the benchmarks' in-memory
+   * ledger, bench/fast-ledger.ts); every DynamoDB call then goes to the front. Ephemeral stacks only, as a
+   * front need not persist. Default none.
    */
-  fastLedger?: boolean;
+  dynamoFront?: (upstream: string) => Promise<RunningService>;
   /**
    * AWS's limits as the local engine enforces them (local/limits.ts); tests set smaller ones. The sender
    * plans its deadlines from the same EXPRESS child lifetime.
@@ -165,19 +163,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         )
       : undefined;
     let ledgerFront: RunningService | undefined;
-    if (options.fastLedger) {
+    if (options.dynamoFront) {
       if (!dynamo || !options.ephemeral)
-        throw new Error(
-          'fastLedger keeps the ledger in memory: use it only with an ephemeral local DynamoDB',
-        );
-      ledgerFront = await started(
-        startFastLedgerProcess({
-          upstream: dynamo.url,
-          table: 'sixback-ledger',
-          partitionKey: TABLES.ledger.partitionKey,
-          sortKey: TABLES.ledger.sortKey.name,
-        }),
-      );
+        throw new Error('A DynamoDB front may not persist: use it only with an ephemeral local DynamoDB');
+      ledgerFront = await started(options.dynamoFront(dynamo.url));
     }
     const config = parseConfig({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
@@ -261,21 +250,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     // With a replaced sender and no SES endpoint there is no SES to ask for a quota (tests, benchmarks).
     if (options.emails && !config.endpoints.ses && !options.aws?.ses) delete deps.workflow.sendQuota;
-    const sendQuota = deps.workflow.sendQuota;
-    const campaignDeps: CampaignServiceDeps = {
-      s3: deps.clients.s3,
-      bucket: config.bucket,
-      campaigns: deps.campaigns,
-      templates: deps.templates,
-      orchestrator: engine,
-      clock: deps.clock,
-      // The same rule as on AWS: the configured default, capped by the (local) SES quota.
-      defaultRate: defaultRateWithin(config.defaultRate, sendQuota),
-      ledger: deps.ledger,
-      // The local engine's stop waits for running batches itself.
-      settleMs: 0,
-      senderIdentities: config.senderIdentities,
-    };
+    // The local engine's stop waits for running batches itself.
+    const campaignDeps = campaignServiceDeps(deps, engine, { settleMs: 0 });
     const pickup = options.pickup ?? (!options.ephemeral && options.dataDir !== undefined);
     const restarted = pickup ? await restartInterruptedCampaigns(campaignDeps) : [];
     return {

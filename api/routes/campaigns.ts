@@ -21,13 +21,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { resendFailedCampaign, resumeCampaign } from '../../core/campaigns/runs.ts';
 import { resolveSendAt } from '../../core/campaigns/schedule.ts';
-import {
-  createOrReplayCampaign,
-  resendFailedCampaign,
-  resumeCampaign,
-  stopCampaign,
-} from '../../core/campaigns/service.ts';
+import { createOrReplayCampaign, stopCampaign } from '../../core/campaigns/service.ts';
 import { isFinal } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { abTestView, campaignView } from '../../core/campaigns/view.ts';

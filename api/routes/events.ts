@@ -6,9 +6,9 @@
  * deployed stack (no local SES endpoint) the route answers 404.
  */
 import { Hono } from 'hono';
+import { sesEventDeps } from '../../core/app.ts';
 import { buildSesEvent, InjectEventSchema, recordSesEvent } from '../../core/compliance/events.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { sesEventDeps } from '../../handlers/ses-events.ts';
 import { readBody } from '../http.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
 
@@ -23,10 +23,8 @@ export const localEventRoutes: RouteModule = {
       }
       const request = await readBody(c, InjectEventSchema, 'event to inject');
       const event = buildSesEvent(request, deps.app.clock());
-      const result = await recordSesEvent(
-        event,
-        sesEventDeps(deps.app, () => undefined),
-      );
+      // No metric lines: there is no CloudWatch to read them locally.
+      const result = await recordSesEvent(event, sesEventDeps(deps.app));
       return c.json(
         {
           event,

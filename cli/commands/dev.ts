@@ -115,7 +115,7 @@ Examples:
             import('../../api/node.ts'),
             import('../../api/web.ts'),
             import('../../local/stack.ts'),
-            import('../../core/campaigns/service.ts'),
+            import('../../core/campaigns/runs.ts'),
           ]);
           const dataDir = resolve(options.dataDir);
           mkdirSync(dataDir, { recursive: true });

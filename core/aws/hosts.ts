@@ -12,3 +12,9 @@ export function awsDnsSuffix(region: string): string {
 export function awsServiceHost(service: string, region: string): string {
   return `${service}.${region}.${awsDnsSuffix(region)}`;
 }
+
+/**
+ * The ASL file names its service integrations' partition with this placeholder (arn:${Partition}:states:::
+ * s3:getObject): CDK fills in AWS::Partition, so the same file runs in aws and aws-cn; locally it is aws.
+ */
+export const PARTITION_PLACEHOLDER = 'Partition';

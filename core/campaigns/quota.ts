@@ -55,7 +55,7 @@ export function defaultCampaignRate(
 }
 
 /**
- * CampaignServiceDeps.defaultRate, the one rule on AWS (handlers/api.ts) and on the local stack: the quota
+ * CampaignServiceDeps.defaultRate, the one rule on AWS and on the local stack (core/app.ts campaignServiceDeps): the quota
  * is asked for when a campaign is created, so a raised SES limit counts without a redeploy.
  */
 export function defaultRateWithin(

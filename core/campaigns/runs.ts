@@ -12,7 +12,7 @@
 
 import { ConfigError, IllegalTransitionError } from '../errors.ts';
 import { finaliseCampaign } from '../workflow/finalise.ts';
-import { type CampaignServiceDeps, executionName } from './service.ts';
+import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { type CampaignStatus, emptyCounts, isFinal } from './status.ts';
 import type { CampaignRecord } from './store.ts';
 

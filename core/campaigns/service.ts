@@ -12,26 +12,11 @@ import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from 
 import type { TemplateStore } from '../templates/store.ts';
 import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
 import type { Orchestrator } from '../workflow/orchestrator.ts';
+import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { reportAfterStop } from './runs.ts';
 import { formatInZone } from './schedule.ts';
 import { emptyCounts } from './status.ts';
-import type { CampaignRecord, CampaignStore, RecipientsCheck } from './store.ts';
-
-export interface CampaignServiceDeps {
-  s3: S3Client;
-  bucket: string;
-  campaigns: CampaignStore;
-  templates: TemplateStore;
-  orchestrator: Orchestrator;
-  clock: () => Date;
-  defaultRate: () => Promise<number> | number;
-  /** The send ledger: the report of a stopped campaign is built from it (core/campaigns/runs.ts). */
-  ledger?: Ledger;
-  /** Milliseconds a cancel waits for running batches to stop before writing the report (default 1500; 0 locally). */
-  settleMs?: number;
-  /** Allowed From addresses or domains (config.senderIdentities); absent or empty allows any. */
-  senderIdentities?: readonly string[];
-}
+import type { CampaignRecord, RecipientsCheck } from './store.ts';
 
 const MAX_SCHEDULE_MS = 365 * 24 * 3600 * 1000;
 const PAST_TOLERANCE_MS = 5 * 60 * 1000;
@@ -82,10 +67,6 @@ export interface CreateOutcome {
   campaign: CampaignRecord;
   /** True when the Idempotency-Key had already created this campaign (this request changed nothing). */
   replayed: boolean;
-}
-
-export function executionName(campaignId: string, run: number): string {
-  return run <= 1 ? campaignId : `${campaignId}-run${run}`;
 }
 
 /**
@@ -284,10 +265,3 @@ export async function cancelCampaign(
   const updated = await stopCampaign(id, deps, reason);
   return deps.ledger ? reportAfterStop(id, deps) : updated;
 }
-
-export {
-  reportCampaign,
-  resendFailedCampaign,
-  restartInterruptedCampaigns,
-  resumeCampaign,
-} from './runs.ts';

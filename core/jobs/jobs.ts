@@ -10,8 +10,8 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
+import { type CampaignServiceDeps, executionName } from '../campaigns/deps.ts';
 import { reportAfterStop, reportCampaign } from '../campaigns/runs.ts';
-import { type CampaignServiceDeps, executionName } from '../campaigns/service.ts';
 import {
   dynamoSuppressionWriter,
   importSuppressionCsv,

@@ -339,8 +339,3 @@ export class NotUtf8Error extends Error {
     this.name = 'NotUtf8Error';
   }
 }
-
-/** Quotes a field for writing when it needs it (RFC 4180). */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}

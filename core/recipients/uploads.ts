@@ -181,13 +181,6 @@ export interface UploadedObject {
   contentType: string;
 }
 
-/** Which kind of upload a key belongs to, from its prefix; anything else is not an upload. */
-export function uploadKindOf(key: string): UploadKind | undefined {
-  return (Object.keys(UPLOAD_RULES) as UploadKind[]).find((kind) =>
-    key.startsWith(UPLOAD_RULES[kind].prefix),
-  );
-}
-
 /**
  * Checks that `key` is an uploaded object of `kind` that honours its policy: right prefix, present, not
  * empty, not over the size limit, an allowed content type. Keys outside the prefix are refused so the

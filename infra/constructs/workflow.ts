@@ -17,9 +17,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PARTITION_PLACEHOLDER } from '../../core/aws/hosts.ts';
 import { keys } from '../../core/config.ts';
 import type { TaskFunctionName } from '../../handlers/index.ts';
-import { PARTITION_PLACEHOLDER } from '../../local/asl.ts';
 import { acknowledge, wildcardFindings } from '../nag.ts';
 import { REPO_ROOT } from './function.ts';
 

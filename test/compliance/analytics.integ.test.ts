@@ -6,11 +6,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sesEventDeps } from '../../core/app.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { recordSesEvents, SesEventDetailSchema } from '../../core/compliance/events.ts';
 import { recipientEvents } from '../../core/compliance/outcomes.ts';
 import type { CampaignStats } from '../../core/compliance/stats.ts';
-import { createHandler, sesEventDeps } from '../../handlers/ses-events.ts';
+import { createHandler } from '../../handlers/ses-events.ts';
 import { type ApiTest, postUpload, startApiTest } from '../api/support.ts';
 import { parseReport } from '../support/local-stack.ts';
 import { EVENT_TYPES, type Recipient, type SesEventType, sesEvent, sqsBatch } from '../support/ses-events.ts';
@@ -212,7 +213,7 @@ describe('SES events joined to recipients', () => {
   });
 
   it('shuffled, repeated and re-batched event sequences give the counts of the distinct events', async () => {
-    const deps = sesEventDeps(api.stack.deps, () => undefined);
+    const deps = sesEventDeps(api.stack.deps);
     let run = 0;
     await fc.assert(
       fc.asyncProperty(

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PARTITION_PLACEHOLDER } from '../../core/aws/hosts.ts';
 import { TABLES } from '../../core/aws/tables.ts';
 import { planSending } from '../../core/campaigns/plan.ts';
 import { configFromEnv } from '../../core/config.ts';
@@ -21,7 +22,6 @@ import { ASL_PATH, aslTaskStates } from '../../infra/constructs/workflow.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
 import { parseParams } from '../../infra/params.ts';
 import type { SixbackStack } from '../../infra/stack.ts';
-import { PARTITION_PLACEHOLDER } from '../../local/asl.ts';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (definition: unknown) => {

@@ -235,7 +235,7 @@ describe('A/B tests on the local stack', () => {
     const sampleMails = (await inbox(stack)).length;
     const cancelled = await cancelCampaign(created.id, stack.campaignDeps);
     expect(cancelled.status).toBe('cancelled');
-    const { resumeCampaign } = await import('../../core/campaigns/service.ts');
+    const { resumeCampaign } = await import('../../core/campaigns/runs.ts');
     await resumeCampaign(created.id, stack.campaignDeps);
     const again = await waitFor('the resumed run waiting', async () => {
       const c = await stack.deps.campaigns.get(created.id);

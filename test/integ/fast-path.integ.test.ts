@@ -5,6 +5,7 @@
  * campaign exactly as it does from the engine's own thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ledgerFront } from '../../bench/fast-ledger.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {
@@ -35,7 +36,7 @@ async function start(options: Parameters<typeof startSesStandin>[0]) {
     sesEndpoint: standin.url,
     sesTransport: 'fast',
     senderWorkers: 2,
-    fastLedger: true,
+    dynamoFront: ledgerFront,
     maxInFlight: 16,
   });
   await saveTemplate(stack, 'plain', TEMPLATE);
@@ -70,7 +71,7 @@ describe('thin transport + sender threads + in-memory ledger', () => {
   });
 
   it('fails a paused campaign exactly as the in-thread sender does', { timeout: 120_000 }, async () => {
-    const run = async (options: { senderWorkers?: number; fastLedger?: boolean }) => {
+    const run = async (options: { senderWorkers?: number; dynamoFront?: typeof ledgerFront }) => {
       const standin = await startSesStandin({ quota: { max24HourSend: 1_000_000, maxSendRate: 1000 } });
       const stack = await startTestStack({ sesEndpoint: standin.url, sesTransport: 'fast', ...options });
       try {
@@ -93,7 +94,7 @@ describe('thin transport + sender threads + in-memory ledger', () => {
         await standin.close();
       }
     };
-    const pooled = await run({ senderWorkers: 2, fastLedger: true });
+    const pooled = await run({ senderWorkers: 2, dynamoFront: ledgerFront });
     const inThread = await run({});
     expect(pooled.status).toBe('failed');
     expect(pooled.reason).toContain('SendingPausedException');

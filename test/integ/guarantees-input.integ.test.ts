@@ -6,12 +6,9 @@
  * rows (onInvalidRows: skip) or refuse the whole campaign (abort). The SES stand-in proves what was sent.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createCampaign,
-  executionName,
-  newCampaignId,
-  reportCampaign,
-} from '../../core/campaigns/service.ts';
+import { executionName } from '../../core/campaigns/deps.ts';
+import { reportCampaign } from '../../core/campaigns/runs.ts';
+import { createCampaign, newCampaignId } from '../../core/campaigns/service.ts';
 import { emptyCounts } from '../../core/campaigns/status.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { InvalidRowsError, RecipientsFileError } from '../../core/errors.ts';

@@ -3,13 +3,8 @@
  * stand-in counting what it accepted per recipient.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  cancelCampaign,
-  createCampaign,
-  reportCampaign,
-  resendFailedCampaign,
-  resumeCampaign,
-} from '../../core/campaigns/service.ts';
+import { reportCampaign, resendFailedCampaign, resumeCampaign } from '../../core/campaigns/runs.ts';
+import { cancelCampaign, createCampaign } from '../../core/campaigns/service.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../core/app.ts';
 import { defaultCampaignRate, defaultRateWithin, type SendQuota } from '../../core/campaigns/quota.ts';
-import { campaignServiceDeps } from '../../handlers/api.ts';
+import { awsCampaignServiceDeps as campaignServiceDeps } from '../../handlers/api.ts';
 import { seeded } from '../support/seeded.ts';
 
 const quotaAt = (maxSendRate: number): SendQuota => ({

@@ -6,9 +6,9 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FastLedgerFront } from '../../bench/fast-ledger.ts';
 import { TABLES } from '../../core/aws/tables.ts';
 import { DynamoLedger, ledgerPartition } from '../../core/sending/ledger.ts';
-import { FastLedgerFront } from '../../local/fast-ledger.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };

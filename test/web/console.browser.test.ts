@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../../api/node.ts';
 import { isWebPath, mountWebConsole } from '../../api/web.ts';
 import type { LocalStack } from '../../local/stack.ts';
+import { chromiumPath } from '../support/chromium.ts';
 import { inbox, startTestStack } from '../support/local-stack.ts';
 
 const SHOTS = 'test-artifacts/screenshots';
@@ -94,7 +95,7 @@ describe('web console', () => {
       isPublicPath: isWebPath,
       log: () => undefined,
     });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1366, height: 800 }, timezoneId: USER_ZONE });
     context.setDefaultTimeout(15_000);
     // Sign in the way `sixback dev` does: the token in the fragment of the first URL. This tab stays open:

@@ -13,6 +13,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SesEventBridgeEvent } from '../../local/ses/events.ts';
 import { eventTypesFor, type LocalSes, startLocalSes } from '../../local/ses/server.ts';
+import { chromiumPath } from '../support/chromium.ts';
 
 let browser: Browser;
 let ses: LocalSes;
@@ -71,7 +72,7 @@ beforeAll(async () => {
   }
   sdk.destroy();
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: [
       '--headless',
       '--no-sandbox',

@@ -15,6 +15,7 @@ import {
   UNAUTHORIZED_EVENT,
 } from './api.ts';
 import { errorBox, field, h, mount } from './dom.ts';
+import type { Screen, ScreenContext } from './screen.ts';
 import { campaignScreen } from './screens/campaign.ts';
 import { campaignsScreen } from './screens/campaigns.ts';
 import { newCampaignScreen } from './screens/new-campaign.ts';
@@ -22,15 +23,6 @@ import { suppressionScreen } from './screens/suppression.ts';
 import { templateEditorScreen } from './screens/template-editor.ts';
 import { templatesScreen } from './screens/templates.ts';
 import './styles.css';
-
-export interface ScreenContext {
-  root: HTMLElement;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  signal: AbortSignal;
-  setTitle(title: string): void;
-}
-type Screen = (context: ScreenContext) => Promise<void> | void;
 
 const ROUTES: [RegExp, string[], Screen][] = [
   [/^\/?$/, [], campaignsScreen],

@@ -7,14 +7,28 @@
  *
  * It behaves like the SDK where callers can tell: errors carry the service's error code as `name`,
  * `$metadata.httpStatusCode` and `$fault`, and throttling, 5xx and network failures are retried as the
- * installed DynamoDBClient's standard retry strategy does (4 attempts; full-jitter exponential backoff from
- * 25 ms, or from 1 s for throttling, capped at 20 s; a shared retry budget of 500 tokens).
+ * installed DynamoDBClient retries them: by the SDK's own StandardRetryStrategy (4 attempts, 25 ms base
+ * delay, its throttling base, cap and shared retry budget).
  * test/unit/dynamo-rpc.contract.test.ts holds the two paths to the same items, errors and signatures.
  */
 import { convertToAttr, convertToNative, type NativeAttributeValue } from '@aws-sdk/util-dynamodb';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import {
+  isServerError,
+  isThrottlingError,
+  isTransientError,
+  MAXIMUM_RETRY_DELAY,
+  StandardRetryStrategy,
+} from '@smithy/core/retry';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  RetryErrorType,
+  SdkError,
+  StandardRetryBackoffStrategy,
+} from '@smithy/types';
 import { sendUntilProcessed } from '../dynamo.ts';
 import { awsServiceHost } from '../hosts.ts';
+import { AwsServiceError, awsErrorCode } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
@@ -41,117 +55,53 @@ export interface DynamoRpcOptions {
   connections?: number | null;
   /** Milliseconds to wait for an answer's headers, then for its body. */
   timeoutMs?: number;
-  /** For tests: the backoff's random source and sleep. */
+  /** For tests: the backoff's random source (0 retries at once). */
   random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-/** A DynamoDB error, shaped as the SDK shapes a service exception (so `error.name` checks behave the same). */
-export class DynamoServiceError extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: {
-    httpStatusCode: number;
-    requestId?: string | undefined;
-    attempts: number;
-    totalRetryDelay: number;
-  };
-  constructor(name: string, message: string, status: number, requestId: string | undefined) {
-    super(message);
-    this.name = name;
-    this.$fault = status >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 };
-  }
-}
+/**
+ * The SDK's own standard retry strategy (@smithy/core/retry, which DynamoDBClient runs) and its error
+ * classification: its budget, costs and backoff bases are the installed SDK's, not copies that drift.
+ * DynamoDBClient configures it with a 25 ms base delay.
+ */
+const DYNAMODB_BASE_DELAY_MS = 25;
 
-// The standard retry strategy's classification and budget (@smithy/core retry, as DynamoDBClient
-// configures it: defaultMaxAttempts 4, defaultBaseDelay 25 ms).
-const THROTTLING = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-/** Node's and undici's codes for a connection that failed, broke or timed out. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
+/** undici's codes for a connection that broke or timed out, which the SDK's Node handler never throws. */
+const UNDICI_NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
-const BASE_DELAY_MS = 25;
-const THROTTLING_BASE_DELAY_MS = 1000;
-const MAX_DELAY_MS = 20_000;
-const INITIAL_RETRY_TOKENS = 500;
-const RETRY_COST = 14;
-const THROTTLING_RETRY_COST = 5;
 
-type RetryKind = 'throttling' | 'transient' | undefined;
-
-function retryKind(error: unknown, depth = 0): RetryKind {
-  const e = error as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    cause?: unknown;
-    message?: string;
-  };
-  if (!e || typeof e !== 'object' || e.name === 'AbortError') return undefined;
-  const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'throttling';
-  if (
-    TRANSIENT_NAMES.has(e.name ?? '') ||
-    NETWORK_CODES.has(e.code ?? '') ||
-    TRANSIENT_STATUS.has(status ?? 0) ||
-    (e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired'))
-  )
-    return 'transient';
-  if (e.cause !== undefined && depth <= 10) return retryKind(e.cause, depth + 1);
-  return undefined;
+function retryErrorType(error: unknown, depth = 0): RetryErrorType {
+  if (!error || typeof error !== 'object') return 'CLIENT_ERROR';
+  const e = error as SdkError & { code?: string; cause?: unknown };
+  if (isThrottlingError(e)) return 'THROTTLING';
+  if (isTransientError(e) || UNDICI_NETWORK_CODES.has(e.code ?? '')) return 'TRANSIENT';
+  if (isServerError(e)) return 'SERVER_ERROR';
+  if (e.cause !== undefined && depth <= 10 && retryErrorType(e.cause, depth + 1) === 'TRANSIENT')
+    return 'TRANSIENT';
+  return 'CLIENT_ERROR';
 }
 
-/** The error code of an awsJson1_0 answer, cleaned as the SDK cleans it ("ns#Code:extra" -> "Code"). */
-function errorCode(header: string | string[] | undefined, body: Record<string, unknown>): string | undefined {
-  const clean = (value: unknown) => {
-    if (typeof value !== 'string' || value === '') return undefined;
-    let code = value;
-    if (code.includes(',')) code = code.split(',')[0] as string;
-    if (code.includes(':')) code = code.split(':')[0] as string;
-    if (code.includes('#')) code = code.split('#')[1] as string;
-    return code;
+/** The SDK's full-jitter exponential backoff, with the random source a test may fix. */
+function jitteredBackoff(random: () => number): StandardRetryBackoffStrategy {
+  let base = DYNAMODB_BASE_DELAY_MS;
+  return {
+    computeNextBackoffDelay: (retries) =>
+      Math.floor(random() * Math.min(base * 2 ** retries, MAXIMUM_RETRY_DELAY)),
+    setDelayBase: (delay) => {
+      base = delay;
+    },
   };
-  return clean(Array.isArray(header) ? header[0] : header) ?? clean(body.code) ?? clean(body.__type);
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class DynamoRpc {
   private readonly endpoint: SignedEndpoint;
-  private readonly maxAttempts: number;
-  private readonly random: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  /** The retry budget: a retry spends tokens, a success returns some (the SDK's retry quota). */
-  private capacity = INITIAL_RETRY_TOKENS;
+  /** Attempts, backoff and the shared retry budget (a retry spends tokens, a success returns some). */
+  private readonly retry: StandardRetryStrategy;
 
   constructor(options: DynamoRpcOptions) {
     const url = new URL(options.endpoint ?? `https://${awsServiceHost('dynamodb', options.region)}`);
@@ -165,9 +115,11 @@ export class DynamoRpc {
       connections: options.connections,
       timeoutMs: options.timeoutMs ?? 60_000,
     });
-    this.maxAttempts = options.maxAttempts ?? 4;
-    this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.retry = new StandardRetryStrategy({
+      maxAttempts: options.maxAttempts ?? 4,
+      baseDelay: DYNAMODB_BASE_DELAY_MS,
+      ...(options.random ? { backoff: jitteredBackoff(options.random) } : {}),
+    });
   }
 
   /** The request for one call, signed (the contract test verifies its signature as a server would). */
@@ -188,26 +140,30 @@ export class DynamoRpc {
   /** One call, retried as the SDK retries it; resolves with the parsed answer. */
   async call<T = Record<string, unknown>>(operation: DynamoOperation, body: string | object): Promise<T> {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
+    let token = await this.retry.acquireInitialRetryToken('dynamodb');
     let totalDelay = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const result = (await this.once(operation, text)) as T;
-        this.capacity = Math.min(INITIAL_RETRY_TOKENS, this.capacity + (attempt > 1 ? RETRY_COST : 1));
+        this.retry.recordSuccess(token);
         return result;
       } catch (error) {
-        const kind = retryKind(error);
-        const cost = kind === 'throttling' ? THROTTLING_RETRY_COST : RETRY_COST;
         const metadata = (error as { $metadata?: { attempts: number; totalRetryDelay: number } }).$metadata;
-        if (metadata) {
-          metadata.attempts = attempt;
-          metadata.totalRetryDelay = totalDelay;
+        const retryStart = performance.now();
+        try {
+          // Waits the backoff, or refuses (not retryable, out of attempts or of budget).
+          token = await this.retry.refreshRetryTokenForRetry(token, {
+            errorType: retryErrorType(error),
+            error: error as SdkError,
+          });
+        } catch {
+          if (metadata) {
+            metadata.attempts = attempt;
+            metadata.totalRetryDelay = totalDelay;
+          }
+          throw error;
         }
-        if (kind === undefined || attempt >= this.maxAttempts || this.capacity < cost) throw error;
-        this.capacity -= cost;
-        const base = kind === 'throttling' ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
-        const delay = Math.floor(this.random() * Math.min(base * 2 ** (attempt - 1), MAX_DELAY_MS));
-        totalDelay += delay;
-        await this.sleep(delay);
+        totalDelay += Math.round(performance.now() - retryStart);
       }
     }
   }
@@ -231,9 +187,9 @@ export class DynamoRpc {
       // Not JSON (a proxy's error page): the status decides.
     }
     if (response.statusCode >= 300) {
-      const code = errorCode(response.headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
+      const code = awsErrorCode(response.headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
       const message = parsed.message ?? parsed.Message;
-      throw new DynamoServiceError(
+      throw new AwsServiceError(
         code,
         typeof message === 'string' ? message : code,
         response.statusCode,
@@ -345,15 +301,6 @@ export function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[])
       return (out.UnprocessedItems?.[table] ?? []).map((request) => s(request));
     },
     `BatchWrite on ${table} kept returning unprocessed items`,
-  );
-}
-
-/** Puts plain items (marshalled as lib-dynamodb would) 25 at a time. */
-export function rpcBatchPut(rpc: DynamoRpc, table: string, items: Record<string, unknown>[]) {
-  return rpcBatchWrite(
-    rpc,
-    table,
-    items.map((item) => `{"PutRequest":{"Item":${itemText(item)}}}`),
   );
 }
 

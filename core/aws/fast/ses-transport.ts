@@ -21,6 +21,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
 import { awsServiceHost } from '../hosts.ts';
+import { AwsServiceError, awsErrorCode } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {
@@ -145,28 +146,6 @@ export function encodedBodyBound(email: OutgoingEmail, json: NonNullable<Outgoin
 }
 
 /** An SES error, shaped as the SDK shapes a service exception so classifySendFailure reads it the same. */
-export class SesServiceError extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: { httpStatusCode: number; requestId?: string | undefined; attempts: number };
-  constructor(name: string, message: string, status: number, requestId: string | undefined) {
-    super(message);
-    this.name = name;
-    this.$fault = status >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: status, requestId, attempts: 1 };
-  }
-}
-
-/** The error code of a restJson1 answer: the x-amzn-ErrorType header, else the body's code or __type. */
-function errorCode(header: string | undefined, body: Record<string, unknown>): string | undefined {
-  const clean = (value: unknown) => {
-    if (typeof value !== 'string' || value === '') return undefined;
-    let code = value.split(':')[0] as string;
-    if (code.includes('#')) code = code.split('#')[1] as string;
-    return code;
-  };
-  return clean(header) ?? clean(body.code) ?? clean(body.__type);
-}
-
 /** The first value of a header (name in lower case) among undici's raw [name, value, ...] buffers. */
 function rawHeader(raw: Buffer[], name: string): string | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -181,7 +160,7 @@ function rawHeader(raw: Buffer[], name: string): string | undefined {
 const BOM = 0xfeff;
 
 /**
- * What SES answered, turned into the send's outcome: the MessageId, or an SesServiceError. Headers are
+ * What SES answered, turned into the send's outcome: the MessageId, or an AwsServiceError. Headers are
  * only looked at for an error (the request id and x-amzn-ErrorType); the body is decoded as UTF-8 (a
  * leading BOM dropped, as undici's body.text() does) and parsed as JSON when it is JSON.
  */
@@ -194,9 +173,9 @@ function outcome(status: number, raw: Buffer[], body: string): { messageId: stri
     // Not JSON (a proxy's error page): the status decides.
   }
   if (status >= 300) {
-    const code = errorCode(rawHeader(raw, 'x-amzn-errortype'), parsed) ?? 'UnknownError';
+    const code = awsErrorCode(rawHeader(raw, 'x-amzn-errortype'), parsed) ?? 'UnknownError';
     const message = parsed.message ?? parsed.Message;
-    throw new SesServiceError(
+    throw new AwsServiceError(
       code,
       typeof message === 'string' ? message : code,
       status,

@@ -10,7 +10,7 @@ import { describeAlarm, describeEvents, describeRates } from '../../../core/comp
 import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
 import { abTestPanel, fetchAbTest, pickVariant } from '../components/ab-test-panel.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const STATES = RECIPIENT_STATES.map((state) => [state, RECIPIENT_STATE_LABEL[state]] as const);
 const POLL_MS = 1000;

@@ -3,7 +3,7 @@
 import { RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
 import { type CampaignView, client } from '../api.ts';
 import { formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const ACTIVE = new Set(['pending', 'scheduled', 'sending']);
 const POLL_MS = 2000;

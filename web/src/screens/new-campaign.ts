@@ -9,8 +9,8 @@ import type { RecipientsUploadCheck, TemplateRecord, TemplateSummary } from '../
 import { ApiError, client, uploadFile } from '../api.ts';
 import { abTestEditor } from '../components/ab-test-editor.ts';
 import { choice, errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
 import { isSystemVariable } from '../preview.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

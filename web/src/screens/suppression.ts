@@ -5,7 +5,7 @@
  */
 import { ApiError, client, type SuppressionEntry } from '../api.ts';
 import { errorBox, field, formatTime, h, mount } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const REASONS = ['manual', 'unsubscribe', 'bounce', 'complaint'] as const;
 

@@ -7,7 +7,6 @@
 import type { ResolvedPartials } from '../../../core/templates/partials.ts';
 import { ApiError, client, type TemplateRecord, uploadFile } from '../api.ts';
 import { errorBox, field, formatTime, h, mount, navigate } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
 import {
   isSystemVariable,
   loadPartials,
@@ -15,6 +14,7 @@ import {
   preview,
   type SyntaxProblem,
 } from '../preview.ts';
+import type { ScreenContext } from '../screen.ts';
 
 const STARTER = {
   subject: 'Hello {{ first_name }}',

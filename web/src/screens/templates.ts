@@ -1,7 +1,7 @@
 /** Templates: the latest version of each, with a way to create one. */
 import { client } from '../api.ts';
 import { formatTime, h, mount } from '../dom.ts';
-import type { ScreenContext } from '../main.ts';
+import type { ScreenContext } from '../screen.ts';
 
 export async function templatesScreen({ root, setTitle }: ScreenContext): Promise<void> {
   setTitle('Templates');

@@ -19,7 +19,8 @@
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RunningService } from './services.ts';
+import { TABLES } from '../core/aws/tables.ts';
+import type { RunningService } from '../local/services.ts';
 
 type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
@@ -261,3 +262,12 @@ if (process.argv[2] === '--serve' && process.send) {
   process.send({ url });
   process.on('disconnect', () => process.exit(0));
 }
+
+/** The front for the local stack's ledger table (startLocalStack's dynamoFront). */
+export const ledgerFront = (upstream: string) =>
+  startFastLedgerProcess({
+    upstream,
+    table: 'sixback-ledger',
+    partitionKey: TABLES.ledger.partitionKey,
+    sortKey: TABLES.ledger.sortKey.name,
+  });
