@@ -380,8 +380,10 @@ function checkPrepared(
     return;
   }
   const text = htmlToText(reference);
+  // TextDecoder, not Buffer: this module also runs in the console's browser preview.
+  const utf8 = new TextDecoder();
   const joined = (pieces: JsonPieces) =>
-    pieces.map((p) => (typeof p === 'string' ? p : Buffer.from(p).toString('utf8'))).join('');
+    pieces.map((p) => (typeof p === 'string' ? p : utf8.decode(p))).join('');
   const jsonDiffers =
     quick.json !== undefined &&
     (`"${joined(quick.json.html)}"` !== JSON.stringify(reference) ||
