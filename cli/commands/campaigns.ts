@@ -26,7 +26,7 @@ import {
   progressBar,
   table,
 } from '../output.ts';
-import { describeAbTest } from './ab-test.ts';
+import { describeAbTest } from './ab-test-view.ts';
 
 const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
 

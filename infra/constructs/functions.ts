@@ -44,6 +44,7 @@ export interface FunctionEnvironment {
   SIXBACK_DEFAULT_RATE: string;
   SIXBACK_CONFIGURATION_SET: string;
   SIXBACK_TRACKING_CONFIGURATION_SETS: 'true';
+  SIXBACK_SHARED_RATE: 'true';
   SIXBACK_PUBLIC_BASE_URL: string;
   SIXBACK_SENDER_IDENTITIES: string;
   SIXBACK_UNSUBSCRIBE_SECRET_ARN: string;
@@ -120,6 +121,8 @@ export class Functions extends Construct {
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
       // The Email construct creates the set's tracking variants, so each campaign names its own.
       SIXBACK_TRACKING_CONFIGURATION_SETS: 'true',
+      // The batches of a campaign share its rate (core/sending/rate-budget.ts), through the ledger table.
+      SIXBACK_SHARED_RATE: 'true',
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
       SIXBACK_SENDER_IDENTITIES: props.senderIdentities.join(','),
       SIXBACK_UNSUBSCRIBE_SECRET_ARN: props.unsubscribeSecret.secretArn,
@@ -246,7 +249,7 @@ export class Functions extends Construct {
     // Every status change (any task, the API's cancel/resume) and recipient event is put on the bus.
     const publishes = (fn: SixbackFunction) =>
       allow(fn, 'PublishEvents', ['events:PutEvents'], [props.eventBus.eventBusArn]);
-    for (const fn of [prepare, beginSending, sendBatch, finalise]) publishes(fn);
+    for (const fn of [prepare, beginSending, sendBatch, finalise, pickWinner]) publishes(fn);
 
     this.tasks = {
       PrepareFunctionArn: prepare,
