@@ -62,7 +62,9 @@ export const SixbackConfigSchema = z.object({
   dynamoTransport: z.enum(['sdk', 'fast']).default('fast'),
   /** The Map children share the campaign's rate through the ledger's rate windows
    * (core/sending/rate-budget.ts); false keeps each to its equal share, as before. */
-  sharedRate: z.boolean().default(true),
+  // Off by default: a sliding one-second window can see up to one extra 200 ms budget window of sends
+  // (1.2x the rate), which SES would throttle; the per-batch limiter keeps every second within the rate.
+  sharedRate: z.boolean().default(false),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),
   /** Public base URL of the API, for unsubscribe links (https://mail.example.com); locally the API server's URL. */

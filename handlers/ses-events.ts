@@ -8,7 +8,6 @@
 import { type AppDeps, sesEventDeps } from '../core/app.ts';
 import { recordSesEvent, recordSesEvents } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
-import type { WebhookEvent } from '../core/webhooks/events.ts';
 import { runtimeDeps, type TaskHandler } from './runtime.ts';
 
 /** An SQS event: each record's body is one EventBridge event. */

@@ -3,11 +3,11 @@
  * --decide-after 4h`, the test in `sixback status`, and `sixback pick <id> <variant>`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { AbTestView, CampaignView } from '../../core/campaigns/view.ts';
+import type { CampaignView } from '../../core/campaigns/view.ts';
 import type { VariantSpec } from '../../core/schemas.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { printJson, table } from '../output.ts';
+import { printJson } from '../output.ts';
 import { describeCampaign } from './campaigns.ts';
 
 /**

@@ -6,12 +6,9 @@ import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy
 import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
-import type { Ledger } from '../sending/ledger.ts';
 import { campaignTracking } from '../sending/tracking.ts';
 import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
-import type { TemplateStore } from '../templates/store.ts';
 import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
-import type { Orchestrator } from '../workflow/orchestrator.ts';
 import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { reportAfterStop } from './runs.ts';
 import { formatInZone } from './schedule.ts';

@@ -320,7 +320,7 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   let systemic: Error | undefined;
   const ledger = deps.ledger;
   const budget =
-    ctx.campaignRate && ledger.addRateWindow && deps.sharedRate !== false && items.length > 0
+    ctx.campaignRate && ledger.addRateWindow && deps.sharedRate === true && items.length > 0
       ? new CampaignRateBudget({
           store: {
             add: (...args) => (ledger.addRateWindow as NonNullable<Ledger['addRateWindow']>)(...args),

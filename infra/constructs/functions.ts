@@ -44,7 +44,7 @@ export interface FunctionEnvironment {
   SIXBACK_DEFAULT_RATE: string;
   SIXBACK_CONFIGURATION_SET: string;
   SIXBACK_TRACKING_CONFIGURATION_SETS: 'true';
-  SIXBACK_SHARED_RATE: 'true';
+  SIXBACK_SHARED_RATE: 'true' | 'false';
   SIXBACK_PUBLIC_BASE_URL: string;
   SIXBACK_SENDER_IDENTITIES: string;
   SIXBACK_UNSUBSCRIBE_SECRET_ARN: string;
@@ -121,8 +121,8 @@ export class Functions extends Construct {
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
       // The Email construct creates the set's tracking variants, so each campaign names its own.
       SIXBACK_TRACKING_CONFIGURATION_SETS: 'true',
-      // The batches of a campaign share its rate (core/sending/rate-budget.ts), through the ledger table.
-      SIXBACK_SHARED_RATE: 'true',
+      // Off until a shared rate keeps every second within the rate (core/sending/rate-budget.ts).
+      SIXBACK_SHARED_RATE: 'false',
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
       SIXBACK_SENDER_IDENTITIES: props.senderIdentities.join(','),
       SIXBACK_UNSUBSCRIBE_SECRET_ARN: props.unsubscribeSecret.secretArn,

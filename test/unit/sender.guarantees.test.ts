@@ -370,6 +370,7 @@ describe('the campaign-wide rate', () => {
       now += 1;
     });
     const d = deps(ses, ledger, {
+      sharedRate: true,
       now: () => now,
       sleep: async (ms) => {
         now += ms;
