@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { addressKey, checkAddress } from '../recipients/email-address.ts';
 import type { SesEventDetail } from './events.ts';
+import { EVENT_COUNTERS } from './health.ts';
 
 export const OUTCOME_TYPES = [
   'send',
@@ -270,17 +271,8 @@ export function timelineEntry(event: RecipientEvent): TimelineEntry {
  * that kind (the store sees it as a conditional first-time transition, so they are exact).
  */
 export const STAT_COUNTERS = [
-  'send',
-  'delivery',
-  'bounce',
-  'transientBounce',
-  'complaint',
-  'reject',
-  'deliveryDelay',
-  'open',
-  'click',
-  'renderingFailure',
-  'unsubscribe',
+  // The campaign's event counters, then what only the statistics keep.
+  ...EVENT_COUNTERS,
   'subscription',
   'uniqueSend',
   'uniqueDelivery',
