@@ -503,6 +503,13 @@ describe('the sixback API', () => {
         'grace@example.com',
       ]);
 
+      // The local SES's Delivery events arrive asynchronously and join the report: let them land first,
+      // so both reads below see the same outcomes.
+      for (let i = 0; i < 400; i++) {
+        const stats = await t.call('GET', `/v1/campaigns/${id}/stats`);
+        if ((stats.body.counts as { delivered: number }).delivered === 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const link = await t.call('GET', `/v1/campaigns/${id}/report`);
       expect(link.body).toMatchObject({ campaignId: id, url: expect.stringMatching(/^http/) });
       const viaLink = await (await fetch(link.body.url as string)).text();
