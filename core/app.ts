@@ -4,14 +4,7 @@
  */
 
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import {
-  DynamoEngagementMarks,
-  type EngagementEvent,
-  type EngagementMarksStore,
-  markEngagement,
-  marksEngagementSource,
-  type VariantEngagementSource,
-} from './abtest/engagement.ts';
+import { analyticsEngagementSource, type VariantEngagementSource } from './abtest/engagement.ts';
 import { type AwsClients, createClients } from './aws/clients.ts';
 import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
 import { SesV2Transport } from './aws/fast/ses-transport.ts';
@@ -60,8 +53,8 @@ export interface AppDeps {
   sender: SenderDeps;
   /** Signs and verifies unsubscribe links (the sender's headers, the API's /u/ routes). */
   unsubscribeLinks: UnsubscribeLinks;
-  /** Opens and clicks of A/B test samples: marked by the SES events handler, read by PickWinner. */
-  engagement: { marks: EngagementMarksStore } & VariantEngagementSource;
+  /** Per-variant unique opens and clicks of A/B test samples, from the analytics store; read by PickWinner. */
+  engagement: VariantEngagementSource;
   /** The thin DynamoDB transport of the ledger and suppression lookups (dynamoTransport 'fast'); close it
    * with the clients. */
   dynamoRpc?: DynamoRpc;
@@ -116,8 +109,10 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     sendQuota: () => sesSendQuota(clients.ses),
     maxWorkerRate: config.maxWorkerRate,
   };
-  const marks = new DynamoEngagementMarks(clients.ddb, config.tables.ledger);
-  const engagement = { marks, ...marksEngagementSource(marks, (id) => campaigns.find(id)) };
+  const engagement = analyticsEngagementSource(
+    (id) => analytics.counterItems(id),
+    (id) => campaigns.find(id),
+  );
   const unsubscribeLinks = new UnsubscribeLinks(config);
   const webhooks = config.tables.webhooks
     ? new WebhookStore(clients.ddb, config.tables.webhooks, clock)
@@ -248,13 +243,6 @@ export function sesEventDeps(deps: AppDeps, emitMetrics?: (line: string) => void
     suppression: deps.suppression,
     clock: deps.clock,
     ...(emitMetrics ? { emitMetrics } : {}),
-    // Absent only in tests that build a partial AppDeps.
-    ...(deps.engagement
-      ? {
-          engagement: (events: EngagementEvent[]) =>
-            markEngagement(events, deps.engagement.marks, (id) => deps.campaigns.find(id)),
-        }
-      : {}),
     // Fakes of AppDeps in tests may carry no publisher.
     ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),
   };

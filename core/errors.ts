@@ -164,6 +164,22 @@ export class AbTestUndecidedError extends SixbackError {
   readonly code = 'ab_test_undecided';
 }
 
+/**
+ * Events that could not be handed to the event bus (PutEvents failed, or refused some entries). `failedIds`
+ * are the events not published; the SES events batch that raised it is recorded already and is retried
+ * for them (its outcome store still lists them as unpublished).
+ */
+export class EventPublishError extends SixbackError {
+  readonly code = 'event_publish_failed';
+  constructor(
+    message: string,
+    readonly failedIds: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 const HTTP_STATUS: Record<string, number> = {
   validation_failed: 400,
   template_syntax: 422,

@@ -2,18 +2,19 @@
  * Per-variant engagement for an A/B test's decision, behind one small interface (VariantEngagementSource)
  * so the decision does not depend on where opens and clicks are stored.
  *
- * The source here is deliberately minimal: `EngagementMarks`, one item per (campaign, variant, metric,
- * recipient) in the ledger table, written by the SES events handler for the sample's Open and Click
- * events. An item per recipient makes the counts unique by construction and a redelivered event harmless
- * (the same put again). The variant of an event's recipient is not read from the event: it is the
- * deterministic assignment (assign.ts), so events of remainder recipients never count for the test.
- * Sent counts per variant come from the sample Map's results, recorded on the campaign.
+ * The source is the campaign's analytics (core/compliance/analytics-store.ts): the same first-open and
+ * first-click transitions of each recipient's outcome that give the campaign's unique opens and clicks
+ * are also summed per variant, by the same batched aggregation, into one counter item per variant
+ * (`v#A`, `v#B`, ... beside the time buckets, on the campaign's counter shards). So the winner is picked
+ * from exactly the numbers the campaign's statistics report, deduplicated the same way (a redelivered
+ * event is a repeat and adds nothing). A per-variant item is needed because the campaign's totals mix the
+ * variants, and reading every sample recipient's outcome at decision time would be one read per
+ * recipient. The variant of a recipient is not read from the event: it is the deterministic assignment
+ * (assign.ts), so events of remainder recipients never count for the test. Sent counts per variant come
+ * from the sample Map's results, recorded on the campaign.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { batchPut } from '../aws/dynamo.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
-import { addressKey } from '../recipients/email-address.ts';
-import type { AbMetric } from '../schemas.ts';
+import type { AbTestSpec } from '../schemas.ts';
 import { sampleVariant } from './assign.ts';
 
 export interface VariantEngagement {
@@ -27,128 +28,68 @@ export interface VariantEngagementSource {
   variantEngagement(campaignId: string, variants: string[]): Promise<VariantEngagement[]>;
 }
 
-/** An Open or Click event of a campaign, for its recipient. */
-export interface EngagementEvent {
-  campaignId: string;
-  metric: AbMetric;
-  email: string;
+/** The sort key of a variant's counter item among the campaign's counter items. */
+export const VARIANT_SORT_KEY_PREFIX = 'v#';
+export const variantSortKey = (variant: string) => `${VARIANT_SORT_KEY_PREFIX}${variant}`;
+
+/** A recipient's first open or first click, as the outcome store decided it (unique counts of 1). */
+export interface FirstEngagement {
+  key: string;
+  uniqueOpen?: number;
+  uniqueClick?: number;
 }
 
 /**
- * The partition of a variant's marks in the ledger table. "~" never occurs in a campaign id
- * ([A-Za-z0-9_-]), so these can never be a ledger shard (`<id>#<n>`) or a lease.
+ * The per-variant counter items a batch adds: for each sample recipient's first open or click, one to
+ * its variant's `uniqueOpen` or `uniqueClick`. Empty for a campaign without a test.
  */
-export const marksPartition = (campaignId: string, variant: string, metric: AbMetric) =>
-  `${campaignId}~ab~${variant}~${metric}`;
-
-export interface EngagementMarksStore {
-  mark(campaignId: string, variant: string, metric: AbMetric, keys: string[]): Promise<void>;
-  count(campaignId: string, variant: string, metric: AbMetric): Promise<number>;
-}
-
-export class DynamoEngagementMarks implements EngagementMarksStore {
-  constructor(
-    private readonly ddb: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
-
-  async mark(campaignId: string, variant: string, metric: AbMetric, keys: string[]): Promise<void> {
-    const partition = marksPartition(campaignId, variant, metric);
-    await batchPut(
-      this.ddb,
-      this.table,
-      [...new Set(keys)].map((key) => ({ campaignId: partition, key })),
-    );
+export function variantCounts(
+  campaignId: string,
+  test: Pick<AbTestSpec, 'sample' | 'variants'> | undefined,
+  firsts: FirstEngagement[],
+): Map<string, { uniqueOpen?: number; uniqueClick?: number }> {
+  const items = new Map<string, { uniqueOpen?: number; uniqueClick?: number }>();
+  if (!test) return items;
+  for (const first of firsts) {
+    if (!first.uniqueOpen && !first.uniqueClick) continue;
+    const variant = sampleVariant(campaignId, first.key, test.sample, test.variants.length);
+    if (!variant) continue;
+    const sk = variantSortKey(variant);
+    const sums = items.get(sk) ?? {};
+    if (first.uniqueOpen) sums.uniqueOpen = (sums.uniqueOpen ?? 0) + first.uniqueOpen;
+    if (first.uniqueClick) sums.uniqueClick = (sums.uniqueClick ?? 0) + first.uniqueClick;
+    items.set(sk, sums);
   }
-
-  async count(campaignId: string, variant: string, metric: AbMetric): Promise<number> {
-    let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'campaignId = :p',
-          ExpressionAttributeValues: { ':p': marksPartition(campaignId, variant, metric) },
-          Select: 'COUNT',
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      total += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return total;
-  }
-}
-
-export class MemoryEngagementMarks implements EngagementMarksStore {
-  readonly marks = new Map<string, Set<string>>();
-  async mark(campaignId: string, variant: string, metric: AbMetric, keys: string[]) {
-    const partition = marksPartition(campaignId, variant, metric);
-    const set = this.marks.get(partition) ?? new Set<string>();
-    for (const key of keys) set.add(key);
-    this.marks.set(partition, set);
-  }
-  async count(campaignId: string, variant: string, metric: AbMetric) {
-    return this.marks.get(marksPartition(campaignId, variant, metric))?.size ?? 0;
-  }
+  return items;
 }
 
 /**
- * Marks the Open and Click events of sample recipients. `find` reads a campaign (once per campaign per
- * call); events of campaigns without a test, or of recipients outside the sample, are left alone.
+ * The VariantEngagementSource over the campaign's counter items (AnalyticsStore.counterItems: every
+ * shard's items, the per-variant ones summed) and the sent counts recorded on the campaign.
  */
-export async function markEngagement(
-  events: EngagementEvent[],
-  marks: EngagementMarksStore,
-  find: (id: string) => Promise<Pick<CampaignRecord, 'id' | 'spec'> | undefined>,
-): Promise<number> {
-  const byCampaign = new Map<string, EngagementEvent[]>();
-  for (const event of events) {
-    const list = byCampaign.get(event.campaignId) ?? [];
-    list.push(event);
-    byCampaign.set(event.campaignId, list);
-  }
-  let marked = 0;
-  for (const [campaignId, list] of byCampaign) {
-    const test = (await find(campaignId))?.spec.abTest;
-    if (!test) continue;
-    const groups = new Map<string, { variant: string; metric: AbMetric; keys: string[] }>();
-    for (const event of list) {
-      const key = addressKey(event.email);
-      const variant = sampleVariant(campaignId, key, test.sample, test.variants.length);
-      if (!variant) continue;
-      // Opens are what SES reports as opens (the pixel), not inferred from clicks: the same numbers as
-      // the campaign's own statistics.
-      const id = `${variant}|${event.metric}`;
-      const group = groups.get(id) ?? { variant, metric: event.metric, keys: [] };
-      group.keys.push(key);
-      groups.set(id, group);
-    }
-    for (const group of groups.values()) {
-      await marks.mark(campaignId, group.variant, group.metric, group.keys);
-      marked += group.keys.length;
-    }
-  }
-  return marked;
-}
-
-/** The VariantEngagementSource over the marks and the sent counts recorded on the campaign. */
-export function marksEngagementSource(
-  marks: EngagementMarksStore,
+export function analyticsEngagementSource(
+  counterItems: (campaignId: string) => Promise<Record<string, unknown>[]>,
   find: (id: string) => Promise<Pick<CampaignRecord, 'abTest'> | undefined>,
 ): VariantEngagementSource {
   return {
     async variantEngagement(campaignId, variants) {
-      const sent = (await find(campaignId))?.abTest?.sent ?? {};
-      return Promise.all(
-        variants.map(async (variant) => ({
-          variant,
-          sent: sent[variant] ?? 0,
-          uniqueOpens: await marks.count(campaignId, variant, 'opens'),
-          uniqueClicks: await marks.count(campaignId, variant, 'clicks'),
-        })),
-      );
+      const [record, items] = await Promise.all([find(campaignId), counterItems(campaignId)]);
+      const sent = record?.abTest?.sent ?? {};
+      const sums = new Map<string, { opens: number; clicks: number }>();
+      for (const item of items) {
+        const sk = String(item.sk);
+        if (!sk.startsWith(VARIANT_SORT_KEY_PREFIX)) continue;
+        const sum = sums.get(sk) ?? { opens: 0, clicks: 0 };
+        sum.opens += Number(item.uniqueOpen ?? 0);
+        sum.clicks += Number(item.uniqueClick ?? 0);
+        sums.set(sk, sum);
+      }
+      return variants.map((variant) => ({
+        variant,
+        sent: sent[variant] ?? 0,
+        uniqueOpens: sums.get(variantSortKey(variant))?.opens ?? 0,
+        uniqueClicks: sums.get(variantSortKey(variant))?.clicks ?? 0,
+      }));
     },
   };
 }

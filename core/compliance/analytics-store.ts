@@ -11,6 +11,12 @@
  * A recipient whose item has recorded MAX_EVENT_IDS events (a link scanner clicking everything, a bot
  * opening hundreds of times) keeps being counted, with its further event ids written as items of their own
  * (`<campaign>#d<shard>` / id, conditional put, deleted by TTL after DEDUP_TTL_DAYS).
+ *
+ * Publishing (webhooks, the event bus) follows the same decision, through an outbox on the item: an event
+ * applied with `publish` is also added to the item's `unpublished` set, in the same conditional write that
+ * records it, and `published` takes it out once the bus has it. A crash between the two leaves it in the
+ * set; the redelivered event is then a repeat that counts nothing but is still to be published, so it is
+ * published late, never lost, and a redelivery of a published event publishes nothing.
  */
 import {
   type DynamoDBDocumentClient,
@@ -47,6 +53,18 @@ export interface Applied {
   counts: StatCounts;
   /** The recipient clicked this link for the first time (a unique click of the link). */
   newLink: boolean;
+  /**
+   * Applied before: it counts nothing (empty counts), and is returned only because its publication is
+   * still pending (`publish`). A repeat with nothing left to do is `undefined`.
+   */
+  repeat: boolean;
+  /** To be published: it is in the item's outbox until `published` takes it out. */
+  publish: boolean;
+}
+
+export interface ApplyOptions {
+  /** Keep the event in its recipient's outbox until it is published (see `published`). */
+  publish?: boolean;
 }
 
 /** The facts kept per recipient whose earliest time wins, whatever order events arrive in. */
@@ -125,8 +143,12 @@ class Update {
 }
 
 /** The update of a recipient's item for one event: facts, counts, the timeline, the event's identity. */
-function recipientUpdate(event: RecipientEvent, options: { ids: boolean; timeline: boolean }): Update {
+function recipientUpdate(
+  event: RecipientEvent,
+  options: { ids: boolean; timeline: boolean; outbox: boolean },
+): Update {
   const u = new Update();
+  if (options.outbox) u.add(UNPUBLISHED, new Set([event.id]));
   u.first('email', event.email);
   if (event.messageId) u.first('messageId', event.messageId);
   const firstTime = firstTimeOf(event);
@@ -178,6 +200,9 @@ function recipientUpdate(event: RecipientEvent, options: { ids: boolean; timelin
   return u;
 }
 
+/** The item's outbox: ids of events applied and not yet published. */
+const UNPUBLISHED = 'unpublished';
+
 const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 export interface RecipientStats {
@@ -196,28 +221,62 @@ export class AnalyticsStore {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Applies one event to its recipient; undefined when it had been applied already (a repeat). */
-  async apply(event: RecipientEvent): Promise<Applied | undefined> {
+  /**
+   * Applies one event to its recipient; undefined when it had been applied already (a repeat), unless it
+   * was applied with `publish` and is still unpublished: then a repeat to publish, counting nothing.
+   */
+  async apply(event: RecipientEvent, options: ApplyOptions = {}): Promise<Applied | undefined> {
+    const outbox = options.publish === true;
     const key = { pk: recipientPartition(event.campaignId, event.key), sk: event.key };
-    let prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: true }));
+    const repeat = async (known?: Record<string, unknown>): Promise<Applied | undefined> => {
+      if (!outbox) return undefined;
+      const item = known ?? (await this.item(key));
+      const pending = (item?.[UNPUBLISHED] as Set<string> | undefined)?.has(event.id) ?? false;
+      return pending ? { counts: {}, newLink: false, repeat: true, publish: true } : undefined;
+    };
+    let prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: true, outbox }));
     if (prior === 'refused') {
       // Why: the event was applied before, or the item's timeline or id set is full.
       const item = await this.item(key);
       const ids = (item?.ids as Set<string> | undefined) ?? new Set<string>();
-      if (ids.has(event.id)) return undefined;
+      if (ids.has(event.id)) return repeat(item);
       if (ids.size < MAX_EVENT_IDS) {
-        prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: false }));
-        if (prior === 'refused') return undefined;
+        prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: false, outbox }));
+        if (prior === 'refused') return repeat();
       } else {
-        if (!(await this.markSeen(event))) return undefined;
+        if (!(await this.markSeen(event))) return repeat();
         prior = (await this.update(
           key,
-          recipientUpdate(event, { ids: false, timeline: false }),
+          recipientUpdate(event, { ids: false, timeline: false, outbox }),
         )) as PriorState;
       }
     }
     await this.keepEarliest(key, event, prior);
-    return eventDeltas(event, prior);
+    return { ...eventDeltas(event, prior), repeat: false, publish: outbox };
+  }
+
+  /** Takes published events out of their recipients' outboxes (one write each, a bounded number at once). */
+  async published(events: RecipientEvent[], concurrency = 16): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < events.length) {
+        const event = events[next++] as RecipientEvent;
+        await this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
+            UpdateExpression: 'DELETE #u :id',
+            // Only an item that exists: a DELETE on a missing key would create an empty item.
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#u': UNPUBLISHED },
+            ExpressionAttributeValues: { ':id': new Set([event.id]) },
+          }),
+        ).catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
   }
 
   private async update(key: Record<string, string>, u: Update): Promise<PriorState | 'refused'> {
@@ -398,7 +457,7 @@ const REPORT_PROJECTION = {
 };
 
 function toOutcome(campaignId: string, item: Record<string, unknown>): RecipientOutcome {
-  const { pk: _pk, sk, ids: _ids, links, timeline, ...rest } = item;
+  const { pk: _pk, sk, ids: _ids, unpublished: _unpublished, links, timeline, ...rest } = item;
   return {
     ...(rest as Omit<RecipientOutcome, 'campaignId' | 'key'>),
     campaignId,

@@ -7,14 +7,14 @@
  * produces no events, `buildSesEvent` makes the same JSON for injection.
  */
 import { z } from 'zod';
-import type { EngagementEvent } from '../abtest/engagement.ts';
+import { variantCounts } from '../abtest/engagement.ts';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
-import { ValidationError } from '../errors.ts';
+import { EventPublishError, ValidationError } from '../errors.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
-import { recipientEvent, type WebhookEvent } from '../webhooks/events.ts';
-import type { Applied } from './analytics-store.ts';
+import { type RecipientEventType, recipientEvent, type WebhookEvent } from '../webhooks/events.ts';
+import type { Applied, ApplyOptions } from './analytics-store.ts';
 import {
   type Breach,
   type CampaignHealth,
@@ -152,7 +152,9 @@ export interface SesEventDeps {
    * counters alone) every event is counted as it comes, repeats included.
    */
   analytics?: {
-    apply(event: RecipientEvent): Promise<Applied | undefined>;
+    apply(event: RecipientEvent, options?: ApplyOptions): Promise<Applied | undefined>;
+    /** Takes published events out of the outbox `apply` put them in. */
+    published(events: RecipientEvent[]): Promise<void>;
     addSeries(
       campaignId: string,
       buckets: Map<string, StatCounts>,
@@ -162,10 +164,13 @@ export interface SesEventDeps {
   clock: () => Date;
   /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
   emitMetrics?: (line: string) => void;
-  /** Takes the Open and Click events, for A/B tests (core/abtest/engagement.ts). */
-  engagement?: (events: EngagementEvent[]) => Promise<unknown>;
   thresholds?: Thresholds;
-  /** Recipient events for webhooks and the event bus, handed over once per batch. */
+  /**
+   * Recipient events for webhooks and the event bus, handed over once per batch: only those the outcome
+   * store recorded as new (or recorded before and not yet published), never a redelivery's repeats.
+   * Needs `analytics` (its decision is the one publishing follows). Throwing EventPublishError for some
+   * events leaves them in the store's outbox, and the batch is retried for them.
+   */
   publish?: (events: WebhookEvent[]) => Promise<void>;
 }
 
@@ -184,15 +189,10 @@ async function classifyAndSuppress(
   event: ClassifiedEvent;
   suppressed: string[];
   detail: SesEventDetail;
-  engagement: EngagementEvent[];
 }> {
   const parsed = parseWith(SesEventSchema, input, 'SES event');
   const detail = ('detail' in parsed ? parsed.detail : parsed) as SesEventDetail;
   const event = classifySesEvent(detail);
-  const metric = event.counter === 'open' ? 'opens' : event.counter === 'click' ? 'clicks' : undefined;
-  const campaignId = event.campaignId;
-  const engagement: EngagementEvent[] =
-    metric && campaignId ? detail.mail.destination.map((email) => ({ campaignId, metric, email })) : [];
   const suppressed: string[] = [];
   if (event.suppress) {
     const source = `ses:${event.suppress.reason}${event.campaignId ? `:${event.campaignId}` : ''}`;
@@ -201,35 +201,70 @@ async function classifyAndSuppress(
       suppressed.push(address);
     }
   }
-  return { event, suppressed, detail, engagement };
+  return { event, suppressed, detail };
 }
 
-/** The recipient event a webhook subscriber gets for an SES event, when there is one. */
-export function recipientEventOf(event: ClassifiedEvent, detail: SesEventDetail, at: Date) {
-  const raw = detail as Record<string, unknown> & SesEventDetail;
-  const bounce = detail.bounce;
-  const click = raw.click as { link?: string } | undefined;
-  const recipients =
-    event.eventType === 'BOUNCE'
-      ? (bounce?.bouncedRecipients ?? []).map((r) => r.emailAddress)
-      : event.eventType === 'COMPLAINT'
-        ? (detail.complaint?.complainedRecipients ?? []).map((r) => r.emailAddress)
-        : event.eventType === 'DELIVERY'
-          ? ((raw.delivery as { recipients?: string[] } | undefined)?.recipients ?? detail.mail.destination)
-          : detail.mail.destination;
+const WEBHOOK_TYPE_OF: Partial<Record<RecipientEvent['type'], RecipientEventType>> = {
+  delivery: 'recipient.delivered',
+  bounce: 'recipient.bounced',
+  complaint: 'recipient.complained',
+  open: 'recipient.opened',
+  click: 'recipient.clicked',
+};
+
+/** The webhook event a recipient event becomes, when subscribers hear of its kind. */
+export function webhookEventOf(event: RecipientEvent): WebhookEvent | undefined {
+  const type =
+    event.type === 'subscription'
+      ? event.unsubscribed
+        ? 'recipient.unsubscribed'
+        : undefined
+      : WEBHOOK_TYPE_OF[event.type];
+  if (!type) return undefined;
   return recipientEvent({
-    sesEventType: event.eventType,
+    id: event.id,
+    type,
     campaignId: event.campaignId,
-    messageId: event.messageId ?? 'unknown',
-    recipients,
-    at,
+    messageId: event.messageId,
+    recipient: event.email,
+    at: event.at,
     details:
-      event.eventType === 'BOUNCE'
-        ? { bounceType: bounce?.bounceType ?? null, bounceSubType: bounce?.bounceSubType ?? null }
-        : event.eventType === 'CLICK'
-          ? { link: click?.link ?? null }
+      event.type === 'bounce'
+        ? { bounceType: event.bounceType ?? null, bounceSubType: event.bounceSubType ?? null }
+        : event.type === 'click'
+          ? { link: event.link ?? null }
           : {},
   });
+}
+
+/**
+ * Publishes what the store recorded for publication, then takes it out of the store's outbox. Events the
+ * bus did not take stay there, and EventPublishError is thrown after everything else in the batch is
+ * done: the retried batch counts nothing again (its events are repeats) and publishes just those.
+ */
+async function publishRecorded(events: RecipientEvent[], deps: SesEventDeps): Promise<void> {
+  if (events.length === 0 || !deps.publish || !deps.analytics) return;
+  const outgoing = events.flatMap((event) => {
+    const webhook = webhookEventOf(event);
+    return webhook ? [{ event, webhook }] : [];
+  });
+  let failed = new Set<string>();
+  let failure: unknown;
+  try {
+    await deps.publish(outgoing.map((o) => o.webhook));
+  } catch (error) {
+    failure = error;
+    failed = new Set(
+      error instanceof EventPublishError ? error.failedIds : outgoing.map((o) => o.webhook.id),
+    );
+  }
+  await deps.analytics.published(outgoing.filter((o) => !failed.has(o.webhook.id)).map((o) => o.event));
+  if (failure !== undefined)
+    throw new EventPublishError(
+      `webhooks: ${failed.size} recorded events not published (${(failure as Error).message}); the batch is retried for them`,
+      [...failed],
+      { cause: failure },
+    );
 }
 
 /**
@@ -261,6 +296,9 @@ async function countOnCampaign(
         links.set(hash, link);
       }
     }
+    // An A/B test's per-variant unique opens and clicks: the same first-time transitions, in the same writes.
+    const firsts = applied.map(({ event, applied: delta }) => ({ key: event.key, ...delta.counts }));
+    for (const [sk, sums] of variantCounts(campaignId, record.spec?.abTest, firsts)) buckets.set(sk, sums);
     await deps.analytics.addSeries(campaignId, buckets, links);
   }
   const health = campaignHealth(
@@ -332,6 +370,7 @@ export interface SesEventsResult {
 async function applyAll(
   events: RecipientEvent[],
   analytics: NonNullable<SesEventDeps['analytics']>,
+  publishes: (event: RecipientEvent) => boolean,
   concurrency = 16,
 ): Promise<(Applied | undefined)[]> {
   const results: (Applied | undefined)[] = new Array(events.length);
@@ -339,7 +378,8 @@ async function applyAll(
   const worker = async () => {
     while (next < events.length) {
       const index = next++;
-      results[index] = await analytics.apply(events[index] as RecipientEvent);
+      const event = events[index] as RecipientEvent;
+      results[index] = await analytics.apply(event, { publish: publishes(event) });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
@@ -364,7 +404,6 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     events: [],
     health: {},
   };
-  const webhookEvents: WebhookEvent[] = [];
   const perType = new Map<
     string,
     { counter: EventCounter; eventType: string; campaignId?: string; n: number }
@@ -381,7 +420,6 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     else perType.set(key, { counter, eventType, ...(campaignId ? { campaignId } : {}), n });
   };
   const toApply: RecipientEvent[] = [];
-  const engagement: EngagementEvent[] = [];
   for (const [index, input] of inputs.entries()) {
     let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
     try {
@@ -392,11 +430,6 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       continue;
     }
     const { event, suppressed, detail } = classified;
-    engagement.push(...classified.engagement);
-    if (deps.publish) {
-      const outgoing = recipientEventOf(event, detail, now);
-      if (outgoing) webhookEvents.push(outgoing);
-    }
     result.recorded++;
     result.suppressed.push(...suppressed);
     result.events.push({ event, suppressed });
@@ -415,11 +448,16 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   }
   // Each recipient event applied once: what was applied before (a redelivered batch) adds nothing.
   const appliedBy = new Map<string, { event: RecipientEvent; applied: Applied }[]>();
+  // Recorded as new (or recorded by an earlier delivery that did not get to publish): to publish.
+  const toPublish: RecipientEvent[] = [];
   if (deps.analytics && toApply.length > 0) {
-    const outcomes = await applyAll(toApply, deps.analytics);
+    const publishes = (event: RecipientEvent) =>
+      deps.publish !== undefined && webhookEventOf(event) !== undefined;
+    const outcomes = await applyAll(toApply, deps.analytics, publishes);
     for (const [i, applied] of outcomes.entries()) {
       const event = toApply[i] as RecipientEvent;
-      if (!applied) {
+      if (applied?.publish) toPublish.push(event);
+      if (!applied || applied.repeat) {
         result.repeated++;
         continue;
       }
@@ -432,7 +470,6 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
           countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
     }
   }
-  if (engagement.length > 0) await deps.engagement?.(engagement);
   for (const [campaignId, counts] of Object.entries(result.counted)) {
     const counted = await countOnCampaign(campaignId, counts, deps, now, appliedBy.get(campaignId));
     result.raised.push(...counted.raised);
@@ -440,14 +477,8 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   }
   for (const entry of perType.values())
     emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
-  // After the batch is recorded, once for the batch: a publish never fails or delays the recording.
-  if (deps.publish && webhookEvents.length > 0) {
-    try {
-      await deps.publish(webhookEvents);
-    } catch (error) {
-      console.error(`webhooks: publishing SES events failed: ${(error as Error).message}`);
-    }
-  }
+  // After the batch is recorded and counted, once for the batch: a failed publish never undoes either.
+  await publishRecorded(toPublish, deps);
   return result;
 }
 

@@ -148,7 +148,7 @@ async function recordUnsubscribe(subject: TokenSubject, deps: UnsubscribeDeps): 
   const event = unsubscribeEvent(subject.campaignId, subject.key, (deps.clock ?? (() => new Date()))());
   const applied = await deps.analytics.apply(event);
   // Applied before: the first POST got as far as the outcome and failed after it (a retry of the POST).
-  if (!applied) return;
+  if (!applied || applied.repeat) return;
   const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
   if (record) {
     await deps.analytics.addSeries(

@@ -47,35 +47,31 @@ export function statusChangedEvent(record: CampaignRecord, from: string, at: Dat
   };
 }
 
-/** SES event types (as classified by the events handler) to the recipient events they become. */
-const RECIPIENT_TYPE_OF: Record<string, (typeof RECIPIENT_EVENT_TYPES)[number]> = {
-  DELIVERY: 'recipient.delivered',
-  BOUNCE: 'recipient.bounced',
-  COMPLAINT: 'recipient.complained',
-  OPEN: 'recipient.opened',
-  CLICK: 'recipient.clicked',
-  SUBSCRIPTION: 'recipient.unsubscribed',
-};
+export type RecipientEventType = (typeof RECIPIENT_EVENT_TYPES)[number];
 
+/**
+ * An event about one recipient of a campaign. `id` is the outcome store's identity of the SES event it
+ * reports (core/compliance/outcomes.ts): the same for every redelivery of that event, different for two
+ * opens, so a receiver deduplicates on it. `at` is the SES event's own time, so a repeat is the same event
+ * byte for byte but for the signature's timestamp.
+ */
 export function recipientEvent(input: {
-  sesEventType: string;
-  campaignId: string | undefined;
-  messageId: string;
-  recipients: string[];
-  at: Date;
+  id: string;
+  type: RecipientEventType;
+  campaignId: string;
+  messageId: string | undefined;
+  recipient: string;
+  at: string;
   details?: Record<string, unknown>;
-}): WebhookEvent | undefined {
-  const type = RECIPIENT_TYPE_OF[input.sesEventType];
-  if (!type) return undefined;
+}): WebhookEvent {
   return {
-    // SES's message id and event type identify an event; SQS redelivery makes the same id again.
-    id: `${input.messageId}:${type}:${input.recipients.join(',')}:${input.details?.link ?? ''}`,
-    type,
-    createdAt: input.at.toISOString(),
+    id: `evt_${input.id}`,
+    type: input.type,
+    createdAt: input.at,
     data: {
-      campaignId: input.campaignId ?? null,
-      messageId: input.messageId,
-      recipients: input.recipients,
+      campaignId: input.campaignId,
+      messageId: input.messageId ?? null,
+      recipients: [input.recipient],
       ...input.details,
     },
   };

@@ -3,10 +3,12 @@
  * per ten events to the `sixback` event bus (users wire their own targets to it), and a rule on that bus
  * invokes the webhooks function, which delivers to subscribers with retries (handlers/webhooks.ts).
  * Locally a background queue does what that function does, in-process. Either way the campaign step or
- * SES-events batch that produced an event only hands it over; a publish that fails is logged, never
- * thrown into sending.
+ * SES-events batch that produced an event only hands it over. A publish that fails throws
+ * EventPublishError: status changes and unsubscribes log it (never thrown into sending); the SES events
+ * batch keeps the events it could not publish and is retried for them (core/compliance/events.ts).
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventPublishError } from '../errors.ts';
 import { type DeliverDeps, deliverEvent, wants } from './deliver.ts';
 import type { WebhookEvent } from './events.ts';
 import type { DeliveryAttempt, WebhookStoreLike } from './store.ts';
@@ -40,7 +42,14 @@ export class EventBridgePublisher implements WebhookPublisher {
     private readonly log: (message: string) => void = (m) => console.error(m),
   ) {}
 
+  /**
+   * Puts every event on the bus, ten per call. Throws EventPublishError naming the events that did not
+   * get there (a failed call, or entries PutEvents refused), after trying them all: a caller that must
+   * not lose events (the SES events batch) keeps those for its retry.
+   */
   async publish(events: WebhookEvent[]): Promise<void> {
+    const failed: string[] = [];
+    let cause: unknown;
     for (let i = 0; i < events.length; i += PUT_EVENTS_MAX) {
       const chunk = events.slice(i, i + PUT_EVENTS_MAX);
       try {
@@ -55,12 +64,22 @@ export class EventBridgePublisher implements WebhookPublisher {
             })),
           }),
         );
-        if ((out.FailedEntryCount ?? 0) > 0)
+        if ((out.FailedEntryCount ?? 0) > 0) {
+          // Result entries are in the order of the request's; a failed one carries an ErrorCode.
+          const refused = chunk.filter((_, j) => out.Entries?.[j]?.ErrorCode || !out.Entries?.[j]?.EventId);
           this.log(JSON.stringify({ webhooks: 'PutEvents failed entries', count: out.FailedEntryCount }));
+          failed.push(...refused.map((event) => event.id));
+        }
       } catch (error) {
         this.log(JSON.stringify({ webhooks: 'PutEvents failed', error: (error as Error).message }));
+        cause ??= error;
+        failed.push(...chunk.map((event) => event.id));
       }
     }
+    if (failed.length > 0)
+      throw new EventPublishError(`${failed.length} of ${events.length} events not published`, failed, {
+        cause,
+      });
   }
 }
 

@@ -239,11 +239,11 @@ export class Functions extends Construct {
     allow(finalise, 'WriteReport', ['s3:PutObject', 's3:AbortMultipartUpload'], [reports], perCampaign);
     missingIs404(finalise);
 
-    // PickWinner: counts the A/B sample's sends from its results, reads the engagement marks (in the
-    // ledger table), records the test and its decision on the campaign.
+    // PickWinner: counts the A/B sample's sends from its results, reads the per-variant unique opens and
+    // clicks from the campaign's counter items (analytics table), records the test and its decision.
     const pickWinner = make('PickWinnerFunctionArn', 'PickWinner', 'Decides an A/B test', 512);
     allow(pickWinner, 'Campaign', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tables.campaigns.tableArn]);
-    allow(pickWinner, 'EngagementMarks', ['dynamodb:Query'], [tables.ledger.tableArn]);
+    allow(pickWinner, 'VariantCounters', ['dynamodb:Query'], [tables.analytics.tableArn]);
     allow(pickWinner, 'ReadSampleResults', ['s3:GetObject'], [results], perCampaign);
     missingIs404(pickWinner);
     // Every status change (any task, the API's cancel/resume) and recipient event is put on the bus.
@@ -425,9 +425,7 @@ export class Functions extends Construct {
         [tables.analytics.tableArn],
       );
       allow(sesEvents, 'Suppress', ['dynamodb:PutItem'], [tables.suppression.tableArn]);
-      // Opens and clicks of A/B test samples, one item per recipient (core/abtest/engagement.ts); it reads
-      // the campaign to know whether the recipient is in a sample.
-      allow(sesEvents, 'EngagementMarks', ['dynamodb:BatchWriteItem'], [tables.ledger.tableArn]);
+      // The campaign (its counters, and whether a recipient is in an A/B test's sample).
       allow(sesEvents, 'ReadCampaign', ['dynamodb:GetItem'], [tables.campaigns.tableArn]);
       publishes(sesEvents);
       this.sesEvents = sesEvents;

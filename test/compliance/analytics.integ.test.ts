@@ -2,13 +2,16 @@
  * What happened after "sent", on the embedded local stack: SES events in AWS's documented shapes, in SQS
  * batches of EventBridge events through the deployed handler's code, joined to the campaign's recipients;
  * a redelivered batch changes nothing; shuffled and repeated event sequences give the counts a model of
- * the distinct events gives; the stats and recipient routes over HTTP; the report's outcome columns.
+ * the distinct events gives; the stats and recipient routes over HTTP; the report's outcome columns;
+ * webhooks and the event bus get each recorded event once, with a stable id, even across a failed publish.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sesEventDeps } from '../../core/app.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
-import { recordSesEvents, SesEventDetailSchema } from '../../core/compliance/events.ts';
+import { recordSesEvents, SesEventDetailSchema, webhookEventOf } from '../../core/compliance/events.ts';
+import { EventPublishError } from '../../core/errors.ts';
+import type { WebhookEvent } from '../../core/webhooks/events.ts';
 import { recipientEvents } from '../../core/compliance/outcomes.ts';
 import type { CampaignStats } from '../../core/compliance/stats.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
@@ -290,4 +293,95 @@ describe('SES events joined to recipients', () => {
       { numRuns: 12 },
     );
   }, 120_000);
+
+  it('publishes each recorded event once with a stable id: nothing for a redelivery, late but not lost after a failed publish', async () => {
+    const id = `${campaign.id}-hooks`;
+    await api.stack.deps.campaigns.create({ ...campaign, id });
+    const [ann, bob, cy, dee] = PEOPLE.map((email, i) => ({
+      email,
+      campaignId: id,
+      messageId: `hook-${i}`,
+    })) as [Recipient, Recipient, Recipient, Recipient];
+    const events = [
+      one('Send', ann, 30),
+      one('Delivery', ann, 31),
+      one('Delivery', bob, 32),
+      one('Open', ann, 33),
+      one('Open', ann, 34),
+      one('Click', bob, 35),
+      one('Bounce', cy, 36),
+      one('Complaint', bob, 37),
+    ];
+    // What subscribers should hear of: every distinct recipient event of a kind they are told about.
+    const expectedIds = (list: typeof events) =>
+      list
+        .flatMap((e) => recipientEvents(SesEventDetailSchema.parse(e.detail)))
+        .flatMap((r) => webhookEventOf(r)?.id ?? [])
+        .sort();
+    const published: WebhookEvent[] = [];
+    const deps = {
+      ...sesEventDeps(api.stack.deps),
+      publish: async (batch: WebhookEvent[]) => {
+        published.push(...batch);
+      },
+    };
+    await recordSesEvents(events, deps);
+    const firstIds = published.map((e) => e.id).sort();
+    expect(firstIds).toEqual(expectedIds(events));
+    expect(firstIds).toHaveLength(7);
+    expect(new Set(firstIds).size).toBe(firstIds.length);
+    const opens = published.filter((e) => e.type === 'recipient.opened');
+    expect(opens.map((e) => e.data.recipients)).toEqual([[ann.email], [ann.email]]);
+    expect(published.find((e) => e.type === 'recipient.clicked')?.data).toMatchObject({
+      campaignId: id,
+      messageId: bob.messageId,
+      recipients: [bob.email],
+      link: expect.stringMatching(/^https:/),
+    });
+
+    // SQS redelivers the batch, in another order, then EventBridge repeats two: nothing is published.
+    published.length = 0;
+    await recordSesEvents([...events].reverse(), deps);
+    await recordSesEvents(events.slice(3, 5), deps);
+    expect(published).toEqual([]);
+
+    // New events whose publish fails for one of them (PutEvents refused an entry): the batch is recorded
+    // and counted, then fails, so SQS delivers it again; the retry counts nothing and publishes exactly
+    // the one that did not get out, with the id it had.
+    const more = [one('Open', dee, 40), one('Click', dee, 41), one('Delivery', dee, 42)];
+    let attempted: WebhookEvent[] = [];
+    const failing = {
+      ...deps,
+      publish: async (batch: WebhookEvent[]) => {
+        attempted = batch;
+        throw new EventPublishError('1 of 3 events not published', [batch[1]?.id as string]);
+      },
+    };
+    await expect(recordSesEvents(more, failing)).rejects.toThrow(EventPublishError);
+    expect(attempted.map((e) => e.id).sort()).toEqual(expectedIds(more));
+    const counted = (await api.call('GET', `/v1/campaigns/${id}/stats`)).body as CampaignStats;
+    expect(counted.counts.opened.total).toBe(3);
+    const retry = await recordSesEvents(more, deps);
+    expect(retry.counted).toEqual({});
+    expect(published.map((e) => e.id)).toEqual([attempted[1]?.id]);
+    expect(published[0]).toEqual(attempted[1]);
+
+    // A publish that dies outright (the process, the bus): all of them wait for the retry.
+    const last = [one('Open', cy, 50), one('Open', cy, 51)];
+    const dead = {
+      ...deps,
+      publish: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    await expect(recordSesEvents(last, dead)).rejects.toThrow(/not published/);
+    published.length = 0;
+    await recordSesEvents([...last, ...more], deps);
+    expect(published.map((e) => e.id).sort()).toEqual(expectedIds(last));
+    published.length = 0;
+    await recordSesEvents([...events, ...more, ...last], deps);
+    expect(published).toEqual([]);
+    const stats = (await api.call('GET', `/v1/campaigns/${id}/stats`)).body as CampaignStats;
+    expect(stats.counts.opened).toEqual({ unique: 3, total: 5 });
+  });
 });

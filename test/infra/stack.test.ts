@@ -514,8 +514,6 @@ describe('storage', () => {
       .sort();
     expect([...new Set(actions)]).toEqual([
       'dynamodb:BatchGetItem',
-      // A/B test engagement marks (core/abtest/engagement.ts), written in batches.
-      'dynamodb:BatchWriteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',

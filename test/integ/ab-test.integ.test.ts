@@ -12,6 +12,7 @@ import { reportVariant } from '../../core/abtest/assign.ts';
 import { cancelCampaign, createCampaign } from '../../core/campaigns/service.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import { buildSesEvent } from '../../core/compliance/events.ts';
+import { getCampaignStats } from '../../core/compliance/stats.ts';
 import { pickVariant } from '../../core/workflow/ab-test.ts';
 import { createHandler as sesEvents } from '../../handlers/ses-events.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -163,6 +164,20 @@ describe('A/B tests on the local stack', () => {
     expect((rateOf('A')?.successes ?? 0) + (rateOf('B')?.successes ?? 0)).toBe(new Set(clicks).size);
     expect(rateOf('B')?.rate).toBeGreaterThan(rateOf('A')?.rate ?? 1);
     expect(result?.comparisons[0]?.pValue).toBeLessThan(0.05);
+    // One source of truth: each variant's successes are its sample recipients whose outcome (the
+    // analytics store the report and stats read) has a click, and together the stats' unique clicks.
+    const outcomes = await stack.deps.analytics.recipients(
+      created.id,
+      mails.map((m) => (m.destination.to[0] as string).toLowerCase()),
+    );
+    for (const v of ['A', 'B']) {
+      const clickers = [...outcomes.values()].filter(
+        (o) => (o.clicks ?? 0) > 0 && reportVariant(done, o.email, 'sent') === v,
+      );
+      expect(rateOf(v)?.successes, v).toBe(clickers.length);
+    }
+    const stats = await getCampaignStats(created.id, stack.deps);
+    expect((rateOf('A')?.successes ?? 0) + (rateOf('B')?.successes ?? 0)).toBe(stats.counts.clicked.unique);
     const rows = await expectEachOnceWithReportedVariant(done);
     // The remainder (60% of the rows) all got B.
     expect(rows.filter((r) => r.variant === 'B').length).toBeGreaterThan(ROWS * 0.6);

@@ -2,11 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { abTestRequest, parseSample, parseVariant } from '../../cli/commands/ab-test.ts';
 import { assignmentPoint, sampleVariant } from '../../core/abtest/assign.ts';
-import {
-  MemoryEngagementMarks,
-  markEngagement,
-  marksEngagementSource,
-} from '../../core/abtest/engagement.ts';
+import { analyticsEngagementSource, variantCounts } from '../../core/abtest/engagement.ts';
 import { AbTestSpecSchema, CampaignRequestSchema, durationSeconds } from '../../core/schemas.ts';
 import {
   checkIntervalSeconds,
@@ -134,31 +130,38 @@ describe('the test spec', () => {
   });
 });
 
-describe('engagement marks', () => {
-  it('count each sample recipient once per metric, and ignore the remainder and campaigns without a test', async () => {
-    const marks = new MemoryEngagementMarks();
-    const campaign = {
-      id: 'camp',
-      spec: { abTest: { variants: [{}, {}], sample: 0.5 } },
-      abTest: { sent: { A: 10, B: 12 } },
-    } as never;
-    const find = async (id: string) => (id === 'camp' ? campaign : undefined);
-    const emails = Array.from({ length: 200 }, (_, i) => `p${i}@example.com`);
-    const events = emails.flatMap((email) => [
-      { campaignId: 'camp', metric: 'opens' as const, email },
-      { campaignId: 'camp', metric: 'opens' as const, email: email.toUpperCase() },
-      { campaignId: 'other', metric: 'clicks' as const, email },
-    ]);
-    await markEngagement(events, marks, find);
-    await markEngagement(events, marks, find);
-    const inSample = emails.map((e) => sampleVariant('camp', e, 0.5, 2)).filter(Boolean);
-    const source = marksEngagementSource(marks, find);
+describe('per-variant engagement', () => {
+  it("sums sample recipients' first opens and clicks per variant, and leaves the remainder and untested campaigns out", async () => {
+    const test = { variants: [{}, {}], sample: 0.5 };
+    const keys = Array.from({ length: 200 }, (_, i) => `p${i}@example.com`);
+    // What the outcome store decided: each recipient's first open (all of them) and first click (every third).
+    const firsts = keys.map((key, i) => ({ key, uniqueOpen: 1, ...(i % 3 === 0 ? { uniqueClick: 1 } : {}) }));
+    // Later opens of the same people: not first ones, so they add nothing.
+    const repeats = keys.map((key) => ({ key, open: 1 }));
+    // Written by batches onto random shards: the source sums the items of every shard.
+    const items: Record<string, unknown>[] = [];
+    for (let i = 0; i < firsts.length; i += 37) {
+      for (const [sk, sums] of variantCounts('camp', test, [...firsts.slice(i, i + 37), ...repeats]))
+        items.push({ pk: `camp#s${i % 4}`, sk, ...sums });
+    }
+    // The campaign's other counter items (totals, buckets, links) are not variants.
+    items.push({ sk: 'total', uniqueOpen: 999, uniqueClick: 999 }, { sk: 'm#2026-12-01T10:00', open: 5 });
+    expect(variantCounts('camp', undefined, firsts).size).toBe(0);
+
+    const variantOf = (key: string) => sampleVariant('camp', key, 0.5, 2);
+    const expected = (v: string, clicked: boolean) =>
+      firsts.filter((f) => variantOf(f.key) === v && (!clicked || f.uniqueClick)).length;
+    const source = analyticsEngagementSource(
+      async (id) => (id === 'camp' ? items : []),
+      async () => ({ abTest: { sent: { A: 10, B: 12 } } }) as never,
+    );
     const got = await source.variantEngagement('camp', ['A', 'B']);
     expect(got).toEqual([
-      { variant: 'A', sent: 10, uniqueOpens: inSample.filter((v) => v === 'A').length, uniqueClicks: 0 },
-      { variant: 'B', sent: 12, uniqueOpens: inSample.filter((v) => v === 'B').length, uniqueClicks: 0 },
+      { variant: 'A', sent: 10, uniqueOpens: expected('A', false), uniqueClicks: expected('A', true) },
+      { variant: 'B', sent: 12, uniqueOpens: expected('B', false), uniqueClicks: expected('B', true) },
     ]);
     expect(got[0]?.uniqueOpens).toBeGreaterThan(20);
+    expect((got[0]?.uniqueOpens ?? 0) + (got[1]?.uniqueOpens ?? 0)).toBeLessThan(keys.length);
   });
 });
 
