@@ -448,15 +448,16 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   }
   // Each recipient event applied once: what was applied before (a redelivered batch) adds nothing.
   const appliedBy = new Map<string, { event: RecipientEvent; applied: Applied }[]>();
-  // Recorded as new (or recorded by an earlier delivery that did not get to publish): to publish.
-  const toPublish: RecipientEvent[] = [];
+  // Recorded as new (or recorded by an earlier delivery that did not get to publish): to publish, once
+  // even when the batch holds the event twice (the second is a repeat that sees it still unpublished).
+  const toPublish = new Map<string, RecipientEvent>();
   if (deps.analytics && toApply.length > 0) {
     const publishes = (event: RecipientEvent) =>
       deps.publish !== undefined && webhookEventOf(event) !== undefined;
     const outcomes = await applyAll(toApply, deps.analytics, publishes);
     for (const [i, applied] of outcomes.entries()) {
       const event = toApply[i] as RecipientEvent;
-      if (applied?.publish) toPublish.push(event);
+      if (applied?.publish) toPublish.set(event.id, event);
       if (!applied || applied.repeat) {
         result.repeated++;
         continue;
@@ -478,7 +479,7 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   for (const entry of perType.values())
     emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
   // After the batch is recorded and counted, once for the batch: a failed publish never undoes either.
-  await publishRecorded(toPublish, deps);
+  await publishRecorded([...toPublish.values()], deps);
   return result;
 }
 

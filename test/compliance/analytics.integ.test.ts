@@ -325,7 +325,8 @@ describe('SES events joined to recipients', () => {
         published.push(...batch);
       },
     };
-    await recordSesEvents(events, deps);
+    // EventBridge repeats one event inside the first batch already.
+    await recordSesEvents([...events, events[3]], deps);
     const firstIds = published.map((e) => e.id).sort();
     expect(firstIds).toEqual(expectedIds(events));
     expect(firstIds).toHaveLength(7);

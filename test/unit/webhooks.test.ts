@@ -1,14 +1,14 @@
 /**
  * Webhooks out: the Stripe-style signature (a receiver's verification accepts exactly what was signed),
  * retries with bounded exponential backoff on a fake clock, the delivery log's records, and the URL policy
- * that keeps deliveries off internal addresses.
+ * that keeps deliveries off internal addresses; the bus publisher names the events PutEvents did not take.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WebhookUrlRefusedError } from '../../core/errors.ts';
+import { EventPublishError, WebhookUrlRefusedError } from '../../core/errors.ts';
 import { backoffMs, DEFAULT_RETRY, deliverEvent } from '../../core/webhooks/deliver.ts';
 import type { WebhookEvent } from '../../core/webhooks/events.ts';
-import { dispatchEvents } from '../../core/webhooks/publish.ts';
+import { dispatchEvents, EventBridgePublisher } from '../../core/webhooks/publish.ts';
 import { signatureHeader, verifySignature } from '../../core/webhooks/signature.ts';
 import type { DeliveryAttempt, WebhookSubscription } from '../../core/webhooks/store.ts';
 import { checkWebhookUrl, isPrivateAddress } from '../../core/webhooks/url-policy.ts';
@@ -212,5 +212,51 @@ describe('webhook URL policy', () => {
         resolve: async () => ['93.184.215.14'],
       }),
     ).resolves.toBeInstanceOf(URL);
+  });
+});
+
+describe('the EventBridge publisher', () => {
+  const events: WebhookEvent[] = Array.from({ length: 23 }, (_, i) => ({
+    id: `evt_${i}`,
+    type: 'recipient.delivered',
+    createdAt: '2026-12-01T10:00:00.000Z',
+    data: { campaignId: 'c', recipients: [`r${i}@example.com`] },
+  }));
+
+  it('puts ten per call and names the events that did not get on the bus: refused entries and failed calls', async () => {
+    const calls: string[][] = [];
+    const client = {
+      send: async (command: { input: { Entries?: { Detail?: string }[] } }) => {
+        const ids = (command.input.Entries ?? []).map((e) => JSON.parse(e.Detail ?? '{}').id as string);
+        calls.push(ids);
+        if (calls.length === 2) throw new Error('ServiceUnavailable');
+        // The first call: PutEvents refuses its fourth entry (results are in request order).
+        return {
+          FailedEntryCount: calls.length === 1 ? 1 : 0,
+          Entries: ids.map((_, j) =>
+            calls.length === 1 && j === 3 ? { ErrorCode: 'InternalFailure' } : { EventId: `e${j}` },
+          ),
+        };
+      },
+    };
+    const publisher = new EventBridgePublisher(client as never, 'bus', () => undefined);
+    const failure = await publisher.publish(events).catch((error: unknown) => error);
+    expect(calls.map((c) => c.length)).toEqual([10, 10, 3]);
+    expect(failure).toBeInstanceOf(EventPublishError);
+    expect((failure as EventPublishError).failedIds).toEqual([
+      'evt_3',
+      ...events.slice(10, 20).map((e) => e.id),
+    ]);
+    const ok = new EventBridgePublisher(
+      {
+        send: async (command: { input: { Entries?: unknown[] } }) => ({
+          FailedEntryCount: 0,
+          Entries: (command.input.Entries ?? []).map((_, j) => ({ EventId: `e${j}` })),
+        }),
+      } as never,
+      'bus',
+      () => undefined,
+    );
+    await expect(ok.publish(events)).resolves.toBeUndefined();
   });
 });
