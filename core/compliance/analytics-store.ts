@@ -261,19 +261,21 @@ export class AnalyticsStore {
     const worker = async () => {
       while (next < events.length) {
         const event = events[next++] as RecipientEvent;
-        await this.ddb.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
-            UpdateExpression: 'DELETE #u :id',
-            // Only an item that exists: a DELETE on a missing key would create an empty item.
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#u': UNPUBLISHED },
-            ExpressionAttributeValues: { ':id': new Set([event.id]) },
-          }),
-        ).catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
+        await this.ddb
+          .send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
+              UpdateExpression: 'DELETE #u :id',
+              // Only an item that exists: a DELETE on a missing key would create an empty item.
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#u': UNPUBLISHED },
+              ExpressionAttributeValues: { ':id': new Set([event.id]) },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw error;
+          });
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));

@@ -203,7 +203,9 @@ describe('a campaign to ordinary and mailbox simulator addresses, end to end', (
     expect(new Set(heard.map((h) => h.id)).size).toBe(10);
 
     // SQS redelivers every SES event of the campaign, in batches, twice and in another order.
-    const events = tapped.filter((e) => (e.detail.mail.tags as Record<string, string[]>).campaign?.[0] === id);
+    const events = tapped.filter(
+      (e) => (e.detail.mail.tags as Record<string, string[]>).campaign?.[0] === id,
+    );
     expect(events.map((e) => e.detail.eventType).sort()).toEqual(
       [
         ...Array(7).fill('Send'),
