@@ -6,7 +6,10 @@ import { printJson, table } from '../output.ts';
 
 const percent = (fraction: number) => `${(Math.round(fraction * 1000) / 10).toFixed(1)}%`;
 
-/** The stats as a table for people: counts with their rates, the links, the last points of the series. */
+/**
+ * The stats as a table for people: counts with their rates, the links, the bounces by type, the last points
+ * of the series.
+ */
 export function describeStats(stats: CampaignStats, options: { points?: number } = {}): string {
   const c = stats.counts;
   const r = stats.rates;
@@ -36,6 +39,15 @@ export function describeStats(stats: CampaignStats, options: { points?: number }
       table(
         stats.links.map((l) => [l.url, l.unique, l.total]),
         ['link', 'unique', 'clicks'],
+      ),
+    );
+  }
+  if (stats.bounces.length > 0) {
+    lines.push(
+      '',
+      table(
+        stats.bounces.map((b) => [b.hard ? 'hard' : 'soft', `${b.type}/${b.subType || '-'}`, b.unique, b.total]),
+        ['bounce', 'type/sub-type', 'recipients', 'events'],
       ),
     );
   }

@@ -29,6 +29,7 @@ import { batchGet } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
 import {
+  type BounceCount,
   eventDeltas,
   isHardBounce,
   type PriorState,
@@ -350,13 +351,14 @@ export class AnalyticsStore {
   }
 
   /**
-   * Adds a batch's time buckets and per-link counts to one shard of the campaign's counters (picked at
-   * random: concurrent batches land on different items). One write per bucket and per link.
+   * Adds a batch's time buckets, per-link and per-bounce-type counts to one shard of the campaign's counters (picked at
+   * random: concurrent batches land on different items). One write per bucket, link and bounce type.
    */
   async addSeries(
     campaignId: string,
     buckets: Map<string, StatCounts>,
     links: Map<string, { url: string; total: number; unique: number }>,
+    bounces: Map<string, BounceCount> = new Map(),
   ): Promise<void> {
     const shard = Math.floor(this.random() * COUNTER_SHARDS) % COUNTER_SHARDS;
     const pk = statsPartition(campaignId, shard);
@@ -391,10 +393,33 @@ export class AnalyticsStore {
         ),
       );
     }
+    for (const [hash, bounce] of bounces) {
+      writes.push(
+        this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk, sk: `b#${hash}` },
+            UpdateExpression: 'SET #type = :type, #subType = :subType ADD #total :total, #unique :unique',
+            ExpressionAttributeNames: {
+              '#type': 'bounceType',
+              '#subType': 'bounceSubType',
+              '#total': 'total',
+              '#unique': 'unique',
+            },
+            ExpressionAttributeValues: {
+              ':type': bounce.bounceType,
+              ':subType': bounce.bounceSubType,
+              ':total': bounce.total,
+              ':unique': bounce.unique,
+            },
+          }),
+        ),
+      );
+    }
     await Promise.all(writes);
   }
 
-  /** Every counter item of a campaign (totals, buckets, links), from its shards in parallel. */
+  /** Every counter item of a campaign (totals, buckets, links, bounce types), from its shards in parallel. */
   async counterItems(campaignId: string): Promise<Record<string, unknown>[]> {
     const pages = await Promise.all(
       Array.from({ length: COUNTER_SHARDS }, async (_, shard) => {

@@ -27,6 +27,8 @@ import {
 } from './health.ts';
 import {
   addCounts,
+  type BounceCount,
+  bounceHash,
   bucketOf,
   linkHash,
   type RecipientEvent,
@@ -159,6 +161,7 @@ export interface SesEventDeps {
       campaignId: string,
       buckets: Map<string, StatCounts>,
       links: Map<string, { url: string; total: number; unique: number }>,
+      bounces?: Map<string, BounceCount>,
     ): Promise<void>;
   };
   clock: () => Date;
@@ -283,6 +286,7 @@ async function countOnCampaign(
   if (deps.analytics && applied.length > 0) {
     const buckets = new Map<string, StatCounts>();
     const links = new Map<string, { url: string; total: number; unique: number }>();
+    const bounces = new Map<string, BounceCount>();
     for (const { event, applied: delta } of applied) {
       const bucket = bucketOf(event.at, record.startedAt);
       const sums = buckets.get(bucket) ?? {};
@@ -295,11 +299,21 @@ async function countOnCampaign(
         if (delta.newLink) link.unique++;
         links.set(hash, link);
       }
+      if (event.type === 'bounce') {
+        const bounceType = event.bounceType ?? 'Undetermined';
+        const bounceSubType = event.bounceSubType ?? '';
+        const hash = bounceHash(bounceType, bounceSubType);
+        const row = bounces.get(hash) ?? { bounceType, bounceSubType, total: 0, unique: 0 };
+        row.total++;
+        // The recipient's first hard (or first soft) bounce: its type and sub-type are the ones it counts under.
+        if (delta.counts.uniqueHardBounce || delta.counts.uniqueSoftBounce) row.unique++;
+        bounces.set(hash, row);
+      }
     }
     // An A/B test's per-variant unique opens and clicks: the same first-time transitions, in the same writes.
     const firsts = applied.map(({ event, applied: delta }) => ({ key: event.key, ...delta.counts }));
     for (const [sk, sums] of variantCounts(campaignId, record.spec?.abTest, firsts)) buckets.set(sk, sums);
-    await deps.analytics.addSeries(campaignId, buckets, links);
+    await deps.analytics.addSeries(campaignId, buckets, links, bounces);
   }
   const health = campaignHealth(
     record.events ?? {},

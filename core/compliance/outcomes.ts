@@ -399,3 +399,17 @@ export const SERIES_COUNTERS = [
 ] as const satisfies readonly StatCounter[];
 
 export const linkHash = (link: string) => eventIdentity('link', link);
+
+/** One row of the bounce breakdown: SES's bounce type and sub-type, bounce events and recipients. */
+export interface BounceCount {
+  bounceType: string;
+  /** SES's sub-type; empty when the event had none. */
+  bounceSubType: string;
+  total: number;
+  /** Recipients whose first hard (or first soft) bounce was of this type and sub-type. */
+  unique: number;
+}
+
+/** The key of a bounce breakdown row (hashed: type and sub-type are SES's strings, kept in the item). */
+export const bounceHash = (bounceType: string, bounceSubType: string) =>
+  eventIdentity('bounce', bounceType, bounceSubType);

@@ -10,7 +10,12 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import { addressKey, checkAddress } from '../recipients/email-address.ts';
 import { isSentEntry, type Ledger } from '../sending/ledger.ts';
 import type { AnalyticsStore } from './analytics-store.ts';
-import { MINUTE_BUCKET_HOURS, type RecipientOutcome, type SERIES_COUNTERS } from './outcomes.ts';
+import {
+  isHardBounce,
+  MINUTE_BUCKET_HOURS,
+  type RecipientOutcome,
+  type SERIES_COUNTERS,
+} from './outcomes.ts';
 
 const count = z.number().int().nonnegative();
 const rate = z.number().min(0);
@@ -58,6 +63,20 @@ export const CampaignStatsSchema = z.object({
     unsubscribe: rate,
   }),
   links: z.array(z.object({ url: z.string(), unique: count, total: count })),
+  /**
+   * Bounces by SES's type and sub-type, hard (Permanent) first: `unique` recipients (each under the type
+   * of their first hard, or first soft, bounce: the hard rows add up to `counts.bounced.hard`, the soft
+   * ones to `counts.bounced.soft`) and `total` bounce events.
+   */
+  bounces: z.array(
+    z.object({
+      type: z.string(),
+      subType: z.string(),
+      hard: z.boolean(),
+      unique: count,
+      total: count,
+    }),
+  ),
   series: z.object({
     /** Buckets are per minute until this time (MINUTE_BUCKET_HOURS after the start), per hour after. */
     minutesUntil: z.string().nullable(),
@@ -81,7 +100,7 @@ export function campaignStats(
   now: Date,
 ): CampaignStats {
   // The record's `events` are its counter shards summed (CampaignStore.find): event totals and the unique
-  // counts; the time buckets and links come from the items.
+  // counts; the time buckets, links and bounce types come from the items.
   const events = { ...record.events, ...record.uniqueEvents } as Record<string, number>;
   const n = (name: string) => events[name] ?? 0;
   const sent = Math.max(record.totals?.sent ?? record.progress?.sent ?? 0, n('uniqueSend'));
@@ -95,9 +114,22 @@ export function campaignStats(
 
   const links = new Map<string, { url: string; unique: number; total: number }>();
   const buckets = new Map<string, Record<string, number>>();
+  const bounces = new Map<string, CampaignStats['bounces'][number]>();
   for (const item of items) {
     const sk = String(item.sk);
-    if (sk.startsWith('l#')) {
+    if (sk.startsWith('b#')) {
+      const type = String(item.bounceType ?? 'Undetermined');
+      const row = bounces.get(sk) ?? {
+        type,
+        subType: String(item.bounceSubType ?? ''),
+        hard: isHardBounce({ bounceType: type }),
+        unique: 0,
+        total: 0,
+      };
+      row.unique += Number(item.unique ?? 0);
+      row.total += Number(item.total ?? 0);
+      bounces.set(sk, row);
+    } else if (sk.startsWith('l#')) {
       const link = links.get(sk) ?? { url: String(item.url ?? ''), unique: 0, total: 0 };
       link.unique += Number(item.unique ?? 0);
       link.total += Number(item.total ?? 0);
@@ -157,6 +189,13 @@ export function campaignStats(
       unsubscribe: ratio(unsubscribed, delivered),
     },
     links: [...links.values()].sort((a, b) => b.total - a.total || (a.url < b.url ? -1 : 1)),
+    bounces: [...bounces.values()].sort(
+      (a, b) =>
+        Number(b.hard) - Number(a.hard) ||
+        b.unique - a.unique ||
+        b.total - a.total ||
+        (`${a.type}/${a.subType}` < `${b.type}/${b.subType}` ? -1 : 1),
+    ),
     series: {
       minutesUntil: Number.isNaN(started)
         ? null

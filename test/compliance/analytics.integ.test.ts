@@ -160,6 +160,7 @@ describe('SES events joined to recipients', () => {
       { url: 'https://sixback.example/blog', unique: 1, total: 1 },
       { url: 'https://sixback.example/offer', unique: 1, total: 1 },
     ]);
+    expect(s.bounces).toEqual([{ type: 'Permanent', subType: 'General', hard: true, unique: 1, total: 1 }]);
     const series = s.series.points.reduce(
       (sum, p) => ({ delivered: sum.delivered + p.delivered, opened: sum.opened + p.opened }),
       { delivered: 0, opened: 0 },
@@ -278,6 +279,19 @@ describe('SES events joined to recipients', () => {
               ])
               .sort(),
           );
+          // The bounce breakdown: events per type and sub-type as the model has them; each recipient counted
+          // once among the hard rows and once among the soft ones, so the rows add up to the counts.
+          const bounces = all.filter((r) => r.type === 'bounce');
+          const kinds = [...new Set(bounces.map((b) => `${b.bounceType}/${b.bounceSubType ?? ''}`))].sort();
+          expect(stats.bounces.map((b) => `${b.type}/${b.subType}`).sort()).toEqual(kinds);
+          for (const row of stats.bounces) {
+            const mine = bounces.filter((b) => b.bounceType === row.type && (b.bounceSubType ?? '') === row.subType);
+            expect(row.total).toBe(mine.length);
+            expect(row.hard).toBe(row.type === 'Permanent');
+            expect(row.unique).toBeLessThanOrEqual(new Set(mine.map((b) => b.key)).size);
+          }
+          const sum = (hard: boolean) => stats.bounces.filter((b) => b.hard === hard).reduce((n, b) => n + b.unique, 0);
+          expect([sum(true), sum(false)]).toEqual([stats.counts.bounced.hard, stats.counts.bounced.soft]);
           // The time series adds up to the totals, and each recipient's first open is the earliest one.
           expect(stats.series.points.reduce((n, p) => n + p.opened, 0)).toBe(total('open'));
           for (const person of people) {

@@ -1,7 +1,8 @@
 /**
  * One campaign: status, schedule, live progress (a bar, counts per terminal state, rate, expected
- * finish), the execution, the recipients check, actions (cancel, resume, resend failed) and the report.
- * Polls once a second while the campaign can still change.
+ * finish), the execution, the recipients check, actions (cancel, resume, resend failed) and the report;
+ * once it has started sending, what happened after (components/campaign-analytics.ts: funnel, events over
+ * time, links, bounces, recipient lookup). Polls once a second while the campaign can still change.
  */
 
 import { RECIPIENT_STATE_LABEL, RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
@@ -9,6 +10,7 @@ import { progressSummary } from '../../../core/campaigns/view.ts';
 import { describeAlarm, describeEvents, describeRates } from '../../../core/compliance/health.ts';
 import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
 import { abTestPanel, fetchAbTest, pickVariant } from '../components/ab-test-panel.ts';
+import { type CampaignAnalytics, campaignAnalytics } from '../components/campaign-analytics.ts';
 import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../screen.ts';
 
@@ -189,7 +191,10 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
   const body = h('div', { class: 'campaign-grid' });
   // Polite live region with only the status: screen readers hear changes, not every count.
   const announcer = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
-  mount(root, head, h('div', { class: 'toolbar' }, actions, actionStatus), announcer, body);
+  // The analytics sit outside `body`, which is redrawn every second: the lookup keeps its input and focus.
+  const analyticsSlot = h('div');
+  mount(root, head, h('div', { class: 'toolbar' }, actions, actionStatus), announcer, body, analyticsSlot);
+  let analytics: CampaignAnalytics | undefined;
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   signal.addEventListener('abort', () => clearTimeout(timer));
@@ -263,6 +268,13 @@ export async function campaignScreen({ root, params, setTitle, signal }: ScreenC
 
   function draw(c: CampaignView) {
     void drawAbTest(c);
+    // Stats exist once sending began; a pending or scheduled campaign has none to show.
+    const live = CHANGING.has(c.status);
+    if (!analytics && (c.startedAt || !['pending', 'scheduled'].includes(c.status))) {
+      analytics = campaignAnalytics(id, { signal, live });
+      mount(analyticsSlot, analytics.element);
+    }
+    analytics?.setLive(live);
     setTitle(`${c.name || c.id} (${c.status.replaceAll('_', ' ')})`);
     mount(
       head,
