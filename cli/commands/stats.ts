@@ -46,7 +46,12 @@ export function describeStats(stats: CampaignStats, options: { points?: number }
     lines.push(
       '',
       table(
-        stats.bounces.map((b) => [b.hard ? 'hard' : 'soft', `${b.type}/${b.subType || '-'}`, b.unique, b.total]),
+        stats.bounces.map((b) => [
+          b.hard ? 'hard' : 'soft',
+          `${b.type}/${b.subType || '-'}`,
+          b.unique,
+          b.total,
+        ]),
         ['bounce', 'type/sub-type', 'recipients', 'events'],
       ),
     );

@@ -285,12 +285,15 @@ describe('SES events joined to recipients', () => {
           const kinds = [...new Set(bounces.map((b) => `${b.bounceType}/${b.bounceSubType ?? ''}`))].sort();
           expect(stats.bounces.map((b) => `${b.type}/${b.subType}`).sort()).toEqual(kinds);
           for (const row of stats.bounces) {
-            const mine = bounces.filter((b) => b.bounceType === row.type && (b.bounceSubType ?? '') === row.subType);
+            const mine = bounces.filter(
+              (b) => b.bounceType === row.type && (b.bounceSubType ?? '') === row.subType,
+            );
             expect(row.total).toBe(mine.length);
             expect(row.hard).toBe(row.type === 'Permanent');
             expect(row.unique).toBeLessThanOrEqual(new Set(mine.map((b) => b.key)).size);
           }
-          const sum = (hard: boolean) => stats.bounces.filter((b) => b.hard === hard).reduce((n, b) => n + b.unique, 0);
+          const sum = (hard: boolean) =>
+            stats.bounces.filter((b) => b.hard === hard).reduce((n, b) => n + b.unique, 0);
           expect([sum(true), sum(false)]).toEqual([stats.counts.bounced.hard, stats.counts.bounced.soft]);
           // The time series adds up to the totals, and each recipient's first open is the earliest one.
           expect(stats.series.points.reduce((n, p) => n + p.opened, 0)).toBe(total('open'));

@@ -13,23 +13,27 @@ afterEach(() => vi.useRealTimers());
 describe('refreshLoop', () => {
   it('runs once, then once per interval while keepGoing holds, then stops with no timer left', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.boolean(), { maxLength: 12 }), fc.integer({ min: 10, max: 5000 }), async (answers, intervalMs) => {
-        vi.clearAllTimers();
-        let runs = 0;
-        let asked = 0;
-        // keepGoing answers true until the first false in `answers` (or the list runs out).
-        const stopAt = answers.indexOf(false) === -1 ? answers.length : answers.indexOf(false);
-        const loop = refreshLoop(
-          async () => {
-            runs++;
-          },
-          { intervalMs, signal: new AbortController().signal, keepGoing: () => asked++ < stopAt },
-        );
-        for (let i = 0; i <= answers.length + 1; i++) await vi.advanceTimersByTimeAsync(intervalMs);
-        expect(runs).toBe(stopAt + 1);
-        expect(loop.scheduled).toBe(false);
-        expect(vi.getTimerCount()).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { maxLength: 12 }),
+        fc.integer({ min: 10, max: 5000 }),
+        async (answers, intervalMs) => {
+          vi.clearAllTimers();
+          let runs = 0;
+          let asked = 0;
+          // keepGoing answers true until the first false in `answers` (or the list runs out).
+          const stopAt = answers.indexOf(false) === -1 ? answers.length : answers.indexOf(false);
+          const loop = refreshLoop(
+            async () => {
+              runs++;
+            },
+            { intervalMs, signal: new AbortController().signal, keepGoing: () => asked++ < stopAt },
+          );
+          for (let i = 0; i <= answers.length + 1; i++) await vi.advanceTimersByTimeAsync(intervalMs);
+          expect(runs).toBe(stopAt + 1);
+          expect(loop.scheduled).toBe(false);
+          expect(vi.getTimerCount()).toBe(0);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -72,7 +76,12 @@ describe('refreshLoop', () => {
         inFlight--;
         if (runs === 1) throw new Error('network down');
       },
-      { intervalMs: 100, signal: controller.signal, keepGoing: () => runs < 3, onError: (e) => errors.push(e) },
+      {
+        intervalMs: 100,
+        signal: controller.signal,
+        keepGoing: () => runs < 3,
+        onError: (e) => errors.push(e),
+      },
     );
     loop.kick();
     loop.kick();

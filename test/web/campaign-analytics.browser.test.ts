@@ -44,7 +44,9 @@ const pageErrors: string[] = [];
 let campaign: CampaignRecord;
 
 async function call<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
+  const response = await fetch(`${server.url}${path}`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -57,7 +59,11 @@ async function open(hash: string): Promise<Page> {
 }
 
 async function startCampaign(name: string, emails: string[], rate?: number): Promise<string> {
-  const key = await uploadCsv(stack, `${name}.csv`, `email,first_name\n${emails.map((e) => `${e},${e.slice(0, 4)}`).join('\n')}\n`);
+  const key = await uploadCsv(
+    stack,
+    `${name}.csv`,
+    `email,first_name\n${emails.map((e) => `${e},${e.slice(0, 4)}`).join('\n')}\n`,
+  );
   const created = await createCampaign(
     { templateId: 'news', recipientsKey: key, from: 'news@example.com', name, ...(rate ? { rate } : {}) },
     stack.campaignDeps,
@@ -130,7 +136,10 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     for (let i = 0; i < events.length; i += 25) await handler(sqsBatch(events.slice(i, i + 25)));
 
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: 'Asia/Kolkata' });
+    context = await browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      timezoneId: 'Asia/Kolkata',
+    });
     context.setDefaultTimeout(15_000);
     home = await context.newPage();
     home.on('pageerror', (error) => pageErrors.push(error.message));
@@ -140,7 +149,10 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
 
   afterEach(async (test) => {
     if (test.task.result?.state === 'fail' && current && !current.isClosed())
-      await current.screenshot({ path: `${SHOTS}/FAILED-analytics-${test.task.name.slice(0, 30)}.png`, fullPage: true });
+      await current.screenshot({
+        path: `${SHOTS}/FAILED-analytics-${test.task.name.slice(0, 30)}.png`,
+        fullPage: true,
+      });
     if (current && !current.isClosed()) await current.close();
     current = undefined;
   });
@@ -209,13 +221,19 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     expect(top.value).toBeGreaterThanOrEqual(Math.max(...expected.map((e) => e[2] as number)));
     for (const m of drawn.markers) {
       const read = ((zero.y - m.y) / (zero.y - top.y)) * top.value;
-      expect(Math.abs(read - m.value), `${m.series} ${m.start}`).toBeLessThan((top.value / (zero.y - top.y)) * 1.01);
+      expect(Math.abs(read - m.value), `${m.series} ${m.start}`).toBeLessThan(
+        (top.value / (zero.y - top.y)) * 1.01,
+      );
     }
     // Later buckets to the right: minutes in time order, then hours in time order.
     for (const series of ['delivered', 'opened']) {
       const xs = drawn.markers.filter((m) => m.series === series);
-      const minutes = xs.filter((m) => stats.series.points.find((p) => p.start === m.start)?.resolution === 'minute');
-      const hours = xs.filter((m) => stats.series.points.find((p) => p.start === m.start)?.resolution === 'hour');
+      const minutes = xs.filter(
+        (m) => stats.series.points.find((p) => p.start === m.start)?.resolution === 'minute',
+      );
+      const hours = xs.filter(
+        (m) => stats.series.points.find((p) => p.start === m.start)?.resolution === 'hour',
+      );
       for (const run of [minutes, hours]) {
         const byTime = [...run].sort((a, b) => Date.parse(a.start as string) - Date.parse(b.start as string));
         for (let i = 1; i < byTime.length; i++)
@@ -229,7 +247,10 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
       Array.from(table.querySelectorAll('tbody tr')).map((tr) => ({
         start: tr.getAttribute('data-start'),
         cells: Object.fromEntries(
-          Array.from(tr.querySelectorAll('td[data-series]')).map((td) => [td.getAttribute('data-series'), td.textContent]),
+          Array.from(tr.querySelectorAll('td[data-series]')).map((td) => [
+            td.getAttribute('data-series'),
+            td.textContent,
+          ]),
         ),
       })),
     );
@@ -239,8 +260,18 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
       expect(row, p.start).toBeDefined();
       const cells = row?.cells as Record<string, string>;
       expect(
-        ['sent', 'delivered', 'opened', 'clicked', 'bounced', 'complained', 'unsubscribed'].map((k) => num(cells[k] ?? null)),
-      ).toEqual([p.sent, p.delivered, p.opened, p.clicked, p.bouncedHard + p.bouncedSoft, p.complained, p.unsubscribed]);
+        ['sent', 'delivered', 'opened', 'clicked', 'bounced', 'complained', 'unsubscribed'].map((k) =>
+          num(cells[k] ?? null),
+        ),
+      ).toEqual([
+        p.sent,
+        p.delivered,
+        p.opened,
+        p.clicked,
+        p.bouncedHard + p.bouncedSoft,
+        p.complained,
+        p.unsubscribed,
+      ]);
     }
 
     // The funnel: recipients at each step and the API's rates, as percentages to a tenth.
@@ -251,7 +282,9 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     expect(num(await text('funnel-opened'))).toBe(stats.counts.opened.unique);
     expect(num(await text('funnel-clicked'))).toBe(stats.counts.clicked.unique);
     expect(num(await text('funnel-opened-total'))).toBe(stats.counts.opened.total);
-    expect(num(((await text('funnel-clicked-total')) ?? '').split(' ')[0] ?? '')).toBe(stats.counts.clicked.total);
+    expect(num(((await text('funnel-clicked-total')) ?? '').split(' ')[0] ?? '')).toBe(
+      stats.counts.clicked.total,
+    );
     for (const [id, rate] of [
       ['funnel-delivered-rate', stats.rates.delivery],
       ['funnel-opened-rate', stats.rates.open],
@@ -260,7 +293,8 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
       const shown = Number.parseFloat(((await text(id)) ?? '').replace('%', ''));
       expect(Math.abs(shown - rate * 100), id).toBeLessThanOrEqual(0.0501);
     }
-    const aside = async (id: string) => num((await funnel.getByTestId(id).locator('dd').textContent())?.split(' ')[0] ?? '');
+    const aside = async (id: string) =>
+      num((await funnel.getByTestId(id).locator('dd').textContent())?.split(' ')[0] ?? '');
     expect(await aside('aside-bounced-hard')).toBe(stats.counts.bounced.hard);
     expect(await aside('aside-bounced-soft')).toBe(stats.counts.bounced.soft);
     expect(await aside('aside-complained')).toBe(stats.counts.complained);
@@ -273,7 +307,9 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     const links = await page
       .getByTestId('link-clicks')
       .locator('tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+      .evaluateAll((trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)),
+      );
     expect(links.map(([url, unique, total]) => [url, num(unique ?? null), num(total ?? null)])).toEqual(
       stats.links.map((l) => [l.url, l.unique, l.total]),
     );
@@ -282,20 +318,35 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     const bounces = await page
       .getByTestId('bounce-breakdown')
       .locator('tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
-    expect(bounces.map(([kind, type, sub, unique, total]) => [kind, type, sub, num(unique ?? null), num(total ?? null)])).toEqual(
+      .evaluateAll((trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)),
+      );
+    expect(
+      bounces.map(([kind, type, sub, unique, total]) => [
+        kind,
+        type,
+        sub,
+        num(unique ?? null),
+        num(total ?? null),
+      ]),
+    ).toEqual(
       stats.bounces.map((b) => [b.hard ? 'hard' : 'soft', b.type, b.subType || '–', b.unique, b.total]),
     );
     const hardRows = stats.bounces.filter((b) => b.hard).reduce((n, b) => n + b.unique, 0);
     expect(hardRows).toBe(stats.counts.bounced.hard);
-    expect(stats.bounces.filter((b) => !b.hard).reduce((n, b) => n + b.unique, 0)).toBe(stats.counts.bounced.soft);
+    expect(stats.bounces.filter((b) => !b.hard).reduce((n, b) => n + b.unique, 0)).toBe(
+      stats.counts.bounced.soft,
+    );
     expect(stats.bounces.some((b) => b.type === 'Permanent' && b.subType === 'Suppressed')).toBe(true);
   });
 
   it('looks up a recipient: the timeline of a known address, a clear message for an unknown or malformed one', async () => {
     // The reader with the most events.
     const outcomes = await Promise.all(
-      PEOPLE.map(async (email) => (await call<RecipientOutcomeView>(`/v1/campaigns/${campaign.id}/recipients/${email}`)).body),
+      PEOPLE.map(
+        async (email) =>
+          (await call<RecipientOutcomeView>(`/v1/campaigns/${campaign.id}/recipients/${email}`)).body,
+      ),
     );
     const known = outcomes.reduce((a, b) => (b.timeline.length > a.timeline.length ? b : a));
     expect(known.timeline.length).toBeGreaterThan(2);
@@ -308,27 +359,43 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     await timeline.waitFor();
     const entries = await timeline
       .locator('li')
-      .evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-type'), li.querySelector('time')?.getAttribute('datetime')]));
+      .evaluateAll((lis) =>
+        lis.map((li) => [li.getAttribute('data-type'), li.querySelector('time')?.getAttribute('datetime')]),
+      );
     expect(entries).toEqual(known.timeline.map((e) => [e.type, e.at]));
     const summary = lookup.getByTestId('recipient-summary');
-    expect(num((await summary.locator('[data-field="opens"]').textContent())?.split(',')[0] ?? '')).toBe(known.outcome.opens);
-    expect(num((await summary.locator('[data-field="clicks"]').textContent())?.split(',')[0] ?? '')).toBe(known.outcome.clicks);
-    expect(await summary.locator('[data-field="links"] li').allTextContents()).toEqual(known.outcome.linksClicked);
-    expect(await summary.locator('[data-field="send"]').textContent()).toContain(known.send?.messageId as string);
+    expect(num((await summary.locator('[data-field="opens"]').textContent())?.split(',')[0] ?? '')).toBe(
+      known.outcome.opens,
+    );
+    expect(num((await summary.locator('[data-field="clicks"]').textContent())?.split(',')[0] ?? '')).toBe(
+      known.outcome.clicks,
+    );
+    expect(await summary.locator('[data-field="links"] li').allTextContents()).toEqual(
+      known.outcome.linksClicked,
+    );
+    expect(await summary.locator('[data-field="send"]').textContent()).toContain(
+      known.send?.messageId as string,
+    );
     await page.screenshot({ path: `${SHOTS}/21-recipient-lookup.png`, fullPage: true });
 
     // A hard-bounced simulator address shows its bounce.
     await lookup.getByLabel('Recipient address').fill('bounce@simulator.amazonses.com');
     await lookup.getByRole('button', { name: 'Look up' }).click();
-    await expect.poll(() => lookup.locator('[data-field="bounce"]').textContent()).toMatch(/^hard: Permanent\/General/);
+    await expect
+      .poll(() => lookup.locator('[data-field="bounce"]').textContent())
+      .toMatch(/^hard: Permanent\/General/);
 
     await lookup.getByLabel('Recipient address').fill('nobody@example.com');
     await lookup.getByRole('button', { name: 'Look up' }).click();
     await expect
       .poll(() => lookup.getByRole('alert').textContent())
-      .toBe('nobody@example.com is not a recipient of this campaign: nothing was sent to that address and no event names it.');
+      .toBe(
+        'nobody@example.com is not a recipient of this campaign: nothing was sent to that address and no event names it.',
+      );
 
-    const refused = await call<{ error: { message: string } }>(`/v1/campaigns/${campaign.id}/recipients/not-an-address`);
+    const refused = await call<{ error: { message: string } }>(
+      `/v1/campaigns/${campaign.id}/recipients/not-an-address`,
+    );
     expect(refused.status).toBe(400);
     await lookup.getByLabel('Recipient address').fill('not-an-address');
     await lookup.getByRole('button', { name: 'Look up' }).click();
@@ -338,7 +405,11 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
   it('refreshes the stats while the campaign sends, and stops when the page is left', async () => {
     const statsCalls: string[] = [];
     const listCalls: number[] = [];
-    const id = await startCampaign('Live', Array.from({ length: 40 }, (_, i) => `live${i}@example.com`), 2);
+    const id = await startCampaign(
+      'Live',
+      Array.from({ length: 40 }, (_, i) => `live${i}@example.com`),
+      2,
+    );
     const page = await open(`#/campaigns/${encodeURIComponent(id)}`);
     page.on('request', (request) => {
       const path = new URL(request.url()).pathname;
@@ -370,7 +441,10 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     const listBefore = listCalls.length;
     await expect.poll(() => listCalls.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(listBefore + 3);
     expect(statsCalls.length).toBe(before);
-    await stack.campaignDeps.orchestrator.stop((await stack.deps.campaigns.get(id)).executionArn as string, 'test over');
+    await stack.campaignDeps.orchestrator.stop(
+      (await stack.deps.campaigns.get(id)).executionArn as string,
+      'test over',
+    );
   });
 
   it('raised no script errors', () => {

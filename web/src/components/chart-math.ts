@@ -106,24 +106,31 @@ export function denseSeries(points: readonly SeriesPoint[]): DenseBucket[] {
   return out;
 }
 
-/** The hour and minute of a bucket's start in a zone ("09:05"; an hour bucket "15:00"). */
-export function bucketTime(start: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    ...(timeZone ? { timeZone } : {}),
-  }).format(new Date(start));
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** One formatter per kind and zone: building one costs far more than formatting with it. */
+function formatter(kind: 'time' | 'day', timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = `${kind} ${timeZone ?? ''}`;
+  let f = formatters.get(key);
+  if (!f) {
+    const zone = timeZone ? { timeZone } : {};
+    f = new Intl.DateTimeFormat(
+      'en-GB',
+      kind === 'time'
+        ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', ...zone }
+        : { day: 'numeric', month: 'short', ...zone },
+    );
+    formatters.set(key, f);
+  }
+  return f;
 }
 
+/** The hour and minute of a bucket's start in a zone ("09:05"; an hour bucket "15:00"). */
+export const bucketTime = (start: string, timeZone?: string) =>
+  formatter('time', timeZone).format(new Date(start));
+
 /** The day of a bucket's start in a zone ("1 Dec"). */
-export function bucketDay(start: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    day: 'numeric',
-    month: 'short',
-    ...(timeZone ? { timeZone } : {}),
-  }).format(new Date(start));
-}
+export const bucketDay = (start: string, timeZone?: string) =>
+  formatter('day', timeZone).format(new Date(start));
 
 /** What a bucket covers, for the data table: "1 Dec 09:05, 1 minute" or "1 Dec 15:00, 1 hour". */
 export function bucketLabel(point: Pick<SeriesPoint, 'start' | 'resolution'>, timeZone?: string): string {
@@ -161,9 +168,9 @@ export interface ChartSize {
 }
 
 export const DEFAULT_CHART_SIZE: ChartSize = {
-  width: 720,
-  height: 260,
-  margin: { left: 52, right: 16, top: 14, bottom: 44 },
+  width: 960,
+  height: 300,
+  margin: { left: 62, right: 16, top: 14, bottom: 44 },
   xLabels: 6,
 };
 
@@ -195,7 +202,11 @@ export function chartGeometry(
   buckets.forEach((b, i) => {
     if (i % every !== 0) return;
     const day = bucketDay(b.point.start, timeZone);
-    xTicks.push({ x: xs[i] as number, time: bucketTime(b.point.start, timeZone), day: day === lastDay ? null : day });
+    xTicks.push({
+      x: xs[i] as number,
+      time: bucketTime(b.point.start, timeZone),
+      day: day === lastDay ? null : day,
+    });
     lastDay = day;
   });
   const firstHour = buckets.findIndex((b) => b.point.resolution === 'hour');
@@ -227,7 +238,10 @@ export function chartGeometry(
     })),
     hourFrom:
       firstHour > 0
-        ? { x: ((xs[firstHour - 1] as number) + (xs[firstHour] as number)) / 2, start: buckets[firstHour]?.point.start ?? '' }
+        ? {
+            x: ((xs[firstHour - 1] as number) + (xs[firstHour] as number)) / 2,
+            start: buckets[firstHour]?.point.start ?? '',
+          }
         : null,
   };
 }
@@ -256,7 +270,15 @@ export function funnelSteps(stats: Pick<CampaignStats, 'sent' | 'counts' | 'rate
   const share = (n: number) => (stats.sent > 0 ? Math.min(1, n / stats.sent) : 0);
   const c = stats.counts;
   return [
-    { key: 'sent', label: 'Sent', count: stats.sent, total: null, rate: null, rateOf: null, share: stats.sent > 0 ? 1 : 0 },
+    {
+      key: 'sent',
+      label: 'Sent',
+      count: stats.sent,
+      total: null,
+      rate: null,
+      rateOf: null,
+      share: stats.sent > 0 ? 1 : 0,
+    },
     {
       key: 'delivered',
       label: 'Delivered',

@@ -39,7 +39,11 @@ export function deliveryFunnel(stats: CampaignStats): HTMLElement {
               'div',
               { class: 'funnel-head' },
               h('span', { class: 'funnel-label' }, step.label, step.total === null ? '' : ' (unique)'),
-              h('span', { class: 'funnel-count', 'data-testid': `funnel-${step.key}` }, formatNumber(step.count)),
+              h(
+                'span',
+                { class: 'funnel-count', 'data-testid': `funnel-${step.key}` },
+                formatNumber(step.count),
+              ),
               step.rate === null
                 ? null
                 : h(

@@ -44,7 +44,9 @@ function marker(kind: (typeof STYLE)[ChartSeriesKey]['marker'], x: number, y: nu
     case 'square':
       return s('rect', { x: round(x - r), y: round(y - r), width: 2 * r, height: 2 * r });
     case 'diamond':
-      return s('path', { d: `M${round(x)} ${round(y - r - 1)}l${r + 1} ${r + 1}l${-r - 1} ${r + 1}l${-r - 1} ${-r - 1}z` });
+      return s('path', {
+        d: `M${round(x)} ${round(y - r - 1)}l${r + 1} ${r + 1}l${-r - 1} ${r + 1}l${-r - 1} ${-r - 1}z`,
+      });
     case 'triangle':
       return s('path', { d: `M${round(x)} ${round(y - r - 1)}l${r + 1} ${2 * r + 1}h${-2 * r - 2}z` });
   }
@@ -91,7 +93,13 @@ function svgChart(geometry: ChartGeometry, titleText: string, timeZone?: string)
       s('line', { class: 'grid', x1: plot.left, x2: plot.right, y1: round(tick.y), y2: round(tick.y) }),
       s(
         'text',
-        { x: plot.left - 6, y: round(tick.y), 'text-anchor': 'end', 'dominant-baseline': 'middle', 'data-value': tick.value },
+        {
+          x: plot.left - 6,
+          y: round(tick.y),
+          'text-anchor': 'end',
+          'dominant-baseline': 'middle',
+          'data-value': tick.value,
+        },
         formatNumber(tick.value),
       ),
     );
@@ -99,19 +107,28 @@ function svgChart(geometry: ChartGeometry, titleText: string, timeZone?: string)
   yAxis.append(
     s(
       'text',
-      { class: 'axis-title', transform: `translate(12 ${round((plot.top + plot.bottom) / 2)}) rotate(-90)`, 'text-anchor': 'middle' },
+      {
+        class: 'axis-title',
+        transform: `translate(11 ${round((plot.top + plot.bottom) / 2)}) rotate(-90)`,
+        'text-anchor': 'middle',
+      },
       'Events per bucket',
     ),
   );
 
   const xAxis = s('g', { class: 'axis x-axis', 'aria-hidden': 'true' });
-  xAxis.append(s('line', { class: 'baseline', x1: plot.left, x2: plot.right, y1: plot.bottom, y2: plot.bottom }));
+  xAxis.append(
+    s('line', { class: 'baseline', x1: plot.left, x2: plot.right, y1: plot.bottom, y2: plot.bottom }),
+  );
   for (const tick of geometry.xTicks) {
     xAxis.append(
       s('line', { x1: round(tick.x), x2: round(tick.x), y1: plot.bottom, y2: plot.bottom + 4 }),
       s('text', { x: round(tick.x), y: plot.bottom + 16, 'text-anchor': 'middle' }, tick.time),
     );
-    if (tick.day) xAxis.append(s('text', { class: 'day', x: round(tick.x), y: plot.bottom + 30, 'text-anchor': 'middle' }, tick.day));
+    if (tick.day)
+      xAxis.append(
+        s('text', { class: 'day', x: round(tick.x), y: plot.bottom + 30, 'text-anchor': 'middle' }, tick.day),
+      );
   }
   if (geometry.hourFrom) {
     xAxis.append(
@@ -122,7 +139,11 @@ function svgChart(geometry: ChartGeometry, titleText: string, timeZone?: string)
         y1: plot.top,
         y2: plot.bottom,
       }),
-      s('text', { class: 'resolution-label', x: round(geometry.hourFrom.x) + 4, y: plot.top + 10 }, 'per hour from here'),
+      s(
+        'text',
+        { class: 'resolution-label', x: round(geometry.hourFrom.x) + 4, y: plot.top + 10 },
+        'per hour from here',
+      ),
     );
   }
 
@@ -158,7 +179,12 @@ function legend(): HTMLElement {
     { class: 'chart-legend', 'aria-hidden': 'true' },
     CHART_SERIES.map((series) => {
       const style = STYLE[series.key];
-      const sample = s('svg', { width: 34, height: 12, viewBox: '0 0 34 12', class: `series series-${series.key}` });
+      const sample = s('svg', {
+        width: 34,
+        height: 12,
+        viewBox: '0 0 34 12',
+        class: `series series-${series.key}`,
+      });
       sample.append(
         s('line', { x1: 1, x2: 33, y1: 6, y2: 6, ...(style.dash ? { 'stroke-dasharray': style.dash } : {}) }),
         marker(style.marker, 17, 6),
@@ -224,12 +250,18 @@ export function eventsChart(stats: Pick<CampaignStats, 'series'>, timeZone?: str
       ? h('p', { class: 'muted' }, 'No events yet: SES reports deliveries within seconds of each send.')
       : [
           legend(),
-          h('div', { class: 'chart-frame' }, svgChart(geometry, 'Delivered, opened, clicked and bounced events per bucket', timeZone)),
+          h(
+            'div',
+            { class: 'chart-frame' },
+            svgChart(geometry, 'Delivered, opened, clicked and bounced events per bucket', timeZone),
+          ),
           h(
             'p',
             { class: 'small muted' },
             'Events by their own time, in your time zone: one bucket per minute',
-            minutesUntil ? ` until ${bucketLabel({ start: minutesUntil, resolution: 'minute' }, timeZone).replace(/, 1 minute$/, '')}` : '',
+            minutesUntil
+              ? ` until ${bucketLabel({ start: minutesUntil, resolution: 'minute' }, timeZone).replace(/, 1 minute$/, '')}`
+              : '',
             ', then one per hour. Empty buckets are drawn as zero; markers are the buckets with events.',
           ),
           dataTable(geometry, timeZone),

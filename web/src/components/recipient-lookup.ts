@@ -66,9 +66,15 @@ function summary(r: RecipientOutcomeView): HTMLElement {
     [
       'complaint',
       'Complaint',
-      o.complainedAt ? `${formatInstant(o.complainedAt)}${o.complaintType ? ` (${o.complaintType})` : ''}` : 'none',
+      o.complainedAt
+        ? `${formatInstant(o.complainedAt)}${o.complaintType ? ` (${o.complaintType})` : ''}`
+        : 'none',
     ],
-    ['opens', 'Opens', o.opens > 0 ? `${formatNumber(o.opens)}, first ${formatInstant(o.firstOpenedAt)}` : '0'],
+    [
+      'opens',
+      'Opens',
+      o.opens > 0 ? `${formatNumber(o.opens)}, first ${formatInstant(o.firstOpenedAt)}` : '0',
+    ],
     [
       'clicks',
       'Clicks',
@@ -87,7 +93,8 @@ function summary(r: RecipientOutcomeView): HTMLElement {
     ],
     ['unsubscribed', 'Unsubscribed', formatInstant(o.unsubscribedAt)],
   ];
-  if (o.rejectedAt) rows.push(['rejected', 'Rejected', `${formatInstant(o.rejectedAt)} ${o.rejectReason ?? ''}`]);
+  if (o.rejectedAt)
+    rows.push(['rejected', 'Rejected', `${formatInstant(o.rejectedAt)} ${o.rejectReason ?? ''}`]);
   return h(
     'dl',
     { class: 'details', 'data-testid': 'recipient-summary' },
@@ -96,7 +103,8 @@ function summary(r: RecipientOutcomeView): HTMLElement {
 }
 
 function timeline(r: RecipientOutcomeView): HTMLElement {
-  if (r.timeline.length === 0) return h('p', { class: 'muted' }, 'No events from SES about this address yet.');
+  if (r.timeline.length === 0)
+    return h('p', { class: 'muted' }, 'No events from SES about this address yet.');
   return h(
     'ol',
     { class: 'timeline', 'data-testid': 'recipient-timeline' },
@@ -134,7 +142,13 @@ export function recipientLookup(campaignId: string, signal: AbortSignal): HTMLEl
     try {
       const answer = await fetchRecipient(campaignId, email);
       if (signal.aborted || mine !== asked) return;
-      mount(result, h('h3', null, answer.email), summary(answer), h('h4', null, 'Timeline'), timeline(answer));
+      mount(
+        result,
+        h('h3', null, answer.email),
+        summary(answer),
+        h('h4', null, 'Timeline'),
+        timeline(answer),
+      );
     } catch (error) {
       if (signal.aborted || mine !== asked) return;
       if (error instanceof ApiError && error.status === 404) {
