@@ -120,7 +120,7 @@ async function client(job: ClientJob) {
     'bench-0@example.com',
     `bench-${job.items - 1}@example.com`,
   ]);
-  await deps.dynamoRpc?.close();
+  await deps.documents.close();
   for (const c of Object.values(deps.clients)) c.destroy();
   return { cpuUs: cpu.user + cpu.system, wallMs, found: found.size };
 }

@@ -6,11 +6,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { analyticsEngagementSource, type VariantEngagementSource } from './abtest/engagement.ts';
 import { type AwsClients, createClients } from './aws/clients.ts';
-import { DynamoRpc, rpcGetItem } from './aws/fast/dynamo-rpc.ts';
+import { type DynamoDocuments, SdkDocuments } from './aws/documents.ts';
+import { DynamoRpc } from './aws/fast/dynamo-rpc.ts';
+import { RpcDocuments } from './aws/fast/rpc-documents.ts';
 import { SesV2Transport } from './aws/fast/ses-transport.ts';
 import type { CampaignServiceDeps } from './campaigns/deps.ts';
 import { defaultRateWithin, sesSendQuota } from './campaigns/quota.ts';
-import { type CampaignGateView, CampaignStore, GATE_PROJECTION } from './campaigns/store.ts';
+import { type CampaignGateView, CampaignStore, gateViewInput } from './campaigns/store.ts';
 import { AnalyticsStore } from './compliance/analytics-store.ts';
 import type { SesEventDeps } from './compliance/events.ts';
 import { DynamoSuppressionList } from './compliance/suppression.ts';
@@ -55,9 +57,9 @@ export interface AppDeps {
   unsubscribeLinks: UnsubscribeLinks;
   /** Per-variant unique opens and clicks of A/B test samples, from the analytics store; read by PickWinner. */
   engagement: VariantEngagementSource;
-  /** The thin DynamoDB transport of the ledger and suppression lookups (dynamoTransport 'fast'); close it
-   * with the clients. */
-  dynamoRpc?: DynamoRpc;
+  /** How the sender's tables (ledger, suppression list, the gate's campaign read) reach DynamoDB: the SDK
+   * or the thin transport, from dynamoTransport. Close it with the clients. */
+  documents: DynamoDocuments;
   /** Webhook subscriptions and logs; undefined without a webhooks table. */
   webhooks: WebhookStore | undefined;
   /** Where campaign status changes and recipient events go: the event bus on AWS, in-process locally. */
@@ -78,16 +80,19 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
   const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock, config.tables.analytics);
   const analytics = new AnalyticsStore(clients.ddb, config.tables.analytics, clock);
-  const dynamoRpc =
+  // The one place the DynamoDB transport is chosen: the stores over it never ask which it is.
+  const documents: DynamoDocuments =
     config.dynamoTransport === 'fast'
-      ? new DynamoRpc({
-          region: config.region,
-          endpoint: config.endpoints.dynamodb,
-          credentials: clients.ddb.config.credentials,
-        })
-      : undefined;
-  const ledger = new DynamoLedger(clients.ddb, config.tables.ledger, clock, dynamoRpc);
-  const suppression = new DynamoSuppressionList(clients.ddb, config.tables.suppression, clock, dynamoRpc);
+      ? new RpcDocuments(
+          new DynamoRpc({
+            region: config.region,
+            endpoint: config.endpoints.dynamodb,
+            credentials: clients.ddb.config.credentials,
+          }),
+        )
+      : new SdkDocuments(clients.ddb);
+  const ledger = new DynamoLedger(documents, config.tables.ledger, clock);
+  const suppression = new DynamoSuppressionList(documents, config.tables.suppression, clock);
   const emails =
     overrides.emails ??
     (config.sesTransport === 'fast'
@@ -161,22 +166,16 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     sharedRate: config.sharedRate,
     templateCache: new CompiledTemplateCache(),
     learntRates: new LearntRates(),
-    // The gate reads the campaign every half second of every batch: only the attributes it needs, and
-    // through the thin transport too when configured (the same consistent GetItem CampaignStore.gateView makes).
+    // The gate reads the campaign every half second of every batch: only the attributes it needs (the
+    // consistent GetItem CampaignStore.gateView makes), through the chosen transport.
     campaignGate: (id, run) =>
       campaignGate(
-        dynamoRpc
-          ? {
-              find: async (campaignId: string) =>
-                (await rpcGetItem(
-                  dynamoRpc,
-                  config.tables.campaigns,
-                  { id: campaignId },
-                  true,
-                  GATE_PROJECTION,
-                )) as CampaignGateView | undefined,
-            }
-          : { find: (campaignId: string) => campaigns.gateView(campaignId) },
+        {
+          find: async (campaignId: string) =>
+            (await documents.get(gateViewInput(config.tables.campaigns, campaignId))) as
+              | CampaignGateView
+              | undefined,
+        },
         id,
         run,
       ),
@@ -203,7 +202,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     sender,
     unsubscribeLinks,
     engagement,
-    ...(dynamoRpc ? { dynamoRpc } : {}),
+    documents,
     webhooks,
     publisher,
     webhookUrlPolicy,

@@ -43,7 +43,7 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
     reply({ result: threadCpuUs() });
   } else if (message.op === 'close') {
     await (deps.emails as { close?: () => Promise<void> }).close?.();
-    await deps.dynamoRpc?.close();
+    await deps.documents.close();
     for (const client of Object.values(deps.clients)) client.destroy();
     reply({});
   } else reply({ error: { name: 'Error', message: `unknown operation ${message.op}` } });

@@ -79,7 +79,7 @@ export interface LocalStackOptions {
   senderIdentities?: string[];
   /** How SendEmail reaches SES: 'sdk' (default) or 'fast' (core/aws/fast/ses-transport.ts). */
   sesTransport?: 'sdk' | 'fast';
-  /** How the ledger and suppression batch calls reach DynamoDB: 'sdk' (default) or 'fast' (core/aws/fast/dynamo-rpc.ts). */
+  /** How the sender's tables reach DynamoDB (core/aws/documents.ts): 'sdk' (default) or 'fast' (core/aws/fast/dynamo-rpc.ts). */
   dynamoTransport?: 'sdk' | 'fast';
   /** Run SendBatch in this many worker threads (local/sender-pool.ts); default 0, in this thread. */
   senderWorkers?: number;
@@ -275,7 +275,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The events of what was sent still reach the handler, while DynamoDB is up.
         await ses?.ses.events.idle();
         await (deps.emails as { close?: () => Promise<void> }).close?.();
-        await deps.dynamoRpc?.close();
+        await deps.documents.close();
         for (const client of Object.values(deps.clients)) client.destroy();
         for (const service of services.reverse()) await service.close().catch(() => undefined);
         if (options.ephemeral || !options.dataDir) rmSync(dataDir, { recursive: true, force: true });

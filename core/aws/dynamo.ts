@@ -1,6 +1,10 @@
 /** Batched DynamoDB reads and writes with the unprocessed-items loop AWS requires. */
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+/** Whether a call failed only because its condition did not hold (the same name from the SDK and the thin transport). */
+export const isConditionFailure = (error: unknown) =>
+  (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Calls after the first that may still return unprocessed requests before a batch loop gives up. */

@@ -145,6 +145,15 @@ export const GATE_PROJECTION = {
   names: { '#status': 'status', '#statusReason': 'statusReason', '#executions': 'executions' },
 };
 
+/** The read of a campaign's gate view: consistent (a stop must be seen), only GATE_PROJECTION. */
+export const gateViewInput = (table: string, id: string) => ({
+  TableName: table,
+  Key: { id },
+  ConsistentRead: true,
+  ProjectionExpression: GATE_PROJECTION.expression,
+  ExpressionAttributeNames: GATE_PROJECTION.names,
+});
+
 export class CampaignStore {
   /** Told of every status change after it is written (core/app.ts publishes it as a webhook event). */
   onStatusChange: ((record: CampaignRecord, from: CampaignStatus) => Promise<void>) | undefined;
@@ -252,15 +261,7 @@ export class CampaignStore {
 
   /** The attributes the send gate reads, every half second of every batch: a small projected read. */
   async gateView(id: string): Promise<CampaignGateView | undefined> {
-    const out = await this.ddb.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { id },
-        ConsistentRead: true,
-        ProjectionExpression: GATE_PROJECTION.expression,
-        ExpressionAttributeNames: GATE_PROJECTION.names,
-      }),
-    );
+    const out = await this.ddb.send(new GetCommand(gateViewInput(this.table, id)));
     return out.Item as CampaignGateView | undefined;
   }
 

@@ -25,7 +25,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchGet } from '../aws/dynamo.ts';
+import { batchGet, isConditionFailure } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
 import {
@@ -203,8 +203,6 @@ function recipientUpdate(
 
 /** The item's outbox: ids of events applied and not yet published. */
 const UNPUBLISHED = 'unpublished';
-
-const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 export interface RecipientStats {
   counts: StatCounts;

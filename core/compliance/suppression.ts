@@ -1,13 +1,5 @@
 /** Addresses that must not be mailed (unsubscribed, bounced, complained, or added by hand). */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { batchGet } from '../aws/dynamo.ts';
-import { type DynamoRpc, itemText, rpcBatchGet } from '../aws/fast/dynamo-rpc.ts';
+import type { DynamoDocuments } from '../aws/documents.ts';
 import { addressKey } from '../recipients/email-address.ts';
 
 export type SuppressionReason = 'unsubscribe' | 'bounce' | 'complaint' | 'manual';
@@ -28,24 +20,14 @@ export interface SuppressionList {
 
 export class DynamoSuppressionList implements SuppressionList {
   constructor(
-    private readonly ddb: DynamoDBDocumentClient,
+    /** The SDK or the thin transport (core/aws/documents.ts), as core/app.ts chose. */
+    private readonly documents: DynamoDocuments,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
-    /** When set, lookup goes through the thin transport (core/aws/fast/dynamo-rpc.ts), not the SDK. */
-    private readonly rpc?: DynamoRpc,
   ) {}
 
   async lookup(keys: string[]): Promise<Set<string>> {
-    if (this.rpc) {
-      const items = await rpcBatchGet(
-        this.rpc,
-        this.table,
-        [...new Set(keys)].map((key) => itemText({ key })),
-      );
-      return new Set(items.map((item) => item.key?.S as string));
-    }
-    const items = await batchGet(
-      this.ddb,
+    const items = await this.documents.batchGet(
       this.table,
       [...new Set(keys)].map((key) => ({ key })),
     );
@@ -53,23 +35,22 @@ export class DynamoSuppressionList implements SuppressionList {
   }
 
   async add(address: string, reason: SuppressionReason, source: string): Promise<void> {
-    await this.ddb.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { key: addressKey(address), reason, source, at: this.clock().toISOString() },
-      }),
-    );
+    await this.documents.put({
+      TableName: this.table,
+      Item: { key: addressKey(address), reason, source, at: this.clock().toISOString() },
+    });
   }
 
   async remove(address: string): Promise<void> {
-    await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: { key: addressKey(address) } }));
+    await this.documents.delete({ TableName: this.table, Key: { key: addressKey(address) } });
   }
 
   async get(address: string): Promise<SuppressionEntry | undefined> {
-    const out = await this.ddb.send(
-      new GetCommand({ TableName: this.table, Key: { key: addressKey(address) }, ConsistentRead: true }),
-    );
-    return out.Item as SuppressionEntry | undefined;
+    return (await this.documents.get({
+      TableName: this.table,
+      Key: { key: addressKey(address) },
+      ConsistentRead: true,
+    })) as SuppressionEntry | undefined;
   }
 
   /**
@@ -86,22 +67,20 @@ export class DynamoSuppressionList implements SuppressionList {
       ? JSON.parse(Buffer.from(options.cursor, 'base64url').toString())
       : undefined;
     do {
-      const out = await this.ddb.send(
-        new ScanCommand({
-          TableName: this.table,
-          Limit: limit - items.length,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-          ...(search
-            ? {
-                FilterExpression: 'contains(#key, :search)',
-                ExpressionAttributeNames: { '#key': 'key' },
-                ExpressionAttributeValues: { ':search': search },
-              }
-            : {}),
-        }),
-      );
-      items.push(...((out.Items ?? []) as SuppressionEntry[]));
-      start = out.LastEvaluatedKey;
+      const page = await this.documents.scan({
+        TableName: this.table,
+        Limit: limit - items.length,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+        ...(search
+          ? {
+              FilterExpression: 'contains(#key, :search)',
+              ExpressionAttributeNames: { '#key': 'key' },
+              ExpressionAttributeValues: { ':search': search },
+            }
+          : {}),
+      });
+      items.push(...(page.items as unknown as SuppressionEntry[]));
+      start = page.lastKey;
     } while (start && items.length < limit);
     return {
       items,

@@ -10,16 +10,8 @@
  * groups (one being written, one filling), and a group is written within `ledgerFlushMs` of its first
  * entry whatever its size.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, batchPut } from '../aws/dynamo.ts';
-import {
-  attributeText,
-  type DynamoRpc,
-  itemText,
-  rpcBatchGet,
-  rpcBatchWrite,
-  unmarshallItem,
-} from '../aws/fast/dynamo-rpc.ts';
+import type { DynamoDocuments } from '../aws/documents.ts';
+import { isConditionFailure } from '../aws/dynamo.ts';
 
 export interface LedgerEntry {
   key: string;
@@ -80,89 +72,42 @@ export const rateWindowKey = (run: number, window: number) => `~rate:${run}:${wi
 /** A window's counter is of no use a second later; the item says when it may go (epoch ms, as leases). */
 const RATE_WINDOW_KEEP_MS = 3_600_000;
 
-/**
- * The PutRequest of one entry as DynamoDB JSON, written directly: the item record() puts through the SDK,
- * attribute for attribute in the same order, undefined attributes left out (as removeUndefinedValues
- * does). test/unit/dynamo-rpc.contract.test.ts compares the stored items with the SDK's.
- */
-function ledgerPutText(campaignId: string, at: string) {
-  const tail = `,"at":{"S":${JSON.stringify(at)}}}}}`;
-  return (entry: LedgerEntry) => {
-    const row = attributeText(entry.row);
-    const partition = JSON.stringify(ledgerPartition(campaignId, entry.key));
-    let text = `{"PutRequest":{"Item":{"campaignId":{"S":${partition}},"key":{"S":${JSON.stringify(entry.key)}}${row === undefined ? '' : `,"row":${row}`}`;
-    if (entry.state === 'failed') {
-      text += ',"state":{"S":"failed"}';
-      if (entry.reason !== undefined) text += `,"reason":${attributeText(entry.reason)}`;
-      text += `,"retryable":${attributeText(entry.retryable ?? false)}`;
-    } else if (entry.messageId !== undefined) text += `,"messageId":${attributeText(entry.messageId)}`;
-    return text + tail;
-  };
-}
-
 export class DynamoLedger implements Ledger {
   constructor(
-    private readonly ddb: DynamoDBDocumentClient,
+    /** The SDK or the thin transport (core/aws/documents.ts), as core/app.ts chose. */
+    private readonly documents: DynamoDocuments,
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
-    /** When set, lookup, record and the lease calls go through the thin transport (core/aws/fast/dynamo-rpc.ts). */
-    private readonly rpc?: DynamoRpc,
   ) {}
 
   async lookup(campaignId: string, keys: string[]): Promise<Map<string, LedgerEntry>> {
-    const unique = [...new Set(keys)];
-    if (this.rpc) {
-      // Keys as DynamoDB JSON, written directly: {"campaignId":{"S":...},"key":{"S":...}}.
-      const items = await rpcBatchGet(
-        this.rpc,
-        this.table,
-        unique.map(
-          (key) =>
-            `{"campaignId":{"S":${JSON.stringify(ledgerPartition(campaignId, key))}},"key":{"S":${JSON.stringify(key)}}}`,
-        ),
-      );
-      return new Map(
-        items.map((raw) => {
-          const item = unmarshallItem(raw);
-          return [item.key as string, item as unknown as LedgerEntry];
-        }),
-      );
-    }
-    const items = await batchGet(
-      this.ddb,
+    const items = await this.documents.batchGet(
       this.table,
-      unique.map((key) => ({ campaignId: ledgerPartition(campaignId, key), key })),
+      [...new Set(keys)].map((key) => ({ campaignId: ledgerPartition(campaignId, key), key })),
     );
     return new Map(items.map((item) => [item.key as string, item as unknown as LedgerEntry]));
   }
 
   async claim(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.clock().getTime();
-    const put = {
-      TableName: this.table,
-      Item: { campaignId: ledgerPartition(campaignId, lease), key: lease, owner, expiresAt: now + ttlMs },
-      ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
-      ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
-      ExpressionAttributeValues: { ':now': now, ':owner': owner },
-    };
     try {
-      if (this.rpc) {
-        await this.rpc.call('PutItem', {
-          ...put,
-          Item: JSON.parse(itemText(put.Item)),
-          ExpressionAttributeValues: JSON.parse(itemText(put.ExpressionAttributeValues)),
-        });
-      } else await this.ddb.send(new PutCommand(put));
+      await this.documents.put({
+        TableName: this.table,
+        Item: { campaignId: ledgerPartition(campaignId, lease), key: lease, owner, expiresAt: now + ttlMs },
+        ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': now, ':owner': owner },
+      });
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
 
   async addRateWindow(campaignId: string, run: number, window: number, n: number): Promise<number> {
     const key = rateWindowKey(run, window);
-    const update = {
+    const attributes = await this.documents.update({
       TableName: this.table,
       Key: { campaignId: ledgerPartition(campaignId, key), key },
       UpdateExpression: 'ADD #taken :n SET #expiresAt = if_not_exists(#expiresAt, :expires)',
@@ -171,48 +116,30 @@ export class DynamoLedger implements Ledger {
         ':n': n,
         ':expires': this.clock().getTime() + RATE_WINDOW_KEEP_MS,
       },
-      ReturnValues: 'UPDATED_NEW' as const,
-    };
-    if (this.rpc) {
-      const out = await this.rpc.call<{ Attributes?: { taken?: { N?: string } } }>('UpdateItem', {
-        ...update,
-        Key: JSON.parse(itemText(update.Key)),
-        ExpressionAttributeValues: JSON.parse(itemText(update.ExpressionAttributeValues)),
-      });
-      return Number(out.Attributes?.taken?.N ?? Number.NaN);
-    }
-    const out = await this.ddb.send(new UpdateCommand(update));
-    return Number(out.Attributes?.taken ?? Number.NaN);
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return Number(attributes?.taken ?? Number.NaN);
   }
 
   async release(campaignId: string, lease: string, owner: string): Promise<void> {
-    const del = {
-      TableName: this.table,
-      Key: { campaignId: ledgerPartition(campaignId, lease), key: lease },
-      ConditionExpression: '#owner = :owner',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': owner },
-    };
     try {
-      if (this.rpc) {
-        await this.rpc.call('DeleteItem', {
-          ...del,
-          Key: JSON.parse(itemText(del.Key)),
-          ExpressionAttributeValues: JSON.parse(itemText(del.ExpressionAttributeValues)),
-        });
-      } else await this.ddb.send(new DeleteCommand(del));
+      await this.documents.delete({
+        TableName: this.table,
+        Key: { campaignId: ledgerPartition(campaignId, lease), key: lease },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      });
     } catch (error) {
       // Someone else holds it now (ours expired): theirs to release.
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
     }
   }
 
   async record(campaignId: string, entries: LedgerEntry[]): Promise<void> {
     const at = this.clock().toISOString();
-    if (this.rpc) {
-      await rpcBatchWrite(this.rpc, this.table, entries.map(ledgerPutText(campaignId, at)));
-      return;
-    }
+    // Attributes in this order, undefined ones left out: test/unit/dynamo-rpc.contract.test.ts holds both
+    // transports to byte-identical items.
     const items = entries.map((entry) => ({
       campaignId: ledgerPartition(campaignId, entry.key),
       key: entry.key,
@@ -222,7 +149,7 @@ export class DynamoLedger implements Ledger {
         : { messageId: entry.messageId }),
       at,
     }));
-    await batchPut(this.ddb, this.table, items);
+    await this.documents.batchPut(this.table, items);
   }
 }
 

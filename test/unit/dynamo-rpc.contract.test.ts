@@ -13,7 +13,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../core/aws/clients.ts';
-import { DynamoRpc, itemText, rpcGetItem, unmarshallItem } from '../../core/aws/fast/dynamo-rpc.ts';
+import { SdkDocuments } from '../../core/aws/documents.ts';
+import { DynamoRpc, itemText, unmarshallItem } from '../../core/aws/fast/dynamo-rpc.ts';
+import { RpcDocuments } from '../../core/aws/fast/rpc-documents.ts';
 import { CampaignStore } from '../../core/campaigns/store.ts';
 import { DynamoSuppressionList } from '../../core/compliance/suppression.ts';
 import { parseConfig } from '../../core/config.ts';
@@ -166,6 +168,8 @@ let proxy: FaultyProxy;
 let sdkDdb: DynamoDBDocumentClient;
 let raw: DynamoDBClient;
 let rpc: DynamoRpc;
+let sdkDocuments: SdkDocuments;
+let fastDocuments: RpcDocuments;
 const clock = () => new Date('2026-11-25T12:00:00.000Z');
 let sdkLedger: DynamoLedger;
 let fastLedger: DynamoLedger;
@@ -188,8 +192,10 @@ beforeAll(async () => {
   sdkDdb = createClients(config).ddb;
   raw = new DynamoDBClient({ region: REGION, endpoint: dynalite.url, credentials });
   rpc = new DynamoRpc({ region: REGION, endpoint: proxy.url, credentials, random: () => 0 });
-  sdkLedger = new DynamoLedger(sdkDdb, names.ledger, clock);
-  fastLedger = new DynamoLedger(sdkDdb, names.ledger, clock, rpc);
+  sdkDocuments = new SdkDocuments(sdkDdb);
+  fastDocuments = new RpcDocuments(rpc);
+  sdkLedger = new DynamoLedger(sdkDocuments, names.ledger, clock);
+  fastLedger = new DynamoLedger(fastDocuments, names.ledger, clock);
 });
 
 afterAll(async () => {
@@ -399,10 +405,12 @@ describe('the fast ledger and the SDK ledger', () => {
     await sdkDdb.send(new PutCommand({ TableName: names.campaigns, Item: record }));
     const store = new CampaignStore(sdkDdb, names.campaigns);
     const theirs = await store.find('c-gate');
-    const ours = await rpcGetItem(rpc, names.campaigns, { id: 'c-gate' }, true);
+    const gateRead = (id: string) =>
+      fastDocuments.get({ TableName: names.campaigns, Key: { id }, ConsistentRead: true });
+    const ours = await gateRead('c-gate');
     expect(ours).toEqual(theirs);
     expect(ours).toEqual(record);
-    expect(await rpcGetItem(rpc, names.campaigns, { id: 'nobody' }, true)).toBe(await store.find('nobody'));
+    expect(await gateRead('nobody')).toBe(await store.find('nobody'));
     const request = proxy.seen.at(-1) as Seen;
     expect(JSON.parse(request.body.toString())).toMatchObject({
       ConsistentRead: true,
@@ -418,8 +426,8 @@ describe('the fast ledger and the SDK ledger', () => {
       }),
     );
     const keys = ['gone@example.com', 'here@example.com', 'gone@example.com'];
-    const sdk = await new DynamoSuppressionList(sdkDdb, names.suppression).lookup(keys);
-    const fast = await new DynamoSuppressionList(sdkDdb, names.suppression, clock, rpc).lookup(keys);
+    const sdk = await new DynamoSuppressionList(sdkDocuments, names.suppression).lookup(keys);
+    const fast = await new DynamoSuppressionList(fastDocuments, names.suppression, clock).lookup(keys);
     expect([...fast]).toEqual([...sdk]);
     expect([...fast]).toEqual(['gone@example.com']);
   });
@@ -467,9 +475,9 @@ describe('errors and retries', () => {
     expect(theirs?.name).toBe('ValidationException');
     expect(ours?.name).toBe(theirs?.name);
     expect(ours?.message).toBe(theirs?.message);
-    const missingSdk = await sdkError(new DynamoLedger(sdkDdb, 'no-such-table').lookup('c', ['a']));
+    const missingSdk = await sdkError(new DynamoLedger(sdkDocuments, 'no-such-table').lookup('c', ['a']));
     const missingFast = await sdkError(
-      new DynamoLedger(sdkDdb, 'no-such-table', clock, rpc).lookup('c', ['a']),
+      new DynamoLedger(fastDocuments, 'no-such-table', clock).lookup('c', ['a']),
     );
     expect(missingSdk?.name).toBe('ResourceNotFoundException');
     expect(missingFast?.name).toBe(missingSdk?.name);

@@ -7,6 +7,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FastLedgerFront } from '../../bench/fast-ledger.ts';
+import { SdkDocuments } from '../../core/aws/documents.ts';
 import { TABLES } from '../../core/aws/tables.ts';
 import { DynamoLedger, ledgerPartition } from '../../core/sending/ledger.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
@@ -48,7 +49,7 @@ afterAll(async () => {
 
 describe('FastLedgerFront', () => {
   it('keeps what DynamoLedger records and finds it again, per campaign, across more than one batch', async () => {
-    const ledger = new DynamoLedger(ddb, names.ledger);
+    const ledger = new DynamoLedger(new SdkDocuments(ddb), names.ledger);
     const entries = Array.from({ length: 130 }, (_, i) => ({
       key: `r${i}@example.com`,
       messageId: `m-${i}`,

@@ -1,6 +1,7 @@
 /**
- * A thin DynamoDB JSON 1.0 transport for the sender's hot batch calls (the ledger's BatchGetItem and
- * BatchWriteItem, the suppression list's BatchGetItem): the same POST the SDK's DynamoDBClient makes,
+ * A thin DynamoDB JSON 1.0 transport for the sender's hot calls (the ledger's BatchGetItem and
+ * BatchWriteItem, the suppression list's BatchGetItem, leases, the campaign gate's read), which the stores
+ * reach through the DynamoDocuments seam (core/aws/fast/rpc-documents.ts): the same POST the SDK's DynamoDBClient makes,
  * signed by core/aws/fast/sigv4.ts, sent over a pooled undici client, with hand-written marshalling of the plain
  * items these tables hold. Through the document client each call costs a few hundred microseconds of CPU
  * in middleware, schema serde and marshalling; this path spends a fraction of that.
@@ -26,7 +27,6 @@ import type {
   SdkError,
   StandardRetryBackoffStrategy,
 } from '@smithy/types';
-import { sendUntilProcessed } from '../dynamo.ts';
 import { awsServiceHost } from '../hosts.ts';
 import { AwsServiceError, awsErrorCode } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
@@ -38,7 +38,8 @@ export type DynamoOperation =
   | 'PutItem'
   | 'DeleteItem'
   | 'UpdateItem'
-  | 'Query';
+  | 'Query'
+  | 'Scan';
 
 /** A DynamoDB attribute value in DynamoDB JSON ({"S": "..."}, {"N": "12"}, {"BOOL": true}...). */
 export type AttributeValue = Record<string, unknown>;
@@ -254,71 +255,4 @@ export function unmarshallItem(item: Item): Record<string, unknown> {
     else out[name] = convertToNative(value as never);
   }
   return out;
-}
-
-// ---- The batch loops of core/aws/dynamo.ts, over this transport: same group sizes, same unprocessed loop.
-
-interface BatchGetOutput {
-  Responses?: Record<string, Item[]>;
-  UnprocessedKeys?: Record<string, { Keys?: Item[] }>;
-}
-interface BatchWriteOutput {
-  UnprocessedItems?: Record<string, unknown[]>;
-}
-
-/** Reads `keys` (each a key's DynamoDB JSON text, see itemText) 100 at a time; the raw items found. */
-export async function rpcBatchGet(rpc: DynamoRpc, table: string, keys: string[]): Promise<Item[]> {
-  const found: Item[] = [];
-  const name = s(table);
-  await sendUntilProcessed(
-    keys,
-    100,
-    async (pending) => {
-      const out = await rpc.call<BatchGetOutput>(
-        'BatchGetItem',
-        `{"RequestItems":{${name}:{"Keys":[${pending.join(',')}]}}}`,
-      );
-      const items = out.Responses?.[table];
-      if (items) for (const item of items) found.push(item);
-      return (out.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => s(key));
-    },
-    `BatchGet on ${table} kept returning unprocessed keys`,
-  );
-  return found;
-}
-
-/** Writes `requests` (each a WriteRequest's DynamoDB JSON text) 25 at a time until none is unprocessed. */
-export function rpcBatchWrite(rpc: DynamoRpc, table: string, requests: string[]): Promise<void> {
-  const name = s(table);
-  return sendUntilProcessed(
-    requests,
-    25,
-    async (pending) => {
-      const out = await rpc.call<BatchWriteOutput>(
-        'BatchWriteItem',
-        `{"RequestItems":{${name}:[${pending.join(',')}]}}`,
-      );
-      return (out.UnprocessedItems?.[table] ?? []).map((request) => s(request));
-    },
-    `BatchWrite on ${table} kept returning unprocessed items`,
-  );
-}
-
-/** GetItem of one plain key; the item as lib-dynamodb's GetCommand returns it, or undefined. */
-export async function rpcGetItem(
-  rpc: DynamoRpc,
-  table: string,
-  key: Record<string, unknown>,
-  consistentRead = false,
-  /** Only these attributes (a ProjectionExpression and its names). */
-  projection?: { expression: string; names: Record<string, string> },
-): Promise<Record<string, unknown> | undefined> {
-  const projected = projection
-    ? `,"ProjectionExpression":${s(projection.expression)},"ExpressionAttributeNames":${JSON.stringify(projection.names)}`
-    : '';
-  const out = await rpc.call<{ Item?: Item }>(
-    'GetItem',
-    `{"TableName":${s(table)},"Key":${itemText(key)}${consistentRead ? ',"ConsistentRead":true' : ''}${projected}}`,
-  );
-  return out.Item ? unmarshallItem(out.Item) : undefined;
 }
