@@ -36,51 +36,8 @@ import {
   SERIES_COUNTERS,
   type StatCounts,
 } from './outcomes.ts';
+import { type SesEventDetail, SesEventSchema } from './ses-event.ts';
 import type { SuppressionReason } from './suppression.ts';
-
-const Recipients = z.array(z.object({ emailAddress: z.string() }).passthrough()).default([]);
-
-/** The `detail` of an EventBridge SES event (also the whole message of an SNS event destination). */
-export const SesEventDetailSchema = z
-  .object({
-    eventType: z.string().optional(),
-    /** Identity feedback notifications (not configuration sets) call it notificationType. */
-    notificationType: z.string().optional(),
-    mail: z
-      .object({
-        messageId: z.string().optional(),
-        timestamp: z.string().optional(),
-        source: z.string().optional(),
-        destination: z.array(z.string()).default([]),
-        tags: z.record(z.string(), z.array(z.string())).default({}),
-      })
-      .passthrough(),
-    bounce: z
-      .object({
-        bounceType: z.string(),
-        bounceSubType: z.string().optional(),
-        bouncedRecipients: Recipients,
-      })
-      .passthrough()
-      .optional(),
-    complaint: z
-      .object({
-        complainedRecipients: Recipients,
-        complaintFeedbackType: z.string().optional(),
-      })
-      .passthrough()
-      .optional(),
-  })
-  .passthrough()
-  .refine((d) => d.eventType !== undefined || d.notificationType !== undefined, {
-    message: 'has neither eventType nor notificationType',
-  });
-export type SesEventDetail = z.infer<typeof SesEventDetailSchema>;
-
-export const SesEventSchema = z.union([
-  z.object({ id: z.string().optional(), 'detail-type': z.string().optional(), detail: SesEventDetailSchema }),
-  SesEventDetailSchema,
-]);
 
 const EVENT_COUNTER_SET = new Set<string>(EVENT_COUNTERS);
 

@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { addressKey, checkAddress } from '../recipients/email-address.ts';
-import type { SesEventDetail } from './events.ts';
 import { EVENT_COUNTERS } from './health.ts';
+import type { SesEventDetail } from './ses-event.ts';
 
 export const OUTCOME_TYPES = [
   'send',

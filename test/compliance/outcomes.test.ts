@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SesEventDetailSchema } from '../../core/compliance/events.ts';
 import { bucketOf, eventDeltas, type OutcomeType, recipientEvents } from '../../core/compliance/outcomes.ts';
+import { SesEventDetailSchema } from '../../core/compliance/ses-event.ts';
 import { campaignStats } from '../../core/compliance/stats.ts';
 import { EVENT_TYPES, type SesEventType, sesDetail } from '../support/ses-events.ts';
 
