@@ -16,8 +16,9 @@
  * header and a JSON body with a message (test/unit/ses-standin.test.ts checks that the SDK turns each
  * into the exception class SES would).
  */
-import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BodyRequest, readBody } from './request-body.ts';
 
 export interface SesStandinOptions {
   /** Sends accepted per second; above it calls get 429. Unlimited when unset. */
@@ -56,25 +57,12 @@ const SEND_PATH = '/v2/email/outbound-emails';
 
 /**
  * A request with room for its own body and answer, so the per-request work needs no closures: the
- * 'data' and 'end' listeners are the two shared functions below, called with the request as `this`.
+ * 'end' listener is the shared function below and the 'data' one local/request-body.ts's, both called
+ * with the request as `this`.
  */
-class StandinRequest extends IncomingMessage {
+class StandinRequest extends BodyRequest {
   standin: SesStandin | undefined;
   response: ServerResponse | undefined;
-  /** The body: usually one chunk; the rest only when it came in several. */
-  first: Buffer | undefined;
-  more: Buffer[] | undefined;
-
-  body(): Buffer | undefined {
-    if (this.more === undefined) return this.first;
-    return Buffer.concat(this.more);
-  }
-}
-
-function onRequestData(this: StandinRequest, chunk: Buffer): void {
-  if (this.first === undefined) this.first = chunk;
-  else if (this.more === undefined) this.more = [this.first, chunk];
-  else this.more.push(chunk);
 }
 
 function onRequestEnd(this: StandinRequest): void {
@@ -146,8 +134,7 @@ export class SesStandin {
     const server = createServer({ IncomingMessage: StandinRequest }, (req, res) => {
       req.standin = this;
       req.response = res;
-      req.on('data', onRequestData);
-      req.on('end', onRequestEnd);
+      readBody(req, onRequestEnd);
     });
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {

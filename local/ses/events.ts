@@ -7,16 +7,20 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredEmail } from './store.ts';
 
-export type SesEventType =
-  | 'Send'
-  | 'Delivery'
-  | 'Bounce'
-  | 'Complaint'
-  | 'Reject'
-  | 'DeliveryDelay'
-  | 'RenderingFailure'
-  | 'Open'
-  | 'Click';
+/** The event types SES publishes through a configuration set. */
+export const SES_EVENT_TYPES = [
+  'Send',
+  'Delivery',
+  'Bounce',
+  'Complaint',
+  'Reject',
+  'DeliveryDelay',
+  'RenderingFailure',
+  'Open',
+  'Click',
+  'Subscription',
+] as const;
+export type SesEventType = (typeof SES_EVENT_TYPES)[number];
 
 /** The configuration set's MatchingEventTypes names, as the SES v2 API spells them. */
 export const EVENT_TYPE_NAMES: Record<SesEventType, string> = {
@@ -29,6 +33,7 @@ export const EVENT_TYPE_NAMES: Record<SesEventType, string> = {
   RenderingFailure: 'RENDERING_FAILURE',
   Open: 'OPEN',
   Click: 'CLICK',
+  Subscription: 'SUBSCRIPTION',
 };
 
 /** EventBridge detail-type of each SES event. */
@@ -42,6 +47,7 @@ export const DETAIL_TYPES: Record<SesEventType, string> = {
   RenderingFailure: 'Email Rendering Failed',
   Open: 'Email Opened',
   Click: 'Email Clicked',
+  Subscription: 'Email Subscribed',
 };
 
 export interface SesEventBridgeEvent {
@@ -53,8 +59,11 @@ export interface SesEventBridgeEvent {
   time: string;
   region: string;
   resources: string[];
-  detail: { eventType: SesEventType; mail: Record<string, unknown> } & Record<string, unknown>;
+  detail: SesEventDetail;
 }
+
+/** An SES event record: its eventType as SES spells it there ("Rendering Failure"), the `mail` object, the rest. */
+export type SesEventDetail = { eventType: string; mail: Record<string, unknown> } & Record<string, unknown>;
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const SIMULATOR_DOMAIN = 'simulator.amazonses.com';
@@ -106,26 +115,43 @@ export function mailObject(email: StoredEmail, region: string): Record<string, u
   };
 }
 
+/** Where and when an event is put on the bus, and under which id. */
+export interface EnvelopeOptions {
+  region: string;
+  at: Date;
+  /** The sending account; default the local stack's (LOCAL_ACCOUNT). */
+  account?: string;
+  /** Default a fresh UUID, as EventBridge gives each event. */
+  id?: string;
+}
+
+/**
+ * The EventBridge event SES puts on the bus for one event record: the detail-type of its type, the
+ * configuration set (from the record's tags) as its resource, EventBridge's time in whole seconds.
+ * The local SES and the tests' generated events (test/support/ses-events.ts) both build them here.
+ */
 export function envelope(
-  eventType: SesEventType,
-  mail: Record<string, unknown>,
-  body: Record<string, unknown>,
-  region: string,
-  at: Date,
+  type: SesEventType,
+  detail: SesEventDetail,
+  options: EnvelopeOptions,
 ): SesEventBridgeEvent {
-  const configurationSet = (mail.tags as Record<string, string[]>)['ses:configuration-set']?.[0];
+  const { region } = options;
+  const account = options.account ?? LOCAL_ACCOUNT;
+  const configurationSet = (detail.mail.tags as Record<string, string[]> | undefined)?.[
+    'ses:configuration-set'
+  ]?.[0];
   return {
     version: '0',
-    id: randomUUID(),
-    'detail-type': DETAIL_TYPES[eventType],
+    id: options.id ?? randomUUID(),
+    'detail-type': DETAIL_TYPES[type],
     source: 'aws.ses',
-    account: LOCAL_ACCOUNT,
-    time: at.toISOString(),
+    account,
+    time: options.at.toISOString().replace(/\.\d+Z$/, 'Z'),
     region,
     resources: configurationSet
-      ? [`arn:aws:ses:${region}:${LOCAL_ACCOUNT}:configuration-set/${configurationSet}`]
+      ? [`arn:aws:ses:${region}:${account}:configuration-set/${configurationSet}`]
       : [],
-    detail: { eventType, mail, ...body },
+    detail,
   };
 }
 

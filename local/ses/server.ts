@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkAddress } from '../../core/recipients/email-address.ts';
 import type { Tracking } from '../../core/sending/tracking.ts';
+import { BodyRequest, readBody } from '../request-body.ts';
 import {
   EVENT_TYPE_NAMES,
   EventQueue,
@@ -61,6 +62,7 @@ export interface LocalSesOptions {
 }
 
 const HOST = '127.0.0.1';
+const EMPTY = Buffer.alloc(0);
 const JSON_TYPE = { 'content-type': 'application/json' };
 const HTML_TYPE = { 'content-type': 'text/html; charset=utf-8' };
 const SEND_PATH = '/v2/email/outbound-emails';
@@ -148,16 +150,12 @@ export class LocalSes {
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        this.route(req, res, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).catch(
-          (error: unknown) => {
-            if (error instanceof SesError) return sesError(res, error);
-            if (!res.headersSent) sesError(res, new SesError(500, 'InternalFailure', String(error)));
-          },
-        );
+    const server = createServer({ IncomingMessage: BodyRequest }, (req, res) => {
+      readBody(req, () => {
+        this.route(req, res, req.body() ?? EMPTY).catch((error: unknown) => {
+          if (error instanceof SesError) return sesError(res, error);
+          if (!res.headersSent) sesError(res, new SesError(500, 'InternalFailure', String(error)));
+        });
       });
     });
     server.keepAliveTimeout = 30_000;
@@ -386,14 +384,26 @@ export class LocalSes {
   private publish(type: SesEventType, email: StoredEmail, body: Record<string, unknown>, at: Date): void {
     const set = email.configurationSet ? this.sets.get(email.configurationSet) : undefined;
     if (!set?.eventTypes.includes(EVENT_TYPE_NAMES[type])) return;
-    this.events.push(envelope(type, mailObject(email, this.region), body, this.region, at));
+    this.events.push(
+      envelope(
+        type,
+        { eventType: type, mail: mailObject(email, this.region), ...body },
+        { region: this.region, at },
+      ),
+    );
   }
 
   private publishOutcome(email: StoredEmail, set: LocalConfigurationSet, now: Date): void {
     const mail = mailObject(email, this.region);
     const events = outcomeEvents(email, now)
       .filter((event) => set.eventTypes.includes(EVENT_TYPE_NAMES[event.type]))
-      .map((event) => envelope(event.type, mail, event.body, this.region, now));
+      .map((event) =>
+        envelope(
+          event.type,
+          { eventType: event.type, mail, ...event.body },
+          { region: this.region, at: now },
+        ),
+      );
     if (events.length > 0) this.events.push(...events);
   }
 

@@ -5,33 +5,9 @@
  * body). fast-check arbitraries for each event type, so tests see the variety real events have.
  */
 import fc from 'fast-check';
+import { envelope, type SesEventDetail, type SesEventType } from '../../local/ses/events.ts';
 
-export const EVENT_TYPES = [
-  'Send',
-  'Delivery',
-  'Bounce',
-  'Complaint',
-  'Reject',
-  'DeliveryDelay',
-  'RenderingFailure',
-  'Open',
-  'Click',
-  'Subscription',
-] as const;
-export type SesEventType = (typeof EVENT_TYPES)[number];
-
-const DETAIL_TYPES: Record<SesEventType, string> = {
-  Send: 'Email Sent',
-  Delivery: 'Email Delivered',
-  Bounce: 'Email Bounced',
-  Complaint: 'Email Complaint Received',
-  Reject: 'Email Rejected',
-  DeliveryDelay: 'Email Delivery Delayed',
-  RenderingFailure: 'Email Rendering Failed',
-  Open: 'Email Opened',
-  Click: 'Email Clicked',
-  Subscription: 'Email Subscribed',
-};
+export { SES_EVENT_TYPES as EVENT_TYPES, type SesEventType } from '../../local/ses/events.ts';
 
 export interface Recipient {
   email: string;
@@ -67,19 +43,14 @@ export function mailObject(r: Recipient) {
   };
 }
 
-export function eventBridge(detail: Record<string, unknown>, type: SesEventType, id: string) {
-  return {
-    version: '0',
-    id,
-    'detail-type': DETAIL_TYPES[type],
-    source: 'aws.ses',
-    account: '123456789012',
-    time: iso(0).replace(/\.\d+Z$/, 'Z'),
+/** The EventBridge event of a record, as the account and region of these examples put it on the bus. */
+export const eventBridge = (detail: Record<string, unknown>, type: SesEventType, id: string) =>
+  envelope(type, detail as SesEventDetail, {
     region: 'eu-west-1',
-    resources: ['arn:aws:ses:eu-west-1:123456789012:configuration-set/sixback'],
-    detail,
-  };
-}
+    account: '123456789012',
+    at: new Date(BASE_TIME),
+    id,
+  });
 
 export const sqsBatch = (events: unknown[]) => ({
   Records: events.map((event, i) => ({
