@@ -17,8 +17,7 @@
  * into the exception class SES would).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { BodyRequest, readBody } from './request-body.ts';
+import { BodyRequest, listenOnLoopback, readBody } from './http-server.ts';
 
 export interface SesStandinOptions {
   /** Sends accepted per second; above it calls get 429. Unlimited when unset. */
@@ -51,13 +50,12 @@ export interface SesStandinStats {
 
 export type StopCause = 'SendingPausedException' | 'AccountSuspendedException';
 
-const HOST = '127.0.0.1';
 const JSON_TYPE = { 'content-type': 'application/json' };
 const SEND_PATH = '/v2/email/outbound-emails';
 
 /**
  * A request with room for its own body and answer, so the per-request work needs no closures: the
- * 'end' listener is the shared function below and the 'data' one local/request-body.ts's, both called
+ * 'end' listener is the shared function below and the 'data' one local/http-server.ts's, both called
  * with the request as `this`.
  */
 class StandinRequest extends BodyRequest {
@@ -136,13 +134,8 @@ export class SesStandin {
       req.response = res;
       readBody(req, onRequestEnd);
     });
-    server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, HOST, () => resolve());
-    });
+    this.url = await listenOnLoopback(server, this.options.port);
     this.server = server;
-    this.url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
     return this;
   }
 

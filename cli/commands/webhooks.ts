@@ -1,29 +1,13 @@
 /** `sixback webhooks add|list|remove|test|log`: subscribers that get signed POSTs of sixback's events. */
 import type { Command } from 'commander';
-import { SUBSCRIPTION_EVENTS } from '../../core/webhooks/store.ts';
+import {
+  type DeliveryAttempt,
+  SUBSCRIPTION_EVENTS,
+  type WebhookSubscription,
+} from '../../core/webhooks/store.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { positiveInt, printJson, table } from '../output.ts';
-
-interface Subscription {
-  id: string;
-  url: string;
-  secret: string;
-  events: string[];
-  description?: string;
-  createdAt: string;
-}
-interface Attempt {
-  eventId: string;
-  eventType: string;
-  attempt: number;
-  at: string;
-  status: number | null;
-  ok: boolean;
-  error: string | null;
-  durationMs: number;
-  nextAttemptAt: string | null;
-}
 
 const list = (value: string, previous: string[] = []) => [
   ...previous,
@@ -62,7 +46,7 @@ export function register(program: Command): void {
             `Unknown event types: ${unknown.join(', ')}. Use ${SUBSCRIPTION_EVENTS.join(', ')}.`,
             EXIT.usage,
           );
-        const created = await clientFor(options).json<Subscription>('POST', '/v1/webhooks', {
+        const created = await clientFor(options).json<WebhookSubscription>('POST', '/v1/webhooks', {
           body: {
             url,
             ...(events ? { events } : {}),
@@ -82,7 +66,7 @@ export function register(program: Command): void {
 
   withConnection(webhooks.command('list').description('every subscriber')).action(
     run(async (options: CommonOptions) => {
-      const out = await clientFor(options).json<{ items: Subscription[] }>('GET', '/v1/webhooks');
+      const out = await clientFor(options).json<{ items: WebhookSubscription[] }>('GET', '/v1/webhooks');
       if (options.json) return printJson(out);
       if (out.items.length === 0) return console.log('no webhooks');
       console.log(
@@ -106,7 +90,7 @@ export function register(program: Command): void {
     webhooks.command('test <id>').description('send a signed webhook.test event now and show the answer'),
   ).action(
     run(async (id: string, options: CommonOptions) => {
-      const attempt = await clientFor(options).json<Attempt>(
+      const attempt = await clientFor(options).json<DeliveryAttempt>(
         'POST',
         `/v1/webhooks/${encodeURIComponent(id)}/test`,
       );
@@ -128,7 +112,7 @@ export function register(program: Command): void {
       .option('--limit <n>', 'how many', positiveInt, 50),
   ).action(
     run(async (id: string, options: CommonOptions & { limit: number }) => {
-      const out = await clientFor(options).json<{ items: Attempt[]; cursor: string | null }>(
+      const out = await clientFor(options).json<{ items: DeliveryAttempt[]; cursor: string | null }>(
         'GET',
         `/v1/webhooks/${encodeURIComponent(id)}/log?limit=${options.limit}`,
       );

@@ -19,10 +19,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { checkAddress } from '../../core/recipients/email-address.ts';
 import type { Tracking } from '../../core/sending/tracking.ts';
-import { BodyRequest, readBody } from '../request-body.ts';
+import { BodyRequest, listenOnLoopback, readBody } from '../http-server.ts';
 import {
   EVENT_TYPE_NAMES,
   EventQueue,
@@ -61,7 +60,6 @@ export interface LocalSesOptions {
   clock?: () => Date;
 }
 
-const HOST = '127.0.0.1';
 const EMPTY = Buffer.alloc(0);
 const JSON_TYPE = { 'content-type': 'application/json' };
 const HTML_TYPE = { 'content-type': 'text/html; charset=utf-8' };
@@ -158,13 +156,8 @@ export class LocalSes {
         });
       });
     });
-    server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, HOST, () => resolve());
-    });
+    this.url = await listenOnLoopback(server, this.options.port);
     this.server = server;
-    this.url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
     return this;
   }
 

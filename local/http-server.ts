@@ -1,10 +1,23 @@
 /**
- * The body of a request to the local stack's own HTTP servers (the local SES, the SES stand-in), read
- * whole before the request is answered. The request keeps its chunks itself and the 'data' listener is
+ * What the local stack's own HTTP servers (the local SES, the SES stand-in) share: listening on loopback,
+ * and the body of a request, read whole before the request is answered. The request keeps its chunks itself and the 'data' listener is
  * one shared function called with the request as `this`, so reading a body allocates no closure: the
  * stand-in answers thousands of sends a second for the benchmark.
  */
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const LOOPBACK = '127.0.0.1';
+
+/** Listens on loopback (port 0: any free one), keeping idle connections 30 s; the server's base URL. */
+export async function listenOnLoopback(server: Server, port = 0): Promise<string> {
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => resolve());
+  });
+  return `http://${LOOPBACK}:${(server.address() as AddressInfo).port}`;
+}
 
 /** An IncomingMessage that holds its own body; give it to createServer as `IncomingMessage`. */
 export class BodyRequest extends IncomingMessage {
