@@ -139,16 +139,21 @@ export class DynamoLedger implements Ledger {
   async record(campaignId: string, entries: LedgerEntry[]): Promise<void> {
     const at = this.clock().toISOString();
     // Attributes in this order, undefined ones left out: test/unit/dynamo-rpc.contract.test.ts holds both
-    // transports to byte-identical items.
-    const items = entries.map((entry) => ({
-      campaignId: ledgerPartition(campaignId, entry.key),
-      key: entry.key,
-      row: entry.row,
-      ...(entry.state === 'failed'
-        ? { state: 'failed', reason: entry.reason, retryable: entry.retryable ?? false }
-        : { messageId: entry.messageId }),
-      at,
-    }));
+    // transports to byte-identical items. Built by assignment, not spreads: this runs for every email.
+    const items = entries.map((entry) => {
+      const item: Record<string, unknown> = {
+        campaignId: ledgerPartition(campaignId, entry.key),
+        key: entry.key,
+        row: entry.row,
+      };
+      if (entry.state === 'failed') {
+        item.state = 'failed';
+        item.reason = entry.reason;
+        item.retryable = entry.retryable ?? false;
+      } else item.messageId = entry.messageId;
+      item.at = at;
+      return item;
+    });
     await this.documents.batchPut(this.table, items);
   }
 }

@@ -237,9 +237,21 @@ export function itemText(item: Record<string, unknown>): string {
   for (const name in item) {
     const value = attributeText(item[name]);
     if (value === undefined) continue;
-    out += out === '' ? `${s(name)}:${value}` : `,${s(name)}:${value}`;
+    out += out === '' ? `${nameText(name)}:${value}` : `,${nameText(name)}:${value}`;
   }
   return `{${out}}`;
+}
+
+/** Attribute names as JSON text. The few names the tables use recur on every item of every call: each is
+ * quoted once (a bounded cache, so a caller with ever-new names costs no more than JSON.stringify). */
+const NAME_TEXT = new Map<string, string>();
+function nameText(name: string): string {
+  let text = NAME_TEXT.get(name);
+  if (text === undefined) {
+    text = s(name);
+    if (NAME_TEXT.size < 256) NAME_TEXT.set(name, text);
+  }
+  return text;
 }
 
 /** An item as lib-dynamodb returns it (numbers as numbers; beyond the safe range as the SDK does). */
