@@ -35,15 +35,15 @@ describe('logs of a campaign on the local stack', () => {
       recipientsKey,
       from: 'news@sixback.example',
       data: { company: 'sixback', sender_name: 'The team' },
-      // Batches of a few rows, so there are several batch lines.
-      rate: 5,
+      // Four workers at 250/s each (the default maxWorkerRate), so the 31 rows go in four batches.
+      rate: 1000,
     });
     expect(execution.status).toBe('SUCCEEDED');
     expect(campaign.totals).toMatchObject({ rows: 31, sent: 30, invalid: 1 });
 
     const mine = lines().filter((l) => l.campaignId === campaign.id);
     const step = (name: string) => mine.filter((l) => l.step === name);
-    expect(mine.find((l) => l.message === 'campaign created')).toMatchObject({ run: 1, rate: 5 });
+    expect(mine.find((l) => l.message === 'campaign created')).toMatchObject({ run: 1, rate: 1000 });
     expect(step('Prepare')).toEqual([
       expect.objectContaining({
         level: 'INFO',
