@@ -137,7 +137,8 @@ class SixbackLogger extends PowertoolsLogger {
 
   static create(options: LoggerOptions): SixbackLogger {
     const logger = new SixbackLogger({
-      serviceName: options.serviceName ?? 'sixback',
+      // Powertools' own variable when a deployment sets it (Metrics and Tracer read it too), else sixback.
+      serviceName: options.serviceName ?? (process.env.POWERTOOLS_SERVICE_NAME || 'sixback'),
       ...(options.level ? { logLevel: options.level } : {}),
       jsonReplacerFn: recipientReplacer(options.recipients ?? 'hash'),
     });
