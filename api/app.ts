@@ -59,7 +59,13 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const isPublic = (path: string) =>
     publicPrefixes.some((prefix) => underPrefix(path, prefix)) ||
     ((options.isPublicPath?.(path) ?? false) && !modulePrefixes.some((prefix) => underPrefix(path, prefix)));
-  const log = options.log ?? ((message, error) => console.error(message, error));
+  // The app's logger (core/logging.ts) when there is one: its lines hash recipients' addresses.
+  const logger = options.deps.app?.logger;
+  const log =
+    options.log ??
+    (logger
+      ? (message: string, error: unknown) => logger.error(message, { error })
+      : (message: string, error: unknown) => console.error(message, error));
 
   const app = new Hono<ApiEnv>();
   app.onError((error, c) => {

@@ -19,6 +19,7 @@ import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
 import { JobStore } from './jobs/store.ts';
+import { createLogger, type Logger } from './logging.ts';
 import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
 import { campaignGate } from './sending/gate.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
@@ -42,6 +43,8 @@ export interface AppDeps {
   config: SixbackConfig;
   clients: AwsClients;
   clock: () => Date;
+  /** The one operational logger (core/logging.ts), handed to every deps object below. */
+  logger: Logger;
   templates: TemplateStore;
   campaigns: CampaignStore;
   /** Jobs the API starts and clients poll (core/jobs/jobs.ts), kept in the campaigns table. */
@@ -72,11 +75,19 @@ export interface AppOverrides {
   clock?: () => Date;
   emails?: EmailSender;
   clients?: AwsClients;
+  /** Where finished log lines go instead of the process's output (tests read them). */
+  logSink?: (line: string, level: string) => void;
 }
 
 export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {}): AppDeps {
   const clients = overrides.clients ?? createClients(config);
   const clock = overrides.clock ?? (() => new Date());
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    recipients: config.logRecipients,
+    sink: overrides.logSink,
+  });
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
   const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock, config.tables.analytics);
   const analytics = new AnalyticsStore(clients.ddb, config.tables.analytics, clock);
@@ -113,6 +124,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     trackingConfigurationSets: config.trackingConfigurationSets,
     sendQuota: () => sesSendQuota(clients.ses),
     maxWorkerRate: config.maxWorkerRate,
+    logger,
   };
   const engagement = analyticsEngagementSource(
     (id) => analytics.counterItems(id),
@@ -128,17 +140,22 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     publisher = new EventBridgePublisher(
       new EventBridgeClient({ region: config.region }),
       config.eventBusName,
+      logger,
     );
   } else if (webhooks) {
-    publisher = new LocalWebhookPublisher({
-      store: webhooks,
-      fetch: (input, init) => fetch(input, init),
-      clock,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      urlPolicy: webhookUrlPolicy,
-    });
+    publisher = new LocalWebhookPublisher(
+      {
+        store: webhooks,
+        fetch: (input, init) => fetch(input, init),
+        clock,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        urlPolicy: webhookUrlPolicy,
+      },
+      logger,
+    );
   }
   campaigns.onStatusChange = (record, from) => publisher.publish([statusChangedEvent(record, from, clock())]);
+  campaigns.logger = logger;
   // Unsubscribe links need a secret and a public address. A deployment that configures either gets them
   // on every email (and fails loudly if the other is missing); a bare configuration (unit tests) sends none.
   const unsubscribeConfigured = Boolean(
@@ -164,6 +181,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     addProgress: (id, counts) => campaigns.addProgress(id, counts),
     maxInFlight: config.maxInFlight,
     sharedRate: config.sharedRate,
+    logger,
     templateCache: new CompiledTemplateCache(),
     learntRates: new LearntRates(),
     // The gate reads the campaign every half second of every batch: only the attributes it needs (the
@@ -191,6 +209,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     config,
     clients,
     clock,
+    logger,
     templates,
     campaigns,
     jobs: new JobStore(clients.ddb, config.tables.campaigns, clock),
@@ -231,6 +250,8 @@ export function campaignServiceDeps(
     ledger: deps.ledger,
     ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}),
     senderIdentities: deps.config.senderIdentities,
+    // Fakes of AppDeps in tests may carry no logger.
+    ...(deps.logger ? { logger: deps.logger } : {}),
   };
 }
 
@@ -241,6 +262,7 @@ export function sesEventDeps(deps: AppDeps, emitMetrics?: (line: string) => void
     analytics: deps.analytics,
     suppression: deps.suppression,
     clock: deps.clock,
+    ...(deps.logger ? { logger: deps.logger } : {}),
     ...(emitMetrics ? { emitMetrics } : {}),
     // Fakes of AppDeps in tests may carry no publisher.
     ...(deps.publisher ? { publish: (events: WebhookEvent[]) => deps.publisher.publish(events) } : {}),

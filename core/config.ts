@@ -85,6 +85,14 @@ export const SixbackConfigSchema = z.object({
   imagesBaseUrl: z.string().url().optional(),
   /** The function the API invokes asynchronously to run a job (a report, an import); unset: in the request. */
   jobsFunction: z.string().min(1).optional(),
+  /**
+   * Operational logs (core/logging.ts). The level: unset, Powertools decides (Lambda's log level control,
+   * POWERTOOLS_LOG_LEVEL, else INFO). JSON lines on Lambda, one line of text locally. Recipients'
+   * addresses are hashed by default (`r_` and 10 hex digits of their SHA-256), or redacted, or left plain.
+   */
+  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).optional(),
+  logFormat: z.enum(['json', 'text']).default('json'),
+  logRecipients: z.enum(['hash', 'redact', 'plain']).default('hash'),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -146,6 +154,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     unsubscribeMailto: optional('SIXBACK_UNSUBSCRIBE_MAILTO'),
     imagesBaseUrl: optional('SIXBACK_IMAGES_BASE_URL'),
     jobsFunction: optional('SIXBACK_JOBS_FUNCTION'),
+    logLevel: optional('SIXBACK_LOG_LEVEL')?.toUpperCase() as SixbackConfigInput['logLevel'],
+    logFormat: optional('SIXBACK_LOG_FORMAT') as SixbackConfigInput['logFormat'],
+    logRecipients: optional('SIXBACK_LOG_RECIPIENTS') as SixbackConfigInput['logRecipients'],
   });
 }
 

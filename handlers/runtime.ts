@@ -8,7 +8,19 @@ import { configFromEnv } from '../core/config.ts';
 let deps: AppDeps | undefined;
 
 export function runtimeDeps(): AppDeps {
-  deps ??= createAppDeps(configFromEnv());
+  if (!deps) {
+    deps = createAppDeps(configFromEnv());
+    // Once per container: what this one runs with, beside the cold start in the function's log stream.
+    const { config } = deps;
+    deps.logger.info('container started', {
+      function: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      sesTransport: config.sesTransport,
+      dynamoTransport: config.dynamoTransport,
+      maxInFlight: config.maxInFlight,
+      maxWorkerRate: config.maxWorkerRate,
+      logRecipients: config.logRecipients,
+    });
+  }
   return deps;
 }
 

@@ -34,6 +34,10 @@
  *                      this many days; 0 keeps them (default 0).
  *   logLevel           State machine log level: ALL, ERROR, FATAL or OFF (default ERROR; ALL logs every
  *                      batch's recipients).
+ *   functionLogLevel   Level of the functions' own log lines (Powertools JSON, one per workflow step, per
+ *                      batch and per error): DEBUG, INFO, WARN, ERROR or SILENT (default INFO).
+ *   logRecipients      Recipients' addresses in the functions' log lines: "hash" (r_ and 10 hex digits of
+ *                      the address's SHA-256, default), "redact" or "plain" (core/logging.ts).
  *   publicBaseUrl      Public URL of the API for unsubscribe links, when it sits behind your own domain;
  *                      default the HTTP API's own URL.
  *   unsubscribeMailto  Optional mailbox for the mailto: form of List-Unsubscribe.
@@ -138,6 +142,8 @@ export const SixbackParamsSchema = z.object({
   uploadRetentionDays: int(1, 3650).default(30),
   campaignFileRetentionDays: int(0, 3650).default(0),
   logLevel: z.enum(['ALL', 'ERROR', 'FATAL', 'OFF']).default('ERROR'),
+  functionLogLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  logRecipients: z.enum(['hash', 'redact', 'plain']).default('hash'),
   publicBaseUrl: z.string().url().optional(),
   unsubscribeMailto: z.string().email().optional(),
   customRedirectDomain: z

@@ -74,6 +74,8 @@ export class SixbackStack extends Stack {
       dynamoTransport: params.dynamoTransport,
       maxWorkerRate: params.maxWorkerRate,
       maxInFlight: params.maxInFlight,
+      functionLogLevel: params.functionLogLevel,
+      logRecipients: params.logRecipients,
       sendBatchTimeoutSeconds: params.sendBatchTimeoutSeconds,
       sendBatchMemoryMb: params.sendBatchMemoryMb,
       logRetention,

@@ -7,6 +7,7 @@
 import './polyfill.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { Logger } from '../core/logging.ts';
 import type { ExecutionInput } from '../core/schemas.ts';
 import type { ExecutionStatus, Orchestrator } from '../core/workflow/orchestrator.ts';
 import type { TaskHandler } from '../handlers/runtime.ts';
@@ -58,6 +59,8 @@ export interface LocalEngineOptions {
   aslPath?: string;
   /** AWS's limits (local/limits.ts); tests set smaller ones to show each failure quickly. */
   limits?: Partial<LocalLimits>;
+  /** A line per execution started and ended (core/logging.ts), as Step Functions' history would show. */
+  logger?: Logger;
 }
 
 const toKebab = (name: string) =>
@@ -258,6 +261,18 @@ export class LocalEngine implements Orchestrator {
       },
     );
     this.executions.set(executionArn, execution);
+    const log = this.options.logger;
+    log?.info('execution started', { execution: name });
+    void execution.done.then((ended) => {
+      const fields = {
+        execution: name,
+        status: ended.status,
+        durationMs: (ended.stopDate ?? new Date()).getTime() - startDate.getTime(),
+      };
+      if (ended.status === 'FAILED')
+        log?.error('execution failed', { ...fields, error: ended.error?.Error, cause: ended.error?.Cause });
+      else log?.info('execution ended', fields);
+    });
     return { executionArn };
   }
 

@@ -13,6 +13,7 @@ import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
 import { restartInterruptedCampaigns } from '../core/campaigns/runs.ts';
 import type { CampaignRecord } from '../core/campaigns/store.ts';
 import { parseConfig, type SixbackConfig } from '../core/config.ts';
+import type { Logger } from '../core/logging.ts';
 import type { EmailSender } from '../core/sending/email-sender.ts';
 import { trackingVariants } from '../core/sending/tracking.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
@@ -96,6 +97,15 @@ export interface LocalStackOptions {
   limits?: Partial<LocalLimits>;
   /** Another ASL file than statemachines/campaign.asl.json (tests of the engine's limits). */
   aslPath?: string;
+  /**
+   * Operational logs (core/logging.ts): one line of text each, on stderr. The level defaults to
+   * SIXBACK_LOG_LEVEL, else WARN (the tests set SILENT); addresses are hashed unless told otherwise.
+   */
+  logLevel?: SixbackConfig['logLevel'];
+  logFormat?: SixbackConfig['logFormat'];
+  logRecipients?: SixbackConfig['logRecipients'];
+  /** Where finished log lines go instead of stderr (tests read them). */
+  logSink?: (line: string, level: string) => void;
 }
 
 export interface LocalStack {
@@ -120,6 +130,17 @@ export interface LocalStack {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** The same variables a deployed function reads (core/config.ts configFromEnv), for `sixback dev` and the demo. */
+function logLevelFromEnv(): SixbackConfig['logLevel'] {
+  const value = process.env.SIXBACK_LOG_LEVEL?.trim().toUpperCase();
+  return value ? (value as SixbackConfig['logLevel']) : undefined;
+}
+
+function logRecipientsFromEnv(): SixbackConfig['logRecipients'] | undefined {
+  const value = process.env.SIXBACK_LOG_RECIPIENTS?.trim();
+  return value ? (value as SixbackConfig['logRecipients']) : undefined;
+}
 export const LOCAL_PUBLIC_BASE_URL = 'http://localhost:8787';
 export const LOCAL_CONFIGURATION_SET = 'sixback-local';
 
@@ -142,6 +163,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The local SES publishes the events of its configuration sets into the SES events handler once the
     // app's dependencies exist (below); until then a batch fails and is offered again, as SQS would.
     let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<void>) | undefined;
+    // The app's logger, once it exists (below): what the local SES's event queue reports to.
+    let logger: Logger | undefined;
     const localSes = !(options.aws?.ses || options.sesEndpoint || options.emails);
     const configurationSet = options.configurationSet ?? (localSes ? LOCAL_CONFIGURATION_SET : undefined);
     const ses = localSes
@@ -158,7 +181,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             })),
             onEvents: (events) =>
               deliverEvents ? deliverEvents(events) : Promise.reject(new Error('the stack is starting')),
-            ...(options.sesEvents ? { events: options.sesEvents } : {}),
+            events: {
+              ...options.sesEvents,
+              // SQS's dead-letter queue, locally: the batch is gone, and the log says so.
+              onDropped: (events, error) =>
+                logger?.error('local SES: events dropped after every retry', { events, error }),
+            },
           }),
         )
       : undefined;
@@ -201,8 +229,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.sesTransport ? { sesTransport: options.sesTransport } : {}),
       ...(options.dynamoTransport ? { dynamoTransport: options.dynamoTransport } : {}),
       ...(options.limits?.expressExecutionMs ? { childExecutionMs: options.limits.expressExecutionMs } : {}),
+      logLevel: options.logLevel ?? logLevelFromEnv() ?? 'WARN',
+      logFormat: options.logFormat ?? 'text',
+      logRecipients: options.logRecipients ?? logRecipientsFromEnv(),
     });
-    const deps = createAppDeps(config, options.emails ? { emails: options.emails } : {});
+    const deps = createAppDeps(config, {
+      ...(options.emails ? { emails: options.emails } : {}),
+      ...(options.logSink ? { logSink: options.logSink } : {}),
+    });
+    logger = deps.logger;
     if (s3) await createBucket(deps.clients.s3, config.bucket);
     if (dynamo) {
       const raw = new DynamoDBClient({
@@ -247,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.aslPath ? { aslPath: options.aslPath } : {}),
+      logger: deps.logger,
     });
     // With a replaced sender and no SES endpoint there is no SES to ask for a quota (tests, benchmarks).
     if (options.emails && !config.endpoints.ses && !options.aws?.ses) delete deps.workflow.sendQuota;

@@ -45,6 +45,7 @@ export const unsubscribeRoutes: RouteModule = {
       publish: (events: Parameters<typeof deps.app.publisher.publish>[0]) =>
         deps.app.publisher.publish(events),
       clock: deps.app.clock,
+      logger: deps.app.logger,
     };
     return new Hono<ApiEnv>()
       .get('/:token', async (c) => {

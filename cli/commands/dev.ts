@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { run } from '../command.ts';
 import { acquireDevLock, type DevLock, type DevLockHolder, LOCK_FILE } from '../dev-lock.ts';
 import { CliError, EXIT } from '../exit.ts';
@@ -50,6 +50,8 @@ async function buildWebConsole(quiet: boolean): Promise<boolean> {
   }
 }
 
+type LogLevelOption = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
 export function register(program: Command): void {
   program
     .command('dev')
@@ -75,6 +77,22 @@ export function register(program: Command): void {
       '--aws-dynamodb',
       'use real DynamoDB tables (named sixback-templates, sixback-campaigns, …) instead of the local one',
       false,
+    )
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'operational log lines on stderr, one per workflow step and batch (env SIXBACK_LOG_LEVEL)',
+      )
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default(process.env.SIXBACK_LOG_LEVEL?.toLowerCase() || 'info'),
+    )
+    .addOption(
+      new Option(
+        '--log-recipients <mode>',
+        "recipients' addresses in log lines: a short hash, [address], or as they are (env SIXBACK_LOG_RECIPIENTS)",
+      )
+        .choices(['hash', 'redact', 'plain'])
+        .default(process.env.SIXBACK_LOG_RECIPIENTS || 'hash'),
     )
     .addHelpText(
       'after',
@@ -104,6 +122,8 @@ Examples:
           awsS3?: string;
           awsDynamodb: boolean;
           publicUrl?: string;
+          logLevel: string;
+          logRecipients: 'hash' | 'redact' | 'plain';
         }) => {
           // Loaded here, not at the top: every other command starts faster without the local services.
           const [
@@ -155,6 +175,8 @@ Examples:
               ...(publicUrl ? { publicBaseUrl: publicUrl } : {}),
               // Interrupted campaigns are picked up below, once unsubscribe links know the API's address.
               pickup: false,
+              logLevel: options.logLevel.toUpperCase() as LogLevelOption,
+              logRecipients: options.logRecipients,
             });
             let server: Awaited<ReturnType<typeof startApiServer>>;
             try {

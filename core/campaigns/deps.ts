@@ -3,6 +3,7 @@
  * both so neither imports the other's module for it. Built once in core/app.ts (campaignServiceDeps).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '../logging.ts';
 import type { Ledger } from '../sending/ledger.ts';
 import type { TemplateStore } from '../templates/store.ts';
 import type { Orchestrator } from '../workflow/orchestrator.ts';
@@ -22,6 +23,8 @@ export interface CampaignServiceDeps {
   settleMs?: number;
   /** Allowed From addresses or domains (config.senderIdentities); absent or empty allows any. */
   senderIdentities?: readonly string[];
+  /** Lines for runs started, resumed and restarted (core/logging.ts); silent when absent. */
+  logger?: Logger;
 }
 
 /** Run 1 of a campaign is the execution named by its id; run n is `<id>-run<n>`. */

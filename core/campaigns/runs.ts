@@ -68,6 +68,12 @@ async function startRun(
   );
   const { executionArn } = await deps.orchestrator.start(executionName(id, run), { campaignId: id });
   await deps.campaigns.patch(id, { executionArn });
+  deps.logger?.info(mode === 'all' ? 'campaign resumed' : 'campaign failed rows resent', {
+    campaignId: id,
+    run,
+    from: campaign.status,
+    sentBefore,
+  });
   return { ...updated, executionArn };
 }
 
@@ -161,6 +167,11 @@ export async function restartInterruptedCampaigns(deps: CampaignServiceDeps): Pr
         campaignId: campaign.id,
       });
       await deps.campaigns.patch(campaign.id, { executionArn });
+      deps.logger?.info('campaign restarted after the engine stopped', {
+        campaignId: campaign.id,
+        run,
+        status: campaign.status,
+      });
       restarted.push({ ...campaign, executions: run, executionArn });
     }
     cursor = page.cursor;

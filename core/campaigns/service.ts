@@ -233,6 +233,15 @@ export async function createOrReplayCampaign(
   }
   const { executionArn } = await deps.orchestrator.start(executionName(id, 1), { campaignId: id });
   await deps.campaigns.patch(id, { executionArn });
+  deps.logger?.info('campaign created', {
+    campaignId: id,
+    run: 1,
+    templateId: spec.templateId,
+    templateVersion: template.version,
+    rate: record.rate,
+    ...(sendAt ? { sendAt } : {}),
+    ...(spec.abTest ? { abTest: true } : {}),
+  });
   return { campaign: { ...record, executionArn }, replayed: false };
 }
 
@@ -250,6 +259,12 @@ export async function stopCampaign(
     ['pending', 'scheduled', 'sending'],
   );
   if (campaign.executionArn) await deps.orchestrator.stop(campaign.executionArn, reason);
+  deps.logger?.info('campaign cancelled', {
+    campaignId: id,
+    run: campaign.executions ?? 1,
+    from: campaign.status,
+    reason,
+  });
   return updated;
 }
 

@@ -9,6 +9,7 @@ import {
 import type { TestResult } from '../abtest/stats.ts';
 import { batchGet } from '../aws/dynamo.ts';
 import { IllegalTransitionError, NotFoundError } from '../errors.ts';
+import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { AbMetric, CampaignSpec, SendPlan, VariantRef } from '../schemas.ts';
 import {
   COUNTER_SHARDS,
@@ -157,6 +158,8 @@ export const gateViewInput = (table: string, id: string) => ({
 export class CampaignStore {
   /** Told of every status change after it is written (core/app.ts publishes it as a webhook event). */
   onStatusChange: ((record: CampaignRecord, from: CampaignStatus) => Promise<void>) | undefined;
+  /** Where a failing status change listener is reported (core/app.ts sets the app's logger). */
+  logger: Logger = SILENT_LOGGER;
 
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
@@ -356,7 +359,11 @@ export class CampaignStore {
         try {
           await this.onStatusChange(record, current.status);
         } catch (error) {
-          console.error(`status change listener: ${(error as Error).message}`);
+          this.logger.error('status change listener failed', {
+            campaignId: id,
+            status: to,
+            error,
+          });
         }
       }
       return record;

@@ -11,6 +11,7 @@ import { variantCounts } from '../abtest/engagement.ts';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
 import { EventPublishError, ValidationError } from '../errors.ts';
+import { elapsed, type Logger, SILENT_LOGGER } from '../logging.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
 import { type RecipientEventType, recipientEvent, type WebhookEvent } from '../webhooks/events.ts';
@@ -132,6 +133,8 @@ export interface SesEventDeps {
    * events leaves them in the store's outbox, and the batch is retried for them.
    */
   publish?: (events: WebhookEvent[]) => Promise<void>;
+  /** One line per batch of events, and the problems (core/logging.ts); silent when absent. */
+  logger?: Logger;
 }
 
 export interface SesEventResult extends ClassifiedEvent {
@@ -364,6 +367,8 @@ async function applyAll(
  * second one DynamoDB item takes; batched, it is a few writes a second.
  */
 export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Promise<SesEventsResult> {
+  const log = deps.logger ?? SILENT_LOGGER;
+  const startedAt = performance.now();
   const now = deps.clock();
   const result: SesEventsResult = {
     recorded: 0,
@@ -449,8 +454,29 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
   }
   for (const entry of perType.values())
     emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
+  for (const ignored of result.ignored)
+    log.warn('SES events: a message is not an SES event; dropped', {
+      index: ignored.index,
+      problem: ignored.problem,
+    });
+  for (const breach of result.raised) log.warn('SES events: deliverability alarm raised', { ...breach });
+  log.info('SES events recorded', {
+    events: inputs.length,
+    recorded: result.recorded,
+    ignored: result.ignored.length,
+    repeated: result.repeated,
+    suppressed: result.suppressed.length,
+    campaigns: Object.keys(result.counted).length,
+    alarms: result.raised.length,
+    durationMs: elapsed(startedAt),
+  });
   // After the batch is recorded and counted, once for the batch: a failed publish never undoes either.
-  await publishRecorded([...toPublish.values()], deps);
+  try {
+    await publishRecorded([...toPublish.values()], deps);
+  } catch (error) {
+    log.error('SES events: publishing recorded events failed', { events: toPublish.size, error });
+    throw error;
+  }
   return result;
 }
 

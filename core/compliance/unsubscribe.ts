@@ -8,6 +8,7 @@ import { resolveUnsubscribeSecret } from '../aws/secret.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
 import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
 import type { AnalyticsStore } from './analytics-store.ts';
 import { assertHeaderValue } from './headers.ts';
@@ -107,6 +108,7 @@ export interface UnsubscribeDeps {
   /** Webhooks and the event bus hear of it as `recipient.unsubscribed`. */
   publish?: (events: WebhookEvent[]) => Promise<void>;
   clock?: () => Date;
+  logger?: Logger;
 }
 
 /**
@@ -134,7 +136,12 @@ export async function unsubscribe(
           data: { campaignId: subject.campaignId, recipients: [subject.key], via: 'one-click' },
         },
       ])
-      .catch((error: Error) => console.error(`webhooks: publishing an unsubscribe failed: ${error.message}`));
+      .catch((error: unknown) =>
+        (deps.logger ?? SILENT_LOGGER).error('webhooks: publishing an unsubscribe failed', {
+          campaignId: subject.campaignId,
+          error,
+        }),
+      );
   }
   return { ...subject, already: false };
 }

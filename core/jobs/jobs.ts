@@ -18,6 +18,7 @@ import {
   type SuppressionWriter,
 } from '../compliance/suppression-import.ts';
 import { RecipientsFileError, SixbackError } from '../errors.ts';
+import { elapsed, type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { JobRecord, JobStore } from './store.ts';
 
 const campaignId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -56,7 +57,16 @@ export interface JobDeps {
   launch: JobLauncher;
   /** Progress is written at most this often (default 1 s). */
   progressIntervalMs?: number;
+  /** Where an unexpected failure is reported; default: the logger's error line. */
   log?: (message: string, error: unknown) => void;
+  /** A line per job run (core/logging.ts); silent when absent. */
+  logger?: Logger;
+}
+
+/** An unexpected failure of a job, with its cause (the job record only says "internal"). */
+function jobFailed(deps: JobDeps, jobId: string, error: unknown): void {
+  if (deps.log) deps.log(`job ${jobId} failed:`, error);
+  else (deps.logger ?? SILENT_LOGGER).error('job failed', { jobId, error });
 }
 
 /** The report job of a campaign run: one id per run, so a cancel and a GET /report share it. */
@@ -105,6 +115,7 @@ export async function runJob(jobId: string, deps: JobDeps): Promise<JobRecord> {
       .then(() => deps.jobs.progress(jobId, { done, ...(total === undefined ? {} : { total }), unit }))
       .catch(() => undefined);
   };
+  const startedAt = performance.now();
   try {
     const result =
       input.type === 'report'
@@ -112,10 +123,13 @@ export async function runJob(jobId: string, deps: JobDeps): Promise<JobRecord> {
         : await runSuppressionImport(input, deps, (done) => progress(done, undefined, 'rows'));
     await writing;
     await deps.jobs.succeed(jobId, result);
+    deps.logger?.info('job done', { jobId, type: input.type, durationMs: elapsed(startedAt) });
   } catch (error) {
     await writing;
     const known = error instanceof SixbackError;
-    if (!known) (deps.log ?? console.error)(`job ${jobId} failed:`, error);
+    if (!known) jobFailed(deps, jobId, error);
+    // A refusal the user can act on (its message is on the job): worth a line, not an alarm.
+    else deps.logger?.warn('job refused', { jobId, type: input.type, error });
     await deps.jobs.fail(jobId, {
       code: known ? error.code : 'internal',
       message: known ? error.message : 'Internal error; see the log of the job.',
@@ -180,7 +194,7 @@ export class BackgroundJobs {
     const deps = this.deps;
     if (!deps) throw new Error('BackgroundJobs.launch before bind');
     const run: Promise<unknown> = runJob(jobId, deps)
-      .catch((error) => (deps.log ?? console.error)(`job ${jobId} failed:`, error))
+      .catch((error) => jobFailed(deps, jobId, error))
       .finally(() => this.running.delete(run));
     this.running.add(run);
   };
@@ -205,6 +219,8 @@ export function createJobDeps(
     clock: app.clock,
     launch: launch ?? (background as BackgroundJobs).launch,
     ...(log ? { log } : {}),
+    // Fakes of AppDeps in tests may carry no logger.
+    ...(app.logger ? { logger: app.logger } : {}),
   };
   background?.bind(deps);
   return deps;

@@ -17,7 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import { emptyCounts, type RecipientCounts } from '../campaigns/status.ts';
 import type { SuppressionList } from '../compliance/suppression.ts';
-import { CampaignStoppedError, SesTransientError, ValidationError } from '../errors.ts';
+import { CampaignStoppedError, SesThrottledError, SesTransientError, ValidationError } from '../errors.ts';
+import { type LogAttributes, type Logger, SILENT_LOGGER } from '../logging.ts';
 import { addressKey } from '../recipients/email-address.ts';
 import { decodeText, setVariable, unpackVars } from '../recipients/scanner.ts';
 import {
@@ -103,6 +104,8 @@ export interface SenderDeps {
    * the ledger has them): false keeps every child to its equal share, as before (the benchmark's "before").
    */
   sharedRate?: boolean;
+  /** One line per batch (core/logging.ts); silent when absent. */
+  logger?: Logger;
 }
 
 /**
@@ -205,12 +208,55 @@ function recipientVariables(
   return variables;
 }
 
+/**
+ * One batch, and one log line for it: `SendBatch done` with the counts this attempt decided, the rate the
+ * limiter ended at, the throttles and the duration; or `SendBatch failed` with the error and its causes
+ * (a warning when the state machine retries it or the campaign was stopped, an error otherwise).
+ */
 export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendBatchResult> {
-  const batch = parseBatch(event);
+  const log = deps.logger ?? SILENT_LOGGER;
+  const now = deps.now ?? (() => performance.now());
+  const startedAt = deps.attemptStartedAt ?? now();
+  const line: LogAttributes = { step: 'SendBatch' };
+  try {
+    const batch = parseBatch(event);
+    const first = batch.Items[0];
+    const last = batch.Items[batch.Items.length - 1];
+    Object.assign(line, {
+      campaignId: batch.BatchInput.campaignId,
+      run: batch.BatchInput.run,
+      // The Map numbers no batches: a batch is known by its rows' indexes in the prepared file.
+      firstRow: first?.row.i ?? first?.index,
+      lastRow: last?.row.i ?? last?.index,
+      rows: batch.Items.length,
+      ...(batch.BatchInput.variant ? { variant: batch.BatchInput.variant } : {}),
+    });
+    const result = await claimAndSend(batch, deps, line);
+    log.info('SendBatch done', { ...line, durationMs: Math.round(now() - startedAt) });
+    return result;
+  } catch (error) {
+    const expected =
+      error instanceof SesThrottledError ||
+      error instanceof SesTransientError ||
+      error instanceof CampaignStoppedError;
+    (expected ? log.warn : log.error).call(log, 'SendBatch failed', {
+      ...line,
+      durationMs: Math.round(now() - startedAt),
+      error,
+    });
+    throw error;
+  }
+}
+
+async function claimAndSend(
+  batch: ReturnType<typeof parseBatch>,
+  deps: SenderDeps,
+  line: LogAttributes,
+): Promise<SendBatchResult> {
   const { campaignId, run } = batch.BatchInput;
   const gateReason = deps.campaignGate ? await deps.campaignGate(campaignId, run) : undefined;
   if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
-  if (!deps.ledger.claim) return sendLeased(batch, deps);
+  if (!deps.ledger.claim) return sendLeased(batch, deps, line);
   // One attempt of a batch at a time: a second one (a retry while the first still runs) waits its turn.
   // The row's index in the whole prepared file: an A/B test's two Maps each number their items from 0.
   const lease = leaseKey(run, batch.Items[0]?.row.i ?? batch.Items[0]?.index ?? 0);
@@ -225,14 +271,18 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
     deps.ledger.claim?.(campaignId, lease, owner, ttlMs).catch(() => undefined);
   }, ttlMs / 3);
   try {
-    return await sendLeased(batch, deps);
+    return await sendLeased(batch, deps, line);
   } finally {
     clearInterval(renew);
     await deps.ledger.release?.(campaignId, lease, owner).catch(() => undefined);
   }
 }
 
-async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps): Promise<SendBatchResult> {
+async function sendLeased(
+  batch: ReturnType<typeof parseBatch>,
+  deps: SenderDeps,
+  line: LogAttributes,
+): Promise<SendBatchResult> {
   const { BatchInput: ctx, Items } = batch;
   const attempts = deps.attempts ?? 4;
   const groupSize = deps.ledgerGroupSize ?? 25;
@@ -242,10 +292,31 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
   const outcomes: RowOutcome[] = [];
   /** Counts of outcomes decided by this attempt (rows found in the ledger were counted by an earlier one). */
   const fresh = emptyCounts();
+  /** Rows an earlier attempt or run had sent (found in the ledger). */
+  let alreadySent = 0;
+  /** The first row SES refused: its reason tells an operator what went wrong with the rest. */
+  let firstFailure: RowOutcome | undefined;
   const settle = (outcome: RowOutcome, counted = true) => {
     outcomes.push(outcome);
     if (counted) fresh[outcome.state]++;
+    else alreadySent++;
+    if (outcome.state === 'failed' && !firstFailure) firstFailure = outcome;
   };
+  // The batch's log line carries these counts whether it ends well or not (read when it is written).
+  const counts = () => ({
+    sent: fresh.sent,
+    failed: fresh.failed,
+    skipped: alreadySent + fresh.suppressed + fresh.duplicate + fresh.invalid + fresh.not_sent,
+    alreadySent,
+    suppressed: fresh.suppressed,
+    duplicate: fresh.duplicate,
+    invalid: fresh.invalid,
+    notSent: fresh.not_sent,
+    // The logger hashes the address (core/logging.ts); the row number finds it in the report.
+    ...(firstFailure
+      ? { firstFailure: { row: firstFailure.row, email: firstFailure.email, reason: firstFailure.reason } }
+      : {}),
+  });
 
   const candidates: Candidate[] = [];
   for (const item of Items) {
@@ -362,7 +433,13 @@ async function sendLeased(batch: ReturnType<typeof parseBatch>, deps: SenderDeps
     });
     systemic = result.systemic;
     deps.learntRates.ended(ctx.campaignId, result.rate, result.target);
+    Object.assign(line, {
+      rate: Math.round(result.rate * 100) / 100,
+      targetRate: Math.round(result.target * 100) / 100,
+      throttles: result.throttles,
+    });
   } finally {
+    Object.assign(line, counts(), { toSend: items.length });
     if (deps.addProgress) {
       await progressWrite;
       // What the running progress has not added yet. A failing batch will be retried and its unsent rows

@@ -72,6 +72,8 @@ export interface WorkerLoopResult {
   /** The rate the limiter ended at (lower than its target when SES throttled), and that target. */
   rate: number;
   target: number;
+  /** Sends SES refused as throttled (each retried, or the batch failed). */
+  throttles: number;
 }
 
 export async function runWorkerLoop(items: SendItem[], o: WorkerLoopOptions): Promise<WorkerLoopResult> {
@@ -81,6 +83,7 @@ export async function runWorkerLoop(items: SendItem[], o: WorkerLoopOptions): Pr
 class WorkerLoop {
   private systemic: SixbackError | Error | undefined;
   private next = 0;
+  private throttles = 0;
   private readonly startedAt: number;
   private readonly limiter: AdaptiveRateLimiter;
   private readonly writer: LedgerWriter;
@@ -128,7 +131,12 @@ class WorkerLoop {
       this.limiter.close();
       await this.writer.close();
     }
-    return { systemic: this.systemic, rate: this.limiter.rate, target: this.limiter.target };
+    return {
+      systemic: this.systemic,
+      rate: this.limiter.rate,
+      target: this.limiter.target,
+      throttles: this.throttles,
+    };
   }
 
   /**
@@ -205,7 +213,10 @@ class WorkerLoop {
           }
           return;
         }
-        if (last.throttled) limiter.throttled();
+        if (last.throttled) {
+          this.throttles++;
+          limiter.throttled();
+        }
         // Full jitter keeps a crowd of throttled senders from retrying in lockstep.
         if (attempt < o.attempts) await o.sleep(o.random() * Math.min(2000, 50 * 2 ** attempt));
         continue;

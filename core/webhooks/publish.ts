@@ -9,6 +9,7 @@
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EventPublishError } from '../errors.ts';
+import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import { type DeliverDeps, deliverEvent, wants } from './deliver.ts';
 import type { WebhookEvent } from './events.ts';
 import type { DeliveryAttempt, WebhookStoreLike } from './store.ts';
@@ -39,7 +40,7 @@ export class EventBridgePublisher implements WebhookPublisher {
   constructor(
     private readonly client: Pick<EventBridgeClient, 'send'>,
     private readonly busName: string,
-    private readonly log: (message: string) => void = (m) => console.error(m),
+    private readonly logger: Logger = SILENT_LOGGER,
   ) {}
 
   /**
@@ -67,11 +68,15 @@ export class EventBridgePublisher implements WebhookPublisher {
         if ((out.FailedEntryCount ?? 0) > 0) {
           // Result entries are in the order of the request's; a failed one carries an ErrorCode.
           const refused = chunk.filter((_, j) => out.Entries?.[j]?.ErrorCode || !out.Entries?.[j]?.EventId);
-          this.log(JSON.stringify({ webhooks: 'PutEvents failed entries', count: out.FailedEntryCount }));
+          this.logger.error('webhooks: PutEvents failed for some entries', {
+            failedEntries: out.FailedEntryCount,
+            entries: chunk.length,
+            errorCodes: [...new Set(out.Entries?.map((e) => e.ErrorCode).filter(Boolean))],
+          });
           failed.push(...refused.map((event) => event.id));
         }
       } catch (error) {
-        this.log(JSON.stringify({ webhooks: 'PutEvents failed', error: (error as Error).message }));
+        this.logger.error('webhooks: PutEvents failed', { entries: chunk.length, error });
         cause ??= error;
         failed.push(...chunk.map((event) => event.id));
       }
@@ -90,7 +95,7 @@ export class LocalWebhookPublisher implements WebhookPublisher {
 
   constructor(
     private readonly deps: DispatchDeps,
-    private readonly log: (message: string) => void = (m) => console.error(m),
+    private readonly logger: Logger = SILENT_LOGGER,
   ) {}
 
   async publish(events: WebhookEvent[]): Promise<void> {
@@ -101,7 +106,7 @@ export class LocalWebhookPublisher implements WebhookPublisher {
     this.tail = this.tail
       .then(() => {
         void dispatchEvents(events, this.deps)
-          .catch((error) => this.log(`webhooks: ${(error as Error).message}`))
+          .catch((error) => this.logger.error('webhooks: delivering events failed', { error }))
           .finally(() => {
             this.pending--;
           });

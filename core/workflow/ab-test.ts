@@ -13,6 +13,7 @@ import { decideWinner, type TestResult } from '../abtest/stats.ts';
 import type { AbTestDecision, AbTestRecord, CampaignRecord, CampaignStore } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { AbTestUndecidedError, CampaignStoppedError, ConflictError, ValidationError } from '../errors.ts';
+import { type LogAttributes, loggedStep } from '../logging.ts';
 import { readCsvRecords } from '../recipients/csv.ts';
 import { addressKey } from '../recipients/email-address.ts';
 import { decodeText } from '../recipients/scanner.ts';
@@ -232,10 +233,24 @@ async function text(body: Readable): Promise<string> {
  * decision already recorded (a manual pick, or an earlier run's) sends the remainder with it; before the
  * due time, wait; at it, the test decides, or the fallback does, or the campaign holds for a manual pick.
  */
-export async function pickWinner(input: unknown, deps: PickWinnerDeps): Promise<PickWinnerResult> {
+export function pickWinner(input: unknown, deps: PickWinnerDeps): Promise<PickWinnerResult> {
+  return loggedStep(deps.logger, 'PickWinner', async (fields) => {
+    const result = await pick(input, deps, fields);
+    Object.assign(fields, {
+      state: result.state,
+      ...(result.variant ? { variant: result.variant } : {}),
+      nextCheck: result.nextCheck,
+    });
+    return result;
+  });
+}
+
+async function pick(input: unknown, deps: PickWinnerDeps, fields: LogAttributes): Promise<PickWinnerResult> {
   const event = parseWith(PickWinnerEventSchema, input, 'PickWinner input');
+  fields.campaignId = event.campaignId;
   let campaign = await deps.campaigns.get(event.campaignId);
   const run = runOfExecution(event.execution);
+  fields.run = run;
   if (run !== (campaign.executions ?? 1)) {
     throw new CampaignStoppedError(`Not deciding: run ${run} was replaced by run ${campaign.executions}.`);
   }
@@ -290,6 +305,11 @@ export async function pickWinner(input: unknown, deps: PickWinnerDeps): Promise<
 
   const names = test.variants.map((v) => v.name);
   const engagement = await deps.variantEngagement(campaign.id, names);
+  fields.sample = engagement.map((e) => ({
+    variant: e.variant,
+    sent: e.sent,
+    successes: spec.metric === 'opens' ? e.uniqueOpens : e.uniqueClicks,
+  }));
   const result = decideWinner(
     engagement.map((e) => ({
       variant: e.variant,
@@ -299,6 +319,7 @@ export async function pickWinner(input: unknown, deps: PickWinnerDeps): Promise<
     spec.confidence,
   );
   const at = new Date(now).toISOString();
+  fields.decision = result.reason;
   let decision: AbTestDecision;
   if (result.winner) decision = { variant: result.winner, by: 'test', at, reason: result.reason };
   else if (spec.fallback === 'A') {

@@ -3,6 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { SendQuota } from '../campaigns/quota.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
 import { RecipientsFileError } from '../errors.ts';
+import type { Logger } from '../logging.ts';
 import type { Ledger } from '../sending/ledger.ts';
 import type { TemplateStore } from '../templates/store.ts';
 
@@ -22,6 +23,8 @@ export interface WorkflowDeps {
   maxWorkerRate?: number;
   /** Finalise reports the rows written to the report so far (a report job's progress). */
   onProgress?: (done: number, total: number) => void;
+  /** One line per step (core/logging.ts); silent when absent. */
+  logger?: Logger;
 }
 
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {

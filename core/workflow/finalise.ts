@@ -8,6 +8,7 @@ import { type CampaignStatus, emptyCounts, type RecipientCounts, totalOf } from 
 import type { CampaignRecord } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { UnaccountedRowsError } from '../errors.ts';
+import { type LogAttributes, loggedStep } from '../logging.ts';
 import { readCsvRecords } from '../recipients/csv.ts';
 import { addressKey } from '../recipients/email-address.ts';
 import { decodeText } from '../recipients/scanner.ts';
@@ -82,11 +83,24 @@ const reportLine = (o: RowOutcome) =>
  * Every prepared row is accounted for: rows that no batch reported (a batch that failed for good, or a
  * campaign stopped midway) are looked up in the ledger and reported as sent or failed, never dropped.
  */
-export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Promise<FinaliseResult> {
+export function finaliseCampaign(input: unknown, deps: WorkflowDeps): Promise<FinaliseResult> {
+  return loggedStep(deps.logger, 'Finalise', async (fields) => {
+    const result = await finalise(input, deps, fields);
+    Object.assign(fields, { status: result.status, ...result.totals });
+    return result;
+  });
+}
+
+async function finalise(input: unknown, deps: WorkflowDeps, fields: LogAttributes): Promise<FinaliseResult> {
   const event = parseWith(FinaliseEventSchema, input, 'finalise input');
+  fields.campaignId = event.campaignId;
   const campaign = await deps.campaigns.get(event.campaignId);
+  fields.run = event.execution ? runOfExecution(event.execution) : (campaign.executions ?? 1);
+  // The error the execution failed with, as the state machine passed it on.
+  if (event.error) fields.executionError = describeCause(event.error);
   if (event.execution && runOfExecution(event.execution) !== (campaign.executions ?? 1)) {
     // A newer run (resume, resend, restart) owns the campaign now: this run's outcome is not its outcome.
+    fields.supersededBy = campaign.executions;
     return { campaignId: campaign.id, status: campaign.status, totals: { ...emptyCounts(), rows: 0 } };
   }
   // Stopped while its execution ran (cancelled, or failed by a batch that found SES paused): the report
@@ -176,6 +190,7 @@ export async function finaliseCampaign(input: unknown, deps: WorkflowDeps): Prom
       // retry. So do the rows of a campaign stopped before it started sending (its file or quota was
       // refused). Rows of a batch that failed after every retry were tried: they are retryable failures.
       const tried = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
+      fields.unreported = rows - reported;
       for await (const outcome of unreportedRows(campaign.id, seen, why, tried, deps))
         await write(record(outcome));
     }

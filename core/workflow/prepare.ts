@@ -8,6 +8,7 @@ import { fitToQuota, type RateDecision } from '../campaigns/quota.ts';
 import type { CampaignRecord, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { RecipientsFileError, SixbackError } from '../errors.ts';
+import { type LogAttributes, loggedStep } from '../logging.ts';
 import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
 import { type BatchContext, ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
@@ -20,9 +21,15 @@ import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
  * the rate and size to the SES quota. Nothing is sent before all of it passed. A resumed or restarted
  * campaign keeps the prepared file of its first run: rows and their numbers must not change.
  */
-export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
+export function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
+  return loggedStep(deps.logger, 'Prepare', (fields) => prepare(input, deps, fields));
+}
+
+async function prepare(input: unknown, deps: WorkflowDeps, fields: LogAttributes): Promise<PreparedCampaign> {
   const { campaignId } = parseWith(ExecutionInputSchema, input, 'execution input');
+  fields.campaignId = campaignId;
   let campaign = await deps.campaigns.get(campaignId);
+  fields.run = campaign.executions ?? 1;
   const preparedKey = keys.prepared(campaignId);
   let decision: RateDecision;
   let batchInputBytes: number;
@@ -34,7 +41,14 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
       await deps.campaigns.patch(campaignId, { check });
       campaign = { ...campaign, check };
     }
-    assertSendable(campaign.check as RecipientsCheck, campaign.spec.onInvalidRows);
+    const check = campaign.check as RecipientsCheck;
+    Object.assign(fields, {
+      rows: check.rows,
+      valid: check.valid,
+      invalid: check.invalid,
+      duplicate: check.duplicates,
+    });
+    assertSendable(check, campaign.spec.onInvalidRows);
     const split = await writeTestFiles(campaign, deps);
     if (split) await deps.campaigns.patchAbTest(campaignId, split);
     decision = fitToQuota(
@@ -69,8 +83,15 @@ export async function prepareCampaign(input: unknown, deps: WorkflowDeps): Promi
     ...(decision.note ? { rateNote: decision.note } : {}),
   });
   const sendAt = campaign.sendAt;
+  Object.assign(fields, {
+    rate: plan.rate,
+    maxConcurrency: plan.maxConcurrency,
+    batchSize: plan.batchSize,
+    ...(decision.note ? { rateNote: decision.note } : {}),
+  });
   if (sendAt && Date.parse(sendAt) > deps.clock().getTime() && campaign.status === 'pending') {
     await deps.campaigns.transition(campaignId, 'scheduled');
+    fields.scheduledFor = sendAt;
   }
   return {
     campaignId,

@@ -52,6 +52,8 @@ export interface FunctionEnvironment {
   SIXBACK_IMAGES_BASE_URL: string;
   SIXBACK_WEBHOOKS_TABLE: string;
   SIXBACK_EVENT_BUS: string;
+  SIXBACK_LOG_LEVEL: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  SIXBACK_LOG_RECIPIENTS: 'hash' | 'redact' | 'plain';
 }
 
 /**
@@ -67,6 +69,7 @@ export const ENV_NOT_SET_ON_AWS: Record<string, string> = {
   SIXBACK_JOBS_FUNCTION: 'only the API starts jobs; the Jobs function cannot name itself (a reference cycle)',
   SIXBACK_WEBHOOK_ALLOW_PRIVATE:
     'webhooks never target private or link-local addresses from inside AWS (SSRF); set it by hand to allow them',
+  SIXBACK_LOG_FORMAT: "JSON lines, Powertools' default on Lambda; text is for the local stack",
 };
 
 export interface FunctionsProps {
@@ -84,6 +87,9 @@ export interface FunctionsProps {
   dynamoTransport: 'sdk' | 'fast';
   maxWorkerRate: number;
   maxInFlight: number;
+  /** The functions' own log lines (core/logging.ts): their level, and how addresses appear in them. */
+  functionLogLevel: FunctionEnvironment['SIXBACK_LOG_LEVEL'];
+  logRecipients: FunctionEnvironment['SIXBACK_LOG_RECIPIENTS'];
   sendBatchTimeoutSeconds: number;
   sendBatchMemoryMb: number;
   logRetention: logs.RetentionDays;
@@ -130,6 +136,8 @@ export class Functions extends Construct {
       SIXBACK_IMAGES_BASE_URL: props.imagesBaseUrl,
       SIXBACK_WEBHOOKS_TABLE: tables.webhooks.tableName,
       SIXBACK_EVENT_BUS: props.eventBus.eventBusName,
+      SIXBACK_LOG_LEVEL: props.functionLogLevel,
+      SIXBACK_LOG_RECIPIENTS: props.logRecipients,
     };
     const environment = { ...this.environment } as Record<string, string>;
     const logRetention = props.logRetention;

@@ -280,6 +280,8 @@ export class EventQueue<T> {
       windowMs?: number;
       retryMs?: number;
       maxReceives?: number;
+      /** Told of each batch dropped after its last receive (the local stack's logger); default stderr. */
+      onDropped?: (events: number, error: unknown) => void;
     } = {},
   ) {}
 
@@ -317,13 +319,15 @@ export class EventQueue<T> {
         } catch (error) {
           if (receive >= (this.options.maxReceives ?? 8)) {
             this.dropped += batch.length;
-            console.error(
-              JSON.stringify({
-                localSes: 'events dropped after retries',
-                events: batch.length,
-                error: String(error),
-              }),
-            );
+            if (this.options.onDropped) this.options.onDropped(batch.length, error);
+            else
+              console.error(
+                JSON.stringify({
+                  localSes: 'events dropped after retries',
+                  events: batch.length,
+                  error: String(error),
+                }),
+              );
             break;
           }
           await new Promise((resolve) => setTimeout(resolve, (this.options.retryMs ?? 200) * receive));

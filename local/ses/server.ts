@@ -56,7 +56,13 @@ export interface LocalSesOptions {
   configurationSets?: LocalConfigurationSet[];
   /** Receives the events of messages sent through a configuration set, in batches. */
   onEvents?: (events: SesEventBridgeEvent[]) => Promise<void>;
-  events?: { batchSize?: number; windowMs?: number; retryMs?: number; maxReceives?: number };
+  events?: {
+    batchSize?: number;
+    windowMs?: number;
+    retryMs?: number;
+    maxReceives?: number;
+    onDropped?: (events: number, error: unknown) => void;
+  };
   clock?: () => Date;
 }
 

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventPublishError, WebhookUrlRefusedError } from '../../core/errors.ts';
+import { SILENT_LOGGER } from '../../core/logging.ts';
 import { backoffMs, DEFAULT_RETRY, deliverEvent } from '../../core/webhooks/deliver.ts';
 import type { WebhookEvent } from '../../core/webhooks/events.ts';
 import { dispatchEvents, EventBridgePublisher } from '../../core/webhooks/publish.ts';
@@ -239,7 +240,7 @@ describe('the EventBridge publisher', () => {
         };
       },
     };
-    const publisher = new EventBridgePublisher(client as never, 'bus', () => undefined);
+    const publisher = new EventBridgePublisher(client as never, 'bus', SILENT_LOGGER);
     const failure = await publisher.publish(events).catch((error: unknown) => error);
     expect(calls.map((c) => c.length)).toEqual([10, 10, 3]);
     expect(failure).toBeInstanceOf(EventPublishError);
@@ -255,7 +256,7 @@ describe('the EventBridge publisher', () => {
         }),
       } as never,
       'bus',
-      () => undefined,
+      SILENT_LOGGER,
     );
     await expect(ok.publish(events)).resolves.toBeUndefined();
   });
