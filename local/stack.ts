@@ -141,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : await started(startDynamo(options.ephemeral ? undefined : paths.dynamodb, options.ports?.dynamodb));
     // The local SES publishes the events of its configuration sets into the SES events handler once the
     // app's dependencies exist (below); until then a batch fails and is offered again, as SQS would.
-    let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<void>) | undefined;
+    let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<SesEventBridgeEvent[]>) | undefined;
     const localSes = !(options.aws?.ses || options.sesEndpoint || options.emails);
     const configurationSet = options.configurationSet ?? (localSes ? LOCAL_CONFIGURATION_SET : undefined);
     const ses = localSes
@@ -218,13 +218,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const handleEvents = createSesEventsHandler(deps, () => undefined);
       deliverEvents = async (events) => {
         options.sesEventsTap?.(events);
-        await handleEvents({
+        const out = (await handleEvents({
           Records: events.map((event) => ({
             eventSource: 'aws:sqs',
             messageId: event.id,
             body: JSON.stringify(event),
           })),
-        });
+        })) as { batchItemFailures?: { itemIdentifier: string }[] };
+        // The partial batch response: the failed messages, and only they, are delivered again.
+        const failed = new Set(out.batchItemFailures?.map((f) => f.itemIdentifier));
+        return events.filter((event) => failed.has(event.id));
       };
     }
     const handlers = Object.fromEntries(

@@ -17,6 +17,7 @@ import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
 import type { SuppressionReason } from '../../core/compliance/suppression.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
+import { stdoutOf } from '../support/stdout.ts';
 
 function world(sent: number) {
   const record = {
@@ -188,16 +189,10 @@ describe('SES events in batches (the queue between EventBridge and the function)
       buildSesEvent({ type: 'delivery', email: 'y@example.com', campaignId: 'other' }),
     ];
     const handler = createHandler(w.deps as unknown as AppDeps);
-    // The handler logs its EMF lines on stdout, as Lambda wants them.
-    const logged: Record<string, unknown>[] = [];
-    const original = console.log;
-    console.log = (line: string) => void logged.push(JSON.parse(line));
-    let out: { recorded: number; counted: Record<string, unknown> };
-    try {
-      out = (await handler(sqsEvent(bodies))) as typeof out;
-    } finally {
-      console.log = original;
-    }
+    // The handler writes its EMF lines on stdout, as Lambda wants them.
+    const { result, lines } = await stdoutOf(() => handler(sqsEvent(bodies)));
+    const out = result as { recorded: number; counted: Record<string, unknown> };
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(out.recorded).toBe(99);
     expect(out.counted).toEqual({ c1: { delivery: 95, bounce: 1, complaint: 1 }, other: { delivery: 2 } });
     // Two campaigns, two writes (the world knows c1 only, so "other" is counted nowhere but asked once).
@@ -254,14 +249,23 @@ describe('SES events in batches (the queue between EventBridge and the function)
     expect(w.record.events).toEqual({ open: 1 });
   });
 
-  it('fails the whole batch when the store fails, so the queue delivers it again', async () => {
+  it('fails the whole batch when the store fails for every message, so the queue delivers it again', async () => {
     const w = world(10);
     w.deps.campaigns.addEvents = async () => {
       throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
     };
     const handler = createHandler(w.deps as unknown as AppDeps);
-    await expect(
-      handler(sqsEvent([buildSesEvent({ type: 'delivery', email: 'a@example.com', campaignId: 'c1' })])),
-    ).rejects.toThrow('throttled');
+    const errors = console.error;
+    console.error = () => undefined;
+    try {
+      await expect(
+        handler(sqsEvent([buildSesEvent({ type: 'delivery', email: 'a@example.com', campaignId: 'c1' })])),
+      ).rejects.toMatchObject({
+        name: 'FullBatchFailureError',
+        recordErrors: [expect.objectContaining({ message: 'throttled' })],
+      });
+    } finally {
+      console.error = errors;
+    }
   });
 });
