@@ -87,7 +87,8 @@ export function lambdaHandler<E, C, R>(
 ): (event: E, context?: C) => Promise<R> {
   let ready: Promise<(event: E, context?: C) => Promise<R>> | undefined;
   return async (event, context) => {
-    const attempt = (ready ??= lambdaRuntime().then(({ deps, tracer }) => traced(tracer, name, create(deps))));
+    ready ??= lambdaRuntime().then(({ deps, tracer }) => traced(tracer, name, create(deps)));
+    const attempt = ready;
     let handler: (event: E, context?: C) => Promise<R>;
     try {
       handler = await attempt;

@@ -34,13 +34,13 @@ export function createClients(config: SixbackConfig, tracer?: ClientTracer): Aws
   });
   const s3 = traced(
     new S3Client({
-    ...base(config.endpoints.s3),
-    endpoint: config.endpoints.s3,
-    forcePathStyle: config.endpoints.s3 !== undefined,
-    // Streamed uploads with default checksums get stored with their chunk framing by s3rver, and real S3
-    // refuses presigned URLs carrying an empty-body checksum: only checksum when an operation requires it.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+      ...base(config.endpoints.s3),
+      endpoint: config.endpoints.s3,
+      forcePathStyle: config.endpoints.s3 !== undefined,
+      // Streamed uploads with default checksums get stored with their chunk framing by s3rver, and real S3
+      // refuses presigned URLs carrying an empty-body checksum: only checksum when an operation requires it.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     }),
   );
   // The document client shares the middleware of the client it wraps: capturing that one traces both.

@@ -53,7 +53,9 @@ export const stdoutMetricsSink: MetricsSink = (line) => {
 
 // One instance, used synchronously from the first metric added to the clearing after serialising, so
 // concurrent batches in one process (the local stack) never see each other's metrics.
-const metrics = new Metrics({ namespace: METRIC_NAMESPACE });
+// Its warnings (a metric CloudWatch would refuse, a timestamp out of range) go to the console's stderr
+// side, never into the stdout the EMF lines are read from.
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, logger: console });
 // Powertools adds a lowercase `service` default dimension; the alarms match on exactly {Service}, and a
 // metric with one more dimension is another metric, so the defaults are replaced.
 metrics.clearDefaultDimensions();

@@ -275,7 +275,7 @@ export class EventQueue<T> {
   dropped = 0;
 
   constructor(
-    private readonly consume: (batch: T[]) => Promise<T[] | undefined | void>,
+    private readonly consume: (batch: T[]) => Promise<unknown>,
     private readonly options: {
       batchSize?: number;
       windowMs?: number;
@@ -314,7 +314,8 @@ export class EventQueue<T> {
         let retry: T[];
         let error: unknown;
         try {
-          retry = (await this.consume(batch)) ?? [];
+          const failed = await this.consume(batch);
+          retry = Array.isArray(failed) ? (failed as T[]) : [];
         } catch (thrown) {
           retry = batch;
           error = thrown;

@@ -58,7 +58,7 @@ export interface LocalSesOptions {
    * Receives the events of messages sent through a configuration set, in batches; returns the events
    * that failed, to be offered again (or throws, and the whole batch is).
    */
-  onEvents?: (events: SesEventBridgeEvent[]) => Promise<SesEventBridgeEvent[] | undefined | void>;
+  onEvents?: (events: SesEventBridgeEvent[]) => Promise<unknown>;
   events?: { batchSize?: number; windowMs?: number; retryMs?: number; maxReceives?: number };
   clock?: () => Date;
 }

@@ -37,7 +37,10 @@ const FIRST_TIME: Partial<Record<RecipientEvent['type'], keyof PriorState>> = {
  */
 function world(campaignIds: string[] = ['c1']) {
   const records = new Map(
-    campaignIds.map((id) => [id, { id, progress: { sent: 1000 }, events: undefined } as unknown as CampaignRecord]),
+    campaignIds.map((id) => [
+      id,
+      { id, progress: { sent: 1000 }, events: undefined } as unknown as CampaignRecord,
+    ]),
   );
   const failing = {
     recipients: new Set<string>(),

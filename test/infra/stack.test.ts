@@ -715,13 +715,22 @@ describe('monitoring', () => {
         { campaignId: 'c1', perCampaign: true },
         new Date(),
       ),
-    ) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Json;
+    ) as {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+      };
+    } & Json;
     const emitted = must(line._aws.CloudWatchMetrics[0], 'EMF directive');
-    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Namespace === METRIC_NAMESPACE);
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties.Namespace === METRIC_NAMESPACE,
+    );
     expect(alarms).toHaveLength(3);
     for (const [id, alarm] of alarms) {
       expect(emitted.Namespace, id).toBe(alarm.Properties.Namespace);
-      expect(emitted.Metrics.map((m) => m.Name), id).toContain(alarm.Properties.MetricName);
+      expect(
+        emitted.Metrics.map((m) => m.Name),
+        id,
+      ).toContain(alarm.Properties.MetricName);
       const dimensions = alarm.Properties.Dimensions as { Name: string; Value: string }[];
       // CloudWatch matches a metric by its whole dimension set: the line must publish exactly this one.
       expect(emitted.Dimensions, id).toContainEqual(dimensions.map((d) => d.Name));

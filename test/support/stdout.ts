@@ -11,7 +11,13 @@ export async function stdoutOf<T>(run: () => Promise<T>): Promise<{ result: T; l
   }) as typeof process.stdout.write;
   try {
     const result = await run();
-    return { result, lines: chunks.join('').split('\n').filter((line) => line !== '') };
+    return {
+      result,
+      lines: chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line !== ''),
+    };
   } finally {
     process.stdout.write = write;
   }

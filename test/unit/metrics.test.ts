@@ -15,7 +15,11 @@ import {
 interface Emf {
   _aws: {
     Timestamp: number;
-    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
   };
   [key: string]: unknown;
 }
@@ -73,7 +77,12 @@ describe('EMF lines', () => {
       Dimensions: [['Service']],
       Metrics: [{ Name: 'EmailDelivered', Unit: 'Count' }],
     });
-    expect(counted).toMatchObject({ Service: 'sixback', CampaignId: 'c1', EmailDelivered: 95, eventType: 'DELIVERY' });
+    expect(counted).toMatchObject({
+      Service: 'sixback',
+      CampaignId: 'c1',
+      EmailDelivered: 95,
+      eventType: 'DELIVERY',
+    });
 
     const next = JSON.parse(
       emfLine([{ name: EVENT_METRIC_NAMES.open, value: 2, unit: 'Count' }], {}, now),

@@ -74,7 +74,11 @@ describe('traced handlers', () => {
 
   it('with tracing off touches no segment and passes the event and context through', async () => {
     const t = recordingTracer(false);
-    const handler = traced(t.tracer, 'api', async (event: string, context?: { id: string }) => `${event}/${context?.id}`);
+    const handler = traced(
+      t.tracer,
+      'api',
+      async (event: string, context?: { id: string }) => `${event}/${context?.id}`,
+    );
     expect(await handler('GET /v1/campaigns', { id: 'req-1' })).toBe('GET /v1/campaigns/req-1');
     expect(t.log).toEqual([]);
   });
@@ -92,12 +96,12 @@ describe('traced AWS clients', () => {
   const config = () =>
     configFromEnv({
       AWS_REGION: 'eu-west-1',
-      SIXBACK_BUCKET: 'b',
-      SIXBACK_CAMPAIGNS_TABLE: 'c',
-      SIXBACK_TEMPLATES_TABLE: 't',
-      SIXBACK_LEDGER_TABLE: 'l',
-      SIXBACK_SUPPRESSION_TABLE: 's',
-      SIXBACK_ANALYTICS_TABLE: 'a',
+      SIXBACK_BUCKET: 'sixback-bucket',
+      SIXBACK_CAMPAIGNS_TABLE: 'sixback-campaigns',
+      SIXBACK_TEMPLATES_TABLE: 'sixback-templates',
+      SIXBACK_LEDGER_TABLE: 'sixback-ledger',
+      SIXBACK_SUPPRESSION_TABLE: 'sixback-suppression',
+      SIXBACK_ANALYTICS_TABLE: 'sixback-analytics',
     });
 
   it('captures every client createClients builds when a tracer is given', () => {
