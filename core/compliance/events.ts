@@ -526,9 +526,7 @@ export async function recordSesEvents(
       .flatMap((event) => inputsOf.get(event.id) ?? []);
     fail(indices, error);
   }
-  result.failed = [...failures]
-    .map(([index, error]) => ({ index, error }))
-    .sort((a, b) => a.index - b.index);
+  result.failed = [...failures].map(([index, error]) => ({ index, error })).sort((a, b) => a.index - b.index);
   for (const { index, event, suppressed } of recorded)
     if (!failures.has(index)) result.events.push({ event, suppressed });
   result.recorded = result.events.length;
