@@ -15,6 +15,8 @@ import {
   type RecipientEvent,
   type StatCounts,
 } from '../../core/compliance/outcomes.ts';
+import { EventPublishError } from '../../core/errors.ts';
+import type { WebhookEvent } from '../../core/webhooks/events.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
 
 const throttled = () =>
@@ -46,7 +48,10 @@ function world(campaignIds: string[] = ['c1']) {
     recipients: new Set<string>(),
     suppressions: new Set<string>(),
     campaigns: new Set<string>(),
+    bus: new Set<string>(),
   };
+  const outbox = new Set<string>();
+  const bus: WebhookEvent[] = [];
   const applied = new Set<string>();
   const prior = new Map<string, PriorState>();
   const suppressed = new Map<string, string>();
@@ -74,10 +79,14 @@ function world(campaignIds: string[] = ['c1']) {
       },
     },
     analytics: {
-      async apply(event: RecipientEvent) {
+      async apply(event: RecipientEvent, options?: { publish?: boolean }) {
         if (failing.recipients.has(event.email.toLowerCase())) throw throttled();
-        if (applied.has(event.id)) return undefined;
+        if (applied.has(event.id))
+          return outbox.has(event.id)
+            ? { counts: {}, newLink: false, repeat: true, publish: true }
+            : undefined;
         applied.add(event.id);
+        if (options?.publish) outbox.add(event.id);
         // Per campaign and recipient, as the table keys them.
         const key = `${event.campaignId}|${event.key}`;
         const before = prior.get(key) ?? {};
@@ -88,14 +97,29 @@ function world(campaignIds: string[] = ['c1']) {
           ...(fact ? { [fact]: event.at } : {}),
           links: [...((before.links as string[] | undefined) ?? []), ...(event.link ? [event.link] : [])],
         });
-        return delta;
+        return { ...delta, repeat: false, publish: options?.publish === true };
+      },
+      async published(events: RecipientEvent[]) {
+        for (const event of events) outbox.delete(event.id);
       },
       async addSeries() {},
+    },
+    // The event bus: refuses the events of the recipients in `failing.bus`, as PutEvents refuses entries.
+    publisher: {
+      async publish(events: WebhookEvent[]) {
+        const refused = events.filter((e) => (e.data.recipients as string[]).some((r) => failing.bus.has(r)));
+        for (const e of events) if (!refused.includes(e)) bus.push(e);
+        if (refused.length > 0)
+          throw new EventPublishError(
+            'PutEvents refused entries',
+            refused.map((e) => e.id),
+          );
+      },
     },
   };
   const handler = createHandler(deps as unknown as AppDeps, () => undefined);
   const events = (id = 'c1') => records.get(id)?.events as StatCounts | undefined;
-  return { deps, handler, failing, suppressed, events, writes: () => counterWrites };
+  return { deps, handler, failing, suppressed, events, bus, writes: () => counterWrites };
 }
 
 type Message = { messageId: string; body: string };
@@ -167,6 +191,29 @@ describe('the SES events function answers with the messages that failed', () => 
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
     expect(w.events()).toEqual(expect.not.objectContaining({ bounce: expect.anything() }));
     expect(w.events()).toMatchObject({ delivery: 1 });
+  });
+
+  it('fails only the messages whose events the bus refused; their retry publishes them once and counts nothing again', async () => {
+    const w = world();
+    w.failing.bus.add('refused@example.com');
+    const batch = [
+      message('m1', { type: 'delivery', email: 'a@example.com', campaignId: 'c1' }),
+      message('m2', { type: 'delivery', email: 'refused@example.com', campaignId: 'c1' }),
+      message('m3', { type: 'open', email: 'c@example.com', campaignId: 'c1' }),
+    ];
+    const out = (await w.handler(sqs(batch))) as Answer;
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+    // Recorded and counted all the same: the outcome is in the store, its event in the outbox.
+    expect(w.events()).toMatchObject({ delivery: 2, open: 1 });
+    w.failing.bus.clear();
+    const retry = (await w.handler(sqs([batch[1] as Message]))) as Answer;
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(w.events()).toMatchObject({ delivery: 2, open: 1 });
+    expect(w.bus.map((e) => `${e.type} ${(e.data.recipients as string[]).join()}`).sort()).toEqual([
+      'recipient.delivered a@example.com',
+      'recipient.delivered refused@example.com',
+      'recipient.opened c@example.com',
+    ]);
   });
 
   it('throws when every message failed, so the whole batch comes back', async () => {
