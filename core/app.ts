@@ -5,7 +5,7 @@
 
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { analyticsEngagementSource, type VariantEngagementSource } from './abtest/engagement.ts';
-import { type AwsClients, createClients } from './aws/clients.ts';
+import { type AwsClients, type ClientTracer, createClients } from './aws/clients.ts';
 import { type DynamoDocuments, SdkDocuments } from './aws/documents.ts';
 import { DynamoRpc } from './aws/fast/dynamo-rpc.ts';
 import { RpcDocuments } from './aws/fast/rpc-documents.ts';
@@ -77,10 +77,12 @@ export interface AppOverrides {
   clients?: AwsClients;
   /** Where finished log lines go instead of the process's output (tests read them). */
   logSink?: (line: string, level: string) => void;
+  /** Traces the AWS clients' calls (Powertools' Tracer, on Lambda only: handlers/runtime.ts). */
+  tracer?: ClientTracer;
 }
 
 export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {}): AppDeps {
-  const clients = overrides.clients ?? createClients(config);
+  const clients = overrides.clients ?? createClients(config, overrides.tracer);
   const clock = overrides.clock ?? (() => new Date());
   const logger = createLogger({
     level: config.logLevel,

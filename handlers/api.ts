@@ -12,7 +12,7 @@ import { ConfigError } from '../core/errors.ts';
 import { createJobDeps, runJob } from '../core/jobs/jobs.ts';
 import { lambdaJobLauncher } from '../core/jobs/lambda-launcher.ts';
 import { StepFunctionsOrchestrator } from '../core/workflow/orchestrator.ts';
-import { runtimeDeps } from './runtime.ts';
+import { lambdaHandler } from './runtime.ts';
 
 /** The campaign service on AWS: runs are Step Functions executions of the deployed state machine. */
 export function awsCampaignServiceDeps(deps: AppDeps): CampaignServiceDeps {
@@ -28,25 +28,19 @@ export function createHandler(deps: ApiDeps) {
   return handle(createApi({ deps, auth: { kind: 'aws-iam' } }));
 }
 
-let cached: ReturnType<typeof createHandler> | undefined;
-
-export const handler: ReturnType<typeof createHandler> = (event, context) => {
-  if (!cached) {
-    const app = runtimeDeps();
-    const campaigns = awsCampaignServiceDeps(app);
-    // Long work (reports, imports of uploaded files) runs in the Jobs function, invoked asynchronously.
-    // Without one configured it runs inside this request, as before (and may meet the 29 s limit).
-    const jobsFunction = app.config.jobsFunction;
-    const jobs = createJobDeps(
-      app,
-      campaigns,
-      jobsFunction
-        ? lambdaJobLauncher(app.config, jobsFunction)
-        : async (jobId) => {
-            await runJob(jobId, jobs);
-          },
-    );
-    cached = createHandler({ app, campaigns, jobs });
-  }
-  return cached(event, context);
-};
+export const handler = lambdaHandler('api', (app: AppDeps) => {
+  const campaigns = awsCampaignServiceDeps(app);
+  // Long work (reports, imports of uploaded files) runs in the Jobs function, invoked asynchronously.
+  // Without one configured it runs inside this request, as before (and may meet the 29 s limit).
+  const jobsFunction = app.config.jobsFunction;
+  const jobs = createJobDeps(
+    app,
+    campaigns,
+    jobsFunction
+      ? lambdaJobLauncher(app.config, jobsFunction)
+      : async (jobId) => {
+          await runJob(jobId, jobs);
+        },
+  );
+  return createHandler({ app, campaigns, jobs });
+});

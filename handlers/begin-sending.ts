@@ -1,10 +1,10 @@
 import type { AppDeps } from '../core/app.ts';
 import { beginSending } from '../core/workflow/begin-sending.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
   (event) =>
     beginSending(event, deps.workflow);
 
-export const handler: TaskHandler = (event) => createHandler(runtimeDeps())(event);
+export const handler = lambdaHandler('begin-sending', createHandler);

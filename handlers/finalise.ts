@@ -1,10 +1,10 @@
 import type { AppDeps } from '../core/app.ts';
 import { finaliseCampaign } from '../core/workflow/finalise.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
   (event) =>
     finaliseCampaign(event, deps.workflow);
 
-export const handler: TaskHandler = (event) => createHandler(runtimeDeps())(event);
+export const handler = lambdaHandler('finalise', createHandler);

@@ -6,7 +6,7 @@ import type { AppDeps } from '../core/app.ts';
 import { createJobDeps, JobInvocationSchema, runJob } from '../core/jobs/jobs.ts';
 import { parseWith } from '../core/schemas.ts';
 import { awsCampaignServiceDeps } from './api.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 export const createHandler = (app: AppDeps): TaskHandler => {
   // This function is the launcher's target: a job it runs never launches another.
@@ -18,9 +18,4 @@ export const createHandler = (app: AppDeps): TaskHandler => {
   };
 };
 
-let cached: TaskHandler | undefined;
-
-export const handler: TaskHandler = (event) => {
-  cached ??= createHandler(runtimeDeps());
-  return cached(event);
-};
+export const handler = lambdaHandler('jobs', createHandler);

@@ -1,10 +1,10 @@
 import type { AppDeps } from '../core/app.ts';
 import { prepareCampaign } from '../core/workflow/prepare.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
   (event) =>
     prepareCampaign(event, deps.workflow);
 
-export const handler: TaskHandler = (event) => createHandler(runtimeDeps())(event);
+export const handler = lambdaHandler('prepare', createHandler);

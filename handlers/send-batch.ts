@@ -3,7 +3,7 @@ import { parseWith, SendBatchEventSchema } from '../core/schemas.ts';
 import { attemptDeadlineMs, childTimeBudget } from '../core/sending/deadline.ts';
 import { fitOutcomes } from '../core/sending/outcomes.ts';
 import { sendBatch } from '../core/sending/send-batch.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 const TimingSchema = SendBatchEventSchema.pick({ childStartedAt: true });
 
@@ -23,4 +23,4 @@ export const createHandler = (deps: AppDeps): TaskHandler => {
   };
 };
 
-export const handler: TaskHandler = (event) => createHandler(runtimeDeps())(event);
+export const handler = lambdaHandler('send-batch', createHandler);

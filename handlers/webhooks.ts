@@ -8,7 +8,7 @@ import type { AppDeps } from '../core/app.ts';
 import { parseWith } from '../core/schemas.ts';
 import { WebhookEventSchema } from '../core/webhooks/events.ts';
 import { dispatchEvents } from '../core/webhooks/publish.ts';
-import { runtimeDeps, type TaskHandler } from './runtime.ts';
+import { lambdaHandler, type TaskHandler } from './runtime.ts';
 
 export const createHandler =
   (deps: AppDeps): TaskHandler =>
@@ -35,4 +35,4 @@ export const createHandler =
     };
   };
 
-export const handler: TaskHandler = (event) => createHandler(runtimeDeps())(event);
+export const handler = lambdaHandler('webhooks', createHandler);

@@ -162,7 +162,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : await started(startDynamo(options.ephemeral ? undefined : paths.dynamodb, options.ports?.dynamodb));
     // The local SES publishes the events of its configuration sets into the SES events handler once the
     // app's dependencies exist (below); until then a batch fails and is offered again, as SQS would.
-    let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<void>) | undefined;
+    let deliverEvents: ((events: SesEventBridgeEvent[]) => Promise<SesEventBridgeEvent[]>) | undefined;
     // The app's logger, once it exists (below): what the local SES's event queue reports to.
     let logger: Logger | undefined;
     const localSes = !(options.aws?.ses || options.sesEndpoint || options.emails);
@@ -253,13 +253,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const handleEvents = createSesEventsHandler(deps, () => undefined);
       deliverEvents = async (events) => {
         options.sesEventsTap?.(events);
-        await handleEvents({
+        const out = (await handleEvents({
           Records: events.map((event) => ({
             eventSource: 'aws:sqs',
             messageId: event.id,
             body: JSON.stringify(event),
           })),
-        });
+        })) as { batchItemFailures?: { itemIdentifier: string }[] };
+        // The partial batch response: the failed messages, and only they, are delivered again.
+        const failed = new Set(out.batchItemFailures?.map((f) => f.itemIdentifier));
+        return events.filter((event) => failed.has(event.id));
       };
     }
     const handlers = Object.fromEntries(

@@ -1,9 +1,11 @@
 /**
- * CloudWatch metrics as Embedded Metric Format log lines: a JSON line on stdout of a Lambda becomes
- * metrics without any API call or extra permission. Namespace "Sixback"; every metric carries the
- * dimension Service=sixback (what alarms use). Only the two rates are also published per CampaignId:
- * each dimension value is a billed custom metric, so per-campaign counts stay in the campaign record.
+ * CloudWatch metrics as Embedded Metric Format log lines, built by Powertools Metrics: a JSON line on
+ * stdout of a Lambda becomes metrics without any API call or extra permission. Namespace "Sixback";
+ * every metric carries the dimension Service=sixback (what the alarms in infra/constructs/monitoring.ts
+ * use). Only the two rates are also published per CampaignId: each dimension value is a billed custom
+ * metric, so per-campaign counts stay in the campaign record (the line carries CampaignId as a property).
  */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 export const METRIC_NAMESPACE = 'Sixback';
 export const METRIC_SERVICE = 'sixback';
@@ -37,30 +39,53 @@ export interface MetricValue {
   unit: 'Count' | 'Percent';
 }
 
+/** Where EMF lines go: stdout on Lambda; the local stack and the tests pass their own. */
+export type MetricsSink = (line: string) => void;
+
+/**
+ * Lambda's sink: stdout itself, as Powertools' own `publishStoredMetrics` writes, rather than the
+ * runtime's console.log, which prefixes each line with a timestamp and request id (and wraps it whole
+ * in JSON when the function's log format is JSON).
+ */
+export const stdoutMetricsSink: MetricsSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+// One instance, used synchronously from the first metric added to the clearing after serialising, so
+// concurrent batches in one process (the local stack) never see each other's metrics.
+// Its warnings (a metric CloudWatch would refuse, a timestamp out of range) go to the console's stderr
+// side, never into the stdout the EMF lines are read from.
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, logger: console });
+// Powertools adds a lowercase `service` default dimension; the alarms match on exactly {Service}, and a
+// metric with one more dimension is another metric, so the defaults are replaced.
+metrics.clearDefaultDimensions();
+metrics.setDefaultDimensions({ Service: METRIC_SERVICE });
+
+/**
+ * One EMF line. With a campaign id and `perCampaign`, the metrics are published twice over: under
+ * {Service} (what the alarms read) and under {Service, CampaignId}; otherwise under {Service} alone.
+ */
 export function emfLine(
-  metrics: MetricValue[],
+  values: MetricValue[],
   dimensions: { campaignId?: string | undefined; perCampaign?: boolean },
   now: Date,
-  properties: Record<string, unknown> = {},
+  properties: Record<string, string> = {},
 ): string {
-  const dimensionSets =
-    dimensions.campaignId && dimensions.perCampaign
-      ? [['Service'], ['Service', 'CampaignId']]
-      : [['Service']];
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now.getTime(),
-      CloudWatchMetrics: [
-        {
-          Namespace: METRIC_NAMESPACE,
-          Dimensions: dimensionSets,
-          Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })),
-        },
-      ],
-    },
-    Service: METRIC_SERVICE,
-    ...(dimensions.campaignId ? { CampaignId: dimensions.campaignId } : {}),
-    ...Object.fromEntries(metrics.map((m) => [m.name, m.value])),
-    ...properties,
-  });
+  try {
+    metrics.setTimestamp(now);
+    if (dimensions.campaignId && dimensions.perCampaign) {
+      // An empty set is the default dimensions alone: {Service}.
+      metrics.addDimensions({});
+      metrics.addDimensions({ CampaignId: dimensions.campaignId });
+    } else if (dimensions.campaignId) {
+      metrics.addMetadata('CampaignId', dimensions.campaignId);
+    }
+    for (const [key, value] of Object.entries(properties)) metrics.addMetadata(key, value);
+    for (const m of values) metrics.addMetric(m.name, MetricUnit[m.unit], m.value);
+    return JSON.stringify(metrics.serializeMetrics());
+  } finally {
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  }
 }

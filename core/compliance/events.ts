@@ -289,9 +289,9 @@ async function countOnCampaign(
       { name: RATE_METRICS.bounceRate, value: health.bounceRate * 100, unit: 'Percent' },
       ...(raised.length > 0 ? [{ name: ALARM_METRIC, value: raised.length, unit: 'Count' as const }] : []),
     ];
-    deps.emitMetrics(
-      emfLine(rates, { campaignId, perCampaign: true }, now, { alarms: raised.map((b) => b.metric) }),
-    );
+    const alarms: Record<string, string> =
+      raised.length > 0 ? { alarms: raised.map((b) => b.metric).join(',') } : {};
+    deps.emitMetrics(emfLine(rates, { campaignId, perCampaign: true }, now, alarms));
   }
   return { health, raised };
 }
@@ -328,32 +328,45 @@ export interface SesEventsResult {
   /** Events recorded, and those that were not SES events at all (logged and dropped: never parseable). */
   recorded: number;
   ignored: { index: number; problem: string }[];
+  /**
+   * Inputs whose recording failed for a reason that may pass (a store throttled or down, the bus refusing
+   * their events), by index, with the first error: only with `partial`, for the queue to deliver them,
+   * and only them, again. What they did before failing is idempotent (a suppression, a recipient event
+   * applied once, an event left in the outbox), so redelivery finishes the job without counting twice.
+   */
+  failed: { index: number; error: unknown }[];
   suppressed: string[];
   /** Counts added per campaign: one write per campaign, whatever the number of events. */
   counted: Record<string, StatCounts>;
   raised: Breach[];
   /** Recipient events that had been applied before (redelivered or repeated) and were not counted again. */
   repeated: number;
-  /** Each recorded event as classified, in input order (ignored ones left out). */
+  /** Each recorded event as classified, in input order (ignored and failed ones left out). */
   events: { event: ClassifiedEvent; suppressed: string[] }[];
   /** Health of each campaign counted on, after the batch. */
   health: Record<string, CampaignHealth>;
 }
 
-/** Applies recipient events with a bounded number of writes in flight. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Applies recipient events with a bounded number of writes in flight; each settles on its own. */
 async function applyAll(
   events: RecipientEvent[],
   analytics: NonNullable<SesEventDeps['analytics']>,
   publishes: (event: RecipientEvent) => boolean,
   concurrency = 16,
-): Promise<(Applied | undefined)[]> {
-  const results: (Applied | undefined)[] = new Array(events.length);
+): Promise<Settled<Applied | undefined>[]> {
+  const results: Settled<Applied | undefined>[] = new Array(events.length);
   let next = 0;
   const worker = async () => {
     while (next < events.length) {
       const index = next++;
       const event = events[index] as RecipientEvent;
-      results[index] = await analytics.apply(event, { publish: publishes(event) });
+      try {
+        results[index] = { ok: true, value: await analytics.apply(event, { publish: publishes(event) }) };
+      } catch (error) {
+        results[index] = { ok: false, error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
@@ -365,20 +378,43 @@ async function applyAll(
  * a time): suppressions one by one, counts summed per campaign and written once per campaign. A campaign
  * sending 3,500 emails a second produces as many delivery events, far more than the ~1,000 writes a
  * second one DynamoDB item takes; batched, it is a few writes a second.
+ *
+ * Without `partial`, the first failure that is not a ValidationError throws (the whole batch is retried).
+ * With it, a failure fails only the inputs it concerns: its own suppression or recipient-event write, a
+ * campaign's one counter write (every input counted on that campaign), or the bus refusing its events;
+ * the rest is recorded.
  */
-export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Promise<SesEventsResult> {
+export async function recordSesEvents(
+  inputs: unknown[],
+  deps: SesEventDeps,
+  options: { partial?: boolean } = {},
+): Promise<SesEventsResult> {
   const log = deps.logger ?? SILENT_LOGGER;
   const startedAt = performance.now();
   const now = deps.clock();
   const result: SesEventsResult = {
     recorded: 0,
     ignored: [],
+    failed: [],
     suppressed: [],
     counted: {},
     raised: [],
     repeated: 0,
     events: [],
     health: {},
+  };
+  const failures = new Map<number, unknown>();
+  const fail = (indices: Iterable<number>, error: unknown) => {
+    if (!options.partial) throw error;
+    for (const index of indices) if (!failures.has(index)) failures.set(index, error);
+  };
+  const recorded: { index: number; event: ClassifiedEvent; suppressed: string[] }[] = [];
+  /** The inputs counted on each campaign: its counter write failing fails them all. */
+  const contributors = new Map<string, Set<number>>();
+  const contributes = (campaignId: string, index: number) => {
+    const set = contributors.get(campaignId) ?? new Set<number>();
+    set.add(index);
+    contributors.set(campaignId, set);
   };
   const perType = new Map<
     string,
@@ -396,22 +432,25 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     else perType.set(key, { counter, eventType, ...(campaignId ? { campaignId } : {}), n });
   };
   const toApply: RecipientEvent[] = [];
+  const toApplyIndex: number[] = [];
   for (const [index, input] of inputs.entries()) {
     let classified: Awaited<ReturnType<typeof classifyAndSuppress>>;
     try {
       classified = await classifyAndSuppress(input, deps);
     } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      result.ignored.push({ index, problem: error.message });
+      if (error instanceof ValidationError) result.ignored.push({ index, problem: error.message });
+      else fail([index], error);
       continue;
     }
     const { event, suppressed, detail } = classified;
-    result.recorded++;
     result.suppressed.push(...suppressed);
-    result.events.push({ event, suppressed });
+    recorded.push({ index, event, suppressed });
     const recipients = deps.analytics && event.campaignId ? recipientEvents(detail) : [];
     if (recipients.length > 0) {
-      toApply.push(...recipients);
+      for (const recipient of recipients) {
+        toApply.push(recipient);
+        toApplyIndex.push(index);
+      }
       continue;
     }
     if (!event.counter) continue;
@@ -419,21 +458,35 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       const counts = result.counted[event.campaignId] ?? {};
       counts[event.counter] = (counts[event.counter] ?? 0) + 1;
       result.counted[event.campaignId] = counts;
+      contributes(event.campaignId, index);
     }
     countMetric(event.counter, event.eventType, event.campaignId, 1);
   }
-  // Each recipient event applied once: what was applied before (a redelivered batch) adds nothing.
+  // Each recipient event applied once: what was applied before (a redelivered batch) adds nothing. An
+  // event applied is counted even when another write of its message failed: redelivery will not apply
+  // it again.
   const appliedBy = new Map<string, { event: RecipientEvent; applied: Applied }[]>();
   // Recorded as new (or recorded by an earlier delivery that did not get to publish): to publish, once
   // even when the batch holds the event twice (the second is a repeat that sees it still unpublished).
   const toPublish = new Map<string, RecipientEvent>();
+  /** The inputs each recipient event came from, for a publish the bus refused. */
+  const inputsOf = new Map<string, number[]>();
   if (deps.analytics && toApply.length > 0) {
     const publishes = (event: RecipientEvent) =>
       deps.publish !== undefined && webhookEventOf(event) !== undefined;
     const outcomes = await applyAll(toApply, deps.analytics, publishes);
-    for (const [i, applied] of outcomes.entries()) {
+    for (const [i, outcome] of outcomes.entries()) {
       const event = toApply[i] as RecipientEvent;
-      if (applied?.publish) toPublish.set(event.id, event);
+      const index = toApplyIndex[i] as number;
+      if (!outcome.ok) {
+        fail([index], outcome.error);
+        continue;
+      }
+      const applied = outcome.value;
+      if (applied?.publish) {
+        toPublish.set(event.id, event);
+        inputsOf.set(event.id, [...(inputsOf.get(event.id) ?? []), index]);
+      }
       if (!applied || applied.repeat) {
         result.repeated++;
         continue;
@@ -442,27 +495,57 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
       list.push({ event, applied });
       appliedBy.set(event.campaignId, list);
       result.counted[event.campaignId] = addCounts(result.counted[event.campaignId] ?? {}, applied.counts);
+      contributes(event.campaignId, index);
       for (const [name, value] of Object.entries(applied.counts))
         if (value && (EVENT_COUNTER_SET as Set<string>).has(name))
           countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
     }
   }
+  const failedCampaigns = new Set<string>();
   for (const [campaignId, counts] of Object.entries(result.counted)) {
-    const counted = await countOnCampaign(campaignId, counts, deps, now, appliedBy.get(campaignId));
+    let counted: Awaited<ReturnType<typeof countOnCampaign>>;
+    try {
+      counted = await countOnCampaign(campaignId, counts, deps, now, appliedBy.get(campaignId));
+    } catch (error) {
+      fail(contributors.get(campaignId) ?? [], error);
+      failedCampaigns.add(campaignId);
+      delete result.counted[campaignId];
+      continue;
+    }
     result.raised.push(...counted.raised);
     if (counted.health) result.health[campaignId] = counted.health;
   }
   for (const entry of perType.values())
-    emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
+    if (!entry.campaignId || !failedCampaigns.has(entry.campaignId))
+      emitEventCount(deps, entry.counter, entry.n, entry.campaignId, entry.eventType, now);
   for (const ignored of result.ignored)
     log.warn('SES events: a message is not an SES event; dropped', {
       index: ignored.index,
       problem: ignored.problem,
     });
   for (const breach of result.raised) log.warn('SES events: deliverability alarm raised', { ...breach });
+  // After the batch is recorded and counted, once for the batch: a failed publish never undoes either.
+  // What the bus refused stays in the outbox; with `partial` only its messages are delivered again.
+  try {
+    await publishRecorded([...toPublish.values()], deps);
+  } catch (error) {
+    log.error('SES events: publishing recorded events failed', { events: toPublish.size, error });
+    // EventPublishError names what the bus refused; any other error (the outbox not cleared) concerns
+    // every event handed over.
+    const refused = error instanceof EventPublishError ? new Set(error.failedIds) : undefined;
+    const indices = [...toPublish.values()]
+      .filter((event) => !refused || refused.has(webhookEventOf(event)?.id ?? ''))
+      .flatMap((event) => inputsOf.get(event.id) ?? []);
+    fail(indices, error);
+  }
+  result.failed = [...failures].map(([index, error]) => ({ index, error })).sort((a, b) => a.index - b.index);
+  for (const { index, event, suppressed } of recorded)
+    if (!failures.has(index)) result.events.push({ event, suppressed });
+  result.recorded = result.events.length;
   log.info('SES events recorded', {
     events: inputs.length,
     recorded: result.recorded,
+    failed: result.failed.length,
     ignored: result.ignored.length,
     repeated: result.repeated,
     suppressed: result.suppressed.length,
@@ -470,13 +553,6 @@ export async function recordSesEvents(inputs: unknown[], deps: SesEventDeps): Pr
     alarms: result.raised.length,
     durationMs: elapsed(startedAt),
   });
-  // After the batch is recorded and counted, once for the batch: a failed publish never undoes either.
-  try {
-    await publishRecorded([...toPublish.values()], deps);
-  } catch (error) {
-    log.error('SES events: publishing recorded events failed', { events: toPublish.size, error });
-    throw error;
-  }
   return result;
 }
 

@@ -236,7 +236,14 @@ export class Email extends Construct {
       },
     });
     rule.addTarget(new targets.SqsQueue(queue, { retryAttempts: 8 }));
-    fn.addEventSource(new SqsEventSource(queue, { batchSize: 100, maxBatchingWindow: Duration.seconds(5) }));
+    fn.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(5),
+        // The function answers with the messages that failed (handlers/ses-events.ts): only they come back.
+        reportBatchItemFailures: true,
+      }),
+    );
     return { rule, queue };
   }
 }

@@ -12,6 +12,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUNDLING, NODE_MAJOR, REPO_ROOT } from '../bundling.ts';
+import { acknowledge } from '../nag.ts';
 
 export { REPO_ROOT } from '../bundling.ts';
 
@@ -58,9 +59,11 @@ export class SixbackFunction extends NodejsFunction {
       // Stack traces point into the TypeScript sources through the bundle's source map.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       logGroup,
-      // Plain text: the SES events function writes CloudWatch embedded-metric (EMF) lines with
-      // console.log, which CloudWatch extracts from text logs; JSON log format would wrap them.
+      // Plain text: the SES events function writes CloudWatch embedded-metric (EMF) lines straight to
+      // stdout (core/aws/metrics.ts), which CloudWatch extracts as they are.
       loggingFormat: lambda.LoggingFormat.TEXT,
+      // X-Ray: each invocation (handlers/runtime.ts) and the AWS SDK clients' calls (core/aws/clients.ts).
+      tracing: lambda.Tracing.ACTIVE,
       role,
       bundling: {
         format: OutputFormat.ESM,
@@ -74,5 +77,13 @@ export class SixbackFunction extends NodejsFunction {
       },
     });
     this.entry = props.entry;
+    acknowledge(role, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Added by CDK for active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no ' +
+          'resource-level permission; AWS requires "*".',
+      },
+    ]);
   }
 }

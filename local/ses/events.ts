@@ -263,7 +263,8 @@ export function outcomeEvents(
  * Hands events to a consumer in batches, as an SQS queue read by a Lambda function does: up to
  * `batchSize` at a time, after at most `windowMs`, one batch at a time, asynchronously. A batch the
  * consumer throws on is offered again after a pause (at least once), up to `maxReceives` times, then
- * dropped with a log line (the dead-letter queue).
+ * dropped with a log line (the dead-letter queue). A consumer may instead return the events that failed
+ * (a partial batch response, as with ReportBatchItemFailures): only those are offered again.
  */
 export class EventQueue<T> {
   private queue: T[] = [];
@@ -274,7 +275,7 @@ export class EventQueue<T> {
   dropped = 0;
 
   constructor(
-    private readonly consume: (batch: T[]) => Promise<void>,
+    private readonly consume: (batch: T[]) => Promise<unknown>,
     private readonly options: {
       batchSize?: number;
       windowMs?: number;
@@ -310,28 +311,35 @@ export class EventQueue<T> {
   private async run(): Promise<void> {
     const size = this.options.batchSize ?? 100;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, size);
+      let batch = this.queue.splice(0, size);
       for (let receive = 1; ; receive++) {
+        let retry: T[];
+        let error: unknown;
         try {
-          await this.consume(batch);
-          this.delivered += batch.length;
-          break;
-        } catch (error) {
-          if (receive >= (this.options.maxReceives ?? 8)) {
-            this.dropped += batch.length;
-            if (this.options.onDropped) this.options.onDropped(batch.length, error);
-            else
-              console.error(
-                JSON.stringify({
-                  localSes: 'events dropped after retries',
-                  events: batch.length,
-                  error: String(error),
-                }),
-              );
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, (this.options.retryMs ?? 200) * receive));
+          const failed = await this.consume(batch);
+          retry = Array.isArray(failed) ? (failed as T[]) : [];
+        } catch (thrown) {
+          retry = batch;
+          error = thrown;
         }
+        this.delivered += batch.length - retry.length;
+        if (retry.length === 0) break;
+        if (receive >= (this.options.maxReceives ?? 8)) {
+          this.dropped += retry.length;
+          const cause = error === undefined ? new Error('reported as failed by the consumer') : error;
+          if (this.options.onDropped) this.options.onDropped(retry.length, cause);
+          else
+            console.error(
+              JSON.stringify({
+                localSes: 'events dropped after retries',
+                events: retry.length,
+                error: String(cause),
+              }),
+            );
+          break;
+        }
+        batch = retry;
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryMs ?? 200) * receive));
       }
     }
   }

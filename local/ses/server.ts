@@ -54,8 +54,11 @@ export interface LocalSesOptions {
   region?: string;
   quota?: { max24HourSend: number; maxSendRate: number };
   configurationSets?: LocalConfigurationSet[];
-  /** Receives the events of messages sent through a configuration set, in batches. */
-  onEvents?: (events: SesEventBridgeEvent[]) => Promise<void>;
+  /**
+   * Receives the events of messages sent through a configuration set, in batches; returns the events
+   * that failed, to be offered again (or throws, and the whole batch is).
+   */
+  onEvents?: (events: SesEventBridgeEvent[]) => Promise<unknown>;
   events?: {
     batchSize?: number;
     windowMs?: number;

@@ -13,6 +13,7 @@ import { SenderNotAllowedError } from '../../core/errors.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
 import { type ApiTest, startApiTest } from '../api/support.ts';
 import { inbox, parseReport, readObject } from '../support/local-stack.ts';
+import { stdoutOf } from '../support/stdout.ts';
 
 const TEMPLATE = {
   subject: 'News for {{ first_name }}',
@@ -201,22 +202,17 @@ describe('deliverability on the local stack', () => {
   });
 
   it('the deployed events Lambda handler suppresses a complaint (EventBridge event in, EMF metrics out)', async () => {
-    const lines: string[] = [];
-    const original = console.log;
-    console.log = (line: string) => void lines.push(line);
-    try {
-      const out = await createHandler(api.stack.deps)(
+    const { result: out, lines } = await stdoutOf(() =>
+      createHandler(api.stack.deps)(
         buildSesEvent({ type: 'complaint', email: 'Cy@Example.com', campaignId: first.id }),
-      );
-      expect(out).toEqual({
-        eventType: 'COMPLAINT',
-        campaignId: first.id,
-        suppressed: ['Cy@Example.com'],
-        alarms: ['complaintRate'],
-      });
-    } finally {
-      console.log = original;
-    }
+      ),
+    );
+    expect(out).toEqual({
+      eventType: 'COMPLAINT',
+      campaignId: first.id,
+      suppressed: ['Cy@Example.com'],
+      alarms: ['complaintRate'],
+    });
     expect(await api.stack.deps.suppression.get('cy@example.com')).toMatchObject({ reason: 'complaint' });
     const metrics = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(metrics.some((m) => m.EmailComplaint === 1)).toBe(true);

@@ -16,7 +16,9 @@ import {
 import { campaignHealth, updateAlarms } from '../../core/compliance/health.ts';
 import type { SuppressionReason } from '../../core/compliance/suppression.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { createLogger } from '../../core/logging.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
+import { stdoutOf } from '../support/stdout.ts';
 
 function world(sent: number) {
   const record = {
@@ -144,18 +146,17 @@ describe('campaignHealth', () => {
 describe('the ses-events Lambda handler', () => {
   it('drops what is not an SES event instead of failing (retries cannot fix it)', async () => {
     const w = world(1);
-    const handler = createHandler(w.deps as unknown as AppDeps);
     const errors: string[] = [];
-    const original = console.error;
-    console.error = (line: string) => void errors.push(line);
-    try {
-      expect(await handler({ 'detail-type': 'Scheduled Event', detail: {} })).toMatchObject({
-        ignored: expect.stringContaining('Invalid SES event'),
-      });
-    } finally {
-      console.error = original;
-    }
+    const logger = createLogger({ level: 'WARN', format: 'json', sink: (line) => void errors.push(line) });
+    const handler = createHandler({ ...w.deps, logger } as unknown as AppDeps);
+    expect(await handler({ 'detail-type': 'Scheduled Event', detail: {} })).toMatchObject({
+      ignored: expect.stringContaining('Invalid SES event'),
+    });
     expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0] as string)).toMatchObject({
+      level: 'WARN',
+      problem: expect.stringContaining('Invalid'),
+    });
     expect(w.suppressed.size).toBe(0);
   });
 });
@@ -188,16 +189,10 @@ describe('SES events in batches (the queue between EventBridge and the function)
       buildSesEvent({ type: 'delivery', email: 'y@example.com', campaignId: 'other' }),
     ];
     const handler = createHandler(w.deps as unknown as AppDeps);
-    // The handler logs its EMF lines on stdout, as Lambda wants them.
-    const logged: Record<string, unknown>[] = [];
-    const original = console.log;
-    console.log = (line: string) => void logged.push(JSON.parse(line));
-    let out: { recorded: number; counted: Record<string, unknown> };
-    try {
-      out = (await handler(sqsEvent(bodies))) as typeof out;
-    } finally {
-      console.log = original;
-    }
+    // The handler writes its EMF lines on stdout, as Lambda wants them.
+    const { result, lines } = await stdoutOf(() => handler(sqsEvent(bodies)));
+    const out = result as { recorded: number; counted: Record<string, unknown> };
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(out.recorded).toBe(99);
     expect(out.counted).toEqual({ c1: { delivery: 95, bounce: 1, complaint: 1 }, other: { delivery: 2 } });
     // Two campaigns, two writes (the world knows c1 only, so "other" is counted nowhere but asked once).
@@ -234,34 +229,45 @@ describe('SES events in batches (the queue between EventBridge and the function)
 
   it('logs and drops messages that are not SES events, and records the rest of the batch', async () => {
     const w = world(10);
-    const handler = createHandler(w.deps as unknown as AppDeps);
     const errors: string[] = [];
-    const original = console.error;
-    console.error = (line: string) => void errors.push(line);
-    try {
-      const out = await handler(
-        sqsEvent([
-          'not json',
-          { 'detail-type': 'Scheduled Event', detail: {} },
-          buildSesEvent({ type: 'open', email: 'a@example.com', campaignId: 'c1' }),
-        ]),
-      );
-      expect(out).toMatchObject({ recorded: 1, ignored: 2 });
-    } finally {
-      console.error = original;
-    }
-    expect(errors).toHaveLength(2);
+    const logger = createLogger({ level: 'WARN', format: 'json', sink: (line) => void errors.push(line) });
+    const handler = createHandler({ ...w.deps, logger } as unknown as AppDeps);
+    const out = await handler(
+      sqsEvent([
+        'not json',
+        { 'detail-type': 'Scheduled Event', detail: {} },
+        buildSesEvent({ type: 'open', email: 'a@example.com', campaignId: 'c1' }),
+      ]),
+    );
+    expect(out).toMatchObject({ recorded: 1, ignored: 2, batchItemFailures: [] });
+    const lines = errors.map(
+      (line) => JSON.parse(line) as { message: string; index?: number; messageIds?: string[] },
+    );
+    // One line per dropped message (its index in the batch), and the queue's message ids for the operator.
+    expect(
+      lines.filter((line) => line.message.includes('not an SES event')).map((line) => line.index),
+    ).toEqual([0, 1]);
+    expect(lines.find((line) => line.messageIds)?.messageIds).toEqual(['m0', 'm1']);
     expect(w.record.events).toEqual({ open: 1 });
   });
 
-  it('fails the whole batch when the store fails, so the queue delivers it again', async () => {
+  it('fails the whole batch when the store fails for every message, so the queue delivers it again', async () => {
     const w = world(10);
     w.deps.campaigns.addEvents = async () => {
       throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
     };
     const handler = createHandler(w.deps as unknown as AppDeps);
-    await expect(
-      handler(sqsEvent([buildSesEvent({ type: 'delivery', email: 'a@example.com', campaignId: 'c1' })])),
-    ).rejects.toThrow('throttled');
+    const errors = console.error;
+    console.error = () => undefined;
+    try {
+      await expect(
+        handler(sqsEvent([buildSesEvent({ type: 'delivery', email: 'a@example.com', campaignId: 'c1' })])),
+      ).rejects.toMatchObject({
+        name: 'FullBatchFailureError',
+        recordErrors: [expect.objectContaining({ message: 'throttled' })],
+      });
+    } finally {
+      console.error = errors;
+    }
   });
 });

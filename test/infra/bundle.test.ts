@@ -1,18 +1,22 @@
 /**
  * Every Lambda handler bundles with the stack's esbuild settings (infra/bundling.ts) and the bundle's
  * entry exports `handler`. Bundles are imported by a plain Node process (as Lambda would load them,
- * and without vitest transforming megabytes of minified code), never called: building AppDeps needs AWS.
+ * and without vitest transforming megabytes of minified code). One is called, with an event that needs
+ * no AWS call, in the environment Lambda gives a traced function: its X-Ray subsegment must come out.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_FUNCTIONS } from '../../handlers/index.ts';
 import { esbuildOptions } from '../../infra/bundling.ts';
 import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY } from '../../infra/entries.ts';
+import { waitFor } from '../support/guarantees.ts';
 
 const ENTRIES = [
   ...Object.values(TASK_FUNCTIONS).map((fn) => fn.entry),
@@ -55,5 +59,63 @@ describe('Lambda bundles', () => {
   it.each(ENTRIES)('%s bundles without errors and its entry exports handler', (entry) => {
     expect(builds.get(entry)?.errors).toEqual([]);
     expect(handlerTypes[entry]).toBe('function');
+  });
+
+  it('trace an invocation on Lambda: the bundled SES events handler sends its annotated subsegment to X-Ray', async () => {
+    // A stand-in for the X-Ray daemon: the SDK sends each closed subsegment as a UDP datagram, a JSON
+    // header line then the segment document.
+    const daemon = createSocket('udp4');
+    const documents: Record<string, unknown>[] = [];
+    daemon.on('message', (message) => {
+      const [, body] = message.toString('utf8').split('\n');
+      if (body) documents.push(JSON.parse(body) as Record<string, unknown>);
+    });
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+    const traceId = '1-5759e988-bd862e3fe1be46a994272793';
+    try {
+      const url = pathToFileURL(outfileOf(SES_EVENTS_ENTRY)).href;
+      // A message that is not an SES event: handled (logged, acknowledged) without calling AWS.
+      const script = `
+        const { handler } = await import(${JSON.stringify(url)});
+        const out = await handler({ Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: 'junk' }] }, {});
+        process.stdout.write(JSON.stringify(out));
+      `;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          SIXBACK_BUCKET: 'sixback-bucket',
+          SIXBACK_CAMPAIGNS_TABLE: 'sixback-campaigns',
+          SIXBACK_TEMPLATES_TABLE: 'sixback-templates',
+          SIXBACK_LEDGER_TABLE: 'sixback-ledger',
+          SIXBACK_SUPPRESSION_TABLE: 'sixback-suppression',
+          SIXBACK_ANALYTICS_TABLE: 'sixback-analytics',
+          // What Lambda sets for a traced, on-demand invocation.
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+          LAMBDA_TASK_ROOT: outDir,
+          _X_AMZN_TRACE_ID: `Root=${traceId};Parent=53995c3f42cd8ad8;Sampled=1`,
+          AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+        },
+      });
+      expect(JSON.parse(stdout)).toMatchObject({ batchItemFailures: [], ignored: 1 });
+      const subsegment = await waitFor(
+        'the subsegment',
+        () => documents.find((d) => d.name === '## ses-events'),
+        10_000,
+      );
+      expect(subsegment).toMatchObject({
+        type: 'subsegment',
+        trace_id: traceId,
+        parent_id: '53995c3f42cd8ad8',
+        annotations: { ColdStart: true, Service: 'sixback' },
+      });
+    } finally {
+      daemon.close();
+    }
   });
 });

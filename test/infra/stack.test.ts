@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_PLACEHOLDER } from '../../core/aws/hosts.ts';
+import { ALARM_METRIC, emfLine, METRIC_NAMESPACE, RATE_METRICS } from '../../core/aws/metrics.ts';
 import { TABLES } from '../../core/aws/tables.ts';
 import { planSending } from '../../core/campaigns/plan.ts';
 import { configFromEnv } from '../../core/config.ts';
@@ -234,6 +235,19 @@ describe('the functions', () => {
     for (const [, fn] of fnResources()) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('are each traced by X-Ray, and may write their traces', () => {
+    for (const [id, fn] of fnResources()) {
+      expect(fn.Properties.TracingConfig, `${id} tracing`).toEqual({ Mode: 'Active' });
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const actions = allStatements()
+        .filter(({ policy }) =>
+          ((props(policy).Roles ?? []) as { Ref: string }[]).some((r) => r.Ref === role),
+        )
+        .flatMap(({ statement }) => asArray(statement.Action));
+      expect(actions, `${id} role`).toEqual(expect.arrayContaining(['xray:PutTraceSegments']));
     }
   });
 
@@ -684,10 +698,46 @@ describe('the API and SES', () => {
     expect(flat(mapping.Properties.FunctionName)).toBe(`<${logicalId(stack.functions.sesEvents as never)}>`);
     expect(mapping.Properties.BatchSize).toBe(100);
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBe(5);
+    // Partial batch responses: the function names the messages that failed, and only they come back.
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
   });
 });
 
 describe('monitoring', () => {
+  it('alarms on the Sixback metrics under exactly the names and dimensions the SES events function emits', () => {
+    const line = JSON.parse(
+      emfLine(
+        [
+          { name: RATE_METRICS.complaintRate, value: 0, unit: 'Percent' },
+          { name: RATE_METRICS.bounceRate, value: 0, unit: 'Percent' },
+          { name: ALARM_METRIC, value: 1, unit: 'Count' },
+        ],
+        { campaignId: 'c1', perCampaign: true },
+        new Date(),
+      ),
+    ) as {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+      };
+    } & Json;
+    const emitted = must(line._aws.CloudWatchMetrics[0], 'EMF directive');
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties.Namespace === METRIC_NAMESPACE,
+    );
+    expect(alarms).toHaveLength(3);
+    for (const [id, alarm] of alarms) {
+      expect(emitted.Namespace, id).toBe(alarm.Properties.Namespace);
+      expect(
+        emitted.Metrics.map((m) => m.Name),
+        id,
+      ).toContain(alarm.Properties.MetricName);
+      const dimensions = alarm.Properties.Dimensions as { Name: string; Value: string }[];
+      // CloudWatch matches a metric by its whole dimension set: the line must publish exactly this one.
+      expect(emitted.Dimensions, id).toContainEqual(dimensions.map((d) => d.Name));
+      for (const d of dimensions) expect(line[d.Name], `${id} ${d.Name}`).toBe(d.Value);
+    }
+  });
+
   it('alarms on deliverability, SES reputation and failed campaigns', () => {
     const metrics = ofType('AWS::CloudWatch::Alarm').map(
       ([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`,
