@@ -23,6 +23,7 @@ import {
   startTestStack,
   uploadCsv,
 } from '../support/local-stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const FROM = 'news@sixback.example';
 const DATA = { company: 'sixback', sender_name: 'The team' };
@@ -134,11 +135,13 @@ describe('a campaign on the local stack', () => {
       stack.campaignDeps,
     );
     // Checked and waiting: scheduled, nothing sent yet.
-    let record = await stack.deps.campaigns.get(created.id);
-    for (let i = 0; i < 40 && record.status !== 'scheduled'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      record = await stack.deps.campaigns.get(created.id);
-    }
+    const record = await waitUntil(
+      'the campaign scheduled',
+      () => stack.deps.campaigns.get(created.id),
+      (r) => r.status !== 'pending',
+      // Short of the 4 s to its send time: past it the campaign is sending, not scheduled.
+      3000,
+    );
     expect(record.status).toBe('scheduled');
     expect(record.sendAt).toBe(sendAt.toISOString());
     expect(await inbox(stack)).toEqual([]);
