@@ -129,7 +129,8 @@ describe('a campaign on the local stack', () => {
   it('holds a scheduled campaign until its time, then sends', async () => {
     await clearInbox(stack);
     const recipientsKey = await uploadCsv(stack, 'scheduled.csv', sampleRecipientsCsv(5));
-    const sendAt = new Date(Date.now() + 4000);
+    // Far enough ahead that a loaded machine still prepares it before its time.
+    const sendAt = new Date(Date.now() + 6000);
     const created = await createCampaign(
       { templateId: 'welcome', recipientsKey, from: FROM, data: DATA, sendAt: sendAt.toISOString() },
       stack.campaignDeps,
@@ -139,8 +140,8 @@ describe('a campaign on the local stack', () => {
       'the campaign scheduled',
       () => stack.deps.campaigns.get(created.id),
       (r) => r.status !== 'pending',
-      // Short of the 4 s to its send time: past it the campaign is sending, not scheduled.
-      3000,
+      // Only until its send time: past it the campaign is sending, not scheduled.
+      Math.max(0, sendAt.getTime() - Date.now() - 250),
     );
     expect(record.status).toBe('scheduled');
     expect(record.sendAt).toBe(sendAt.toISOString());
