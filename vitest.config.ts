@@ -4,8 +4,11 @@ import { CHROMIUM_INSTALL_HINT, findChromium } from './test/support/chromium.ts'
 // The browser tier needs a Chromium; a machine with only Node runs the other tiers and says plainly that
 // this one was skipped (CI has one, and .ci/run refuses to go on without it).
 const chromium = findChromium();
-const wantsBrowser = !process.argv.some((a) => a === 'unit' || a === 'integ');
+const wantsBrowser = !process.argv.some((a) => /^(--project=)?(unit|integ)$/.test(a));
 if (chromium) process.env.CHROMIUM_PATH = chromium;
+else if (wantsBrowser && process.env.CI)
+  // In CI a skipped tier would pass unseen: refuse instead.
+  throw new Error(`CI is set and no Chromium was found for the browser tier: ${CHROMIUM_INSTALL_HINT}.`);
 else if (wantsBrowser)
   console.warn(`\n  Browser tier SKIPPED: no Chromium found. To run it, ${CHROMIUM_INSTALL_HINT}.\n`);
 

@@ -388,6 +388,11 @@ export class LocalEngine implements Orchestrator {
     this.running.delete(executionArn);
   }
 
+  /** How many task handlers of the execution are running now (0 once `stop` has returned). */
+  runningTasks(executionArn: string): number {
+    return this.running.get(executionArn)?.size ?? 0;
+  }
+
   async status(executionArn: string): Promise<ExecutionStatus> {
     const execution = this.executions.get(executionArn);
     if (!execution) throw new Error(`No execution ${executionArn}`);

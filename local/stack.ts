@@ -63,6 +63,11 @@ export interface LocalStackOptions {
    * everything else keeps the real clock, as the engine's own timestamps do.
    */
   abTestClock?: () => Date;
+  /**
+   * The time every core step reads (tests move it forward to stand for time that passed while the engine
+   * was down); the engine's own Wait states keep the real clock (see waitTimeOverrides).
+   */
+  clock?: () => Date;
   retryIntervalOverrides?: Record<string, number | number[]>;
   maxInFlight?: number;
   /** Whether the Map children share the campaign's rate (default true; the benchmark's "before" is false). */
@@ -236,6 +241,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const deps = createAppDeps(config, {
       ...(options.emails ? { emails: options.emails } : {}),
       ...(options.logSink ? { logSink: options.logSink } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     logger = deps.logger;
     if (s3) await createBucket(deps.clients.s3, config.bucket);

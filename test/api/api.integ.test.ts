@@ -16,6 +16,7 @@ import { createCampaign } from '../../core/campaigns/service.ts';
 import { emptyCounts } from '../../core/campaigns/status.ts';
 import { UPLOAD_RULES } from '../../core/recipients/uploads.ts';
 import { clearInbox, inbox } from '../support/local-stack.ts';
+import { waitUntil } from '../support/wait.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
 
 const FROM = 'news@sixback.example';
@@ -505,11 +506,11 @@ describe('the sixback API', () => {
 
       // The local SES's Delivery events arrive asynchronously and join the report: let them land first,
       // so both reads below see the same outcomes.
-      for (let i = 0; i < 400; i++) {
-        const stats = await t.call('GET', `/v1/campaigns/${id}/stats`);
-        if ((stats.body.counts as { delivered: number }).delivered === 3) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitUntil(
+        'the three Delivery events in the stats',
+        async () => (await t.call('GET', `/v1/campaigns/${id}/stats`)).body.counts as { delivered: number },
+        (counts) => counts.delivered === 3,
+      );
       const link = await t.call('GET', `/v1/campaigns/${id}/report`);
       expect(link.body).toMatchObject({ campaignId: id, url: expect.stringMatching(/^http/) });
       const viaLink = await (await fetch(link.body.url as string)).text();
@@ -550,22 +551,28 @@ describe('the sixback API', () => {
       expect(cancelled.body.status).toBe('cancelled');
       await t.stack.engine.wait(created.body.executionArn as string);
       // The final counts are the report job's: wait for it as a client would.
-      let job = cancelled.body.job as Json;
-      for (let i = 0; job.status === 'running' && i < 600; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        job = (await t.call('GET', `/v1/jobs/${job.id}`)).body;
-      }
+      const started = cancelled.body.job as Json;
+      const job = await waitUntil(
+        'the report job to end',
+        async () => (await t.call('GET', `/v1/jobs/${started.id}`)).body,
+        (polled) => polled.status !== 'running',
+        30_000,
+        50,
+      );
       expect(job.status).toBe('succeeded');
       // Nothing was ever tried: every sendable row is not_sent with the reason, none failed.
       // The totals come with the report job, which runs beside the request: poll for them.
-      let counts: Record<string, number> = {};
-      for (const end = Date.now() + 10_000; Date.now() < end; ) {
-        const after = await t.call('GET', `/v1/campaigns/${id}`);
-        counts = (after.body.progress as { counts: Record<string, number> }).counts;
-        if (after.body.reportAvailable) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(counts).toMatchObject({ sent: 0, failed: 0, not_sent: 3 });
+      const after = await waitUntil(
+        'the report available',
+        async () => (await t.call('GET', `/v1/campaigns/${id}`)).body,
+        (campaign) => Boolean(campaign.reportAvailable),
+        10_000,
+      );
+      expect((after.progress as { counts: Record<string, number> }).counts).toMatchObject({
+        sent: 0,
+        failed: 0,
+        not_sent: 3,
+      });
       const link = await t.call('GET', `/v1/campaigns/${id}/report`);
       const csv = await (await fetch(link.body.url as string)).text();
       const states = csv

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopCampaign } from '../../core/campaigns/service.ts';
+import { waitFor, waitUntil } from '../support/wait.ts';
 import { type ApiTest, postUpload, startApiTest, TEMPLATE } from './support.ts';
 
 type Json = Record<string, unknown>;
@@ -29,15 +30,18 @@ describe('jobs', () => {
   /** Polls the job until it ends, keeping every progress seen. */
   async function finished(job: Json): Promise<{ job: Json; seen: Json[] }> {
     const seen: Json[] = [];
-    let current = job;
-    for (let i = 0; current.status === 'running' && i < 600; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const polled = await t.call('GET', `/v1/jobs/${current.id}`);
-      expect(polled.status).toBe(200);
-      current = polled.body;
-      seen.push(current);
-    }
-    return { job: current, seen };
+    if (job.status !== 'running') return { job, seen };
+    const done = await waitFor(
+      `job ${job.id} to end`,
+      async () => {
+        const polled = await t.call('GET', `/v1/jobs/${job.id}`);
+        expect(polled.status).toBe(200);
+        seen.push(polled.body);
+        return polled.body.status === 'running' ? undefined : polled.body;
+      },
+      30_000,
+    );
+    return { job: done, seen };
   }
 
   it('cancels at once (202) and writes the report in a job the client polls', async () => {
@@ -54,8 +58,13 @@ describe('jobs', () => {
     expect(created.status, created.text).toBe(201);
     const id = created.body.id as string;
     // Prepared (the file is read before the Wait): the report has every row to account for.
-    for (let i = 0; i < 200 && (await t.call('GET', `/v1/campaigns/${id}`)).body.status !== 'scheduled'; i++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(
+      'the campaign scheduled',
+      async () => (await t.call('GET', `/v1/campaigns/${id}`)).body.status,
+      (status) => status === 'scheduled',
+      10_000,
+      50,
+    );
 
     const cancel = await t.call('POST', `/v1/campaigns/${id}/cancel`);
     expect(cancel.status, cancel.text).toBe(202);

@@ -23,6 +23,7 @@ import {
   startTestStack,
   uploadCsv,
 } from '../support/local-stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const FROM = 'news@sixback.example';
 const DATA = { company: 'sixback', sender_name: 'The team' };
@@ -128,17 +129,20 @@ describe('a campaign on the local stack', () => {
   it('holds a scheduled campaign until its time, then sends', async () => {
     await clearInbox(stack);
     const recipientsKey = await uploadCsv(stack, 'scheduled.csv', sampleRecipientsCsv(5));
-    const sendAt = new Date(Date.now() + 4000);
+    // Far enough ahead that a loaded machine still prepares it before its time.
+    const sendAt = new Date(Date.now() + 6000);
     const created = await createCampaign(
       { templateId: 'welcome', recipientsKey, from: FROM, data: DATA, sendAt: sendAt.toISOString() },
       stack.campaignDeps,
     );
     // Checked and waiting: scheduled, nothing sent yet.
-    let record = await stack.deps.campaigns.get(created.id);
-    for (let i = 0; i < 40 && record.status !== 'scheduled'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      record = await stack.deps.campaigns.get(created.id);
-    }
+    const record = await waitUntil(
+      'the campaign scheduled',
+      () => stack.deps.campaigns.get(created.id),
+      (r) => r.status !== 'pending',
+      // Only until its send time: past it the campaign is sending, not scheduled.
+      Math.max(0, sendAt.getTime() - Date.now() - 250),
+    );
     expect(record.status).toBe('scheduled');
     expect(record.sendAt).toBe(sendAt.toISOString());
     expect(await inbox(stack)).toEqual([]);

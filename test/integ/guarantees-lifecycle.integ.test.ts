@@ -122,8 +122,12 @@ describe('delivery guarantees through stops, resumes and resends', () => {
         .filter((r) => r.state === 'not_sent')
         .every((r) => r.reason === 'not sent: cancelled by the user'),
     ).toBe(true);
-    // Nothing goes out once cancel returned.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing goes out once cancel returned. Not by sleeping and hoping a late send would show by then:
+    // only the execution's task handlers send, the stop waited for every one of them to return, so none
+    // is left that could send later.
+    const stopped = await stack.engine.wait(created.executionArn as string);
+    expect(stopped.status).toBe('ABORTED');
+    expect(stack.engine.runningTasks(created.executionArn as string)).toBe(0);
     expect(standin.accepted).toBe(acceptedAtCancel);
     // The report can be asked for again: it is not rebuilt.
     expect((await reportCampaign(created.id, stack.campaignDeps)).reportKey).toBe(cancelled.reportKey);

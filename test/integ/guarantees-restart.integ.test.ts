@@ -52,11 +52,18 @@ describe('restart pickup of a schedule that passed while the engine was down', (
     } finally {
       await first.stop();
     }
-    // Down past the send time, by more than the ten seconds that count as late.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, sendAt - Date.now()) + 10_500));
+    // Nothing went out before the send time, and the stopped stack sends nothing.
     expect(standin.accepted).toBe(0);
 
-    const second = await startLocalStack(options);
+    // Down past the send time, by more than the ten seconds that count as late: rather than sleep 12 s,
+    // the restarted stack's clock reads 10.5 s past the send time, and for its engine the Wait on the
+    // send time is over (as it would be for the real clock by then).
+    const skew = Math.max(0, sendAt + 10_500 - Date.now());
+    const second = await startLocalStack({
+      ...options,
+      clock: () => new Date(Date.now() + skew),
+      waitTimeOverrides: { WaitUntilSendTime: 0 },
+    });
     try {
       expect(second.restarted.map((c) => c.id)).toEqual([id]);
       const execution = second.engine.list()[0];

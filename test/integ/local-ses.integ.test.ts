@@ -27,6 +27,7 @@ import {
   startTestStack,
   uploadCsv,
 } from '../support/local-stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const FROM = 'news@sixback.example';
 const SIMULATOR = ['success', 'bounce', 'ooto', 'complaint', 'suppressionlist'].map(
@@ -43,17 +44,6 @@ const client = (url: string) =>
 
 const campaignOfEvent = (event: SesEventBridgeEvent) =>
   (event.detail.mail.tags as Record<string, string[]> | undefined)?.campaign?.[0];
-
-/** Waits until `check` holds, polling (no fixed sleep). */
-async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('a campaign on the local SES', () => {
   let stack: LocalStack;
@@ -180,11 +170,11 @@ describe('a campaign on the local SES', () => {
     expect(clicked.status).toBe(302);
     expect(clicked.headers.get('location')).toBe('https://example.com/offer?a=1&b=2');
 
-    const events = await until(
+    const events = await waitUntil(
+      'open and click events',
       async () => received.filter((e) => campaignOfEvent(e) === campaign.id),
       (list) =>
         list.some((e) => e.detail.eventType === 'Click') && list.some((e) => e.detail.eventType === 'Open'),
-      'open and click events',
     );
     const open = events.find((e) => e.detail.eventType === 'Open') as SesEventBridgeEvent;
     expect(open['detail-type']).toBe('Email Opened');
@@ -201,10 +191,10 @@ describe('a campaign on the local SES', () => {
     expect(click.detail.mail.tags).toMatchObject({
       'ses:configuration-set': [`${LOCAL_CONFIGURATION_SET}-tracked`],
     });
-    const record = await until(
+    const record = await waitUntil(
+      'open and click counted',
       () => stack.deps.campaigns.get(campaign.id),
       (r) => (r.events?.open ?? 0) >= 1 && (r.events?.click ?? 0) >= 1,
-      'open and click counted',
     );
     expect(record.events).toMatchObject({ send: 1, delivery: 1, open: 1, click: 1 });
   });

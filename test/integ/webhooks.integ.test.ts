@@ -11,21 +11,12 @@ import type { LocalWebhookPublisher } from '../../core/webhooks/publish.ts';
 import { verifySignature } from '../../core/webhooks/signature.ts';
 import { type ApiTest, startApiTest } from '../api/support.ts';
 import { runCampaign, saveTemplate, uploadCsv } from '../support/local-stack.ts';
+import { waitFor } from '../support/wait.ts';
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   event: { id: string; type: string; data: Record<string, unknown> };
-}
-
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('webhooks on the local stack', () => {
@@ -94,7 +85,7 @@ describe('webhooks on the local stack', () => {
 
     const ofCampaign = (type: string) =>
       received.filter((r) => r.event.type === type && (r.event.data.campaignId ?? null) === campaign.id);
-    const statuses = await until('the completed status change', () => {
+    const statuses = await waitFor('the completed status change', () => {
       const seen = ofCampaign('campaign.status_changed').map(
         (r) => `${r.event.data.from}->${r.event.data.to}`,
       );
@@ -103,7 +94,7 @@ describe('webhooks on the local stack', () => {
     expect(new Set(statuses)).toEqual(new Set(['pending->sending', 'sending->completed']));
     const recipientsOf = (type: string) =>
       ofCampaign(type).flatMap((r) => r.event.data.recipients as string[]);
-    await until('the recipient events', () =>
+    await waitFor('the recipient events', () =>
       recipientsOf('recipient.complained').length > 0 && recipientsOf('recipient.bounced').length > 0
         ? true
         : undefined,

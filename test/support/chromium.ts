@@ -26,7 +26,7 @@ export const CHROMIUM_INSTALL_HINT =
 
 /** The browser tests' launch path: what vitest.config.ts found, passed on in the environment. */
 export function chromiumPath(): string {
-  const path = process.env.CHROMIUM_PATH ?? findChromium();
+  const path = findChromium();
   if (!path) throw new Error(`No Chromium for the browser tests: ${CHROMIUM_INSTALL_HINT}.`);
   return path;
 }

@@ -47,17 +47,5 @@ export function countStates(rows: Record<string, string>[]): Record<string, numb
   return out;
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-  everyMs = 50,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+// The shared poller; re-exported for the delivery-guarantee tests that import it from here.
+export { waitFor } from './wait.ts';

@@ -15,6 +15,7 @@ import { createCampaign } from '../../core/campaigns/service.ts';
 import { isFinal } from '../../core/campaigns/status.ts';
 import { type LocalStackOptions, startLocalStack } from '../../local/stack.ts';
 import { readObject, saveTemplate, uploadCsv } from './local-stack.ts';
+import { waitFor } from './wait.ts';
 
 interface Request {
   seq: number;
@@ -52,11 +53,16 @@ async function answer(message: Request): Promise<Record<string, unknown>> {
     case 'get':
       return { record: await stack.deps.campaigns.get(message.id as string) };
     case 'waitFinal': {
-      for (;;) {
-        const record = await stack.deps.campaigns.get(message.id as string);
-        if (isFinal(record.status) || record.status === 'completed') return { record };
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const record = await waitFor(
+        `campaign ${message.id} in a final status`,
+        async () => {
+          const polled = await stack.deps.campaigns.get(message.id as string);
+          return isFinal(polled.status) || polled.status === 'completed' ? polled : undefined;
+        },
+        // Inside the integ tier's 180 s test timeout, so a campaign that never ends says so.
+        150_000,
+      );
+      return { record };
     }
     case 'report': {
       const record = await stack.deps.campaigns.get(message.id as string);

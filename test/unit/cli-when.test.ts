@@ -35,14 +35,10 @@ describe('--at', () => {
       'is in the past: that is 2026-12-01 08:00 in Europe/Paris, and it is now 2026-12-01 09:50 there',
     ],
   ])('refuses %j, naming the flag', (at, why) => {
-    try {
-      resolveAt(at, 'Europe/Paris', NOW);
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(CliError);
-      expect((error as Error).message).toContain(`--at "${at}"`);
-      expect((error as Error).message).toContain(why);
-    }
+    const resolve = () => resolveAt(at, 'Europe/Paris', NOW);
+    expect(resolve).toThrow(CliError);
+    expect(resolve).toThrow(`--at "${at}"`);
+    expect(resolve).toThrow(why);
   });
 });
 

@@ -10,6 +10,7 @@ import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender
 import { MemoryLedger } from '../../core/sending/ledger.ts';
 import { LearntRates, type SenderDeps, sendBatch } from '../../core/sending/send-batch.ts';
 import { CompiledTemplateCache } from '../../core/templates/render.ts';
+import { afterPendingPromises, waitFor } from '../support/wait.ts';
 
 const TEMPLATE = {
   id: 'plain',
@@ -109,7 +110,9 @@ describe('sendBatch guarantees', () => {
     };
     const ses = new FakeSes();
     const running = sendBatch(batch(100), deps(ses, ledger, { maxInFlight: 4, ledgerGroupSize: 5 }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Here the sender waits only on promises (sleep is stubbed, the 60 s flush timer never fires): once
+    // every queued continuation has run it has sent all it will before the ledger answers. No guessed delay.
+    await afterPendingPromises();
     // 4 in flight + 2 groups of 5: SES has accepted at most 14 messages the ledger does not know.
     expect(ses.sent.length).toBeLessThanOrEqual(14);
     expect(ses.sent.length).toBeGreaterThanOrEqual(10);
@@ -180,7 +183,8 @@ describe('sendBatch guarantees', () => {
       if (n === 1) await slow;
     });
     const first = sendBatch(batch(5), deps(ses, ledger, { maxInFlight: 1 }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // In its first send, so it holds the batch's lease.
+    await waitFor('the first attempt sending', () => ses.calls === 1, 5000, 1);
     // A second attempt while the first is still sending (a retry after a Task timeout, a redelivery).
     await expect(sendBatch(batch(5), deps(ses, ledger))).rejects.toMatchObject({ name: 'SesTransientError' });
     release();

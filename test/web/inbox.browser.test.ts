@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SesEventBridgeEvent } from '../../local/ses/events.ts';
 import { eventTypesFor, type LocalSes, startLocalSes } from '../../local/ses/server.ts';
 import { chromiumPath } from '../support/chromium.ts';
+import { waitFor } from '../support/wait.ts';
 
 let browser: Browser;
 let ses: LocalSes;
@@ -21,14 +22,6 @@ let landing: Server;
 let landingUrl: string;
 let directory: string;
 const events: SesEventBridgeEvent[] = [];
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'sixback-inbox-'));
@@ -112,18 +105,22 @@ describe('the local SES inbox in a browser', () => {
     // The message's markup renders, its script does not run.
     await expect(frame.locator('#greeting').textContent()).resolves.toBe('Dear reader 7');
     const id = (await page.locator('tr:has(th:text("Message ID")) td').textContent()) as string;
-    await until(
-      () => events.some((e) => e.detail.eventType === 'Open' && e.detail.mail.messageId === id),
+    await waitFor(
       'the Open event',
+      () => events.some((e) => e.detail.eventType === 'Open' && e.detail.mail.messageId === id),
+      20_000,
+      25,
     );
 
     const [popup] = await Promise.all([page.waitForEvent('popup'), frame.locator('#offer').click()]);
     await popup.waitForLoadState();
     expect(popup.url()).toBe(landingUrl);
     expect(await popup.locator('h1').textContent()).toBe('Landed');
-    await until(
-      () => events.some((e) => e.detail.eventType === 'Click' && e.detail.mail.messageId === id),
+    await waitFor(
       'the Click event',
+      () => events.some((e) => e.detail.eventType === 'Click' && e.detail.mail.messageId === id),
+      20_000,
+      25,
     );
     const click = events.find((e) => e.detail.eventType === 'Click') as SesEventBridgeEvent;
     expect(click.detail.click).toMatchObject({ link: landingUrl });

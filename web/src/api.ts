@@ -152,13 +152,6 @@ export interface Page<T> {
   cursor?: string | null;
 }
 
-export interface PreviewResult {
-  subject: string;
-  html: string;
-  text: string;
-  variables?: Record<string, unknown>;
-}
-
 export type { JobView, SuppressionEntry, SuppressionReason };
 
 /**

@@ -95,8 +95,3 @@ export async function loadPartials(
   };
   return resolvePartials(content, load, parseTemplatePart);
 }
-
-/** Top-level variables of a template, for the campaign form's column check. */
-export function templateVariables(content: TemplateContent): string[] {
-  return compileTemplate(content).variables;
-}
