@@ -37,6 +37,8 @@ const NAMED: Record<string, string> = {
 
 /** An entity's replacement (the name or number between `&` and `;`), or `whole` when it names nothing. */
 function entityText(whole: string, entity: string): string {
+  // The one entity escaped output is full of (every & in an address), without lower-casing it.
+  if (entity === 'amp') return '&';
   if (entity[0] === '#') {
     const code =
       entity[1] === 'x' || entity[1] === 'X'
@@ -158,7 +160,9 @@ export function linkLabel(inner: string): { label: string; shown: string } {
 export function linkTextOf(rawHref: string, { label, shown }: { label: string; shown: string }) {
   const href = decodeEntities(rawHref.trim());
   if (!href || href.startsWith('#') || /^javascript:/i.test(href)) return label;
-  const target = href.replace(/^mailto:/i, '');
+  // (Only an address starting with m or M can start with mailto:, so the others skip the regex.)
+  const first = href.charCodeAt(0) | 0x20;
+  const target = first === 109 /* m */ ? href.replace(/^mailto:/i, '') : href;
   if (!shown || shown === href || shown === target) return href;
   return `${label} (${href})`;
 }

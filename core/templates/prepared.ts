@@ -238,8 +238,6 @@ export class PreparedHtml {
 
   private jsonPieces(items: (Static | string)[]): { pieces: JsonPieces; bytes: number } | undefined {
     const pieces: JsonPieces = new Array(items.length);
-    // A template outputs a few values many times (a member id in every link): each escaped once.
-    const escaped = new Map<string, string>();
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Static | string;
@@ -248,12 +246,8 @@ export class PreparedHtml {
         bytes += item.json.length;
         continue;
       }
-      let inner = escaped.get(item);
-      if (inner === undefined) {
-        if (splitsSurrogates(item)) return undefined;
-        inner = jsonInner(item);
-        escaped.set(item, inner);
-      }
+      if (splitsSurrogates(item)) return undefined;
+      const inner = jsonInner(item);
       pieces[i] = inner;
       // A UTF-16 unit is at most 3 UTF-8 bytes.
       bytes += 3 * inner.length;
