@@ -127,8 +127,12 @@ function writePieces(pieces: readonly (Uint8Array | string)[], buffer: Buffer, a
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i] as Uint8Array | string;
     if (typeof piece !== 'string') {
-      buffer.set(piece, at);
-      at += piece.length;
+      const n = piece.length;
+      // Most static pieces between two outputs are short (`, `, `</td><td>`): a loop costs less than
+      // the call into TypedArray.prototype.set.
+      if (n > 32) buffer.set(piece, at);
+      else for (let k = 0; k < n; k++) buffer[at + k] = piece[k] as number;
+      at += n;
     } else if (piece.length > 24) at += buffer.write(piece, at);
     else {
       // A short value (a name, an id): copying ASCII by hand costs less than a call into the encoder.
