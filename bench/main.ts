@@ -168,6 +168,8 @@ try {
   );
 
   const ratios: Record<string, number> = {};
+  /** The ceiling's own CPU per email, to set against sixback's (what the ceiling does not do). */
+  let ceilingCpu: { threads: number; process: number; standin: number } | undefined;
   const referenceRates: Record<string, number> = {};
   if (referenceSize > 0) {
     const reference = async (label: string, options: Partial<Parameters<typeof runPipeline>[0]>) => {
@@ -191,6 +193,14 @@ try {
         `${'ceiling: unsigned POSTs'.padEnd(34)} ${fmt(referenceSize).padStart(9)} ${fmt(ceiling.emailsPerSecond).padStart(34)} e/s`,
       );
       referenceRates.ceiling = ceiling.emailsPerSecond;
+      ceilingCpu = {
+        threads: Math.round(ceiling.threadsCpuUsPerEmail),
+        process: Math.round(ceiling.processCpuUsPerEmail),
+        standin: Math.round(ceiling.standinCpuUsPerEmail),
+      };
+      log(
+        `  ceiling cpu per email: sending threads ${fmt(ceilingCpu.threads)} us, whole process ${fmt(ceilingCpu.process)} us, stand-in ${fmt(ceilingCpu.standin)} us`,
+      );
       ratios.ceilingToSixback = ceiling.emailsPerSecond / same.emailsPerSecond;
       ratios.sixbackToCeiling = same.emailsPerSecond / ceiling.emailsPerSecond;
     }
@@ -330,6 +340,7 @@ try {
     ratios,
     referenceRates: Object.fromEntries(Object.entries(referenceRates).map(([k, v]) => [k, Math.round(v)])),
     referenceRecipients: referenceSize,
+    ...(ceilingCpu ? { ceilingCpuUsPerEmail: ceilingCpu } : {}),
     pacing,
   });
 } finally {

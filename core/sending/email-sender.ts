@@ -3,7 +3,7 @@
  * to `EmailSender`; the SES SDK client is one implementation, test stand-ins are others.
  */
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { JsonPieces } from '../templates/prepared.ts';
+import type { PreparedJson } from '../templates/prepared.ts';
 
 export interface OutgoingEmail {
   from: string;
@@ -19,7 +19,7 @@ export interface OutgoingEmail {
    * `html` and `text` as the contents of their SendEmail JSON strings, pre-encoded where they are static
    * (core/templates/prepared.ts); the same text, so a sender may use them or ignore them.
    */
-  json?: { html: JsonPieces; text: JsonPieces } | undefined;
+  json?: PreparedJson | undefined;
 }
 
 export interface EmailSender {

@@ -119,12 +119,23 @@ const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 const splitsSurrogates = (s: string) =>
   s.length > 0 && (isLowSurrogate(s.charCodeAt(0)) || isHighSurrogate(s.charCodeAt(s.length - 1)));
 
+/**
+ * The html and text as SendEmail JSON pieces, with the most UTF-8 bytes each can take (counted while the
+ * pieces are made, so a transport sizing its buffer need not walk them again).
+ */
+export interface PreparedJson {
+  html: JsonPieces;
+  text: JsonPieces;
+  htmlBytes?: number | undefined;
+  textBytes?: number | undefined;
+}
+
 export interface PreparedRender {
   html: string;
   text: string;
   /** The html and text as SendEmail JSON pieces; undefined when this recipient's values need the slow
    * path (a surrogate pair across a boundary). Without `withText`, `text` is '' and its pieces too. */
-  json: { html: JsonPieces; text: JsonPieces } | undefined;
+  json: PreparedJson | undefined;
   /** Whether the text was filled from a derived template (false: htmlToText). */
   derived: boolean;
 }
@@ -186,8 +197,16 @@ export class PreparedHtml {
     const text = derived?.text ?? (withText ? htmlToText(html) : '');
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
-      const htmlPieces = this.jsonPieces(items);
-      if (htmlPieces) json = { html: htmlPieces, text: derived ? derived.json : [jsonInner(text)] };
+      const html = this.jsonPieces(items);
+      if (html) {
+        const whole = derived ? undefined : jsonInner(text);
+        json = {
+          html: html.pieces,
+          htmlBytes: html.bytes,
+          text: derived ? derived.json : [whole as string],
+          textBytes: derived ? derived.bytes : 3 * (whole as string).length,
+        };
+      }
     }
     return { html, text, json, derived: derived !== undefined };
   }
@@ -217,15 +236,23 @@ export class PreparedHtml {
     return { items, key };
   }
 
-  private jsonPieces(items: (Static | string)[]): JsonPieces | undefined {
+  private jsonPieces(items: (Static | string)[]): { pieces: JsonPieces; bytes: number } | undefined {
     const pieces: JsonPieces = new Array(items.length);
+    let bytes = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Static | string;
-      if (typeof item !== 'string') pieces[i] = item.json;
-      else if (splitsSurrogates(item)) return undefined;
-      else pieces[i] = jsonInner(item);
+      if (typeof item !== 'string') {
+        pieces[i] = item.json;
+        bytes += item.json.length;
+        continue;
+      }
+      if (splitsSurrogates(item)) return undefined;
+      const inner = jsonInner(item);
+      pieces[i] = inner;
+      // A UTF-16 unit is at most 3 UTF-8 bytes.
+      bytes += 3 * inner.length;
     }
-    return pieces;
+    return { pieces, bytes };
   }
 
   private textTemplate(walk: Walk): TextTemplate | undefined {
@@ -239,7 +266,7 @@ export class PreparedHtml {
   }
 
   /** The recipient's text from the derived template, or undefined when a rule says htmlToText must decide. */
-  private fillText(walk: Walk): { text: string; json: JsonPieces } | undefined {
+  private fillText(walk: Walk): { text: string; json: JsonPieces; bytes: number } | undefined {
     const template = this.textTemplate(walk);
     if (template === undefined) return undefined;
     const values: string[] = [];
@@ -250,24 +277,34 @@ export class PreparedHtml {
     }
     let text = '';
     const json: JsonPieces = [];
+    let bytes = 0;
+    // What each distinct value shows as, and its escaped form: the same few values fill most outputs.
+    const filled = new Map<string, TextPiece>();
     for (const part of template.parts) {
       if ('json' in part) {
         text += part.text;
         json.push(part.json);
+        bytes += part.json.length;
         continue;
       }
-      let inserted: string | undefined;
-      if ('value' in part) inserted = values[part.value] as string;
-      else {
-        inserted = fillLink(part.link, values);
-        if (inserted === undefined || inserted.includes('<')) return undefined;
+      let piece: TextPiece | undefined;
+      if ('value' in part) {
+        const inserted = values[part.value] as string;
+        piece = filled.get(inserted);
+        if (piece === undefined) {
+          piece = textPiece(inserted);
+          filled.set(inserted, piece);
+        }
+      } else {
+        const inserted = fillLink(part.link, values);
+        piece = inserted === undefined || inserted.includes('<') ? NO_PIECE : textPiece(inserted);
       }
-      const shown = textValue(inserted);
-      if (shown === undefined || splitsSurrogates(shown)) return undefined;
-      text += shown;
-      json.push(jsonInner(shown));
+      if (piece === NO_PIECE) return undefined;
+      text += piece.shown;
+      json.push(piece.json);
+      bytes += 3 * piece.json.length;
     }
-    return { text, json };
+    return { text, json, bytes };
   }
 
   /** The safety net found a difference: htmlToText makes every text of this template from now on. */
@@ -305,7 +342,7 @@ function fillLink(link: Link, values: string[]): string | undefined {
  * undefined when it is empty, ends in a partial entity, or has whitespace other than single inner spaces.
  */
 function textValue(inserted: string): string | undefined {
-  if (inserted === '' || PARTIAL_ENTITY.test(inserted)) return undefined;
+  if (inserted === '' || endsInPartialEntity(inserted)) return undefined;
   const shown = inserted.includes('&') ? decodeEntities(inserted) : inserted;
   const n = shown.length;
   if (n === 0 || isSpace(shown.charCodeAt(0)) || isSpace(shown.charCodeAt(n - 1))) return undefined;
@@ -317,6 +354,35 @@ function textValue(inserted: string): string | undefined {
     }
   }
   return shown;
+}
+
+/**
+ * Whether s ends in what could be the start of an entity: PARTIAL_ENTITY.test(s), as a scan back from the
+ * last `&` (no `&` is in the class after it, so only the last one can start the match).
+ */
+export function endsInPartialEntity(s: string): boolean {
+  const at = s.lastIndexOf('&');
+  if (at === -1) return false;
+  for (let i = at + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // [#0-9a-z] under the i flag (no u flag: A-Z, nothing outside ASCII).
+    if (!(c === 35 || (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90))) return false;
+  }
+  return true;
+}
+
+/** A value or link text as it goes into the text part: shown and JSON-escaped, or NO_PIECE (the rules say
+ * htmlToText must decide). */
+interface TextPiece {
+  shown: string;
+  json: string;
+}
+const NO_PIECE: TextPiece = { shown: '', json: '' };
+
+function textPiece(inserted: string): TextPiece {
+  const shown = textValue(inserted);
+  if (shown === undefined || splitsSurrogates(shown)) return NO_PIECE;
+  return { shown, json: jsonInner(shown) };
 }
 
 /** The derived text template of one combination's pieces, or undefined when the rules rule it out. */

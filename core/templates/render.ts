@@ -16,7 +16,7 @@ import {
   safeLiquidOptions,
   type TemplatePart,
 } from './partials.ts';
-import { type JsonPieces, jsonInner, PreparedHtml } from './prepared.ts';
+import { type JsonPieces, jsonInner, PreparedHtml, type PreparedJson } from './prepared.ts';
 
 export interface TemplateContent {
   subject: string;
@@ -71,7 +71,7 @@ export interface RenderedEmail {
   text: string;
   /** The html and text as SendEmail JSON pieces (static parts encoded once per template), when the fast
    * path rendered them; a transport may write these instead of escaping html and text itself. */
-  json?: { html: JsonPieces; text: JsonPieces } | undefined;
+  json?: PreparedJson | undefined;
 }
 
 /** Variables sixback fills in itself for every recipient. */
@@ -342,7 +342,11 @@ export function renderTemplate(
           return { subject: subject.trim(), html: quick.html, text: quick.text, json: quick.json };
         }
         const text = part('text', engines.text, compiled.text);
-        const json = quick.json && { html: quick.json.html, text: [jsonInner(text)] };
+        const json = quick.json && {
+          html: quick.json.html,
+          htmlBytes: quick.json.htmlBytes,
+          text: [jsonInner(text)],
+        };
         return { subject: subject.trim(), html: quick.html, text, json };
       }
     }

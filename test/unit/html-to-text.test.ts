@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEntities, htmlToText } from '../../core/templates/html-to-text.ts';
 import { compileTemplate, renderTemplate } from '../../core/templates/render.ts';
@@ -95,6 +96,38 @@ describe('htmlToText rules', () => {
       expect(decodeEntities(text)).toBe(referenceDecode(text));
     }
   });
+
+  it('decodes entities as the regex definition does, for generated text (the scan from & to &)', () => {
+    // Entity-shaped pieces: `&`, maybe `#`, maybe `x`/`X`, a run of letters and digits of both cases
+    // (hex and not), maybe `;`: every alternative of the definition, cut short, overlong, out of range.
+    const entityish = fc
+      .tuple(
+        fc.constantFrom('', '#', '#x', '#X', 'x'),
+        fc.array(fc.constantFrom('0', '9', 'a', 'f', 'A', 'F', 'g', 'G', 'm', 'p', 'z', 'Z'), {
+          maxLength: 5,
+        }),
+        fc.constantFrom('', ';', ';;', '&'),
+      )
+      .map(([head, run, tail]) => `&${head}${run.join('')}${tail}`);
+    const piece = fc.oneof(
+      entityish,
+      fc.constantFrom('&amp;', '&AMP;', '&nbsp;', '&euro;', '&constructor;', '&#99999999999999999999999;'),
+      fc.constantFrom('&', '#', ';', 'a', ' ', 'é', '😀', '\ud83d'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const text = pieces.join('');
+        expect(decodeEntities(text)).toBe(referenceDecode(text));
+      }),
+      { numRuns: 5_000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        expect(decodeEntities(text)).toBe(referenceDecode(text));
+      }),
+      { numRuns: 2_000 },
+    );
+  }, 60_000);
 
   it('makes runs of blanks one space, trims lines and keeps at most one empty line', () => {
     expectText(

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { encodedBodyBound, sendEmailBody, writeEncodedBody } from '../../core/aws/fast/ses-transport.ts';
 import type { OutgoingEmail } from '../../core/sending/email-sender.ts';
 import { htmlToText } from '../../core/templates/html-to-text.ts';
-import { type JsonPieces, jsonInner, PreparedHtml } from '../../core/templates/prepared.ts';
+import {
+  endsInPartialEntity,
+  type JsonPieces,
+  jsonInner,
+  PreparedHtml,
+} from '../../core/templates/prepared.ts';
 import {
   compileTemplate,
   FAST_RENDER_CHECKS,
@@ -163,6 +168,13 @@ describe('the prepared HTML part', () => {
           if (quick.json) {
             expect(`"${joined(quick.json.html)}"`).toBe(JSON.stringify(reference));
             expect(`"${joined(quick.json.text)}"`).toBe(JSON.stringify(quick.text));
+            // The byte counts a transport sizes its buffer by hold every byte of the pieces.
+            expect(Buffer.byteLength(joined(quick.json.html))).toBeLessThanOrEqual(
+              quick.json.htmlBytes as number,
+            );
+            expect(Buffer.byteLength(joined(quick.json.text))).toBeLessThanOrEqual(
+              quick.json.textBytes as number,
+            );
           }
         }
       }),
@@ -220,6 +232,36 @@ describe('the prepared HTML part', () => {
     const quick = prepared.render({ v: 'x' });
     expect(quick?.derived).toBe(false);
     expect(quick?.text).toBe('x');
+  });
+});
+
+describe('endsInPartialEntity', () => {
+  it('is /&[#0-9a-z]*$/i.test for generated text', () => {
+    const char = fc.constantFrom(
+      '&',
+      '#',
+      '0',
+      '9',
+      'a',
+      'z',
+      'A',
+      'Z',
+      ';',
+      ' ',
+      '-',
+      'é',
+      'ſ',
+      'K',
+      '\u212a',
+      '\n',
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 12 }), (chars) => {
+        const s = chars.join('');
+        expect(endsInPartialEntity(s)).toBe(/&[#0-9a-z]*$/i.test(s));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 
