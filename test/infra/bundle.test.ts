@@ -78,7 +78,7 @@ describe('Lambda bundles', () => {
       const script = `
         const { handler } = await import(${JSON.stringify(url)});
         const out = await handler({ Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: 'junk' }] }, {});
-        process.stdout.write(JSON.stringify(out));
+        process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
       `;
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
@@ -102,7 +102,15 @@ describe('Lambda bundles', () => {
           AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
         },
       });
-      expect(JSON.parse(stdout)).toMatchObject({ batchItemFailures: [], ignored: 1 });
+      // stdout also carries the function's own JSON log lines (Powertools on Lambda), then the result.
+      const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+      const result = lines.find((line) => line.startsWith('RESULT '));
+      expect(JSON.parse((result ?? 'RESULT null').slice('RESULT '.length))).toMatchObject({
+        batchItemFailures: [],
+        ignored: 1,
+      });
+      const logs = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      expect(logs).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'container started' }));
       const subsegment = await waitFor(
         'the subsegment',
         () => documents.find((d) => d.name === '## ses-events'),
