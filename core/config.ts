@@ -60,10 +60,10 @@ export const SixbackConfigSchema = z.object({
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the
    * thin signed transport (core/aws/fast/dynamo-rpc.ts). */
   dynamoTransport: z.enum(['sdk', 'fast']).default('fast'),
-  /** The Map children share the campaign's rate through the ledger's rate windows
-   * (core/sending/rate-budget.ts); false keeps each to its equal share, as before. */
-  // Off by default: a sliding one-second window can see up to one extra 200 ms budget window of sends
-  // (1.2x the rate), which SES would throttle; the per-batch limiter keeps every second within the rate.
+  /** The Map children share the campaign's rate through one slot grid counted in the ledger table
+   * (core/sending/rate-budget.ts: no sliding second above the rate); false keeps each to its equal share. */
+  // Off by default: measured on a loaded machine it gave up too many slots (senders woken over 10 ms late)
+  // to reach 0.95 of the limit (docs/benchmarks.md, Pacing); the per-batch limiter stays the default.
   sharedRate: z.boolean().default(false),
   /** Link to the console page of an execution, or undefined locally. */
   consoleBaseUrl: z.string().optional(),

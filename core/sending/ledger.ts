@@ -39,10 +39,11 @@ export interface Ledger {
    */
   claim?(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean>;
   /**
-   * The campaign-wide rate's shared counter (RateWindowStore): adds n to window `window`'s count and
-   * returns the count after, atomically. Absent: every child keeps to its equal share.
+   * The campaign-wide rate's shared counter of chunks (RateSlotStore in core/sending/rate-budget.ts):
+   * returns the counter and adds one if it is at `from` or past it, else returns `from` and sets it to
+   * `from + 1`, atomically. Absent: every child keeps to its equal share.
    */
-  addRateWindow?(campaignId: string, run: number, window: number, n: number): Promise<number>;
+  claimRateChunk?(campaignId: string, run: number, from: number): Promise<number>;
   release?(campaignId: string, lease: string, owner: string): Promise<void>;
 }
 
@@ -66,11 +67,11 @@ export function ledgerPartition(campaignId: string, key: string): string {
 /** Lease items share the ledger table; their keys hold no "@", so they can never be a recipient's key. */
 export const leaseKey = (run: number, firstIndex: number) => `~batch:${run}:${firstIndex}`;
 
-/** The campaign-wide rate's counter for one window (core/sending/rate-budget.ts): a key with no "@" too. */
-export const rateWindowKey = (run: number, window: number) => `~rate:${run}:${window}`;
+/** The campaign-wide rate's chunk counter of one run (core/sending/rate-budget.ts): a key with no "@" too. */
+export const rateCounterKey = (run: number) => `~rate:${run}`;
 
-/** A window's counter is of no use a second later; the item says when it may go (epoch ms, as leases). */
-const RATE_WINDOW_KEEP_MS = 3_600_000;
+/** The counter is of no use once its run has ended; the item says when it may go (epoch ms, as leases). */
+const RATE_COUNTER_KEEP_MS = 86_400_000;
 
 export class DynamoLedger implements Ledger {
   constructor(
@@ -105,20 +106,53 @@ export class DynamoLedger implements Ledger {
     }
   }
 
-  async addRateWindow(campaignId: string, run: number, window: number, n: number): Promise<number> {
-    const key = rateWindowKey(run, window);
-    const attributes = await this.documents.update({
+  /** Counters last found behind the clock: the next claim on them tries moving them up first. */
+  private readonly behind = new Set<string>();
+
+  /**
+   * Two conditional updates, each one DynamoDB write: `ADD next 1` if the counter is at `from` or past it
+   * (it returns the value after), else `SET next = from + 1` if it is behind `from` or absent. When both
+   * conditions fail, another child moved the counter between them: try again.
+   */
+  async claimRateChunk(campaignId: string, run: number, from: number): Promise<number> {
+    const key = rateCounterKey(run);
+    const memo = `${campaignId}/${key}`;
+    const base = {
       TableName: this.table,
       Key: { campaignId: ledgerPartition(campaignId, key), key },
-      UpdateExpression: 'ADD #taken :n SET #expiresAt = if_not_exists(#expiresAt, :expires)',
-      ExpressionAttributeNames: { '#taken': 'taken', '#expiresAt': 'expiresAt' },
-      ExpressionAttributeValues: {
-        ':n': n,
-        ':expires': this.clock().getTime() + RATE_WINDOW_KEEP_MS,
-      },
-      ReturnValues: 'UPDATED_NEW',
-    });
-    return Number(attributes?.taken ?? Number.NaN);
+      ExpressionAttributeNames: { '#next': 'next', '#expiresAt': 'expiresAt' },
+    };
+    const expires = this.clock().getTime() + RATE_COUNTER_KEEP_MS;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const order = this.behind.has(memo) ? (['moveUp', 'add'] as const) : (['add', 'moveUp'] as const);
+      for (const step of order) {
+        try {
+          if (step === 'add') {
+            const attributes = await this.documents.update({
+              ...base,
+              UpdateExpression: 'ADD #next :one SET #expiresAt = :expires',
+              ConditionExpression: '#next >= :from',
+              ExpressionAttributeValues: { ':one': 1, ':from': from, ':expires': expires },
+              ReturnValues: 'UPDATED_NEW',
+            });
+            this.behind.delete(memo);
+            return Number(attributes?.next ?? Number.NaN) - 1;
+          }
+          await this.documents.update({
+            ...base,
+            UpdateExpression: 'SET #next = :after, #expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(#next) OR #next < :from',
+            ExpressionAttributeValues: { ':after': from + 1, ':from': from, ':expires': expires },
+          });
+          if (this.behind.size > 1000) this.behind.clear();
+          this.behind.add(memo);
+          return from;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+    }
+    throw new Error(`The rate counter ${key} of ${campaignId} kept moving under eight claims`);
   }
 
   async release(campaignId: string, lease: string, owner: string): Promise<void> {
@@ -178,12 +212,14 @@ export class MemoryLedger implements Ledger {
     this.leases.set(`${campaignId}/${lease}`, { owner, expiresAt: Date.now() + ttlMs });
     return true;
   }
-  readonly rateWindows = new Map<string, number>();
-  async addRateWindow(campaignId: string, run: number, window: number, n: number) {
-    const key = `${campaignId}/${rateWindowKey(run, window)}`;
-    const after = (this.rateWindows.get(key) ?? 0) + n;
-    this.rateWindows.set(key, after);
-    return after;
+  /** The rate counters (campaign/key to the next chunk), as DynamoLedger.claimRateChunk keeps them. */
+  readonly rateCounters = new Map<string, number>();
+  async claimRateChunk(campaignId: string, run: number, from: number) {
+    const key = `${campaignId}/${rateCounterKey(run)}`;
+    const at = this.rateCounters.get(key);
+    const q = at === undefined || at < from ? from : at;
+    this.rateCounters.set(key, q + 1);
+    return q;
   }
   async release(campaignId: string, lease: string, owner: string) {
     if (this.leases.get(`${campaignId}/${lease}`)?.owner === owner)

@@ -1,43 +1,65 @@
 /**
  * One send rate for the whole campaign, shared by its Map children (separate Lambdas on AWS, threads
  * locally), so a child that is starting or finishing lends its unused rate to the others instead of
- * letting it go to waste.
+ * letting it go to waste, and so that no sliding second ever carries more than the rate.
  *
- * Time is cut into windows of `windowMs` (on the epoch clock, which Lambda keeps in sync). Window w may
- * carry `cap(w)` sends, the campaign rate's share of it (whole numbers whose sum over any run of windows
- * is the rate times the time, to within one). A child takes tokens for the current window in chunks with
- * one atomic counter increment in a shared store (DynamoDB's `ADD` on an item per campaign and window);
- * the count before its increment says how many of its chunk fit under the cap. So in any window the
- * children together send at most cap(w), whatever their number, clocks being equal. Tokens left at the
- * end of a window are dropped, not carried, so no window ever sees more than its cap.
+ * The campaign's time is a grid of slots on the epoch clock (which Lambda keeps in sync), `slotMs` apart:
+ * a send may go only on a slot it holds, no earlier than the slot and at most `RATE_LATE_MS` after it, and
+ * no slot is ever held by two senders. The slots are a little further apart than 1000 / rate: by the time a
+ * send may be late plus twice the clocks' error (`RATE_SLACK_MS`), so the sends of any one second come from
+ * slots within a second plus that slack, and those are at most the rate. That holds for any alignment,
+ * any number of children, and children that crash holding slots (theirs simply go unused).
  *
- * Each child still paces itself (core/sending/rate-limiter.ts) at a little above its equal share, so a
- * window's tokens are spread over the window rather than sent in a burst at its start. If the store
- * fails, a child falls back to its equal share for that window: never faster than without the budget.
+ * Slots are handed out in chunks through one atomic counter per campaign run in the ledger table (a
+ * DynamoDB `UpdateItem ADD`, see RateSlotStore). A chunk is not a run of neighbouring slots, which a child
+ * could only use in a burst: the grid is cut into frames of `lanes x chunk` slots, and chunk j of a frame
+ * holds every `lanes`-th slot from its j-th, so a chunk comes due at one child's equal share of the rate.
+ * A child claims another chunk when a sender of it finds no slot held, so a child with more to send than
+ * its share (because another is idle) holds two chunks of a frame while the idle one holds none.
+ *
+ * A counter that has fallen behind the clock (no one claimed for a while) is moved up to the current frame
+ * rather than added to: slots that went by unclaimed are rate nobody used, and must not be sent late.
+ *
+ * What it gives up, by design: the slack (1.5% of the rate with RATE_SLACK_MS of 15), slots of a chunk a
+ * child claimed and then had no rows for (at most a chunk less one per batch), and slots whose sender woke
+ * more than RATE_LATE_MS late (a busy machine).
+ *
+ * Each child still paces itself (core/sending/rate-limiter.ts) a little above its equal share, and halves
+ * that on SES's 429s. If the store fails, a child takes a chunk of its own at its equal share: never faster
+ * than without the budget.
  */
 
-/** The shared counters: an atomic add that returns the count after it. */
-export interface RateWindowStore {
-  add(campaignId: string, run: number, window: number, n: number): Promise<number>;
+/** The shared counter of a campaign run's chunks. */
+export interface RateSlotStore {
+  /**
+   * Claims one chunk: if the counter is at `from` or past it, returns its value and adds one; otherwise
+   * returns `from` and sets the counter to `from + 1`. Atomic: no two claims ever get the same chunk.
+   */
+  claim(campaignId: string, run: number, from: number): Promise<number>;
 }
 
 export interface RateBudgetOptions {
-  store: RateWindowStore;
+  store: RateSlotStore;
   campaignId: string;
   run: number;
   /** The campaign's rate, emails per second, for all its children together. */
   rate: number;
-  /** The children at once (the Map's MaxConcurrency): sets the chunk so each takes about a few per window. */
+  /** The children at once (the Map's MaxConcurrency): the lanes of a frame, so a chunk comes due at a share. */
   children: number;
-  windowMs?: number;
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds (the same clock in every child). */
   now?: () => number;
-  /** How fast this child sends at most (its limiter's rate), emails per second; default childCeiling. */
-  paceRate?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const RATE_WINDOW_MS = 200;
+/** How late a send may go after its slot; a sender woken later gives the slot up and takes the next one. */
+export const RATE_LATE_MS = 10;
+/** How far two children's clocks may differ from the true time, each way (Lambda's clock is NTP-synced to
+ * well under a millisecond; threads of one process share one). */
+export const RATE_CLOCK_ERROR_MS = 2;
+/** What slots are spaced by beyond a second's share: lateness, both clocks' error and the clock's 1 ms tick. */
+export const RATE_SLACK_MS = RATE_LATE_MS + 2 * RATE_CLOCK_ERROR_MS + 1;
+/** How many claims a second the counter may take (one DynamoDB item: well under its 1,000 writes/s). */
+export const RATE_CLAIMS_PER_SECOND = 250;
 
 /**
  * How fast one of `children` children of a campaign at `rate` may go: above its equal share, so that while
@@ -52,127 +74,198 @@ export function childCeiling(rate: number, children: number): number {
   return share * (1 + headroom);
 }
 
-/** Sends window `w` may carry at `rate`: whole numbers that add up to the rate over any run of windows. */
-export function windowCap(rate: number, windowMs: number, w: number): number {
-  const perWindow = (rate * windowMs) / 1000;
-  return Math.floor((w + 1) * perWindow) - Math.floor(w * perWindow);
+/** The grid of a campaign run at `rate` with `children`: the same in every child, from the same inputs. */
+export interface RateGrid {
+  /** Milliseconds between slots. */
+  slotMs: number;
+  /** Chunks per frame. */
+  lanes: number;
+  /** Slots per chunk. */
+  chunk: number;
 }
 
-/** One window's tokens as this child sees them. */
-interface WindowState {
-  tokens: number;
-  /** The store granted less than asked: the window is used up for everyone. */
-  full: boolean;
-  asked: boolean;
-  refilling: Promise<void> | undefined;
+export function rateGrid(rate: number, children: number): RateGrid {
+  if (!(rate > 0)) throw new Error('the rate must be positive');
+  return {
+    slotMs: (1000 + RATE_SLACK_MS) / rate,
+    lanes: Math.max(1, Math.round(children)),
+    chunk: Math.max(1, Math.ceil(rate / RATE_CLAIMS_PER_SECOND)),
+  };
+}
+
+/** The slots of chunk `q`, in order: frame q / lanes, every lanes-th slot from lane q % lanes. */
+export function chunkSlots(grid: RateGrid, q: number): number[] {
+  const frame = Math.floor(q / grid.lanes);
+  const first = frame * grid.lanes * grid.chunk + (q - frame * grid.lanes);
+  return Array.from({ length: grid.chunk }, (_, k) => first + k * grid.lanes);
+}
+
+/**
+ * Where a counter behind the clock moves up to: the first chunk of the frame due at `at` (the claim's
+ * answer is expected then). Only slots due before `at` are skipped, and no claim could use those in time.
+ */
+export function currentChunk(grid: RateGrid, at: number): number {
+  const slot = Math.floor(at / grid.slotMs);
+  return Math.floor(slot / (grid.lanes * grid.chunk)) * grid.lanes;
 }
 
 export class CampaignRateBudget {
-  private readonly windowMs: number;
-  private readonly chunk: number;
+  readonly grid: RateGrid;
   private readonly now: () => number;
-  private readonly paceRate: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** The current window and the next (asked for ahead, so a window never starts with a store call). */
-  private readonly windows = new Map<number, WindowState>();
-  /** Store calls that failed (the child then kept to its equal share for that window). */
+  /** When this child's held slots are due (epoch ms), earliest first. */
+  private readonly held: number[] = [];
+  /** Claims on their way, and senders in take() with no slot to wait on. */
+  private inFlight = 0;
+  private waiting = 0;
+  /** Resolves when the next claim lands (a sender without a slot waits on it when a claim will serve it). */
+  private landed: Promise<void>;
+  private wake: () => void = () => {};
+  /** The store's round trip, as last seen (at least) and smoothed: how far ahead a claim aims. */
+  private roundTripMs = 0;
+  /** Sends still to come that have no slot yet (the worker loop's rows not yet started); default: some. */
+  private pending: () => number = () => 1;
+  private stopped: () => boolean = () => false;
+  /** How late this process's timers fire, smoothed: take() sets its timers that much early. */
+  private timerLateMs = 0;
+  /** The equal-share chunk a child takes alone when the store fails: when its next slot would be. */
+  private localNext = 0;
+  /** Store calls that failed (the child then kept to its equal share for that chunk). */
   storeFailures = 0;
-  /** Tokens taken from the store. */
-  taken = 0;
+  /** Chunks claimed from the store. */
+  claimed = 0;
+  /** Slots used, and slots given up (woken too late, or the child had nothing left to send on them). */
+  used = 0;
+  expired = 0;
   /** The most this child should send per second (childCeiling): its limiter's target. */
   readonly childCeiling: number;
 
   constructor(private readonly o: RateBudgetOptions) {
-    this.windowMs = o.windowMs ?? RATE_WINDOW_MS;
-    const perWindow = (o.rate * this.windowMs) / 1000;
-    // About four takes per child per window: few store calls, and little left unused when a child ends.
-    this.chunk = Math.max(1, Math.floor(perWindow / (4 * Math.max(1, o.children))));
+    this.grid = rateGrid(o.rate, o.children);
     this.now = o.now ?? Date.now;
     this.childCeiling = childCeiling(o.rate, o.children);
-    this.paceRate = o.paceRate ?? (() => this.childCeiling);
     this.sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.landed = new Promise((resolve) => {
+      this.wake = resolve;
+    });
   }
 
-  private state(w: number): WindowState {
-    let state = this.windows.get(w);
-    if (!state) {
-      state = { tokens: 0, full: false, asked: false, refilling: undefined };
-      this.windows.set(w, state);
-      // Tokens of a window that has ended are dropped, never carried.
-      for (const old of this.windows.keys()) if (old < w - 1) this.windows.delete(old);
-    }
-    return state;
+  /**
+   * How many sends are still to come beyond those waiting in take() (a child with none claims no more),
+   * and whether the caller is stopping (take() then returns at once, and the caller must not send).
+   */
+  setPending(pending: () => number, stopped?: () => boolean): void {
+    this.pending = pending;
+    if (stopped) this.stopped = stopped;
   }
 
-  /** Resolves when this child may send one email under the campaign's rate. */
+  /** Slots held and not yet used. */
+  get holding(): number {
+    return this.held.length;
+  }
+
+  /**
+   * Resolves when this child may send one email under the campaign's rate: at one of its slots, never
+   * before it and at most RATE_LATE_MS after it. The caller must send at once (no await in between).
+   */
   async take(): Promise<void> {
     for (;;) {
+      // Stopping (the batch met a systemic failure): the caller sees it and sends nothing.
+      if (this.stopped()) return;
       const now = this.now();
-      const w = Math.floor(now / this.windowMs);
-      const state = this.state(w);
-      // In the second half of a window, ask for the next one's first chunk: the store's latency then
-      // never holds the senders up at a window's start.
-      if (now - w * this.windowMs >= this.windowMs / 2) {
-        const next = this.state(w + 1);
-        if (!next.asked) void this.refill(w + 1, next, this.chunk);
+      while (this.held.length > 0 && (this.held[0] as number) < now - RATE_LATE_MS) {
+        this.held.shift();
+        this.expired++;
       }
-      if (state.tokens > 0) {
-        state.tokens--;
-        // Ask for the next chunk before this one runs out, so the store's latency is not a pause.
-        if (state.tokens * 2 < this.chunk && !state.full && this.wanted(w, state) > 0)
-          void this.refill(w, state, this.wanted(w, state));
-        return;
-      }
-      if (state.full) {
-        await this.sleep(Math.max(1, (w + 1) * this.windowMs - now));
+      const due = this.held.shift();
+      if (due === undefined) {
+        // Claims in flight bring a chunk each: start another only for senders they will not serve, so a
+        // child sending above its share is not held to one store round trip per chunk.
+        this.waiting++;
+        try {
+          if (this.inFlight * this.grid.chunk < this.waiting) await this.claim();
+          else await this.landed;
+        } finally {
+          this.waiting--;
+        }
         continue;
       }
-      await this.refill(w, state, Math.max(1, this.wanted(w, state)));
+      // The next chunk before this one runs out, so the store's latency is not a pause.
+      if (this.held.length === 0 && this.inFlight === 0 && this.pending() > 0) void this.claim();
+      // Aim the timer at the middle of the slot's allowance, less how late timers have been firing, so a
+      // process whose timers are always late still sends; one that fires early is waited out, never sent.
+      const wait = due + RATE_LATE_MS / 2 - this.timerLateMs - now;
+      if (wait > 0) {
+        await this.sleep(wait);
+        const late = this.now() - (now + wait);
+        this.timerLateMs = Math.min(1000, 0.8 * this.timerLateMs + 0.2 * Math.max(0, late));
+      }
+      const early = due - this.now();
+      if (early > 0) await this.sleep(early);
+      if (this.stopped()) return;
+      if (this.now() - due <= RATE_LATE_MS) {
+        this.used++;
+        return;
+      }
+      // Woken too late (a busy process): the slot is given up, never sent late.
+      this.expired++;
     }
   }
 
-  /** What this child can still send in window w beyond the tokens it holds, up to a chunk: tokens are
-   * dropped when their window ends, and ones taken but not sent are lost to the other children too. */
-  private wanted(w: number, state: WindowState): number {
-    const left = (w + 1) * this.windowMs - this.now();
-    return Math.min(this.chunk, Math.ceil((this.paceRate() * left) / 1000) - state.tokens);
-  }
-
-  private refill(w: number, state: WindowState, want: number): Promise<void> {
-    state.asked = true;
-    state.refilling ??= this.takeChunk(w, state, want).finally(() => {
-      state.refilling = undefined;
-    });
-    return state.refilling;
-  }
-
-  private async takeChunk(w: number, state: WindowState, want: number): Promise<void> {
-    const { o } = this;
-    const cap = windowCap(o.rate, this.windowMs, w);
-    let granted: number;
+  private async claim(): Promise<void> {
+    const { o, grid } = this;
+    this.inFlight++;
+    let dues: number[];
     try {
-      const after = await o.store.add(o.campaignId, o.run, w, want);
-      granted = Math.max(0, Math.min(want, cap - (after - want)));
-      if (granted < want) state.full = true;
+      // Aimed past the store's round trip, so a counter moved up hands out slots that are still ahead when
+      // the answer comes back (a frame can be shorter than a round trip).
+      const asked = this.now();
+      const q = await o.store.claim(o.campaignId, o.run, currentChunk(grid, asked + this.roundTripMs));
+      const took = this.now() - asked;
+      this.roundTripMs = Math.max(took, 0.8 * this.roundTripMs + 0.2 * took);
+      this.claimed++;
+      dues = chunkSlots(grid, q).map((slot) => slot * grid.slotMs);
     } catch {
       this.storeFailures++;
-      // No shared count: this child's equal share of the window, and no more for it.
-      granted = state.full ? 0 : Math.max(1, Math.floor(cap / Math.max(1, o.children)));
-      state.full = true;
+      // No shared counter: a chunk at this child's equal share, from its last local slot.
+      const interval = grid.slotMs * grid.lanes;
+      const start = Math.max(this.now(), this.localNext);
+      dues = Array.from({ length: grid.chunk }, (_, k) => start + k * interval);
+      this.localNext = start + grid.chunk * interval;
+    } finally {
+      this.inFlight--;
     }
-    this.taken += granted;
-    state.tokens += granted;
+    const now = this.now();
+    const late = dues.filter((due) => due < now - RATE_LATE_MS).length;
+    this.expired += late;
+    // Chunks of one frame interleave: keep the held slots in time order.
+    for (const due of dues.slice(late)) {
+      let i = this.held.length;
+      while (i > 0 && (this.held[i - 1] as number) > due) i--;
+      this.held.splice(i, 0, due);
+    }
+    const wake = this.wake;
+    this.landed = new Promise((resolve) => {
+      this.wake = resolve;
+    });
+    wake();
+  }
+
+  /** Gives up the slots still held (the child has nothing left to send): counted as expired. */
+  close(): void {
+    this.expired += this.held.length;
+    this.held.length = 0;
   }
 }
 
 /** The store in one process: for tests and the local engine's single thread. */
-export class MemoryRateWindows implements RateWindowStore {
-  private readonly counts = new Map<string, number>();
-  async add(campaignId: string, run: number, window: number, n: number): Promise<number> {
-    const key = `${campaignId}/${run}/${window}`;
-    const after = (this.counts.get(key) ?? 0) + n;
-    this.counts.set(key, after);
-    if (this.counts.size > 10_000) this.counts.clear();
-    return after;
+export class MemoryRateSlots implements RateSlotStore {
+  private readonly counters = new Map<string, number>();
+  async claim(campaignId: string, run: number, from: number): Promise<number> {
+    const key = `${campaignId}/${run}`;
+    const at = this.counters.get(key);
+    const q = at === undefined || at < from ? from : at;
+    this.counters.set(key, q + 1);
+    return q;
   }
 }

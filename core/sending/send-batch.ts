@@ -391,16 +391,16 @@ async function sendLeased(
   let systemic: Error | undefined;
   const ledger = deps.ledger;
   const budget =
-    ctx.campaignRate && ledger.addRateWindow && deps.sharedRate === true && items.length > 0
+    ctx.campaignRate && ledger.claimRateChunk && deps.sharedRate === true && items.length > 0
       ? new CampaignRateBudget({
           store: {
-            add: (...args) => (ledger.addRateWindow as NonNullable<Ledger['addRateWindow']>)(...args),
+            claim: (...args) => (ledger.claimRateChunk as NonNullable<Ledger['claimRateChunk']>)(...args),
           },
           campaignId: ctx.campaignId,
           run: ctx.run,
           rate: ctx.campaignRate,
           children: Math.max(1, Math.round(ctx.campaignRate / ctx.workerRate)),
-          // Windows on the epoch clock, the same in every child (a test's clock when it gives one).
+          // Slots on the epoch clock, the same in every child (a test's clock when it gives one).
           now: deps.now ?? Date.now,
           sleep,
         })

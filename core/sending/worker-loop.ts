@@ -94,6 +94,11 @@ class WorkerLoop {
     private readonly o: WorkerLoopOptions,
   ) {
     this.startedAt = o.startedAt ?? o.now();
+    // Rows no worker has started: a child with none left claims no more of the campaign's slots.
+    o.budget?.setPending(
+      () => this.items.length - this.next,
+      () => this.systemic !== undefined,
+    );
     this.limiter = new AdaptiveRateLimiter(o.budget ? o.budget.childCeiling : o.workerRate, {
       sleep: (ms) => this.pacedSleep(ms),
       now: o.now,
@@ -129,6 +134,7 @@ class WorkerLoop {
         );
     } finally {
       this.limiter.close();
+      this.o.budget?.close();
       await this.writer.close();
     }
     return {
@@ -174,6 +180,31 @@ class WorkerLoop {
     }
   }
 
+  /**
+   * Waits for room under the ledger writer's exposure bound and, with the campaign-wide rate, for a slot;
+   * true when the caller may send now, its send counted as in flight (false: the batch is stopping). Room
+   * is checked and counted with no await in between, so concurrent workers cannot all pass at once; a slot
+   * must be sent on at once, so room is waited for before the slot, and a slot that finds the room gone
+   * again is given up, not held.
+   */
+  private async mayNowSend(): Promise<boolean> {
+    const { writer, o } = this;
+    for (;;) {
+      while (!writer.hasRoom && !this.systemic) await writer.drain();
+      if (this.systemic) return false;
+      if (o.budget) {
+        await o.budget.take();
+        if (this.systemic) return false;
+        if (!writer.hasRoom) {
+          o.budget.expired++;
+          continue;
+        }
+      }
+      writer.sending();
+      return true;
+    }
+  }
+
   private async sendOne(item: SendItem): Promise<void> {
     const { o, limiter, writer } = this;
     const { base } = item;
@@ -185,12 +216,9 @@ class WorkerLoop {
     let last: ClassifiedFailure | undefined;
     for (let attempt = 1; attempt <= o.attempts && !this.systemic; attempt++) {
       await limiter.acquire();
-      if (this.o.budget) await this.o.budget.take();
-      // Checked and counted with no await in between, so concurrent workers cannot all pass at once.
-      while (!writer.hasRoom && !this.systemic) await writer.drain();
-      if (this.systemic) return;
+      // Counts the send in the writer's exposure bound when it returns true.
+      if (!(await this.mayNowSend())) return;
       let messageId: string;
-      writer.sending();
       try {
         ({ messageId } = await o.emails.send(message));
       } catch (error) {

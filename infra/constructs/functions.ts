@@ -127,7 +127,7 @@ export class Functions extends Construct {
       SIXBACK_CONFIGURATION_SET: props.email.configurationSet.configurationSetName,
       // The Email construct creates the set's tracking variants, so each campaign names its own.
       SIXBACK_TRACKING_CONFIGURATION_SETS: 'true',
-      // Off until a shared rate keeps every second within the rate (core/sending/rate-budget.ts).
+      // Opt-in until the shared slot grid is measured at 0.95 of the limit (core/sending/rate-budget.ts).
       SIXBACK_SHARED_RATE: 'false',
       SIXBACK_PUBLIC_BASE_URL: props.publicBaseUrl,
       SIXBACK_SENDER_IDENTITIES: props.senderIdentities.join(','),
@@ -219,11 +219,18 @@ export class Functions extends Construct {
       logRetention,
     });
     allow(sendBatch, 'Template', ['dynamodb:GetItem'], [tables.templates.tableArn]);
-    // Batch reads and writes of outcomes, plus the per-batch lease (one conditional Put, one Delete).
+    // Batch reads and writes of outcomes, the per-batch lease (one conditional Put, one Delete) and the
+    // campaign-wide rate's counter (conditional UpdateItems, core/sending/rate-budget.ts).
     allow(
       sendBatch,
       'Ledger',
-      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+      ],
       [tables.ledger.tableArn],
     );
     allow(sendBatch, 'Suppression', ['dynamodb:BatchGetItem'], [tables.suppression.tableArn]);

@@ -30,6 +30,7 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     standin = await startSesStandin({
       reject: (a) => rejected.has(a),
       quota: { max24HourSend: 1_000_000, maxSendRate: 2000 },
+      recordTimes: true,
     });
     stack = await startTestStack({ sesEndpoint: standin.url });
     await saveTemplate(stack, 'plain', TEMPLATE);
@@ -91,10 +92,18 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     expect(campaign.status).toBe('completed');
     expect(campaign.plan?.maxConcurrency).toBe(3);
     expectEachExactly(standin.counts(), all(rows));
-    const { peak, mean } = standin.rates(1000);
-    console.log(`pacing: asked ${rate}/s, peak 1 s window ${peak}/s, mean ${mean.toFixed(1)}/s`);
-    // Within the limit: no one-second window above the rate (one extra send allowed per batch boundary).
-    expect(peak).toBeLessThanOrEqual(rate + campaign.plan!.maxConcurrency);
+    const { mean } = standin.rates(1000);
+    // The busiest sliding second, from each acceptance's time (not whole 100 ms buckets).
+    const times = [...standin.acceptedAt().values()].sort((a, b) => a - b);
+    let peak = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (j < times.length && (times[j] as number) < (times[i] as number) + 1000) j++;
+      peak = Math.max(peak, j - i);
+    }
+    console.log(`pacing: asked ${rate}/s, busiest sliding second ${peak}, mean ${mean.toFixed(1)}/s`);
+    // Within the limit: with each batch at its share (the default) one extra send per batch for alignment;
+    // with the shared rate on (one slot grid), none.
+    expect(peak).toBeLessThanOrEqual(stack.deps.sender.sharedRate ? rate : rate + campaign.plan!.maxConcurrency);
     expect(mean).toBeLessThanOrEqual(rate);
     // Close to it (loosely: a behaviour check on a shared machine, not a benchmark).
     expect(mean).toBeGreaterThanOrEqual(rate * 0.6);

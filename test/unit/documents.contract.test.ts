@@ -164,15 +164,20 @@ describe.each(TRANSPORTS)('the %s transport behind DynamoDocuments', (t) => {
     ]).toEqual([true, false, true, 'released', false, 'released', true, true, true]);
   });
 
-  it('rate windows: concurrent ADDs each return a distinct running total, per window and run', async () => {
+  it("rate chunks: distinct under concurrent claims, a counter behind the clock moved up, per run", async () => {
     const ledger = ledgerOf(t);
-    const totals = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => ledger.addRateWindow('c-rate', 1, 7, i + 1)),
+    // A counter nobody has claimed from starts at `from`.
+    expect(await ledger.claimRateChunk('c-rate', 1, 1000)).toBe(1000);
+    // Concurrent claims, some moving the counter up, some adding: never one chunk twice.
+    const concurrent = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ledger.claimRateChunk('c-rate', 1, i % 2 === 0 ? 1000 : 1005)),
     );
-    expect(new Set(totals).size).toBe(10);
-    expect(Math.max(...totals)).toBe(55);
-    expect(await ledger.addRateWindow('c-rate', 1, 8, 3)).toBe(3);
-    expect(await ledger.addRateWindow('c-rate', 2, 7, 4)).toBe(4);
+    expect(new Set([1000, ...concurrent]).size).toBe(11);
+    expect(Math.min(...concurrent)).toBeGreaterThan(1000);
+    // Behind the clock: moved up to `from`, not added to; then added to.
+    expect(await ledger.claimRateChunk('c-rate', 1, 5000)).toBe(5000);
+    expect(await ledger.claimRateChunk('c-rate', 1, 4000)).toBe(5001);
+    expect(await ledger.claimRateChunk('c-rate', 2, 7)).toBe(7);
   });
 
   it('the suppression list: add, get, lookup, search, page with a cursor, remove', async () => {

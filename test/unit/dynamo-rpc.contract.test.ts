@@ -372,23 +372,37 @@ describe('the fast ledger and the SDK ledger', () => {
     expect(await rawItem('c-lease-fast', '~batch:1:1')).toEqual(await rawItem('c-lease-sdk', '~batch:1:1'));
   });
 
-  it('count the campaign-wide rate windows alike: an atomic ADD that returns the count after it', async () => {
+  it("claim the campaign-wide rate's chunks alike: distinct under concurrency, moved up when behind", async () => {
     const steps = async (ledger: DynamoLedger, campaign: string) => {
+      // A counter nobody has claimed from yet starts at `from`.
+      const first = await ledger.claimRateChunk(campaign, 1, 1000);
+      // Concurrent claims each get a chunk of their own: the moves up and the adds never hand one out twice.
       const concurrent = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => ledger.addRateWindow(campaign, 1, 42, i + 1)),
+        Array.from({ length: 12 }, (_, i) => ledger.claimRateChunk(campaign, 1, i % 2 === 0 ? 1000 : 1005)),
       );
+      // Behind the clock: moved up to `from`, not added to.
+      const movedUp = await ledger.claimRateChunk(campaign, 1, 5000);
+      const next = await ledger.claimRateChunk(campaign, 1, 4000);
+      const otherRun = await ledger.claimRateChunk(campaign, 2, 7);
       return {
-        // Every increment landed once, and each saw a distinct running total.
-        distinct: new Set(concurrent).size,
-        max: Math.max(...concurrent),
-        other: await ledger.addRateWindow(campaign, 1, 43, 5),
-        otherRun: await ledger.addRateWindow(campaign, 2, 42, 7),
+        first,
+        distinct: new Set([first, ...concurrent]).size,
+        min: Math.min(...concurrent),
+        movedUp,
+        next,
+        otherRun,
       };
     };
     const sdk = await steps(sdkLedger, 'c-rate-sdk');
     const fast = await steps(fastLedger, 'c-rate-fast');
-    expect(fast).toEqual(sdk);
-    expect(fast).toEqual({ distinct: 12, max: 78, other: 5, otherRun: 7 });
+    expect(fast.distinct).toBe(13);
+    expect(sdk.distinct).toBe(13);
+    for (const result of [sdk, fast]) {
+      expect(result).toMatchObject({ first: 1000, movedUp: 5000, next: 5001, otherRun: 7 });
+      expect(result.min).toBeGreaterThan(1000);
+    }
+    expect(await rawItem('c-rate-fast', '~rate:1')).toMatchObject({ next: { N: '5002' } });
+    expect(await rawItem('c-rate-sdk', '~rate:1')).toMatchObject({ next: { N: '5002' } });
   });
 
   it("the campaign gate's read returns the record CampaignStore.find returns (nested maps, lists, numbers)", async () => {

@@ -364,37 +364,57 @@ describe('running progress from inside a batch', () => {
 });
 
 describe('the campaign-wide rate', () => {
-  it("a batch takes its sends from the campaign's rate windows in the ledger, never more than a window's cap", async () => {
+  it("a batch sends on slots of the campaign's grid in the ledger: no sliding second above the rate, more than its share", async () => {
     let now = 1_000_000;
     const ledger = new MemoryLedger();
-    const perWindow = new Map<number, number>();
+    const sentAt: number[] = [];
     const ses = new FakeSes(() => {
-      const w = Math.floor(now / 200);
-      perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
-      now += 1;
+      sentAt.push(now);
     });
+    // One clock for the senders: each sleep moves it on to when the sleeper wakes (the latest wins).
+    const timers: { at: number; wake: () => void }[] = [];
     const d = deps(ses, ledger, {
       sharedRate: true,
       now: () => now,
-      sleep: async (ms) => {
-        now += ms;
-      },
+      sleep: (ms) =>
+        new Promise<void>((wake) => {
+          timers.push({ at: now + Math.max(0, ms), wake });
+        }),
     });
-    // Two children of 100/s: 40 sends per 200 ms window for the campaign.
-    const result = await sendBatch(batch(300, { workerRate: 100, campaignRate: 200 }), d);
+    // Two children of 100/s planned, one running: it may use the other's idle rate, never above 200/s.
+    const sending = sendBatch(batch(300, { workerRate: 100, campaignRate: 200 }), d);
+    let done = false;
+    void sending.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers.shift();
+      if (next) {
+        now = Math.max(now, next.at);
+        next.wake();
+      }
+    }
+    const result = await sending;
     expect(result.outcomes.filter((o) => o.state === 'sent')).toHaveLength(300);
     expect(ses.sent).toHaveLength(300);
-    expect(ledger.rateWindows.size).toBeGreaterThan(1);
-    // One child alone may use more than its share of a window (the other's idle rate), never more than the
-    // window's cap; and it does use more than its share (20), or the shared rate would lend nothing.
-    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(40);
-    expect(Math.max(...perWindow.values())).toBeGreaterThan(20);
+    expect([...ledger.rateCounters.keys()]).toEqual(['c1/~rate:1']);
+    sentAt.sort((a, b) => a - b);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < sentAt.length; i++) {
+      while (j < sentAt.length && (sentAt[j] as number) < (sentAt[i] as number) + 1000) j++;
+      busiest = Math.max(busiest, j - i);
+    }
+    expect(busiest).toBeLessThanOrEqual(200);
+    // And above its share (100/s), or the shared rate would lend nothing.
+    expect(busiest).toBeGreaterThan(150);
   });
 
-  it('without the shared rate (sharedRate false) the ledger holds no rate windows', async () => {
+  it('without the shared rate (sharedRate false) the ledger holds no rate counter', async () => {
     const ledger = new MemoryLedger();
     const d = deps(new FakeSes(), ledger, { sharedRate: false });
     await sendBatch(batch(20, { campaignRate: 200 }), d);
-    expect(ledger.rateWindows.size).toBe(0);
+    expect(ledger.rateCounters.size).toBe(0);
   });
 });
