@@ -103,7 +103,9 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     console.log(`pacing: asked ${rate}/s, busiest sliding second ${peak}, mean ${mean.toFixed(1)}/s`);
     // Within the limit: with each batch at its share (the default) one extra send per batch for alignment;
     // with the shared rate on (one slot grid), none.
-    expect(peak).toBeLessThanOrEqual(stack.deps.sender.sharedRate ? rate : rate + campaign.plan!.maxConcurrency);
+    expect(peak).toBeLessThanOrEqual(
+      stack.deps.sender.sharedRate ? rate : rate + campaign.plan!.maxConcurrency,
+    );
     expect(mean).toBeLessThanOrEqual(rate);
     // Close to it (loosely: a behaviour check on a shared machine, not a benchmark).
     expect(mean).toBeGreaterThanOrEqual(rate * 0.6);

@@ -164,7 +164,7 @@ describe.each(TRANSPORTS)('the %s transport behind DynamoDocuments', (t) => {
     ]).toEqual([true, false, true, 'released', false, 'released', true, true, true]);
   });
 
-  it("rate chunks: distinct under concurrent claims, a counter behind the clock moved up, per run", async () => {
+  it('rate chunks: distinct under concurrent claims, a counter behind the clock moved up, per run', async () => {
     const ledger = ledgerOf(t);
     // A counter nobody has claimed from starts at `from`.
     expect(await ledger.claimRateChunk('c-rate', 1, 1000)).toBe(1000);
