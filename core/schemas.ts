@@ -208,7 +208,7 @@ export const BatchContextSchema = z.object({
   /** This worker's share of the campaign rate, emails per second. */
   workerRate: z.number().positive(),
   /**
-   * The whole campaign's rate, which the children share through the ledger's rate windows
+   * The whole campaign's rate, which the children share through the ledger's slot counter
    * (core/sending/rate-budget.ts); absent (an execution started before it existed), each keeps to its share.
    */
   campaignRate: z.number().positive().optional(),

@@ -100,8 +100,8 @@ export interface SenderDeps {
   /** Rates throttled batches ended at, shared by the batches of this process. */
   learntRates: LearntRates;
   /**
-   * Whether the children share the campaign's rate through the ledger's rate windows (default true when
-   * the ledger has them): false keeps every child to its equal share, as before (the benchmark's "before").
+   * Whether the children share the campaign's rate through the ledger's slot counter (rate-budget.ts;
+   * SIXBACK_SHARED_RATE, off by default): false keeps every child to its equal share.
    */
   sharedRate?: boolean;
   /** One line per batch (core/logging.ts); silent when absent. */
