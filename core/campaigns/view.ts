@@ -92,6 +92,16 @@ export function abTestView(record: CampaignRecord): AbTestView | null {
   };
 }
 
+/** The latest instant a Date can hold (ms since the epoch); past it toISOString throws. */
+const MAX_DATE_MS = 8.64e15;
+
+/** `rowsLeft` at `perSecond` after `fromMs`, or null when that is no instant (a zero or absurd rate). */
+function finishAt(fromMs: number, rowsLeft: number, perSecond: number): string | null {
+  if (!(perSecond > 0)) return null;
+  const ms = fromMs + (rowsLeft / perSecond) * 1000;
+  return Number.isFinite(ms) && ms <= MAX_DATE_MS ? new Date(ms).toISOString() : null;
+}
+
 export function campaignProgress(record: CampaignRecord, now: Date): CampaignProgress {
   const counts = { ...record.progress };
   if (record.totals) for (const state of RECIPIENT_STATES) counts[state] = record.totals[state];
@@ -101,20 +111,33 @@ export function campaignProgress(record: CampaignRecord, now: Date): CampaignPro
   const percent = total ? Math.min(100, Math.round((done / total) * 1000) / 10) : null;
   let ratePerSecond: number | null = null;
   let expectedFinishAt: string | null = null;
+  const undecidedTest = record.abTest !== undefined && record.abTest.decision === undefined;
   if (record.status === 'sending' && record.startedAt) {
     const elapsed = (now.getTime() - Date.parse(record.startedAt)) / 1000;
-    if (elapsed > 0 && done > 0) ratePerSecond = Math.round((done / elapsed) * 10) / 10;
+    // Projected from the unrounded rate: a slow one (an A/B sample of a few rows read minutes into its
+    // wait) rounds to 0 for display, and dividing by that gave no date at all (a 500 on every read).
+    const measured = elapsed > 0 && done > 0 ? done / elapsed : null;
+    if (measured !== null) ratePerSecond = Math.round(measured * 10) / 10;
     if (total !== null) {
-      // Early on the measured rate is noise; the planned rate is the better guess until a few seconds in.
-      const rate = ratePerSecond !== null && elapsed >= 5 ? ratePerSecond : record.rate;
-      expectedFinishAt = new Date(now.getTime() + (Math.max(0, total - done) / rate) * 1000).toISOString();
+      const left = Math.max(0, total - done);
+      if (undecidedTest) {
+        // The rest waits for the decision, then goes at the planned rate; a test held for a manual pick
+        // has no end until someone picks.
+        const due = record.abTest?.phase === 'held' ? undefined : record.abTest?.decisionDue;
+        expectedFinishAt =
+          due === undefined ? null : finishAt(Math.max(Date.parse(due), now.getTime()), left, record.rate);
+      } else {
+        // Early on the measured rate is noise; the planned rate is the better guess until a few seconds in.
+        const rate = measured !== null && elapsed >= 5 ? measured : record.rate;
+        expectedFinishAt = finishAt(now.getTime(), left, rate);
+      }
     }
   } else if (isFinal(record.status) && record.startedAt && record.finishedAt) {
     const elapsed = (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
     if (elapsed > 0 && done > 0) ratePerSecond = Math.round((done / elapsed) * 10) / 10;
   } else if (!isFinal(record.status) && total !== null) {
     const start = record.sendAt ? Math.max(Date.parse(record.sendAt), now.getTime()) : now.getTime();
-    expectedFinishAt = new Date(start + (total / record.rate) * 1000).toISOString();
+    expectedFinishAt = finishAt(start, total, record.rate);
   }
   return { counts, done, total, percent, ratePerSecond, plannedRate: record.rate, expectedFinishAt };
 }
