@@ -15,10 +15,16 @@ export interface RequestOptions {
   retries?: number;
 }
 
+/** How long one request may take before the CLI gives up on it (API Gateway's own limit is 29 s). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 export class ApiClient {
   private signer: Promise<SignatureV4> | undefined;
 
-  constructor(readonly target: ApiTarget) {}
+  constructor(
+    readonly target: ApiTarget,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {}
 
   /** The AWS SDK pieces load only for a deployed stack: local commands start faster without them. */
   private sigv4(region: string): Promise<SignatureV4> {
@@ -77,13 +83,21 @@ export class ApiClient {
           method,
           headers: await this.headersFor(method, url, body, options.headers ?? {}),
           ...(body === undefined ? {} : { body }),
-          signal: AbortSignal.timeout(60_000),
+          signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (error) {
         if (error instanceof CliError) throw error;
         if (attempt < retries) {
           await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
           continue;
+        }
+        // A timeout is not "cannot reach": the API got the request and may have acted on it.
+        if ((error as Error).name === 'TimeoutError') {
+          throw new CliError(
+            `The sixback API at ${this.target.url} did not answer within ${this.timeoutMs / 1000} s; ` +
+              `the ${method} ${path} may still have taken effect (check with \`sixback status\`).`,
+            EXIT.server,
+          );
         }
         const inner = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
         const cause = inner?.code ?? inner?.errors?.[0]?.code ?? (error as Error).message;

@@ -5,7 +5,7 @@
  *     or a watched campaign ended failed, cancelled or with failures
  *   2 usage or validation error: bad flags, a body or file the API refused, no confirmation
  *   3 authentication: no credentials, a wrong token, or an IAM signature refused
- *   4 server or network: the API cannot be reached, or answered 5xx
+ *   4 server or network: the API cannot be reached, did not answer in time, or answered 5xx
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, server: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,6 +1,6 @@
 /** How the CLI picks its API and signs for a deployed one (SigV4, service execute-api). */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,8 @@ describe('ApiClient', () => {
   let server: Server;
   let url: string;
   const seen: { headers: IncomingHttpHeaders; body: string; url: string }[] = [];
+  /** Requests to /v1/slow are held unanswered until the end (an API slower than the CLI waits). */
+  const held: ServerResponse[] = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -75,6 +77,10 @@ describe('ApiClient', () => {
       });
       req.on('end', () => {
         seen.push({ headers: req.headers, body, url: req.url ?? '' });
+        if (req.url?.startsWith('/v1/slow')) {
+          held.push(res);
+          return;
+        }
         const status = req.url?.startsWith('/v1/denied') ? 403 : 200;
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(status === 200 ? '{"ok":true}' : '{"message":"Forbidden"}');
@@ -83,7 +89,10 @@ describe('ApiClient', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => {
+    for (const res of held) res.end();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('signs each request with SigV4 for execute-api, body and query included', async () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
@@ -119,6 +128,26 @@ describe('ApiClient', () => {
     const client = new ApiClient({ url, auth: 'bearer', token: 'tok-1234567890abcdef', source: 'test' });
     await client.json('GET', '/v1/health');
     expect(seen.at(-1)?.headers.authorization).toBe('Bearer tok-1234567890abcdef');
+  });
+
+  it('tells an API that did not answer in time from one it cannot reach', async () => {
+    const target = { url, auth: 'bearer', token: 'tok-1234567890abcdef', source: 'test' } as const;
+    const slow = await new ApiClient(target, 200)
+      .json('POST', '/v1/slow/pick', { body: { variant: 'B' } })
+      .catch((error: CliError) => error);
+    expect(slow).toBeInstanceOf(CliError);
+    expect(slow).toMatchObject({
+      exitCode: EXIT.server,
+      message: expect.stringMatching(
+        /did not answer within 0\.2 s; the POST \/v1\/slow\/pick may still have/,
+      ),
+    });
+    expect((slow as CliError).message).not.toMatch(/Cannot reach/);
+
+    const closed = await new ApiClient({ ...target, url: 'http://127.0.0.1:9' }, 200)
+      .json('POST', '/v1/campaigns')
+      .catch((error: CliError) => error);
+    expect(closed).toMatchObject({ exitCode: EXIT.server, message: expect.stringMatching(/Cannot reach/) });
   });
 
   it('maps statuses to the documented exit codes', () => {
