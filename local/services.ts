@@ -9,7 +9,12 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { TABLES, type TableName, type TableShape } from '../core/aws/tables.ts';
 import { type LocalSes, type LocalSesOptions, startLocalSes } from './ses/server.ts';
@@ -100,6 +105,24 @@ export async function createTable(dynamodb: DynamoDBClient, name: string, shape:
   } catch (error) {
     // A persisted data folder already has its tables.
     if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await untilActive(dynamodb, name);
+}
+
+/**
+ * A new table is CREATING at first, on AWS and in dynalite (even with createTableMs 0 its status flips on
+ * a timer), and a write to it then fails with ResourceNotFoundException: wait until it is ACTIVE.
+ */
+async function untilActive(dynamodb: DynamoDBClient, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `DynamoDB table ${name} is still ${Table?.TableStatus ?? 'missing'} after ${timeoutMs} ms`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
