@@ -22,7 +22,15 @@ export interface Logger {
   info(message: string, attributes?: LogAttributes): void;
   warn(message: string, attributes?: LogAttributes): void;
   error(message: string, attributes?: LogAttributes): void;
+  /**
+   * On Lambda, once per invocation: the invocation's request id, function name, version, memory and cold
+   * start join every later line (Powertools' own fields), so one invocation's lines can be found together.
+   */
+  addContext?(context: LambdaContext): void;
 }
+
+/** The Lambda context object as Powertools reads it. */
+export type LambdaContext = Parameters<PowertoolsLogger['addContext']>[0];
 
 /** For deps built without a logger (unit tests of one module, benchmarks): prints nothing. */
 export const SILENT_LOGGER: Logger = {
@@ -206,6 +214,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (message, attributes) => (attributes ? logger.info(message, attributes) : logger.info(message)),
     warn: (message, attributes) => (attributes ? logger.warn(message, attributes) : logger.warn(message)),
     error: (message, attributes) => (attributes ? logger.error(message, attributes) : logger.error(message)),
+    addContext: (context) => logger.addContext(context),
   };
 }
 

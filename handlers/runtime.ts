@@ -6,6 +6,7 @@
  */
 import { type AppDeps, createAppDeps } from '../core/app.ts';
 import { configFromEnv } from '../core/config.ts';
+import type { LambdaContext } from '../core/logging.ts';
 
 /** A Lambda handler is a core function applied to the container's dependencies. */
 export type TaskHandler = (event: unknown) => Promise<unknown>;
@@ -98,7 +99,15 @@ export function lambdaHandler<E, C, R>(
 ): (event: E, context?: C) => Promise<R> {
   let ready: Promise<(event: E, context?: C) => Promise<R>> | undefined;
   return async (event, context) => {
-    ready ??= lambdaRuntime().then(({ deps, tracer }) => traced(tracer, name, create(deps)));
+    ready ??= lambdaRuntime().then(({ deps, tracer }) => {
+      const run = traced(tracer, name, create(deps));
+      return (event: E, context?: C) => {
+        // Lambda's context names the invocation: its request id joins every line logged from here on.
+        if (context && typeof context === 'object' && 'awsRequestId' in context)
+          deps.logger.addContext?.(context as unknown as LambdaContext);
+        return run(event, context);
+      };
+    });
     const attempt = ready;
     let handler: (event: E, context?: C) => Promise<R>;
     try {

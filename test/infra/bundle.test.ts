@@ -77,7 +77,14 @@ describe('Lambda bundles', () => {
       // A message that is not an SES event: handled (logged, acknowledged) without calling AWS.
       const script = `
         const { handler } = await import(${JSON.stringify(url)});
-        const out = await handler({ Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: 'junk' }] }, {});
+        const context = {
+          awsRequestId: 'req-7f3a',
+          functionName: 'sixback-ses-events',
+          functionVersion: '$LATEST',
+          memoryLimitInMB: '256',
+          invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:sixback-ses-events',
+        };
+        const out = await handler({ Records: [{ eventSource: 'aws:sqs', messageId: 'm1', body: 'junk' }] }, context);
         process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
       `;
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
@@ -111,6 +118,15 @@ describe('Lambda bundles', () => {
       });
       const logs = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
       expect(logs).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'container started' }));
+      // The invocation's lines carry Lambda's request id (Powertools' field), so they can be found together.
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          message: 'SES events recorded',
+          function_request_id: 'req-7f3a',
+          function_name: 'sixback-ses-events',
+          cold_start: true,
+        }),
+      );
       const subsegment = await waitFor(
         'the subsegment',
         () => documents.find((d) => d.name === '## ses-events'),
