@@ -173,6 +173,7 @@ const WEBHOOK_TYPE_OF: Partial<Record<RecipientEvent['type'], RecipientEventType
   complaint: 'recipient.complained',
   open: 'recipient.opened',
   click: 'recipient.clicked',
+  unsubscribe: 'recipient.unsubscribed',
 };
 
 /** The webhook event a recipient event becomes, when subscribers hear of its kind. */
@@ -196,7 +197,9 @@ export function webhookEventOf(event: RecipientEvent): WebhookEvent | undefined 
         ? { bounceType: event.bounceType ?? null, bounceSubType: event.bounceSubType ?? null }
         : event.type === 'click'
           ? { link: event.link ?? null }
-          : {},
+          : event.type === 'unsubscribe'
+            ? { via: 'one-click' }
+            : {},
   });
 }
 

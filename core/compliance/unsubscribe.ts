@@ -11,8 +11,9 @@ import { ConfigError } from '../errors.ts';
 import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
 import type { AnalyticsStore } from './analytics-store.ts';
+import { webhookEventOf } from './events.ts';
 import { assertHeaderValue } from './headers.ts';
-import { bucketOf, unsubscribeEvent } from './outcomes.ts';
+import { bucketOf, type RecipientEvent, unsubscribeEvent } from './outcomes.ts';
 import type { DynamoSuppressionList } from './suppression.ts';
 import { signUnsubscribeToken, type TokenSubject, verifyUnsubscribeToken } from './token.ts';
 
@@ -103,17 +104,24 @@ export interface UnsubscribeDeps {
   links: UnsubscribeLinks;
   suppression: Pick<DynamoSuppressionList, 'add' | 'get'>;
   campaigns: Pick<CampaignStore, 'addEvents'>;
-  /** Records the unsubscribe on the recipient's outcome and the campaign's time series, once. */
-  analytics?: Pick<AnalyticsStore, 'apply' | 'addSeries'>;
-  /** Webhooks and the event bus hear of it as `recipient.unsubscribed`. */
+  /**
+   * Records the unsubscribe on the recipient's outcome and the campaign's time series, once, and keeps
+   * it in the recipient's outbox until it is published (analytics-store.ts), as SES events are.
+   */
+  analytics?: Pick<AnalyticsStore, 'apply' | 'addSeries' | 'published' | 'recipient'>;
+  /** Webhooks and the event bus hear of it as `recipient.unsubscribed` (needs `analytics`: its outbox). */
   publish?: (events: WebhookEvent[]) => Promise<void>;
   clock?: () => Date;
   logger?: Logger;
 }
 
 /**
- * Unsubscribes the token's recipient. Idempotent: a second click (or a mail client retrying the POST)
- * changes nothing and counts nothing twice.
+ * Unsubscribes the token's recipient: the suppression first (whatever happens next, the address is not
+ * mailed again), then the unsubscribe as a recipient event of the campaign, applied to the outcome once by
+ * its identity (campaign, address, "unsubscribe"), counted once and published through the outbox.
+ * Idempotent: a second click (or a mail client retrying the POST) counts and publishes nothing, except
+ * what an earlier POST recorded and did not get to publish (it crashed, or the bus failed): that is
+ * published then, with the same id. `already` says this POST recorded nothing new.
  */
 export async function unsubscribe(
   token: string,
@@ -121,49 +129,59 @@ export async function unsubscribe(
 ): Promise<TokenSubject & { already: boolean }> {
   const subject = await deps.links.verify(token);
   const existing = await deps.suppression.get(subject.key);
-  if (existing) return { ...subject, already: true };
-  await deps.suppression.add(subject.key, 'unsubscribe', `unsubscribe:${subject.campaignId}`);
-  await recordUnsubscribe(subject, deps);
-  if (deps.publish) {
-    const at = (deps.clock ?? (() => new Date()))();
-    await deps
-      .publish([
-        {
-          // One per person and campaign: a second click changes nothing and publishes nothing.
-          id: `${subject.campaignId}:recipient.unsubscribed:${subject.key}`,
-          type: 'recipient.unsubscribed',
-          createdAt: at.toISOString(),
-          data: { campaignId: subject.campaignId, recipients: [subject.key], via: 'one-click' },
-        },
-      ])
-      .catch((error: unknown) =>
-        (deps.logger ?? SILENT_LOGGER).error('webhooks: publishing an unsubscribe failed', {
-          campaignId: subject.campaignId,
-          error,
-        }),
-      );
-  }
-  return { ...subject, already: false };
-}
-
-/** The unsubscribe on the campaign's counters, and on the recipient's outcome and time series. */
-async function recordUnsubscribe(subject: TokenSubject, deps: UnsubscribeDeps): Promise<void> {
+  // An address suppressed already (a bounce, an import, another campaign's link) keeps its entry; the
+  // click still counts once on this campaign, whose email it came from.
+  if (!existing) await deps.suppression.add(subject.key, 'unsubscribe', `unsubscribe:${subject.campaignId}`);
   if (!deps.analytics) {
+    if (existing) return { ...subject, already: true };
     await deps.campaigns.addEvents(subject.campaignId, { unsubscribe: 1 });
-    return;
+    return { ...subject, already: false };
   }
+  const analytics = deps.analytics;
   const event = unsubscribeEvent(subject.campaignId, subject.key, (deps.clock ?? (() => new Date()))());
-  const applied = await deps.analytics.apply(event);
-  // Applied before: the first POST got as far as the outcome and failed after it (a retry of the POST).
-  if (!applied || applied.repeat) return;
-  const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
-  if (record) {
-    await deps.analytics.addSeries(
-      subject.campaignId,
-      new Map([[bucketOf(event.at, record.startedAt), { unsubscribe: 1 }]]),
-      new Map(),
+  const applied = await analytics.apply(event, { publish: deps.publish !== undefined });
+  if (!applied) return { ...subject, already: true };
+  if (!applied.repeat) {
+    const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
+    if (record) {
+      await analytics.addSeries(
+        subject.campaignId,
+        new Map([[bucketOf(event.at, record.startedAt), { unsubscribe: 1 }]]),
+        new Map(),
+      );
+    }
+  }
+  if (applied.publish && deps.publish) {
+    // A repeat publishes the event as it was recorded: the first POST's time, not this one's.
+    const recorded = applied.repeat
+      ? (await analytics.recipient(subject.campaignId, subject.key))?.unsubscribedAt
+      : undefined;
+    await publishUnsubscribe(recorded ? { ...event, at: recorded } : event, deps.publish, analytics).catch(
+      (error: unknown) =>
+        // The POST still succeeds: the address is suppressed and the event waits in the outbox for the
+        // next POST of the link.
+        (deps.logger ?? SILENT_LOGGER).error(
+          'webhooks: publishing an unsubscribe failed; left in the outbox',
+          {
+            campaignId: subject.campaignId,
+            eventId: event.id,
+            error,
+          },
+        ),
     );
   }
+  return { ...subject, already: applied.repeat };
+}
+
+/** Hands the event to the bus, then takes it out of the outbox; a failure leaves it there. */
+async function publishUnsubscribe(
+  event: RecipientEvent,
+  publish: (events: WebhookEvent[]) => Promise<void>,
+  analytics: Pick<AnalyticsStore, 'published'>,
+): Promise<void> {
+  const webhook = webhookEventOf(event);
+  if (webhook) await publish([webhook]);
+  await analytics.published([event]);
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
