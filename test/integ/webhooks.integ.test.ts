@@ -2,11 +2,13 @@
  * Webhooks on the local stack: a receiver on 127.0.0.1 subscribed through the API gets signed POSTs of a
  * campaign's status changes and of its recipients' events (the local SES's Delivery, Bounce and Complaint
  * for the mailbox simulator), the test button answers what the receiver said, and the delivery log holds
- * one line per attempt, failed ones included.
+ * one line per attempt, failed ones included. A one-click unsubscribe whose publish failed is published
+ * once, by the next POST of the link.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EventPublishError } from '../../core/errors.ts';
 import type { LocalWebhookPublisher } from '../../core/webhooks/publish.ts';
 import { verifySignature } from '../../core/webhooks/signature.ts';
 import { type ApiTest, startApiTest } from '../api/support.ts';
@@ -135,6 +137,65 @@ describe('webhooks on the local stack', () => {
     ]);
     const retried = items.find((a) => a.eventId === failed[0]?.eventId && a.ok);
     expect(retried).toMatchObject({ attempt: 2, status: 200, nextAttemptAt: null });
+  }, 60_000);
+
+  it('a one-click unsubscribe whose publish failed is published once, with the same id, by the next POST', async () => {
+    const added = await t.call('POST', '/v1/webhooks', {
+      url: receiverUrl,
+      events: ['recipient.unsubscribed'],
+    });
+    expect(added.status).toBe(201);
+    const recipientsKey = await uploadCsv(t.stack, 'unsub.csv', 'email\nleaver@example.com\n');
+    const { campaign } = await runCampaign(t.stack, {
+      templateId: 'hook',
+      recipientsKey,
+      from: 'news@sixback.example',
+    });
+    expect(campaign.status).toBe('completed');
+    await t.stack.ses?.events.idle();
+    const url = `${t.server.url}/u/${t.stack.deps.unsubscribeLinks.url({ campaignId: campaign.id, key: 'leaver@example.com' }).split('/u/')[1]}`;
+    const publisher = t.stack.deps.publisher as LocalWebhookPublisher;
+    const unsubscribed = () =>
+      received.filter(
+        (r) => r.event.type === 'recipient.unsubscribed' && r.event.data.campaignId === campaign.id,
+      );
+
+    // The bus refuses the unsubscribe once: the POST still answers, and the address is suppressed.
+    const publish = publisher.publish.bind(publisher);
+    let refused = 0;
+    const refuse = vi.spyOn(publisher, 'publish').mockImplementation(async (events) => {
+      if (events.some((e) => e.type === 'recipient.unsubscribed')) {
+        refuse.mockRestore();
+        refused++;
+        throw new EventPublishError(
+          'the bus is down',
+          events.map((e) => e.id),
+        );
+      }
+      return publish(events);
+    });
+    const post = () => fetch(url, { method: 'POST', body: 'List-Unsubscribe=One-Click' });
+    expect((await post()).status).toBe(200);
+    expect(refused).toBe(1);
+    expect(await t.stack.deps.suppression.get('leaver@example.com')).toMatchObject({ reason: 'unsubscribe' });
+    await publisher.idle();
+    expect(unsubscribed()).toEqual([]);
+    expect((await t.stack.deps.campaigns.get(campaign.id)).events).toMatchObject({ unsubscribe: 1 });
+
+    // Mail clients repeat the POST: the first repeat publishes what was left in the outbox, the rest nothing.
+    for (let i = 0; i < 3; i++) expect((await post()).status).toBe(200);
+    await waitFor('the unsubscribe webhook', () => unsubscribed().length > 0);
+    await publisher.idle();
+    expect(unsubscribed().map((r) => r.event)).toEqual([
+      expect.objectContaining({
+        id: expect.stringMatching(/^evt_/),
+        data: expect.objectContaining({ recipients: ['leaver@example.com'], via: 'one-click' }),
+      }),
+    ]);
+    expect((await t.stack.deps.campaigns.get(campaign.id)).events).toMatchObject({ unsubscribe: 1 });
+    const stats = await t.call('GET', `/v1/campaigns/${campaign.id}/stats`);
+    expect(stats.body).toMatchObject({ counts: { unsubscribed: 1 } });
+    expect((await t.call('DELETE', `/v1/webhooks/${added.body.id as string}`)).status).toBe(200);
   }, 60_000);
 
   it("the test button sends a signed webhook.test and answers the receiver's reply", async () => {
