@@ -4,8 +4,9 @@
  * invokes the webhooks function, which delivers to subscribers with retries (handlers/webhooks.ts).
  * Locally a background queue does what that function does, in-process. Either way the campaign step or
  * SES-events batch that produced an event only hands it over. A publish that fails throws
- * EventPublishError: status changes and unsubscribes log it (never thrown into sending); the SES events
- * batch keeps the events it could not publish and is retried for them (core/compliance/events.ts).
+ * EventPublishError: status changes log it (never thrown into sending); the SES events batch keeps the
+ * events it could not publish in the outbox and is retried for them (core/compliance/events.ts), and a
+ * one-click unsubscribe keeps its event there for the next POST of the link (core/compliance/unsubscribe.ts).
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EventPublishError } from '../errors.ts';
