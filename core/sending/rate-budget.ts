@@ -118,6 +118,8 @@ export class CampaignRateBudget {
   /** Claims on their way, and senders in take() with no slot to wait on. */
   private inFlight = 0;
   private waiting = 0;
+  /** The held slots a sender in take() is asleep on (each sender aims at a different one). */
+  private readonly aimed = new Set<number>();
   /** Resolves when the next claim lands (a sender without a slot waits on it when a claim will serve it). */
   private landed: Promise<void>;
   private wake: () => void = () => {};
@@ -177,10 +179,14 @@ export class CampaignRateBudget {
         this.held.shift();
         this.expired++;
       }
-      const due = this.held.shift();
-      if (due === undefined) {
-        // Claims in flight bring a chunk each: start another only for senders they will not serve, so a
-        // child sending above its share is not held to one store round trip per chunk.
+      const first = this.held[0];
+      // The earliest held slot no other sender is asleep on (this one's own timer aims at it).
+      const target = this.held.find((due) => !this.aimed.has(due));
+      if (first === undefined || (first > now && target === undefined)) {
+        // No held slot left that another sender is not already asleep on. Claims in flight bring a chunk
+        // each: start another only for senders they will not serve, so a child sending above its share is
+        // not held to one store round trip per chunk (and takes two chunks of a frame while an idle one
+        // takes none).
         this.waiting++;
         try {
           if (this.inFlight * this.grid.chunk < this.waiting) await this.claim();
@@ -190,25 +196,33 @@ export class CampaignRateBudget {
         }
         continue;
       }
-      // The next chunk before this one runs out, so the store's latency is not a pause.
-      if (this.held.length === 0 && this.inFlight === 0 && this.pending() > 0) void this.claim();
-      // Aim the timer at the middle of the slot's allowance, less how late timers have been firing, so a
-      // process whose timers are always late still sends; one that fires early is waited out, never sent.
-      const wait = due + RATE_LATE_MS / 2 - this.timerLateMs - now;
-      if (wait > 0) {
-        await this.sleep(wait);
-        const late = this.now() - (now + wait);
-        this.timerLateMs = Math.min(1000, 0.8 * this.timerLateMs + 0.2 * Math.max(0, late));
-      }
-      const early = due - this.now();
-      if (early > 0) await this.sleep(early);
-      if (this.stopped()) return;
-      if (this.now() - due <= RATE_LATE_MS) {
+      if (first <= now) {
+        // A held slot is due and at most RATE_LATE_MS old: any sender awake takes it, whichever slot its
+        // own timer was aimed at, so a slot one sender's late timer missed goes to another that is awake.
+        this.held.shift();
+        // The next chunk before this one runs out (every slot left has a sender asleep on it), so the
+        // store's latency is not a pause.
+        if (this.inFlight === 0 && this.pending() > 0 && this.held.every((due) => this.aimed.has(due)))
+          void this.claim();
         this.used++;
         return;
       }
-      // Woken too late (a busy process): the slot is given up, never sent late.
-      this.expired++;
+      // Nothing due yet: sleep towards a slot of its own, early by how late timers have been firing, so a
+      // process whose timers are always late still sends. Waking early is harmless: it waits out the rest.
+      const slot = target as number;
+      const wait = slot + RATE_LATE_MS / 2 - this.timerLateMs - now;
+      this.aimed.add(slot);
+      try {
+        if (wait > 0) {
+          await this.sleep(wait);
+          const late = this.now() - (now + wait);
+          this.timerLateMs = Math.min(1000, 0.8 * this.timerLateMs + 0.2 * Math.max(0, late));
+        }
+        const early = slot - this.now();
+        if (early > 0) await this.sleep(early);
+      } finally {
+        this.aimed.delete(slot);
+      }
     }
   }
 
