@@ -22,7 +22,7 @@
  *
  * What it gives up, by design: the slack (1.5% of the rate with RATE_SLACK_MS of 15), slots of a chunk a
  * child claimed and then had no rows for (at most a chunk less one per batch), and slots whose sender woke
- * more than RATE_LATE_MS late (a busy machine).
+ * more than RATE_LATE_MS late, when no other sender of the child was awake to take them (a busy machine).
  *
  * Each child still paces itself (core/sending/rate-limiter.ts) a little above its equal share, and halves
  * that on SES's 429s. If the store fails, a child takes a chunk of its own at its equal share: never faster
@@ -51,7 +51,7 @@ export interface RateBudgetOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** How late a send may go after its slot; a sender woken later gives the slot up and takes the next one. */
+/** How late a send may go after its slot; a held slot older than this is given up. */
 export const RATE_LATE_MS = 10;
 /** How far two children's clocks may differ from the true time, each way (Lambda's clock is NTP-synced to
  * well under a millisecond; threads of one process share one). */
