@@ -399,44 +399,44 @@ describe('CampaignRateBudget', () => {
   }, 120_000);
 
   it('keeps most of the rate for 60 s when every timer is late by 0-60 ms, and still no second over it', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        // Shares as plan.ts makes them by default (125-250/s); two children or more, so one child's switch
-        // between batches is covered by another's rate.
-        fc.integer({ min: 125, max: 250 }),
-        fc.integer({ min: 2, max: 8 }),
-        // Each wake-up late by its own amount, 0-60 ms (a loaded machine), SES's answers jittered 40-90 ms.
-        fc.array(fc.double({ min: 0, max: 60, noNaN: true }), { minLength: 97, maxLength: 97 }),
-        fc.array(fc.double({ min: 40, max: 90, noNaN: true }), { minLength: 13, maxLength: 13 }),
-        async (share, planned, lateTimerMs, latencyMs) => {
-          const rate = share * planned;
-          const sends = await runFleet(
-            {
-              rate,
-              planned,
-              children: Array.from({ length: planned }, (_, i) => ({
-                startMs: (i * 2050) / planned,
-                skewMs: 0,
-                workers: 32,
-                batches: Array.from({ length: 32 }, () => ({ rows: share * 2, gapMs: 50 })),
-              })),
-              latencyMs,
-              lateTimerMs,
-              storeMs: [1, 3],
-              until: 62_000,
-            },
-            slotBudget(rate, planned),
-          );
-          expect(busiestWindow(sends)).toBeLessThanOrEqual(rate);
-          // Senders each keeping to the slot they aimed at used 0.23-0.24 of the rate here; any sender awake
-          // taking any due slot uses 0.70-0.86 (0.95 is not reached yet: slots no sender wakes within 10 ms of).
-          const steady = sends.filter((t) => t >= 2000 && t < 62_000).length / 60;
-          expect(steady / rate).toBeGreaterThanOrEqual(0.6);
+    // Each wake-up late by its own amount, uniform over 0-60 ms (a loaded machine), SES's answers 40-90 ms.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const lateTimerMs = Array.from({ length: 97 }, () => random() * 60);
+    const latencyMs = Array.from({ length: 13 }, () => 40 + random() * 50);
+    for (const [share, planned] of [
+      [250, 2],
+      [250, 4],
+      [125, 8],
+    ] as const) {
+      const rate = share * planned;
+      const sends = await runFleet(
+        {
+          rate,
+          planned,
+          children: Array.from({ length: planned }, (_, i) => ({
+            startMs: (i * 2050) / planned,
+            skewMs: 0,
+            workers: 32,
+            batches: Array.from({ length: 32 }, () => ({ rows: share * 2, gapMs: 50 })),
+          })),
+          latencyMs,
+          lateTimerMs,
+          storeMs: [1, 3],
+          until: 62_000,
         },
-      ),
-      { numRuns: 3 },
-    );
-  }, 240_000);
+        slotBudget(rate, planned),
+      );
+      expect(busiestWindow(sends)).toBeLessThanOrEqual(rate);
+      // Senders each keeping to the slot they aimed at used 0.23-0.24 of the rate in these fleets (20 s).
+      // Not 0.95: slots no sender of the child wakes within 10 ms of are still given up.
+      const steady = sends.filter((t) => t >= 2000 && t < 62_000).length / 60;
+      expect(steady / rate).toBeGreaterThanOrEqual(0.7);
+    }
+  }, 120_000);
 
   it('a sender woken more than RATE_LATE_MS after its slot gives the slot up and takes a later one', async () => {
     const sim = new Sim();
