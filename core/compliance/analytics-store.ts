@@ -18,14 +18,8 @@
  * set; the redelivered event is then a repeat that counts nothing but is still to be published, so it is
  * published late, never lost, and a redelivery of a published event publishes nothing.
  */
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { batchGet, isConditionFailure } from '../aws/dynamo.ts';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGet, isConditionFailure, queryAll } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
 import {
@@ -420,23 +414,13 @@ export class AnalyticsStore {
   /** Every counter item of a campaign (totals, buckets, links, bounce types), from its shards in parallel. */
   async counterItems(campaignId: string): Promise<Record<string, unknown>[]> {
     const pages = await Promise.all(
-      Array.from({ length: COUNTER_SHARDS }, async (_, shard) => {
-        const items: Record<string, unknown>[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const out = await this.ddb.send(
-            new QueryCommand({
-              TableName: this.table,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': statsPartition(campaignId, shard) },
-              ...(start ? { ExclusiveStartKey: start } : {}),
-            }),
-          );
-          items.push(...(out.Items ?? []));
-          start = out.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+      Array.from({ length: COUNTER_SHARDS }, (_, shard) =>
+        queryAll(this.ddb, {
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': statsPartition(campaignId, shard) },
+        }),
+      ),
     );
     return pages.flat();
   }

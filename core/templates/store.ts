@@ -6,7 +6,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchDelete } from '../aws/dynamo.ts';
+import { batchDelete, queryAll } from '../aws/dynamo.ts';
 import { NotFoundError } from '../errors.ts';
 import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from '../schemas.ts';
 import {
@@ -139,21 +139,13 @@ export class TemplateStore {
 
   /** Every version of a template, newest first. */
   async versions(id: string): Promise<TemplateSummary[]> {
-    const versions: TemplateSummary[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'id = :id',
-          ExpressionAttributeValues: { ':id': id },
-          ScanIndexForward: false,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of (out.Items ?? []) as TemplateRecord[]) versions.push(summary(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.ddb, {
+      TableName: this.table,
+      KeyConditionExpression: 'id = :id',
+      ExpressionAttributeValues: { ':id': id },
+      ScanIndexForward: false,
+    });
+    const versions = (items as TemplateRecord[]).map(summary);
     if (versions.length === 0)
       throw new NotFoundError(`No template "${id}".`, { details: { templateId: id } });
     return versions;

@@ -13,6 +13,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { queryAll } from '../aws/dynamo.ts';
 import { NotFoundError } from '../errors.ts';
 import { RECIPIENT_EVENT_TYPES } from './events.ts';
 
@@ -92,21 +93,12 @@ export class WebhookStore implements WebhookStoreLike {
   }
 
   async listSubscriptions(): Promise<WebhookSubscription[]> {
-    const items: WebhookSubscription[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) items.push(strip(item) as unknown as WebhookSubscription);
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+    const items = await queryAll(this.ddb, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS },
+    });
+    return items.map((item) => strip(item) as unknown as WebhookSubscription);
   }
 
   async getSubscription(id: string): Promise<WebhookSubscription> {
