@@ -72,7 +72,7 @@ export function formatNumber(n: number | null | undefined): string {
 }
 
 /** A date-time in the browser's zone, with the zone's short name so nobody has to guess. */
-export function formatTime(iso: string | null | undefined): string {
+export function formatTime(iso: string | null | undefined, options: { seconds?: boolean } = {}): string {
   if (!iso) return '–';
   // dateStyle/timeStyle cannot be combined with timeZoneName: spell the fields out.
   return new Intl.DateTimeFormat(undefined, {
@@ -81,6 +81,7 @@ export function formatTime(iso: string | null | undefined): string {
     day: 'numeric',
     hour: 'numeric',
     minute: '2-digit',
+    ...(options.seconds ? { second: '2-digit' as const } : {}),
     timeZoneName: 'short',
   }).format(new Date(iso));
 }

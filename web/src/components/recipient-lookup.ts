@@ -7,7 +7,7 @@
  */
 import type { RecipientOutcomeView } from '../../../core/compliance/stats.ts';
 import { ApiError, api } from '../api.ts';
-import { errorBox, field, formatNumber, h, mount } from '../dom.ts';
+import { errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
 
 export const fetchRecipient = (campaignId: string, email: string) =>
   api<RecipientOutcomeView>(
@@ -31,16 +31,7 @@ const EVENT_LABEL: Record<string, string> = {
 
 /** To the second, in the browser's zone with its name: the events of one message are seconds apart. */
 export function formatInstant(iso: string | null | undefined): string {
-  if (!iso) return '–';
-  return new Intl.DateTimeFormat(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'short',
-  }).format(new Date(iso));
+  return formatTime(iso, { seconds: true });
 }
 
 function summary(r: RecipientOutcomeView): HTMLElement {
