@@ -67,6 +67,75 @@ export function field(
   );
 }
 
+/** A column of a dataTable(): its header, and the cell it makes of each row or the count it shows. */
+export type Column<Row> = {
+  header: Child;
+  /** A class on the header and on every cell of the column. */
+  class?: string;
+  /** Attributes of every cell; a class here is added to the column's. */
+  cellProps?: Props;
+  /** The cell names its row: a `<th scope="row">` instead of a `<td>`. */
+  rowHeader?: boolean;
+} & (
+  | { cell: (row: Row) => Child; count?: never }
+  /** A count: formatted, header and cells right-aligned (class `num`). */
+  | { count: (row: Row) => number | null | undefined; cell?: never }
+);
+
+export interface DataTable<Row> {
+  columns: Column<Row>[];
+  rows: readonly Row[];
+  /** Attributes of the table. */
+  props?: Props;
+  caption?: Child;
+  /** Attributes of the caption (`class: 'visually-hidden'` when the heading above says it already). */
+  captionProps?: Props;
+  /** Attributes of each row's `<tr>`. */
+  rowProps?: (row: Row) => Props | null;
+}
+
+/** A table of rows under `<th scope="col">` headers, each column's header and cells sharing its class. */
+export function dataTable<Row>(table: DataTable<Row>): HTMLTableElement {
+  const columns = table.columns.map((column) => {
+    const { class: own, ...rest } = column.cellProps ?? {};
+    const className = [column.count ? 'num' : '', column.class].filter(Boolean).join(' ') || undefined;
+    const cellClass = [className, own].filter(Boolean).join(' ') || undefined;
+    const { count, cell } = column;
+    return {
+      header: column.header,
+      className,
+      tag: column.rowHeader ? ('th' as const) : ('td' as const),
+      props: { ...(column.rowHeader ? { scope: 'row' } : {}), class: cellClass, ...rest },
+      cell: count ? (row: Row) => formatNumber(count(row)) : (cell as (row: Row) => Child),
+    };
+  });
+  return h(
+    'table',
+    table.props ?? null,
+    table.caption ? h('caption', table.captionProps ?? null, table.caption) : null,
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        columns.map((column) => h('th', { scope: 'col', class: column.className }, column.header)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      table.rows.map((row) =>
+        h(
+          'tr',
+          table.rowProps?.(row) ?? null,
+          columns.map((column) => h(column.tag, column.props, column.cell(row))),
+        ),
+      ),
+    ),
+  );
+}
+
 export function formatNumber(n: number | null | undefined): string {
   return n === null || n === undefined ? '–' : new Intl.NumberFormat().format(n);
 }

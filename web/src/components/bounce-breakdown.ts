@@ -4,7 +4,7 @@
  * hard rows add up to the hard bounce count) and its bounce events.
  */
 import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { formatNumber, h } from '../dom.ts';
+import { dataTable, formatNumber, h } from '../dom.ts';
 import { formatRate } from './chart-math.ts';
 
 export function bounceBreakdown(stats: Pick<CampaignStats, 'bounces' | 'counts' | 'rates'>): HTMLElement {
@@ -25,37 +25,17 @@ export function bounceBreakdown(stats: Pick<CampaignStats, 'bounces' | 'counts' 
     ),
     stats.bounces.length === 0
       ? h('p', { class: 'muted' }, 'No bounces.')
-      : h(
-          'table',
-          { class: 'list compact' },
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              h('th', { scope: 'col' }, 'Kind'),
-              h('th', { scope: 'col' }, 'Type'),
-              h('th', { scope: 'col' }, 'Sub-type'),
-              h('th', { scope: 'col', class: 'num' }, 'Recipients'),
-              h('th', { scope: 'col', class: 'num' }, 'Events'),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            stats.bounces.map((b) =>
-              h(
-                'tr',
-                { 'data-kind': b.hard ? 'hard' : 'soft' },
-                h('td', null, b.hard ? 'hard' : 'soft'),
-                h('td', { 'data-column': 'type' }, b.type),
-                h('td', { 'data-column': 'subType' }, b.subType || '–'),
-                h('td', { class: 'num', 'data-column': 'unique' }, formatNumber(b.unique)),
-                h('td', { class: 'num', 'data-column': 'total' }, formatNumber(b.total)),
-              ),
-            ),
-          ),
-        ),
+      : dataTable({
+          props: { class: 'list compact' },
+          columns: [
+            { header: 'Kind', cell: (b) => (b.hard ? 'hard' : 'soft') },
+            { header: 'Type', cellProps: { 'data-column': 'type' }, cell: (b) => b.type },
+            { header: 'Sub-type', cellProps: { 'data-column': 'subType' }, cell: (b) => b.subType || '–' },
+            { header: 'Recipients', count: (b) => b.unique, cellProps: { 'data-column': 'unique' } },
+            { header: 'Events', count: (b) => b.total, cellProps: { 'data-column': 'total' } },
+          ],
+          rows: stats.bounces,
+          rowProps: (b) => ({ 'data-kind': b.hard ? 'hard' : 'soft' }),
+        }),
   );
 }

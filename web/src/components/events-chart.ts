@@ -5,8 +5,8 @@
  * technology (role=img, <title>, <desc> summing it up); the same numbers are in a table beside it.
  * Colours are never the only signal: each line has its own dash pattern and marker shape, and a legend.
  */
-import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { formatNumber, h, uid } from '../dom.ts';
+import type { CampaignStats, SeriesPoint } from '../../../core/compliance/stats.ts';
+import { type Column, dataTable, formatNumber, h, uid } from '../dom.ts';
 import {
   bucketLabel,
   CHART_SERIES,
@@ -194,48 +194,34 @@ function legend(): HTMLElement {
   );
 }
 
+/** A column of the series table: one count of each bucket, tagged with its series. */
+const count = (header: string, series: string, value: (p: SeriesPoint) => number): Column<SeriesPoint> => ({
+  header,
+  count: value,
+  cellProps: { 'data-series': series },
+});
+
 /** The same numbers as the chart, one row per bucket the API returned. */
-function dataTable(geometry: ChartGeometry, timeZone?: string): HTMLElement {
+function seriesTable(geometry: ChartGeometry, timeZone?: string): HTMLElement {
   const points = geometry.buckets.filter((b) => !b.filled).map((b) => b.point);
   return h(
     'details',
     { class: 'chart-data' },
     h('summary', null, `Data table (${formatNumber(points.length)} buckets)`),
-    h(
-      'table',
-      { class: 'list compact', 'data-testid': 'series-table' },
-      h('caption', { class: 'visually-hidden' }, 'Events per bucket'),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'col' }, 'Bucket'),
-          h('th', { scope: 'col', class: 'num' }, 'Sent'),
-          CHART_SERIES.map((series) => h('th', { scope: 'col', class: 'num' }, series.label)),
-          h('th', { scope: 'col', class: 'num' }, 'Complained'),
-          h('th', { scope: 'col', class: 'num' }, 'Unsubscribed'),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        points.map((p) =>
-          h(
-            'tr',
-            { 'data-start': p.start },
-            h('th', { scope: 'row' }, bucketLabel(p, timeZone)),
-            h('td', { class: 'num', 'data-series': 'sent' }, formatNumber(p.sent)),
-            CHART_SERIES.map((series) =>
-              h('td', { class: 'num', 'data-series': series.key }, formatNumber(series.value(p))),
-            ),
-            h('td', { class: 'num', 'data-series': 'complained' }, formatNumber(p.complained)),
-            h('td', { class: 'num', 'data-series': 'unsubscribed' }, formatNumber(p.unsubscribed)),
-          ),
-        ),
-      ),
-    ),
+    dataTable({
+      props: { class: 'list compact', 'data-testid': 'series-table' },
+      caption: 'Events per bucket',
+      captionProps: { class: 'visually-hidden' },
+      columns: [
+        { header: 'Bucket', rowHeader: true, cell: (p) => bucketLabel(p, timeZone) },
+        count('Sent', 'sent', (p) => p.sent),
+        ...CHART_SERIES.map((series) => count(series.label, series.key, series.value)),
+        count('Complained', 'complained', (p) => p.complained),
+        count('Unsubscribed', 'unsubscribed', (p) => p.unsubscribed),
+      ],
+      rows: points,
+      rowProps: (p) => ({ 'data-start': p.start }),
+    }),
   );
 }
 
@@ -264,7 +250,7 @@ export function eventsChart(stats: Pick<CampaignStats, 'series'>, timeZone?: str
               : '',
             ', then one per hour. Empty buckets are drawn as zero; markers are the buckets with events.',
           ),
-          dataTable(geometry, timeZone),
+          seriesTable(geometry, timeZone),
         ],
   );
 }

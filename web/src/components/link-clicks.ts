@@ -3,7 +3,7 @@
  * the original address SES redirected to), recipients who clicked it, and all its clicks.
  */
 import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { formatNumber, h } from '../dom.ts';
+import { dataTable, h } from '../dom.ts';
 
 export function linkClicks(stats: Pick<CampaignStats, 'links'>): HTMLElement {
   return h(
@@ -12,33 +12,18 @@ export function linkClicks(stats: Pick<CampaignStats, 'links'>): HTMLElement {
     h('h2', { id: 'links-title' }, 'Clicks per link'),
     stats.links.length === 0
       ? h('p', { class: 'muted' }, 'No clicks yet.')
-      : h(
-          'table',
-          { class: 'list compact' },
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              h('th', { scope: 'col' }, 'Link'),
-              h('th', { scope: 'col', class: 'num' }, 'Unique clicks'),
-              h('th', { scope: 'col', class: 'num' }, 'Total clicks'),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            stats.links.map((link) =>
-              h(
-                'tr',
-                null,
-                h('td', { class: 'mono small break', 'data-column': 'url' }, link.url),
-                h('td', { class: 'num', 'data-column': 'unique' }, formatNumber(link.unique)),
-                h('td', { class: 'num', 'data-column': 'total' }, formatNumber(link.total)),
-              ),
-            ),
-          ),
-        ),
+      : dataTable({
+          props: { class: 'list compact' },
+          columns: [
+            {
+              header: 'Link',
+              cellProps: { class: 'mono small break', 'data-column': 'url' },
+              cell: (link) => link.url,
+            },
+            { header: 'Unique clicks', count: (link) => link.unique, cellProps: { 'data-column': 'unique' } },
+            { header: 'Total clicks', count: (link) => link.total, cellProps: { 'data-column': 'total' } },
+          ],
+          rows: stats.links,
+        }),
   );
 }
