@@ -2,7 +2,16 @@
 
 import { RECIPIENT_STATES } from '../../../core/campaigns/status.ts';
 import { type CampaignView, client } from '../api.ts';
-import { formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
+import {
+  type Child,
+  type Column,
+  dataTable,
+  formatNumber,
+  formatTime,
+  h,
+  mount,
+  statusBadge,
+} from '../dom.ts';
 import type { ScreenContext } from '../screen.ts';
 
 const ACTIVE = new Set(['pending', 'scheduled', 'sending']);
@@ -16,48 +25,54 @@ function sendTime(c: CampaignView): Node | string {
   return h('span', { class: 'muted' }, 'never sent');
 }
 
-function row(c: CampaignView): HTMLTableRowElement {
+/** The progress cell: done of total, a bar of the recipients' states, and the failed and not sent. */
+function progress(c: CampaignView): Child {
   const p = c.progress;
-  return h(
-    'tr',
-    { 'data-campaign': c.id },
-    h(
-      'td',
-      null,
+  return [
+    p.total === null ? '–' : `${formatNumber(p.done)} / ${formatNumber(p.total)}`,
+    p.total
+      ? h(
+          'div',
+          { class: 'mini-bar', 'aria-hidden': 'true' },
+          RECIPIENT_STATES.map((state) =>
+            p.counts[state] > 0
+              ? h('span', {
+                  class: `seg ${state}`,
+                  style: `width:${(p.counts[state] / (p.total as number)) * 100}%`,
+                })
+              : null,
+          ),
+        )
+      : null,
+    p.counts.failed > 0
+      ? h('div', { class: 'small danger' }, `${formatNumber(p.counts.failed)} failed`)
+      : null,
+    p.counts.not_sent > 0
+      ? h('div', { class: 'small not-sent' }, `${formatNumber(p.counts.not_sent)} not sent`)
+      : null,
+  ];
+}
+
+// Template and Created are hidden on phones (styles.css): the rest fits 390 px.
+const COLUMNS: Column<CampaignView>[] = [
+  {
+    header: 'Campaign',
+    cell: (c) => [
       h('a', { href: `#/campaigns/${encodeURIComponent(c.id)}` }, c.name || c.id),
       c.name && c.name !== c.id ? h('div', { class: 'muted mono small' }, c.id) : null,
-    ),
-    h('td', { 'data-testid': 'status' }, statusBadge(c.status)),
-    h('td', { class: 'mono small optional-column' }, `${c.templateId} v${c.templateVersion}`),
-    h(
-      'td',
-      { class: 'num' },
-      p.total === null ? '–' : `${formatNumber(p.done)} / ${formatNumber(p.total)}`,
-      p.total
-        ? h(
-            'div',
-            { class: 'mini-bar', 'aria-hidden': 'true' },
-            RECIPIENT_STATES.map((state) =>
-              p.counts[state] > 0
-                ? h('span', {
-                    class: `seg ${state}`,
-                    style: `width:${(p.counts[state] / (p.total as number)) * 100}%`,
-                  })
-                : null,
-            ),
-          )
-        : null,
-      p.counts.failed > 0
-        ? h('div', { class: 'small danger' }, `${formatNumber(p.counts.failed)} failed`)
-        : null,
-      p.counts.not_sent > 0
-        ? h('div', { class: 'small not-sent' }, `${formatNumber(p.counts.not_sent)} not sent`)
-        : null,
-    ),
-    h('td', { 'data-testid': 'send-time' }, sendTime(c)),
-    h('td', { class: 'optional-column' }, formatTime(c.createdAt)),
-  );
-}
+    ],
+  },
+  { header: 'Status', cellProps: { 'data-testid': 'status' }, cell: (c) => statusBadge(c.status) },
+  {
+    header: 'Template',
+    class: 'optional-column',
+    cellProps: { class: 'mono small' },
+    cell: (c) => `${c.templateId} v${c.templateVersion}`,
+  },
+  { header: 'Progress', cellProps: { class: 'num' }, cell: progress },
+  { header: 'Send time', cellProps: { 'data-testid': 'send-time' }, cell: sendTime },
+  { header: 'Created', class: 'optional-column', cell: (c) => formatTime(c.createdAt) },
+];
 
 export async function campaignsScreen({ root, setTitle, signal }: ScreenContext): Promise<void> {
   setTitle('Campaigns');
@@ -85,31 +100,14 @@ export async function campaignsScreen({ root, setTitle, signal }: ScreenContext)
     }
     mount(
       body,
-      h(
-        'table',
-        { class: 'list' },
-        h('caption', { class: 'visually-hidden' }, 'Campaigns, newest first'),
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            // Template and Created are hidden on phones (styles.css): the rest fits 390 px.
-            ['Campaign', 'Status', 'Template', 'Progress', 'Send time', 'Created'].map((c) =>
-              h(
-                'th',
-                {
-                  scope: 'col',
-                  ...(c === 'Template' || c === 'Created' ? { class: 'optional-column' } : {}),
-                },
-                c,
-              ),
-            ),
-          ),
-        ),
-        h('tbody', null, items.map(row)),
-      ),
+      dataTable({
+        props: { class: 'list' },
+        caption: 'Campaigns, newest first',
+        captionProps: { class: 'visually-hidden' },
+        columns: COLUMNS,
+        rows: items,
+        rowProps: (c) => ({ 'data-campaign': c.id }),
+      }),
     );
   };
 

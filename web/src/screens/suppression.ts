@@ -4,7 +4,7 @@
  * stays disabled rather than failing on every action.
  */
 import { ApiError, client, type SuppressionEntry } from '../api.ts';
-import { errorBox, field, formatTime, h, mount } from '../dom.ts';
+import { dataTable, errorBox, field, formatTime, h, mount } from '../dom.ts';
 import type { ScreenContext } from '../screen.ts';
 
 const REASONS = ['manual', 'unsubscribe', 'bounce', 'complaint'] as const;
@@ -55,6 +55,28 @@ export async function suppressionScreen({ root, setTitle, query: routeQuery }: S
     );
   };
 
+  const removeButton = (entry: SuppressionEntry) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'link danger',
+        'aria-label': `Remove ${entry.key} from the list`,
+        onclick: async () => {
+          if (!window.confirm(`Remove ${entry.key}? sixback will mail this address again.`)) return;
+          try {
+            await client.unsuppress(entry.key);
+            shown = shown.filter((e) => e.key !== entry.key);
+            mount(addStatus, `Removed ${entry.key}.`);
+            draw();
+          } catch (error) {
+            mount(addStatus, errorBox(error));
+          }
+        },
+      },
+      'Remove',
+    );
+
   const draw = () => {
     if (shown.length === 0) {
       mount(
@@ -68,59 +90,22 @@ export async function suppressionScreen({ root, setTitle, query: routeQuery }: S
     } else {
       mount(
         listBox,
-        h(
-          'table',
-          { class: 'list' },
-          h('caption', { class: 'visually-hidden' }, 'Suppressed addresses'),
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              ['Address', 'Reason', 'Source', 'Added', ''].map((c) => h('th', { scope: 'col' }, c)),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            shown.map((entry) =>
-              h(
-                'tr',
-                null,
-                h('td', { class: 'mono' }, entry.key),
-                h('td', null, h('span', { class: `badge reason-${entry.reason}` }, entry.reason)),
-                h('td', { class: 'small muted' }, entry.source),
-                h('td', null, formatTime(entry.at)),
-                h(
-                  'td',
-                  null,
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'link danger',
-                      'aria-label': `Remove ${entry.key} from the list`,
-                      onclick: async () => {
-                        if (!window.confirm(`Remove ${entry.key}? sixback will mail this address again.`))
-                          return;
-                        try {
-                          await client.unsuppress(entry.key);
-                          shown = shown.filter((e) => e.key !== entry.key);
-                          mount(addStatus, `Removed ${entry.key}.`);
-                          draw();
-                        } catch (error) {
-                          mount(addStatus, errorBox(error));
-                        }
-                      },
-                    },
-                    'Remove',
-                  ),
-                ),
-              ),
-            ),
-          ),
-        ),
+        dataTable({
+          props: { class: 'list' },
+          caption: 'Suppressed addresses',
+          captionProps: { class: 'visually-hidden' },
+          columns: [
+            { header: 'Address', cellProps: { class: 'mono' }, cell: (entry) => entry.key },
+            {
+              header: 'Reason',
+              cell: (entry) => h('span', { class: `badge reason-${entry.reason}` }, entry.reason),
+            },
+            { header: 'Source', cellProps: { class: 'small muted' }, cell: (entry) => entry.source },
+            { header: 'Added', cell: (entry) => formatTime(entry.at) },
+            { header: '', cell: removeButton },
+          ],
+          rows: shown,
+        }),
       );
     }
     mount(

@@ -1,6 +1,6 @@
 /** Templates: the latest version of each, with a way to create one. */
 import { client } from '../api.ts';
-import { formatTime, h, mount } from '../dom.ts';
+import { dataTable, formatTime, h, mount } from '../dom.ts';
 import type { ScreenContext } from '../screen.ts';
 
 export async function templatesScreen({ root, setTitle }: ScreenContext): Promise<void> {
@@ -24,39 +24,28 @@ export async function templatesScreen({ root, setTitle }: ScreenContext): Promis
   }
   mount(
     body,
-    h(
-      'table',
-      { class: 'list' },
-      h('caption', { class: 'visually-hidden' }, 'Templates, latest version of each'),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          ['Template', 'Subject', 'Version', 'Variables', 'Saved'].map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        items.map((t) =>
-          h(
-            'tr',
-            null,
-            h(
-              'td',
-              null,
-              h('a', { href: `#/templates/${encodeURIComponent(t.id)}` }, t.name ?? t.id),
-              t.name ? h('div', { class: 'muted mono' }, t.id) : null,
-            ),
-            h('td', null, t.subject),
-            h('td', { class: 'num' }, `v${t.version}`),
-            h('td', { class: 'mono small' }, t.variables.join(', ') || '–'),
-            h('td', null, formatTime(t.createdAt)),
-          ),
-        ),
-      ),
-    ),
+    dataTable({
+      props: { class: 'list' },
+      caption: 'Templates, latest version of each',
+      captionProps: { class: 'visually-hidden' },
+      columns: [
+        {
+          header: 'Template',
+          cell: (t) => [
+            h('a', { href: `#/templates/${encodeURIComponent(t.id)}` }, t.name ?? t.id),
+            t.name ? h('div', { class: 'muted mono' }, t.id) : null,
+          ],
+        },
+        { header: 'Subject', cell: (t) => t.subject },
+        { header: 'Version', cellProps: { class: 'num' }, cell: (t) => `v${t.version}` },
+        {
+          header: 'Variables',
+          cellProps: { class: 'mono small' },
+          cell: (t) => t.variables.join(', ') || '–',
+        },
+        { header: 'Saved', cell: (t) => formatTime(t.createdAt) },
+      ],
+      rows: items,
+    }),
   );
 }

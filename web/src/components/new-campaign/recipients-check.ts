@@ -3,7 +3,7 @@
  * column and the template variable it feeds (and the variables nothing feeds), and the invalid rows.
  */
 import type { RecipientsUploadCheck } from '../../api.ts';
-import { formatNumber, h } from '../../dom.ts';
+import { dataTable, formatNumber, h } from '../../dom.ts';
 
 export interface CheckContext {
   /** The template's own variables (not the ones sixback fills in). */
@@ -101,21 +101,13 @@ function missingAlert(missing: string[]): HTMLElement {
 }
 
 function invalidRowsTable(c: RecipientsUploadCheck): HTMLElement {
-  return h(
-    'table',
-    { class: 'list compact problems', 'data-testid': 'invalid-rows' },
-    h(
-      'caption',
-      null,
-      `Invalid rows${c.invalid > c.problems.length ? ` (first ${c.problems.length} of ${formatNumber(c.invalid)})` : ''}: they will not be sent`,
-    ),
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Row'), h('th', { scope: 'col' }, 'Problem'))),
-    h(
-      'tbody',
-      null,
-      c.problems.map((p) =>
-        h('tr', null, h('td', { class: 'num' }, String(p.row)), h('td', null, `Row ${p.row} ${p.problem}`)),
-      ),
-    ),
-  );
+  return dataTable({
+    props: { class: 'list compact problems', 'data-testid': 'invalid-rows' },
+    caption: `Invalid rows${c.invalid > c.problems.length ? ` (first ${c.problems.length} of ${formatNumber(c.invalid)})` : ''}: they will not be sent`,
+    columns: [
+      { header: 'Row', cellProps: { class: 'num' }, cell: (p) => String(p.row) },
+      { header: 'Problem', cell: (p) => `Row ${p.row} ${p.problem}` },
+    ],
+    rows: c.problems,
+  });
 }
