@@ -2,48 +2,12 @@
  * The `sixback` CLI as people and scripts run it: child processes against a local API server, checking
  * output and the documented exit codes (0 ok, 1 failed/not found, 2 usage, 3 auth, 4 server/network).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiTest, startApiTest, TEMPLATE } from '../api/support.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const MAIN = join(ROOT, 'cli/main.ts');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sixback(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      TSX,
-      [MAIN, ...args],
-      {
-        cwd: options.cwd ?? ROOT,
-        timeout: 90_000,
-        env: {
-          ...process.env,
-          NODE_NO_WARNINGS: '1',
-          SIXBACK_API_URL: '',
-          SIXBACK_TOKEN: '',
-          ...options.env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
+import { lastJson, sixback } from '../support/cli-process.ts';
 
 describe('the sixback CLI', () => {
   let t: ApiTest;

@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiTest, startApiTest, TEMPLATE } from '../api/support.ts';
-import { sixback } from '../support/cli-process.ts';
-
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
+import { lastJson, sixback } from '../support/cli-process.ts';
 
 describe('the CLI in a new user’s first hour', () => {
   let t: ApiTest;

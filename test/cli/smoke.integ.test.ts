@@ -3,58 +3,26 @@
  * smoke test must pass on a working stack, every check must be backed by what the API shows afterwards,
  * and it must leave no simulator address on the suppression list.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sixback as cli, type DevProcess, lastJson, startDev } from '../support/cli-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'cli/main.ts');
-// tsx's loader by path: the children run in a temporary folder, where `--import tsx` would not resolve.
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const ENV = { ...process.env, NODE_NO_WARNINGS: '1', SIXBACK_API_URL: '', SIXBACK_TOKEN: '' };
-
-function sixback(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', TSX, MAIN, ...args],
-      { cwd, timeout: 120_000, env: ENV },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const sixback = (args: string[], cwd: string) => cli(args, { cwd, timeoutMs: 120_000 });
 
 describe('sixback smoke against sixback dev', () => {
   let dir: string;
-  let dev: ChildProcess;
+  let dev: DevProcess | undefined;
   let api: { url: string; token: string };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sixback-smoke-'));
-    dev = spawn(process.execPath, ['--import', TSX, MAIN, 'dev', '--ephemeral', '--port', '0', '--json'], {
-      cwd: dir,
-      env: ENV,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const lines = createInterface({ input: dev.stdout as NodeJS.ReadableStream });
-    api = await new Promise((ready, fail) => {
-      dev.once('exit', (code) => fail(new Error(`sixback dev exited with ${code}`)));
-      lines.on('line', (line) => {
-        if (line.startsWith('{')) ready(JSON.parse(line));
-      });
-    });
+    dev = await startDev(['--ephemeral', '--port', '0'], { cwd: dir });
+    api = dev.info;
   }, 60_000);
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((done) => dev.once('exit', done));
-      dev.kill('SIGINT');
-      await exited;
-    }
+    await dev?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,7 +32,7 @@ describe('sixback smoke against sixback dev', () => {
   it('passes every check, each backed by what the API shows, and cleans up the suppression list', async () => {
     const run = await sixback(['smoke', '-f', 'smoke@sixback.example', '--timeout', '90', '--json'], dir);
     expect(run.stderr).toBe('');
-    const result = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+    const result = lastJson(run.stdout);
     expect(result.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
     expect(run.code).toBe(0);
     expect(result.ok).toBe(true);
@@ -103,7 +71,7 @@ describe('sixback smoke against sixback dev', () => {
   it('fails with exit 1 and says what to fix when the campaign cannot be created', async () => {
     const run = await sixback(['smoke', '-f', 'not-an-address', '--json'], dir);
     expect(run.code).toBe(1);
-    const result = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+    const result = lastJson(run.stdout);
     expect(result.ok).toBe(false);
     const failed = result.checks.find((c: { ok: boolean }) => !c.ok);
     expect(failed).toMatchObject({ name: 'campaign created', ok: false });

@@ -2,34 +2,12 @@
  * `sixback suppression`, `sixback events inject` and `sixback doctor --local` as people and scripts run
  * them: child processes against a local API server, checking output, JSON and exit codes.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiTest, startApiTest } from '../api/support.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const MAIN = join(ROOT, 'cli/main.ts');
-
-function sixback(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      TSX,
-      [MAIN, ...args],
-      {
-        cwd: ROOT,
-        timeout: 90_000,
-        env: { ...process.env, NODE_NO_WARNINGS: '1', SIXBACK_API_URL: '', SIXBACK_TOKEN: '' },
-      },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
+import { lastJson, sixback } from '../support/cli-process.ts';
 
 describe('compliance commands', () => {
   let t: ApiTest;

@@ -2,14 +2,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { lastJson } from '../support/cli-process.ts';
 
 const run = promisify(execFile);
 
 describe('npm run demo', () => {
   it('runs a 1,000-recipient campaign and prints the summary as JSON on its last line', async () => {
     const { stdout } = await run('npm', ['run', '--silent', 'demo', '--', '--json'], { timeout: 120_000 });
-    const lines = stdout.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1] as string);
+    const summary = lastJson(stdout);
     expect(summary).toMatchObject({
       status: 'completed',
       total: 1000,
@@ -31,8 +31,7 @@ describe('npm run demo', () => {
       ['tsx', 'cli/main.ts', 'demo', '--recipients', '20', '--simulator', '--json'],
       { timeout: 120_000 },
     );
-    const lines = stdout.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1] as string);
+    const summary = lastJson(stdout);
     // 20 ordinary + success@, ooto@ and complaint@ are delivered; bounce@ and suppressionlist@ bounce;
     // complaint@ complains.
     expect(summary).toMatchObject({

@@ -15,7 +15,7 @@ import type { LocalWebhookPublisher } from '../../core/webhooks/publish.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
 import type { SesEventBridgeEvent } from '../../local/ses/events.ts';
 import { type ApiTest, postUpload, startApiTest } from '../api/support.ts';
-import { sixback as cli } from '../support/cli-process.ts';
+import { sixback as cli, lastJson } from '../support/cli-process.ts';
 import { type InboxEmail, inbox, parseReport } from '../support/local-stack.ts';
 import { sqsBatch } from '../support/ses-events.ts';
 
@@ -174,7 +174,7 @@ describe('a campaign to ordinary and mailbox simulator addresses, end to end', (
     expect(table.stdout).toMatch(/^clicked \(unique\)\s+1\s+20\.0%$/m);
     expect(table.stdout).toMatch(new RegExp(`^${LINK.replaceAll('.', '\\.')}\\s+1\\s+1$`, 'm'));
     expect(json.code).toBe(0);
-    const fromCli = JSON.parse(json.stdout.trim().split('\n').at(-1) as string) as CampaignStats;
+    const fromCli = lastJson(json.stdout) as CampaignStats;
     expect({ ...fromCli, generatedAt: '' }).toEqual({ ...stats, generatedAt: '' });
     expect(person.code).toBe(0);
     expect(person.stdout).toMatch(/^bounce\s+Permanent\/Suppressed\b/m);
@@ -225,7 +225,7 @@ describe('a campaign to ordinary and mailbox simulator addresses, end to end', (
     expect({ ...after, generatedAt: '' }).toEqual({ ...stats, generatedAt: '' });
     expect(await reportOf()).toEqual(rows);
     const again = await cli(['stats', id, '--json', ...connect]);
-    expect(JSON.parse(again.stdout.trim().split('\n').at(-1) as string).counts).toEqual(stats.counts);
+    expect(lastJson(again.stdout).counts).toEqual(stats.counts);
     expect(ofCampaign()).toHaveLength(10);
   });
 });

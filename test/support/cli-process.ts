@@ -41,6 +41,9 @@ export function sixback(
   });
 }
 
+/** What a `--json` command printed on its last line (the lines before it are progress). */
+export const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
+
 /** A shell command line, as pasted from the README, with `npx sixback` run from this checkout. */
 export function shell(line: string, options: { cwd: string; timeoutMs?: number }): Promise<Run> {
   const command = line.replace(/^npx sixback\b/, `"${TSX}" "${MAIN}"`);
