@@ -8,24 +8,19 @@
  * recipient lookup of a known, an unknown and a malformed address, and the refresh while sending, which
  * stops when the page is left.
  */
-import { mkdirSync } from 'node:fs';
 import fc from 'fast-check';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../../api/node.ts';
-import { isWebPath, mountWebConsole } from '../../api/web.ts';
+import type { ApiServer } from '../../api/node.ts';
 import { createCampaign } from '../../core/campaigns/service.ts';
 import type { CampaignRecord } from '../../core/campaigns/store.ts';
 import type { CampaignStats, RecipientOutcomeView } from '../../core/compliance/stats.ts';
 import { createHandler } from '../../handlers/ses-events.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { chromiumPath } from '../support/chromium.ts';
-import { saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import { launchChromium, SHOTS, startConsole } from '../support/browser.ts';
+import { saveTemplate, uploadCsv } from '../support/local-stack.ts';
 import { type Recipient, type SesEventType, sesEvent, sqsBatch } from '../support/ses-events.ts';
 
-const SHOTS = 'test-artifacts/screenshots';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic'];
 const PEOPLE = Array.from({ length: 12 }, (_, i) => `reader${i + 1}@example.com`);
 const SIMULATOR = [
   'bounce@simulator.amazonses.com',
@@ -103,15 +98,7 @@ function engagementEvents(recipients: Recipient[], startedAt: number) {
 
 describe(`campaign analytics in the console (seed ${SEED})`, () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
-    stack = await startTestStack();
-    server = await startApiServer({
-      deps: { app: stack.deps, campaigns: stack.campaignDeps },
-      beforeRoutes: (app) => mountWebConsole(app),
-      isPublicPath: isWebPath,
-      log: () => undefined,
-    });
+    ({ stack, server } = await startConsole());
     await saveTemplate(stack, 'news', {
       subject: 'News for {{ first_name }}',
       html:
@@ -135,7 +122,7 @@ describe(`campaign analytics in the console (seed ${SEED})`, () => {
     const handler = createHandler(stack.deps);
     for (let i = 0; i < events.length; i += 25) await handler(sqsBatch(events.slice(i, i + 25)));
 
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({
       viewport: { width: 1366, height: 900 },
       timezoneId: 'Asia/Kolkata',

@@ -3,27 +3,13 @@
  * an in-process local stack, driven by playwright-core. Each screen is saved as a screenshot under
  * test-artifacts/screenshots/.
  */
-import { mkdirSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer } from '../../api/node.ts';
-import { isWebPath, mountWebConsole } from '../../api/web.ts';
+import type { ApiServer } from '../../api/node.ts';
 import type { LocalStack } from '../../local/stack.ts';
-import { chromiumPath } from '../support/chromium.ts';
-import { inbox, startTestStack } from '../support/local-stack.ts';
+import { launchChromium, SHOTS, startConsole } from '../support/browser.ts';
+import { inbox } from '../support/local-stack.ts';
 
-const SHOTS = 'test-artifacts/screenshots';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 /** A 1x1 PNG. */
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
@@ -85,17 +71,8 @@ async function fillCampaign(page: Page, file: { name: string; body: string }, fr
 
 describe('web console', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
-    stack = await startTestStack();
-    // No CORS rule on the local bucket, as with `sixback dev` today: the console must cope (see uploadFile).
-    server = await startApiServer({
-      deps: { app: stack.deps, campaigns: stack.campaignDeps },
-      beforeRoutes: (app) => mountWebConsole(app),
-      isPublicPath: isWebPath,
-      log: () => undefined,
-    });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+    ({ stack, server } = await startConsole());
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1366, height: 800 }, timezoneId: USER_ZONE });
     context.setDefaultTimeout(15_000);
     // Sign in the way `sixback dev` does: the token in the fragment of the first URL. This tab stays open:

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SesEventBridgeEvent } from '../../local/ses/events.ts';
 import { eventTypesFor, type LocalSes, startLocalSes } from '../../local/ses/server.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/browser.ts';
 import { waitFor } from '../support/wait.ts';
 
 let browser: Browser;
@@ -64,17 +64,7 @@ beforeAll(async () => {
     );
   }
   sdk.destroy();
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
