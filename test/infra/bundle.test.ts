@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_FUNCTIONS } from '../../handlers/index.ts';
 import { esbuildOptions } from '../../infra/bundling.ts';
 import { API_ENTRY, JOBS_ENTRY, SES_EVENTS_ENTRY } from '../../infra/entries.ts';
+import { STORAGE_ENV } from '../support/function-env.ts';
 import { waitFor } from '../support/guarantees.ts';
 
 const ENTRIES = [
@@ -95,12 +96,7 @@ describe('Lambda bundles', () => {
           AWS_ACCESS_KEY_ID: 'test',
           AWS_SECRET_ACCESS_KEY: 'test',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          SIXBACK_BUCKET: 'sixback-bucket',
-          SIXBACK_CAMPAIGNS_TABLE: 'sixback-campaigns',
-          SIXBACK_TEMPLATES_TABLE: 'sixback-templates',
-          SIXBACK_LEDGER_TABLE: 'sixback-ledger',
-          SIXBACK_SUPPRESSION_TABLE: 'sixback-suppression',
-          SIXBACK_ANALYTICS_TABLE: 'sixback-analytics',
+          ...STORAGE_ENV,
           // What Lambda sets for a traced, on-demand invocation.
           AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
           AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',

@@ -16,6 +16,7 @@ import { ASL_PATH } from '../../infra/constructs/workflow.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
 import { formatRetainedData, identityPlan, parseParams } from '../../infra/params.ts';
 import type { SixbackStack } from '../../infra/stack.ts';
+import { flat } from '../support/cloudformation.ts';
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -52,27 +53,6 @@ function synth(context: Json, env: Record<string, string> = {}): Synth {
       else process.env[name] = value;
     }
   }
-}
-
-/** CloudFormation intrinsics as readable text, e.g. `<AWS::Partition>` or `<StorageBucket.Arn>/images/*`. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v.Ref) return `<${v.Ref}>`;
-  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(sep);
-  }
-  if (v['Fn::Select']) {
-    const [index, list] = v['Fn::Select'] as [number, unknown];
-    return `<select ${index} of ${flat(list)}>`;
-  }
-  if (v['Fn::Split']) {
-    const [sep, source] = v['Fn::Split'] as [string, unknown];
-    return `<split ${flat(source)} on ${sep}>`;
-  }
-  return JSON.stringify(value);
 }
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);

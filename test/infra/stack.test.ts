@@ -23,6 +23,7 @@ import { ASL_PATH, aslTaskStates } from '../../infra/constructs/workflow.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
 import { parseParams } from '../../infra/params.ts';
 import type { SixbackStack } from '../../infra/stack.ts';
+import { flat } from '../support/cloudformation.ts';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (definition: unknown) => {
@@ -102,19 +103,6 @@ function statementsOfRole(roleId: string): Statement[] {
 
 const roleOfFunction = (fnId: string) =>
   (props(fnId).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-
-/** Turns CloudFormation intrinsics into readable placeholder text, e.g. `<StorageBucket.Arn>/images/*`. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v.Ref) return `<${v.Ref}>`;
-  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(sep);
-  }
-  return JSON.stringify(value);
-}
 
 describe('the campaign workflow', () => {
   let definition: Json;

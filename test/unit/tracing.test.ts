@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createClients } from '../../core/aws/clients.ts';
 import { configFromEnv } from '../../core/config.ts';
 import { type HandlerTracer, type TraceSegment, traced } from '../../handlers/runtime.ts';
+import { STORAGE_ENV } from '../support/function-env.ts';
 
 /** A tracer that records what the handler wrapper does with it, in order. */
 function recordingTracer(enabled = true) {
@@ -96,12 +97,7 @@ describe('traced AWS clients', () => {
   const config = () =>
     configFromEnv({
       AWS_REGION: 'eu-west-1',
-      SIXBACK_BUCKET: 'sixback-bucket',
-      SIXBACK_CAMPAIGNS_TABLE: 'sixback-campaigns',
-      SIXBACK_TEMPLATES_TABLE: 'sixback-templates',
-      SIXBACK_LEDGER_TABLE: 'sixback-ledger',
-      SIXBACK_SUPPRESSION_TABLE: 'sixback-suppression',
-      SIXBACK_ANALYTICS_TABLE: 'sixback-analytics',
+      ...STORAGE_ENV,
     });
 
   it('captures every client createClients builds when a tracer is given', () => {
