@@ -8,23 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { emptyCounts } from '../../core/campaigns/status.ts';
 import type { AbTestRecord, CampaignRecord } from '../../core/campaigns/store.ts';
 import { campaignProgress, campaignView } from '../../core/campaigns/view.ts';
+import { campaignRecord } from '../support/campaign-record.ts';
 
 const STARTED = Date.parse('2026-12-01T10:00:00.000Z');
 
 function sending(rows: number, sent: number, rate: number, abTest?: AbTestRecord): CampaignRecord {
-  return {
-    id: 'c1',
-    kind: 'campaign',
-    name: 'n',
-    status: 'sending',
-    spec: {
-      templateId: 't',
-      recipientsKey: 'uploads/recipients/x.csv',
-      from: 'a@example.com',
-      onInvalidRows: 'skip',
-      toleratedFailurePercentage: 5,
-      ...(abTest
-        ? {
+  const started = new Date(STARTED).toISOString();
+  return campaignRecord({
+    ...(abTest
+      ? {
+          spec: {
             abTest: {
               variants: [{}, {}],
               sample: 0.5,
@@ -33,28 +26,17 @@ function sending(rows: number, sent: number, rate: number, abTest?: AbTestRecord
               fallback: 'A',
               decideAfter: '30d',
             },
-          }
-        : {}),
-    } as CampaignRecord['spec'],
-    templateVersion: 1,
+          } as Partial<CampaignRecord['spec']>,
+          abTest,
+        }
+      : {}),
     rate,
-    createdAt: new Date(STARTED).toISOString(),
-    updatedAt: new Date(STARTED).toISOString(),
-    startedAt: new Date(STARTED).toISOString(),
-    executions: 1,
+    createdAt: started,
+    updatedAt: started,
+    startedAt: started,
     progress: { ...emptyCounts(), sent },
-    check: {
-      columns: ['email'],
-      emailColumn: 'email',
-      rows,
-      valid: rows,
-      invalid: 0,
-      duplicates: 0,
-      blankLines: 0,
-      problems: [],
-    },
-    ...(abTest ? { abTest } : {}),
-  } as CampaignRecord;
+    check: { rows, valid: rows },
+  });
 }
 
 const waitingTest = (phase: AbTestRecord['phase'], decision?: AbTestRecord['decision']): AbTestRecord => ({
