@@ -37,6 +37,23 @@ export function readQuery<T extends z.ZodType>(c: Context<ApiEnv>, schema: T, wh
   return parseWith(schema, c.req.query(), what);
 }
 
+/**
+ * One page of a list read with the caller's cursor: a cursor the store cannot decode (not JSON, or a key
+ * DynamoDB refuses) is the caller's mistake, a 400, not a 500.
+ */
+export async function readPage<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof SyntaxError || (error as Error).name === 'ValidationException') {
+      throw new ValidationError('The cursor is not one a previous page returned.', {
+        details: [{ path: 'cursor', problem: 'unknown cursor' }],
+      });
+    }
+    throw error;
+  }
+}
+
 export function readParam<T extends z.ZodType>(c: Context<ApiEnv>, name: string, schema: T): z.output<T> {
   return parseWith(schema, c.req.param(name), name);
 }

@@ -47,12 +47,16 @@ export const CampaignCreateSchema = CampaignRequestSchema.extend({
   sendAt: z.string().min(1).max(64).optional(),
 });
 
+/** The `cursor` of a list's next page, as a previous page returned it (base64url, up to `maxLength`). */
+export const cursorSchema = (maxLength: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[A-Za-z0-9_-]{1,${maxLength}}$`), 'use the cursor a previous page returned')
+    .optional();
+
 export const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,2048}$/, 'use the cursor a previous page returned')
-    .optional(),
+  cursor: cursorSchema(2048),
 });
 
 export const ReportQuerySchema = z.object({

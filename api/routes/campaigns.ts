@@ -47,7 +47,7 @@ import { assertUploaded, firstRecipientRow } from '../../core/recipients/uploads
 import { ManualPickSchema } from '../../core/schemas.ts';
 import { sendTestEmails } from '../../core/templates/preview.ts';
 import { abTestStanding, pickVariant } from '../../core/workflow/ab-test.ts';
-import { readBody, readParam, readQuery } from '../http.ts';
+import { readBody, readPage, readParam, readQuery } from '../http.ts';
 import {
   CampaignCreateSchema,
   DraftTestSendSchema,
@@ -120,17 +120,7 @@ export const campaignRoutes: RouteModule = {
       })
       .get('/', async (c) => {
         const { limit, cursor } = readQuery(c, ListQuerySchema, 'query');
-        let page: Awaited<ReturnType<typeof store.list>>;
-        try {
-          page = await store.list(limit, cursor);
-        } catch (error) {
-          if (error instanceof SyntaxError || (error as Error).name === 'ValidationException') {
-            throw new ValidationError('The cursor is not one a previous page returned.', {
-              details: [{ path: 'cursor', problem: 'unknown cursor' }],
-            });
-          }
-          throw error;
-        }
+        const page = await readPage(() => store.list(limit, cursor));
         return c.json({ items: page.items.map(view), cursor: page.cursor ?? null });
       })
       .post('/test', async (c) => {

@@ -5,7 +5,8 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { type JobDeps, jobView, startJob } from '../../core/jobs/jobs.ts';
 import { checkAddress } from '../../core/recipients/email-address.ts';
 import { parseWith } from '../../core/schemas.ts';
-import { readBody, readQuery } from '../http.ts';
+import { readBody, readPage, readQuery } from '../http.ts';
+import { cursorSchema } from '../schemas.ts';
 import type { ApiEnv, RouteModule } from '../types.ts';
 
 export const SUPPRESSION_REASONS = ['manual', 'unsubscribe', 'bounce', 'complaint'] as const;
@@ -27,10 +28,7 @@ export const SuppressionAddSchema = z.object({
 
 export const SuppressionListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'use the cursor a previous page returned')
-    .optional(),
+  cursor: cursorSchema(4096),
   search: z.string().max(254).optional(),
 });
 
@@ -70,17 +68,8 @@ export const suppressionRoutes: RouteModule = {
     return new Hono<ApiEnv>()
       .get('/', async (c) => {
         const { limit, cursor, search } = readQuery(c, SuppressionListQuerySchema, 'query');
-        try {
-          const page = await list.list({ limit, cursor, search });
-          return c.json({ items: page.items, cursor: page.cursor ?? null });
-        } catch (error) {
-          if (error instanceof SyntaxError || (error as Error).name === 'ValidationException') {
-            throw new ValidationError('The cursor is not one a previous page returned.', {
-              details: [{ path: 'cursor', problem: 'unknown cursor' }],
-            });
-          }
-          throw error;
-        }
+        const page = await readPage(() => list.list({ limit, cursor, search }));
+        return c.json({ items: page.items, cursor: page.cursor ?? null });
       })
       .post('/import', async (c) => {
         const type = c.req.header('content-type') ?? '';
