@@ -47,6 +47,15 @@ export function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** An option that may repeat and takes comma-separated values (`--test a@x,b@y --test c@z`). */
+export const collectList = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
 /** `--data k=v` may repeat; values stay strings, as CSV columns are. */
 export function collectVariable(
   value: string,

@@ -8,7 +8,15 @@ import type { ShortRowAction, TemplateRecord } from '../../core/schemas.ts';
 import type { ApiClient } from '../client.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { collectVariable, confirm, duration, positiveInt, positiveNumber, printJson } from '../output.ts';
+import {
+  collectList,
+  collectVariable,
+  confirm,
+  duration,
+  positiveInt,
+  positiveNumber,
+  printJson,
+} from '../output.ts';
 import { resolveAt } from '../when.ts';
 import { type AbTestOptions, abTestRequest, addAbTestOptions } from './ab-test.ts';
 import { describeCampaign, exitCodeFor, watchCampaign } from './campaigns.ts';
@@ -33,14 +41,6 @@ interface SendOptions extends CommonOptions, AbTestOptions {
   watch: boolean;
   idempotencyKey?: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean),
-];
 
 export const systemTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -131,7 +131,7 @@ export function register(program: Command): void {
         .option('--version <n>', 'template version (default: the latest)', positiveInt)
         .requiredOption('-r, --recipients <file|key>', 'a CSV file to upload, or the key of an uploaded one')
         .requiredOption('-f, --from <address>', 'From address (an identity verified in SES)')
-        .option('--reply-to <address>', 'Reply-To address (repeatable)', collect)
+        .option('--reply-to <address>', 'Reply-To address (repeatable)', collectList)
         .option('--name <name>', 'campaign name for people')
         .option('-d, --data <name=value>', 'a campaign-wide template variable (repeatable)', collectVariable)
         .option('--at <time>', 'send later: 2026-12-01T09:00+09:00, or 2026-12-01 09:00 with --tz')
@@ -143,7 +143,7 @@ export function register(program: Command): void {
         .option(
           '--test <addresses>',
           'send a test to these addresses (comma-separated, at most 5) instead of starting',
-          collect,
+          collectList,
         )
         .option('-y, --yes', 'do not ask for confirmation (needed when not on a terminal)', false)
         .option(

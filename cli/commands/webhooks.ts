@@ -7,15 +7,7 @@ import {
 } from '../../core/webhooks/store.ts';
 import { type CommonOptions, clientFor, run, withConnection } from '../command.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { positiveInt, printJson, table } from '../output.ts';
-
-const list = (value: string, previous: string[] = []) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean),
-];
+import { collectList, positiveInt, printJson, table } from '../output.ts';
 
 export function register(program: Command): void {
   const webhooks = program
@@ -29,7 +21,7 @@ export function register(program: Command): void {
       .option(
         '--events <types>',
         `comma-separated, of ${SUBSCRIPTION_EVENTS.join(', ')} (default campaign.status_changed); "all" for every one`,
-        list,
+        collectList,
       )
       .option('--description <text>', 'what it is for')
       .option('--secret <secret>', 'use this signing secret (32+ characters) instead of a generated one'),
