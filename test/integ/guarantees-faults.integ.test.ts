@@ -8,6 +8,7 @@ import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import {
   address,
+  allSent,
   BASE_REQUEST,
   countStates,
   expectEachExactly,
@@ -59,15 +60,7 @@ describe('10,000 recipients through throttling and transient failures', () => {
 
     expect(execution.status).toBe('SUCCEEDED');
     expect(campaign.status).toBe('completed');
-    expect(campaign.totals).toEqual({
-      rows: ROWS,
-      sent: ROWS,
-      duplicate: 0,
-      suppressed: 0,
-      invalid: 0,
-      failed: 0,
-      not_sent: 0,
-    });
+    expect(campaign.totals).toEqual(allSent(ROWS));
     // The faults really happened: the test would prove nothing otherwise.
     expect(standin.stats.throttled).toBeGreaterThan(0);
     expect(standin.stats.transient).toBeGreaterThan(0);

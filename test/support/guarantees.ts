@@ -17,6 +17,17 @@ export const BASE_REQUEST = { templateId: 'plain', from: FROM, transactional: tr
 
 export const address = (i: number) => `r${i}@example.com`;
 
+/** The totals of a campaign that sent every one of its rows. */
+export const allSent = (rows: number) => ({
+  rows,
+  sent: rows,
+  duplicate: 0,
+  suppressed: 0,
+  invalid: 0,
+  failed: 0,
+  not_sent: 0,
+});
+
 /** A CSV of `count` recipients r1..rN@example.com. */
 export function recipientsCsv(count: number, from = 1): string {
   const lines = ['email,first_name'];
