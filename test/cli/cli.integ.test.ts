@@ -15,6 +15,11 @@ describe('the sixback CLI', () => {
   let connect: string[];
   /** The campaign the first test sends, for the stats test. */
   let sentId: string | undefined;
+  /** `sixback send` of the hello template to list.csv from news@, with these options. */
+  const sendHello = (...options: string[]) =>
+    sixback(['send', '-t', 'hello', '-r', 'list.csv', '-f', 'news@sixback.example', ...options, ...connect], {
+      cwd: dir,
+    });
 
   beforeAll(async () => {
     t = await startApiTest();
@@ -41,22 +46,7 @@ describe('the sixback CLI', () => {
       /saved template hello version 1 \(variables: city, first_name, unsubscribe_url\)/,
     );
 
-    const send = await sixback(
-      [
-        'send',
-        '-t',
-        'hello',
-        '-r',
-        'list.csv',
-        '-f',
-        'news@sixback.example',
-        '--yes',
-        '--watch',
-        '--json',
-        ...connect,
-      ],
-      { cwd: dir },
-    );
+    const send = await sendHello('--yes', '--watch', '--json');
     expect(send.stderr).toBe('');
     expect(send.code).toBe(0);
     const final = lastJson(send.stdout);
@@ -81,30 +71,19 @@ describe('the sixback CLI', () => {
   });
 
   it('starts an A/B test with --variant, shows it in status, and picks a winner by hand', async () => {
-    const send = await sixback(
-      [
-        'send',
-        '-t',
-        'hello',
-        '-r',
-        'list.csv',
-        '-f',
-        'news@sixback.example',
-        '--variant',
-        'subject=Hi {{ first_name }}, news',
-        '--variant',
-        'template=hello subject=Deals, for {{ city }}',
-        '--sample',
-        '50%',
-        '--metric',
-        'clicks',
-        '--decide-after',
-        '30d',
-        '--yes',
-        '--json',
-        ...connect,
-      ],
-      { cwd: dir },
+    const send = await sendHello(
+      '--variant',
+      'subject=Hi {{ first_name }}, news',
+      '--variant',
+      'template=hello subject=Deals, for {{ city }}',
+      '--sample',
+      '50%',
+      '--metric',
+      'clicks',
+      '--decide-after',
+      '30d',
+      '--yes',
+      '--json',
     );
     expect(send.stderr).toBe('');
     expect(send.code).toBe(0);
@@ -144,9 +123,7 @@ describe('the sixback CLI', () => {
       sixback(['send', '-t', 'hello', ...connect]),
       sixback(['templates', 'list', '--api', t.server.url, '--token', 'wrong-token-wrong-token']),
       sixback(['templates', 'list', '--api', 'http://127.0.0.1:9', '--token', 'whatever-token-1234']),
-      sixback(['send', '-t', 'hello', '-r', 'list.csv', '-f', 'news@sixback.example', ...connect], {
-        cwd: dir,
-      }),
+      sendHello(),
     ]);
     expect(missing).toMatchObject({
       code: 1,
