@@ -67,6 +67,19 @@ export function field(
   );
 }
 
+/** A card: a section named by its heading (aria-labelledby the h2's id); `wide` spans the grid. */
+export function card(
+  { id, title, wide = false, testId }: { id: string; title: Child; wide?: boolean; testId?: string },
+  ...children: Child[]
+): HTMLElement {
+  return h(
+    'section',
+    { class: wide ? 'card wide' : 'card', 'aria-labelledby': id, 'data-testid': testId },
+    h('h2', { id }, title),
+    children,
+  );
+}
+
 /** A column of a dataTable(): its header, and the cell it makes of each row or the count it shows. */
 export type Column<Row> = {
   header: Child;

@@ -5,7 +5,7 @@
  */
 import type { AbTestView } from '../../../core/campaigns/view.ts';
 import { api } from '../api.ts';
-import { formatNumber, formatTime, h } from '../dom.ts';
+import { card, formatNumber, formatTime, h } from '../dom.ts';
 
 export interface AbTestStanding extends AbTestView {
   live: {
@@ -35,10 +35,8 @@ export function abTestPanel(test: AbTestStanding, onPick: (variant: string) => v
   const top = Math.max(0.0001, ...rows.map((r) => r.rate));
   const undecided = !test.decision && ['waiting', 'held', 'sample'].includes(test.phase);
   const winner = test.decision?.variant;
-  return h(
-    'section',
-    { class: 'card wide', 'aria-labelledby': 'ab-title', 'data-testid': 'ab-test' },
-    h('h2', { id: 'ab-title' }, 'A/B test'),
+  return card(
+    { id: 'ab-title', title: 'A/B test', wide: true, testId: 'ab-test' },
     h(
       'p',
       { class: 'small' },

@@ -4,15 +4,13 @@
  * hard rows add up to the hard bounce count) and its bounce events.
  */
 import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { dataTable, formatNumber, h } from '../dom.ts';
+import { card, dataTable, formatNumber, h } from '../dom.ts';
 import { formatRate } from './chart-math.ts';
 
 export function bounceBreakdown(stats: Pick<CampaignStats, 'bounces' | 'counts' | 'rates'>): HTMLElement {
   const { hard, soft } = stats.counts.bounced;
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'bounces-title', 'data-testid': 'bounce-breakdown' },
-    h('h2', { id: 'bounces-title' }, 'Bounces'),
+  return card(
+    { id: 'bounces-title', title: 'Bounces', testId: 'bounce-breakdown' },
     h(
       'p',
       null,

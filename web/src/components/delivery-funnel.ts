@@ -6,7 +6,7 @@
  * plainly, with the API's own notes, instead of showing a number it does not have.
  */
 import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { formatNumber, h } from '../dom.ts';
+import { card, formatNumber, h } from '../dom.ts';
 import { formatRate, funnelSteps } from './chart-math.ts';
 
 export function deliveryFunnel(stats: CampaignStats): HTMLElement {
@@ -21,10 +21,8 @@ export function deliveryFunnel(stats: CampaignStats): HTMLElement {
     ['rejected', 'Rejected by SES', c.rejected, null],
     ['delayed', 'Delivery delays (events)', c.delayed, null],
   ];
-  return h(
-    'section',
-    { class: 'card wide', 'aria-labelledby': 'funnel-title', 'data-testid': 'funnel' },
-    h('h2', { id: 'funnel-title' }, 'Delivery funnel'),
+  return card(
+    { id: 'funnel-title', title: 'Delivery funnel', wide: true, testId: 'funnel' },
     h(
       'div',
       { class: 'funnel-layout' },

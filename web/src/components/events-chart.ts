@@ -6,7 +6,7 @@
  * Colours are never the only signal: each line has its own dash pattern and marker shape, and a legend.
  */
 import type { CampaignStats, SeriesPoint } from '../../../core/compliance/stats.ts';
-import { type Column, dataTable, formatNumber, h, uid } from '../dom.ts';
+import { type Column, card, dataTable, formatNumber, h, uid } from '../dom.ts';
 import {
   bucketLabel,
   CHART_SERIES,
@@ -228,10 +228,8 @@ function seriesTable(geometry: ChartGeometry, timeZone?: string): HTMLElement {
 export function eventsChart(stats: Pick<CampaignStats, 'series'>, timeZone?: string): HTMLElement {
   const geometry = chartGeometry(stats.series.points, undefined, timeZone);
   const minutesUntil = stats.series.minutesUntil;
-  return h(
-    'section',
-    { class: 'card wide', 'aria-labelledby': 'events-chart-title', 'data-testid': 'events-over-time' },
-    h('h2', { id: 'events-chart-title' }, 'Events over time'),
+  return card(
+    { id: 'events-chart-title', title: 'Events over time', wide: true, testId: 'events-over-time' },
     geometry.buckets.length === 0
       ? h('p', { class: 'muted' }, 'No events yet: SES reports deliveries within seconds of each send.')
       : [

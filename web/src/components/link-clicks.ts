@@ -3,13 +3,11 @@
  * the original address SES redirected to), recipients who clicked it, and all its clicks.
  */
 import type { CampaignStats } from '../../../core/compliance/stats.ts';
-import { dataTable, h } from '../dom.ts';
+import { card, dataTable, h } from '../dom.ts';
 
 export function linkClicks(stats: Pick<CampaignStats, 'links'>): HTMLElement {
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'links-title', 'data-testid': 'link-clicks' },
-    h('h2', { id: 'links-title' }, 'Clicks per link'),
+  return card(
+    { id: 'links-title', title: 'Clicks per link', testId: 'link-clicks' },
     stats.links.length === 0
       ? h('p', { class: 'muted' }, 'No clicks yet.')
       : dataTable({

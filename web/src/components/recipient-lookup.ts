@@ -7,7 +7,7 @@
  */
 import type { RecipientOutcomeView } from '../../../core/compliance/stats.ts';
 import { ApiError, api } from '../api.ts';
-import { errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
+import { card, errorBox, field, formatNumber, formatTime, h, mount } from '../dom.ts';
 
 export const fetchRecipient = (campaignId: string, email: string) =>
   api<RecipientOutcomeView>(
@@ -154,10 +154,8 @@ export function recipientLookup(campaignId: string, signal: AbortSignal): HTMLEl
       } else mount(result, errorBox(error));
     }
   };
-  return h(
-    'section',
-    { class: 'card wide', 'aria-labelledby': 'lookup-title', 'data-testid': 'recipient-lookup' },
-    h('h2', { id: 'lookup-title' }, 'Look up a recipient'),
+  return card(
+    { id: 'lookup-title', title: 'Look up a recipient', wide: true, testId: 'recipient-lookup' },
     // novalidate: the API checks the address and says what is wrong with it, in the same words as the CLI.
     h(
       'form',

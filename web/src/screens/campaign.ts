@@ -11,7 +11,7 @@ import { describeAlarm, describeEvents, describeRates } from '../../../core/comp
 import { type CampaignView, client, describeJob, waitForJob } from '../api.ts';
 import { abTestPanel, fetchAbTest, pickVariant } from '../components/ab-test-panel.ts';
 import { type CampaignAnalytics, campaignAnalytics } from '../components/campaign-analytics.ts';
-import { errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
+import { card, errorBox, formatNumber, formatTime, h, mount, statusBadge } from '../dom.ts';
 import type { ScreenContext } from '../screen.ts';
 
 const STATES = RECIPIENT_STATES.map((state) => [state, RECIPIENT_STATE_LABEL[state]] as const);
@@ -21,10 +21,8 @@ const CHANGING = new Set(['pending', 'scheduled', 'sending']);
 function progressSection(c: CampaignView): HTMLElement {
   const p = c.progress;
   const percent = p.percent ?? (p.total === 0 ? 100 : 0);
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'progress-title' },
-    h('h2', { id: 'progress-title' }, 'Progress'),
+  return card(
+    { id: 'progress-title', title: 'Progress' },
     h(
       'div',
       {
@@ -79,10 +77,8 @@ function progressSection(c: CampaignView): HTMLElement {
 function deliverabilitySection(c: CampaignView): HTMLElement | null {
   const d = c.deliverability;
   if (!d) return null;
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'deliverability-title', 'data-testid': 'deliverability' },
-    h('h2', { id: 'deliverability-title' }, 'Deliverability'),
+  return card(
+    { id: 'deliverability-title', title: 'Deliverability', testId: 'deliverability' },
     d.alarms.map((alarm) =>
       h(
         'p',
@@ -137,10 +133,8 @@ function detailsSection(c: CampaignView): HTMLElement {
           : '–',
     ],
   ];
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'details-title' },
-    h('h2', { id: 'details-title' }, 'Details'),
+  return card(
+    { id: 'details-title', title: 'Details' },
     h(
       'dl',
       { class: 'details' },
@@ -152,10 +146,8 @@ function detailsSection(c: CampaignView): HTMLElement {
 function checkSection(c: CampaignView): HTMLElement | null {
   if (!c.check) return null;
   const k = c.check;
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'check-title' },
-    h('h2', { id: 'check-title' }, 'Recipients file'),
+  return card(
+    { id: 'check-title', title: 'Recipients file' },
     h(
       'p',
       null,

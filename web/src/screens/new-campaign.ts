@@ -16,7 +16,7 @@ import { scheduleOptions } from '../components/new-campaign/schedule-options.ts'
 import { senderOptions } from '../components/new-campaign/sender-options.ts';
 import { templatePicker } from '../components/new-campaign/template-picker.ts';
 import { testSendPanel } from '../components/new-campaign/test-send.ts';
-import { h, mount } from '../dom.ts';
+import { card, h, mount } from '../dom.ts';
 import { isSystemVariable } from '../preview.ts';
 import type { ScreenContext } from '../screen.ts';
 
@@ -137,12 +137,7 @@ function campaignForm(templates: TemplateSummary[], wanted: string | null) {
     variables.element,
     sender.element,
     schedule.element,
-    h(
-      'section',
-      { class: 'card wide', 'aria-labelledby': 's-ab' },
-      h('h2', { id: 's-ab' }, 'A/B test (optional)'),
-      abTest.element,
-    ),
+    card({ id: 's-ab', title: 'A/B test (optional)', wide: true }, abTest.element),
     testSendPanel(() => ({
       template: picker.template(),
       from: sender.from(),

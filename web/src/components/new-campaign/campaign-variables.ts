@@ -2,7 +2,7 @@
  * Step 3 of the new-campaign form: campaign variables, one value for every recipient (a CSV column of
  * the same name wins for its row).
  */
-import { h } from '../../dom.ts';
+import { card, h } from '../../dom.ts';
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -60,10 +60,8 @@ export function campaignVariables(onChange: () => void): CampaignVariables {
   };
 
   return {
-    element: h(
-      'section',
-      { class: 'card', 'aria-labelledby': 's-data' },
-      h('h2', { id: 's-data' }, '3. Campaign variables'),
+    element: card(
+      { id: 's-data', title: '3. Campaign variables' },
       h(
         'p',
         { class: 'hint' },

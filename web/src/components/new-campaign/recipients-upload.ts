@@ -6,7 +6,7 @@
 import type { ShortRowAction } from '../../../../core/schemas.ts';
 import type { RecipientsUploadCheck } from '../../api.ts';
 import { ApiError, client, uploadFile } from '../../api.ts';
-import { field, h, mount } from '../../dom.ts';
+import { card, field, h, mount } from '../../dom.ts';
 import { type CheckContext, recipientsCheckView } from './recipients-check.ts';
 
 export interface RecipientsUpload {
@@ -116,10 +116,8 @@ export function recipientsUpload(onChange: () => void): RecipientsUpload {
     );
 
   return {
-    element: h(
-      'section',
-      { class: 'card wide', 'aria-labelledby': 's-recipients' },
-      h('h2', { id: 's-recipients' }, '2. Recipients'),
+    element: card(
+      { id: 's-recipients', title: '2. Recipients', wide: true },
       field(
         'Recipients CSV',
         fileInput,

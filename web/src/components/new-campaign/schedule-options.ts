@@ -2,7 +2,7 @@
  * Step 5 of the new-campaign form: now or at a date and time in the browser's zone, and the rate.
  */
 import type { CampaignRequest } from '../../../../core/schemas.ts';
-import { choice, field, h } from '../../dom.ts';
+import { card, choice, field, h } from '../../dom.ts';
 
 export type ScheduleFields = Pick<CampaignRequest, 'sendAt' | 'timeZone' | 'rate'>;
 
@@ -54,10 +54,8 @@ export function scheduleOptions(onChange: () => void): ScheduleOptions {
   for (const input of [sendAtInput, rateInput]) input.addEventListener('input', onChange);
 
   return {
-    element: h(
-      'section',
-      { class: 'card', 'aria-labelledby': 's-when' },
-      h('h2', { id: 's-when' }, '5. When and how fast'),
+    element: card(
+      { id: 's-when', title: '5. When and how fast' },
       h(
         'fieldset',
         { class: 'when' },

@@ -3,7 +3,7 @@
  * mail, and sending nothing when any row is invalid).
  */
 import type { CampaignRequest } from '../../../../core/schemas.ts';
-import { choice, field, h } from '../../dom.ts';
+import { card, choice, field, h } from '../../dom.ts';
 
 export type SenderFields = Pick<
   CampaignRequest,
@@ -29,10 +29,8 @@ export function senderOptions(onChange: () => void): SenderOptions {
   for (const input of [fromInput, replyToInput]) input.addEventListener('input', onChange);
 
   return {
-    element: h(
-      'section',
-      { class: 'card', 'aria-labelledby': 's-sender' },
-      h('h2', { id: 's-sender' }, '4. Sender'),
+    element: card(
+      { id: 's-sender', title: '4. Sender' },
       h(
         'div',
         { class: 'row' },

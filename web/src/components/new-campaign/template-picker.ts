@@ -4,7 +4,7 @@
  */
 import type { TemplateRecord, TemplateSummary } from '../../api.ts';
 import { client } from '../../api.ts';
-import { errorBox, field, formatTime, h, mount } from '../../dom.ts';
+import { card, errorBox, field, formatTime, h, mount } from '../../dom.ts';
 
 export interface TemplatePicker {
   element: HTMLElement;
@@ -58,10 +58,8 @@ export function templatePicker(
   );
 
   return {
-    element: h(
-      'section',
-      { class: 'card wide', 'aria-labelledby': 's-template' },
-      h('h2', { id: 's-template' }, '1. Template'),
+    element: card(
+      { id: 's-template', title: '1. Template', wide: true },
       h('div', { class: 'row' }, field('Template', templateSelect), field('Version', versionSelect)),
       templateInfo,
     ),

@@ -4,7 +4,7 @@
  */
 import type { RecipientsUploadCheck, TemplateRecord } from '../../api.ts';
 import { client } from '../../api.ts';
-import { errorBox, field, h, mount } from '../../dom.ts';
+import { card, errorBox, field, h, mount } from '../../dom.ts';
 
 /** What the form holds when the test is asked for. */
 export interface TestSendDraft {
@@ -55,10 +55,8 @@ export function testSendPanel(draft: () => TestSendDraft): HTMLElement {
     }
   };
 
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 's-test' },
-    h('h2', { id: 's-test' }, '6. Test send (optional)'),
+  return card(
+    { id: 's-test', title: '6. Test send (optional)' },
     h(
       'div',
       { class: 'row end' },
