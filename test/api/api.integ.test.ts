@@ -677,6 +677,17 @@ describe('the sixback API', () => {
       expect((await t.call('GET', '/v1/campaigns?cursor=bm90LWpzb24')).status).toBe(400);
     });
 
+    it('answers 400, naming the cursor, for a cursor no page returned, on each paged list', async () => {
+      // "not-json" in base64url: a well-formed cursor the stores cannot decode.
+      for (const path of ['/v1/campaigns', '/v1/suppression']) {
+        const res = await t.call('GET', `${path}?cursor=bm90LWpzb24`);
+        expect(res.status, path).toBe(400);
+        expect(res.body, path).toMatchObject({
+          error: { code: 'validation_failed', details: [{ path: 'cursor', problem: 'unknown cursor' }] },
+        });
+      }
+    });
+
     it('sends a test of a campaign to a few addresses, outside the campaign', async () => {
       const list = await t.call('GET', '/v1/campaigns?limit=50');
       const done = (list.body.items as Json[]).find((c) => c.status === 'completed') as Json;
