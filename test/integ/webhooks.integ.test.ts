@@ -28,6 +28,18 @@ describe('webhooks on the local stack', () => {
   const received: Received[] = [];
   /** Statuses the receiver answers, in turn; 200 once they run out. */
   const answers: number[] = [];
+  /** The hook template to these recipients, completed, with the local SES's events all published. */
+  const sendHook = async (file: string, csv: string) => {
+    const recipientsKey = await uploadCsv(t.stack, file, csv);
+    const { campaign } = await runCampaign(t.stack, {
+      templateId: 'hook',
+      recipientsKey,
+      from: 'news@sixback.example',
+    });
+    expect(campaign.status).toBe('completed');
+    await t.stack.ses?.events.idle();
+    return campaign;
+  };
 
   beforeAll(async () => {
     t = await startApiTest();
@@ -76,14 +88,7 @@ describe('webhooks on the local stack', () => {
     answers.push(503);
     const csv =
       'email\nsuccess@simulator.amazonses.com\nbounce@simulator.amazonses.com\ncomplaint@simulator.amazonses.com\n';
-    const recipientsKey = await uploadCsv(t.stack, 'hooks.csv', csv);
-    const { campaign } = await runCampaign(t.stack, {
-      templateId: 'hook',
-      recipientsKey,
-      from: 'news@sixback.example',
-    });
-    expect(campaign.status).toBe('completed');
-    await t.stack.ses?.events.idle();
+    const campaign = await sendHook('hooks.csv', csv);
 
     const ofCampaign = (type: string) =>
       received.filter((r) => r.event.type === type && (r.event.data.campaignId ?? null) === campaign.id);
@@ -145,14 +150,7 @@ describe('webhooks on the local stack', () => {
       events: ['recipient.unsubscribed'],
     });
     expect(added.status).toBe(201);
-    const recipientsKey = await uploadCsv(t.stack, 'unsub.csv', 'email\nleaver@example.com\n');
-    const { campaign } = await runCampaign(t.stack, {
-      templateId: 'hook',
-      recipientsKey,
-      from: 'news@sixback.example',
-    });
-    expect(campaign.status).toBe('completed');
-    await t.stack.ses?.events.idle();
+    const campaign = await sendHook('unsub.csv', 'email\nleaver@example.com\n');
     const url = `${t.server.url}/u/${t.stack.deps.unsubscribeLinks.url({ campaignId: campaign.id, key: 'leaver@example.com' }).split('/u/')[1]}`;
     const publisher = t.stack.deps.publisher as LocalWebhookPublisher;
     const unsubscribed = () =>
