@@ -4,7 +4,14 @@
  * background locally), and polled by the client. Kept in the campaigns table under keys no campaign id
  * can take (`job#...`, and no `createdAt`, so they stay out of the campaign list's index).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '../aws/dynamo.ts';
 import { NotFoundError } from '../errors.ts';
 
 export const JOB_TYPES = ['report', 'suppression-import'] as const;
@@ -45,20 +52,8 @@ export class JobStore {
   ) {}
 
   /** Stores a new job; false if one with this id exists already (the caller joins it). */
-  async create(record: JobRecord): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...record, id: `${KEY_PREFIX}${record.id}` },
-          ConditionExpression: 'attribute_not_exists(id)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+  create(record: JobRecord): Promise<boolean> {
+    return this.putIf(record, { ConditionExpression: 'attribute_not_exists(id)' });
   }
 
   async find(id: string): Promise<JobRecord | undefined> {
@@ -76,20 +71,30 @@ export class JobStore {
   }
 
   /** Replaces a finished job of the same id with a new run of it (a report asked for again after a failure). */
-  async restart(record: JobRecord): Promise<boolean> {
+  restart(record: JobRecord): Promise<boolean> {
+    return this.putIf(record, {
+      ConditionExpression: '#status <> :running',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':running': 'running' },
+    });
+  }
+
+  /** Puts the job's record if the condition holds; false if it does not. */
+  private async putIf(
+    record: JobRecord,
+    condition: Omit<PutCommandInput, 'TableName' | 'Item'>,
+  ): Promise<boolean> {
     try {
       await this.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...record, id: `${KEY_PREFIX}${record.id}` },
-          ConditionExpression: '#status <> :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running' },
+          ...condition,
         }),
       );
       return true;
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
