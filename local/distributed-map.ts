@@ -27,7 +27,12 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UnsupportedAslError } from '../core/errors.ts';
-import { DELIMITERS, type DelimiterName, isBlankRecord, readCsvRecords } from '../core/recipients/csv.ts';
+import {
+  DELIMITERS,
+  type DelimiterName,
+  isBlankRecord,
+  readCsvRecordBatches,
+} from '../core/recipients/csv.ts';
 import { ENGINE_FIELDS, type StateDefinition } from './asl.ts';
 import { compilePath, compileTemplate, literalOrPath } from './jsonpath.ts';
 import { StatesError } from './limits.ts';
@@ -256,10 +261,11 @@ function positiveInteger(value: unknown, what: string, fallback?: number): numbe
   return n;
 }
 
+/** The CSV's items, one array per chunk read (one step of async iteration per chunk, not per item). */
 async function* csvItems(
   body: Readable,
   config: Record<string, unknown>,
-): AsyncGenerator<Record<string, string>> {
+): AsyncGenerator<Record<string, string>[]> {
   const delimiterName = (config.CSVDelimiter ?? 'COMMA') as DelimiterName;
   const delimiter = DELIMITERS[delimiterName];
   if (!delimiter) fail(`CSVDelimiter ${String(config.CSVDelimiter)} is unknown`);
@@ -270,16 +276,20 @@ async function* csvItems(
       throw new StatesError('States.ItemReaderFailed', 'CSVHeaderLocation GIVEN needs CSVHeaders');
     header = config.CSVHeaders.map(String);
   } else if (location !== 'FIRST_ROW') fail(`CSVHeaderLocation ${String(location)} is unknown`);
-  for await (const record of readCsvRecords(body, { dialect: 'aws', delimiter })) {
-    if (isBlankRecord(record)) continue;
-    if (!header) {
-      header = record.fields;
-      continue;
+  for await (const records of readCsvRecordBatches(body, { dialect: 'aws', delimiter })) {
+    const items: Record<string, string>[] = [];
+    for (const record of records) {
+      if (isBlankRecord(record)) continue;
+      if (!header) {
+        header = record.fields;
+        continue;
+      }
+      const item: Record<string, string> = {};
+      // Missing fields become empty strings and extra fields are dropped, as AWS documents.
+      for (let i = 0; i < header.length; i++) item[header[i] as string] = record.fields[i] ?? '';
+      items.push(item);
     }
-    const item: Record<string, string> = {};
-    // Missing fields become empty strings and extra fields are dropped, as AWS documents.
-    for (let i = 0; i < header.length; i++) item[header[i] as string] = record.fields[i] ?? '';
-    yield item;
+    if (items.length > 0) yield items;
   }
 }
 
@@ -432,34 +442,35 @@ export async function runDistributedMap(input: unknown, ctx: DistributedMapConte
   };
 
   try {
-    for await (const value of csvItems(body, readerConfig)) {
-      if (ctx.signal?.aborted) throw new StatesError('States.Aborted', 'the execution was stopped');
-      if (toleranceExceeded()) break;
-      const index = itemsRead++;
-      const item = selector
-        ? selector(input, { ...context, Map: { Item: { Index: index, Value: value } } })
-        : value;
-      if (!batcherDef) {
-        batch = [item];
-        await closeBatch();
-      } else {
-        const size = Buffer.byteLength(JSON.stringify(item)) + 1;
-        if (maxBytes > 0 && envelope + size > maxBytes) {
-          throw new StatesError(
-            'States.ItemReaderFailed',
-            `Item ${index} is ${size} bytes, more than MaxInputBytesPerBatch (${maxBytes})`,
-          );
-        }
-        if (
-          (maxBytes > 0 && batchBytes + size > maxBytes) ||
-          (maxPerBatch > 0 && batch.length >= maxPerBatch)
-        )
+    reading: for await (const values of csvItems(body, readerConfig))
+      for (const value of values) {
+        if (ctx.signal?.aborted) throw new StatesError('States.Aborted', 'the execution was stopped');
+        if (toleranceExceeded()) break reading;
+        const index = itemsRead++;
+        const item = selector
+          ? selector(input, { ...context, Map: { Item: { Index: index, Value: value } } })
+          : value;
+        if (!batcherDef) {
+          batch = [item];
           await closeBatch();
-        batch.push(item);
-        batchBytes += size;
+        } else {
+          const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+          if (maxBytes > 0 && envelope + size > maxBytes) {
+            throw new StatesError(
+              'States.ItemReaderFailed',
+              `Item ${index} is ${size} bytes, more than MaxInputBytesPerBatch (${maxBytes})`,
+            );
+          }
+          if (
+            (maxBytes > 0 && batchBytes + size > maxBytes) ||
+            (maxPerBatch > 0 && batch.length >= maxPerBatch)
+          )
+            await closeBatch();
+          batch.push(item);
+          batchBytes += size;
+        }
+        if (maxItems > 0 && itemsRead >= maxItems) break reading;
       }
-      if (maxItems > 0 && itemsRead >= maxItems) break;
-    }
     if (!toleranceExceeded()) await closeBatch();
   } finally {
     body.destroy();

@@ -54,14 +54,21 @@ export class AddressIndex {
     }
   }
 
-  /** The last key looked up, its digest and slot: the usual add follows its lookup, so it reuses them. */
-  private pending: { key: string; digest: Uint32Array; slot: number } | undefined;
+  /**
+   * The last key looked up, its digest and slot: the usual add follows its lookup, so it reuses them. Kept
+   * in fields and one reused array, not an object and a copy of the digest per lookup (a row each).
+   */
+  private pendingKey: string | undefined;
+  private readonly pendingDigest = new Uint32Array(WORDS);
+  private pendingSlot = 0;
 
   /** The row this key was recorded at, if any. */
   firstRow(key: string): number | undefined {
     const digest = AddressIndex.digest(key);
     const slot = this.slotOf(digest);
-    this.pending = { key, digest: digest.slice(), slot };
+    this.pendingKey = key;
+    copyDigest(digest, this.pendingDigest);
+    this.pendingSlot = slot;
     const row = this.rows[slot] as number;
     return row === 0 ? undefined : row;
   }
@@ -70,15 +77,21 @@ export class AddressIndex {
   add(key: string, row: number): void {
     if (!(row > 0 && row < 2 ** 32 && Number.isInteger(row)))
       throw new RangeError(`not a row number: ${row}`);
-    let pending = this.pending;
-    if (pending?.key !== key) {
+    if (this.pendingKey !== key) {
       const digest = AddressIndex.digest(key);
-      pending = { key, digest, slot: this.slotOf(digest) };
+      copyDigest(digest, this.pendingDigest);
+      this.pendingSlot = this.slotOf(digest);
     }
-    this.pending = undefined;
-    if (this.rows[pending.slot] !== 0) return;
-    this.digests.set(pending.digest, pending.slot * WORDS);
-    this.rows[pending.slot] = row;
+    this.pendingKey = undefined;
+    const slot = this.pendingSlot;
+    if (this.rows[slot] !== 0) return;
+    const at = slot * WORDS;
+    const d = this.pendingDigest;
+    this.digests[at] = d[0] as number;
+    this.digests[at + 1] = d[1] as number;
+    this.digests[at + 2] = d[2] as number;
+    this.digests[at + 3] = d[3] as number;
+    this.rows[slot] = row;
     this.used++;
     // Half full at most: probes stay short.
     if (this.used * 2 > this.capacity) this.grow();
@@ -101,6 +114,14 @@ export class AddressIndex {
   }
 }
 
+/** Four words, assigned one by one: TypedArray.prototype.set costs more than the copy at this size. */
+function copyDigest(from: Uint32Array, to: Uint32Array): void {
+  to[0] = from[0] as number;
+  to[1] = from[1] as number;
+  to[2] = from[2] as number;
+  to[3] = from[3] as number;
+}
+
 const C1 = 0x239b961b;
 const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
@@ -114,6 +135,10 @@ const fmix = (h: number) => {
   return (h ^ (h >>> 16)) >>> 0;
 };
 
+/** The 32-bit word of code units i and i + 1 (0 past the end); a function of the module, not a closure per hash. */
+const tailWord = (key: string, i: number) =>
+  key.charCodeAt(i) | (i + 1 < key.length ? key.charCodeAt(i + 1) << 16 : 0);
+
 /**
  * MurmurHash3_x86_128 of the string's UTF-16LE bytes, written into `out` as four 32-bit words.
  * Two code units make one 32-bit word; eight make a 16-byte block.
@@ -125,7 +150,6 @@ export function murmur3x86x128(key: string, out: Uint32Array, seed = 0): Uint32A
   let h2 = seed | 0;
   let h3 = seed | 0;
   let h4 = seed | 0;
-  const word = (i: number) => key.charCodeAt(i) | (i + 1 < units ? key.charCodeAt(i + 1) << 16 : 0);
   const blocks = units >>> 3;
   for (let b = 0; b < blocks; b++) {
     const i = b * 8;
@@ -153,10 +177,10 @@ export function murmur3x86x128(key: string, out: Uint32Array, seed = 0): Uint32A
   // The tail: 0 to 7 code units, 0 to 14 bytes, mixed in word by word as the reference does.
   const tail = blocks * 8;
   const left = units - tail;
-  if (left > 6) h4 ^= Math.imul(rotl(Math.imul(word(tail + 6), C4), 18), C1);
-  if (left > 4) h3 ^= Math.imul(rotl(Math.imul(word(tail + 4), C3), 17), C4);
-  if (left > 2) h2 ^= Math.imul(rotl(Math.imul(word(tail + 2), C2), 16), C3);
-  if (left > 0) h1 ^= Math.imul(rotl(Math.imul(word(tail), C1), 15), C2);
+  if (left > 6) h4 ^= Math.imul(rotl(Math.imul(tailWord(key, tail + 6), C4), 18), C1);
+  if (left > 4) h3 ^= Math.imul(rotl(Math.imul(tailWord(key, tail + 4), C3), 17), C4);
+  if (left > 2) h2 ^= Math.imul(rotl(Math.imul(tailWord(key, tail + 2), C2), 16), C3);
+  if (left > 0) h1 ^= Math.imul(rotl(Math.imul(tailWord(key, tail), C1), 15), C2);
   h1 ^= bytes;
   h2 ^= bytes;
   h3 ^= bytes;

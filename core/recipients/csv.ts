@@ -219,6 +219,19 @@ export async function* readCsvRecords(
   source: AsyncIterable<Uint8Array | string>,
   options: ReadCsvOptions,
 ): AsyncGenerator<CsvRecord> {
+  for await (const records of readCsvRecordBatches(source, options)) yield* records;
+}
+
+/**
+ * readCsvRecords, one array of records per chunk of input: the same records in the same order, with the
+ * same errors at the same points, but one step of the async iteration per chunk (about a thousand rows of
+ * 64 KiB) instead of per record, which cost more than reading the record (a million-row file went through
+ * several million awaits).
+ */
+export async function* readCsvRecordBatches(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadCsvOptions,
+): AsyncGenerator<CsvRecord[]> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let tokenizer: CsvTokenizer | undefined;
   /** Text held back until the first line is complete, when the delimiter is to be detected. */
@@ -231,8 +244,7 @@ export async function* readCsvRecords(
   let offset = 0;
   // The incomplete sequence the decoder carries over from the previous chunk (at most 3 bytes).
   let carried: Uint8Array = new Uint8Array(0);
-  const batch: CsvRecord[] = [];
-  const feed = (text: string) => {
+  const feed = (text: string, batch: CsvRecord[]) => {
     if (!tokenizer) {
       head += text;
       const eol = head.search(/[\r\n]/);
@@ -258,9 +270,9 @@ export async function* readCsvRecords(
       offset += chunk.byteLength;
       carried = incompleteTail(chunk.length >= 3 ? chunk.subarray(-3) : concatBytes(carried, chunk));
     }
-    batch.length = 0;
-    feed(text);
-    for (const record of batch) yield record;
+    const batch: CsvRecord[] = [];
+    feed(text, batch);
+    if (batch.length > 0) yield batch;
   }
   let tail: string;
   try {
@@ -269,12 +281,12 @@ export async function* readCsvRecords(
     // Only a sequence cut off by the end of the file fails here: it starts where the carried bytes do.
     throw new NotUtf8Error(offset - carried.length, cause);
   }
-  batch.length = 0;
-  if (tail) feed(tail);
+  const batch: CsvRecord[] = [];
+  if (tail) feed(tail, batch);
   tokenizer ??= start(head);
   if (head !== '') tokenizer.push(head, batch);
   tokenizer.end(batch);
-  for (const record of batch) yield record;
+  if (batch.length > 0) yield batch;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -29,20 +29,39 @@ export function checkAddress(raw: string): AddressCheck {
   return { ok: true, address, key: addressKey(address) };
 }
 
+/** Two or more labels, each a LABEL: the domains domainProblem finds nothing wrong with, but for the last
+ * label being all digits. One test for the usual valid domain instead of a split and a test per label. */
+const VALID_LABELS =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const DIGITS = /^[0-9]+$/;
+
 /** What is wrong with the part after the @, in words a person can act on; undefined when nothing is. */
 function domainProblem(domain: string): string | undefined {
+  if (VALID_LABELS.test(domain)) {
+    return DIGITS.test(domain.slice(domain.lastIndexOf('.') + 1))
+      ? 'it ends in a number; the last part is a top-level domain such as com or org'
+      : undefined;
+  }
   const labels = domain.split('.');
   if (labels.length < 2)
     return 'it has no dot; a full domain has at least two parts, like example.com (the part after the @ may be cut off)';
-  if (labels.some((label) => label === ''))
-    return 'it has an empty part (two dots in a row, or a dot at the start or end)';
-  const bad = labels.find((label) => !LABEL.test(label));
+  // Loops rather than some/find with arrow functions: this runs for every row of a recipients file.
+  for (const label of labels) {
+    if (label === '') return 'it has an empty part (two dots in a row, or a dot at the start or end)';
+  }
+  let bad: string | undefined;
+  for (const label of labels) {
+    if (!LABEL.test(label)) {
+      bad = label;
+      break;
+    }
+  }
   if (bad !== undefined) {
     return bad.length > 63
       ? `its part "${bad.slice(0, 20)}..." is longer than 63 characters`
       : `its part "${bad}" may hold only letters, digits and inner hyphens`;
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1] as string))
+  if (DIGITS.test(labels[labels.length - 1] as string))
     return 'it ends in a number; the last part is a top-level domain such as com or org';
   return undefined;
 }

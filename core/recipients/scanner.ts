@@ -14,7 +14,7 @@ import {
   type CsvRecord,
   isBlankRecord,
   NotUtf8Error,
-  readCsvRecords,
+  readCsvRecordBatches,
   UnterminatedQuoteError,
 } from './csv.ts';
 import { checkAddress } from './email-address.ts';
@@ -111,27 +111,38 @@ export class RecipientsScanner {
 
   /** Yields one prepared row per data row of the user's file. Throws RecipientsFileError on fatal problems. */
   async *rows(): AsyncGenerator<PreparedRow> {
+    for await (const rows of this.rowBatches()) yield* rows;
+  }
+
+  /**
+   * rows(), one array per chunk of the file (about a thousand rows): the same rows and errors, one step of
+   * async iteration per chunk instead of per row.
+   */
+  async *rowBatches(): AsyncGenerator<PreparedRow[]> {
     let header: string[] | undefined;
     let emailIndex = -1;
     const seen = new AddressIndex();
     let recordNumber = 0;
-    const records = this.records();
-    for await (const record of records) {
-      if (isBlankRecord(record)) {
-        this.check.blankLines++;
-        continue;
+    for await (const records of this.recordBatches()) {
+      const rows: PreparedRow[] = [];
+      for (const record of records) {
+        if (isBlankRecord(record)) {
+          this.check.blankLines++;
+          continue;
+        }
+        recordNumber++;
+        if (!header) {
+          header = this.readHeader(record);
+          emailIndex = this.findEmailColumn(header);
+          this.options.onHeader?.(header);
+          continue;
+        }
+        // Rows are numbered as a spreadsheet shows them: the header is row 1.
+        const row = recordNumber;
+        this.check.rows++;
+        rows.push(this.prepareRow(record, row, header, emailIndex, seen));
       }
-      recordNumber++;
-      if (!header) {
-        header = this.readHeader(record);
-        emailIndex = this.findEmailColumn(header);
-        this.options.onHeader?.(header);
-        continue;
-      }
-      // Rows are numbered as a spreadsheet shows them: the header is row 1.
-      const row = recordNumber;
-      this.check.rows++;
-      yield this.prepareRow(record, row, header, emailIndex, seen);
+      if (rows.length > 0) yield rows;
     }
     if (!header)
       throw new RecipientsFileError(
@@ -152,9 +163,9 @@ export class RecipientsScanner {
     }
   }
 
-  private async *records(): AsyncGenerator<CsvRecord> {
+  private async *recordBatches(): AsyncGenerator<CsvRecord[]> {
     try {
-      yield* readCsvRecords(textOnly(this.source), {
+      yield* readCsvRecordBatches(textOnly(this.source), {
         dialect: 'rfc4180',
         delimiter: 'auto',
         onDelimiter: (delimiter) => {
@@ -221,17 +232,15 @@ export class RecipientsScanner {
     emailIndex: number,
     seen: AddressIndex,
   ): PreparedRow {
-    const rawEmail = record.fields[emailIndex] ?? '';
-    const invalid = (reason: string): PreparedRow => {
-      this.check.invalid++;
-      this.problem(row, reason);
-      return { row, state: 'invalid', email: rawEmail.trim(), note: reason, vars: '' };
-    };
-    if (record.problem !== undefined) return invalid(record.problem);
+    // invalidRow is a method, not a closure made per row: this runs once for every row of the file.
+    if (record.problem !== undefined) return this.invalidRow(record, row, emailIndex, record.problem);
     let fields = record.fields;
     let note = '';
     if (fields.length > header.length) {
-      return invalid(
+      return this.invalidRow(
+        record,
+        row,
+        emailIndex,
         `has ${fields.length} fields but the header has ${header.length}; the extra values would be lost`,
       );
     }
@@ -239,12 +248,13 @@ export class RecipientsScanner {
       this.check.shortRows++;
       if (this.check.shortRowNumbers.length < MAX_PROBLEMS) this.check.shortRowNumbers.push(row);
       const short = `has ${fields.length} fields but the header has ${header.length}`;
-      if (this.options.shortRows !== 'pad') return invalid(`${short} (a short row)`);
+      if (this.options.shortRows !== 'pad')
+        return this.invalidRow(record, row, emailIndex, `${short} (a short row)`);
       fields = fields.concat(new Array<string>(header.length - fields.length).fill(''));
       note = `padded: ${short}; the missing values were sent empty`;
     }
     const address = checkAddress(fields[emailIndex] ?? '');
-    if (!address.ok) return invalid(address.reason);
+    if (!address.ok) return this.invalidRow(record, row, emailIndex, address.reason);
     const first = seen.firstRow(address.key);
     if (first !== undefined) {
       this.check.duplicates++;
@@ -261,11 +271,22 @@ export class RecipientsScanner {
     values[emailIndex] = address.address;
     const packed = packValues(values);
     if (packed.length > MAX_ROW_BYTES) {
-      return invalid(`is ${packed.length} bytes once packed; a row may hold at most ${MAX_ROW_BYTES}`);
+      return this.invalidRow(
+        record,
+        row,
+        emailIndex,
+        `is ${packed.length} bytes once packed; a row may hold at most ${MAX_ROW_BYTES}`,
+      );
     }
     seen.add(address.key, row);
     this.check.valid++;
     return { row, state: 'ok', email: address.address, note, vars: packed };
+  }
+
+  private invalidRow(record: CsvRecord, row: number, emailIndex: number, reason: string): PreparedRow {
+    this.check.invalid++;
+    this.problem(row, reason);
+    return { row, state: 'invalid', email: (record.fields[emailIndex] ?? '').trim(), note: reason, vars: '' };
   }
 }
 
@@ -278,7 +299,7 @@ export function preparedLine(row: PreparedRow): string {
 /** Runs every check over a file without writing anything (the API's upload check uses this). */
 export async function checkRecipients(source: AsyncIterable<Uint8Array>, options: ScanOptions = {}) {
   const scanner = new RecipientsScanner(source, options);
-  for await (const _ of scanner.rows()) {
+  for await (const _ of scanner.rowBatches()) {
     // Only the summary is wanted.
   }
   return scanner.check;
@@ -287,8 +308,8 @@ export async function checkRecipients(source: AsyncIterable<Uint8Array>, options
 /** Streams the prepared file as text chunks of about 64 KiB. */
 export async function* preparedChunks(scanner: RecipientsScanner): AsyncGenerator<string> {
   let chunk = PREPARED_HEADER;
-  for await (const row of scanner.rows()) {
-    chunk += preparedLine(row);
+  for await (const rows of scanner.rowBatches()) {
+    for (const row of rows) chunk += preparedLine(row);
     if (chunk.length >= 65_536) {
       yield chunk;
       chunk = '';
