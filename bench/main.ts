@@ -164,7 +164,7 @@ try {
     `  cpu per email inside the pipeline process: engine thread ${fmt(t.engine)} us, sender threads ${fmt(t.senders)} us, other ${fmt(t.other)} us`,
   );
   log(
-    `  before the first send ${fmt(main.beforeFirstSendMs / 1000, 1)} s (Prepare, BeginSending), after the last ${fmt(main.afterLastSendMs / 1000, 1)} s (Finalise)`,
+    `  before the first send ${fmt(main.beforeFirstSendMs / 1000, 1)} s (creation's check until ${fmt(main.createdMs / 1000, 1)} s, Prepare until ${fmt(main.preparedMs / 1000, 1)} s, then BeginSending and the Map starting), after the last ${fmt(main.afterLastSendMs / 1000, 1)} s (Finalise)`,
   );
 
   const ratios: Record<string, number> = {};
@@ -319,6 +319,8 @@ try {
     wallMs: Math.round(main.wallMs),
     sendMs: Math.round(main.sendMs),
     beforeFirstSendMs: Math.round(main.beforeFirstSendMs),
+    createdMs: Math.round(main.createdMs),
+    preparedMs: Math.round(main.preparedMs),
     afterLastSendMs: Math.round(main.afterLastSendMs),
     cpuUsPerEmail: {
       pipeline: Math.round(main.cpuUsPerEmail.pipeline),

@@ -1,7 +1,7 @@
 /**
  * Component costs, one at a time: CPU microseconds per operation in this process, and per send in the
  * stand-in's own process. `npx tsx bench/micro.ts [sends] [rounds] [kinds]`, e.g.
- * `npx tsx bench/micro.ts 20000 3 transport,unsigned`: the kinds (sdk, transport, unsigned) take turns
+ * `npx tsx bench/micro.ts 20000 3 transport,unsigned [inFlight]`: the kinds (sdk, transport, unsigned) take turns
  * for the given rounds and the best (lowest CPU) of each is printed last, as the machine is shared and
  * any single round can be inflated by other work.
  */
@@ -85,6 +85,8 @@ const emails = Array.from({ length: 2000 }, (_, i) => emailOf(i));
 const N = Number(process.argv[2] ?? 10000);
 const ROUNDS = Number(process.argv[3] ?? 2);
 const KINDS = new Set((process.argv[4] ?? 'sdk,transport,unsigned').split(','));
+/** Sends in flight (default 32): fewer arrive at the stand-in in smaller bunches, each costing it more. */
+const IN_FLIGHT = Number(process.argv[5] ?? 32);
 const sdk: EmailSender = new SesEmailSender(
   new SESv2Client({ region: 'us-east-1', endpoint: standin.url, credentials: creds, maxAttempts: 1 }),
 );
@@ -96,13 +98,13 @@ const fast = new SesV2Transport({
 });
 const pool = new Pool(standin.url, { connections: 32 });
 for (let round = 0; round < ROUNDS; round++) {
-  if (KINDS.has('sdk')) await run('sdk', N / 2, 32, (i) => sdk.send(emails[i % 2000]!), standin);
-  if (KINDS.has('transport')) await run('transport', N, 32, (i) => fast.send(emails[i % 2000]!), standin);
+  if (KINDS.has('sdk')) await run('sdk', N / 2, IN_FLIGHT, (i) => sdk.send(emails[i % 2000]!), standin);
+  if (KINDS.has('transport')) await run('transport', N, IN_FLIGHT, (i) => fast.send(emails[i % 2000]!), standin);
   if (!KINDS.has('unsigned')) continue;
   await run(
     'unsigned undici',
     N,
-    32,
+    IN_FLIGHT,
     async (i) => {
       const r = await pool.request({
         method: 'POST',

@@ -56,6 +56,10 @@ export interface PipelineResult {
    * and from its last acceptance to the end (the last batches ending, Finalise's report). */
   beforeFirstSendMs: number;
   afterLastSendMs: number;
+  /** Of the time before the first send: until createCampaign returned (its check of the whole file, the
+   * execution started), and until Prepare had recorded its plan (its scan, the prepared file written). */
+  createdMs: number;
+  preparedMs: number;
   emailsPerSecond: number;
   sendPhaseEmailsPerSecond: number;
   /** pipeline: the process running the engine, S3, DynamoDB and the sender threads; services: its other
@@ -159,8 +163,20 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       },
       campaignDeps,
     );
+    const createdMs = performance.now() - t0;
+    let preparedMs = Number.NaN;
+    // Until Prepare has recorded the plan: a read of the campaign every 50 ms, only before sending starts.
+    const preparedWatch = (async () => {
+      while (Number.isNaN(preparedMs) && performance.now() - t0 < 3_600_000) {
+        const record = await stack.deps.campaigns.get(campaign.id);
+        if (record.plan) preparedMs = performance.now() - t0;
+        else if (['failed', 'cancelled', 'completed'].includes(record.status)) break;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
     const orchestrator = campaignDeps.orchestrator as LocalEngine;
     const execution = await orchestrator.wait(campaign.executionArn as string);
+    await preparedWatch;
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const engineCpu = threadCpuUs() - engine0;
@@ -196,6 +212,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       sendMs,
       beforeFirstSendMs: Math.max(0, summary.rates.first - startedAtEpoch),
       afterLastSendMs: Math.max(0, startedAtEpoch + wallMs - summary.rates.last),
+      createdMs,
+      preparedMs,
       emailsPerSecond: summary.found / (wallMs / 1000),
       sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
       cpuUsPerEmail: {
