@@ -99,7 +99,8 @@ const fast = new SesV2Transport({
 const pool = new Pool(standin.url, { connections: 32 });
 for (let round = 0; round < ROUNDS; round++) {
   if (KINDS.has('sdk')) await run('sdk', N / 2, IN_FLIGHT, (i) => sdk.send(emails[i % 2000]!), standin);
-  if (KINDS.has('transport')) await run('transport', N, IN_FLIGHT, (i) => fast.send(emails[i % 2000]!), standin);
+  if (KINDS.has('transport'))
+    await run('transport', N, IN_FLIGHT, (i) => fast.send(emails[i % 2000]!), standin);
   if (!KINDS.has('unsigned')) continue;
   await run(
     'unsigned undici',

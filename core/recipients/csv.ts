@@ -78,8 +78,20 @@ export class CsvTokenizer {
   /** Feeds a chunk of text; returns the records it completed. */
   push(chunk: string, out: CsvRecord[] = []): CsvRecord[] {
     const n = chunk.length;
+    const delimiter = this.delimiter;
     let start = 0; // start of the pending plain run in `chunk`
     for (let i = 0; i < n; i++) {
+      if (!this.inQuotes && !this.escapePending && !this.crPending && !this.quotePending) {
+        // Outside quotes with nothing pending, most characters mean nothing: skip them in a tight loop to
+        // the next one that may (a control character, space, !, the quote, a backslash, the delimiter),
+        // which the steps below handle as before.
+        while (i < n) {
+          const d = chunk.charCodeAt(i);
+          if (d <= QUOTE || d === BACKSLASH || d === delimiter) break;
+          i++;
+        }
+        if (i === n) break;
+      }
       const c = chunk.charCodeAt(i);
       if (this.escapePending) {
         this.escapePending = false;
@@ -103,7 +115,7 @@ export class CsvTokenizer {
           continue;
         }
         this.inQuotes = false;
-        if (this.quoteOnlyAtStart && c !== this.delimiter && c !== LF && c !== CR) {
+        if (this.quoteOnlyAtStart && c !== delimiter && c !== LF && c !== CR) {
           this.recordProblem ??= `column ${this.fields.length + 1} has text after its closing quote; quote the whole value and double the quotes inside it ("" for ")`;
         }
       }
@@ -121,7 +133,7 @@ export class CsvTokenizer {
         }
         continue;
       }
-      if (c === this.delimiter) {
+      if (c === delimiter) {
         this.fields.push(this.field + chunk.slice(start, i));
         this.field = '';
         this.fieldTouched = true;
