@@ -19,20 +19,29 @@ import {
   localFunctionArn,
   type MachineDefinition,
   rewriteDistributedMaps,
+  rewriteWaits,
   type StateDefinition,
+  WAIT_GOES_ON,
+  WAIT_RESOURCE,
+  WAIT_SLICE_MS,
 } from './asl.ts';
 import { runDistributedMap, validateDistributedMap } from './distributed-map.ts';
+import { compilePath } from './jsonpath.ts';
 import {
   DEFAULT_LOCAL_LIMITS,
   dataLimitExceeded,
   type EngineEvent,
+  executionTimedOut,
   expressTimedOut,
   historyEventsOf,
   historyFull,
   type LocalLimits,
   responseTooLarge,
+  StatesError,
+  TerminalStatesError,
   unwrapExecutionError,
 } from './limits.ts';
+import { atTime, sleepUntil } from './timers.ts';
 
 export const LOCAL_STATE_MACHINE_NAME = 'sixback-campaign';
 
@@ -52,7 +61,7 @@ export interface LocalEngineOptions {
   /** Handlers by the ASL substitution name of their function ARN (PrepareFunctionArn, ...). */
   handlers: Record<string, TaskHandler>;
   s3: S3Client;
-  /** Shortens named Wait states (milliseconds), for tests; a real run waits for real. */
+  /** Sets named Wait states' time (milliseconds from the state's start), for tests; a real run waits for real. */
   waitTimeOverrides?: Record<string, number>;
   /** Shortens named states' Retry pauses (milliseconds), for tests. */
   retryIntervalOverrides?: Record<string, number | number[]>;
@@ -113,6 +122,10 @@ export class LocalEngine implements Orchestrator {
   readonly definition: MachineDefinition;
   readonly limits: LocalLimits;
   private readonly maps: Record<string, StateDefinition>;
+  /** The Wait states, which the engine runs itself (local/asl.ts rewriteWaits). */
+  private readonly waits: Record<string, StateDefinition>;
+  /** The execution's time: the definition's TimeoutSeconds, else a Standard execution's year. */
+  private readonly executionMs: number;
   private readonly machine: StateMachine;
   private readonly children = new Map<
     string,
@@ -155,9 +168,16 @@ export class LocalEngine implements Orchestrator {
     }, options.aslPath);
     for (const [arn, name] of names)
       this.byArn.set(arn, asLambda(options.handlers[name] as TaskHandler, this.limits));
-    const { definition, maps } = rewriteDistributedMaps(raw);
+    const mapped = rewriteDistributedMaps(raw);
+    const { definition, waits, timeoutSeconds } = rewriteWaits(mapped.definition);
+    const maps = mapped.maps;
     this.definition = definition;
     this.maps = maps;
+    this.waits = waits;
+    this.executionMs = Math.min(
+      this.limits.standardExecutionMs,
+      timeoutSeconds !== undefined ? timeoutSeconds * 1000 : Number.POSITIVE_INFINITY,
+    );
     this.machine = new StateMachine(definition as never);
     for (const [name, state] of Object.entries(maps)) {
       validateDistributedMap(name, state);
@@ -192,16 +212,22 @@ export class LocalEngine implements Orchestrator {
     };
     /** A limit the execution reached: it fails with this, whatever its Catch fields say. */
     let terminal: Error | undefined;
+    /** When each Wait under way ends (its slices are Task attempts: the first one fixes the time). */
+    const waitEnds = new Map<string, number>();
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of taskStates(this.definition)) {
       const call =
         state.Resource === ADAPTER_RESOURCE
           ? (mapInput: unknown) => this.runMap(stateName, mapInput, context, executionArn, controller.signal)
-          : this.tracked(executionArn, this.handlerFor(state.Resource));
+          : state.Resource === WAIT_RESOURCE
+            ? (waitInput: unknown) => this.runWait(stateName, waitInput, context, waitEnds, controller.signal)
+            : this.tracked(executionArn, this.handlerFor(state.Resource));
       // The limits are checked from the event log, a step behind the engine: let it catch up before a
-      // Task starts, so nothing runs after the state that broke a limit (AWS would not start it).
+      // Task starts, so nothing runs after the state that broke a limit (AWS would not start it). A Wait
+      // runs nothing, and its next slice must start the moment the last one ends: it only checks.
+      const waits = state.Resource === WAIT_RESOURCE;
       overrides[stateName] = async (taskInput) => {
-        await new Promise((resolve) => setImmediate(resolve));
+        if (!waits) await new Promise((resolve) => setImmediate(resolve));
         if (terminal) throw terminal;
         return call(taskInput);
       };
@@ -209,7 +235,6 @@ export class LocalEngine implements Orchestrator {
     const run = this.machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: overrides as never,
-        ...(this.options.waitTimeOverrides ? { waitTimeOverrides: this.options.waitTimeOverrides } : {}),
         ...(this.options.retryIntervalOverrides
           ? { retryIntervalOverrides: this.options.retryIntervalOverrides }
           : {}),
@@ -235,11 +260,15 @@ export class LocalEngine implements Orchestrator {
       run.abort();
     };
     const watched = this.watch(run.eventLogs as AsyncIterable<EngineEvent>, failWith);
+    // Past its time the execution times out (TIMED_OUT, States.Timeout), whatever state it is in.
+    const timedOut = executionTimedOut(this.executionMs);
+    const lifetime = atTime(startDate.getTime() + this.executionMs, () => failWith(timedOut));
     execution.done = run.result.then(
       async (output) => {
+        lifetime.clear();
         await watched;
         if (terminal && execution.status === 'RUNNING') {
-          execution.status = 'FAILED';
+          execution.status = terminal === timedOut ? 'TIMED_OUT' : 'FAILED';
           execution.error = { Error: terminal.name, Cause: terminal.message };
         } else if (execution.status === 'RUNNING') {
           execution.status = output === null && controller.signal.aborted ? 'ABORTED' : 'SUCCEEDED';
@@ -249,9 +278,11 @@ export class LocalEngine implements Orchestrator {
         return execution;
       },
       async (raw: unknown) => {
+        lifetime.clear();
         await watched;
         const error = terminal ?? unwrapExecutionError(raw);
-        execution.status = controller.signal.aborted && !terminal ? 'ABORTED' : 'FAILED';
+        execution.status =
+          controller.signal.aborted && !terminal ? 'ABORTED' : terminal === timedOut ? 'TIMED_OUT' : 'FAILED';
         execution.error = {
           Error: error.name,
           Cause: typeof error.cause === 'string' ? error.cause : error.message,
@@ -269,7 +300,7 @@ export class LocalEngine implements Orchestrator {
         status: ended.status,
         durationMs: (ended.stopDate ?? new Date()).getTime() - startDate.getTime(),
       };
-      if (ended.status === 'FAILED')
+      if (ended.status === 'FAILED' || ended.status === 'TIMED_OUT')
         log?.error('execution failed', { ...fields, error: ended.error?.Error, cause: ended.error?.Cause });
       else log?.info('execution ended', fields);
     });
@@ -283,10 +314,10 @@ export class LocalEngine implements Orchestrator {
    */
   private async watch(events: AsyncIterable<EngineEvent>, fail: (error: Error) => void): Promise<void> {
     const { standardHistoryEvents: maxEvents, statePayloadBytes: maxBytes } = this.limits;
-    const isMap = (name: string) => name in this.maps;
+    const kindOf = (name: string) => (name in this.maps ? 'map' : name in this.waits ? 'wait' : undefined);
     let count = 0;
     for await (const event of events) {
-      count += historyEventsOf(event, isMap);
+      count += historyEventsOf(event, kindOf);
       const final = event.type.startsWith('Execution') && event.type !== 'ExecutionStarted';
       if (final) return;
       if (count >= maxEvents) {
@@ -308,6 +339,39 @@ export class LocalEngine implements Orchestrator {
         return;
       }
     }
+  }
+
+  /**
+   * One slice of a Wait state: until its end, or WAIT_SLICE_MS of it and then WAIT_GOES_ON, which the
+   * state's Task retries at once. Its end is fixed by the first slice as Step Functions reads the fields:
+   * Seconds or SecondsPath from the state's start, Timestamp or TimestampPath to the second (AWS drops the
+   * milliseconds); a test's waitTimeOverrides from the start too. Ends early only when the execution does.
+   */
+  private async runWait(
+    stateName: string,
+    input: unknown,
+    context: Record<string, unknown>,
+    ends: Map<string, number>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    let end = ends.get(stateName);
+    if (end === undefined) {
+      end = waitEnd(
+        this.waits[stateName] as StateDefinition,
+        this.options.waitTimeOverrides?.[stateName],
+        input,
+        context,
+      );
+      ends.set(stateName, end);
+    }
+    const now = Date.now();
+    if (end - now > WAIT_SLICE_MS) {
+      await sleepUntil(now + WAIT_SLICE_MS, signal);
+      throw new StatesError(WAIT_GOES_ON, `State ${stateName} waits on until ${new Date(end).toISOString()}`);
+    }
+    await sleepUntil(end, signal);
+    ends.delete(stateName);
+    return input;
   }
 
   private runMap(
@@ -421,4 +485,31 @@ export class LocalEngine implements Orchestrator {
     await Promise.all(running.map((e) => e.done));
     await Promise.all(running.map((e) => this.settled(e.executionArn)));
   }
+}
+
+const RFC3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** When a Wait state that starts now ends, from its fields and its input, as Step Functions reads them. */
+function waitEnd(
+  state: StateDefinition,
+  overrideMs: number | undefined,
+  input: unknown,
+  context: Record<string, unknown>,
+): number {
+  const now = Date.now();
+  if (overrideMs !== undefined) return now + overrideMs;
+  const read = (path: unknown) => compilePath(String(path))(input, context);
+  const invalid = (what: string) =>
+    new TerminalStatesError('States.Runtime', `The Wait state's ${what} is not valid`);
+  if (state.Seconds !== undefined || state.SecondsPath !== undefined) {
+    const seconds = state.Seconds !== undefined ? state.Seconds : read(state.SecondsPath);
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0)
+      throw invalid(`seconds (${JSON.stringify(seconds)})`);
+    return now + seconds * 1000;
+  }
+  const timestamp = state.Timestamp !== undefined ? state.Timestamp : read(state.TimestampPath);
+  if (typeof timestamp !== 'string' || !RFC3339.test(timestamp))
+    throw invalid(`timestamp (${JSON.stringify(timestamp)})`);
+  return Math.floor(Date.parse(timestamp) / 1000) * 1000;
 }

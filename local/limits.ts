@@ -2,12 +2,13 @@
  * The limits AWS enforces that aws-local-stepfunctions does not, enforced by the local engine with AWS's
  * error names: an EXPRESS child's 5 minutes (States.Timeout), 256 KiB per state payload and per child
  * input and output (States.DataLimitExceeded, which no Catch of States.ALL catches), Lambda's 6 MB
- * synchronous response (Function.ResponseSizeTooLarge), and a Standard execution's 25,000 history events
- * (States.Runtime). Defaults are AWS's; tests shrink them to show each failure quickly.
+ * synchronous response (Function.ResponseSizeTooLarge), a Standard execution's 25,000 history events
+ * (States.Runtime) and its one year (States.Timeout). Defaults are AWS's; tests shrink them to show each failure quickly.
  */
 import {
   AWS_LIMIT_ERRORS,
   AWS_LIMITS,
+  executionTimeoutCause,
   historyLimitCause,
   lambdaResponseTooLargeMessage,
 } from '../core/aws/limits.ts';
@@ -17,6 +18,8 @@ export interface LocalLimits {
   statePayloadBytes: number;
   lambdaResponseBytes: number;
   standardHistoryEvents: number;
+  /** A Standard execution's whole life (its TimeoutSeconds, when shorter, applies instead). */
+  standardExecutionMs: number;
 }
 
 export const DEFAULT_LOCAL_LIMITS: LocalLimits = {
@@ -24,6 +27,7 @@ export const DEFAULT_LOCAL_LIMITS: LocalLimits = {
   statePayloadBytes: AWS_LIMITS.statePayloadBytes,
   lambdaResponseBytes: AWS_LIMITS.lambdaResponseBytes,
   standardHistoryEvents: AWS_LIMITS.standardHistoryEvents,
+  standardExecutionMs: AWS_LIMITS.standardExecutionMs,
 };
 
 /** An error with a Step Functions name (`States.*`), matched by Retry and Catch like any other. */
@@ -59,6 +63,10 @@ export const expressTimedOut = (limitMs: number) =>
     `The EXPRESS child execution ran longer than ${limitMs / 1000} s, retries included`,
   );
 
+/** The execution outlived its time: it ends TIMED_OUT, with no Catch run (AWS runs none either). */
+export const executionTimedOut = (limitMs: number) =>
+  new TerminalStatesError(AWS_LIMIT_ERRORS.timeout, executionTimeoutCause(limitMs));
+
 export const historyFull = (limit: number) =>
   new TerminalStatesError(AWS_LIMIT_ERRORS.runtime, historyLimitCause(limit));
 
@@ -86,16 +94,27 @@ export interface EngineEvent {
   state?: { name: string; type: string; input?: unknown; output?: unknown };
 }
 
+/** What a Task of the engine's definition stands for: a Distributed Map or a Wait state run by the engine. */
+export type RewrittenKind = 'map' | 'wait' | undefined;
+
 /**
  * How many events AWS writes to a Standard execution's history for one engine event. A Lambda Task is
  * TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, then LambdaFunctionSucceeded and
  * TaskStateExited (a failed attempt: LambdaFunctionFailed; a retry: Scheduled and Started again); a
  * Distributed Map is MapStateEntered, MapRunStarted, MapRunSucceeded (or MapRunFailed), MapStateExited,
- * its children having histories of their own; other states are Entered and Exited.
+ * its children having histories of their own; other states are Entered and Exited, and so is a Wait
+ * however many slices the engine waits it in (local/asl.ts rewriteWaits).
  */
-export function historyEventsOf(event: EngineEvent, isMap: (stateName: string) => boolean): number {
+export function historyEventsOf(event: EngineEvent, kindOf: (stateName: string) => RewrittenKind): number {
   const state = event.state;
-  const kind = !state ? 'none' : state.type !== 'Task' ? 'other' : isMap(state.name) ? 'map' : 'task';
+  const rewritten = state && state.type === 'Task' ? kindOf(state.name) : undefined;
+  const kind = !state
+    ? 'none'
+    : state.type !== 'Task' || rewritten === 'wait'
+      ? 'other'
+      : rewritten === 'map'
+        ? 'map'
+        : 'task';
   switch (event.type) {
     case 'StateEntered':
       return kind === 'task' ? 3 : kind === 'map' ? 2 : 1;

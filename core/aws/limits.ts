@@ -17,6 +17,11 @@ export const AWS_LIMITS = {
   apiIntegrationTimeoutMs: 29_000,
   /** Events in one Standard execution's history; the one that reaches it is the ExecutionFailed event. */
   standardHistoryEvents: 25_000,
+  /**
+   * A Standard execution runs one year at most ("If an execution runs for more than the 1-year maximum, it
+   * will fail with a States.Timeout error"); so a Wait state waits a year at most.
+   */
+  standardExecutionMs: 365 * 24 * 3600 * 1000,
 } as const;
 
 /** The error names AWS reports when one of these limits is reached (Retry/Catch match on them). */
@@ -30,6 +35,10 @@ export const AWS_LIMIT_ERRORS = {
 /** The cause AWS gives when a Standard execution's history is full (the execution fails with States.Runtime). */
 export const historyLimitCause = (events: number) =>
   `The execution reached the maximum number of history events (${events}).`;
+
+/** The cause the local engine gives an execution that outlived its time (one year, or its TimeoutSeconds). */
+export const executionTimeoutCause = (ms: number) =>
+  `The execution ran longer than its ${ms / 1000} seconds (a Standard execution lasts one year at most).`;
 
 /** Lambda's own words for a response over its synchronous limit. */
 export const lambdaResponseTooLargeMessage = (limit: number) =>

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AWS_LIMITS } from '../aws/limits.ts';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
 import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
@@ -15,7 +16,6 @@ import { formatInZone } from './schedule.ts';
 import { emptyCounts } from './status.ts';
 import type { CampaignRecord, RecipientsCheck } from './store.ts';
 
-const MAX_SCHEDULE_MS = 365 * 24 * 3600 * 1000;
 const PAST_TOLERANCE_MS = 5 * 60 * 1000;
 
 export function newCampaignId(): string {
@@ -197,10 +197,16 @@ export async function createOrReplayCampaign(
         details: [{ path: 'sendAt', problem: 'in the past' }],
       });
     }
-    if (at > now.getTime() + MAX_SCHEDULE_MS) {
-      throw new ValidationError('sendAt is more than a year ahead; Step Functions waits one year at most.', {
-        details: [{ path: 'sendAt', problem: 'more than a year ahead' }],
-      });
+    // The execution starts now and Step Functions ends it after a year (States.Timeout): the wait, and an
+    // A/B test's wait for its decision after the sample, must fit in it.
+    const decisionMs = spec.abTest ? MAX_DECISION_SECONDS * 1000 : 0;
+    if (at + decisionMs > now.getTime() + AWS_LIMITS.standardExecutionMs) {
+      throw new ValidationError(
+        spec.abTest
+          ? 'sendAt is too far ahead for an A/B test: the send time plus 30 days for the decision must be within a year; Step Functions runs a campaign one year at most.'
+          : 'sendAt is more than a year ahead; Step Functions runs a campaign one year at most.',
+        { details: [{ path: 'sendAt', problem: 'more than a year ahead' }] },
+      );
     }
     // Stored in UTC with an uppercase T and Z, as the Wait state's TimestampPath requires.
     sendAt = new Date(at).toISOString();
