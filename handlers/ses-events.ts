@@ -7,7 +7,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { type AppDeps, sesEventDeps } from '../core/app.ts';
-import { type MetricsSink, stdoutMetricsSink } from '../core/aws/metrics.ts';
+import { lambdaMetricsSink, type MetricsSink } from '../core/aws/metrics.ts';
 import { recordSesEvent, recordSesEvents } from '../core/compliance/events.ts';
 import { ValidationError } from '../core/errors.ts';
 import { type Logger, SILENT_LOGGER } from '../core/logging.ts';
@@ -43,7 +43,7 @@ function bodyOf(record: SQSRecord): unknown {
  * still written once per campaign, and the failures are then mapped to their records. When every record
  * fails, Powertools throws (FullBatchFailureError) and the whole batch comes back.
  */
-async function recordBatch(event: SQSEvent, deps: AppDeps, emitMetrics: MetricsSink) {
+async function recordBatch(event: SQSEvent, deps: AppDeps, emitMetrics: MetricsSink | undefined) {
   const records = event.Records;
   const result = await recordSesEvents(records.map(bodyOf), sesEventDeps(deps, emitMetrics), {
     partial: true,
@@ -83,9 +83,12 @@ async function recordBatch(event: SQSEvent, deps: AppDeps, emitMetrics: MetricsS
 /** Tests may build the dependencies by hand, without a logger. */
 const logOf = (deps: AppDeps): Logger => deps.logger ?? SILENT_LOGGER;
 
-/** `emitMetrics` is stdout on Lambda (CloudWatch EMF); the local stack passes its own. */
+/**
+ * `emitMetrics` is stdout on Lambda (CloudWatch EMF), or nothing with POWERTOOLS_METRICS_DISABLED (or
+ * POWERTOOLS_DEV) set; the local stack passes its own.
+ */
 export const createHandler =
-  (deps: AppDeps, emitMetrics: MetricsSink = stdoutMetricsSink): TaskHandler =>
+  (deps: AppDeps, emitMetrics: MetricsSink | undefined = lambdaMetricsSink()): TaskHandler =>
   async (event) => {
     if (isSqsEvent(event)) return recordBatch(event, deps, emitMetrics);
     let result: Awaited<ReturnType<typeof recordSesEvent>>;

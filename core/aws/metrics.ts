@@ -45,11 +45,34 @@ export type MetricsSink = (line: string) => void;
 /**
  * Lambda's sink: stdout itself, as Powertools' own `publishStoredMetrics` writes, rather than the
  * runtime's console.log, which prefixes each line with a timestamp and request id (and wraps it whole
- * in JSON when the function's log format is JSON).
+ * in JSON when the function's log format is JSON). A function with metrics turned off gets none
+ * (`lambdaMetricsSink`).
  */
 export const stdoutMetricsSink: MetricsSink = (line) => {
   process.stdout.write(`${line}\n`);
 };
+
+/**
+ * Whether metrics are turned off here, as Powertools decides it (by Powertools itself, reading the
+ * environment now): POWERTOOLS_METRICS_DISABLED when it is set (true/1/yes/on or false/0/no/off), else
+ * POWERTOOLS_DEV. sixback serialises its EMF lines itself (`emfLine`), which Powertools does not stop,
+ * so the switch is honoured here.
+ */
+export function metricsDisabled(): boolean {
+  return new EnvironmentMetrics({ namespace: METRIC_NAMESPACE, logger: console }).disabledHere;
+}
+
+/** Powertools' decision, which it keeps to itself (`isDisabled` is protected). */
+class EnvironmentMetrics extends Metrics {
+  get disabledHere(): boolean {
+    return this.isDisabled();
+  }
+}
+
+/** The sink a function uses, decided once when it starts as Powertools decides: stdout, or none at all. */
+export function lambdaMetricsSink(): MetricsSink | undefined {
+  return metricsDisabled() ? undefined : stdoutMetricsSink;
+}
 
 // One instance, used synchronously from the first metric added to the clearing after serialising, so
 // concurrent batches in one process (the local stack) never see each other's metrics.

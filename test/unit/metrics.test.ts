@@ -3,14 +3,20 @@
  * dimensions the CloudWatch alarms match on, the clock's timestamp, and nothing carried over from one
  * line to the next.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AppDeps } from '../../core/app.ts';
 import {
   ALARM_METRIC,
   EVENT_METRIC_NAMES,
   emfLine,
+  lambdaMetricsSink,
   METRIC_NAMESPACE,
+  metricsDisabled,
   RATE_METRICS,
+  stdoutMetricsSink,
 } from '../../core/aws/metrics.ts';
+import { buildSesEvent } from '../../core/compliance/events.ts';
+import { createHandler } from '../../handlers/ses-events.ts';
 
 interface Emf {
   _aws: {
@@ -92,5 +98,63 @@ describe('EMF lines', () => {
     expect(next).not.toHaveProperty('CampaignId');
     expect(next).not.toHaveProperty('EmailDelivered');
     expect(next).not.toHaveProperty('eventType');
+  });
+});
+
+describe('POWERTOOLS_METRICS_DISABLED, as Powertools reads it', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  const cases: [string | undefined, string | undefined, boolean][] = [
+    [undefined, undefined, false],
+    ['true', undefined, true],
+    ['1', undefined, true],
+    ['false', undefined, false],
+    ['0', undefined, false],
+    // Unset, POWERTOOLS_DEV decides; set, POWERTOOLS_METRICS_DISABLED wins over it.
+    [undefined, 'true', true],
+    ['false', 'true', false],
+    ['true', 'false', true],
+  ];
+  it.each(cases)(
+    'POWERTOOLS_METRICS_DISABLED=%s POWERTOOLS_DEV=%s: disabled %s',
+    (disabled, dev, expected) => {
+      vi.stubEnv('POWERTOOLS_METRICS_DISABLED', disabled);
+      vi.stubEnv('POWERTOOLS_DEV', dev);
+      expect(metricsDisabled()).toBe(expected);
+      expect(lambdaMetricsSink()).toBe(expected ? undefined : stdoutMetricsSink);
+    },
+  );
+
+  /** The SES events function, built as Lambda builds it (no sink given), handling one delivery. */
+  async function emfLinesOfOneDelivery(): Promise<string[]> {
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const deps = {
+      clock: () => now,
+      campaigns: {
+        addEvents: async () => ({ id: 'c1', progress: { sent: 10 }, events: { delivery: 1 } }),
+        patch: async () => undefined,
+      },
+      suppression: { add: async () => undefined },
+    } as unknown as AppDeps;
+    const handler = createHandler(deps);
+    await handler(buildSesEvent({ type: 'delivery', email: 'ann@example.com', campaignId: 'c1' }, now));
+    vi.mocked(process.stdout.write).mockRestore();
+    return written.filter((line) => line.includes('"_aws"'));
+  }
+
+  it('the SES events function writes its EMF lines to stdout unless metrics are disabled', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', undefined);
+    vi.stubEnv('POWERTOOLS_DEV', undefined);
+    const lines = await emfLinesOfOneDelivery();
+    expect(lines.join('')).toContain('EmailDelivered');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    expect(await emfLinesOfOneDelivery()).toEqual([]);
   });
 });
