@@ -19,7 +19,7 @@ import { DynamoSuppressionList } from './compliance/suppression.ts';
 import { UnsubscribeLinks } from './compliance/unsubscribe.ts';
 import type { SixbackConfig } from './config.ts';
 import { JobStore } from './jobs/store.ts';
-import { createLogger, type Logger } from './logging.ts';
+import { createLogger, type Logger, PseudonymKey } from './logging.ts';
 import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
 import { campaignGate } from './sending/gate.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
@@ -45,6 +45,11 @@ export interface AppDeps {
   clock: () => Date;
   /** The one operational logger (core/logging.ts), handed to every deps object below. */
   logger: Logger;
+  /**
+   * The key of the logger's address pseudonyms: known from the configuration, or set once read from
+   * Secrets Manager (handlers/runtime.ts does before the first line).
+   */
+  logKey: PseudonymKey;
   templates: TemplateStore;
   campaigns: CampaignStore;
   /** Jobs the API starts and clients poll (core/jobs/jobs.ts), kept in the campaigns table. */
@@ -84,10 +89,12 @@ export interface AppOverrides {
 export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {}): AppDeps {
   const clients = overrides.clients ?? createClients(config, overrides.tracer);
   const clock = overrides.clock ?? (() => new Date());
+  const logKey = new PseudonymKey(config.logKey);
   const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
     recipients: config.logRecipients,
+    recipientKey: logKey,
     sink: overrides.logSink,
   });
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
@@ -212,6 +219,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     clients,
     clock,
     logger,
+    logKey,
     templates,
     campaigns,
     jobs: new JobStore(clients.ddb, config.tables.campaigns, clock),

@@ -88,11 +88,19 @@ export const SixbackConfigSchema = z.object({
   /**
    * Operational logs (core/logging.ts). The level: unset, Powertools decides (Lambda's log level control,
    * POWERTOOLS_LOG_LEVEL, else INFO). JSON lines on Lambda, one line of text locally. Recipients'
-   * addresses are hashed by default (`r_` and 10 hex digits of their SHA-256), or redacted, or left plain.
+   * addresses are hashed by default (`r_` and 10 hex digits of their HMAC-SHA256 under `logKey`), or
+   * redacted, or left plain.
    */
   logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).optional(),
   logFormat: z.enum(['json', 'text']).default('json'),
   logRecipients: z.enum(['hash', 'redact', 'plain']).default('hash'),
+  /**
+   * The per-deployment key of those hashes: itself (the local stack keeps one per data folder), or the
+   * Secrets Manager secret a function reads it from on AWS (the CDK stack creates it). Without one,
+   * addresses are redacted instead of hashed.
+   */
+  logKey: z.string().min(32).optional(),
+  logKeyArn: z.string().optional(),
 });
 export type SixbackConfig = z.infer<typeof SixbackConfigSchema>;
 export type SixbackConfigInput = z.input<typeof SixbackConfigSchema>;
@@ -157,6 +165,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SixbackConf
     logLevel: optional('SIXBACK_LOG_LEVEL')?.toUpperCase() as SixbackConfigInput['logLevel'],
     logFormat: optional('SIXBACK_LOG_FORMAT') as SixbackConfigInput['logFormat'],
     logRecipients: optional('SIXBACK_LOG_RECIPIENTS') as SixbackConfigInput['logRecipients'],
+    logKeyArn: optional('SIXBACK_LOG_KEY_ARN'),
   });
 }
 

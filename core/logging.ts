@@ -8,9 +8,10 @@
  * every attribute at any depth, attribute names, an error's message, stack and causes) goes through one
  * JSON replacer that hashes (or redacts) anything shaped like an address, and hashes known recipient
  * fields whatever they hold. It is the mechanism, not a habit of call sites: a line written tomorrow by
- * someone who forgot is covered too.
+ * someone who forgot is covered too. The hash is keyed (HMAC-SHA256) with a per-deployment key
+ * (`PseudonymKey`), so a list of candidate addresses does not turn the pseudonyms back into addresses.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { type LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { CampaignStoppedError } from './errors.ts';
 
@@ -55,6 +56,11 @@ export interface LoggerOptions {
   recipients?: RecipientLogMode | undefined;
   serviceName?: string | undefined;
   /**
+   * The key of the `hash` pseudonyms (a string: the key itself). Until it is known, `hash` prints
+   * addresses redacted, never hashed without a key.
+   */
+  recipientKey?: PseudonymKey | string | undefined;
+  /**
    * Where each finished line goes instead of the process's output (tests read the lines here). By default
    * JSON goes where Powertools writes it (stdout, stderr for warnings and errors) and text to stderr, which
    * keeps the CLI's own output on stdout clean for scripts.
@@ -86,22 +92,63 @@ const RECIPIENT_FIELDS = new Set([
   'destination',
 ]);
 
-/** The stable pseudonym of an address in logs: the same mailbox (any case, spaces) gives the same one. */
-export function recipientHash(address: string): string {
-  return `r_${createHash('sha256').update(address.trim().toLowerCase()).digest('hex').slice(0, 10)}`;
+/**
+ * The stable pseudonym of an address in logs under one key: the same mailbox (any case, spaces) gives the
+ * same one. Keyed, so that whoever reads the logs without the key cannot confirm a guessed address.
+ */
+export function recipientHash(address: string, key: string | Uint8Array): string {
+  return `r_${createHmac('sha256', key).update(address.trim().toLowerCase()).digest('hex').slice(0, 10)}`;
 }
 
 const REDACTED = '[address]';
 
-/** A text with every address in it hashed or redacted. */
-export function redactAddresses(text: string, mode: RecipientLogMode = 'hash'): string {
+/**
+ * The deployment's key of the address pseudonyms. Known when the logger is built (the local stack keeps
+ * one per data folder), or set once it is read (a Lambda function reads it from Secrets Manager before
+ * its first line: handlers/runtime.ts). Without it an address is redacted: an unkeyed hash of an address
+ * is as good as the address to anyone with a list of candidates.
+ */
+export class PseudonymKey {
+  private key: string | undefined;
+
+  constructor(key?: string) {
+    if (key) this.set(key);
+  }
+
+  set(key: string): void {
+    this.key = key;
+  }
+
+  get known(): boolean {
+    return this.key !== undefined;
+  }
+
+  pseudonym(address: string): string {
+    return this.key === undefined ? REDACTED : recipientHash(address, this.key);
+  }
+}
+
+const keyOf = (key: PseudonymKey | string | undefined) =>
+  key instanceof PseudonymKey ? key : new PseudonymKey(key);
+
+/** A text with every address in it hashed (with `key`) or redacted. */
+export function redactAddresses(
+  text: string,
+  mode: RecipientLogMode = 'hash',
+  key?: PseudonymKey | string,
+): string {
   if (mode === 'plain' || !text.includes('@')) return text;
+  return replaceAddresses(text, mode, keyOf(key));
+}
+
+function replaceAddresses(text: string, mode: RecipientLogMode, key: PseudonymKey): string {
+  if (!text.includes('@')) return text;
   return text.replace(ADDRESS_SHAPED, (match) => {
     if (VERSION_PIN.test(match) || SCOPED_PACKAGE.test(match)) return match;
     // A quote or dot in front belongs to the sentence around the address, not to it.
     const address = match.replace(/^['`.]+/, '');
     const kept = match.slice(0, match.length - address.length);
-    return kept + (mode === 'hash' ? recipientHash(address) : REDACTED);
+    return kept + (mode === 'hash' ? key.pseudonym(address) : REDACTED);
   });
 }
 
@@ -109,12 +156,18 @@ export function redactAddresses(text: string, mode: RecipientLogMode = 'hash'): 
  * The JSON replacer Powertools applies to every key and value it prints (before its own handling of
  * errors, whose formatted name, message, stack and causes come back through here as strings).
  */
-export function recipientReplacer(mode: RecipientLogMode): (key: string, value: unknown) => unknown {
+export function recipientReplacer(
+  mode: RecipientLogMode,
+  recipientKey?: PseudonymKey | string,
+): (key: string, value: unknown) => unknown {
   if (mode === 'plain') return (_key, value) => value;
-  const whole = (value: string) => (mode === 'hash' ? recipientHash(value) : REDACTED);
+  const pseudonyms = keyOf(recipientKey);
+  const whole = (value: string) => (mode === 'hash' ? pseudonyms.pseudonym(value) : REDACTED);
   return (key, value) => {
     if (typeof value === 'string') {
-      return RECIPIENT_FIELDS.has(key) && value !== '' ? whole(value) : redactAddresses(value, mode);
+      return RECIPIENT_FIELDS.has(key) && value !== ''
+        ? whole(value)
+        : replaceAddresses(value, mode, pseudonyms);
     }
     if (RECIPIENT_FIELDS.has(key) && Array.isArray(value))
       return value.map((v) => (typeof v === 'string' && v !== '' ? whole(v) : v));
@@ -123,7 +176,7 @@ export function recipientReplacer(mode: RecipientLogMode): (key: string, value: 
       const proto = Object.getPrototypeOf(value);
       if ((proto === Object.prototype || proto === null) && Object.keys(value).some((k) => k.includes('@'))) {
         const renamed: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value)) renamed[redactAddresses(k, mode)] = v;
+        for (const [k, v] of Object.entries(value)) renamed[replaceAddresses(k, mode, pseudonyms)] = v;
         return renamed;
       }
     }
@@ -148,7 +201,7 @@ class SixbackLogger extends PowertoolsLogger {
       // Powertools' own variable when a deployment sets it (Metrics and Tracer read it too), else sixback.
       serviceName: options.serviceName ?? (process.env.POWERTOOLS_SERVICE_NAME || 'sixback'),
       ...(options.level ? { logLevel: options.level } : {}),
-      jsonReplacerFn: recipientReplacer(options.recipients ?? 'hash'),
+      jsonReplacerFn: recipientReplacer(options.recipients ?? 'hash', options.recipientKey),
     });
     logger.format = options.format ?? 'json';
     logger.sink = options.sink;

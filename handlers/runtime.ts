@@ -5,6 +5,7 @@
  * (and the X-Ray SDK under it) is only loaded there.
  */
 import { type AppDeps, createAppDeps } from '../core/app.ts';
+import { resolveLogKey } from '../core/aws/secret.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { LambdaContext } from '../core/logging.ts';
 
@@ -69,8 +70,14 @@ export function lambdaRuntime(): Promise<{ deps: AppDeps; tracer: HandlerTracer 
     // is off: the thin SES and DynamoDB transports would put a subsegment on every email sent.
     const tracer = new Tracer({ serviceName: 'sixback', captureHTTPsRequests: false });
     const deps = createAppDeps(configFromEnv(), { tracer });
-    // Once per container: what this one runs with, beside the cold start in the function's log stream.
     const { config } = deps;
+    // The deployment's key of the address pseudonyms, before the first line: until it is set the logger
+    // redacts addresses (an unkeyed hash is no pseudonym).
+    if (!deps.logKey.known) {
+      const key = await resolveLogKey(config);
+      if (key) deps.logKey.set(key);
+    }
+    // Once per container: what this one runs with, beside the cold start in the function's log stream.
     deps.logger.info('container started', {
       function: process.env.AWS_LAMBDA_FUNCTION_NAME,
       sesTransport: config.sesTransport,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppDeps, campaignServiceDeps, createAppDeps } from '../core/app.ts';
-import { localUnsubscribeSecret } from '../core/aws/secret.ts';
+import { localLogKey, localUnsubscribeSecret } from '../core/aws/secret.ts';
 import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
 import { restartInterruptedCampaigns } from '../core/campaigns/runs.ts';
 import type { CampaignRecord } from '../core/campaigns/store.ts';
@@ -237,6 +237,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logLevel: options.logLevel ?? logLevelFromEnv() ?? 'WARN',
       logFormat: options.logFormat ?? 'text',
       logRecipients: options.logRecipients ?? logRecipientsFromEnv(),
+      // Kept in the data folder too: a recipient's pseudonym in the logs is the same across restarts.
+      logKey: localLogKey(dataDir),
     });
     const deps = createAppDeps(config, {
       ...(options.emails ? { emails: options.emails } : {}),

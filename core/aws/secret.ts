@@ -14,10 +14,21 @@ import { ConfigError } from '../errors.ts';
 import { awsServiceHost } from './hosts.ts';
 
 export const LOCAL_SECRET_FILE = 'unsubscribe-secret';
+/** The local stack's key of the address pseudonyms in logs (core/logging.ts). */
+export const LOCAL_LOG_KEY_FILE = 'log-key';
 
 /** The local stack's secret: created once per data folder, so links in old emails keep working. */
 export function localUnsubscribeSecret(dataDir: string): string {
-  const path = join(dataDir, LOCAL_SECRET_FILE);
+  return localSecret(dataDir, LOCAL_SECRET_FILE);
+}
+
+/** The local stack's log key: one per data folder, so a recipient's pseudonym is the same across restarts. */
+export function localLogKey(dataDir: string): string {
+  return localSecret(dataDir, LOCAL_LOG_KEY_FILE);
+}
+
+function localSecret(dataDir: string, file: string): string {
+  const path = join(dataDir, file);
   if (existsSync(path)) {
     const existing = readFileSync(path, 'utf8').trim();
     if (existing.length >= 32) return existing;
@@ -119,4 +130,27 @@ export async function resolveUnsubscribeSecret(
     throw new ConfigError('The unsubscribe secret is shorter than 32 characters; generate a longer one.');
   }
   return secret.trim();
+}
+
+/**
+ * The log key (core/logging.ts PseudonymKey): inline, or read from Secrets Manager; undefined when none is
+ * configured (addresses are then redacted rather than hashed).
+ */
+export async function resolveLogKey(
+  config: Pick<SixbackConfig, 'region' | 'logKey' | 'logKeyArn'>,
+  fetchImpl?: FetchLike,
+): Promise<string | undefined> {
+  if (config.logKey) return config.logKey;
+  if (!config.logKeyArn) return undefined;
+  const out = await awsJsonCall({
+    region: config.region,
+    service: 'secretsmanager',
+    target: 'secretsmanager.GetSecretValue',
+    body: { SecretId: config.logKeyArn },
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  const key = typeof out.SecretString === 'string' ? out.SecretString.trim() : '';
+  if (key.length < 32)
+    throw new ConfigError('The log key is shorter than 32 characters; generate a longer one.');
+  return key;
 }

@@ -12,7 +12,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TABLES, type TableShape } from '../../core/aws/tables.ts';
 import { keys } from '../../core/config.ts';
@@ -54,6 +54,7 @@ export interface FunctionEnvironment {
   SIXBACK_EVENT_BUS: string;
   SIXBACK_LOG_LEVEL: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   SIXBACK_LOG_RECIPIENTS: 'hash' | 'redact' | 'plain';
+  SIXBACK_LOG_KEY_ARN: string;
 }
 
 /**
@@ -111,6 +112,20 @@ export class Functions extends Construct {
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { bucket, tables } = props.storage;
+    // The key of the recipient pseudonyms in every function's log lines (core/logging.ts): one per
+    // deployment, so one recipient's lines can be followed across functions, and nobody who reads the
+    // logs without it can confirm a guessed address.
+    const logKey = new secretsmanager.Secret(this, 'LogKey', {
+      description: "sixback: HMAC key of the recipient pseudonyms in the functions' logs",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    acknowledge(logKey, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the log key would change every recipient pseudonym mid-deployment, so lines could no longer be followed; it signs nothing.',
+      },
+    ]);
     this.environment = {
       SIXBACK_BUCKET: bucket.bucketName,
       SIXBACK_TEMPLATES_TABLE: tables.templates.tableName,
@@ -138,6 +153,7 @@ export class Functions extends Construct {
       SIXBACK_EVENT_BUS: props.eventBus.eventBusName,
       SIXBACK_LOG_LEVEL: props.functionLogLevel,
       SIXBACK_LOG_RECIPIENTS: props.logRecipients,
+      SIXBACK_LOG_KEY_ARN: logKey.secretArn,
     };
     const environment = { ...this.environment } as Record<string, string>;
     const logRetention = props.logRetention;
@@ -460,6 +476,11 @@ export class Functions extends Construct {
       allow(webhooks, 'Webhooks', ['dynamodb:Query', 'dynamodb:PutItem'], [tables.webhooks.tableArn]);
       this.webhooks = webhooks;
     }
+
+    // Every function reads the log key once per container, before its first line (handlers/runtime.ts).
+    for (const child of this.node.children)
+      if (child instanceof SixbackFunction)
+        allow(child, 'LogKey', ['secretsmanager:GetSecretValue'], [logKey.secretArn]);
   }
 }
 

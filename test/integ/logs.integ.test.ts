@@ -96,6 +96,17 @@ describe('logs of a campaign on the local stack', () => {
     for (let i = 1; i <= 30; i++) expect(text).not.toContain(`user${i}@example.com`);
     expect(text).not.toContain('not-an-address@@example.com');
     expect(text).not.toContain('news@sixback.example');
-    expect(recipientHash('user1@example.com')).toMatch(/^r_[0-9a-f]{10}$/);
+    // The stack's logger hashes with the data folder's own log key (core/logging.ts), and only with it:
+    // any pseudonym printed is one of these addresses' under that key.
+    const key = stack.config.logKey as string;
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    stack.deps.logger.warn('probe', { email: 'User1@example.com' });
+    expect(raw.join('\n')).toContain(recipientHash('user1@example.com', key));
+    const addresses = [
+      ...Array.from({ length: 30 }, (_, i) => `user${i + 1}@example.com`),
+      'news@sixback.example',
+    ];
+    const known = new Set([...addresses, 'not-an-address@@example.com'].map((a) => recipientHash(a, key)));
+    for (const pseudonym of raw.join('\n').match(/r_[0-9a-f]{10}/g) ?? []) expect(known).toContain(pseudonym);
   });
 });

@@ -4,9 +4,14 @@
  * what is asserted: one line per batch with its counts, one per workflow step, an error with its causes,
  * and never a recipient's address.
  */
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAppDeps } from '../../core/app.ts';
+import { localLogKey, localUnsubscribeSecret, resolveLogKey } from '../../core/aws/secret.ts';
 import { MemorySuppressionList } from '../../core/compliance/suppression.ts';
 import { parseConfig } from '../../core/config.ts';
 import { SesTransientError } from '../../core/errors.ts';
@@ -15,6 +20,7 @@ import {
   type LogFormat,
   type Logger,
   loggedStep,
+  PseudonymKey,
   type RecipientLogMode,
   recipientHash,
   redactAddresses,
@@ -28,6 +34,9 @@ import { CompiledTemplateCache } from '../../core/templates/render.ts';
 import { beginSending } from '../../core/workflow/begin-sending.ts';
 import type { WorkflowDeps } from '../../core/workflow/deps.ts';
 
+/** The deployment's log key in these tests (core/logging.ts PseudonymKey). */
+const KEY = 'test-log-key-0123456789-abcdefghij-0123';
+
 type Line = Record<string, unknown>;
 
 /** A logger whose lines are kept, raw and (for JSON) parsed. */
@@ -39,6 +48,7 @@ function captured(
     level: options.level ?? 'DEBUG',
     format: options.format ?? 'json',
     recipients: options.recipients ?? 'hash',
+    recipientKey: KEY,
     sink: (line, level) => raw.push({ line, level }),
   });
   return {
@@ -154,8 +164,8 @@ describe('SendBatch logs one line per batch', () => {
     // where SES's own message quotes it.
     const failure = line.firstFailure as { row: number; email: string; reason: string };
     expect(failure.row).toBe(3);
-    expect(failure.email).toBe(recipientHash('bob.rejected@example.org'));
-    expect(failure.reason).toContain(recipientHash('Bob.Rejected@example.org'));
+    expect(failure.email).toBe(recipientHash('bob.rejected@example.org', KEY));
+    expect(failure.reason).toContain(recipientHash('Bob.Rejected@example.org', KEY));
     expect(failure.reason).toMatch(/^MessageRejected: Email address is not verified: r_[0-9a-f]{10}$/);
     for (const { line: text } of raw)
       for (const email of emails) expect(text.toLowerCase()).not.toContain(email.toLowerCase());
@@ -351,7 +361,7 @@ describe('the logger from createAppDeps', () => {
 
   it('is built once from the configuration and reaches every deps object', () => {
     const raw: string[] = [];
-    const app = createAppDeps(parseConfig({ ...base, logLevel: 'INFO' }), {
+    const app = createAppDeps(parseConfig({ ...base, logLevel: 'INFO', logKey: KEY }), {
       logSink: (line) => raw.push(line),
     });
     expect(app.workflow.logger).toBe(app.logger);
@@ -360,7 +370,7 @@ describe('the logger from createAppDeps', () => {
     expect(raw).toHaveLength(1);
     expect(JSON.parse(raw[0] as string)).toMatchObject({
       message: 'hello',
-      email: recipientHash('someone@example.com'),
+      email: recipientHash('someone@example.com', KEY),
     });
   });
 
@@ -376,7 +386,7 @@ describe('the logger from createAppDeps', () => {
 
   it('prints one readable line of text locally, redacted the same way', () => {
     const raw: string[] = [];
-    const app = createAppDeps(parseConfig({ ...base, logLevel: 'INFO', logFormat: 'text' }), {
+    const app = createAppDeps(parseConfig({ ...base, logLevel: 'INFO', logFormat: 'text', logKey: KEY }), {
       logSink: (line) => raw.push(line),
     });
     app.logger.error('SendBatch failed', {
@@ -433,7 +443,7 @@ describe('no address survives the logger', () => {
           expect(raw).toHaveLength(1);
           const text = (raw[0] as { line: string }).line.toLowerCase();
           for (const address of addresses) expect(text).not.toContain(address.toLowerCase());
-          if (recipients === 'hash') expect(text).toContain(recipientHash(first));
+          if (recipients === 'hash') expect(text).toContain(recipientHash(first, KEY));
         },
       ),
       { numRuns: 300 },
@@ -449,8 +459,8 @@ describe('no address survives the logger', () => {
   it('hashes the same mailbox to the same pseudonym, whatever its case or spaces', () => {
     fc.assert(
       fc.property(fc.emailAddress(), (address) => {
-        expect(recipientHash(` ${address.toUpperCase()} `)).toBe(recipientHash(address));
-        expect(recipientHash(address)).toMatch(/^r_[0-9a-f]{10}$/);
+        expect(recipientHash(` ${address.toUpperCase()} `, KEY)).toBe(recipientHash(address, KEY));
+        expect(recipientHash(address, KEY)).toMatch(/^r_[0-9a-f]{10}$/);
         // A leading quote or dot is read as the sentence's, not the address's: it may stay.
         expect(redactAddresses(`x ${address} y`, 'redact')).toMatch(/^x ['`.]*\[address\] y$/);
       }),
@@ -465,6 +475,65 @@ describe('no address survives the logger', () => {
 
   it('also hides the broken addresses a row is refused for', () => {
     for (const broken of ['bob@', 'bob@@example.com', 'bob@example', 'bob.@example.com', 'josé@exämple.com'])
-      expect(redactAddresses(`"${broken}" is not valid`), broken).toMatch(/^"r_[0-9a-f]{10}" is not valid$/);
+      expect(redactAddresses(`"${broken}" is not valid`, 'hash', KEY), broken).toMatch(
+        /^"r_[0-9a-f]{10}" is not valid$/,
+      );
+  });
+});
+
+describe('the pseudonyms are keyed per deployment', () => {
+  const unkeyed = (address: string) =>
+    `r_${createHash('sha256').update(address.trim().toLowerCase()).digest('hex').slice(0, 10)}`;
+
+  it('cannot be matched against a list of candidate addresses without the key', () => {
+    fc.assert(
+      fc.property(fc.emailAddress(), fc.string({ minLength: 32, maxLength: 64 }), (address, other) => {
+        fc.pre(other !== KEY);
+        const pseudonym = recipientHash(address, KEY);
+        // What a reader with a candidate list computes: the plain hash, or the hash under another key.
+        expect(pseudonym).not.toBe(unkeyed(address));
+        expect(pseudonym).not.toBe(recipientHash(address, other));
+        // The same deployment gives the same mailbox the same pseudonym, line after line.
+        expect(recipientHash(address.toUpperCase(), KEY)).toBe(pseudonym);
+      }),
+    );
+  });
+
+  it('redacts addresses until the key is known, and hashes them with it from then on', () => {
+    const raw: string[] = [];
+    const key = new PseudonymKey();
+    const logger = createLogger({ level: 'INFO', recipientKey: key, sink: (line) => raw.push(line) });
+    logger.info('container started', { email: 'ann@example.com', note: 'from bob@example.com' });
+    key.set(KEY);
+    logger.info('sent', { email: 'ann@example.com' });
+    const [before, after] = raw.map((line) => JSON.parse(line) as Line);
+    expect(before).toMatchObject({ email: '[address]', note: 'from [address]' });
+    expect(raw[0]).not.toMatch(/r_[0-9a-f]{10}/);
+    expect(after).toMatchObject({ email: recipientHash('ann@example.com', KEY) });
+  });
+
+  it('keeps one key per local data folder, the same after a restart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sixback-logkey-'));
+    const key = localLogKey(dir);
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    expect(localLogKey(dir)).toBe(key);
+    expect(localLogKey(mkdtempSync(join(tmpdir(), 'sixback-logkey-')))).not.toBe(key);
+    expect(localUnsubscribeSecret(dir)).not.toBe(key);
+  });
+
+  it('reads the deployed key from Secrets Manager, and none when none is configured', async () => {
+    const calls: string[] = [];
+    const fetchImpl = async (_url: string, init: { headers: Record<string, string>; body: string }) => {
+      calls.push(`${init.headers['x-amz-target']} ${init.body}`);
+      return { ok: true, status: 200, text: async () => JSON.stringify({ SecretString: `${KEY}\n` }) };
+    };
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sixback-log-key';
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    await expect(resolveLogKey({ region: 'eu-west-1', logKeyArn: arn }, fetchImpl)).resolves.toBe(KEY);
+    vi.unstubAllEnvs();
+    expect(calls).toEqual([`secretsmanager.GetSecretValue ${JSON.stringify({ SecretId: arn })}`]);
+    await expect(resolveLogKey({ region: 'eu-west-1', logKey: KEY })).resolves.toBe(KEY);
+    await expect(resolveLogKey({ region: 'eu-west-1' })).resolves.toBeUndefined();
   });
 });
