@@ -17,6 +17,7 @@ import type { Logger } from '../core/logging.ts';
 import type { EmailSender } from '../core/sending/email-sender.ts';
 import { trackingVariants } from '../core/sending/tracking.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
+import { sweepUnsubscribeOutbox } from '../handlers/jobs.ts';
 import { createHandler as createSesEventsHandler } from '../handlers/ses-events.ts';
 import { LocalEngine } from './engine.ts';
 import type { LocalLimits } from './limits.ts';
@@ -111,6 +112,11 @@ export interface LocalStackOptions {
   logRecipients?: SixbackConfig['logRecipients'];
   /** Where finished log lines go instead of stderr (tests read them). */
   logSink?: (line: string, level: string) => void;
+  /**
+   * The unsubscribe outbox sweep, as the deployed schedule runs it (handlers/jobs.ts): every minute, for
+   * unsubscribes a minute old. Tests shorten both; `everyMs: 0` turns it off.
+   */
+  unsubscribeSweep?: { everyMs?: number; olderThanMs?: number };
 }
 
 export interface LocalStack {
@@ -301,6 +307,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const campaignDeps = campaignServiceDeps(deps, engine, { settleMs: 0 });
     const pickup = options.pickup ?? (!options.ephemeral && options.dataDir !== undefined);
     const restarted = pickup ? await restartInterruptedCampaigns(campaignDeps) : [];
+    // The schedule rule's sweep, locally: unsubscribes whose publication failed are published without
+    // waiting for another click. One run at a time; a stop waits for the one under way.
+    const sweepEveryMs = options.unsubscribeSweep?.everyMs ?? 60_000;
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweepTimer =
+      sweepEveryMs > 0
+        ? setInterval(() => {
+            sweeping = sweeping
+              .then(() =>
+                sweepUnsubscribeOutbox(deps, { olderThanMs: options.unsubscribeSweep?.olderThanMs }),
+              )
+              .catch((error: unknown) => deps.logger.error('unsubscribe outbox sweep failed', { error }));
+          }, sweepEveryMs)
+        : undefined;
+    sweepTimer?.unref();
     return {
       config,
       deps,
@@ -317,6 +338,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await senderPool?.broadcast('publicBaseUrl', url);
       },
       async stop() {
+        if (sweepTimer) clearInterval(sweepTimer);
+        await sweeping;
         await engine.stopAll();
         await senderPool?.close();
         // The events of what was sent still reach the handler, while DynamoDB is up.

@@ -18,7 +18,13 @@
  * set; the redelivered event is then a repeat that counts nothing but is still to be published, so it is
  * published late, never lost, and a redelivery of a published event publishes nothing.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { batchGet, isConditionFailure, queryAll } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
@@ -198,6 +204,22 @@ function recipientUpdate(
 /** The item's outbox: ids of events applied and not yet published. */
 const UNPUBLISHED = 'unpublished';
 
+/**
+ * The partition of the unsubscribe outbox markers: one item per recipient whose unsubscribe may be
+ * waiting to be published (`sk` = campaign id # address key), written before the unsubscribe is recorded
+ * so the sweep finds every one (core/compliance/unsubscribe.ts). "~" is no campaign id's character
+ * (api/schemas.ts IdSchema), so no campaign's keys can be these.
+ */
+export const UNSUBSCRIBE_OUTBOX_PK = '~outbox#unsubscribe';
+
+/** An unsubscribe that may still be waiting in its recipient's outbox (see UNSUBSCRIBE_OUTBOX_PK). */
+export interface OutboxMarker {
+  campaignId: string;
+  key: string;
+  /** When it was last marked: the sweep leaves young ones to the request that is publishing them. */
+  at: string;
+}
+
 export interface RecipientStats {
   counts: StatCounts;
   /** Buckets (`m#...`, `h#...`) to event totals. */
@@ -272,6 +294,55 @@ export class AnalyticsStore {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
+  }
+
+  /**
+   * Marks a recipient's unsubscribe as possibly unpublished, now: each POST moves the time on, so the
+   * sweep leaves a marker alone while a POST may be between marking and recording.
+   */
+  async markUnsubscribeOutbox(campaignId: string, key: string, at: Date): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: UNSUBSCRIBE_OUTBOX_PK, sk: `${campaignId}#${key}` },
+        UpdateExpression: 'SET #c = :c, #k = :k, #at = :at',
+        ExpressionAttributeNames: { '#c': 'campaignId', '#k': 'key', '#at': 'at' },
+        ExpressionAttributeValues: { ':c': campaignId, ':k': key, ':at': at.toISOString() },
+      }),
+    );
+  }
+
+  /** The unsubscribe markers first written at or before `before`, oldest first. */
+  async unsubscribeOutbox(before: Date): Promise<OutboxMarker[]> {
+    const items = await queryAll(this.ddb, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: '#at <= :before',
+      ExpressionAttributeNames: { '#at': 'at' },
+      ExpressionAttributeValues: { ':pk': UNSUBSCRIBE_OUTBOX_PK, ':before': before.toISOString() },
+    });
+    return items
+      .map((item) => ({
+        campaignId: item.campaignId as string,
+        key: item.key as string,
+        at: item.at as string,
+      }))
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  async clearUnsubscribeOutbox(campaignId: string, key: string): Promise<void> {
+    await this.ddb.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: UNSUBSCRIBE_OUTBOX_PK, sk: `${campaignId}#${key}` },
+      }),
+    );
+  }
+
+  /** Whether the event is still in its recipient's outbox (applied with `publish`, not yet published). */
+  async unpublished(event: RecipientEvent): Promise<boolean> {
+    const item = await this.item({ pk: recipientPartition(event.campaignId, event.key), sk: event.key });
+    return (item?.[UNPUBLISHED] as Set<string> | undefined)?.has(event.id) ?? false;
   }
 
   private async update(key: Record<string, string>, u: Update): Promise<PriorState | 'refused'> {

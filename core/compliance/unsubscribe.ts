@@ -108,7 +108,17 @@ export interface UnsubscribeDeps {
    * Records the unsubscribe on the recipient's outcome and the campaign's time series, once, and keeps
    * it in the recipient's outbox until it is published (analytics-store.ts), as SES events are.
    */
-  analytics?: Pick<AnalyticsStore, 'apply' | 'addSeries' | 'published' | 'recipient'>;
+  analytics?: Pick<
+    AnalyticsStore,
+    | 'apply'
+    | 'addSeries'
+    | 'published'
+    | 'recipient'
+    | 'markUnsubscribeOutbox'
+    | 'clearUnsubscribeOutbox'
+    | 'unsubscribeOutbox'
+    | 'unpublished'
+  >;
   /** Webhooks and the event bus hear of it as `recipient.unsubscribed` (needs `analytics`: its outbox). */
   publish?: (events: WebhookEvent[]) => Promise<void>;
   clock?: () => Date;
@@ -138,9 +148,17 @@ export async function unsubscribe(
     return { ...subject, already: false };
   }
   const analytics = deps.analytics;
-  const event = unsubscribeEvent(subject.campaignId, subject.key, (deps.clock ?? (() => new Date()))());
+  const now = (deps.clock ?? (() => new Date()))();
+  const event = unsubscribeEvent(subject.campaignId, subject.key, now);
+  // Marked before it is recorded: whatever happens after (a crash, the bus down), the sweep
+  // (publishPendingUnsubscribes) finds the event left in the outbox, without waiting for another POST.
+  if (deps.publish) await analytics.markUnsubscribeOutbox(subject.campaignId, subject.key, now);
   const applied = await analytics.apply(event, { publish: deps.publish !== undefined });
-  if (!applied) return { ...subject, already: true };
+  if (!applied) {
+    // Recorded and published before: nothing waits.
+    if (deps.publish) await analytics.clearUnsubscribeOutbox(subject.campaignId, subject.key);
+    return { ...subject, already: true };
+  }
   if (!applied.repeat) {
     const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
     if (record) {
@@ -159,7 +177,7 @@ export async function unsubscribe(
     await publishUnsubscribe(recorded ? { ...event, at: recorded } : event, deps.publish, analytics).catch(
       (error: unknown) =>
         // The POST still succeeds: the address is suppressed and the event waits in the outbox for the
-        // next POST of the link.
+        // sweep (or the next POST of the link).
         (deps.logger ?? SILENT_LOGGER).error(
           'webhooks: publishing an unsubscribe failed; left in the outbox',
           {
@@ -173,15 +191,68 @@ export async function unsubscribe(
   return { ...subject, already: applied.repeat };
 }
 
-/** Hands the event to the bus, then takes it out of the outbox; a failure leaves it there. */
+/** Hands the event to the bus, then takes it out of the outbox and clears its marker; a failure leaves both. */
 async function publishUnsubscribe(
   event: RecipientEvent,
   publish: (events: WebhookEvent[]) => Promise<void>,
-  analytics: Pick<AnalyticsStore, 'published'>,
+  analytics: Pick<AnalyticsStore, 'published' | 'clearUnsubscribeOutbox'>,
 ): Promise<void> {
   const webhook = webhookEventOf(event);
   if (webhook) await publish([webhook]);
   await analytics.published([event]);
+  await analytics.clearUnsubscribeOutbox(event.campaignId, event.key);
+}
+
+/** How old an outbox marker must be before the sweep takes it over from the request that wrote it. */
+export const OUTBOX_SWEEP_AGE_MS = 60_000;
+
+export interface SweepResult {
+  /** Unsubscribes found still unpublished and published now. */
+  published: number;
+  /** Markers of unsubscribes published already (or never recorded), cleared. */
+  cleared: number;
+  /** Markers whose publication failed again: left for the next sweep. */
+  failed: number;
+}
+
+/**
+ * The outbox sweep (a scheduled job: every minute on AWS, a timer of the local stack): publishes each
+ * unsubscribe whose marker is older than `olderThanMs` and whose event is still in its recipient's
+ * outbox, with the event's id and recorded time, as the POST would have; then takes it out of the
+ * outbox. The outbox decides, so a sweep racing a POST or another sweep publishes nothing a POST already
+ * took out, and an event is published again only if a crash came between the bus and the outbox (with
+ * the same id, which subscribers deduplicate on).
+ */
+export async function publishPendingUnsubscribes(
+  deps: Required<Pick<UnsubscribeDeps, 'analytics' | 'publish'>> & Pick<UnsubscribeDeps, 'clock' | 'logger'>,
+  options: { olderThanMs?: number } = {},
+): Promise<SweepResult> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const markers = await deps.analytics.unsubscribeOutbox(
+    new Date(now.getTime() - (options.olderThanMs ?? OUTBOX_SWEEP_AGE_MS)),
+  );
+  const result: SweepResult = { published: 0, cleared: 0, failed: 0 };
+  for (const marker of markers) {
+    try {
+      const event = unsubscribeEvent(marker.campaignId, marker.key, new Date(marker.at));
+      if (!(await deps.analytics.unpublished(event))) {
+        await deps.analytics.clearUnsubscribeOutbox(marker.campaignId, marker.key);
+        result.cleared++;
+        continue;
+      }
+      const recorded = (await deps.analytics.recipient(marker.campaignId, event.key))?.unsubscribedAt;
+      await publishUnsubscribe(recorded ? { ...event, at: recorded } : event, deps.publish, deps.analytics);
+      result.published++;
+    } catch (error) {
+      result.failed++;
+      (deps.logger ?? SILENT_LOGGER).error('webhooks: the outbox sweep could not publish an unsubscribe', {
+        campaignId: marker.campaignId,
+        error,
+      });
+    }
+  }
+  if (markers.length > 0) (deps.logger ?? SILENT_LOGGER).info('unsubscribe outbox swept', { ...result });
+  return result;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -45,6 +45,12 @@ export type JobInput = z.input<typeof JobInputSchema>;
 export const JOB_ID = /^j-[A-Za-z0-9_-]{1,100}$/;
 /** The asynchronous invocation of the Jobs function. */
 export const JobInvocationSchema = z.object({ jobId: z.string().regex(JOB_ID) });
+/**
+ * What the schedule rule sends the Jobs function every minute (infra/constructs/functions.ts): a sweep,
+ * not a stored job (the local stack runs the same sweep on a timer: local/stack.ts).
+ */
+export const ScheduledSweepSchema = z.object({ sweep: z.literal('unsubscribe-outbox') });
+export const JobsFunctionEventSchema = z.union([JobInvocationSchema, ScheduledSweepSchema]);
 
 /** Starts a stored job somewhere other than the request that created it. */
 export type JobLauncher = (jobId: string) => Promise<void>;

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -431,6 +432,24 @@ export class Functions extends Construct {
         api.addEnvironment('SIXBACK_JOBS_FUNCTION', jobs.functionName);
         // A stopped campaign's report settles its status: that change is published too.
         publishes(jobs);
+        // Every minute, the unsubscribes whose publication failed are published (the outbox markers and
+        // the recipients' outboxes in the analytics table: core/compliance/unsubscribe.ts).
+        allow(
+          jobs,
+          'UnsubscribeOutbox',
+          ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          [tables.analytics.tableArn],
+        );
+        new events.Rule(this, 'UnsubscribeOutboxSweep', {
+          description: 'sixback: publishes the unsubscribes left in the outbox (every minute)',
+          schedule: events.Schedule.rate(Duration.minutes(1)),
+          targets: [
+            new targets.LambdaFunction(jobs, {
+              event: events.RuleTargetInput.fromObject({ sweep: 'unsubscribe-outbox' }),
+              retryAttempts: 0,
+            }),
+          ],
+        });
         this.jobs = jobs;
       }
     }

@@ -7,7 +7,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ApplyOptions } from '../../core/compliance/analytics-store.ts';
 import { eventDeltas, type RecipientEvent, unsubscribeEvent } from '../../core/compliance/outcomes.ts';
-import { type UnsubscribeDeps, UnsubscribeLinks, unsubscribe } from '../../core/compliance/unsubscribe.ts';
+import {
+  OUTBOX_SWEEP_AGE_MS,
+  publishPendingUnsubscribes,
+  type UnsubscribeDeps,
+  UnsubscribeLinks,
+  unsubscribe,
+} from '../../core/compliance/unsubscribe.ts';
 import { EventPublishError } from '../../core/errors.ts';
 import type { WebhookEvent } from '../../core/webhooks/events.ts';
 
@@ -32,6 +38,8 @@ function world() {
   const series: Record<string, number> = {};
   const applied = new Map<string, RecipientEvent>();
   const outbox = new Set<string>();
+  /** The outbox markers (analytics-store.ts UNSUBSCRIBE_OUTBOX_PK): the last time each was written. */
+  const markers = new Map<string, { campaignId: string; key: string; at: string }>();
   const bus: WebhookEvent[] = [];
   let failure: Failure = 'none';
   let now = START;
@@ -78,6 +86,18 @@ function world() {
         const event = [...applied.values()].find((e) => e.key === key);
         return event ? { campaignId: CAMPAIGN, key, email: key, unsubscribedAt: event.at } : undefined;
       },
+      async markUnsubscribeOutbox(campaignId: string, key: string, at: Date) {
+        markers.set(`${campaignId}#${key}`, { campaignId, key, at: at.toISOString() });
+      },
+      async clearUnsubscribeOutbox(campaignId: string, key: string) {
+        markers.delete(`${campaignId}#${key}`);
+      },
+      async unsubscribeOutbox(before: Date) {
+        return [...markers.values()].filter((m) => m.at <= before.toISOString());
+      },
+      async unpublished(event: RecipientEvent) {
+        return outbox.has(event.id);
+      },
     },
     async publish(events: WebhookEvent[]) {
       steps.push('publish');
@@ -98,7 +118,23 @@ function world() {
       now += 60_000;
     }
   };
-  return { post, steps, suppressed, counts, series, outbox, bus };
+  /** One run of the scheduled sweep, failing as told (only the bus and the outbox write can fail in it). */
+  const sweep = async (as: Failure = 'none') => {
+    failure = as;
+    try {
+      return await publishPendingUnsubscribes({
+        analytics: deps.analytics as Required<UnsubscribeDeps>['analytics'],
+        publish: deps.publish as Required<UnsubscribeDeps>['publish'],
+        clock: deps.clock as () => Date,
+      });
+    } finally {
+      failure = 'none';
+    }
+  };
+  const later = (ms: number) => {
+    now += ms;
+  };
+  return { post, sweep, later, steps, suppressed, counts, series, outbox, markers, bus };
 }
 
 const expectedId = `evt_${unsubscribeEvent(CAMPAIGN, ADDRESS, new Date(START)).id}`;
@@ -183,6 +219,74 @@ describe('one-click unsubscribe through the outbox', () => {
           if (!failures.includes('outbox-write')) expect(w.bus).toHaveLength(1);
         },
       ),
+    );
+  });
+});
+
+describe('the outbox sweep', () => {
+  it('publishes an unsubscribe whose publish failed, once it is a minute old, without waiting for another POST', async () => {
+    const w = world();
+    // post() moves the clock a minute on: take it back to just after the POST.
+    await w.post('bus');
+    w.later(-60_000 + OUTBOX_SWEEP_AGE_MS - 1);
+    expect(await w.sweep()).toEqual({ published: 0, cleared: 0, failed: 0 });
+    expect(w.bus).toEqual([]);
+    w.later(1);
+    expect(await w.sweep()).toEqual({ published: 1, cleared: 0, failed: 0 });
+    expect(w.bus.map((e) => [e.id, e.createdAt])).toEqual([[expectedId, new Date(START).toISOString()]]);
+    expect(w.outbox.size).toBe(0);
+    expect(w.markers.size).toBe(0);
+    // Idempotent: another sweep and another POST publish nothing more.
+    expect(await w.sweep()).toEqual({ published: 0, cleared: 0, failed: 0 });
+    await w.post();
+    expect(w.bus).toHaveLength(1);
+    expect(w.counts).toEqual({ unsubscribe: 1, uniqueUnsubscribe: 1 });
+  });
+
+  it('leaves a marker whose publish fails again for the next sweep, and clears one with nothing left to publish', async () => {
+    const w = world();
+    await w.post('bus');
+    expect(await w.sweep('bus')).toEqual({ published: 0, cleared: 0, failed: 1 });
+    expect(w.markers.size).toBe(1);
+    expect(await w.sweep()).toMatchObject({ published: 1 });
+
+    const crashed = world();
+    await crashed.post('crash-after-suppress').catch(() => undefined);
+    // Marked, never recorded: nothing is in the outbox, so the sweep only clears the marker.
+    expect(crashed.markers.size).toBe(1);
+    expect(await crashed.sweep()).toEqual({ published: 0, cleared: 1, failed: 0 });
+    expect(crashed.bus).toEqual([]);
+  });
+
+  it('whatever POSTs and sweeps fail, in any order, a sweep a minute after the last POST leaves the unsubscribe published with its one id and nothing waiting', async () => {
+    const step = fc.oneof(
+      fc.record({ post: fc.constantFrom<Failure>('none', 'bus', 'crash-after-suppress', 'outbox-write') }),
+      fc.record({ sweep: fc.constantFrom<Failure>('none', 'bus', 'outbox-write') }),
+      fc.record({ wait: fc.integer({ min: 0, max: 3 * OUTBOX_SWEEP_AGE_MS }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 8 }), async (steps) => {
+        const w = world();
+        // At least one POST went through to the outcome (the recipient clicked; the last try worked).
+        await w.post('bus');
+        for (const s of steps) {
+          if ('post' in s) await w.post(s.post).catch(() => undefined);
+          else if ('sweep' in s) await w.sweep(s.sweep);
+          else w.later(s.wait);
+        }
+        w.later(OUTBOX_SWEEP_AGE_MS);
+        await w.sweep();
+        expect(w.outbox.size).toBe(0);
+        expect(w.markers.size).toBe(0);
+        expect(new Set(w.bus.map((e) => e.id))).toEqual(new Set([expectedId]));
+        expect(new Set(w.bus.map((e) => e.createdAt))).toEqual(new Set([new Date(START).toISOString()]));
+        expect(w.counts).toEqual({ unsubscribe: 1, uniqueUnsubscribe: 1 });
+        // Published twice only when a publish's outbox write was lost (at least once, as documented).
+        const lost = steps.some(
+          (s) => ('post' in s && s.post === 'outbox-write') || ('sweep' in s && s.sweep === 'outbox-write'),
+        );
+        if (!lost) expect(w.bus).toHaveLength(1);
+      }),
     );
   });
 });

@@ -13,6 +13,7 @@ import { ALARM_METRIC, emfLine, METRIC_NAMESPACE, RATE_METRICS } from '../../cor
 import { TABLES } from '../../core/aws/tables.ts';
 import { planSending } from '../../core/campaigns/plan.ts';
 import { configFromEnv } from '../../core/config.ts';
+import { JobsFunctionEventSchema } from '../../core/jobs/jobs.ts';
 import { BATCH_DEADLINE_MS } from '../../core/sending/send-batch.ts';
 import { trackingVariants } from '../../core/sending/tracking.ts';
 import { TASK_FUNCTIONS, type TaskFunctionName } from '../../handlers/index.ts';
@@ -346,6 +347,19 @@ describe('permissions', () => {
     const api = must(resources[logicalId(must(stack.functions.api, 'API function'))], 'API resource');
     const apiEnv = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(flat(apiEnv.SIXBACK_JOBS_FUNCTION)).toBe(`<${logicalId(jobs)}>`);
+  });
+
+  it('sweep the unsubscribe outbox every minute, through the Jobs function, with an input it accepts', () => {
+    const jobs = must(stack.functions.jobs, 'Jobs function');
+    const schedules = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression !== undefined,
+    );
+    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)']);
+    const targets = (schedules[0] as { Properties: Json }).Properties.Targets as Json[];
+    expect(targets.map((t) => flat(t.Arn))).toEqual([`<${logicalId(jobs)}.Arn>`]);
+    const input = JSON.parse((targets[0] as Json).Input as string);
+    expect(input).toEqual({ sweep: 'unsubscribe-outbox' });
+    expect(JobsFunctionEventSchema.safeParse(input).success).toBe(true);
   });
 
   it('name every action: no wildcard actions anywhere', () => {
