@@ -45,6 +45,22 @@ describe('A/B tests through the API', () => {
     );
   });
 
+  it('refuses a schedule whose wait, and the decision after it, would outlast the one-year execution', async () => {
+    const DAY = 86_400_000;
+    const at = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    // A plain campaign may wait up to a year; an A/B test needs its 30 days of decision inside it too.
+    const late = await t.call('POST', '/v1/campaigns', { ...request({}), sendAt: at(340) });
+    expect(late.status).toBe(400);
+    expect(late.body.error).toMatchObject({
+      details: [{ path: 'sendAt', problem: 'more than a year ahead' }],
+    });
+    const { abTest: _ab, ...plain } = request({});
+    const plainLate = await t.call('POST', '/v1/campaigns', { ...plain, sendAt: at(366) });
+    expect(plainLate.status).toBe(400);
+    const fits = await t.call('POST', '/v1/campaigns', { ...request({}), sendAt: at(330) });
+    expect(fits.status, fits.text).toBe(201);
+  });
+
   it('shows the test while it waits, takes a manual pick, and reports the variants', {
     timeout: 120_000,
   }, async () => {
