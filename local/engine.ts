@@ -344,8 +344,10 @@ export class LocalEngine implements Orchestrator {
   /**
    * One slice of a Wait state: until its end, or WAIT_SLICE_MS of it and then WAIT_GOES_ON, which the
    * state's Task retries at once. Its end is fixed by the first slice as Step Functions reads the fields:
-   * Seconds or SecondsPath from the state's start, Timestamp or TimestampPath to the second (AWS drops the
-   * milliseconds); a test's waitTimeOverrides from the start too. Ends early only when the execution does.
+   * Seconds or SecondsPath from the state's start, Timestamp or TimestampPath at that time (to the
+   * millisecond, as the library did: AWS drops the milliseconds, which would start a send up to a second
+   * before its sendAt); a test's waitTimeOverrides from the start too. Ends early only when the execution
+   * does.
    */
   private async runWait(
     stateName: string,
@@ -511,5 +513,5 @@ function waitEnd(
   const timestamp = state.Timestamp !== undefined ? state.Timestamp : read(state.TimestampPath);
   if (typeof timestamp !== 'string' || !RFC3339.test(timestamp))
     throw invalid(`timestamp (${JSON.stringify(timestamp)})`);
-  return Math.floor(Date.parse(timestamp) / 1000) * 1000;
+  return Date.parse(timestamp);
 }

@@ -92,7 +92,7 @@ describe('a Wait state longer than a Node timer holds', () => {
     },
   );
 
-  it('reads Seconds from the state start, and drops a timestamp milliseconds as AWS does', async () => {
+  it('reads Seconds from the state start, and a Timestamp to the millisecond', async () => {
     const seconds = waitThenSend({ Seconds: 40 * 86_400 });
     const { executionArn } = await seconds.engine.start('forty-days', { campaignId: 'c1' } as never);
     await clockTo(START + 40 * DAY - 1);
@@ -104,9 +104,11 @@ describe('a Wait state longer than a Node timer holds', () => {
     const at = Date.now() + 50 * DAY;
     const stamp = waitThenSend({ Timestamp: new Date(at + 750).toISOString() });
     const second = await stamp.engine.start('fifty-days', { campaignId: 'c1' } as never);
-    await clockTo(at);
+    await clockTo(at + 749);
+    expect(stamp.ranAt).toEqual([]);
+    await clockTo(at + 750);
     await stamp.engine.wait(second.executionArn);
-    expect(stamp.ranAt).toEqual([at]);
+    expect(stamp.ranAt).toEqual([at + 750]);
   });
 
   it('counts a Wait of many slices as the two history events AWS writes for it', async () => {
