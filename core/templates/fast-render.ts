@@ -78,7 +78,12 @@ export function compileFast(templates: Template[], escapes: boolean): FastRender
  */
 export type ProgramNode =
   | string
-  | { out: (env: Env) => string }
+  | {
+      out: (env: Env) => string;
+      /** The output's source (`{{ x | upcase }}`): outputs with the same source give the same string for
+       * one recipient (the subset's expressions and filters are pure, and nothing in it assigns). */
+      source: string;
+    }
   | { branches: { test: (env: Env) => boolean; body: Program }[]; otherwise: Program };
 export type Program = ProgramNode[];
 
@@ -102,8 +107,9 @@ function programBlock(templates: Template[], escapes: boolean): Program {
   for (const tpl of templates) {
     const node = tpl as unknown as { token: Token; str?: unknown; constructor: unknown };
     if (TypeGuards.isHTMLToken(node.token) && typeof node.str === 'string') push(node.str);
-    else if (node.constructor === Output) push({ out: compileOutput(tpl as Output, escapes) });
-    else if (node.constructor === IfTag) {
+    else if (node.constructor === Output) {
+      push({ out: compileOutput(tpl as Output, escapes), source: (tpl as Output).token.getText() });
+    } else if (node.constructor === IfTag) {
       const tag = tpl as unknown as IfShape;
       push({
         branches: tag.branches.map(({ value, templates: body }) => ({

@@ -63,14 +63,19 @@ interface Static {
   json: Uint8Array;
 }
 
+/** An output, by its slot: outputs with the same source share one, evaluated once per recipient. */
 type Node =
   | Static
-  | { out: (env: Record<string, unknown>) => string }
+  | { slot: number }
   | { branches: { test: (env: Record<string, unknown>) => boolean; body: Node[] }[]; otherwise: Node[] };
 
-/** What one recipient's walk of the program left: statics and output values in order, branches taken. */
+/**
+ * What one recipient's walk of the program left: statics and output slots in order, each slot's value
+ * (evaluated where the walk first met it; undefined for slots it never met), and the branches taken.
+ */
 interface Walk {
-  items: (Static | string)[];
+  items: (Static | number)[];
+  values: (string | undefined)[];
   key: string;
 }
 
@@ -87,7 +92,93 @@ interface TextTemplate {
  */
 type Link =
   | { span: (string | number)[] }
-  | { quote: '"' | "'"; href: (string | number)[]; label: ReturnType<typeof linkLabel> };
+  | {
+      quote: '"' | "'";
+      href: (string | number)[];
+      label: ReturnType<typeof linkLabel>;
+      expanded: Expanded | undefined;
+    };
+
+/**
+ * A quoted link whose text is `label (address)` for every value that passes addressPiece's checks: the
+ * address's static pieces decoded (twice, as the link pass and then the text's entity pass decode it) and
+ * escaped once, so a recipient's link text is its values' pieces put between them, without filling,
+ * decoding and scanning the whole link text again. It applies when the address starts with a static
+ * scheme (`https:`; not `javascript:` or `mailto:`, not `#`), every static piece decodes apart as it
+ * decodes in place (no partial entity at its end, before or after the first decoding) and holds no
+ * whitespace, and the label is not empty and would be shown as is. Per recipient the values must pass
+ * the same checks (addressPiece), hold no quote of the link's, and the address must not be as long as
+ * the label (`shown === href` makes the text the address alone); otherwise the link is filled as before.
+ */
+interface Expanded {
+  /** The label and ` (`, as shown and escaped. */
+  head: Static;
+  /** The address: static pieces decoded twice, and slots. */
+  pieces: (Static | number)[];
+  /** The static pieces' length decoded once (the address's length is this plus its values'). */
+  onceLength: number;
+  /** The label's shown length (linkTextOf compares it with the address). */
+  shownLength: number;
+}
+
+/** A piece of a link's address as the text part shows it (decoded twice), with the length decoded once. */
+interface AddressPiece {
+  once: number;
+  piece: TextPiece;
+  /** Whether the raw piece holds each quote (a value with the link's quote would end its href). */
+  dq: boolean;
+  sq: boolean;
+}
+
+/**
+ * What a piece of an address becomes, or undefined when decoding it apart from its neighbours could
+ * differ from decoding it in place (it ends in a partial entity before or after the first decoding), or
+ * its text could change what the text part's rules decide (a `<`, any whitespace, a split surrogate pair).
+ */
+function addressPiece(raw: string): AddressPiece | undefined {
+  // (A partial entity at the end of raw is still there once it is decoded: checking once covers both.)
+  const once = raw.includes('&') ? decodeEntities(raw) : raw;
+  if (once.includes('<') || endsInPartialEntity(once)) return undefined;
+  const twice = once.includes('&') ? decodeEntities(once) : once;
+  for (let i = 0; i < twice.length; i++) if (isSpace(twice.charCodeAt(i))) return undefined;
+  if (splitsSurrogates(twice)) return undefined;
+  return {
+    once: once.length,
+    piece: { shown: twice, json: jsonInner(twice) },
+    dq: raw.includes('"'),
+    sq: raw.includes("'"),
+  };
+}
+
+const LINK_TAIL: Static = { text: ')', json: new Uint8Array([41]) };
+
+/** The expanded form of a quoted link (see Expanded), or undefined when it does not apply. */
+function expandLink(href: (string | number)[], label: ReturnType<typeof linkLabel>): Expanded | undefined {
+  const first = href[0];
+  if (typeof first !== 'string' || first === '' || !label.shown) return undefined;
+  // The address starts with the first piece decoded: its scheme decides linkTextOf's tests on the start.
+  const start = decodeEntities(first);
+  const colon = start.indexOf(':');
+  if (colon <= 0 || start.charCodeAt(0) === 35 /* # */) return undefined;
+  if (/^javascript:/i.test(start) || /^mailto:/i.test(start)) return undefined;
+  // The label as the text shows it, followed by ` (`: checked as textValue checks a whole link text.
+  if (label.label.includes('<') || textValue(`${label.label} (x)`) === undefined) return undefined;
+  const headShown = `${decodeEntities(label.label)} (`;
+  if (splitsSurrogates(headShown)) return undefined;
+  const pieces: Expanded['pieces'] = [];
+  let onceLength = 0;
+  for (const piece of href) {
+    if (typeof piece === 'number') {
+      pieces.push(piece);
+      continue;
+    }
+    const address = addressPiece(piece);
+    if (address === undefined) return undefined;
+    onceLength += address.once;
+    pieces.push(staticOf(address.piece.shown));
+  }
+  return { head: staticOf(headShown), pieces, onceLength, shownLength: label.shown.length };
+}
 
 const UNDERIVABLE = 'underivable' as const;
 
@@ -142,6 +233,8 @@ export interface PreparedRender {
 
 export class PreparedHtml {
   private readonly program: Node[];
+  /** Each slot's output function. */
+  private readonly outs: ((env: Record<string, unknown>) => string)[] = [];
   private readonly texts = new Map<string, TextTemplate | typeof UNDERIVABLE>();
   /** The HTML alone, as a FastRender (render.ts uses it as the fast renderer of the HTML part). */
   readonly renderHtml = (env: Record<string, unknown>): string | undefined => this.render(env, false)?.html;
@@ -152,6 +245,7 @@ export class PreparedHtml {
   private constructor(program: Program) {
     let safe = true;
     let tokenChars = false;
+    const slots = new Map<string, number>();
     const convert = (nodes: Program): Node[] =>
       nodes.map((node) => {
         if (typeof node === 'string') {
@@ -159,7 +253,14 @@ export class PreparedHtml {
           if (TOKEN_CHARS.test(node)) tokenChars = true;
           return staticOf(node);
         }
-        if ('out' in node) return node;
+        if ('out' in node) {
+          let slot = slots.get(node.source);
+          if (slot === undefined) {
+            slot = this.outs.push(node.out) - 1;
+            slots.set(node.source, slot);
+          }
+          return { slot };
+        }
         return {
           branches: node.branches.map((b) => ({ test: b.test, body: convert(b.body) })),
           otherwise: convert(node.otherwise),
@@ -187,17 +288,17 @@ export class PreparedHtml {
     } catch {
       return undefined;
     }
-    const { items } = walk;
+    const { items, values } = walk;
     let html = '';
     for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Static | string;
-      html += typeof item === 'string' ? item : item.text;
+      const item = items[i] as Static | number;
+      html += typeof item === 'number' ? (values[item] as string) : item.text;
     }
     const derived = withText && this.derivation ? this.fillText(walk) : undefined;
     const text = derived?.text ?? (withText ? htmlToText(html) : '');
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
-      const html = this.jsonPieces(items);
+      const html = this.jsonPieces(walk);
       if (html) {
         const whole = derived ? undefined : jsonInner(text);
         json = {
@@ -212,14 +313,19 @@ export class PreparedHtml {
   }
 
   private walk(env: Record<string, unknown>): Walk {
-    const items: (Static | string)[] = [];
+    const items: (Static | number)[] = [];
+    const values: (string | undefined)[] = new Array(this.outs.length);
+    const outs = this.outs;
     let key = '';
     const visit = (nodes: Node[]) => {
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes[i] as Node;
         if ('json' in node) items.push(node);
-        else if ('out' in node) items.push(node.out(env));
-        else {
+        else if ('slot' in node) {
+          const slot = node.slot;
+          if (values[slot] === undefined) values[slot] = (outs[slot] as (e: typeof env) => string)(env);
+          items.push(slot);
+        } else {
           let chosen = -1;
           for (let b = 0; b < node.branches.length; b++) {
             if ((node.branches[b] as { test: (e: Record<string, unknown>) => boolean }).test(env)) {
@@ -233,21 +339,28 @@ export class PreparedHtml {
       }
     };
     visit(this.program);
-    return { items, key };
+    return { items, values, key };
   }
 
-  private jsonPieces(items: (Static | string)[]): { pieces: JsonPieces; bytes: number } | undefined {
+  private jsonPieces({ items, values }: Walk): { pieces: JsonPieces; bytes: number } | undefined {
     const pieces: JsonPieces = new Array(items.length);
+    // Each slot's escaped value, worked out where it is first needed.
+    const escaped: (string | undefined)[] = new Array(values.length);
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Static | string;
-      if (typeof item !== 'string') {
+      const item = items[i] as Static | number;
+      if (typeof item !== 'number') {
         pieces[i] = item.json;
         bytes += item.json.length;
         continue;
       }
-      if (splitsSurrogates(item)) return undefined;
-      const inner = jsonInner(item);
+      let inner = escaped[item];
+      if (inner === undefined) {
+        const value = values[item] as string;
+        if (splitsSurrogates(value)) return undefined;
+        inner = jsonInner(value);
+        escaped[item] = inner;
+      }
       pieces[i] = inner;
       // A UTF-16 unit is at most 3 UTF-8 bytes.
       bytes += 3 * inner.length;
@@ -269,41 +382,87 @@ export class PreparedHtml {
   private fillText(walk: Walk): { text: string; json: JsonPieces; bytes: number } | undefined {
     const template = this.textTemplate(walk);
     if (template === undefined) return undefined;
-    const values: string[] = [];
-    for (const item of walk.items) {
-      if (typeof item !== 'string') continue;
-      if (item.includes('<') || item.includes('>')) return undefined;
-      values.push(item);
+    // Every value the walk met (each slot once: the same value wherever its output is).
+    const values = walk.values;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (value !== undefined && (value.includes('<') || value.includes('>'))) return undefined;
     }
     let text = '';
+    const parts = template.parts;
     const json: JsonPieces = [];
     let bytes = 0;
-    // What each distinct value shows as, and its escaped form: the same few values fill most outputs.
-    const filled = new Map<string, TextPiece>();
-    for (const part of template.parts) {
+    // What each slot's value shows as, and its escaped form: the same few values fill most outputs; and
+    // the same as a piece of a link's address (null: it cannot be one).
+    const filled: (TextPiece | undefined)[] = new Array(values.length);
+    const addresses: (AddressPiece | null | undefined)[] = new Array(values.length);
+    let j = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as TextTemplate['parts'][number];
       if ('json' in part) {
         text += part.text;
-        json.push(part.json);
+        json[j++] = part.json;
         bytes += part.json.length;
         continue;
       }
       let piece: TextPiece | undefined;
       if ('value' in part) {
-        const inserted = values[part.value] as string;
-        piece = filled.get(inserted);
+        piece = filled[part.value];
         if (piece === undefined) {
-          piece = textPiece(inserted);
-          filled.set(inserted, piece);
+          piece = textPiece(values[part.value] as string);
+          filled[part.value] = piece;
         }
       } else {
-        const inserted = fillLink(part.link, values);
+        const link = part.link;
+        const expanded = 'quote' in link ? link.expanded : undefined;
+        if (expanded !== undefined) {
+          // The address's length decoded once, and whether every value can be a piece of it.
+          let once = expanded.onceLength;
+          const pieces = expanded.pieces;
+          for (let k = 0; k < pieces.length && once !== -1; k++) {
+            const slot = pieces[k] as Static | number;
+            if (typeof slot !== 'number') continue;
+            let address = addresses[slot];
+            if (address === undefined) {
+              address = addressPiece(values[slot] as string) ?? null;
+              addresses[slot] = address;
+            }
+            if (address === null || ((link as { quote: string }).quote === '"' ? address.dq : address.sq))
+              once = -1;
+            else once += address.once;
+          }
+          if (once !== -1 && once !== expanded.shownLength) {
+            text += expanded.head.text;
+            json[j++] = expanded.head.json;
+            bytes += expanded.head.json.length;
+            for (let k = 0; k < pieces.length; k++) {
+              const p = pieces[k] as Static | number;
+              if (typeof p === 'number') {
+                const address = (addresses[p] as AddressPiece).piece;
+                text += address.shown;
+                json[j++] = address.json;
+                bytes += 3 * address.json.length;
+              } else {
+                text += p.text;
+                json[j++] = p.json;
+                bytes += p.json.length;
+              }
+            }
+            text += ')';
+            json[j++] = LINK_TAIL.json;
+            bytes += 1;
+            continue;
+          }
+        }
+        const inserted = fillLink(link, values);
         piece = inserted === undefined || inserted.includes('<') ? NO_PIECE : textPiece(inserted);
       }
       if (piece === NO_PIECE) return undefined;
       text += piece.shown;
-      json.push(piece.json);
+      json[j++] = piece.json;
       bytes += 3 * piece.json.length;
     }
+    json.length = j;
     return { text, json, bytes };
   }
 
@@ -318,8 +477,8 @@ export class PreparedHtml {
   }
 }
 
-/** What the link pass makes of a link filled with this recipient's values. */
-function fillLink(link: Link, values: string[]): string | undefined {
+/** What the link pass makes of a link filled with this recipient's values (by slot). */
+function fillLink(link: Link, values: (string | undefined)[]): string | undefined {
   if ('span' in link) {
     let span = '';
     for (const piece of link.span) span += typeof piece === 'number' ? values[piece] : piece;
@@ -385,14 +544,19 @@ function textPiece(inserted: string): TextPiece {
   return { shown, json: jsonInner(shown) };
 }
 
-/** The derived text template of one combination's pieces, or undefined when the rules rule it out. */
-function deriveText(items: (Static | string)[]): TextTemplate | undefined {
+/**
+ * The derived text template of one combination's pieces (outputs by slot), or undefined when the rules
+ * rule it out. Tokens number the outputs in the order the walk met them (the rules are about each one);
+ * the template refers to their slots.
+ */
+function deriveText(items: (Static | number)[]): TextTemplate | undefined {
   let html = '';
-  let outputs = 0;
+  const slotOf: number[] = [];
   for (const item of items) {
-    if (typeof item === 'string') html += token(VALUE_START, outputs++);
+    if (typeof item === 'number') html += token(VALUE_START, slotOf.push(item) - 1);
     else html += item.text;
   }
+  const outputs = slotOf.length;
   if (outputs >= MAX_TOKENS) return undefined;
   // htmlToText's first passes, done here so links can be found as its link pass finds them; doing them
   // again inside htmlToText must change nothing.
@@ -409,7 +573,7 @@ function deriveText(items: (Static | string)[]): TextTemplate | undefined {
     if (!span.includes(String.fromCharCode(VALUE_START))) continue;
     if (links.length >= MAX_TOKENS) return undefined;
     withLinks += shown.slice(from, start) + token(LINK_START, links.length);
-    links.push(linkOf(span));
+    links.push(linkOf(span, slotOf));
     from = end;
   }
   withLinks += shown.slice(from);
@@ -432,7 +596,9 @@ function deriveText(items: (Static | string)[]): TextTemplate | undefined {
     if (c === VALUE_START) {
       if (seenValues.has(n)) return undefined;
       seenValues.add(n);
-      parts.push({ value: n });
+      const slot = slotOf[n];
+      if (slot === undefined) return undefined;
+      parts.push({ value: slot });
     } else {
       if (seenLinks.has(n)) return undefined;
       seenLinks.add(n);
@@ -455,26 +621,33 @@ function deriveText(items: (Static | string)[]): TextTemplate | undefined {
   return { parts };
 }
 
-/** A link span with tokens in it, as a Link. */
-function linkOf(span: string): Link {
+/** A link span with tokens in it, as a Link (its outputs by slot). */
+function linkOf(span: string, slotOf: number[]): Link {
   const groups = linkSpanGroups(span);
   const tokens = (s: string | undefined) =>
     s === undefined ? 0 : s.split(String.fromCharCode(VALUE_START)).length - 1;
   const inSpan = tokens(span);
-  if (groups?.dq !== undefined && tokens(groups.dq) === inSpan)
-    return { quote: '"', href: splitTokens(groups.dq), label: linkLabel(groups.inner) };
-  if (groups?.sq !== undefined && tokens(groups.sq) === inSpan)
-    return { quote: "'", href: splitTokens(groups.sq), label: linkLabel(groups.inner) };
-  return { span: splitTokens(span) };
+  for (const [quote, href] of [
+    ['"', groups?.dq],
+    ["'", groups?.sq],
+  ] as const) {
+    if (href === undefined || tokens(href) !== inSpan) continue;
+    const pieces = splitTokens(href, slotOf);
+    const label = linkLabel((groups as { inner: string }).inner);
+    return { quote, href: pieces, label, expanded: expandLink(pieces, label) };
+  }
+  return { span: splitTokens(span, slotOf) };
 }
 
-/** A text with its output tokens as their numbers. */
-function splitTokens(span: string): (string | number)[] {
+/** A text with its output tokens as their outputs' slots. */
+function splitTokens(span: string, slotOf: number[]): (string | number)[] {
   const pieces: (string | number)[] = [];
   let from = 0;
   for (let i = span.indexOf(String.fromCharCode(VALUE_START)); i !== -1; ) {
     if (from < i) pieces.push(span.slice(from, i));
-    pieces.push(span.charCodeAt(i + 1) - DIGIT_LOW + ((span.charCodeAt(i + 2) - DIGIT_HIGH) << 8));
+    pieces.push(
+      slotOf[span.charCodeAt(i + 1) - DIGIT_LOW + ((span.charCodeAt(i + 2) - DIGIT_HIGH) << 8)] as number,
+    );
     from = i + 4;
     i = span.indexOf(String.fromCharCode(VALUE_START), from);
   }

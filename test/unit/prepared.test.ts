@@ -84,6 +84,25 @@ const OUTPUT = [
   "<a href='https://x.example/{{ v }}'>{{ w }}</a>",
   '<a href="{{ url }}">{{ url }}</a>',
   '<a href="https://x.example/{{ v | raw }}">x</a>',
+  // Links whose text the derived template puts together from the address's pieces, and ones where a
+  // rule of that must fall back: a label that may equal the address, other schemes, whitespace,
+  // entities and partial entities around the outputs, an empty or entity-laden label, a surrogate.
+  '<a href="https://x.example/{{ v }}">https://x.example/a</a>',
+  '<a href="https://x.example/{{ v }}/{{ v }}?w={{ w | upcase }}">Read</a>',
+  '<a href="mailto:{{ v }}">Mail</a>',
+  '<a href="JavaScript:{{ v }}">J</a>',
+  '<a href="#{{ v }}">Top</a>',
+  '<a href="#a:{{ v }}">Top</a>',
+  '<a href=" https://x.example/{{ v }} ">Sp</a>',
+  '<a href="https://x.example/&amp{{ v }}">E</a>',
+  '<a href="https://x.example/{{ v }}&amp;">E2</a>',
+  '<a href="x:{{ v }}&amp;{{ w }}">A &amp; B</a>',
+  '<a href="https://x.example/{{ v }}">&nbsp;Lead</a>',
+  '<a href="https://x.example/{{ v }}"></a>',
+  '<a href="https://x.example/\ud83d{{ v }}">S</a>',
+  '<a href="https://x.example/&#55357;{{ v }}">S2</a>',
+  '&#55357;<a href="https://x.example/{{ v }}">&#56832;x</a>',
+  '<a href="https://x.example/{{ v }}">T&am</a>',
   '<a title="{{ v }}" href="https://x.example/">t</a>',
   '<td style="color: {{ w }}">',
   '<div class="{{ v }}">',
@@ -140,6 +159,8 @@ const valueChar = fc.constantFrom(
 );
 const value = fc.oneof(
   { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9]{1,8}( [A-Za-z0-9]{1,8})?$/) },
+  // Values that make a link's address equal its label, or hold entities once escaped.
+  { weight: 1, arbitrary: fc.constantFrom('a', 'a;', '&amp;', '&#65;', '&#56832;', 'lt;', 'amp;lt;x', '') },
   { weight: 2, arbitrary: fc.array(valueChar, { maxLength: 6 }).map((c) => c.join('')) },
 );
 const variables = fc.record({
