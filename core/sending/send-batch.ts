@@ -468,7 +468,10 @@ function buildMessage(
       to: candidate.email,
       replyTo: ctx.replyTo,
       subject: rendered.subject,
-      html: rendered.html,
+      // Read when first needed: the thin transport writes the pre-encoded pieces, never the joined html.
+      get html() {
+        return rendered.html;
+      },
       text: rendered.text,
       headers: extras?.headers ?? [],
       tags: candidate.variant

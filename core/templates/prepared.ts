@@ -222,7 +222,8 @@ export interface PreparedJson {
 }
 
 export interface PreparedRender {
-  html: string;
+  /** Joined when first read: a transport that writes the JSON pieces never needs the whole string. */
+  readonly html: string;
   text: string;
   /** The html and text as SendEmail JSON pieces; undefined when this recipient's values need the slow
    * path (a surrogate pair across a boundary). Without `withText`, `text` is '' and its pieces too. */
@@ -288,14 +289,19 @@ export class PreparedHtml {
     } catch {
       return undefined;
     }
-    const { items, values } = walk;
-    let html = '';
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Static | number;
-      html += typeof item === 'number' ? (values[item] as string) : item.text;
-    }
+    let joined: string | undefined;
+    const html = () => {
+      if (joined !== undefined) return joined;
+      const { items, values } = walk;
+      joined = '';
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as Static | number;
+        joined += typeof item === 'number' ? (values[item] as string) : item.text;
+      }
+      return joined;
+    };
     const derived = withText && this.derivation ? this.fillText(walk) : undefined;
-    const text = derived?.text ?? (withText ? htmlToText(html) : '');
+    const text = derived?.text ?? (withText ? htmlToText(html()) : '');
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
       const html = this.jsonPieces(walk);
@@ -309,7 +315,14 @@ export class PreparedHtml {
         };
       }
     }
-    return { html, text, json, derived: derived !== undefined };
+    return {
+      get html() {
+        return html();
+      },
+      text,
+      json,
+      derived: derived !== undefined,
+    };
   }
 
   private walk(env: Record<string, unknown>): Walk {

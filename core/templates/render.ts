@@ -67,6 +67,7 @@ export const fastRenderStats = {
 
 export interface RenderedEmail {
   subject: string;
+  /** On the prepared path, joined from its pieces when first read (see PreparedRender). */
   html: string;
   text: string;
   /** The html and text as SendEmail JSON pieces (static parts encoded once per template), when the fast
@@ -339,7 +340,15 @@ export function renderTemplate(
       const quick = prepared.render(variables, compiled.text === undefined);
       if (quick !== undefined) {
         if (compiled.text === undefined) {
-          return { subject: subject.trim(), html: quick.html, text: quick.text, json: quick.json };
+          return {
+            subject: subject.trim(),
+            // Read only by a transport that does not write the pieces (the SDK path, or no pieces).
+            get html() {
+              return quick.html;
+            },
+            text: quick.text,
+            json: quick.json,
+          };
         }
         const text = part('text', engines.text, compiled.text);
         const json = quick.json && {
@@ -347,7 +356,14 @@ export function renderTemplate(
           htmlBytes: quick.json.htmlBytes,
           text: [jsonInner(text)],
         };
-        return { subject: subject.trim(), html: quick.html, text, json };
+        return {
+          subject: subject.trim(),
+          get html() {
+            return quick.html;
+          },
+          text,
+          json,
+        };
       }
     }
     const html = part('html', engines.html, compiled.html);
