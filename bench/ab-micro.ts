@@ -52,7 +52,9 @@ for (const kb of [3, 100]) {
         get html() {
           return r.html;
         },
-        text: r.text,
+        get text() {
+          return r.text;
+        },
         headers: [{ name: 'List-Unsubscribe', value: `<https://x.example/u/${i}>` }],
         tags: [{ name: 'campaign', value: 'c1' }],
         json: r.json,

@@ -17,7 +17,8 @@ export interface OutgoingEmail {
   configurationSet?: string | undefined;
   /**
    * `html` and `text` as the contents of their SendEmail JSON strings, pre-encoded where they are static
-   * (core/templates/prepared.ts); the same text, so a sender may use them or ignore them.
+   * (core/templates/prepared.ts); the same text, so a sender may use them or ignore them. With them the
+   * email has a text part (`text` is then defined, and may be joined only when read).
    */
   json?: PreparedJson | undefined;
 }

@@ -468,11 +468,13 @@ function buildMessage(
       to: candidate.email,
       replyTo: ctx.replyTo,
       subject: rendered.subject,
-      // Read when first needed: the thin transport writes the pre-encoded pieces, never the joined html.
+      // Read when first needed: the thin transport writes the pre-encoded pieces, never the joined strings.
       get html() {
         return rendered.html;
       },
-      text: rendered.text,
+      get text() {
+        return rendered.text;
+      },
       headers: extras?.headers ?? [],
       tags: candidate.variant
         ? [

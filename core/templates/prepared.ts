@@ -222,9 +222,10 @@ export interface PreparedJson {
 }
 
 export interface PreparedRender {
-  /** Joined when first read: a transport that writes the JSON pieces never needs the whole string. */
+  /** Joined when first read, as the derived text is: a transport that writes the JSON pieces never
+   * needs either whole string. */
   readonly html: string;
-  text: string;
+  readonly text: string;
   /** The html and text as SendEmail JSON pieces; undefined when this recipient's values need the slow
    * path (a surrogate pair across a boundary). Without `withText`, `text` is '' and its pieces too. */
   json: PreparedJson | undefined;
@@ -301,12 +302,12 @@ export class PreparedHtml {
       return joined;
     };
     const derived = withText && this.derivation ? this.fillText(walk) : undefined;
-    const text = derived?.text ?? (withText ? htmlToText(html()) : '');
+    let text = derived === undefined ? (withText ? htmlToText(html()) : '') : undefined;
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
       const html = this.jsonPieces(walk);
       if (html) {
-        const whole = derived ? undefined : jsonInner(text);
+        const whole = derived ? undefined : jsonInner(text as string);
         json = {
           html: html.pieces,
           htmlBytes: html.bytes,
@@ -319,7 +320,10 @@ export class PreparedHtml {
       get html() {
         return html();
       },
-      text,
+      get text() {
+        if (text === undefined) text = (derived as { shown: string[] }).shown.join('');
+        return text;
+      },
       json,
       derived: derived !== undefined,
     };
@@ -391,8 +395,12 @@ export class PreparedHtml {
     return template === UNDERIVABLE ? undefined : template;
   }
 
-  /** The recipient's text from the derived template, or undefined when a rule says htmlToText must decide. */
-  private fillText(walk: Walk): { text: string; json: JsonPieces; bytes: number } | undefined {
+  /**
+   * The recipient's text from the derived template, or undefined when a rule says htmlToText must decide:
+   * its JSON pieces, and the same pieces as shown (`shown[i]` is what `json[i]` escapes), joined into the
+   * text only when something reads it.
+   */
+  private fillText(walk: Walk): { shown: string[]; json: JsonPieces; bytes: number } | undefined {
     const template = this.textTemplate(walk);
     if (template === undefined) return undefined;
     // Every value the walk met (each slot once: the same value wherever its output is).
@@ -401,9 +409,9 @@ export class PreparedHtml {
       const value = values[i];
       if (value !== undefined && (value.includes('<') || value.includes('>'))) return undefined;
     }
-    let text = '';
     const parts = template.parts;
     const json: JsonPieces = [];
+    const shown: string[] = [];
     let bytes = 0;
     // What each slot's value shows as, and its escaped form: the same few values fill most outputs; and
     // the same as a piece of a link's address (null: it cannot be one).
@@ -413,7 +421,7 @@ export class PreparedHtml {
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as TextTemplate['parts'][number];
       if ('json' in part) {
-        text += part.text;
+        shown[j] = part.text;
         json[j++] = part.json;
         bytes += part.json.length;
         continue;
@@ -445,23 +453,23 @@ export class PreparedHtml {
             else once += address.once;
           }
           if (once !== -1 && once !== expanded.shownLength) {
-            text += expanded.head.text;
+            shown[j] = expanded.head.text;
             json[j++] = expanded.head.json;
             bytes += expanded.head.json.length;
             for (let k = 0; k < pieces.length; k++) {
               const p = pieces[k] as Static | number;
               if (typeof p === 'number') {
                 const address = (addresses[p] as AddressPiece).piece;
-                text += address.shown;
+                shown[j] = address.shown;
                 json[j++] = address.json;
                 bytes += 3 * address.json.length;
               } else {
-                text += p.text;
+                shown[j] = p.text;
                 json[j++] = p.json;
                 bytes += p.json.length;
               }
             }
-            text += ')';
+            shown[j] = ')';
             json[j++] = LINK_TAIL.json;
             bytes += 1;
             continue;
@@ -471,12 +479,13 @@ export class PreparedHtml {
         piece = inserted === undefined || inserted.includes('<') ? NO_PIECE : textPiece(inserted);
       }
       if (piece === NO_PIECE) return undefined;
-      text += piece.shown;
+      shown[j] = piece.shown;
       json[j++] = piece.json;
       bytes += 3 * piece.json.length;
     }
     json.length = j;
-    return { text, json, bytes };
+    shown.length = j;
+    return { shown, json, bytes };
   }
 
   /** The safety net found a difference: htmlToText makes every text of this template from now on. */

@@ -67,7 +67,7 @@ export const fastRenderStats = {
 
 export interface RenderedEmail {
   subject: string;
-  /** On the prepared path, joined from its pieces when first read (see PreparedRender). */
+  /** On the prepared path, html and text are joined from their pieces when first read (see PreparedRender). */
   html: string;
   text: string;
   /** The html and text as SendEmail JSON pieces (static parts encoded once per template), when the fast
@@ -346,7 +346,9 @@ export function renderTemplate(
             get html() {
               return quick.html;
             },
-            text: quick.text,
+            get text() {
+              return quick.text;
+            },
             json: quick.json,
           };
         }

@@ -307,7 +307,8 @@ export class SesV2Transport implements EmailSender {
   /** The body of one email: from its pre-encoded parts into a reused buffer when it has them. */
   private body(email: OutgoingEmail): { body: Buffer; buffer: Buffer | undefined } {
     const json = email.json;
-    if (json === undefined || email.text === undefined) {
+    // (Pieces always include the text part's; email.text is not read, so a lazily joined text stays unjoined.)
+    if (json === undefined) {
       return { body: Buffer.from(sendEmailBody(email), 'utf8'), buffer: undefined };
     }
     // The subject and the members after the html, made once for the bound and the write.
