@@ -3,6 +3,8 @@
  *
  * - the static pieces are JSON-escaped and encoded to UTF-8 once, so a SendEmail body is the pre-encoded
  *   pieces with only the recipient's values escaped (`json`, read by core/aws/fast/ses-transport.ts);
+ *   outputs with the same source share a slot, evaluated and escaped once per recipient, and the html
+ *   and text strings are joined only if something reads them;
  * - the text part's template is derived from the HTML once per combination of branches taken, so a
  *   recipient's text part is a fill-in of their values rather than an `htmlToText` scan of 100 KB.
  *
@@ -14,7 +16,9 @@
  *   doctypes (htmlToText's first passes, which no value can affect: outputs never hold `<` or `>`, see
  *   below) leaves nothing those passes would remove again;
  * - a link with an output in it (an `href="{{ url }}"`) becomes one token; per recipient the link is
- *   filled in and given to the link pass's own function, so what its comparisons decide is theirs;
+ *   filled in and given to the link pass's own function, so what its comparisons decide is theirs
+ *   (or, for a quoted link whose address starts with a static scheme, its text is put together from
+ *   pieces when each value passes the checks that make that exact: see Expanded);
  * - an output that is not in the text must sit inside a tag whose name is complete before it and whose
  *   treatment does not depend on its attributes (not a, img, br, td or th);
  * - an output in the text must not be inside a tag, and the text before it must not end in what could
