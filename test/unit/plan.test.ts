@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AWS_LIMITS } from '../../core/aws/limits.ts';
+import { AWS_LIMITS, payloadBytes } from '../../core/aws/limits.ts';
 import {
   CHILD_ENVELOPE_BYTES,
   MAX_BATCH_SIZE,
@@ -20,8 +21,11 @@ describe('planSending', () => {
     }
   });
 
-  it('sizes batches to about 20 seconds of one worker, within [1, 500]', () => {
+  it('sizes batches to about 20 seconds of one worker, within [1, MAX_BATCH_SIZE]', () => {
     expect(planSending(14, 5).batchSize).toBe(280);
+    // 250/s: as long a batch as its output allows (3.5 s), not 2 s as with a cap of 500.
+    expect(planSending(250, 5).batchSize).toBe(MAX_BATCH_SIZE);
+    expect(MAX_BATCH_SIZE).toBeGreaterThanOrEqual(800);
     expect(planSending(1000, 5)).toMatchObject({ maxConcurrency: 4, batchSize: MAX_BATCH_SIZE });
     expect(planSending(0.01, 5).batchSize).toBe(1);
   });
@@ -51,6 +55,59 @@ describe('planSending', () => {
     expect(() => planSending(100, 5, MAX_WORKER_RATE, 1000, 250_000)).toThrow(ValidationError);
     expect(() => planSending(100, 5, MAX_WORKER_RATE, 1000, 250_000)).toThrow(
       /campaign data under \d+ bytes/,
+    );
+  });
+
+  it("keeps a full batch's outcomes under the state payload limit, however its rows are made", () => {
+    const encode = (value: string) => encodeURIComponent(value);
+    const row = fc.record({
+      email: fc.emailAddress(),
+      note: fc.oneof(fc.constant(''), fc.string({ maxLength: 40 })),
+      vars: fc.oneof(fc.constant(''), fc.base64String({ maxLength: 300 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(row, { minLength: 1, maxLength: 50 }),
+        fc.integer({ min: 0, max: 9_000_000 }),
+        fc.integer({ min: 0, max: 12_000 }),
+        (rows, firstIndex, batchInputBytes) => {
+          const plan = planSending(250, 5, MAX_WORKER_RATE, 10_000_000, batchInputBytes);
+          // The Map's batcher: items while both the count and the bytes of Items allow (the rows repeat).
+          const items: { index: number; row: Record<string, string> }[] = [];
+          let bytes = 2;
+          for (let k = 0; items.length < plan.batchSize; k++) {
+            const r = rows[k % rows.length] as { email: string; note: string; vars: string };
+            const index = firstIndex + k;
+            const item = {
+              index,
+              row: {
+                row: String(index + 2),
+                state: 'ok',
+                email: encode(r.email),
+                note: encode(r.note),
+                vars: r.vars,
+              },
+            };
+            const size = payloadBytes(item) + 1;
+            if (bytes + size > plan.maxInputBytesPerBatch) break;
+            bytes += size;
+            items.push(item);
+          }
+          // The largest output those rows can give: every row sent, with an SES-length message id, its
+          // note as the reason (reasons fitOutcomes would shorten are left whole).
+          const outcomes = items.map(({ index, row: r }, k) => ({
+            i: index,
+            row: Number(r.row),
+            email: decodeURIComponent(r.email as string),
+            state: 'sent',
+            messageId: `010001${String(k).padStart(10, '0')}-1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d-000000`,
+            ...(r.note ? { reason: decodeURIComponent(r.note) } : {}),
+          }));
+          const output = { campaignId: 'c'.repeat(64), outcomes };
+          expect(payloadBytes(output)).toBeLessThanOrEqual(AWS_LIMITS.statePayloadBytes - 1024);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
