@@ -40,6 +40,8 @@ export interface RateLimiterOptions {
 export const CATCH_UP_MS = 100;
 /** The window of the hard cap: SES counts its maximum send rate per second. */
 const WINDOW_MS = 1000;
+/** A limiter asked for more than this a second keeps no ring (no sender goes that fast; it would only cost memory). */
+const MAX_CAPPED_RATE = 100_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -71,7 +73,7 @@ export class AdaptiveRateLimiter {
     this.floor = options.floor ?? 0.05;
     this.cooldownMs = options.cooldownMs ?? 200;
     this.maxLateMs = Math.max(0, options.maxLateMs ?? CATCH_UP_MS);
-    this.ring = new Float64Array(Math.ceil(target));
+    this.ring = new Float64Array(target <= MAX_CAPPED_RATE ? Math.ceil(target) : 0);
     const initial = options.initialRate ?? target;
     this.current = Math.min(target, Math.max(target * this.floor, initial > 0 ? initial : target));
   }
@@ -128,9 +130,11 @@ export class AdaptiveRateLimiter {
         // A release later than its slot keeps the grid, so the next ones catch up, but the grid never
         // trails the clock by more than maxLateMs: a longer stall's rate is given up, not sent in a burst.
         this.nextSlot = Math.max(slot, now - this.maxLateMs) + 1000 / this.current;
-        this.ring[this.ringNext] = now;
-        this.ringNext = (this.ringNext + 1) % this.ring.length;
-        if (this.ringNext === 0) this.ringFull = true;
+        if (this.ring.length > 0) {
+          this.ring[this.ringNext] = now;
+          this.ringNext = (this.ringNext + 1) % this.ring.length;
+          if (this.ringNext === 0) this.ringFull = true;
+        }
         this.waiters.shift()?.();
       }
     } finally {
