@@ -4,7 +4,8 @@
  *   workers = ceil(rate / MAX_WORKER_RATE), each sending at rate / workers,
  *   batch   = what one worker sends in TARGET_BATCH_SECONDS, within [1, MAX_BATCH_SIZE], and no more than
  *             an equal share of the rows, so a small campaign still keeps every worker busy (otherwise
- *             one batch would hold all the rows and the campaign would go at one worker's rate).
+ *             one batch would hold all the rows and the campaign would go at one worker's rate), and with
+ *             the rows known, evened out so the batches make whole rounds of the workers.
  * Batches are as long as their output allows: every batch switch (a child ending, its result, the next
  * child starting, its lease and ledger reads, its first send) leaves a Map slot idle for 100-250 ms, rate
  * the other children cannot use (each keeps to its share), so short batches cost a few percent of the rate.
@@ -70,10 +71,13 @@ export function planSending(
   const maxConcurrency = Math.max(1, Math.ceil(rate / maxWorkerRate));
   const workerRate = rate / maxConcurrency;
   const share = rows === undefined ? MAX_BATCH_SIZE : Math.ceil(rows / maxConcurrency);
-  const batchSize = Math.max(
-    1,
-    Math.min(MAX_BATCH_SIZE, share, Math.floor(workerRate * TARGET_BATCH_SECONDS)),
-  );
+  let batchSize = Math.max(1, Math.min(MAX_BATCH_SIZE, share, Math.floor(workerRate * TARGET_BATCH_SECONDS)));
+  if (rows !== undefined && rows > 0) {
+    // As many batches as a whole number of rounds of the Map's slots, rows spread evenly over them: the
+    // last round ends together instead of one slot sending its last batch alone while the others idle.
+    const rounds = Math.ceil(Math.ceil(rows / batchSize) / maxConcurrency);
+    batchSize = Math.max(1, Math.ceil(rows / (rounds * maxConcurrency)));
+  }
   return {
     rate,
     maxConcurrency,

@@ -36,6 +36,36 @@ describe('planSending', () => {
     expect(planSending(100, 5, MAX_WORKER_RATE, 1_000_000).batchSize).toBe(MAX_BATCH_SIZE);
   });
 
+  it('evens the batches out into whole rounds of the Map slots, so the last round ends together', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 5000, noNaN: true }),
+        fc.integer({ min: 1, max: 3_000_000 }),
+        (rate, rows) => {
+          const plan = planSending(rate, 5, MAX_WORKER_RATE, rows);
+          const unevened = planSending(rate, 5, MAX_WORKER_RATE);
+          const batches = Math.ceil(rows / plan.batchSize);
+          expect(plan.batchSize).toBeLessThanOrEqual(unevened.batchSize);
+          // Every slot gets the same number of batches, or the last round is short by less than a slot's
+          // batch: no slot is left with a whole extra batch to send alone.
+          const rounds = Math.ceil(batches / plan.maxConcurrency);
+          expect(rounds * plan.maxConcurrency * plan.batchSize).toBeGreaterThanOrEqual(rows);
+          const slots = rounds * plan.maxConcurrency;
+          expect(batches).toBeLessThanOrEqual(slots);
+          // Rounding the batch up costs at most slots² / rows batches of the last round (rows / batch
+          // rounded up); with enough rows, at most one slot goes without a batch in the last round.
+          if (rows >= slots * slots) expect(batches).toBeGreaterThanOrEqual(slots - 1);
+          // And the last batch is about as long as the others (not a remainder of a few rows).
+          const last = rows - (batches - 1) * plan.batchSize;
+          if (batches === slots) expect(last).toBeGreaterThanOrEqual(plan.batchSize - slots);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // 20,000 rows on 2 slots of 150/s: 24 batches of 834, not 23 of 864 and one of 128.
+    expect(planSending(300, 5, MAX_WORKER_RATE, 20_000)).toMatchObject({ maxConcurrency: 2, batchSize: 834 });
+  });
+
   it('takes a smaller worker rate when asked', () => {
     expect(planSending(30, 5, 10, 300)).toMatchObject({ maxConcurrency: 3, batchSize: 100 });
   });
