@@ -16,7 +16,8 @@
  *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
  *   --ledger memory|dynalite  the ledger's batch traffic from memory in its own process (local/fast-ledger.ts,
  *                      the default, standing in for DynamoDB) or in dynalite, as `sixback dev` runs it
- *   --pacing-shared 0|1 0: each Map child keeps to its equal share (the pacing before the shared rate)
+ *   --pacing-shared 0|1 the pacing run's children: 1 share the campaign's rate (SIXBACK_SHARED_RATE=true),
+ *                       0 each keeps to its equal share; default: what sixback does by default (core/config.ts)
  *   --worker-rate W     the most one SendBatch child sends per second (default 1000; plan.ts uses 250)
  *   --steps             also run the optimisation steps table (each on the reference size)
  *   --references LIST   which reference runs (default ceiling,stock,seed; at 100 KB the stock SDK and seed
@@ -58,7 +59,7 @@ const { values } = parseArgs({
     reference: { type: 'string' },
     'pacing-limit': { type: 'string', default: '2000' },
     'pacing-recipients': { type: 'string' },
-    'pacing-shared': { type: 'string', default: '1' },
+    'pacing-shared': { type: 'string' },
     ledger: { type: 'string', default: 'memory' },
     steps: { type: 'boolean', default: false },
     'worker-rate': { type: 'string', default: '1000' },
@@ -273,7 +274,9 @@ try {
         maxInFlight: Math.max(maxInFlight, 32),
         fastLedger: values.ledger !== 'dynalite',
         template,
-        sharedRate: values['pacing-shared'] !== '0',
+        batchTimeline: true,
+        // Unset: the configuration's default, so the pacing run measures what a user gets.
+        ...(values['pacing-shared'] !== undefined ? { sharedRate: values['pacing-shared'] !== '0' } : {}),
       });
       results.push(result);
       log(row(result));
@@ -293,6 +296,7 @@ try {
         lost: result.lost,
         duplicates: result.duplicates,
         status: result.status,
+        sharedRate: result.sharedRate,
         children: result.plan?.maxConcurrency,
         batchSize: result.plan?.batchSize,
         steadyFraction: timeline.steadyFraction,

@@ -68,3 +68,36 @@ export function pacingTimeline(
     head: counts.slice(0, 30).map((c, i) => [c, active[i] ?? 0]),
   };
 }
+
+/**
+ * Each Map child's first row, from the prepared file (CSV `row,state,email,note,vars`, every field URL- or
+ * base64url-encoded, so no quoting) and the plan: the local Map's batcher replayed (bytes of each item as
+ * the ItemSelector builds it, plus a comma, within MaxInputBytesPerBatch and MaxItemsPerBatch), since a
+ * batch ends at whichever limit comes first.
+ */
+export function batchStarts(
+  preparedCsv: string,
+  plan: { batchSize: number; maxInputBytesPerBatch: number },
+): number[] {
+  const lines = preparedCsv.split('\n');
+  const header = (lines[0] ?? '').split(',');
+  const starts: number[] = [];
+  const envelope = 2;
+  let bytes = envelope;
+  let count = 0;
+  for (let index = 0; index + 1 < lines.length; index++) {
+    const line = lines[index + 1] as string;
+    if (line === '') continue;
+    const fields = line.split(',');
+    const row = Object.fromEntries(header.map((name, k) => [name, fields[k] ?? '']));
+    const size = Buffer.byteLength(JSON.stringify({ index, row })) + 1;
+    if (count === 0 || bytes + size > plan.maxInputBytesPerBatch || count >= plan.batchSize) {
+      starts.push(index);
+      bytes = envelope;
+      count = 0;
+    }
+    bytes += size;
+    count++;
+  }
+  return starts;
+}

@@ -5,7 +5,7 @@
  */
 import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createCampaign } from '../core/campaigns/service.ts';
 import { keys } from '../core/config.ts';
 import type { SendPlan } from '../core/schemas.ts';
@@ -14,6 +14,7 @@ import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { ledgerFront } from './fast-ledger.ts';
 import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
+import { batchStarts } from './pacing-timeline.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
 
@@ -33,10 +34,12 @@ export interface PipelineOptions {
   fastLedger: boolean;
   /** The most one SendBatch child is given (WorkflowDeps.maxWorkerRate); default plan.ts's 250/s. */
   maxWorkerRate?: number | undefined;
-  /** Whether the Map children share the campaign's rate (default: the configuration's, true). */
+  /** Whether the Map children share the campaign's rate (default: the configuration's, false). */
   sharedRate?: boolean;
   /** The campaign's template. */
   template: BenchTemplate;
+  /** Find each Map child's rows (from the prepared file) for the stand-in's per-child timeline. */
+  batchTimeline?: boolean;
 }
 
 export interface PipelineResult {
@@ -73,6 +76,8 @@ export interface PipelineResult {
   standin: StandinSummary;
   /** What Prepare planned: Map children at once (maxConcurrency), rows per child, the campaign rate. */
   plan: SendPlan | undefined;
+  /** Whether the children shared the campaign's rate (the configuration the run had). */
+  sharedRate: boolean;
 }
 
 const SEED_ASL = `${CACHE_DIR}seed.asl.json`;
@@ -87,6 +92,16 @@ function seedAsl(): string {
   batcher.MaxItemsPerBatch = 1;
   writeFileSync(SEED_ASL, JSON.stringify(asl));
   return SEED_ASL;
+}
+
+async function objectText(
+  stack: { deps: { clients: { s3: S3Client } }; config: { bucket: string } },
+  key: string,
+) {
+  const object = await stack.deps.clients.s3.send(
+    new GetObjectCommand({ Bucket: stack.config.bucket, Key: key }),
+  );
+  return (await object.Body?.transformToString()) ?? '';
 }
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
@@ -195,7 +210,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       );
     }
     const final = await stack.deps.campaigns.get(campaign.id);
-    const summary = await options.standin.summary(options.recipients, final.plan?.batchSize);
+    const starts =
+      final.plan && options.batchTimeline
+        ? batchStarts(await objectText(stack, keys.prepared(campaign.id)), final.plan)
+        : undefined;
+    const summary = await options.standin.summary(options.recipients, starts);
     const totals = final.totals ?? { ...final.progress, rows: options.recipients };
     const sendMs = summary.rates.last - summary.rates.first;
     const startedAtEpoch = performance.timeOrigin + t0;
@@ -230,6 +249,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       servicesPeakRssMb: serviceUsage.reduce((sum, c) => sum + c.peakRssMb, 0),
       standin: summary,
       plan: final.plan,
+      sharedRate: stack.config.sharedRate,
     };
   } finally {
     await stack.stop();

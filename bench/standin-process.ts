@@ -9,8 +9,9 @@ interface Request {
   op: 'summary' | 'reset' | 'close';
   /** For summary: the bench's recipients are bench-<i>@example.com for i in [0, expected). */
   expected?: number;
-  /** For summary: rows per Map child (the bench's rows are in order, so row i is in batch i / batchSize). */
-  batchSize?: number;
+  /** For summary: each Map child's first row, ascending (the bench's rows are in order, so row i is in the
+   * last batch that starts at or before it). */
+  batchStarts?: number[];
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as SesStandinOptions;
@@ -40,11 +41,12 @@ process.on('message', async (message: Request) => {
     // Each batch's first and last acceptance and its count: the per-child timeline of the pacing run.
     const batches: [number, number, number][] = [];
     const times = standin.acceptedAt();
-    if (message.batchSize && times.size > 0) {
-      for (let i = 0; i < (message.expected ?? 0); i++) {
+    const starts = message.batchStarts ?? [];
+    if (starts.length > 0 && times.size > 0) {
+      for (let i = 0, b = 0; i < (message.expected ?? 0); i++) {
+        while (b + 1 < starts.length && (starts[b + 1] as number) <= i) b++;
         const t = times.get(`bench-${i}@example.com`);
         if (t === undefined) continue;
-        const b = Math.floor(i / message.batchSize);
         const span = batches[b] ?? [t, t, 0];
         batches[b] = span;
         if (t < span[0]) span[0] = t;

@@ -66,8 +66,9 @@ export class StandinProcess {
     return this.call('reset');
   }
 
-  summary(expected: number, batchSize?: number): Promise<StandinSummary> {
-    return this.call('summary', { expected, batchSize });
+  /** `batchStarts`: each Map child's first row (bench/pacing-timeline.ts batchStarts), for the timeline. */
+  summary(expected: number, batchStarts?: number[]): Promise<StandinSummary> {
+    return this.call('summary', { expected, batchStarts });
   }
 
   async close(): Promise<void> {

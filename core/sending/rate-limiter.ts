@@ -2,6 +2,15 @@
  * Spaces sends so one worker never exceeds its share of the campaign rate, and slows down when SES says
  * it is throttling (multiplicative decrease), creeping back towards the target while sends succeed
  * (additive increase). Concurrent senders queue for slots and are released one at a time.
+ *
+ * Pacing is a generic cell rate algorithm (GCRA): a theoretical release time advances one interval per
+ * release, so a release that comes late (a timer firing late, an event loop busy rendering, a process the
+ * machine did not schedule) keeps the grid, and the releases after it catch up. The backlog is bounded:
+ * the grid never falls more than `maxLateMs` behind the clock, so a long stall is caught up by at most that
+ * long's worth of sends, and the rest of it is rate given up. On top of that, a hard cap: no sliding second
+ * ever holds more than ceil(target) releases (the last ceil(target) release times are kept in a ring, and a
+ * release waits until the oldest of them is a second old), so catching up never exceeds the rate in any
+ * second SES might count.
  */
 export interface RateLimiterOptions {
   now?: () => number;
@@ -16,25 +25,39 @@ export interface RateLimiterOptions {
    */
   cooldownMs?: number;
   /**
-   * A release up to this late keeps to the grid, so the releases after it catch up (a burst of at most
-   * this long's worth). Default: half an interval, at most 5 ms (timer jitter, not a busy process).
+   * How far behind its grid the limiter may fall and still catch up (the GCRA's tolerance): stalls up to
+   * this long cost no rate; after a longer one, at most this long's worth of sends goes at once. Default
+   * CATCH_UP_MS.
    */
   maxLateMs?: number;
 }
 
-/** How late a release may be and still count as on time (timer jitter, not a busy process). */
-const MAX_JITTER_MS = 5;
+/**
+ * The default catch-up tolerance: longer than the stalls a busy sender thread sees (garbage collection,
+ * rendering a batch's first emails, a loaded machine not scheduling it for a few tens of ms), short enough
+ * that the burst after a long stall (a tenth of a second's sends) stays far inside a second's rate.
+ */
+export const CATCH_UP_MS = 100;
+/** The window of the hard cap: SES counts its maximum send rate per second. */
+const WINDOW_MS = 1000;
+/** A limiter asked for more than this a second keeps no ring (no sender goes that fast; it would only cost memory). */
+const MAX_CAPPED_RATE = 100_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class AdaptiveRateLimiter {
   private current: number;
-  private nextSlot = 0;
+  /** The theoretical time of the next release; undefined until the first (a fresh limiter starts now). */
+  private nextSlot: number | undefined;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly floor: number;
   private readonly cooldownMs: number;
-  private readonly maxLateMs: number | undefined;
+  private readonly maxLateMs: number;
+  /** The last ceil(target) release times, oldest at `ringNext` once full. */
+  private readonly ring: Float64Array;
+  private ringNext = 0;
+  private ringFull = false;
   private lastDecrease = Number.NEGATIVE_INFINITY;
   private readonly waiters: (() => void)[] = [];
   private pumping = false;
@@ -49,14 +72,16 @@ export class AdaptiveRateLimiter {
     this.sleep = options.sleep ?? defaultSleep;
     this.floor = options.floor ?? 0.05;
     this.cooldownMs = options.cooldownMs ?? 200;
-    this.maxLateMs = options.maxLateMs;
+    this.maxLateMs = Math.max(0, options.maxLateMs ?? CATCH_UP_MS);
+    this.ring = new Float64Array(target <= MAX_CAPPED_RATE ? Math.ceil(target) : 0);
     const initial = options.initialRate ?? target;
     this.current = Math.min(target, Math.max(target * this.floor, initial > 0 ? initial : target));
   }
 
   /** Milliseconds until the next send may go (0 if it may go now). */
   get waitMs(): number {
-    return Math.max(0, this.nextSlot - this.now());
+    const now = this.now();
+    return Math.max(0, (this.nextSlot ?? now) - now, this.windowWait(now));
   }
 
   get rate(): number {
@@ -65,10 +90,9 @@ export class AdaptiveRateLimiter {
 
   /**
    * Resolves when the caller may send. Waiters are released one at a time, in order, on a grid of
-   * 1000/rate ms. A release up to half an interval (at most 5 ms) late keeps to the grid, so a timer's
-   * usual lateness does not lower the rate; a release later than that (a busy event loop) starts the grid
-   * again from now rather than letting the queue catch up in a burst. In any window of W ms the releases
-   * are at most W x rate / 1000 + 2.
+   * 1000/rate ms; a late release keeps the grid (the next ones catch up), within `maxLateMs`. In any window
+   * of W ms the releases are at most (W + maxLateMs) x rate / 1000 + 1, and in any 1000 ms at most
+   * ceil(target).
    */
   acquire(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -84,22 +108,33 @@ export class AdaptiveRateLimiter {
     for (const release of this.waiters.splice(0)) release();
   }
 
+  /** How long until a release would keep the last second at ceil(target) releases. */
+  private windowWait(now: number): number {
+    if (!this.ringFull) return 0;
+    return Math.max(0, (this.ring[this.ringNext] as number) + WINDOW_MS - now);
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
       while (this.waiters.length > 0 && !this.closed) {
         const now = this.now();
-        const wait = this.nextSlot - now;
-        // Sub-millisecond waits cost more in timers than they save.
-        if (wait >= 1) {
-          await this.sleep(wait);
+        const slot = this.nextSlot ?? now;
+        const windowWait = this.windowWait(now);
+        // Sub-millisecond waits for the grid cost more in timers than they save (the grid keeps the
+        // average); the hard cap is waited for whatever it takes.
+        if (slot - now >= 1 || windowWait > 0) {
+          await this.sleep(Math.max(slot - now, windowWait));
           continue;
         }
-        const interval = 1000 / this.current;
-        // A release a little late (timers fire a millisecond or so after they are due) keeps to the grid,
-        // or every late timer would lower the rate; one later than that starts the grid again from now.
-        const onTime = now - this.nextSlot <= (this.maxLateMs ?? Math.min(interval / 2, MAX_JITTER_MS));
-        this.nextSlot = (onTime ? this.nextSlot : now) + interval;
+        // A release later than its slot keeps the grid, so the next ones catch up, but the grid never
+        // trails the clock by more than maxLateMs: a longer stall's rate is given up, not sent in a burst.
+        this.nextSlot = Math.max(slot, now - this.maxLateMs) + 1000 / this.current;
+        if (this.ring.length > 0) {
+          this.ring[this.ringNext] = now;
+          this.ringNext = (this.ringNext + 1) % this.ring.length;
+          if (this.ringNext === 0) this.ringFull = true;
+        }
         this.waiters.shift()?.();
       }
     } finally {
@@ -113,8 +148,9 @@ export class AdaptiveRateLimiter {
       this.current = Math.max(this.target * this.floor, this.current / 2);
       this.lastDecrease = now;
     }
-    // Push the next slot out too, so the senders already queued do not hit SES again at once.
-    this.nextSlot = Math.max(this.nextSlot, now + 1000 / this.current);
+    // Push the next slot out too, so the senders already queued do not hit SES again at once (and drop
+    // any backlog: a throttled limiter must not catch up).
+    this.nextSlot = Math.max(this.nextSlot ?? now, now + 1000 / this.current);
   }
 
   /**

@@ -47,6 +47,8 @@ import { runWorkerLoop, type SendItem } from './worker-loop.ts';
 /** A batch stops itself after this long (then fails as retryable): under the ASL Task's 240 s timeout and
  * the SendBatch Lambda's own timeout, so a slow batch is never killed mid-group. */
 export const BATCH_DEADLINE_MS = 180_000;
+/** Keys per ledger and suppression lookup (DynamoDB's BatchGetItem takes 100). */
+const LOOKUP_GROUP = 100;
 
 export interface SenderDeps {
   emails: EmailSender;
@@ -333,11 +335,17 @@ async function sendLeased(
     candidates.length > 0 ? candidates.map((c) => c.variant) : [''],
   );
 
-  const keys = candidates.map((c) => c.key);
-  const [known, suppressed] = await Promise.all([
-    deps.ledger.lookup(ctx.campaignId, keys),
-    deps.suppression.lookup(keys),
+  // In groups of BatchGetItem's 100 keys, all at once: one round trip before the first send instead of one
+  // per hundred rows, since a Map slot sends nothing while its next batch reads (a switch of batches).
+  const groups: string[][] = [];
+  for (let i = 0; i < candidates.length; i += LOOKUP_GROUP)
+    groups.push(candidates.slice(i, i + LOOKUP_GROUP).map((c) => c.key));
+  const [knownGroups, suppressedGroups] = await Promise.all([
+    Promise.all(groups.map((group) => deps.ledger.lookup(ctx.campaignId, group))),
+    Promise.all(groups.map((group) => deps.suppression.lookup(group))),
   ]);
+  const known = new Map(knownGroups.flatMap((group) => [...group]));
+  const suppressed = new Set(suppressedGroups.flatMap((group) => [...group]));
   const toSend: Candidate[] = [];
   for (const candidate of candidates) {
     const entry = known.get(candidate.key);

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveRateLimiter } from '../../core/sending/rate-limiter.ts';
+import { AdaptiveRateLimiter, CATCH_UP_MS } from '../../core/sending/rate-limiter.ts';
 
 /** A clock that only moves when the limiter sleeps. */
 function fakeClock() {
@@ -25,6 +26,17 @@ async function releaseTimes(limiter: AdaptiveRateLimiter, clock: { now: () => nu
   return times;
 }
 
+/** The most releases in any window [t, t + ms) (the busiest starts at a release). */
+function busiest(times: number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (j < sorted.length && (sorted[j] as number) < (sorted[i] as number) + ms) j++;
+    best = Math.max(best, j - i);
+  }
+  return best;
+}
+
 describe('AdaptiveRateLimiter', () => {
   it('releases concurrent senders one at a time, 1000/rate ms apart', async () => {
     const clock = fakeClock();
@@ -32,13 +44,35 @@ describe('AdaptiveRateLimiter', () => {
     expect(await releaseTimes(limiter, clock, 5)).toEqual([0, 10, 20, 30, 40]);
   });
 
-  it('never lets a late release catch up in a burst', async () => {
+  it('catches up after a stall, by at most maxLateMs worth of releases', async () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveRateLimiter(100, clock);
+    const limiter = new AdaptiveRateLimiter(100, { ...clock, maxLateMs: 50 });
     await releaseTimes(limiter, clock, 2); // 0 and 10; next slot 20
     clock.advance(500); // the process was busy for half a second
-    // The next three go out 10 ms apart from now, not all at once to "make up" for the pause.
-    expect(await releaseTimes(limiter, clock, 3)).toEqual([510, 520, 530]);
+    // The grid may trail the clock by 50 ms (five slots): those go at once with the one due now, and the
+    // rest of the half second is given up rather than sent in a burst.
+    expect(await releaseTimes(limiter, clock, 9)).toEqual([510, 510, 510, 510, 510, 510, 520, 530, 540]);
+  });
+
+  it('loses no rate to a stall shorter than maxLateMs: the next releases catch up', async () => {
+    const clock = fakeClock();
+    const limiter = new AdaptiveRateLimiter(100, { ...clock, maxLateMs: 50 });
+    await releaseTimes(limiter, clock, 1); // at 0; next slot 10
+    clock.advance(35); // slots 10, 20 and 30 went by
+    expect(await releaseTimes(limiter, clock, 5)).toEqual([35, 35, 35, 40, 50]);
+  });
+
+  it('never lets a sliding second hold more than ceil(target) releases, however far behind it is', async () => {
+    const clock = fakeClock();
+    // 4.5/s: at most 5 in any second; 20 s of tolerance would otherwise let 90 go at once.
+    const limiter = new AdaptiveRateLimiter(4.5, { ...clock, maxLateMs: 20_000 });
+    await releaseTimes(limiter, clock, 1);
+    clock.advance(30_000);
+    const times = await releaseTimes(limiter, clock, 12);
+    expect(times.slice(0, 4)).toEqual([30_000, 30_000, 30_000, 30_000]);
+    expect(times[4]).toBe(30_000); // the fifth of the second that began at 30,000 (the first went at 0)
+    expect(times[5]).toBe(31_000);
+    expect(busiest(times, 1000)).toBeLessThanOrEqual(5);
   });
 
   it('keeps to its grid when a release is only a little late (timer jitter), so the rate is kept', async () => {
@@ -107,5 +141,178 @@ describe('AdaptiveRateLimiter', () => {
     await Promise.all(waiting);
     expect(released).toBe(2);
     await limiter.acquire();
+  });
+});
+
+/**
+ * A fake event loop: sleeps resolve in time order, each late by the next of `jitter` (a timer's usual
+ * lateness), and no timer fires inside a stall (the thread busy or not scheduled): it fires when the stall
+ * ends. Promise chains run between timers, as they would.
+ */
+class Loop {
+  now = 0;
+  private timers: { at: number; resolve: () => void }[] = [];
+  private tick = 0;
+  constructor(
+    private readonly jitter: number[],
+    private readonly stalls: { at: number; ms: number }[],
+  ) {}
+  sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const late = this.jitter.length ? (this.jitter[this.tick++ % this.jitter.length] as number) : 0;
+      this.timers.push({ at: this.now + Math.max(0, ms) + late, resolve });
+    });
+  async run(untilMs: number): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (this.timers.length === 0) return;
+      let k = 0;
+      for (let i = 1; i < this.timers.length; i++)
+        if ((this.timers[i] as { at: number }).at < (this.timers[k] as { at: number }).at) k = i;
+      const next = this.timers.splice(k, 1)[0] as { at: number; resolve: () => void };
+      let at = Math.max(this.now, next.at);
+      for (const stall of this.stalls)
+        if (at >= stall.at && at < stall.at + stall.ms) at = stall.at + stall.ms;
+      if (at >= untilMs) return;
+      this.now = at;
+      next.resolve();
+    }
+  }
+}
+
+/**
+ * Senders that always have something to send: each takes a release, "sends" for `latencyMs` and comes
+ * back, enough of them that the limiter, not the senders, sets the pace. Returns the release times.
+ */
+async function saturate(
+  loop: Loop,
+  limiter: AdaptiveRateLimiter,
+  opts: { untilMs: number; latencyMs: number; senders: number; onRelease?: (at: number) => void },
+): Promise<number[]> {
+  const times: number[] = [];
+  let stop = false;
+  const sender = async () => {
+    while (!stop) {
+      await limiter.acquire();
+      if (stop) return;
+      times.push(loop.now);
+      opts.onRelease?.(loop.now);
+      await loop.sleep(opts.latencyMs);
+    }
+  };
+  const senders = Array.from({ length: opts.senders }, sender);
+  await loop.run(opts.untilMs);
+  stop = true;
+  limiter.close();
+  void senders;
+  return times;
+}
+
+const rateArb = fc.double({ min: 2, max: 400, noNaN: true, noDefaultInfinity: true });
+const jitterArb = fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: 1, maxLength: 20 });
+
+describe('AdaptiveRateLimiter under generated lateness (fake clock)', () => {
+  it('never releases more than ceil(target) in any sliding second, whatever the stalls', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        fc.array(fc.double({ min: 0, max: 40, noNaN: true }), { minLength: 1, maxLength: 20 }),
+        fc.array(
+          fc.record({ at: fc.integer({ min: 0, max: 6000 }), ms: fc.integer({ min: 1, max: 1500 }) }),
+          {
+            maxLength: 8,
+          },
+        ),
+        fc.integer({ min: 0, max: 2000 }),
+        async (rate, jitter, stalls, maxLateMs) => {
+          const loop = new Loop(jitter, stalls);
+          const limiter = new AdaptiveRateLimiter(rate, {
+            now: () => loop.now,
+            sleep: loop.sleep,
+            maxLateMs,
+          });
+          const senders = Math.ceil((rate * (maxLateMs + 100)) / 1000) + 4;
+          const times = await saturate(loop, limiter, { untilMs: 8000, latencyMs: 60, senders });
+          expect(busiest(times, 1000)).toBeLessThanOrEqual(Math.ceil(rate));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps at least 0.98 of the rate when every stall is shorter than the catch-up tolerance', async () => {
+    const untilMs = 15_000;
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        jitterArb,
+        // Stalls up to 90 ms (under the 100 ms default), at least 150 ms apart.
+        fc.array(
+          fc.record({ gap: fc.integer({ min: 150, max: 2000 }), ms: fc.integer({ min: 1, max: 90 }) }),
+          {
+            maxLength: 40,
+          },
+        ),
+        async (rate, jitter, gaps) => {
+          const stalls: { at: number; ms: number }[] = [];
+          let at = 0;
+          for (const { gap, ms } of gaps) {
+            at += gap;
+            stalls.push({ at, ms });
+            at += ms;
+          }
+          const loop = new Loop(jitter, stalls);
+          const limiter = new AdaptiveRateLimiter(rate, { now: () => loop.now, sleep: loop.sleep });
+          const senders = Math.ceil((rate * (CATCH_UP_MS + 100)) / 1000) + 4;
+          const times = await saturate(loop, limiter, { untilMs, latencyMs: 60, senders });
+          expect(times.length).toBeGreaterThanOrEqual(0.98 * rate * (untilMs / 1000));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('sends no faster than the halved rate in the second after a throttle, and drops any backlog', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        jitterArb,
+        fc.uniqueArray(fc.integer({ min: 200, max: 7000 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 7000 }), ms: fc.integer({ min: 1, max: 300 }) }), {
+          maxLength: 4,
+        }),
+        async (rate, jitter, throttleAt, stalls) => {
+          const loop = new Loop(jitter, stalls);
+          const limiter = new AdaptiveRateLimiter(rate, {
+            now: () => loop.now,
+            sleep: loop.sleep,
+            cooldownMs: 0,
+            floor: 0.01,
+          });
+          const pending = [...throttleAt].sort((a, b) => a - b);
+          /** Each throttle: when, and the rate it left (no success is reported, so the rate only falls). */
+          const throttles: { at: number; rate: number }[] = [];
+          const times = await saturate(loop, limiter, {
+            untilMs: 8000,
+            latencyMs: 60,
+            senders: Math.ceil(rate / 5) + 4,
+            onRelease: (now) => {
+              while (pending.length && (pending[0] as number) <= now) {
+                pending.shift();
+                limiter.throttled();
+                throttles.push({ at: now, rate: limiter.rate });
+              }
+            },
+          });
+          for (const { at, rate: after } of throttles) {
+            expect(after).toBeLessThanOrEqual(rate / 2 + 1e-9);
+            // Releases strictly after the throttle, within a second of it (the one that saw it is before).
+            const inSecond = times.filter((t) => t > at && t < at + 1000).length;
+            expect(inSecond).toBeLessThanOrEqual(Math.floor(after) + 1);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

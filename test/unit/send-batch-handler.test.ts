@@ -19,6 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAppDeps } from '../../core/app.ts';
 import { AWS_LIMITS } from '../../core/aws/limits.ts';
+import { MAX_BATCH_SIZE } from '../../core/campaigns/plan.ts';
 import { parseConfig } from '../../core/config.ts';
 import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
@@ -144,11 +145,14 @@ describe('SendBatch handler', () => {
       .rejects(
         Object.assign(new Error(long), { name: 'MessageRejected', $metadata: { httpStatusCode: 400 } }),
       );
-    const rows = Array.from({ length: 500 }, (_, i) => ok(i + 2, `recipient-${i}@example.com`, `R${i}`));
+    // A full batch: the most rows the plan puts in one.
+    const rows = Array.from({ length: MAX_BATCH_SIZE }, (_, i) =>
+      ok(i + 2, `recipient-${i}@example.com`, `R${i}`),
+    );
     const result = (await handler(batch(rows))) as SendBatchResult;
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(AWS_LIMITS.statePayloadBytes);
     // Every row keeps its outcome; only the reasons are shortened, all to the same length, with a mark.
-    expect(result.outcomes).toHaveLength(500);
+    expect(result.outcomes).toHaveLength(MAX_BATCH_SIZE);
     expect(new Set(result.outcomes.map((o) => o.state))).toEqual(new Set(['failed']));
     const reasons = new Set(result.outcomes.map((o) => o.reason));
     expect(reasons.size).toBe(1);

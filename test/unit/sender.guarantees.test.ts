@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemorySuppressionList } from '../../core/compliance/suppression.ts';
+import { addressKey } from '../../core/recipients/email-address.ts';
 import { packVars, preparedLine } from '../../core/recipients/scanner.ts';
 import type { PreparedRow, SendBatchResult } from '../../core/schemas.ts';
 import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender.ts';
@@ -97,6 +98,49 @@ describe('sendBatch guarantees', () => {
     const again = (await sendBatch(batch(30), deps(ses, ledger))) as SendBatchResult;
     expect(ses.sent).toHaveLength(30);
     expect(again.outcomes).toEqual(first.outcomes);
+  });
+
+  it("reads a large batch's ledger and suppression entries in groups of 100 at once, and skips each it finds", async () => {
+    const ledger = new MemoryLedger();
+    // An earlier attempt sent every seventh row; every eleventh address is suppressed.
+    const earlier = new FakeSes();
+    const rows = 950;
+    await sendBatch(
+      { ...batch(rows), Items: batch(rows).Items.filter((_, i) => i % 7 === 0) },
+      deps(earlier, ledger),
+    );
+    const suppressed = new Set(
+      batch(rows)
+        .Items.filter((_, i) => i % 11 === 0)
+        .map((item) => addressKey(decodeURIComponent(item.row.email as string))),
+    );
+    let inFlight = 0;
+    let most = 0;
+    const sizes: number[] = [];
+    const counted = <T>(keys: string[], read: () => Promise<T>) => {
+      sizes.push(keys.length);
+      most = Math.max(most, ++inFlight);
+      return read().finally(() => inFlight--);
+    };
+    const reads = Object.assign(Object.create(ledger) as MemoryLedger, {
+      lookup: (campaignId: string, keys: string[]) => counted(keys, () => ledger.lookup(campaignId, keys)),
+    });
+    const list = new MemorySuppressionList(suppressed);
+    const suppression = { lookup: (keys: string[]) => counted(keys, () => list.lookup(keys)) };
+    const ses = new FakeSes();
+    const result = (await sendBatch(batch(rows), {
+      ...deps(ses, reads),
+      suppression: suppression as unknown as MemorySuppressionList,
+    })) as SendBatchResult;
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
+    // Ten groups for the ledger and ten for the suppression list, all asked before any answered.
+    expect(most).toBe(20);
+    const expectedSent = batch(rows).Items.filter((_, i) => i % 7 !== 0 && i % 11 !== 0).length;
+    expect(ses.sent).toHaveLength(expectedSent);
+    expect(result.outcomes.filter((o) => o.state === 'suppressed')).toHaveLength(
+      batch(rows).Items.filter((_, i) => i % 7 !== 0 && i % 11 === 0).length,
+    );
+    expect(new Set([...earlier.sent, ...ses.sent]).size).toBe(earlier.sent.length + ses.sent.length);
   });
 
   it('never lets more than maxInFlight + 2 groups of accepted sends go unrecorded', async () => {
