@@ -10,7 +10,7 @@
  *   --rate R            the campaign's rate, emails/s (default 6000)
  *   --latency MS        stand-in latency per call (default 0)
  *   --workers W         SendBatch worker threads (default 2)
- *   --in-flight K       sends in flight per batch (default 16)
+ *   --in-flight K       sends in flight per batch (default: the configuration's, 32)
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
@@ -29,6 +29,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_IN_FLIGHT } from '../core/config.ts';
 import { runCeiling } from './ceiling.ts';
 import { benchTemplateFile, loadBenchTemplate } from './fixtures.ts';
 import { pacingTimeline } from './pacing-timeline.ts';
@@ -55,7 +56,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '6000' },
     latency: { type: 'string', default: '0' },
     workers: { type: 'string', default: '2' },
-    'in-flight': { type: 'string', default: '16' },
+    'in-flight': { type: 'string', default: String(DEFAULT_MAX_IN_FLIGHT) },
     reference: { type: 'string' },
     'pacing-limit': { type: 'string', default: '2000' },
     'pacing-recipients': { type: 'string' },
@@ -269,9 +270,8 @@ try {
         standin: limited,
         transport: 'fast',
         workers,
-        // At 60 ms a call, the limit needs limit x 0.06 sends in flight: plan.ts's children of 250/s,
-        // each with enough in flight to reach its share.
-        maxInFlight: Math.max(maxInFlight, 32),
+        // The configuration's default (32: a child of 250/s at 60 ms needs 15, and room to catch up).
+        maxInFlight,
         fastLedger: values.ledger !== 'dynalite',
         template,
         batchTimeline: true,

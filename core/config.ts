@@ -5,6 +5,13 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
+/**
+ * Sends one SendBatch worker keeps in flight. A worker at maxWorkerRate (250/s) needs rate x SES latency in
+ * flight to reach its share, and more to catch up after a stall: 32 covers 128 ms at 250/s, where 16 left a
+ * worker at 60 ms no room to catch up (docs/bench-pacing.md). The memory it costs is 32 request bodies
+ * (about 4 MB at 100 KB).
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
 export const SixbackConfigSchema = z.object({
   region: z.string().default('us-east-1'),
   /** Service endpoints; unset means real AWS. Each can be set on its own (e.g. local S3, real SES). */
@@ -42,8 +49,8 @@ export const SixbackConfigSchema = z.object({
    * (core/sending/tracking.ts). Off, every campaign names the set itself and tracks what it tracks.
    */
   trackingConfigurationSets: z.boolean().default(false),
-  /** Emails a single sender keeps in flight to SES at once. */
-  maxInFlight: z.number().int().positive().max(1000).default(16),
+  /** Emails a single sender keeps in flight to SES at once (DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight: z.number().int().positive().max(1000).default(DEFAULT_MAX_IN_FLIGHT),
   /**
    * The most one SendBatch worker (one Map child, one Lambda) is asked to send per second; the plan runs
    * rate / maxWorkerRate children. 250 suits the SDK path; the thin transports sustain about 1,000

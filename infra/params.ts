@@ -22,7 +22,7 @@
  *                      writes the pre-encoded 100 KB body) or "sdk" (the AWS SDK's SESv2Client).
  *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
  *                      of them at once (default 250; about 1,000 with both fast transports).
- *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 16; needs about
+ *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 32; needs about
  *                      maxWorkerRate x SES latency, e.g. 100 for 1,000/s at 100 ms).
  *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
  *                      campaign gate, rate windows): "fast" (core/aws/fast/dynamo-rpc.ts, a thin signed client, default)
@@ -53,6 +53,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_MAX_IN_FLIGHT } from '../core/config.ts';
 import { sendBatchTimeoutProblem } from '../core/sending/deadline.ts';
 
 const csv = z
@@ -132,7 +133,7 @@ export const SixbackParamsSchema = z.object({
   sesTransport: z.enum(['sdk', 'fast']).default('fast'),
   dynamoTransport: z.enum(['sdk', 'fast']).default('fast'),
   maxWorkerRate: z.coerce.number().positive().max(10_000).default(250),
-  maxInFlight: int(1, 1000).default(16),
+  maxInFlight: int(1, 1000).default(DEFAULT_MAX_IN_FLIGHT),
   logRetentionDays: z.coerce
     .number()
     .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {

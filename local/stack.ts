@@ -12,7 +12,7 @@ import { localLogKey, localUnsubscribeSecret } from '../core/aws/secret.ts';
 import type { CampaignServiceDeps } from '../core/campaigns/deps.ts';
 import { restartInterruptedCampaigns } from '../core/campaigns/runs.ts';
 import type { CampaignRecord } from '../core/campaigns/store.ts';
-import { parseConfig, type SixbackConfig } from '../core/config.ts';
+import { DEFAULT_MAX_IN_FLIGHT, parseConfig, type SixbackConfig } from '../core/config.ts';
 import type { Logger } from '../core/logging.ts';
 import type { EmailSender } from '../core/sending/email-sender.ts';
 import { trackingVariants } from '../core/sending/tracking.ts';
@@ -231,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       defaultRate: options.defaultRate ?? 100,
       ...(configurationSet ? { configurationSet } : {}),
       trackingConfigurationSets: localSes,
-      maxInFlight: options.maxInFlight ?? 16,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
       publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
       senderIdentities: options.senderIdentities ?? [],
