@@ -7,11 +7,12 @@ import { ConfigError } from './errors.ts';
 
 /**
  * Sends one SendBatch worker keeps in flight. A worker at maxWorkerRate (250/s) needs rate x SES latency in
- * flight to reach its share, and more to catch up after a stall: 32 covers 128 ms at 250/s, where 16 left a
- * worker at 60 ms no room to catch up (docs/bench-pacing.md). The memory it costs is 32 request bodies
- * (about 4 MB at 100 KB).
+ * flight to reach its share: 16 covers 64 ms at 250/s. 32 was tried as the default (room to catch up at
+ * 60 ms) and measured worse where CPU binds: at 100 KB 1,666-1,708 emails/s and a peak RSS of 501-509 MB on
+ * 30,000 recipients against 1,776-1,873/s and 459-473 MB with 16 (docs/benchmarks.md, "Where it stands");
+ * a deployment whose SES latency is higher raises it (CDK parameter maxInFlight, SIXBACK_MAX_IN_FLIGHT).
  */
-export const DEFAULT_MAX_IN_FLIGHT = 32;
+export const DEFAULT_MAX_IN_FLIGHT = 16;
 export const SixbackConfigSchema = z.object({
   region: z.string().default('us-east-1'),
   /** Service endpoints; unset means real AWS. Each can be set on its own (e.g. local S3, real SES). */
