@@ -91,6 +91,22 @@ export async function awsJsonCall(options: AwsJsonCallOptions): Promise<Record<s
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** A Secrets Manager secret's SecretString (GetSecretValue), or undefined when it holds none. */
+async function readSecretString(
+  region: string,
+  secretId: string,
+  fetchImpl: FetchLike | undefined,
+): Promise<string | undefined> {
+  const out = await awsJsonCall({
+    region,
+    service: 'secretsmanager',
+    target: 'secretsmanager.GetSecretValue',
+    body: { SecretId: secretId },
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  return typeof out.SecretString === 'string' ? out.SecretString : undefined;
+}
+
 /** Reads the configured secret; throws ConfigError naming the setting when none is configured. */
 export async function resolveUnsubscribeSecret(
   config: Pick<
@@ -102,14 +118,7 @@ export async function resolveUnsubscribeSecret(
   let secret: string | undefined;
   if (config.unsubscribeSecret) secret = config.unsubscribeSecret;
   else if (config.unsubscribeSecretArn) {
-    const out = await awsJsonCall({
-      region: config.region,
-      service: 'secretsmanager',
-      target: 'secretsmanager.GetSecretValue',
-      body: { SecretId: config.unsubscribeSecretArn },
-      ...(fetchImpl ? { fetch: fetchImpl } : {}),
-    });
-    secret = typeof out.SecretString === 'string' ? out.SecretString : undefined;
+    secret = await readSecretString(config.region, config.unsubscribeSecretArn, fetchImpl);
   } else if (config.unsubscribeSecretParameter) {
     const out = await awsJsonCall({
       region: config.region,
@@ -142,14 +151,7 @@ export async function resolveLogKey(
 ): Promise<string | undefined> {
   if (config.logKey) return config.logKey;
   if (!config.logKeyArn) return undefined;
-  const out = await awsJsonCall({
-    region: config.region,
-    service: 'secretsmanager',
-    target: 'secretsmanager.GetSecretValue',
-    body: { SecretId: config.logKeyArn },
-    ...(fetchImpl ? { fetch: fetchImpl } : {}),
-  });
-  const key = typeof out.SecretString === 'string' ? out.SecretString.trim() : '';
+  const key = (await readSecretString(config.region, config.logKeyArn, fetchImpl))?.trim() ?? '';
   if (key.length < 32)
     throw new ConfigError('The log key is shorter than 32 characters; generate a longer one.');
   return key;
