@@ -19,6 +19,7 @@ import {
   waitFor,
 } from '../support/guarantees.ts';
 import { runCampaign, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import { busiestWindow } from '../support/pacing-sim.ts';
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => address(i + 1));
 
@@ -95,12 +96,7 @@ describe('delivery guarantees through stops, resumes and resends', () => {
     expectEachExactly(standin.counts(), all(rows));
     const { mean } = standin.rates(1000);
     // The busiest sliding second, from each acceptance's time (not whole 100 ms buckets).
-    const times = [...standin.acceptedAt().values()].sort((a, b) => a - b);
-    let peak = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (j < times.length && (times[j] as number) < (times[i] as number) + 1000) j++;
-      peak = Math.max(peak, j - i);
-    }
+    const peak = busiestWindow([...standin.acceptedAt().values()]);
     console.log(`pacing: asked ${rate}/s, busiest sliding second ${peak}, mean ${mean.toFixed(1)}/s`);
     // What the sender holds exactly is its releases: no limiter releases more than ceil(its share) in any
     // sliding second (a fake-clock property in test/unit/rate-limiter.test.ts). This counts acceptances at a

@@ -11,45 +11,7 @@ import {
   rateGrid,
 } from '../../core/sending/rate-budget.ts';
 import { AdaptiveRateLimiter } from '../../core/sending/rate-limiter.ts';
-
-/** A fake clock: sleeps resolve in time order, the clock jumps to each; promise chains run in between. */
-class Sim {
-  now = 0;
-  private timers: { at: number; resolve: () => void }[] = [];
-  sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      this.timers.push({ at: this.now + Math.max(0, ms), resolve });
-    });
-  async run(untilMs: number): Promise<void> {
-    for (;;) {
-      // Let every resolved promise chain run until each task waits on a timer again (a macrotask runs only
-      // once every microtask is done), so no send is recorded after the clock has moved on.
-      await new Promise((r) => setImmediate(r));
-      if (this.timers.length === 0) return;
-      let k = 0;
-      for (let i = 1; i < this.timers.length; i++)
-        if ((this.timers[i] as { at: number }).at < (this.timers[k] as { at: number }).at) k = i;
-      const next = this.timers.splice(k, 1)[0] as { at: number; resolve: () => void };
-      if (next.at > untilMs) {
-        this.timers.push(next);
-        return;
-      }
-      this.now = Math.max(this.now, next.at);
-      next.resolve();
-    }
-  }
-}
-
-/** The most sends in any window [t, t + ms) (the busiest starts at a send). */
-function busiestWindow(sends: number[], ms = 1000): number {
-  const sorted = [...sends].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && (sorted[j] as number) < (sorted[i] as number) + ms) j++;
-    best = Math.max(best, j - i);
-  }
-  return best;
-}
+import { busiestWindow, FakeTimers } from '../support/pacing-sim.ts';
 
 /** What one child's sender waits on before each send. */
 interface Taker {
@@ -94,7 +56,7 @@ async function runFleet(
   fleet: Fleet,
   makeTaker: (o: { now: () => number; sleep: (ms: number) => Promise<void>; store: RateSlotStore }) => Taker,
 ) {
-  const sim = new Sim();
+  const sim = new FakeTimers();
   const slots = new MemoryRateSlots();
   let storeCall = 0;
   const storeDelay = () => fleet.storeMs[storeCall++ % fleet.storeMs.length] ?? 0;
@@ -451,7 +413,7 @@ describe('CampaignRateBudget', () => {
   }, 120_000);
 
   it('a sender woken more than RATE_LATE_MS after its slot gives the slot up and takes a later one', async () => {
-    const sim = new Sim();
+    const sim = new FakeTimers();
     let late = true;
     const budget = new CampaignRateBudget({
       store: new MemoryRateSlots(),
@@ -484,7 +446,7 @@ describe('CampaignRateBudget', () => {
   });
 
   it('a failing store leaves each child at its equal share, never above it', async () => {
-    const sim = new Sim();
+    const sim = new FakeTimers();
     const budget = new CampaignRateBudget({
       store: { claim: async () => Promise.reject(new Error('DynamoDB is down')) },
       campaignId: 'c',

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveRateLimiter, CATCH_UP_MS } from '../../core/sending/rate-limiter.ts';
+import { busiestWindow, FakeTimers } from '../support/pacing-sim.ts';
 
 /** A clock that only moves when the limiter sleeps. */
 function fakeClock() {
@@ -24,17 +25,6 @@ async function releaseTimes(limiter: AdaptiveRateLimiter, clock: { now: () => nu
     Array.from({ length: count }, () => limiter.acquire().then(() => times.push(clock.now()))),
   );
   return times;
-}
-
-/** The most releases in any window [t, t + ms) (the busiest starts at a release). */
-function busiest(times: number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && (sorted[j] as number) < (sorted[i] as number) + ms) j++;
-    best = Math.max(best, j - i);
-  }
-  return best;
 }
 
 describe('AdaptiveRateLimiter', () => {
@@ -72,7 +62,7 @@ describe('AdaptiveRateLimiter', () => {
     expect(times.slice(0, 4)).toEqual([30_000, 30_000, 30_000, 30_000]);
     expect(times[4]).toBe(30_000); // the fifth of the second that began at 30,000 (the first went at 0)
     expect(times[5]).toBe(31_000);
-    expect(busiest(times, 1000)).toBeLessThanOrEqual(5);
+    expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(5);
   });
 
   it('keeps to its grid when a release is only a little late (timer jitter), so the rate is kept', async () => {
@@ -145,47 +135,11 @@ describe('AdaptiveRateLimiter', () => {
 });
 
 /**
- * A fake event loop: sleeps resolve in time order, each late by the next of `jitter` (a timer's usual
- * lateness), and no timer fires inside a stall (the thread busy or not scheduled): it fires when the stall
- * ends. Promise chains run between timers, as they would.
- */
-class Loop {
-  now = 0;
-  private timers: { at: number; resolve: () => void }[] = [];
-  private tick = 0;
-  constructor(
-    private readonly jitter: number[],
-    private readonly stalls: { at: number; ms: number }[],
-  ) {}
-  sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const late = this.jitter.length ? (this.jitter[this.tick++ % this.jitter.length] as number) : 0;
-      this.timers.push({ at: this.now + Math.max(0, ms) + late, resolve });
-    });
-  async run(untilMs: number): Promise<void> {
-    for (;;) {
-      await new Promise((r) => setImmediate(r));
-      if (this.timers.length === 0) return;
-      let k = 0;
-      for (let i = 1; i < this.timers.length; i++)
-        if ((this.timers[i] as { at: number }).at < (this.timers[k] as { at: number }).at) k = i;
-      const next = this.timers.splice(k, 1)[0] as { at: number; resolve: () => void };
-      let at = Math.max(this.now, next.at);
-      for (const stall of this.stalls)
-        if (at >= stall.at && at < stall.at + stall.ms) at = stall.at + stall.ms;
-      if (at >= untilMs) return;
-      this.now = at;
-      next.resolve();
-    }
-  }
-}
-
-/**
  * Senders that always have something to send: each takes a release, "sends" for `latencyMs` and comes
  * back, enough of them that the limiter, not the senders, sets the pace. Returns the release times.
  */
 async function saturate(
-  loop: Loop,
+  loop: FakeTimers,
   limiter: AdaptiveRateLimiter,
   opts: { untilMs: number; latencyMs: number; senders: number; onRelease?: (at: number) => void },
 ): Promise<number[]> {
@@ -225,7 +179,7 @@ describe('AdaptiveRateLimiter under generated lateness (fake clock)', () => {
         ),
         fc.integer({ min: 0, max: 2000 }),
         async (rate, jitter, stalls, maxLateMs) => {
-          const loop = new Loop(jitter, stalls);
+          const loop = new FakeTimers({ jitter, stalls });
           const limiter = new AdaptiveRateLimiter(rate, {
             now: () => loop.now,
             sleep: loop.sleep,
@@ -233,7 +187,7 @@ describe('AdaptiveRateLimiter under generated lateness (fake clock)', () => {
           });
           const senders = Math.ceil((rate * (maxLateMs + 100)) / 1000) + 4;
           const times = await saturate(loop, limiter, { untilMs: 8000, latencyMs: 60, senders });
-          expect(busiest(times, 1000)).toBeLessThanOrEqual(Math.ceil(rate));
+          expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(Math.ceil(rate));
         },
       ),
       { numRuns: 40 },
@@ -261,7 +215,7 @@ describe('AdaptiveRateLimiter under generated lateness (fake clock)', () => {
             stalls.push({ at, ms });
             at += ms;
           }
-          const loop = new Loop(jitter, stalls);
+          const loop = new FakeTimers({ jitter, stalls });
           const limiter = new AdaptiveRateLimiter(rate, { now: () => loop.now, sleep: loop.sleep });
           const senders = Math.ceil((rate * (CATCH_UP_MS + 100)) / 1000) + 4;
           const times = await saturate(loop, limiter, { untilMs, latencyMs: 60, senders });
@@ -282,7 +236,7 @@ describe('AdaptiveRateLimiter under generated lateness (fake clock)', () => {
           maxLength: 4,
         }),
         async (rate, jitter, throttleAt, stalls) => {
-          const loop = new Loop(jitter, stalls);
+          const loop = new FakeTimers({ jitter, stalls });
           const limiter = new AdaptiveRateLimiter(rate, {
             now: () => loop.now,
             sleep: loop.sleep,
