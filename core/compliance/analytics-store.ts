@@ -28,10 +28,12 @@ import {
 import { batchGet, isConditionFailure, queryAll } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
+import { CountJournal, DEFAULT_IN_FLIGHT_MS } from './count-journal.ts';
 import {
   type BounceCount,
   eventDeltas,
   isHardBounce,
+  linkHash,
   type PriorState,
   type RecipientEvent,
   type RecipientOutcome,
@@ -61,11 +63,30 @@ export interface Applied {
   repeat: boolean;
   /** To be published: it is in the item's outbox until `published` takes it out. */
   publish: boolean;
+  /** A repeat applied with a count group: its mark (the journal of its token says whether it was counted). */
+  mark?: CountMark;
+  /** Applied past MAX_EVENT_IDS: its mark is taken off once it is counted (`unmark`). */
+  capped?: boolean;
 }
 
 export interface ApplyOptions {
   /** Keep the event in its recipient's outbox until it is published (see `published`). */
   publish?: boolean;
+  /**
+   * The count group the event is counted in (count-journal.ts): marked on the recipient's item, in the
+   * write that applies it, until a journal says it is counted.
+   */
+  token?: string;
+}
+
+/**
+ * An applied event's count-group mark, as a repeat finds it: the group's token, and what the event adds,
+ * recomputed from the recipient's item (its first-time marks say which event set each fact first).
+ */
+export interface CountMark {
+  token: string;
+  counts: StatCounts;
+  newLink: boolean;
 }
 
 /** The facts kept per recipient whose earliest time wins, whatever order events arrive in. */
@@ -115,13 +136,25 @@ class Update {
   readonly conditions: string[] = [];
   readonly names: Record<string, string> = {};
   readonly values: Record<string, unknown> = {};
+  private readonly placeholders = new Map<string, string>();
+  /** A placeholder for any attribute name (marks such as `c#<event id>` are no valid placeholder). */
+  private placeholder(text: string) {
+    if (/^[A-Za-z0-9_]+$/.test(text)) return text;
+    const known = this.placeholders.get(text);
+    if (known) return known;
+    const made = `x${this.placeholders.size}`;
+    this.placeholders.set(text, made);
+    return made;
+  }
   name(attribute: string) {
-    this.names[`#${attribute}`] = attribute;
-    return `#${attribute}`;
+    const n = `#${this.placeholder(attribute)}`;
+    this.names[n] = attribute;
+    return n;
   }
   value(label: string, value: unknown) {
-    this.values[`:${label}`] = value;
-    return `:${label}`;
+    const v = `:${this.placeholder(label)}`;
+    this.values[v] = value;
+    return v;
   }
   first(attribute: string, value: unknown) {
     const n = this.name(attribute);
@@ -143,17 +176,73 @@ class Update {
   }
 }
 
+/** The attribute naming the event that set a first-time fact (`f#D`...), and the fact it follows. */
+function firstByOf(event: RecipientEvent): { by: string; fact: string } | undefined {
+  const fact = firstTimeOf(event) ?? (event.type === 'bounce' ? 'softBounces' : undefined);
+  const letter = (
+    {
+      sentAt: 'S',
+      deliveredAt: 'D',
+      hardBouncedAt: 'H',
+      softBounces: 'T',
+      complainedAt: 'C',
+      rejectedAt: 'R',
+      renderingFailedAt: 'F',
+      firstOpenedAt: 'O',
+      firstClickedAt: 'K',
+      unsubscribedAt: 'U',
+    } as Record<string, string>
+  )[fact ?? ''];
+  return fact && letter ? { by: `f#${letter}`, fact } : undefined;
+}
+const linkByOf = (link: string) => `f#L${linkHash(link)}`;
+/** A recipient item's count-group mark of an event: `c#<event id>` = the group's token. */
+const markOf = (eventId: string) => `c#${eventId}`;
+
+/**
+ * What an applied event added, from its recipient's item as it is now: the event that first set a fact
+ * is named by the fact's `f#` attribute, written in the same conditional write (eventDeltas gives the same
+ * from the item as it was before the write).
+ */
+export function deltasFromItem(
+  event: RecipientEvent,
+  item: Record<string, unknown>,
+): { counts: StatCounts; newLink: boolean } {
+  const firstBy = firstByOf(event);
+  const first = firstBy ? item[firstBy.by] === event.id : false;
+  const prior: PriorState = {};
+  const had = first ? undefined : 'x';
+  if (firstBy) (prior as Record<string, unknown>)[firstBy.fact] = had;
+  const newLink = event.type === 'click' && item[linkByOf(event.link ?? '')] === event.id;
+  if (event.type === 'click' && !newLink) prior.links = [event.link ?? ''];
+  return { ...eventDeltas(event, prior), newLink: event.type === 'click' ? newLink : false };
+}
+
 /** The update of a recipient's item for one event: facts, counts, the timeline, the event's identity. */
 function recipientUpdate(
   event: RecipientEvent,
-  options: { ids: boolean; timeline: boolean; outbox: boolean },
+  options: { ids: boolean; timeline: boolean; outbox: boolean; token?: string | undefined },
 ): Update {
   const u = new Update();
   if (options.outbox) u.add(UNPUBLISHED, new Set([event.id]));
+  if (options.token) u.set(markOf(event.id), options.token);
   u.first('email', event.email);
   if (event.messageId) u.first('messageId', event.messageId);
   const firstTime = firstTimeOf(event);
   if (firstTime) u.first(firstTime, event.at);
+  // Which event set the fact first, for a redelivery to recompute what this one added (deltasFromItem).
+  // The fact itself stands in when it was set before these marks existed: then this event did not set it.
+  const firstBy = firstByOf(event);
+  if (firstBy) {
+    const by = u.name(firstBy.by);
+    u.sets.push(
+      `${by} = if_not_exists(${by}, if_not_exists(${u.name(firstBy.fact)}, ${u.value('eventId', event.id)}))`,
+    );
+  }
+  if (event.type === 'click') {
+    const by = u.name(linkByOf(event.link ?? ''));
+    u.sets.push(`${by} = if_not_exists(${by}, ${u.value('eventId', event.id)})`);
+  }
   switch (event.type) {
     case 'bounce':
       if (isHardBounce(event)) {
@@ -234,40 +323,98 @@ export class AnalyticsStore {
     private readonly table: string,
     private readonly clock: () => Date = () => new Date(),
     private readonly random: () => number = Math.random,
-  ) {}
+    /** How long a count group's writer may still be running (count-journal.ts). */
+    inFlightMs: number = DEFAULT_IN_FLIGHT_MS,
+  ) {
+    this.counts = new CountJournal(ddb, table, clock, random, inFlightMs);
+  }
+
+  /** The campaign counters' journal: what counts applied events exactly once (count-journal.ts). */
+  readonly counts: CountJournal;
 
   /**
-   * Applies one event to its recipient; undefined when it had been applied already (a repeat), unless it
-   * was applied with `publish` and is still unpublished: then a repeat to publish, counting nothing.
+   * Applies one event to its recipient; undefined when it had been applied already (a repeat) and nothing
+   * about it is left to do. A repeat is returned (counting nothing itself) when it was applied with
+   * `publish` and is still unpublished, or with a count group (`token`): its `mark` names the group.
    */
   async apply(event: RecipientEvent, options: ApplyOptions = {}): Promise<Applied | undefined> {
     const outbox = options.publish === true;
+    const token = options.token;
     const key = { pk: recipientPartition(event.campaignId, event.key), sk: event.key };
     const repeat = async (known?: Record<string, unknown>): Promise<Applied | undefined> => {
-      if (!outbox) return undefined;
       const item = known ?? (await this.item(key));
-      const pending = (item?.[UNPUBLISHED] as Set<string> | undefined)?.has(event.id) ?? false;
-      return pending ? { counts: {}, newLink: false, repeat: true, publish: true } : undefined;
+      const pending = outbox && ((item?.[UNPUBLISHED] as Set<string> | undefined)?.has(event.id) ?? false);
+      const markToken = item?.[markOf(event.id)];
+      const mark =
+        typeof markToken === 'string' && item
+          ? { token: markToken, ...deltasFromItem(event, item) }
+          : undefined;
+      if (!pending && !mark) return undefined;
+      return { counts: {}, newLink: false, repeat: true, publish: pending, ...(mark ? { mark } : {}) };
     };
-    let prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: true, outbox }));
+    let prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: true, outbox, token }));
+    let capped = false;
     if (prior === 'refused') {
       // Why: the event was applied before, or the item's timeline or id set is full.
       const item = await this.item(key);
       const ids = (item?.ids as Set<string> | undefined) ?? new Set<string>();
       if (ids.has(event.id)) return repeat(item);
       if (ids.size < MAX_EVENT_IDS) {
-        prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: false, outbox }));
+        prior = await this.update(key, recipientUpdate(event, { ids: true, timeline: false, outbox, token }));
         if (prior === 'refused') return repeat();
       } else {
         if (!(await this.markSeen(event))) return repeat();
+        capped = true;
         prior = (await this.update(
           key,
-          recipientUpdate(event, { ids: false, timeline: false, outbox }),
+          recipientUpdate(event, { ids: false, timeline: false, outbox, token }),
         )) as PriorState;
       }
     }
     await this.keepEarliest(key, event, prior);
-    return { ...eventDeltas(event, prior), repeat: false, publish: outbox };
+    return { ...eventDeltas(event, prior), repeat: false, publish: outbox, ...(capped ? { capped } : {}) };
+  }
+
+  /**
+   * Moves an applied event's mark from one count group to another, if it is still in the first (a
+   * redelivery counting an orphan: only one wins). False when it had moved.
+   */
+  async remark(event: RecipientEvent, from: string, to: string): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
+          UpdateExpression: 'SET #mark = :to',
+          ConditionExpression: '#mark = :from',
+          ExpressionAttributeNames: { '#mark': markOf(event.id) },
+          ExpressionAttributeValues: { ':from': from, ':to': to },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes counted events' marks off their items: only for a recipient past MAX_EVENT_IDS events (whose
+   * marks would otherwise grow the item without end). A repeat without a mark counts nothing, as it should.
+   */
+  async unmark(events: RecipientEvent[]): Promise<void> {
+    for (const event of events)
+      await this.ddb
+        .send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
+            UpdateExpression: 'REMOVE #mark',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#mark': markOf(event.id) },
+          }),
+        )
+        .catch(() => undefined);
   }
 
   /** Takes published events out of their recipients' outboxes (one write each, a bounded number at once). */
@@ -537,7 +684,9 @@ const REPORT_PROJECTION = {
 };
 
 function toOutcome(campaignId: string, item: Record<string, unknown>): RecipientOutcome {
-  const { pk: _pk, sk, ids: _ids, unpublished: _unpublished, links, timeline, ...rest } = item;
+  const { pk: _pk, sk, ids: _ids, unpublished: _unpublished, links, timeline, ...others } = item;
+  // Count-group marks (`c#...`) and first-time marks (`f#...`) are bookkeeping, not the outcome.
+  const rest = Object.fromEntries(Object.entries(others).filter(([name]) => !name.includes('#')));
   return {
     ...(rest as Omit<RecipientOutcome, 'campaignId' | 'key'>),
     campaignId,

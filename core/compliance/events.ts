@@ -15,7 +15,8 @@ import { elapsed, type Logger, SILENT_LOGGER } from '../logging.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
 import { type RecipientEventType, recipientEvent, type WebhookEvent } from '../webhooks/events.ts';
-import type { Applied, ApplyOptions } from './analytics-store.ts';
+import type { Applied, ApplyOptions, CountMark } from './analytics-store.ts';
+import { type CountJournal, type CountMember, groupCounts } from './count-journal.ts';
 import {
   type Breach,
   type CampaignHealth,
@@ -105,6 +106,8 @@ export interface SesEventDeps {
   campaigns: {
     addEvents(id: string, counts: Partial<Record<string, number>>): Promise<CampaignRecord | undefined>;
     patch(id: string, patch: Partial<Omit<CampaignRecord, 'id' | 'status'>>): Promise<void>;
+    /** The campaign with its counters (its start buckets the series; its A/B test has variant counters). */
+    find?(id: string): Promise<CampaignRecord | undefined>;
   };
   suppression: { add(address: string, reason: SuppressionReason, source: string): Promise<void> };
   /**
@@ -121,6 +124,14 @@ export interface SesEventDeps {
       links: Map<string, { url: string; total: number; unique: number }>,
       bounces?: Map<string, BounceCount>,
     ): Promise<void>;
+    /**
+     * The journal that counts each applied event exactly once (count-journal.ts), with the store's
+     * `remark` and `unmark`. Without it (stand-ins in unit tests) the counts of what was applied are added
+     * as they come, and a failed counter write loses them.
+     */
+    counts?: Pick<CountJournal, 'newToken' | 'count' | 'resolve'>;
+    remark?(event: RecipientEvent, from: string, to: string): Promise<boolean>;
+    unmark?(events: RecipientEvent[]): Promise<void>;
   };
   clock: () => Date;
   /** Where EMF metric lines go (stdout in Lambda, which CloudWatch turns into metrics). */
@@ -278,6 +289,17 @@ async function countOnCampaign(
     for (const [sk, sums] of variantCounts(campaignId, record.spec?.abTest, firsts)) buckets.set(sk, sums);
     await deps.analytics.addSeries(campaignId, buckets, links, bounces);
   }
+  return checkHealth(campaignId, record, counts, deps, now);
+}
+
+/** Re-evaluates a campaign's health and alarms after counts were added, and logs its rates. */
+async function checkHealth(
+  campaignId: string,
+  record: CampaignRecord,
+  counts: StatCounts,
+  deps: SesEventDeps,
+  now: Date,
+): Promise<{ health: CampaignHealth; raised: Breach[] }> {
   const health = campaignHealth(
     record.events ?? {},
     record.totals?.sent ?? record.progress.sent,
@@ -350,6 +372,38 @@ export interface SesEventsResult {
   health: Record<string, CampaignHealth>;
 }
 
+/**
+ * Counts one campaign's group of a batch exactly once through the journal (count-journal.ts), then checks
+ * its health. The campaign's counters as read before the group, plus the group's: the health seen.
+ */
+async function countGroup(
+  campaignId: string,
+  token: string,
+  members: CountMember[],
+  deps: SesEventDeps,
+  counts: NonNullable<NonNullable<SesEventDeps['analytics']>['counts']>,
+  now: Date,
+): Promise<{ health: CampaignHealth | undefined; raised: Breach[] }> {
+  if (!deps.campaigns.find) throw new Error('counting through the journal needs campaigns.find');
+  const record = await deps.campaigns.find(campaignId);
+  if (!record) return { health: undefined, raised: [] };
+  await counts.count(
+    { id: campaignId, startedAt: record.startedAt, abTest: record.spec?.abTest },
+    token,
+    members,
+  );
+  const added = groupCounts(members);
+  const events: Record<string, number> = {};
+  for (const [name, value] of Object.entries(record.events ?? {})) events[name] = value ?? 0;
+  for (const [name, value] of Object.entries(added)) events[name] = (events[name] ?? 0) + (value ?? 0);
+  return checkHealth(campaignId, { ...record, events }, added, deps, now);
+}
+
+/** A repeat whose count group may still be counting it (its writer may be running): it comes back later. */
+export class CountPendingError extends Error {
+  override name = 'CountPendingError';
+}
+
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Applies recipient events with a bounded number of writes in flight; each settles on its own. */
@@ -357,6 +411,7 @@ async function applyAll(
   events: RecipientEvent[],
   analytics: NonNullable<SesEventDeps['analytics']>,
   publishes: (event: RecipientEvent) => boolean,
+  tokenOf: (event: RecipientEvent) => string | undefined,
   concurrency = 16,
 ): Promise<Settled<Applied | undefined>[]> {
   const results: Settled<Applied | undefined>[] = new Array(events.length);
@@ -366,7 +421,11 @@ async function applyAll(
       const index = next++;
       const event = events[index] as RecipientEvent;
       try {
-        results[index] = { ok: true, value: await analytics.apply(event, { publish: publishes(event) }) };
+        const token = tokenOf(event);
+        results[index] = {
+          ok: true,
+          value: await analytics.apply(event, { publish: publishes(event), ...(token ? { token } : {}) }),
+        };
       } catch (error) {
         results[index] = { ok: false, error };
       }
@@ -474,10 +533,43 @@ export async function recordSesEvents(
   const toPublish = new Map<string, RecipientEvent>();
   /** The inputs each recipient event came from, for a publish the bus refused. */
   const inputsOf = new Map<string, number[]>();
+  // With the journal, each campaign's applied events are one count group, its token marked on each
+  // recipient in the write that applies the event (count-journal.ts).
+  const journal = deps.analytics?.counts;
+  const tokens = new Map<string, string>();
+  const tokenOf = (campaignId: string) => {
+    if (!journal) return undefined;
+    let token = tokens.get(campaignId);
+    if (!token) {
+      token = journal.newToken();
+      tokens.set(campaignId, token);
+    }
+    return token;
+  };
+  const groups = new Map<string, { members: CountMember[]; inputs: Set<number>; capped: RecipientEvent[] }>();
+  const groupOf = (campaignId: string) => {
+    const group = groups.get(campaignId) ?? { members: [], inputs: new Set<number>(), capped: [] };
+    groups.set(campaignId, group);
+    return group;
+  };
+  /** Repeats marked with another group's token: what that group's journal says decides. */
+  const marked = new Map<
+    string,
+    {
+      campaignId: string;
+      token: string;
+      events: Map<string, { event: RecipientEvent; mark: CountMark; inputs: number[] }>;
+    }
+  >();
+  const metricOf = (event: RecipientEvent, counts: StatCounts) => {
+    for (const [name, value] of Object.entries(counts))
+      if (value && (EVENT_COUNTER_SET as Set<string>).has(name))
+        countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
+  };
   if (deps.analytics && toApply.length > 0) {
     const publishes = (event: RecipientEvent) =>
       deps.publish !== undefined && webhookEventOf(event) !== undefined;
-    const outcomes = await applyAll(toApply, deps.analytics, publishes);
+    const outcomes = await applyAll(toApply, deps.analytics, publishes, (event) => tokenOf(event.campaignId));
     for (const [i, outcome] of outcomes.entries()) {
       const event = toApply[i] as RecipientEvent;
       const index = toApplyIndex[i] as number;
@@ -492,6 +584,28 @@ export async function recordSesEvents(
       }
       if (!applied || applied.repeat) {
         result.repeated++;
+        // Marked with this batch's own token: the batch held it twice, and its group counts it.
+        const mark = applied?.mark;
+        if (journal && mark && mark.token !== tokens.get(event.campaignId)) {
+          const key = `${event.campaignId}\u0000${mark.token}`;
+          const entry = marked.get(key) ?? {
+            campaignId: event.campaignId,
+            token: mark.token,
+            events: new Map(),
+          };
+          const known = entry.events.get(event.id);
+          if (known) known.inputs.push(index);
+          else entry.events.set(event.id, { event, mark, inputs: [index] });
+          marked.set(key, entry);
+        }
+        continue;
+      }
+      if (journal) {
+        const group = groupOf(event.campaignId);
+        group.members.push({ event, counts: applied.counts, newLink: applied.newLink });
+        group.inputs.add(index);
+        if (applied.capped) group.capped.push(event);
+        metricOf(event, applied.counts);
         continue;
       }
       const list = appliedBy.get(event.campaignId) ?? [];
@@ -499,9 +613,49 @@ export async function recordSesEvents(
       appliedBy.set(event.campaignId, list);
       result.counted[event.campaignId] = addCounts(result.counted[event.campaignId] ?? {}, applied.counts);
       contributes(event.campaignId, index);
-      for (const [name, value] of Object.entries(applied.counts))
-        if (value && (EVENT_COUNTER_SET as Set<string>).has(name))
-          countMetric(name as EventCounter, event.type.toUpperCase(), event.campaignId, value);
+      metricOf(event, applied.counts);
+    }
+  }
+  // Redelivered events whose earlier group did not get to count them: finished, taken into this batch's
+  // group (orphans, marked again), or left to come back later (a group whose writer may still run).
+  for (const { campaignId, token, events } of marked.values()) {
+    if (!journal || !deps.analytics?.remark) break;
+    const own = tokenOf(campaignId) as string;
+    let states: Map<string, string>;
+    try {
+      states = await journal.resolve(campaignId, token, [...events.keys()], own);
+    } catch (error) {
+      fail(
+        [...events.values()].flatMap((e) => e.inputs),
+        error,
+      );
+      continue;
+    }
+    for (const [id, { event, mark, inputs }] of events) {
+      const state = states.get(id);
+      if (state === 'counted') continue;
+      let moved = false;
+      if (state === 'orphan') {
+        try {
+          moved = await deps.analytics.remark(event, token, own);
+        } catch (error) {
+          fail(inputs, error);
+          continue;
+        }
+      }
+      if (!moved) {
+        fail(
+          inputs,
+          new CountPendingError(
+            `event ${id} of campaign ${campaignId}: its count group ${token} is still open`,
+          ),
+        );
+        continue;
+      }
+      const group = groupOf(campaignId);
+      group.members.push({ event, counts: mark.counts, newLink: mark.newLink });
+      for (const index of inputs) group.inputs.add(index);
+      metricOf(event, mark.counts);
     }
   }
   const failedCampaigns = new Set<string>();
@@ -515,6 +669,30 @@ export async function recordSesEvents(
       delete result.counted[campaignId];
       continue;
     }
+    result.raised.push(...counted.raised);
+    if (counted.health) result.health[campaignId] = counted.health;
+  }
+  for (const [campaignId, group] of groups) {
+    if (!journal || group.members.length === 0) continue;
+    let counted: Awaited<ReturnType<typeof countGroup>>;
+    try {
+      counted = await countGroup(
+        campaignId,
+        tokenOf(campaignId) as string,
+        group.members,
+        deps,
+        journal,
+        now,
+      );
+    } catch (error) {
+      fail(group.inputs, error);
+      failedCampaigns.add(campaignId);
+      delete result.counted[campaignId];
+      continue;
+    }
+    if (group.capped.length > 0) await deps.analytics?.unmark?.(group.capped).catch(() => undefined);
+    if (!failedCampaigns.has(campaignId))
+      result.counted[campaignId] = addCounts(result.counted[campaignId] ?? {}, groupCounts(group.members));
     result.raised.push(...counted.raised);
     if (counted.health) result.health[campaignId] = counted.health;
   }
