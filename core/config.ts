@@ -63,6 +63,12 @@ export const SixbackConfigSchema = z.object({
    * attempt's deadline from it; only tests of the local stack set it shorter (with the engine's limit).
    */
   childExecutionMs: z.number().int().positive().max(300_000).default(300_000),
+  /**
+   * How long an SES events invocation may still be counting a batch (core/compliance/count-journal.ts):
+   * above the function's timeout (30 s), below the queue's visibility timeout (6 minutes). The local
+   * stack, whose queue offers a batch again only after the handler answered, uses 2 s.
+   */
+  countInFlightMs: z.number().int().nonnegative().max(3_600_000).default(120_000),
   /** How SendEmail reaches SES: the stock SDK client, or the thin signed transport (core/aws/fast/ses-transport.ts). */
   sesTransport: z.enum(['sdk', 'fast']).default('fast'),
   /** How the ledger and suppression batch reads/writes reach DynamoDB: the SDK's document client, or the

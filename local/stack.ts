@@ -56,6 +56,8 @@ export interface LocalStackOptions {
   configurationSet?: string;
   /** How the local SES batches its events to the SES events handler (default 100 per batch, 100 ms). */
   sesEvents?: { batchSize?: number; windowMs?: number; retryMs?: number; maxReceives?: number };
+  /** How old an SES events count group must be before a redelivery takes it over (core/config.ts). */
+  countInFlightMs?: number;
   /** Sees each batch of local SES events just before the SES events handler gets it (tests). */
   sesEventsTap?: (events: SesEventBridgeEvent[]) => void;
   waitTimeOverrides?: Record<string, number>;
@@ -232,6 +234,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(configurationSet ? { configurationSet } : {}),
       trackingConfigurationSets: localSes,
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      // The local queue offers a batch again only once the handler answered (local/ses/events.ts), 200 ms
+      // and more later: a count group older than 2 s has no writer left.
+      countInFlightMs: options.countInFlightMs ?? 2_000,
       ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
       publicBaseUrl: options.publicBaseUrl ?? LOCAL_PUBLIC_BASE_URL,
       senderIdentities: options.senderIdentities ?? [],

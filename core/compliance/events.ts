@@ -552,6 +552,7 @@ export async function recordSesEvents(
     groups.set(campaignId, group);
     return group;
   };
+  const ownRepeats = new Map<string, { event: RecipientEvent; mark: CountMark; index: number }>();
   /** Repeats marked with another group's token: what that group's journal says decides. */
   const marked = new Map<
     string,
@@ -584,9 +585,12 @@ export async function recordSesEvents(
       }
       if (!applied || applied.repeat) {
         result.repeated++;
-        // Marked with this batch's own token: the batch held it twice, and its group counts it.
         const mark = applied?.mark;
-        if (journal && mark && mark.token !== tokens.get(event.campaignId)) {
+        // Marked with this batch's own token: the batch held it twice, or the client retried a write
+        // whose answer was lost (the retry is the repeat). Either way this batch's group counts it, once.
+        if (journal && mark && mark.token === tokens.get(event.campaignId)) {
+          ownRepeats.set(event.id, { event, mark, index });
+        } else if (journal && mark) {
           const key = `${event.campaignId}\u0000${mark.token}`;
           const entry = marked.get(key) ?? {
             campaignId: event.campaignId,
@@ -615,6 +619,13 @@ export async function recordSesEvents(
       contributes(event.campaignId, index);
       metricOf(event, applied.counts);
     }
+  }
+  for (const [id, { event, mark, index }] of ownRepeats) {
+    const group = groupOf(event.campaignId);
+    if (group.members.some((m) => m.event.id === id)) continue;
+    group.members.push({ event, counts: mark.counts, newLink: mark.newLink });
+    group.inputs.add(index);
+    metricOf(event, mark.counts);
   }
   // Redelivered events whose earlier group did not get to count them: finished, taken into this batch's
   // group (orphans, marked again), or left to come back later (a group whose writer may still run).
