@@ -99,7 +99,13 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
   });
   const templates = new TemplateStore(clients.ddb, config.tables.templates, clock);
   const campaigns = new CampaignStore(clients.ddb, config.tables.campaigns, clock, config.tables.analytics);
-  const analytics = new AnalyticsStore(clients.ddb, config.tables.analytics, clock, Math.random, config.countInFlightMs);
+  const analytics = new AnalyticsStore(
+    clients.ddb,
+    config.tables.analytics,
+    clock,
+    Math.random,
+    config.countInFlightMs,
+  );
   // The one place the DynamoDB transport is chosen: the stores over it never ask which it is.
   const documents: DynamoDocuments =
     config.dynamoTransport === 'fast'
