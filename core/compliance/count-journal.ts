@@ -229,6 +229,10 @@ export class CountJournal {
     let journal = await this.journal(campaignId, token);
     if (!journal) {
       if (this.young(this.tokenTime(token))) return all('pending');
+      // Past the journals' life (only an unsubscribe link followed again weeks later comes back so late):
+      // its journal expired, so it was counted; never counting it twice is the side to err on.
+      if (this.clock().getTime() - this.tokenTime(token) > (JOURNAL_TTL_DAYS - 1) * 86_400_000)
+        return all('counted');
       if (await this.seal(campaignId, token)) return all('orphan');
       journal = await this.journal(campaignId, token);
       if (!journal) return all('pending');

@@ -10,7 +10,8 @@ import type { SixbackConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
-import type { AnalyticsStore } from './analytics-store.ts';
+import type { AnalyticsStore, Applied } from './analytics-store.ts';
+import type { CountJournal, CountMember } from './count-journal.ts';
 import { webhookEventOf } from './events.ts';
 import { assertHeaderValue } from './headers.ts';
 import { bucketOf, type RecipientEvent, unsubscribeEvent } from './outcomes.ts';
@@ -103,7 +104,7 @@ export class UnsubscribeLinks {
 export interface UnsubscribeDeps {
   links: UnsubscribeLinks;
   suppression: Pick<DynamoSuppressionList, 'add' | 'get'>;
-  campaigns: Pick<CampaignStore, 'addEvents'>;
+  campaigns: Pick<CampaignStore, 'addEvents'> & Partial<Pick<CampaignStore, 'find'>>;
   /**
    * Records the unsubscribe on the recipient's outcome and the campaign's time series, once, and keeps
    * it in the recipient's outbox until it is published (analytics-store.ts), as SES events are.
@@ -118,7 +119,8 @@ export interface UnsubscribeDeps {
     | 'clearUnsubscribeOutbox'
     | 'unsubscribeOutbox'
     | 'unpublished'
-  >;
+  > &
+    Partial<Pick<AnalyticsStore, 'counts' | 'remark'>>;
   /** Webhooks and the event bus hear of it as `recipient.unsubscribed` (needs `analytics`: its outbox). */
   publish?: (events: WebhookEvent[]) => Promise<void>;
   clock?: () => Date;
@@ -153,13 +155,21 @@ export async function unsubscribe(
   // Marked before it is recorded: whatever happens after (a crash, the bus down), the sweep
   // (publishPendingUnsubscribes) finds the event left in the outbox, without waiting for another POST.
   if (deps.publish) await analytics.markUnsubscribeOutbox(subject.campaignId, subject.key, now);
-  const applied = await analytics.apply(event, { publish: deps.publish !== undefined });
+  // Counted exactly once through the count journal (count-journal.ts), as SES events are.
+  const journal = analytics.counts && analytics.remark && deps.campaigns.find ? analytics.counts : undefined;
+  const group = journal?.newToken();
+  const applied = await analytics.apply(event, {
+    publish: deps.publish !== undefined,
+    ...(group ? { token: group } : {}),
+  });
   if (!applied) {
     // Recorded and published before: nothing waits.
     if (deps.publish) await analytics.clearUnsubscribeOutbox(subject.campaignId, subject.key);
     return { ...subject, already: true };
   }
-  if (!applied.repeat) {
+  if (journal && group) {
+    await countUnsubscribe(event, applied, group, journal, deps);
+  } else if (!applied.repeat) {
     const record = await deps.campaigns.addEvents(subject.campaignId, applied.counts);
     if (record) {
       await analytics.addSeries(
@@ -189,6 +199,43 @@ export async function unsubscribe(
     );
   }
   return { ...subject, already: applied.repeat };
+}
+
+/**
+ * Counts a recorded unsubscribe once: a new one in this POST's group; a repeat whose earlier POST did not
+ * get to count it (it failed part-way) is finished, or taken into this POST's group once its group is
+ * old enough. A failure throws: the POST fails, and the mail client's retry (or the next click) counts it.
+ */
+async function countUnsubscribe(
+  event: RecipientEvent,
+  applied: Applied,
+  token: string,
+  journal: CountJournal,
+  deps: UnsubscribeDeps,
+): Promise<void> {
+  const analytics = deps.analytics as NonNullable<UnsubscribeDeps['analytics']>;
+  let member: CountMember | undefined;
+  if (!applied.repeat) member = { event, counts: applied.counts, newLink: false };
+  else if (applied.mark && applied.mark.token !== token) {
+    const state = (await journal.resolve(event.campaignId, applied.mark.token, [event.id], token)).get(
+      event.id,
+    );
+    if (state === 'orphan' && (await analytics.remark?.(event, applied.mark.token, token))) {
+      // Counted in the minute it was first recorded, not this POST's.
+      const recorded = (await analytics.recipient(event.campaignId, event.key))?.unsubscribedAt;
+      member = {
+        event: recorded ? { ...event, at: recorded } : event,
+        counts: applied.mark.counts,
+        newLink: false,
+      };
+    }
+  }
+  if (!member) return;
+  const record = await deps.campaigns.find?.(event.campaignId);
+  if (!record) return;
+  await journal.count({ id: record.id, startedAt: record.startedAt, abTest: record.spec?.abTest }, token, [
+    member,
+  ]);
 }
 
 /** Hands the event to the bus, then takes it out of the outbox and clears its marker; a failure leaves both. */
