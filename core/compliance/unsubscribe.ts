@@ -12,7 +12,7 @@ import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
 import type { AnalyticsStore, Applied } from './analytics-store.ts';
 import type { CountJournal, CountMember } from './count-journal.ts';
-import { webhookEventOf } from './events.ts';
+import { CountPendingError, webhookEventOf } from './events.ts';
 import { assertHeaderValue } from './headers.ts';
 import { bucketOf, type RecipientEvent, unsubscribeEvent } from './outcomes.ts';
 import type { DynamoSuppressionList } from './suppression.ts';
@@ -204,7 +204,8 @@ export async function unsubscribe(
 /**
  * Counts a recorded unsubscribe once: a new one in this POST's group; a repeat whose earlier POST did not
  * get to count it (it failed part-way) is finished, or taken into this POST's group once its group is
- * old enough. A failure throws: the POST fails, and the mail client's retry (or the next click) counts it.
+ * old enough. A failure, or a group still counting, throws: the POST fails (the address is suppressed
+ * already), and the mail client's retry or the next click counts it.
  */
 async function countUnsubscribe(
   event: RecipientEvent,
@@ -216,11 +217,19 @@ async function countUnsubscribe(
   const analytics = deps.analytics as NonNullable<UnsubscribeDeps['analytics']>;
   let member: CountMember | undefined;
   if (!applied.repeat) member = { event, counts: applied.counts, newLink: false };
-  else if (applied.mark && applied.mark.token !== token) {
+  else if (applied.mark?.token === token) {
+    // This POST's own write, its answer lost and retried by the client: the retry saw a repeat.
+    member = { event, counts: applied.mark.counts, newLink: false };
+  } else if (applied.mark) {
     const state = (await journal.resolve(event.campaignId, applied.mark.token, [event.id], token)).get(
       event.id,
     );
-    if (state === 'orphan' && (await analytics.remark?.(event, applied.mark.token, token))) {
+    const moved = state === 'orphan' && (await analytics.remark?.(event, applied.mark.token, token));
+    // Its group may still be counting it (a POST of the same link right now), or it moved to another
+    // POST's: this POST fails, so the mail client's retry (or the next click) finds it settled.
+    if (state !== 'counted' && !moved)
+      throw new CountPendingError(`the unsubscribe of ${event.campaignId} is still being counted`);
+    if (moved) {
       // Counted in the minute it was first recorded, not this POST's.
       const recorded = (await analytics.recipient(event.campaignId, event.key))?.unsubscribedAt;
       member = {

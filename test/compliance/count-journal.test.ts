@@ -29,6 +29,7 @@ import {
   recipientEvents,
 } from '../../core/compliance/outcomes.ts';
 import { SesEventDetailSchema } from '../../core/compliance/ses-event.ts';
+import { UnsubscribeLinks, unsubscribe } from '../../core/compliance/unsubscribe.ts';
 import { addressKey } from '../../core/recipients/email-address.ts';
 import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 import { campaignRecord } from '../support/campaign-record.ts';
@@ -260,6 +261,60 @@ describe('campaign counters under failures and redeliveries', () => {
           );
         },
       ),
+      { numRuns: Number(process.env.JOURNAL_RUNS ?? 30) },
+    );
+  }, 120_000);
+
+  it('count a one-click unsubscribe once, however its POSTs fail, once one of them succeeds', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+        const rng = seeded(seed);
+        const campaignId = `unsub-${run++}`;
+        let now = START + 3_600_000;
+        const clock = () => new Date(now);
+        await new CampaignStore(raw, TABLES.campaigns, clock, TABLES.analytics).create(
+          campaignRecord({ id: campaignId, startedAt: new Date(START).toISOString() }),
+        );
+        const links = new UnsubscribeLinks({
+          region: 'local',
+          publicBaseUrl: 'https://mail.test',
+          unsubscribeSecret: 's',
+        });
+        const email = 'ann@example.com';
+        const token = links.url({ campaignId, key: email }).split('/u/')[1] as string;
+        const post = (faults: boolean) => {
+          const { client, state } = faulty(rng);
+          state.p = faults ? 0.4 : 0;
+          state.crashAt = faults && rng.chance(0.3) ? 1 + rng.int(6) : 0;
+          return unsubscribe(token, {
+            links,
+            suppression: { get: async () => undefined, add: async () => undefined } as never,
+            campaigns: new CampaignStore(client, TABLES.campaigns, clock, TABLES.analytics, rng.next),
+            analytics: new AnalyticsStore(client, TABLES.analytics, clock, rng.next, IN_FLIGHT_MS),
+            clock,
+          }).then(
+            () => true,
+            () => false,
+          );
+        };
+        // The mail client retries a failed POST (and the recipient may click again) until one succeeds.
+        let succeeded = false;
+        for (let attempt = 0; attempt < 60 && !succeeded; attempt++) {
+          succeeded = await post(attempt < 8);
+          now += rng.int(IN_FLIGHT_MS * 1.5);
+        }
+        expect(succeeded).toBe(true);
+        // Later clicks count nothing again.
+        expect(await post(false)).toBe(true);
+        const store = new AnalyticsStore(raw, TABLES.analytics, clock);
+        const outcome = await store.recipient(campaignId, addressKey(email));
+        const at = outcome?.unsubscribedAt as string;
+        expect(at).toBeDefined();
+        expect(fromCounters(await store.counterItems(campaignId))).toEqual({
+          total: { unsubscribe: 1, uniqueUnsubscribe: 1 },
+          [bucketOf(at, new Date(START).toISOString())]: { unsubscribe: 1 },
+        });
+      }),
       { numRuns: Number(process.env.JOURNAL_RUNS ?? 30) },
     );
   }, 120_000);
