@@ -180,7 +180,22 @@ export class EventPublishError extends SixbackError {
   }
 }
 
+/**
+ * An applied event whose count group may still be counting it (core/compliance/count-journal.ts): its
+ * writer may be running. The SES event's message fails and comes back later; an unsubscribe POST answers
+ * 503, for the mail client to try again (the address is suppressed already).
+ */
+export class CountPendingError extends SixbackError {
+  readonly code = 'count_pending';
+}
+
+/** A count group's journal was sealed or claimed by a redelivery meanwhile: its events come back as orphans. */
+export class CountGroupLostError extends SixbackError {
+  readonly code = 'count_group_lost';
+}
+
 const HTTP_STATUS: Record<string, number> = {
+  count_pending: 503,
   validation_failed: 400,
   template_syntax: 422,
   template_partial: 422,

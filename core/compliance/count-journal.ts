@@ -32,6 +32,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { variantCounts } from '../abtest/engagement.ts';
 import { isConditionFailure } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, isCounterName, statsPartition, TOTAL_SORT_KEY } from '../campaigns/counters.ts';
+import { CountGroupLostError } from '../errors.ts';
 import type { AbTestSpec } from '../schemas.ts';
 import {
   bounceHash,
@@ -70,11 +71,6 @@ export interface CountTarget {
 
 /** What a mark's journal says of an event: counted, to count again (orphan), or not decidable yet. */
 export type MarkState = 'counted' | 'orphan' | 'pending';
-
-/** The journal of a group was sealed (or claimed) by another invocation: the group's messages must come back. */
-export class CountGroupLostError extends Error {
-  override name = 'CountGroupLostError';
-}
 
 /** The counter writes of a group: totals, time buckets, links, bounce types and A/B variants. */
 export function countWrites(target: CountTarget, members: CountMember[]): CounterWrite[] {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { variantCounts } from '../abtest/engagement.ts';
 import { ALARM_METRIC, EVENT_METRIC_NAMES, emfLine, type MetricValue, RATE_METRICS } from '../aws/metrics.ts';
 import type { CampaignRecord } from '../campaigns/store.ts';
-import { EventPublishError, ValidationError } from '../errors.ts';
+import { CountPendingError, EventPublishError, ValidationError } from '../errors.ts';
 import { elapsed, type Logger, SILENT_LOGGER } from '../logging.ts';
 import { checkAddress } from '../recipients/email-address.ts';
 import { parseWith } from '../schemas.ts';
@@ -397,11 +397,6 @@ async function countGroup(
   for (const [name, value] of Object.entries(record.events ?? {})) events[name] = value ?? 0;
   for (const [name, value] of Object.entries(added)) events[name] = (events[name] ?? 0) + (value ?? 0);
   return checkHealth(campaignId, { ...record, events }, added, deps, now);
-}
-
-/** A repeat whose count group may still be counting it (its writer may be running): it comes back later. */
-export class CountPendingError extends Error {
-  override name = 'CountPendingError';
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };

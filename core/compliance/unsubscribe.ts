@@ -7,12 +7,12 @@
 import { resolveUnsubscribeSecret } from '../aws/secret.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
 import type { SixbackConfig } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, CountPendingError } from '../errors.ts';
 import { type Logger, SILENT_LOGGER } from '../logging.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
 import type { AnalyticsStore, Applied } from './analytics-store.ts';
 import type { CountJournal, CountMember } from './count-journal.ts';
-import { CountPendingError, webhookEventOf } from './events.ts';
+import { webhookEventOf } from './events.ts';
 import { assertHeaderValue } from './headers.ts';
 import { bucketOf, type RecipientEvent, unsubscribeEvent } from './outcomes.ts';
 import type { DynamoSuppressionList } from './suppression.ts';
