@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createCampaign } from '../core/campaigns/service.ts';
 import { keys } from '../core/config.ts';
+import { preparedKeyOf } from '../core/recipients/prepared-file.ts';
 import type { SendPlan } from '../core/schemas.ts';
 import { TASK_FUNCTIONS } from '../handlers/index.ts';
 import { LocalEngine } from '../local/engine.ts';
@@ -212,7 +213,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const final = await stack.deps.campaigns.get(campaign.id);
     const starts =
       final.plan && options.batchTimeline
-        ? batchStarts(await objectText(stack, keys.prepared(campaign.id)), final.plan)
+        ? batchStarts(await objectText(stack, preparedKeyOf(final)), final.plan)
         : undefined;
     const summary = await options.standin.summary(options.recipients, starts);
     const totals = final.totals ?? { ...final.progress, rows: options.recipients };

@@ -189,6 +189,13 @@ export const keys = {
   imagesPrefix: 'images/',
   campaignPrefix: (campaignId: string) => `campaigns/${campaignId}/`,
   prepared: (campaignId: string) => `campaigns/${campaignId}/recipients.prepared.csv`,
+  /**
+   * The prepared file campaign creation writes, one key per creation attempt, so that two concurrent
+   * requests with one Idempotency-Key never write each other's file; the record names the one it kept
+   * (CampaignRecord.prepared). `keys.prepared('*')` matches it too (an IAM `*` spans slashes).
+   */
+  preparedAtCreation: (campaignId: string, attempt: string) =>
+    `campaigns/${campaignId}/${attempt}/recipients.prepared.csv`,
   /** An A/B test's sample and remainder: the prepared file's ok rows split by the assignment. */
   sample: (campaignId: string) => `campaigns/${campaignId}/recipients.sample.csv`,
   remainder: (campaignId: string) => `campaigns/${campaignId}/recipients.remainder.csv`,

@@ -58,6 +58,15 @@ export class RecipientsFileError extends SixbackError {
   readonly code = 'recipients_file';
 }
 
+/**
+ * The recipients file was replaced (or deleted) after the campaign was created and checked it: its S3
+ * ETag, which names the object's content, is no longer the one the check read. Nothing is sent; the
+ * campaign is resumed or created again to check the new file.
+ */
+export class RecipientsChangedError extends SixbackError {
+  readonly code = 'recipients_changed';
+}
+
 /** Row-level problems the user asked to treat as fatal (onInvalidRows: "abort"). */
 export class InvalidRowsError extends SixbackError {
   readonly code = 'invalid_rows';
@@ -201,6 +210,7 @@ const HTTP_STATUS: Record<string, number> = {
   template_partial: 422,
   missing_variables: 422,
   recipients_file: 422,
+  recipients_changed: 409,
   invalid_rows: 422,
   quota_exceeded: 422,
   unauthorized: 401,

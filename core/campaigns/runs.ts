@@ -56,9 +56,9 @@ async function startRun(
     'estimatedSeconds',
     'startedLateBySeconds',
   ];
-  // Stopped before anything was sent (e.g. the recipients file was refused): read the file again, so a
-  // corrected upload under the same key is what the new run sends.
-  if (!campaign.startedAt) remove.push('check');
+  // Stopped before anything was sent (e.g. the recipients file was refused or replaced): read the file
+  // again, so a corrected upload under the same key is what the new run sends.
+  if (!campaign.startedAt) remove.push('check', 'prepared');
   const updated = await deps.campaigns.transition(
     id,
     'pending',

@@ -1,11 +1,12 @@
 /** Creating, starting and stopping campaigns: what the API and the CLI call. */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { AWS_LIMITS } from '../aws/limits.ts';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
+import { keys } from '../config.ts';
 import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
-import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
+import { discardPreparedFile, openUpload, writePreparedFile } from '../recipients/prepared-file.ts';
+import { assertSendable, RecipientsScanner } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import { campaignTracking } from '../sending/tracking.ts';
 import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
@@ -14,7 +15,7 @@ import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { reportAfterStop } from './runs.ts';
 import { formatInZone } from './schedule.ts';
 import { emptyCounts } from './status.ts';
-import type { CampaignRecord, RecipientsCheck } from './store.ts';
+import type { CampaignRecord, PreparedFileRef, RecipientsCheck } from './store.ts';
 
 const PAST_TOLERANCE_MS = 5 * 60 * 1000;
 
@@ -67,39 +68,39 @@ export interface CreateOutcome {
 }
 
 /**
- * Runs every check Prepare will run on an uploaded CSV (the whole file, streamed, the template's variables
- * against its header, and what the campaign's options make of its invalid and short rows), so a campaign
- * is refused when it is created rather than failed after it started. Sends and writes nothing.
+ * Reads an uploaded CSV once, runs every check Prepare would run on it (the whole file, streamed; the
+ * template's variables against its header; what the campaign's options make of
+ * its invalid and short rows), and streams the prepared file to S3 as it goes, so a campaign is refused
+ * when it is created rather than failed after it started, and Prepare need not read the file again. A
+ * refused file leaves no prepared file (the multipart upload is aborted). Sends nothing.
  */
-async function checkRecipientsFile(
+async function checkAndPrepareRecipients(
   s3: S3Client,
   bucket: string,
   spec: CampaignSpec,
+  preparedKey: string,
   template: CompiledTemplate,
-): Promise<RecipientsCheck> {
-  let body: Readable;
+): Promise<{ check: RecipientsCheck; prepared: PreparedFileRef }> {
+  const { body, source } = await openUpload(
+    s3,
+    bucket,
+    spec.recipientsKey,
+    () =>
+      new RecipientsFileError(`No uploaded recipients file "${spec.recipientsKey}". Upload the CSV first.`, {
+        details: { key: spec.recipientsKey },
+      }),
+  );
+  const dataKeys = Object.keys(spec.data ?? {});
+  const scanner = new RecipientsScanner(body, {
+    emailColumn: spec.emailColumn,
+    shortRows: spec.shortRows,
+    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
+  });
   try {
-    body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: spec.recipientsKey })))
-      .Body as Readable;
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') {
-      throw new RecipientsFileError(
-        `No uploaded recipients file "${spec.recipientsKey}". Upload the CSV first.`,
-        {
-          details: { key: spec.recipientsKey },
-        },
-      );
-    }
-    throw error;
-  }
-  try {
-    const check = await checkRecipients(body, {
-      emailColumn: spec.emailColumn,
-      shortRows: spec.shortRows,
-      onHeader: (columns) => assertVariablesProvided(template, columns, Object.keys(spec.data ?? {})),
-    });
-    assertSendable(check, spec.onInvalidRows);
-    return check;
+    const check = await writePreparedFile(s3, bucket, preparedKey, scanner, (done) =>
+      assertSendable(done, spec.onInvalidRows),
+    );
+    return { check, prepared: { key: preparedKey, source, writtenBy: 'creation' } };
   } finally {
     body.destroy();
   }
@@ -143,7 +144,44 @@ export async function createOrReplayCampaign(
     template,
     await deps.templates.partials(template, { selfId: template.id }),
   );
-  const { columns } = await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
+  // The one check that reads the whole file; it writes the prepared file as it goes (one key per attempt,
+  // keys.preparedAtCreation), which is deleted again if a later check refuses the campaign.
+  const preparedKey = keys.preparedAtCreation(id, randomBytes(6).toString('hex'));
+  const { check, prepared } = await checkAndPrepareRecipients(
+    deps.s3,
+    deps.bucket,
+    spec,
+    preparedKey,
+    compiled,
+  );
+  const attempt = { id, requestHash, template, compiled, check, prepared, settled: false };
+  try {
+    return await createChecked(spec, deps, options, attempt);
+  } catch (error) {
+    // Refused by a later check: no campaign owns this attempt's prepared file.
+    if (!attempt.settled) await discardPreparedFile(deps.s3, deps.bucket, preparedKey);
+    throw error;
+  }
+}
+
+/** The rest of createOrReplayCampaign, once the recipients file has passed and is prepared. */
+async function createChecked(
+  spec: CampaignSpec,
+  deps: CampaignServiceDeps,
+  options: { idempotencyKey?: string | undefined },
+  checked: {
+    id: string;
+    requestHash: string;
+    template: Awaited<ReturnType<CampaignServiceDeps['templates']['get']>>;
+    compiled: CompiledTemplate;
+    check: RecipientsCheck;
+    prepared: PreparedFileRef;
+    /** Set once the prepared file is either named by the stored record or already deleted. */
+    settled: boolean;
+  },
+): Promise<CreateOutcome> {
+  const { id, requestHash, template, compiled, check, prepared } = checked;
+  const { columns } = check;
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
   // Every variant is checked as the base template is: a variant that cannot be sent fails here, not midway.
   const variants = spec.abTest ? await resolveVariants(spec.abTest, template, deps.templates) : undefined;
@@ -226,11 +264,18 @@ export async function createOrReplayCampaign(
     executions: 1,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey, requestHash } : {}),
     progress: emptyCounts(),
+    check,
+    prepared,
     ...(spec.abTest && variants ? { abTest: newAbTestRecord(spec.abTest, variants.refs) } : {}),
   };
   try {
     await deps.campaigns.create(record);
+    checked.settled = true;
   } catch (error) {
+    // Not stored (or, after a timeout, perhaps stored: then Prepare finds no prepared file and reads the
+    // upload itself). Another request with this key that created the campaign has its own file.
+    await discardPreparedFile(deps.s3, deps.bucket, prepared.key);
+    checked.settled = true;
     // Requests with this key raced and another one created it: same request or not, it decides.
     if ((error as Error).name === 'ConditionalCheckFailedException' && options.idempotencyKey) {
       return replayOrConflict(await deps.campaigns.get(id), requestHash);

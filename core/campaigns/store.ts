@@ -55,6 +55,19 @@ export interface RecipientsCheck {
   fatal?: boolean;
 }
 
+/**
+ * Where a campaign's prepared file is and which upload it was made from. Older records have none: their
+ * file is at keys.prepared(id).
+ */
+export interface PreparedFileRef {
+  key: string;
+  /** The upload as the read that checked it saw it: S3's ETag names the object's content. */
+  source: { key: string; etag: string; versionId?: string };
+  /** `creation`: createCampaign read the file once and wrote this; Prepare only verifies the upload is
+   * still the object it read. `prepare`: Prepare read the upload itself. */
+  writtenBy: 'creation' | 'prepare';
+}
+
 /** Where an A/B test is: sending its sample, waiting for the decision, held for a pick, or decided. */
 export type AbTestPhase = 'sample' | 'waiting' | 'held' | 'decided';
 
@@ -114,6 +127,8 @@ export interface CampaignRecord {
   requestHash?: string;
   plan?: SendPlan;
   check?: RecipientsCheck;
+  /** The prepared file of `check`, and the upload it was read from. */
+  prepared?: PreparedFileRef;
   /**
    * Live counts, added by each batch as it finishes; the finaliser replaces them with exact totals. Kept in
    * a small item of their own (core/campaigns/counters.ts) and merged in when the record is read.

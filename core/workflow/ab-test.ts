@@ -16,6 +16,7 @@ import { AbTestUndecidedError, CampaignStoppedError, ConflictError, ValidationEr
 import { type LogAttributes, loggedStep } from '../logging.ts';
 import { readCsvRecords } from '../recipients/csv.ts';
 import { addressKey } from '../recipients/email-address.ts';
+import { preparedKeyOf } from '../recipients/prepared-file.ts';
 import { decodeText } from '../recipients/scanner.ts';
 import {
   type AbTestSpec,
@@ -111,7 +112,7 @@ export async function writeTestFiles(
     if (!out.body.write(text)) await new Promise((resolve) => out.body.once('drain', resolve));
   };
   try {
-    const prepared = await objectBody(deps.s3, deps.bucket, keys.prepared(campaign.id));
+    const prepared = await objectBody(deps.s3, deps.bucket, preparedKeyOf(campaign));
     let index = -2;
     for await (const record of readCsvRecords(prepared, { dialect: 'aws' })) {
       index++;

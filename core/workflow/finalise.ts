@@ -11,6 +11,7 @@ import { UnaccountedRowsError } from '../errors.ts';
 import { type LogAttributes, loggedStep } from '../logging.ts';
 import { readCsvRecords } from '../recipients/csv.ts';
 import { addressKey } from '../recipients/email-address.ts';
+import { preparedKeyOf } from '../recipients/prepared-file.ts';
 import { decodeText } from '../recipients/scanner.ts';
 import { FinaliseEventSchema, parseWith, type RowOutcome, SendBatchResultSchema } from '../schemas.ts';
 import { isSentEntry, type LedgerEntry } from '../sending/ledger.ts';
@@ -191,7 +192,7 @@ async function finalise(input: unknown, deps: WorkflowDeps, fields: LogAttribute
       // refused). Rows of a batch that failed after every retry were tried: they are retryable failures.
       const tried = campaign.status !== 'cancelled' && campaign.startedAt !== undefined;
       fields.unreported = rows - reported;
-      for await (const outcome of unreportedRows(campaign.id, seen, why, tried, deps))
+      for await (const outcome of unreportedRows(campaign, seen, why, tried, deps))
         await write(record(outcome));
     }
     report.end();
@@ -257,13 +258,14 @@ async function failCampaign(
  * of a run that never tried (cancelled, or stopped before sending) end `not_sent`.
  */
 async function* unreportedRows(
-  campaignId: string,
+  campaign: CampaignRecord,
   seen: Uint8Array,
   why: string,
   tried: boolean,
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
-  const body = await objectBody(deps.s3, deps.bucket, keys.prepared(campaignId));
+  const campaignId = campaign.id;
+  const body = await objectBody(deps.s3, deps.bucket, preparedKeyOf(campaign));
   // The Map item index of a data row: the header is -1, the first data row 0.
   let index = -2;
   let pending: RowOutcome[] = [];

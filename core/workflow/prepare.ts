@@ -1,25 +1,32 @@
 /** The Prepare step: check the recipients file against the template and write the prepared file. */
 
-import { Readable } from 'node:stream';
-import { Upload } from '@aws-sdk/lib-storage';
 import { payloadBytes } from '../aws/limits.ts';
 import { itemBytesPerBatch, planSending } from '../campaigns/plan.ts';
 import { fitToQuota, type RateDecision } from '../campaigns/quota.ts';
-import type { CampaignRecord, RecipientsCheck } from '../campaigns/store.ts';
+import type { CampaignRecord, PreparedFileRef, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { RecipientsFileError, SixbackError } from '../errors.ts';
 import { type LogAttributes, loggedStep } from '../logging.ts';
-import { assertSendable, preparedChunks, RecipientsScanner } from '../recipients/scanner.ts';
+import {
+  assertUploadUnchanged,
+  openUpload,
+  preparedKeyOf,
+  writePreparedFile,
+} from '../recipients/prepared-file.ts';
+import { assertSendable, RecipientsScanner } from '../recipients/scanner.ts';
 import { type BatchContext, ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
 import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
 import { preparedAbTest, writeTestFiles } from './ab-test.ts';
-import { objectBody, objectExists, type WorkflowDeps } from './deps.ts';
+import { objectExists, type WorkflowDeps } from './deps.ts';
 
 /**
  * Checks the recipients file and the template against each other and writes the prepared file, then fits
- * the rate and size to the SES quota. Nothing is sent before all of it passed. A resumed or restarted
- * campaign keeps the prepared file of its first run: rows and their numbers must not change.
+ * the rate and size to the SES quota. Nothing is sent before all of it passed. Campaign creation has
+ * usually done the first part already (it read the upload once and wrote the prepared file): then this
+ * only verifies that the upload is still the object creation read (RecipientsChangedError if not). A
+ * resumed or restarted campaign keeps the prepared file of its first run: rows and their numbers must not
+ * change.
  */
 export function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<PreparedCampaign> {
   return loggedStep(deps.logger, 'Prepare', (fields) => prepare(input, deps, fields));
@@ -30,16 +37,16 @@ async function prepare(input: unknown, deps: WorkflowDeps, fields: LogAttributes
   fields.campaignId = campaignId;
   let campaign = await deps.campaigns.get(campaignId);
   fields.run = campaign.executions ?? 1;
-  const preparedKey = keys.prepared(campaignId);
   let decision: RateDecision;
   let batchInputBytes: number;
   try {
-    if (
-      !(campaign.check && !campaign.check.fatal && (await objectExists(deps.s3, deps.bucket, preparedKey)))
-    ) {
-      const check = await writePreparedFile(campaign, preparedKey, deps);
-      await deps.campaigns.patch(campaignId, { check });
-      campaign = { ...campaign, check };
+    const reused = await reusablePreparedFile(campaign, deps);
+    if (reused) fields.preparedBy = reused;
+    else {
+      const { check, prepared } = await prepareFromUpload(campaign, deps);
+      await deps.campaigns.patch(campaignId, { check, prepared });
+      campaign = { ...campaign, check, prepared };
+      fields.preparedBy = 'prepare';
     }
     const check = campaign.check as RecipientsCheck;
     Object.assign(fields, {
@@ -96,7 +103,7 @@ async function prepare(input: unknown, deps: WorkflowDeps, fields: LogAttributes
   return {
     campaignId,
     ...(sendAt ? { sendAt: new Date(sendAt).toISOString() } : {}),
-    recipients: { bucket: deps.bucket, key: preparedKey },
+    recipients: { bucket: deps.bucket, key: preparedKeyOf(campaign) },
     resultPrefix: keys.results(campaignId),
     plan,
     batch: batchContext(campaign, deps, plan.rate / plan.maxConcurrency, plan.rate),
@@ -141,33 +148,59 @@ function rowsToSend(campaign: CampaignRecord): number {
   return Math.max(0, (campaign.check?.valid ?? 0) - (campaign.progress?.sent ?? 0));
 }
 
-async function writePreparedFile(
+/**
+ * The prepared file this campaign can use without reading the upload again, if any: the one creation (or
+ * an earlier run's Prepare) wrote, when its check stands and the object is still there. One creation
+ * wrote is used only while the upload is still the object creation read, until the campaign first starts
+ * sending; from then on a resumed run keeps its rows whatever became of the upload.
+ */
+async function reusablePreparedFile(
   campaign: CampaignRecord,
-  preparedKey: string,
   deps: WorkflowDeps,
-): Promise<RecipientsCheck> {
+): Promise<PreparedFileRef['writtenBy'] | undefined> {
+  if (!campaign.check || campaign.check.fatal) return undefined;
+  const ref = campaign.prepared;
+  const key = preparedKeyOf(campaign);
+  const [exists] = await Promise.all([
+    objectExists(deps.s3, deps.bucket, key),
+    ref?.writtenBy === 'creation' && !campaign.startedAt
+      ? assertUploadUnchanged(deps.s3, deps.bucket, ref.source)
+      : undefined,
+  ]);
+  return exists ? (ref?.writtenBy ?? 'prepare') : undefined;
+}
+
+/** Reads and checks the upload here (no usable prepared file) and writes the prepared file. */
+async function prepareFromUpload(
+  campaign: CampaignRecord,
+  deps: WorkflowDeps,
+): Promise<{ check: RecipientsCheck; prepared: PreparedFileRef }> {
   const stored = await deps.templates.get(campaign.spec.templateId, campaign.templateVersion);
   const template = compileTemplate(
     stored,
     await deps.templates.partials(stored, { selfId: stored.id, pins: campaign.partials }),
   );
   const dataKeys = Object.keys(campaign.spec.data ?? {});
-  const body = await objectBody(deps.s3, deps.bucket, campaign.spec.recipientsKey);
+  const sourceKey = campaign.spec.recipientsKey;
+  const { body, source } = await openUpload(
+    deps.s3,
+    deps.bucket,
+    sourceKey,
+    () =>
+      new RecipientsFileError(
+        `The recipients file "${sourceKey}" does not exist in the bucket. Upload it first.`,
+        { details: { key: sourceKey } },
+      ),
+  );
   const scanner = new RecipientsScanner(body, {
     emailColumn: campaign.spec.emailColumn,
     shortRows: campaign.spec.shortRows,
     onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
   });
+  const key = keys.prepared(campaign.id);
   try {
-    await new Upload({
-      client: deps.s3,
-      params: {
-        Bucket: deps.bucket,
-        Key: preparedKey,
-        Body: Readable.from(preparedChunks(scanner)),
-        ContentType: 'text/csv; charset=utf-8',
-      },
-    }).done();
+    const check = await writePreparedFile(deps.s3, deps.bucket, key, scanner);
+    return { check, prepared: { key, source, writtenBy: 'prepare' } };
   } catch (error) {
     if (error instanceof RecipientsFileError) {
       // The file cannot be used at all: keep what the scan found, with the fatal problem first, so the
@@ -183,5 +216,4 @@ async function writePreparedFile(
     }
     throw error;
   }
-  return scanner.check;
 }

@@ -357,6 +357,15 @@ export class Functions extends Construct {
         'uploads get server-chosen keys under these two prefixes',
       );
       allow(api, 'Reports', ['s3:GetObject'], [reports, outcomesReports], perCampaign);
+      // Creating a campaign reads its upload once and writes the prepared file (Prepare then only checks
+      // the upload's ETag); a creation that loses an Idempotency-Key race deletes the file it wrote.
+      allow(
+        api,
+        'WritePreparedAtCreation',
+        ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+        [prepared],
+        perCampaign,
+      );
       // The report with SES outcomes is written when asked for, beside the finaliser's.
       allow(
         api,
