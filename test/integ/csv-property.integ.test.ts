@@ -6,16 +6,18 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newCampaignId } from '../../core/campaigns/service.ts';
+import type { CampaignServiceDeps } from '../../core/campaigns/deps.ts';
+import { createCampaign, newCampaignId } from '../../core/campaigns/service.ts';
 import { emptyCounts } from '../../core/campaigns/status.ts';
 import { keys } from '../../core/config.ts';
+import { assertSendable, checkRecipients } from '../../core/recipients/scanner.ts';
 import { CampaignRequestSchema, parseWith, type ShortRowAction } from '../../core/schemas.ts';
 import { prepareCampaign } from '../../core/workflow/prepare.ts';
 import { type SesStandin, startSesStandin } from '../../local/ses-standin.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { csvParseRecords, decodePrepared, expectedRows, generatedCsv } from '../support/csv-gen.ts';
 import { expectEachExactly, FROM, reportRows } from '../support/guarantees.ts';
-import { runCampaign, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import { readObject, runCampaign, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
 
 describe('generated recipients files, end to end', () => {
   let standin: SesStandin;
@@ -86,6 +88,70 @@ describe('generated recipients files, end to end', () => {
         },
       ),
       { seed: 12, numRuns: 15 },
+    );
+  });
+
+  it("creation's one read gives the check and prepared file of the two reads before it (creation's check, then Prepare's)", async () => {
+    // Creation without starting the execution, so Prepare is run here on a record of its own.
+    const held: CampaignServiceDeps = {
+      ...stack.campaignDeps,
+      orchestrator: {
+        ...stack.campaignDeps.orchestrator,
+        start: async (name) => ({ executionArn: `held:${name}` }),
+      },
+    };
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'ok',
+        (error: Error) => `${error.name}: ${error.message}`,
+      );
+    await fc.assert(
+      fc.asyncProperty(
+        generatedCsv,
+        // Mostly options that accept the file, so both sides of the property are met often.
+        fc.constantFrom<ShortRowAction>('skip', 'pad', 'skip', 'pad', 'refuse'),
+        fc.constantFrom<'skip' | 'abort'>('skip', 'skip', 'skip', 'abort'),
+        async (csv, shortRows, onInvalidRows) => {
+          const recipientsKey = await uploadCsv(stack, `gen-${++n}.csv`, csv.text);
+          const asked = { ...request(recipientsKey, shortRows), onInvalidRows };
+          // Before: the creation check, then Prepare reading the upload again on a record without a check.
+          let twoReadCheck: Awaited<ReturnType<typeof checkRecipients>> | undefined;
+          const checked = await outcome(
+            (async () => {
+              const body = await stack.deps.clients.s3.send(
+                new GetObjectCommand({ Bucket: stack.config.bucket, Key: recipientsKey }),
+              );
+              twoReadCheck = await checkRecipients(body.Body as AsyncIterable<Uint8Array>, { shortRows });
+              assertSendable(twoReadCheck, onInvalidRows);
+            })(),
+          );
+          const spec = parseWith(CampaignRequestSchema, asked, 'campaign');
+          const id = newCampaignId();
+          const now = new Date().toISOString();
+          await stack.deps.campaigns.create({
+            ...{ id, kind: 'campaign', name: 'two reads', status: 'pending', spec, templateVersion: 1 },
+            ...{ rate: 100, createdAt: now, updatedAt: now, executions: 1, progress: emptyCounts() },
+          });
+          const prepared = await outcome(prepareCampaign({ campaignId: id }, stack.deps.workflow));
+          // After: one read at creation, and Prepare using its file.
+          const created = await createCampaign(asked, held).catch((error: Error) => error);
+          if (created instanceof Error) {
+            expect(`${created.name}: ${created.message}`).toBe(checked);
+            return;
+          }
+          expect(checked).toBe('ok');
+          expect(prepared).toBe('ok');
+          const before = await stack.deps.campaigns.get(id);
+          expect(created.check).toEqual(before.check);
+          expect(created.check).toEqual(twoReadCheck);
+          const oneRead = await readObject(stack, created.prepared?.key as string);
+          expect(oneRead).toBe(await readObject(stack, keys.prepared(id)));
+          const out = await prepareCampaign({ campaignId: created.id }, stack.deps.workflow);
+          expect(out.recipients.key).toBe(created.prepared?.key);
+          expect((await stack.deps.campaigns.get(created.id)).check).toEqual(before.check);
+        },
+      ),
+      { seed: 18, numRuns: 30 },
     );
   });
 
