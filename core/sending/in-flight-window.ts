@@ -7,9 +7,11 @@
  * starts at `INITIAL_IN_FLIGHT` (or the maximum, if lower) and is adjusted every `tickMs`:
  *
  * - it grows, by half at most per tick, towards R x L / 1000 x `HEADROOM` (room to catch up after a stall at
- *   twice the share), only when the limiter had a release due and nobody waiting for it (slot-starved:
- *   every slot was waiting on SES) for at least one release's interval in the tick, and the sends were not
- *   CPU-bound;
+ *   twice the share), only when the batch was slot-starved and the sends were not CPU-bound. Slot-starved:
+ *   the limiter had a release due and nobody waiting for it for at least one release's interval in the
+ *   tick, while the slots were full at SES (the answered sends' latencies add up to at least `FULL` of the
+ *   window over the tick: Little's law again). Releases nobody takes while slots are free mean the workers
+ *   are busy elsewhere (rendering on a saturated CPU, the ledger's bound), where more slots would not help;
  * - it shrinks back towards the initial size, halving the excess, while they are CPU-bound: this thread's
  *   event loop busy (`BUSY_UTILIZATION`), or the answers queued (their mean latency over `QUEUED_LATENCY`
  *   times the fastest answer this process saw lately, `LatencyFloor`: a loaded machine, this thread not scheduled or a receiver short
@@ -30,6 +32,8 @@ export const BUSY_UTILIZATION = 0.8;
 /** A mean latency this many times the fastest answer is mostly queueing (on the quiet machine the stand-in's
  * 60 ms answered at a mean of about 1.1 times its fastest; CPU-bound, at 3-12 times). */
 export const QUEUED_LATENCY = 3;
+/** The share of the window's slot-time spent waiting on SES above which the window is full. */
+export const FULL = 0.8;
 /** How often the window is reconsidered (long enough for the event loop's utilisation to mean something). */
 export const TICK_MS = 250;
 
@@ -91,6 +95,8 @@ export class InFlightWindow {
   update(): number {
     const now = this.o.now();
     if (now - this.tickStart < this.tickMs) return this.size;
+    // The sends' time at SES in the tick, in slots: what the window held on average (Little's law).
+    const occupied = this.sampleSum / (now - this.tickStart);
     if (this.samples > 0) {
       const mean = this.sampleSum / this.samples;
       // Half the weight on the last tick: follows a change within a few ticks, not one slow answer.
@@ -106,7 +112,7 @@ export class InFlightWindow {
     const busy = this.o.busy() >= BUSY_UTILIZATION || queued;
     const needed = this.needed;
     if (busy) this.size -= Math.ceil((this.size - this.initial) / 2);
-    else if (starved >= 1000 / this.o.rate())
+    else if (starved >= 1000 / this.o.rate() && occupied >= FULL * this.size)
       this.size = Math.max(this.size, Math.min(needed, Math.ceil(this.size * 1.5)));
     else if (this.size > needed) this.size--;
     this.peak = Math.max(this.peak, this.size);

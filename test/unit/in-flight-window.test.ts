@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender.ts';
 import {
   BUSY_UTILIZATION,
+  FULL,
   HEADROOM,
   INITIAL_IN_FLIGHT,
   InFlightWindow,
@@ -23,6 +24,7 @@ const GROUP_SIZE = 25;
 describe('InFlightWindow', () => {
   const tickArb = fc.record({
     latencyMs: fc.double({ min: 1, max: 400, noNaN: true }),
+    answers: fc.integer({ min: 0, max: 400 }),
     starvedMs: fc.double({ min: 0, max: TICK_MS, noNaN: true }),
     busy: fc.double({ min: 0, max: 1, noNaN: true }),
   });
@@ -52,13 +54,15 @@ describe('InFlightWindow', () => {
             t += TICK_MS;
             starved += tick.starvedMs;
             busy = tick.busy;
-            window.observe(tick.latencyMs);
+            for (let i = 0; i < tick.answers; i++) window.observe(tick.latencyMs);
             const after = window.update();
             expect(after).toBeGreaterThanOrEqual(start);
             expect(after).toBeLessThanOrEqual(max);
             if (after > before) {
               expect(tick.busy).toBeLessThan(BUSY_UTILIZATION);
               expect(tick.starvedMs).toBeGreaterThanOrEqual(1000 / rate);
+              // Every slot was at SES: the answers' time filled at least FULL of the window.
+              expect((tick.answers * tick.latencyMs) / TICK_MS).toBeGreaterThanOrEqual(FULL * before);
             }
           }
         },
@@ -80,17 +84,27 @@ describe('InFlightWindow', () => {
       floor: new LatencyFloor(),
     });
     const sizes: number[] = [];
+    // Every slot waiting on SES all the time: size x TICK_MS / 60 answers a tick.
+    const fullTick = () => {
+      for (let i = 0; i < (window.size * TICK_MS) / 60; i++) window.observe(60);
+    };
     for (let i = 0; i < 4; i++) {
       t += TICK_MS;
       starved += 20;
-      window.observe(60);
+      fullTick();
       sizes.push(window.update());
     }
     // 250/s x 60 ms x 2 = 30, by half at most a tick.
     expect(sizes).toEqual([24, 30, 30, 30]);
     busy = 0.95;
     t += TICK_MS;
-    window.observe(60);
+    fullTick();
+    expect(window.update()).toBe(23);
+    // Not busy and starved, but with slots to spare (a third of them at SES): it does not grow.
+    busy = 0.3;
+    t += TICK_MS;
+    starved += 20;
+    for (let i = 0; i < (23 * TICK_MS) / 60 / 3; i++) window.observe(60);
     expect(window.update()).toBe(23);
   });
 });
