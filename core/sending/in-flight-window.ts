@@ -30,8 +30,10 @@ export const HEADROOM = 2;
 /** An event loop busier than this over a tick is CPU-bound: more sends in flight would not go out sooner. */
 export const BUSY_UTILIZATION = 0.8;
 /** A mean latency this many times the fastest answer is mostly queueing (on the quiet machine the stand-in's
- * 60 ms answered at a mean of about 1.1 times its fastest; CPU-bound, at 3-12 times). */
-export const QUEUED_LATENCY = 3;
+ * 60 ms answered the quiet machine's pacing run at a mean of at most 1.07 times its fastest, since 16 in
+ * flight carried 0.992 of 250/s; on the loaded machine at 1.3-4 times, and with 0 ms at 5-12 times:
+ * docs/bench-inflight.md). */
+export const QUEUED_LATENCY = 2;
 /** The share of the window's slot-time spent waiting on SES above which the window is full. */
 export const FULL = 0.8;
 /** How often the window is reconsidered (long enough for the event loop's utilisation to mean something). */
