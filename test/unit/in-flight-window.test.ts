@@ -23,7 +23,8 @@ const GROUP_SIZE = 25;
 
 describe('InFlightWindow', () => {
   const tickArb = fc.record({
-    latencyMs: fc.double({ min: 1, max: 400, noNaN: true }),
+    // Times the run's base latency: mostly within the QUEUED_LATENCY band, so growth is exercised.
+    latency: fc.double({ min: 1, max: 2.5, noNaN: true }),
     answers: fc.integer({ min: 0, max: 400 }),
     starvedMs: fc.double({ min: 0, max: TICK_MS, noNaN: true }),
     busy: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -34,8 +35,9 @@ describe('InFlightWindow', () => {
       fc.property(
         fc.integer({ min: 1, max: 200 }),
         fc.double({ min: 1, max: 2000, noNaN: true }),
+        fc.double({ min: 1, max: 300, noNaN: true }),
         fc.array(tickArb, { minLength: 1, maxLength: 60 }),
-        (max, rate, ticks) => {
+        (max, rate, baseMs, ticks) => {
           let t = 0;
           let starved = 0;
           let busy = 0;
@@ -54,7 +56,8 @@ describe('InFlightWindow', () => {
             t += TICK_MS;
             starved += tick.starvedMs;
             busy = tick.busy;
-            for (let i = 0; i < tick.answers; i++) window.observe(tick.latencyMs);
+            const latencyMs = baseMs * tick.latency;
+            for (let i = 0; i < tick.answers; i++) window.observe(latencyMs);
             const after = window.update();
             expect(after).toBeGreaterThanOrEqual(start);
             expect(after).toBeLessThanOrEqual(max);
@@ -62,7 +65,7 @@ describe('InFlightWindow', () => {
               expect(tick.busy).toBeLessThan(BUSY_UTILIZATION);
               expect(tick.starvedMs).toBeGreaterThanOrEqual(1000 / rate);
               // Every slot was at SES: the answers' time filled at least FULL of the window.
-              expect((tick.answers * tick.latencyMs) / TICK_MS).toBeGreaterThanOrEqual(FULL * before);
+              expect((tick.answers * latencyMs) / TICK_MS).toBeGreaterThanOrEqual(FULL * before);
             }
           }
         },
