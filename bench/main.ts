@@ -10,7 +10,8 @@
  *   --rate R            the campaign's rate, emails/s (default 6000)
  *   --latency MS        stand-in latency per call (default 0)
  *   --workers W         SendBatch worker threads (default 2)
- *   --in-flight K       sends in flight per batch (default: the configuration's, 16)
+ *   --in-flight K       the most sends in flight per batch (default: the configuration's maxInFlight, 64;
+ *                       each batch's window starts at 16 and follows its rate x latency below it)
  *   --reference N       size of the reference runs (default min(N, 20000)); 0 skips them
  *   --pacing-limit L    the pacing run's stand-in rate limit, emails/s (default 2000); 0 skips it
  *   --pacing-recipients N  the pacing run's size (default 15 s at the limit; 60 s or more for the target)
@@ -270,7 +271,8 @@ try {
         standin: limited,
         transport: 'fast',
         workers,
-        // The configuration's default (16: a child of 250/s at 60 ms needs 15); --in-flight raises it.
+        // The configuration's default maximum: a child of 250/s at 60 ms needs 15, and its window grows
+        // past its start of 16 to catch up (core/sending/in-flight-window.ts); --in-flight bounds it.
         maxInFlight,
         fastLedger: values.ledger !== 'dynalite',
         template,

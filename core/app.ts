@@ -22,6 +22,7 @@ import { JobStore } from './jobs/store.ts';
 import { createLogger, type Logger, PseudonymKey } from './logging.ts';
 import { type EmailSender, SesEmailSender } from './sending/email-sender.ts';
 import { campaignGate } from './sending/gate.ts';
+import { LatencyFloor } from './sending/in-flight-window.ts';
 import { DynamoLedger, type Ledger } from './sending/ledger.ts';
 import { LearntRates, type SenderDeps } from './sending/send-batch.ts';
 import { CompiledTemplateCache } from './templates/render.ts';
@@ -199,6 +200,7 @@ export function createAppDeps(config: SixbackConfig, overrides: AppOverrides = {
     logger,
     templateCache: new CompiledTemplateCache(),
     learntRates: new LearntRates(),
+    latencyFloor: new LatencyFloor(),
     // The gate reads the campaign every half second of every batch: only the attributes it needs (the
     // consistent GetItem CampaignStore.gateView makes), through the chosen transport.
     campaignGate: (id, run) =>

@@ -6,13 +6,15 @@ import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
 /**
- * Sends one SendBatch worker keeps in flight. A worker at maxWorkerRate (250/s) needs rate x SES latency in
- * flight to reach its share: 16 covers 64 ms at 250/s. 32 was tried as the default (room to catch up at
- * 60 ms) and measured worse where CPU binds: at 100 KB 1,666-1,708 emails/s and a peak RSS of 501-509 MB on
- * 30,000 recipients against 1,776-1,873/s and 459-473 MB with 16 (docs/benchmarks.md, "Where it stands");
- * a deployment whose SES latency is higher raises it (CDK parameter maxInFlight, SIXBACK_MAX_IN_FLIGHT).
+ * The most sends one SendBatch worker keeps in flight. The worker's window follows what it needs
+ * (core/sending/in-flight-window.ts): it starts at 16 and grows towards its rate x SES's latency x 2 (room
+ * to catch up) only while its limiter has releases nobody takes and its event loop is not busy, so where
+ * CPU binds it stays at 16 (a fixed 32 cost memory and rate there: docs/benchmarks.md, "Where it stands").
+ * 64 lets a worker of 250/s catch up at up to 128 ms of SES latency (one of 1,000/s reach its share at
+ * 64 ms). It also sets the crash bound: at most maxInFlight + 2 x ledgerGroupSize sends (114) accepted and
+ * not yet recorded (docs/guarantees.md). CDK parameter maxInFlight, SIXBACK_MAX_IN_FLIGHT.
  */
-export const DEFAULT_MAX_IN_FLIGHT = 16;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
 export const SixbackConfigSchema = z.object({
   region: z.string().default('us-east-1'),
   /** Service endpoints; unset means real AWS. Each can be set on its own (e.g. local S3, real SES). */
@@ -50,7 +52,8 @@ export const SixbackConfigSchema = z.object({
    * (core/sending/tracking.ts). Off, every campaign names the set itself and tracks what it tracks.
    */
   trackingConfigurationSets: z.boolean().default(false),
-  /** Emails a single sender keeps in flight to SES at once (DEFAULT_MAX_IN_FLIGHT). */
+  /** The most emails a single sender keeps in flight to SES at once (DEFAULT_MAX_IN_FLIGHT); its window
+   * follows its rate x SES latency below that (core/sending/in-flight-window.ts). */
   maxInFlight: z.number().int().positive().max(1000).default(DEFAULT_MAX_IN_FLIGHT),
   /**
    * The most one SendBatch worker (one Map child, one Lambda) is asked to send per second; the plan runs

@@ -22,8 +22,9 @@
  *                      writes the pre-encoded 100 KB body) or "sdk" (the AWS SDK's SESv2Client).
  *   maxWorkerRate      The most one SendBatch Lambda sends per second; a campaign runs rate / maxWorkerRate
  *                      of them at once (default 250; about 1,000 with both fast transports).
- *   maxInFlight        SendEmail calls one SendBatch Lambda keeps in flight (default 16; needs about
- *                      maxWorkerRate x SES latency, e.g. 100 for 1,000/s at 100 ms).
+ *   maxInFlight        The most SendEmail calls one SendBatch Lambda keeps in flight (default 64): the
+ *                      batch's window starts at 16 and follows maxWorkerRate x SES latency x 2 below it
+ *                      (core/sending/in-flight-window.ts); also the crash bound, maxInFlight + 50 per batch.
  *   dynamoTransport    How the sender makes its hot DynamoDB calls (ledger, leases, suppression lookup,
  *                      campaign gate, rate windows): "fast" (core/aws/fast/dynamo-rpc.ts, a thin signed client, default)
  *                      or "sdk".

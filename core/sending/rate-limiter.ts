@@ -62,6 +62,9 @@ export class AdaptiveRateLimiter {
   private readonly waiters: (() => void)[] = [];
   private pumping = false;
   private closed = false;
+  /** With no caller waiting: when the next release would have been allowed (undefined while one waits). */
+  private idleDueAt: number | undefined;
+  private starved = 0;
 
   constructor(
     readonly target: number,
@@ -89,6 +92,15 @@ export class AdaptiveRateLimiter {
   }
 
   /**
+   * Milliseconds, in all, during which a release was allowed and no caller was waiting for one: the rate
+   * the callers left unused (every caller busy elsewhere, e.g. all of a sender's slots waiting on SES).
+   * A caller that arrives before its slot adds nothing; one that arrives late adds how late it came.
+   */
+  get starvedMs(): number {
+    return this.starved;
+  }
+
+  /**
    * Resolves when the caller may send. Waiters are released one at a time, in order, on a grid of
    * 1000/rate ms; a late release keeps the grid (the next ones catch up), within `maxLateMs`. In any window
    * of W ms the releases are at most (W + maxLateMs) x rate / 1000 + 1, and in any 1000 ms at most
@@ -96,6 +108,10 @@ export class AdaptiveRateLimiter {
    */
   acquire(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.idleDueAt !== undefined) {
+      this.starved += Math.max(0, this.now() - this.idleDueAt);
+      this.idleDueAt = undefined;
+    }
     return new Promise<void>((resolve) => {
       this.waiters.push(resolve);
       if (!this.pumping) void this.pump();
@@ -139,6 +155,10 @@ export class AdaptiveRateLimiter {
       }
     } finally {
       this.pumping = false;
+      if (this.waiters.length === 0 && !this.closed && this.nextSlot !== undefined) {
+        const now = this.now();
+        this.idleDueAt = Math.max(now, this.nextSlot, now + this.windowWait(now));
+      }
     }
   }
 
@@ -151,6 +171,7 @@ export class AdaptiveRateLimiter {
     // Push the next slot out too, so the senders already queued do not hit SES again at once (and drop
     // any backlog: a throttled limiter must not catch up).
     this.nextSlot = Math.max(this.nextSlot ?? now, now + 1000 / this.current);
+    if (this.idleDueAt !== undefined) this.idleDueAt = Math.max(this.idleDueAt, this.nextSlot);
   }
 
   /**

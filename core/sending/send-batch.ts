@@ -40,6 +40,7 @@ import {
 } from '../templates/render.ts';
 import type { EmailSender, OutgoingEmail } from './email-sender.ts';
 import type { CampaignGate } from './gate.ts';
+import type { LatencyFloor } from './in-flight-window.ts';
 import { isSentEntry, type Ledger, leaseKey } from './ledger.ts';
 import { CampaignRateBudget } from './rate-budget.ts';
 import { runWorkerLoop, type SendItem } from './worker-loop.ts';
@@ -101,6 +102,8 @@ export interface SenderDeps {
   templateCache: CompiledTemplateCache;
   /** Rates throttled batches ended at, shared by the batches of this process. */
   learntRates: LearntRates;
+  /** The fastest SES answers of this process (its batches' in-flight windows; core/sending/in-flight-window.ts). */
+  latencyFloor?: LatencyFloor;
   /**
    * Whether the children share the campaign's rate through the ledger's slot counter (rate-budget.ts;
    * SIXBACK_SHARED_RATE, off by default): false keeps every child to its equal share.
@@ -431,6 +434,7 @@ async function sendLeased(
       ...(deps.attemptStartedAt !== undefined ? { startedAt: deps.attemptStartedAt } : {}),
       workerRate: ctx.workerRate,
       initialRate: deps.learntRates.get(ctx.campaignId),
+      ...(deps.latencyFloor ? { latencyFloor: deps.latencyFloor } : {}),
       sleep,
       random,
       now,
@@ -445,6 +449,7 @@ async function sendLeased(
       rate: Math.round(result.rate * 100) / 100,
       targetRate: Math.round(result.target * 100) / 100,
       throttles: result.throttles,
+      peakInFlight: result.peakInFlight,
     });
   } finally {
     Object.assign(line, counts(), { toSend: items.length });

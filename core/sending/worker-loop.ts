@@ -1,8 +1,13 @@
 /**
- * The worker loop of one batch: a fixed pool of workers drains the rows to send, each send paced by the
- * rate limiter, held back by the ledger writer's exposure bound, retried with jitter, and stopped by the
- * first systemic failure (the gate, SES refusing the account, throttling or failures that outlast the
- * attempts, the deadline, the ledger).
+ * The worker loop of one batch: a pool of workers drains the rows to send, each send paced by the rate
+ * limiter, held back by the ledger writer's exposure bound, retried with jitter, and stopped by the first
+ * systemic failure (the gate, SES refusing the account, throttling or failures that outlast the attempts,
+ * the deadline, the ledger). One worker is one send in flight; their number follows the in-flight window
+ * (core/sending/in-flight-window.ts: the rate times SES's latency, never above `maxInFlight`).
+ *
+ * The crash bound: at most `maxInFlight + 2 x groupSize` sends are ever accepted by SES and not yet in the
+ * ledger (the ledger writer's `maxExposed`). It holds for any window: the window never exceeds
+ * `maxInFlight`, workers are added only up to the window, and a shrinking window only retires workers.
  */
 import {
   CampaignStoppedError,
@@ -19,6 +24,7 @@ import {
   type OutgoingEmail,
 } from './email-sender.ts';
 import { type CampaignGate, GateWatch } from './gate.ts';
+import { eventLoopBusy, InFlightWindow, LatencyFloor } from './in-flight-window.ts';
 import type { Ledger } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { CampaignRateBudget } from './rate-budget.ts';
@@ -44,7 +50,12 @@ export interface WorkerLoopOptions {
   run: number;
   emails: EmailSender;
   ledger: Ledger;
+  /** The most sends in flight at once: the in-flight window's upper bound. */
   maxInFlight: number;
+  /** This thread's event loop utilisation since the previous call; default `eventLoopBusy()`. */
+  busy?: () => number;
+  /** The fastest SES answers of this process, shared by its batches; default: this batch's own. */
+  latencyFloor?: LatencyFloor;
   attempts: number;
   groupSize: number;
   flushMs: number;
@@ -74,6 +85,8 @@ export interface WorkerLoopResult {
   target: number;
   /** Sends SES refused as throttled (each retried, or the batch failed). */
   throttles: number;
+  /** The largest in-flight window the batch reached. */
+  peakInFlight: number;
 }
 
 export async function runWorkerLoop(items: SendItem[], o: WorkerLoopOptions): Promise<WorkerLoopResult> {
@@ -88,6 +101,10 @@ class WorkerLoop {
   private readonly limiter: AdaptiveRateLimiter;
   private readonly writer: LedgerWriter;
   private readonly gate: GateWatch;
+  private readonly window: InFlightWindow;
+  /** Workers running, and their promises (more are started when the window grows). */
+  private workers = 0;
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly items: SendItem[],
@@ -104,6 +121,15 @@ class WorkerLoop {
       now: o.now,
       ...(o.initialRate !== undefined ? { initialRate: o.initialRate } : {}),
       ...(o.budget ? { maxLateMs: SHARED_RATE_CATCH_UP_MS } : {}),
+    });
+    const limiter = this.limiter;
+    this.window = new InFlightWindow({
+      max: o.maxInFlight,
+      now: o.now,
+      busy: o.busy ?? eventLoopBusy(),
+      rate: () => limiter.rate,
+      starvedMs: () => limiter.starvedMs,
+      floor: o.latencyFloor ?? new LatencyFloor(),
     });
     this.writer = new LedgerWriter({
       ledger: o.ledger,
@@ -124,7 +150,8 @@ class WorkerLoop {
   async run(): Promise<WorkerLoopResult> {
     const { items, o } = this;
     try {
-      await Promise.all(Array.from({ length: Math.min(o.maxInFlight, items.length) }, () => this.worker()));
+      this.addWorkers();
+      while (this.running.size > 0) await Promise.all(this.running);
       // Hold the Map slot until this worker's next send would have been due: the next batch in this slot
       // starts with a fresh limiter, and must not send sooner than the rate allows (it matters at low rates,
       // where a batch is a single email). Bounded by the deadline; slower paces are refused by the quota fit.
@@ -142,7 +169,20 @@ class WorkerLoop {
       rate: this.limiter.rate,
       target: this.limiter.target,
       throttles: this.throttles,
+      peakInFlight: this.window.peak,
     };
+  }
+
+  /**
+   * Starts workers up to the window while rows are left: a worker takes its first row before its first
+   * await, so each one started here has a row of its own.
+   */
+  private addWorkers(): void {
+    while (this.workers < this.window.size && this.next < this.items.length && !this.systemic) {
+      this.workers++;
+      const worker: Promise<void> = this.worker().finally(() => this.running.delete(worker));
+      this.running.add(worker);
+    }
   }
 
   /**
@@ -167,16 +207,23 @@ class WorkerLoop {
 
   private async worker(): Promise<void> {
     const { items, o } = this;
-    while (!this.systemic && this.next < items.length) {
-      this.gate.poll();
-      if (o.now() - this.startedAt > o.deadlineMs) {
-        this.systemic ??= new SesThrottledError(
-          `The batch ran out of time at ${this.limiter.rate.toFixed(1)} emails/s; a retry sends its remaining rows`,
-        );
-        break;
+    try {
+      while (!this.systemic && this.next < items.length) {
+        // A window that shrank retires workers as they come back for a row (counted down in the finally
+        // with no await in between, so two workers never both retire for one).
+        if (this.workers > this.window.size) return;
+        this.gate.poll();
+        if (o.now() - this.startedAt > o.deadlineMs) {
+          this.systemic ??= new SesThrottledError(
+            `The batch ran out of time at ${this.limiter.rate.toFixed(1)} emails/s; a retry sends its remaining rows`,
+          );
+          break;
+        }
+        const item = items[this.next++] as SendItem;
+        await this.sendOne(item);
       }
-      const item = items[this.next++] as SendItem;
-      await this.sendOne(item);
+    } finally {
+      this.workers--;
     }
   }
 
@@ -205,6 +252,12 @@ class WorkerLoop {
     }
   }
 
+  /** A send was answered: its latency feeds the window, and a window that grew gets its workers. */
+  private answered(sentAt: number): void {
+    this.window.observe(this.o.now() - sentAt);
+    if (this.window.update() > this.workers) this.addWorkers();
+  }
+
   private async sendOne(item: SendItem): Promise<void> {
     const { o, limiter, writer } = this;
     const { base } = item;
@@ -219,9 +272,11 @@ class WorkerLoop {
       // Counts the send in the writer's exposure bound when it returns true.
       if (!(await this.mayNowSend())) return;
       let messageId: string;
+      const sentAt = o.now();
       try {
         ({ messageId } = await o.emails.send(message));
       } catch (error) {
+        this.answered(sentAt);
         writer.notAccepted();
         last = classifySendFailure(error);
         if (last.action === 'reject') {
@@ -249,6 +304,7 @@ class WorkerLoop {
         if (attempt < o.attempts) await o.sleep(o.random() * Math.min(2000, 50 * 2 ** attempt));
         continue;
       }
+      this.answered(sentAt);
       limiter.succeeded();
       const note = item.note !== undefined ? { reason: item.note } : {};
       o.settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId, ...note });

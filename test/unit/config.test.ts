@@ -12,11 +12,11 @@ const BASE = {
 };
 
 describe('configFromEnv: the sender capacity settings', () => {
-  it('defaults to 250/s per worker, 16 in flight and the thin transports (what benchmarks measure)', () => {
+  it('defaults to 250/s per worker, at most 64 in flight and the thin transports (what benchmarks measure)', () => {
     const config = configFromEnv(BASE);
     expect(config).toMatchObject({
       maxWorkerRate: 250,
-      maxInFlight: 16,
+      maxInFlight: 64,
       sesTransport: 'fast',
       dynamoTransport: 'fast',
     });
