@@ -78,7 +78,8 @@ type Node =
  * (evaluated where the walk first met it; undefined for slots it never met), and the branches taken.
  */
 interface Walk {
-  items: (Static | number)[];
+  /** Shared by every recipient of the same combination: never written to. */
+  items: readonly (Static | number)[];
   values: (string | undefined)[];
   key: string;
 }
@@ -86,6 +87,9 @@ interface Walk {
 /** A text part derived for one combination of branches: static text and references to outputs. */
 interface TextTemplate {
   parts: (Static | { value: number } | { link: Link })[];
+  /** The most pieces a recipient's text can have (an expanded link is several), so a fill allocates its
+   * arrays once at their size instead of growing them piece by piece. */
+  maxPieces: number;
 }
 
 /**
@@ -242,6 +246,8 @@ export class PreparedHtml {
   /** Each slot's output function. */
   private readonly outs: ((env: Record<string, unknown>) => string)[] = [];
   private readonly texts = new Map<string, TextTemplate | typeof UNDERIVABLE>();
+  /** Each combination of branches' walk items (statics and slots in order), by the walk's key. */
+  private readonly combinations = new Map<string, readonly (Static | number)[]>();
   /** The HTML alone, as a FastRender (render.ts uses it as the fast renderer of the HTML part). */
   readonly renderHtml = (env: Record<string, unknown>): string | undefined => this.render(env, false)?.html;
   /** Off when a static piece rules derivation out, or the safety net found a difference. */
@@ -295,6 +301,7 @@ export class PreparedHtml {
       return undefined;
     }
     let joined: string | undefined;
+    const fill = (w: Walk) => this.fillText(w, true);
     const html = () => {
       if (joined !== undefined) return joined;
       const { items, values } = walk;
@@ -305,7 +312,7 @@ export class PreparedHtml {
       }
       return joined;
     };
-    const derived = withText && this.derivation ? this.fillText(walk) : undefined;
+    const derived = withText && this.derivation ? this.fillText(walk, false) : undefined;
     let text = derived === undefined ? (withText ? htmlToText(html()) : '') : undefined;
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
@@ -325,7 +332,8 @@ export class PreparedHtml {
         return html();
       },
       get text() {
-        if (text === undefined) text = (derived as { shown: string[] }).shown.join('');
+        // The same fill again, with the shown pieces (see fillText).
+        if (text === undefined) text = (fill(walk) as { shown: string[] }).shown.join('');
         return text;
       },
       json,
@@ -333,19 +341,41 @@ export class PreparedHtml {
     };
   }
 
+  /**
+   * One recipient's walk. The items depend only on the branches taken (the key): each combination's are
+   * made once and shared by its recipients, so a walk evaluates the tests and the slots and allocates
+   * no list of its own (one of 467 entries per 100 KB email, held while the email is in flight).
+   */
   private walk(env: Record<string, unknown>): Walk {
-    const items: (Static | number)[] = [];
+    const { values, key } = this.visit(env, undefined);
+    let items = this.combinations.get(key);
+    if (items === undefined) {
+      // The first recipient of this combination (tests and outputs are pure functions of the variables,
+      // so walking again takes the same branches and meets the same slots).
+      const made: (Static | number)[] = [];
+      this.visit(env, made);
+      if (this.combinations.size < MAX_COMBINATIONS) this.combinations.set(key, made);
+      items = made;
+    }
+    return { items, values, key };
+  }
+
+  /** Evaluates the tests and each slot where it is first met; pushes the statics and slots into `items`. */
+  private visit(
+    env: Record<string, unknown>,
+    items: (Static | number)[] | undefined,
+  ): { values: (string | undefined)[]; key: string } {
     const values: (string | undefined)[] = new Array(this.outs.length);
     const outs = this.outs;
     let key = '';
     const visit = (nodes: Node[]) => {
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes[i] as Node;
-        if ('json' in node) items.push(node);
+        if ('json' in node) items?.push(node);
         else if ('slot' in node) {
           const slot = node.slot;
           if (values[slot] === undefined) values[slot] = (outs[slot] as (e: typeof env) => string)(env);
-          items.push(slot);
+          items?.push(slot);
         } else {
           let chosen = -1;
           for (let b = 0; b < node.branches.length; b++) {
@@ -360,7 +390,7 @@ export class PreparedHtml {
       }
     };
     visit(this.program);
-    return { items, values, key };
+    return { values, key };
   }
 
   private jsonPieces({ items, values }: Walk): { pieces: JsonPieces; bytes: number } | undefined {
@@ -401,10 +431,19 @@ export class PreparedHtml {
 
   /**
    * The recipient's text from the derived template, or undefined when a rule says htmlToText must decide:
-   * its JSON pieces, and the same pieces as shown (`shown[i]` is what `json[i]` escapes), joined into the
-   * text only when something reads it.
+   * its JSON pieces, and with `withShown` the same pieces as shown (`shown[i]` is what `json[i]` escapes).
+   * The render asks for the JSON pieces only, and fills again with `withShown` if something reads the
+   * text (the fill depends on the walk alone): an email in flight holds one array, not two.
    */
-  private fillText(walk: Walk): { shown: string[]; json: JsonPieces; bytes: number } | undefined {
+  private fillText(
+    walk: Walk,
+    withShown: true,
+  ): { shown: string[]; json: JsonPieces; bytes: number } | undefined;
+  private fillText(walk: Walk, withShown: false): { json: JsonPieces; bytes: number } | undefined;
+  private fillText(
+    walk: Walk,
+    withShown: boolean,
+  ): { shown?: string[]; json: JsonPieces; bytes: number } | undefined {
     const template = this.textTemplate(walk);
     if (template === undefined) return undefined;
     // Every value the walk met (each slot once: the same value wherever its output is).
@@ -414,8 +453,10 @@ export class PreparedHtml {
       if (value !== undefined && (value.includes('<') || value.includes('>'))) return undefined;
     }
     const parts = template.parts;
-    const json: JsonPieces = [];
-    const shown: string[] = [];
+    // At their most pieces from the start, trimmed at the end: growing them one piece at a time made
+    // several copies of each, and left slack that lived as long as the email.
+    const json: JsonPieces = new Array(template.maxPieces);
+    const shown: string[] | undefined = withShown ? new Array(template.maxPieces) : undefined;
     let bytes = 0;
     // What each slot's value shows as, and its escaped form: the same few values fill most outputs; and
     // the same as a piece of a link's address (null: it cannot be one).
@@ -425,7 +466,7 @@ export class PreparedHtml {
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as TextTemplate['parts'][number];
       if ('json' in part) {
-        shown[j] = part.text;
+        if (shown) shown[j] = part.text;
         json[j++] = part.json;
         bytes += part.json.length;
         continue;
@@ -457,23 +498,23 @@ export class PreparedHtml {
             else once += address.once;
           }
           if (once !== -1 && once !== expanded.shownLength) {
-            shown[j] = expanded.head.text;
+            if (shown) shown[j] = expanded.head.text;
             json[j++] = expanded.head.json;
             bytes += expanded.head.json.length;
             for (let k = 0; k < pieces.length; k++) {
               const p = pieces[k] as Static | number;
               if (typeof p === 'number') {
                 const address = (addresses[p] as AddressPiece).piece;
-                shown[j] = address.shown;
+                if (shown) shown[j] = address.shown;
                 json[j++] = address.json;
                 bytes += 3 * address.json.length;
               } else {
-                shown[j] = p.text;
+                if (shown) shown[j] = p.text;
                 json[j++] = p.json;
                 bytes += p.json.length;
               }
             }
-            shown[j] = ')';
+            if (shown) shown[j] = ')';
             json[j++] = LINK_TAIL.json;
             bytes += 1;
             continue;
@@ -483,11 +524,12 @@ export class PreparedHtml {
         piece = inserted === undefined || inserted.includes('<') ? NO_PIECE : textPiece(inserted);
       }
       if (piece === NO_PIECE) return undefined;
-      shown[j] = piece.shown;
+      if (shown) shown[j] = piece.shown;
       json[j++] = piece.json;
       bytes += 3 * piece.json.length;
     }
     json.length = j;
+    if (shown === undefined) return { json, bytes };
     shown.length = j;
     return { shown, json, bytes };
   }
@@ -575,7 +617,7 @@ function textPiece(inserted: string): TextPiece {
  * rule it out. Tokens number the outputs in the order the walk met them (the rules are about each one);
  * the template refers to their slots.
  */
-function deriveText(items: (Static | number)[]): TextTemplate | undefined {
+function deriveText(items: readonly (Static | number)[]): TextTemplate | undefined {
   let html = '';
   const slotOf: number[] = [];
   for (const item of items) {
@@ -637,6 +679,12 @@ function deriveText(items: (Static | number)[]): TextTemplate | undefined {
   }
   if (at < derived.length) parts.push(staticOf(derived.slice(at)));
   if (seenLinks.size !== links.length) return undefined;
+  let maxPieces = 0;
+  for (const part of parts) {
+    const expanded = 'link' in part && 'quote' in part.link ? part.link.expanded : undefined;
+    // An expanded link is its head, its address's pieces and `)`; filled as before, one piece.
+    maxPieces += expanded === undefined ? 1 : expanded.pieces.length + 2;
+  }
   // Outputs in the text must not be inside a tag; outputs not in it must be in a tag that ignores them.
   for (let at2 = withLinks.indexOf(String.fromCharCode(VALUE_START)); at2 !== -1; ) {
     const n = withLinks.charCodeAt(at2 + 1) - DIGIT_LOW + ((withLinks.charCodeAt(at2 + 2) - DIGIT_HIGH) << 8);
@@ -644,7 +692,7 @@ function deriveText(items: (Static | number)[]): TextTemplate | undefined {
     if (seenValues.has(n) ? inTag : !inTag || !ignoresAttributes(withLinks, at2)) return undefined;
     at2 = withLinks.indexOf(String.fromCharCode(VALUE_START), at2 + 4);
   }
-  return { parts };
+  return { parts, maxPieces };
 }
 
 /** A link span with tokens in it, as a Link (its outputs by slot). */
