@@ -80,8 +80,38 @@ type Node =
 interface Walk {
   /** Shared by every recipient of the same combination: never written to. */
   items: readonly (Static | number)[];
+  /** The same combination's items as SendEmail JSON, shared likewise. */
+  combination: Combination;
   values: (string | undefined)[];
   key: string;
+}
+
+/** What every recipient whose walk takes the same branches shares: made once per combination. */
+interface Combination {
+  items: readonly (Static | number)[];
+  /** The items as SendEmail JSON pieces: a static piece's escaped bytes, or a slot's number. */
+  json: readonly (Uint8Array | number)[];
+  /** The static pieces' bytes. */
+  staticBytes: number;
+  /** How many outputs each slot has here (its value's bytes count that many times). */
+  uses: number[];
+}
+
+function combinationOf(items: readonly (Static | number)[], slots: number): Combination {
+  const json: (Uint8Array | number)[] = new Array(items.length);
+  const uses: number[] = new Array(slots).fill(0);
+  let staticBytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as Static | number;
+    if (typeof item === 'number') {
+      json[i] = item;
+      uses[item] = (uses[item] as number) + 1;
+    } else {
+      json[i] = item.json;
+      staticBytes += item.json.length;
+    }
+  }
+  return { items, json, staticBytes, uses };
 }
 
 /** A text part derived for one combination of branches: static text and references to outputs. */
@@ -218,13 +248,35 @@ const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 const splitsSurrogates = (s: string) =>
   s.length > 0 && (isLowSurrogate(s.charCodeAt(0)) || isHighSurrogate(s.charCodeAt(s.length - 1)));
 
+/** JSON pieces as a shared list, its numbers standing for a recipient's values (escaped). */
+export interface SlottedPieces {
+  pieces: readonly (Uint8Array | number)[];
+  values: readonly (string | undefined)[];
+}
+
+/** The pieces a SlottedPieces stands for, as a list. */
+export function listSlotted({ pieces, values }: SlottedPieces): JsonPieces {
+  const listed: JsonPieces = new Array(pieces.length);
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as Uint8Array | number;
+    listed[i] = typeof piece === 'number' ? (values[piece] as string) : piece;
+  }
+  return listed;
+}
+
 /**
  * The html and text as SendEmail JSON pieces, with the most UTF-8 bytes each can take (counted while the
  * pieces are made, so a transport sizing its buffer need not walk them again).
  */
 export interface PreparedJson {
-  html: JsonPieces;
+  readonly html: JsonPieces;
   text: JsonPieces;
+  /**
+   * The html's pieces without a list of its own: the combination's shared list, whose numbers are slots,
+   * and this recipient's escaped value of each slot (`html` lists the same pieces). A 100 KB email in
+   * flight holds a dozen values instead of a list of 467 pieces.
+   */
+  htmlSlots?: SlottedPieces | undefined;
   htmlBytes?: number | undefined;
   textBytes?: number | undefined;
 }
@@ -247,7 +299,7 @@ export class PreparedHtml {
   private readonly outs: ((env: Record<string, unknown>) => string)[] = [];
   private readonly texts = new Map<string, TextTemplate | typeof UNDERIVABLE>();
   /** Each combination of branches' walk items (statics and slots in order), by the walk's key. */
-  private readonly combinations = new Map<string, readonly (Static | number)[]>();
+  private readonly combinations = new Map<string, Combination>();
   /** The HTML alone, as a FastRender (render.ts uses it as the fast renderer of the HTML part). */
   readonly renderHtml = (env: Record<string, unknown>): string | undefined => this.render(env, false)?.html;
   /** Off when a static piece rules derivation out, or the safety net found a difference. */
@@ -316,12 +368,19 @@ export class PreparedHtml {
     let text = derived === undefined ? (withText ? htmlToText(html()) : '') : undefined;
     let json: PreparedRender['json'];
     if (this.jsonSafe) {
-      const html = this.jsonPieces(walk);
-      if (html) {
+      const slots = this.escapedSlots(walk);
+      if (slots) {
         const whole = derived ? undefined : jsonInner(text as string);
+        const htmlSlots = { pieces: walk.combination.json, values: slots.escaped };
+        let listed: JsonPieces | undefined;
         json = {
-          html: html.pieces,
-          htmlBytes: html.bytes,
+          // Listed only if read: the thin transport writes htmlSlots.
+          get html() {
+            listed ??= listSlotted(htmlSlots);
+            return listed;
+          },
+          htmlSlots,
+          htmlBytes: slots.bytes,
           text: derived ? derived.json : [whole as string],
           textBytes: derived ? derived.bytes : 3 * (whole as string).length,
         };
@@ -348,16 +407,16 @@ export class PreparedHtml {
    */
   private walk(env: Record<string, unknown>): Walk {
     const { values, key } = this.visit(env, undefined);
-    let items = this.combinations.get(key);
-    if (items === undefined) {
+    let combination = this.combinations.get(key);
+    if (combination === undefined) {
       // The first recipient of this combination (tests and outputs are pure functions of the variables,
       // so walking again takes the same branches and meets the same slots).
       const made: (Static | number)[] = [];
       this.visit(env, made);
-      if (this.combinations.size < MAX_COMBINATIONS) this.combinations.set(key, made);
-      items = made;
+      combination = combinationOf(made, this.outs.length);
+      if (this.combinations.size < MAX_COMBINATIONS) this.combinations.set(key, combination);
     }
-    return { items, values, key };
+    return { items: combination.items, combination, values, key };
   }
 
   /** Evaluates the tests and each slot where it is first met; pushes the statics and slots into `items`. */
@@ -393,30 +452,26 @@ export class PreparedHtml {
     return { values, key };
   }
 
-  private jsonPieces({ items, values }: Walk): { pieces: JsonPieces; bytes: number } | undefined {
-    const pieces: JsonPieces = new Array(items.length);
-    // Each slot's escaped value, worked out where it is first needed.
-    const escaped: (string | undefined)[] = new Array(values.length);
-    let bytes = 0;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Static | number;
-      if (typeof item !== 'number') {
-        pieces[i] = item.json;
-        bytes += item.json.length;
-        continue;
-      }
-      let inner = escaped[item];
-      if (inner === undefined) {
-        const value = values[item] as string;
-        if (splitsSurrogates(value)) return undefined;
-        inner = jsonInner(value);
-        escaped[item] = inner;
-      }
-      pieces[i] = inner;
+  /**
+   * This recipient's escaped value of each slot the combination uses, and the most bytes of the html's
+   * JSON (the static bytes, and three per UTF-16 unit of each value as many times as it is used); undefined
+   * when a value would split a surrogate pair at a boundary.
+   */
+  private escapedSlots({ combination, values }: Walk): { escaped: string[]; bytes: number } | undefined {
+    const uses = combination.uses;
+    const escaped: string[] = new Array(values.length);
+    let bytes = combination.staticBytes;
+    for (let slot = 0; slot < values.length; slot++) {
+      const n = uses[slot] as number;
+      if (n === 0) continue;
+      const value = values[slot] as string;
+      if (splitsSurrogates(value)) return undefined;
+      const inner = jsonInner(value);
+      escaped[slot] = inner;
       // A UTF-16 unit is at most 3 UTF-8 bytes.
-      bytes += 3 * inner.length;
+      bytes += 3 * inner.length * n;
     }
-    return { pieces, bytes };
+    return { escaped, bytes };
   }
 
   private textTemplate(walk: Walk): TextTemplate | undefined {

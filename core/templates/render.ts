@@ -353,9 +353,14 @@ export function renderTemplate(
           };
         }
         const text = part('text', engines.text, compiled.text);
-        const json = quick.json && {
-          html: quick.json.html,
-          htmlBytes: quick.json.htmlBytes,
+        const pieces = quick.json;
+        const json = pieces && {
+          // (Read through, so the pieces are listed only if something reads them.)
+          get html() {
+            return pieces.html;
+          },
+          htmlSlots: pieces.htmlSlots,
+          htmlBytes: pieces.htmlBytes,
           text: [jsonInner(text)],
         };
         return {

@@ -9,7 +9,9 @@ import {
   endsInPartialEntity,
   type JsonPieces,
   jsonInner,
+  listSlotted,
   PreparedHtml,
+  type SlottedPieces,
 } from '../../core/templates/prepared.ts';
 import {
   compileTemplate,
@@ -196,6 +198,19 @@ describe('the prepared HTML part', () => {
             expect(Buffer.byteLength(joined(quick.json.text))).toBeLessThanOrEqual(
               quick.json.textBytes as number,
             );
+            // The transport writes the html from its slotted form: byte for byte the body of the strings.
+            expect(quick.json.htmlSlots).toBeDefined();
+            const email: OutgoingEmail = {
+              from: 'a@x.example',
+              to: 'b@x.example',
+              subject: 's',
+              html: reference,
+              text: quick.text,
+              json: quick.json,
+            };
+            const buffer = Buffer.alloc(encodedBodyBound(email, quick.json));
+            const written = writeEncodedBody(email, quick.json, buffer);
+            expect(buffer.subarray(0, written).equals(Buffer.from(sendEmailBody(email), 'utf8'))).toBe(true);
           }
         }
       }),
@@ -298,6 +313,16 @@ describe('the pre-encoded SendEmail body', () => {
   );
   const encode = (parts: [string, boolean][]): JsonPieces =>
     parts.map(([p, asBytes]) => (asBytes ? new TextEncoder().encode(jsonInner(p)) : jsonInner(p)));
+  /** The same pieces slotted: the strings become values, each used where it stands (a value may repeat). */
+  const slotted = (parts: [string, boolean][]): SlottedPieces => {
+    const values: string[] = [];
+    const pieces = parts.map(([p, asBytes]) => {
+      if (asBytes) return new TextEncoder().encode(jsonInner(p));
+      const slot = values.indexOf(jsonInner(p));
+      return slot === -1 ? values.push(jsonInner(p)) - 1 : slot;
+    });
+    return { pieces, values };
+  };
 
   it('is byte for byte Buffer.from(sendEmailBody(email)) for generated emails', () => {
     fc.assert(
@@ -320,9 +345,23 @@ describe('the pre-encoded SendEmail body', () => {
             text: textParts.map(([p]) => p).join(''),
           };
           const json = { html: encode(htmlParts), text: encode(textParts) };
+          const expected = Buffer.from(sendEmailBody(email), 'utf8');
           const buffer = Buffer.alloc(encodedBodyBound(email, json));
           const written = writeEncodedBody(email, json, buffer);
-          expect(buffer.subarray(0, written).equals(Buffer.from(sendEmailBody(email), 'utf8'))).toBe(true);
+          expect(buffer.subarray(0, written).equals(expected)).toBe(true);
+          // The slotted html (the list given too, as the renderer gives it, but not read by the writer:
+          // a poisoned list would show).
+          const htmlSlots = slotted(htmlParts);
+          expect(joined(listSlotted(htmlSlots))).toBe(joined(json.html));
+          const poisoned = {
+            ...json,
+            html: ['\u0000'],
+            htmlSlots,
+            htmlBytes: Buffer.byteLength(joined(json.html)),
+          };
+          const slottedBuffer = Buffer.alloc(encodedBodyBound(email, poisoned));
+          const slottedWritten = writeEncodedBody(email, poisoned, slottedBuffer);
+          expect(slottedBuffer.subarray(0, slottedWritten).equals(expected)).toBe(true);
         },
       ),
       { numRuns: 3000 },

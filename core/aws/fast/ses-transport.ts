@@ -20,6 +20,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
+import type { SlottedPieces } from '../../templates/prepared.ts';
 import { awsServiceHost } from '../hosts.ts';
 import { AwsServiceError, awsErrorCode } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
@@ -117,7 +118,8 @@ function writeBodyParts(
   let at = buffer.write(head, 0);
   at = writePieces(json.text, buffer, at);
   at += buffer.write(BETWEEN, at);
-  at = writePieces(json.html, buffer, at);
+  // The slotted form when the renderer gave it: the same pieces, without a list per email.
+  at = json.htmlSlots ? writeSlotted(json.htmlSlots, buffer, at) : writePieces(json.html, buffer, at);
   at += buffer.write('"', at);
   at += buffer.write(tail, at);
   return at;
@@ -126,26 +128,43 @@ function writeBodyParts(
 function writePieces(pieces: readonly (Uint8Array | string)[], buffer: Buffer, at: number): number {
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i] as Uint8Array | string;
-    if (typeof piece !== 'string') {
-      const n = piece.length;
-      // Most static pieces between two outputs are short (`, `, `</td><td>`): a loop costs less than
-      // the call into TypedArray.prototype.set.
-      if (n > 32) buffer.set(piece, at);
-      else for (let k = 0; k < n; k++) buffer[at + k] = piece[k] as number;
-      at += n;
-    } else if (piece.length > 24) at += buffer.write(piece, at);
-    else {
-      // A short value (a name, an id): copying ASCII by hand costs less than a call into the encoder.
-      let k = 0;
-      for (; k < piece.length; k++) {
-        const c = piece.charCodeAt(k);
-        if (c >= 0x80) break;
-        buffer[at + k] = c;
-      }
-      at += k < piece.length ? k + buffer.write(piece.slice(k), at + k) : k;
-    }
+    at = typeof piece !== 'string' ? writeBytes(piece, buffer, at) : writeString(piece, buffer, at);
   }
   return at;
+}
+
+/** The pieces a SlottedPieces stands for (core/templates/prepared.ts listSlotted), written as writePieces
+ * writes that list. */
+function writeSlotted({ pieces, values }: SlottedPieces, buffer: Buffer, at: number): number {
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as Uint8Array | number;
+    at =
+      typeof piece !== 'number'
+        ? writeBytes(piece, buffer, at)
+        : writeString(values[piece] as string, buffer, at);
+  }
+  return at;
+}
+
+function writeBytes(piece: Uint8Array, buffer: Buffer, at: number): number {
+  const n = piece.length;
+  // Most static pieces between two outputs are short (`, `, `</td><td>`): a loop costs less than
+  // the call into TypedArray.prototype.set.
+  if (n > 32) buffer.set(piece, at);
+  else for (let k = 0; k < n; k++) buffer[at + k] = piece[k] as number;
+  return at + n;
+}
+
+function writeString(piece: string, buffer: Buffer, at: number): number {
+  if (piece.length > 24) return at + buffer.write(piece, at);
+  // A short value (a name, an id): copying ASCII by hand costs less than a call into the encoder.
+  let k = 0;
+  for (; k < piece.length; k++) {
+    const c = piece.charCodeAt(k);
+    if (c >= 0x80) break;
+    buffer[at + k] = c;
+  }
+  return k < piece.length ? at + k + buffer.write(piece.slice(k), at + k) : at + k;
 }
 
 /** The most bytes writeEncodedBody can write for this email (a UTF-16 unit is at most 3 UTF-8 bytes). */
