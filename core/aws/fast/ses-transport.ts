@@ -175,14 +175,14 @@ export function encodedBodyBound(email: OutgoingEmail, json: NonNullable<Outgoin
 function bodyPartsBound(head: string, json: NonNullable<OutgoingEmail['json']>, tail: string): number {
   return (
     3 * (head.length + BETWEEN.length + 1 + tail.length) +
-    piecesBound(json.text, json.textBytes) +
-    piecesBound(json.html, json.htmlBytes)
+    (json.textBytes ?? piecesBound(json.text)) +
+    // (html only when not counted: with htmlSlots it is listed when read.)
+    (json.htmlBytes ?? piecesBound(json.html))
   );
 }
 
-/** The most UTF-8 bytes of these pieces: what the renderer counted when it made them, else counted here. */
-function piecesBound(pieces: readonly (Uint8Array | string)[], counted: number | undefined): number {
-  if (counted !== undefined) return counted;
+/** The most UTF-8 bytes of these pieces, when the renderer did not count them as it made them. */
+function piecesBound(pieces: readonly (Uint8Array | string)[]): number {
   let bound = 0;
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i] as Uint8Array | string;
