@@ -35,6 +35,8 @@ export interface SesTransportOptions {
   connections?: number | null;
   /** Milliseconds to wait for an answer's headers, then for its body. */
   timeoutMs?: number;
+  /** Sends through this instead of the endpoint's pool (tests: one that holds the body's write). */
+  dispatcher?: Pick<Dispatcher, 'dispatch'>;
 }
 
 const PATH = '/v2/email/outbound-emails';
@@ -300,6 +302,7 @@ class Answer implements Dispatcher.DispatchHandler {
 export class SesV2Transport implements EmailSender {
   private readonly endpoint: SignedEndpoint;
   private readonly buffers = new BodyBuffers();
+  private readonly dispatcher: Pick<Dispatcher, 'dispatch'>;
 
   constructor(options: SesTransportOptions) {
     const url = new URL(options.endpoint ?? `https://${awsServiceHost('email', options.region)}`);
@@ -313,6 +316,7 @@ export class SesV2Transport implements EmailSender {
       connections: options.connections,
       timeoutMs: options.timeoutMs ?? 30_000,
     });
+    this.dispatcher = options.dispatcher ?? this.endpoint.pool;
   }
 
   /** The signed headers (host included) for one email's body. */
@@ -350,10 +354,12 @@ export class SesV2Transport implements EmailSender {
     // host, the one it would write itself) and checks content-length against the body.
     const headers = await this.sign(body);
     return new Promise((resolve, reject) => {
-      this.endpoint.pool.dispatch(
+      this.dispatcher.dispatch(
         { method: 'POST', path: this.endpoint.path, headers, body },
         // A buffer is reused only after SES accepted its message: it read the whole body by then. After
-        // an error the buffer is left to the collector, in case the socket still holds it.
+        // an error (a timeout, a reset, a 5xx, an abort) the buffer is left to the collector, in case the
+        // socket still holds it: a retry writes its body into another buffer.
+        // (test/unit/ses-transport.buffers.test.ts holds writes to prove no buffer is reused in flight.)
         new Answer(resolve, reject, buffer && (() => this.buffers.give(buffer))),
       );
     });
