@@ -58,6 +58,29 @@ const SUPPORTED_FIELDS = new Set([
 /** Child results are written in files of about this size; AWS splits larger, but readers use the manifest. */
 const RESULT_FILE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * JSON texts already made of a child's input or output (the engine measures both against the payload
+ * limit), so the result files reuse them instead of serialising the same 500 outcomes again. Keyed by the
+ * object itself: nothing changes a child's input or output once it is measured.
+ */
+const jsonTexts = new WeakMap<object, string>();
+
+/** `JSON.stringify(value)`, remembered for the result files when `value` is an object. */
+export function measuredJson(value: unknown): string {
+  const text = JSON.stringify(value ?? null);
+  if (typeof value === 'object' && value !== null) jsonTexts.set(value, text);
+  return text;
+}
+
+/** `JSON.stringify(value)`, or the text `measuredJson` made of this very object. */
+function jsonText(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const text = jsonTexts.get(value);
+    if (text !== undefined) return text;
+  }
+  return JSON.stringify(value);
+}
+
 /** Runs one child execution of the ItemProcessor; resolves with its output or rejects with its error. */
 export type ChildRun = (input: unknown, name: string) => Promise<unknown>;
 
@@ -189,11 +212,11 @@ class ResultFiles {
     const full = () =>
       JSON.stringify({
         ExecutionArn: this.childArn(entry.name),
-        Input: JSON.stringify(entry.input),
+        Input: jsonText(entry.input),
         InputDetails: { Included: true },
         Name: entry.name,
         ...(entry.status === 'SUCCEEDED'
-          ? { Output: JSON.stringify(entry.output), OutputDetails: { Included: true } }
+          ? { Output: jsonText(entry.output), OutputDetails: { Included: true } }
           : { Error: entry.error, Cause: entry.cause }),
         RedriveCount: 0,
         RedriveStatus: 'NOT_REDRIVABLE',
@@ -206,7 +229,7 @@ class ResultFiles {
     if (entry.status === 'FAILED' || this.transformation === 'NONE') return [full()];
     if (this.transformation === 'FLATTEN' && Array.isArray(entry.output))
       return entry.output.map((o) => JSON.stringify(o));
-    return [JSON.stringify(entry.output)];
+    return [jsonText(entry.output)];
   }
 
   private flush(status: 'SUCCEEDED' | 'FAILED') {
