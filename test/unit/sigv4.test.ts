@@ -95,7 +95,7 @@ describe('SigV4Signer', () => {
     );
   });
 
-  it('signs like the SDK across generated instants and bodies, one signer for all (its date and key caches)', async () => {
+  it('signs like the SDK across generated instants, bodies and header sets, one signer for all (its caches)', async () => {
     const signer = new SigV4Signer({ service: 'ses', region: 'eu-west-1', credentials: CREDENTIALS });
     // Instants in runs: the same second again (another millisecond), the next second, across midnight.
     const start = Date.parse('2026-11-25T23:59:58.000Z');
@@ -106,21 +106,33 @@ describe('SigV4Signer', () => {
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(step, fc.string({ unit: 'grapheme', maxLength: 200 })), {
-          minLength: 1,
-          maxLength: 6,
-        }),
+        fc.array(
+          fc.tuple(
+            step,
+            fc.string({ unit: 'grapheme', maxLength: 200 }),
+            // The header set changes now and then (another operation, a header more or fewer, another order).
+            fc.constantFrom(
+              [] as [string, string][],
+              [['x-amz-target', 'DynamoDB_20120810.BatchWriteItem']] as [string, string][],
+              [['x-amz-target', 'DynamoDB_20120810.BatchGetItem']] as [string, string][],
+              [['x-extra', '  two  spaces ']] as [string, string][],
+            ),
+            fc.boolean(),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
         async (sends) => {
           let at = start;
-          for (const [delta, text] of sends) {
+          for (const [delta, text, extra, lengthFirst] of sends) {
             at += delta;
             const date = new Date(at);
             const body = JSON.stringify({ text });
-            const signed = {
-              ...request,
-              headers: { ...request.headers, 'content-length': String(Buffer.byteLength(body)) },
-              body,
-            };
+            const length = String(Buffer.byteLength(body));
+            const headers: Record<string, string> = lengthFirst
+              ? { 'content-length': length, 'content-type': 'application/json' }
+              : { 'content-type': 'application/json', 'content-length': length };
+            for (const [name, value] of extra) headers[name] = value;
+            const signed = { ...request, headers, body };
             const ours = await signer.sign({ ...signed, body: Buffer.from(body) }, date);
             expect(ours).toEqual(await smithy('ses', CREDENTIALS, signed, date));
           }

@@ -77,16 +77,26 @@ export class SigV4Signer {
     else this.fixed = options.credentials;
   }
 
-  private names: { key: string; names: string[]; signedHeaders: string } | undefined;
+  private names: { keys: string[]; names: string[]; signedHeaders: string } | undefined;
 
   /** The headers' names sorted, and joined for SignedHeaders; the same set comes every time, so once. */
   private namesOf(headers: Record<string, string>): { names: string[]; signedHeaders: string } {
-    const keys = Object.keys(headers);
-    const key = keys.join('\n');
     const cached = this.names;
-    if (cached && cached.key === key) return cached;
-    const names = keys.sort();
-    this.names = { key, names, signedHeaders: names.join(';') };
+    if (cached) {
+      // The same names in the same order (each compared as the property key it is, no joined string).
+      let i = 0;
+      for (const name in headers) {
+        if (cached.keys[i] !== name) {
+          i = -1;
+          break;
+        }
+        i++;
+      }
+      if (i === cached.keys.length) return cached;
+    }
+    const keys = Object.keys(headers);
+    const names = [...keys].sort();
+    this.names = { keys, names, signedHeaders: names.join(';') };
     return this.names;
   }
 
