@@ -72,6 +72,14 @@ export function measuredJson(value: unknown): string {
   return text;
 }
 
+/** The UTF-8 length of `JSON.stringify(batch)` for the batches the adapter made, summed from its items. */
+const jsonLengths = new WeakMap<object, number>();
+
+/** How many bytes `JSON.stringify(value)` has, when the Map adapter already knows (a batch it made). */
+export function knownJsonBytes(value: unknown): number | undefined {
+  return typeof value === 'object' && value !== null ? jsonLengths.get(value) : undefined;
+}
+
 /** `JSON.stringify(value)`, or the text `measuredJson` made of this very object. */
 function jsonText(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
@@ -453,12 +461,22 @@ export async function runDistributedMap(input: unknown, ctx: DistributedMapConte
   const envelope = Buffer.byteLength(JSON.stringify([]));
   let batch: unknown[] = [];
   let batchBytes = envelope;
+  // The child input's JSON is `{"BatchInput":<BatchInput>,"Items":[<item>,...]}`: its length follows from
+  // the items' lengths measured above (batchBytes counts a comma after every item: one more than the
+  // array has), so the engine's check of the payload limit need not serialise the batch again.
+  const batchInputText = batchInput === undefined ? undefined : JSON.stringify(batchInput);
+  const wrapperBytes =
+    batchInputText === undefined
+      ? Buffer.byteLength('{"Items":}')
+      : Buffer.byteLength('{"BatchInput":,"Items":}') + Buffer.byteLength(batchInputText);
   const closeBatch = async () => {
     if (batch.length === 0) return;
     while (inFlight.size >= maxConcurrency) await Promise.race(inFlight);
     const payload = batcherDef
       ? { ...(batchInput === undefined ? {} : { BatchInput: batchInput }), Items: batch }
       : batch[0];
+    if (batcherDef && (batchInput === undefined || batchInputText !== undefined))
+      jsonLengths.set(payload as object, wrapperBytes + batchBytes - 1);
     launch(payload, batch.length, children++);
     batch = [];
     batchBytes = envelope;

@@ -25,7 +25,12 @@ import {
   WAIT_RESOURCE,
   WAIT_SLICE_MS,
 } from './asl.ts';
-import { measuredJson, runDistributedMap, validateDistributedMap } from './distributed-map.ts';
+import {
+  knownJsonBytes,
+  measuredJson,
+  runDistributedMap,
+  validateDistributedMap,
+} from './distributed-map.ts';
 import { compilePath } from './jsonpath.ts';
 import {
   DEFAULT_LOCAL_LIMITS,
@@ -397,7 +402,7 @@ export class LocalEngine implements Orchestrator {
       signal,
       runChild: async (childInput) => {
         const { statePayloadBytes: maxBytes, expressExecutionMs } = this.limits;
-        const inputBytes = Buffer.byteLength(measuredJson(childInput));
+        const inputBytes = knownJsonBytes(childInput) ?? Buffer.byteLength(measuredJson(childInput));
         if (inputBytes > maxBytes)
           throw dataLimitExceeded("The child execution's input", inputBytes, maxBytes);
         const run = child.machine.run(childInput as never, {

@@ -1,10 +1,16 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UnsupportedAslError } from '../../core/errors.ts';
 import type { StateDefinition } from '../../local/asl.ts';
-import { type ChildRun, measuredJson, runDistributedMap } from '../../local/distributed-map.ts';
+import {
+  type ChildRun,
+  knownJsonBytes,
+  measuredJson,
+  runDistributedMap,
+} from '../../local/distributed-map.ts';
 
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const s3Mock = mockClient(s3);
@@ -156,6 +162,32 @@ describe('Distributed Map adapter: batching and concurrency', () => {
     });
     expect(sizes.length).toBeGreaterThan(1);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(1000);
+  });
+
+  it('knows the JSON length of every batch it makes, as JSON.stringify measures it (generated rows)', async () => {
+    const cell = fc.string({ unit: 'grapheme', maxLength: 12 }).map((v) => v.replace(/[\r\n",\\]/g, ''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(cell, cell), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.option(fc.constantFrom({ 'campaign.$': '$.campaign' }, { fixed: 'é"\\', 'n.$': '$.size' }), {
+          nil: undefined,
+        }),
+        async (records, size, batchInput) => {
+          serveCsv(`a,b\n${records.map(([a, b]) => `${a},${b}`).join('\n')}\n`);
+          const state = mapState({
+            ItemBatcher: { MaxItemsPerBatch: size, ...(batchInput ? { BatchInput: batchInput } : {}) },
+          });
+          let batches = 0;
+          await run(state, async (batch) => {
+            batches++;
+            expect(knownJsonBytes(batch)).toBe(Buffer.byteLength(JSON.stringify(batch)));
+          });
+          expect(batches).toBe(Math.ceil(records.length / size));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('fails an item that is larger than a whole batch may be', async () => {
