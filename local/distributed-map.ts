@@ -58,6 +58,37 @@ const SUPPORTED_FIELDS = new Set([
 /** Child results are written in files of about this size; AWS splits larger, but readers use the manifest. */
 const RESULT_FILE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * JSON texts already made of a child's input or output (the engine measures both against the payload
+ * limit), so the result files reuse them instead of serialising the same 500 outcomes again. Keyed by the
+ * object itself: nothing changes a child's input or output once it is measured.
+ */
+const jsonTexts = new WeakMap<object, string>();
+
+/** `JSON.stringify(value)`, remembered for the result files when `value` is an object. */
+export function measuredJson(value: unknown): string {
+  const text = JSON.stringify(value ?? null);
+  if (typeof value === 'object' && value !== null) jsonTexts.set(value, text);
+  return text;
+}
+
+/** The UTF-8 length of `JSON.stringify(batch)` for the batches the adapter made, summed from its items. */
+const jsonLengths = new WeakMap<object, number>();
+
+/** How many bytes `JSON.stringify(value)` has, when the Map adapter already knows (a batch it made). */
+export function knownJsonBytes(value: unknown): number | undefined {
+  return typeof value === 'object' && value !== null ? jsonLengths.get(value) : undefined;
+}
+
+/** `JSON.stringify(value)`, or the text `measuredJson` made of this very object. */
+function jsonText(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const text = jsonTexts.get(value);
+    if (text !== undefined) return text;
+  }
+  return JSON.stringify(value);
+}
+
 /** Runs one child execution of the ItemProcessor; resolves with its output or rejects with its error. */
 export type ChildRun = (input: unknown, name: string) => Promise<unknown>;
 
@@ -189,11 +220,11 @@ class ResultFiles {
     const full = () =>
       JSON.stringify({
         ExecutionArn: this.childArn(entry.name),
-        Input: JSON.stringify(entry.input),
+        Input: jsonText(entry.input),
         InputDetails: { Included: true },
         Name: entry.name,
         ...(entry.status === 'SUCCEEDED'
-          ? { Output: JSON.stringify(entry.output), OutputDetails: { Included: true } }
+          ? { Output: jsonText(entry.output), OutputDetails: { Included: true } }
           : { Error: entry.error, Cause: entry.cause }),
         RedriveCount: 0,
         RedriveStatus: 'NOT_REDRIVABLE',
@@ -206,7 +237,7 @@ class ResultFiles {
     if (entry.status === 'FAILED' || this.transformation === 'NONE') return [full()];
     if (this.transformation === 'FLATTEN' && Array.isArray(entry.output))
       return entry.output.map((o) => JSON.stringify(o));
-    return [JSON.stringify(entry.output)];
+    return [jsonText(entry.output)];
   }
 
   private flush(status: 'SUCCEEDED' | 'FAILED') {
@@ -430,12 +461,22 @@ export async function runDistributedMap(input: unknown, ctx: DistributedMapConte
   const envelope = Buffer.byteLength(JSON.stringify([]));
   let batch: unknown[] = [];
   let batchBytes = envelope;
+  // The child input's JSON is `{"BatchInput":<BatchInput>,"Items":[<item>,...]}`: its length follows from
+  // the items' lengths measured above (batchBytes counts a comma after every item: one more than the
+  // array has), so the engine's check of the payload limit need not serialise the batch again.
+  const batchInputText = batchInput === undefined ? undefined : JSON.stringify(batchInput);
+  const wrapperBytes =
+    batchInputText === undefined
+      ? Buffer.byteLength('{"Items":}')
+      : Buffer.byteLength('{"BatchInput":,"Items":}') + Buffer.byteLength(batchInputText);
   const closeBatch = async () => {
     if (batch.length === 0) return;
     while (inFlight.size >= maxConcurrency) await Promise.race(inFlight);
     const payload = batcherDef
       ? { ...(batchInput === undefined ? {} : { BatchInput: batchInput }), Items: batch }
       : batch[0];
+    if (batcherDef && (batchInput === undefined || batchInputText !== undefined))
+      jsonLengths.set(payload as object, wrapperBytes + batchBytes - 1);
     launch(payload, batch.length, children++);
     batch = [];
     batchBytes = envelope;

@@ -25,7 +25,12 @@ import {
   WAIT_RESOURCE,
   WAIT_SLICE_MS,
 } from './asl.ts';
-import { runDistributedMap, validateDistributedMap } from './distributed-map.ts';
+import {
+  knownJsonBytes,
+  measuredJson,
+  runDistributedMap,
+  validateDistributedMap,
+} from './distributed-map.ts';
 import { compilePath } from './jsonpath.ts';
 import {
   DEFAULT_LOCAL_LIMITS,
@@ -397,7 +402,7 @@ export class LocalEngine implements Orchestrator {
       signal,
       runChild: async (childInput) => {
         const { statePayloadBytes: maxBytes, expressExecutionMs } = this.limits;
-        const inputBytes = Buffer.byteLength(JSON.stringify(childInput ?? null));
+        const inputBytes = knownJsonBytes(childInput) ?? Buffer.byteLength(measuredJson(childInput));
         if (inputBytes > maxBytes)
           throw dataLimitExceeded("The child execution's input", inputBytes, maxBytes);
         const run = child.machine.run(childInput as never, {
@@ -428,7 +433,7 @@ export class LocalEngine implements Orchestrator {
           signal.removeEventListener('abort', onAbort);
         }
         if (timedOut) throw expressTimedOut(expressExecutionMs);
-        const outputBytes = Buffer.byteLength(JSON.stringify(output ?? null));
+        const outputBytes = Buffer.byteLength(measuredJson(output));
         if (outputBytes > maxBytes)
           throw dataLimitExceeded("The child execution's output", outputBytes, maxBytes);
         return output;

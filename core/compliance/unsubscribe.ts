@@ -21,6 +21,9 @@ import { signUnsubscribeToken, type TokenSubject, verifyUnsubscribeToken } from 
 /** The path under the public base URL; the API mounts the unsubscribe routes here. */
 export const UNSUBSCRIBE_PATH = '/u/';
 
+/** RFC 8058's second header, the same on every email (shared, so never changed). */
+const ONE_CLICK = Object.freeze({ name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' });
+
 export interface RecipientExtras {
   unsubscribeUrl: string;
   headers: { name: string; value: string }[];
@@ -69,30 +72,53 @@ export class UnsubscribeLinks {
     return this.secret;
   }
 
-  url(subject: TokenSubject): string {
+  /**
+   * The link up to the token, and the List-Unsubscribe header after the link, made (and checked) once for
+   * the configuration they were made from: the configuration is read for every link, since the local
+   * stack sets the public base URL once its API listens.
+   */
+  private prefix: { base: string; prefix: string } | undefined;
+  private headerTail: { prefix: string; mailto: string | undefined; tail: string } | undefined;
+
+  private linkPrefix(): string {
     const base = this.config.publicBaseUrl;
+    const cached = this.prefix;
+    if (cached !== undefined && cached.base === base) return cached.prefix;
     if (!base) {
       throw new ConfigError(
         'No public base URL for unsubscribe links: set SIXBACK_PUBLIC_BASE_URL to the API address ' +
           '(e.g. https://mail.example.com).',
       );
     }
-    return `${base.replace(/\/+$/, '')}${UNSUBSCRIBE_PATH}${signUnsubscribeToken(this.requireSecret(), subject)}`;
+    this.prefix = { base, prefix: `${base.replace(/\/+$/, '')}${UNSUBSCRIBE_PATH}` };
+    return this.prefix.prefix;
+  }
+
+  private listUnsubscribeTail(prefix: string): string {
+    const mailto = this.config.unsubscribeMailto;
+    const cached = this.headerTail;
+    if (cached && cached.prefix === prefix && cached.mailto === mailto) return cached.tail;
+    const tail = mailto ? `, <mailto:${mailto}?subject=unsubscribe>` : '';
+    // The header's one other part is the token: letters, digits, - and _ (its campaign id is checked, the
+    // rest is base64url) and dots. No line break can come from it, so checking the rest once checks it all.
+    assertHeaderValue('List-Unsubscribe', `<${prefix}>${tail}`);
+    this.headerTail = { prefix, mailto, tail };
+    return tail;
+  }
+
+  url(subject: TokenSubject): string {
+    return `${this.linkPrefix()}${signUnsubscribeToken(this.requireSecret(), subject)}`;
   }
 
   /** What the sender adds for one recipient: the template's unsubscribe_url and the RFC 8058 headers. */
   extras(campaignId: string, key: string): RecipientExtras {
-    const unsubscribeUrl = this.url({ campaignId, key });
-    const targets = [`<${unsubscribeUrl}>`];
-    if (this.config.unsubscribeMailto) {
-      targets.push(`<mailto:${this.config.unsubscribeMailto}?subject=unsubscribe>`);
-    }
-    const headers = [
-      { name: 'List-Unsubscribe', value: targets.join(', ') },
-      { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
-    ];
-    for (const header of headers) assertHeaderValue(header.name, header.value);
-    return { unsubscribeUrl, headers };
+    const prefix = this.linkPrefix();
+    const unsubscribeUrl = `${prefix}${signUnsubscribeToken(this.requireSecret(), { campaignId, key })}`;
+    const tail = this.listUnsubscribeTail(prefix);
+    return {
+      unsubscribeUrl,
+      headers: [{ name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>${tail}` }, ONE_CLICK],
+    };
   }
 
   async verify(token: string): Promise<TokenSubject> {

@@ -36,6 +36,7 @@ import {
   type CompiledTemplateCache,
   compileTemplate,
   RenderError,
+  type RenderedEmail,
   renderTemplate,
 } from '../templates/render.ts';
 import type { EmailSender, OutgoingEmail } from './email-sender.ts';
@@ -189,6 +190,8 @@ interface Candidate {
   key: string;
   /** The A/B test variant this row is sent ('' outside a test). */
   variant: string;
+  /** The identity every outcome of this row starts from (batch index, CSV row, address), made once. */
+  base: { i: number; row: number; email: string };
 }
 
 const parseBatch = (event: unknown) => parseWith(SendBatchEventSchema, event, 'batch');
@@ -329,7 +332,14 @@ async function sendLeased(
     const index = row.i ?? item.index;
     const email = decodeText(row.email);
     if (row.state === 'ok')
-      candidates.push({ index, row, email, key: addressKey(email), variant: row.variant || ctx.variant });
+      candidates.push({
+        index,
+        row,
+        email,
+        key: addressKey(email),
+        variant: row.variant || ctx.variant,
+        base: { i: index, row: row.row, email },
+      });
     else settle({ i: index, row: row.row, email, state: row.state, reason: decodeText(row.note) });
   }
   const templates = await batchTemplates(
@@ -352,7 +362,7 @@ async function sendLeased(
   const toSend: Candidate[] = [];
   for (const candidate of candidates) {
     const entry = known.get(candidate.key);
-    const base = { i: candidate.index, row: candidate.row.row, email: candidate.email };
+    const base = candidate.base;
     if (entry && isSentEntry(entry)) settle({ ...base, state: 'sent', messageId: entry.messageId }, false);
     else if (entry && !entry.retryable)
       // SES refused this message for good in an earlier run: asking again would only be refused again.
@@ -392,13 +402,8 @@ async function sendLeased(
         progressWrite = undefined;
       });
   };
-  const items: SendItem[] = toSend.map((candidate) => ({
-    base: { i: candidate.index, row: candidate.row.row, email: candidate.email },
-    key: candidate.key,
-    // A padded short row is sent with its note, so the report names it.
-    ...(candidate.row.note ? { note: decodeText(candidate.row.note) } : {}),
-    message: () => buildMessage(templates.get(candidate.variant) as CompiledTemplate, ctx, candidate, deps),
-  }));
+  const messages = new BatchMessages(templates, ctx, deps);
+  const items: SendItem[] = toSend.map((candidate) => new BatchItem(candidate, messages));
   let systemic: Error | undefined;
   const ledger = deps.ledger;
   const budget =
@@ -466,40 +471,78 @@ async function sendLeased(
   return { campaignId: ctx.campaignId, outcomes };
 }
 
-/** One recipient's message, or why the template cannot be rendered for this row. */
-function buildMessage(
-  template: CompiledTemplate,
-  ctx: BatchContext,
-  candidate: Candidate,
-  deps: SenderDeps,
-): OutgoingEmail | { invalid: string } {
-  const extras = deps.recipientExtras?.(ctx.campaignId, candidate.key);
-  try {
-    const rendered = renderTemplate(template, recipientVariables(ctx, candidate, extras?.unsubscribeUrl));
-    return {
-      from: ctx.from,
-      to: candidate.email,
-      replyTo: ctx.replyTo,
-      subject: rendered.subject,
-      // Read when first needed: the thin transport writes the pre-encoded pieces, never the joined strings.
-      get html() {
-        return rendered.html;
-      },
-      get text() {
-        return rendered.text;
-      },
-      headers: extras?.headers ?? [],
-      tags: candidate.variant
+/**
+ * What every message of the batch shares, made once per batch: the compiled template of each variant and
+ * the SES tags (the campaign, and the variant in an A/B test).
+ */
+class BatchMessages {
+  private readonly tags = new Map<string, NonNullable<OutgoingEmail['tags']>>();
+
+  constructor(
+    private readonly templates: Map<string, CompiledTemplate>,
+    private readonly ctx: BatchContext,
+    private readonly deps: SenderDeps,
+  ) {}
+
+  /** One recipient's message, or why the template cannot be rendered for this row. */
+  build(candidate: Candidate): OutgoingEmail | { invalid: string } {
+    const { ctx, deps } = this;
+    const template = this.templates.get(candidate.variant) as CompiledTemplate;
+    const extras = deps.recipientExtras?.(ctx.campaignId, candidate.key);
+    try {
+      const rendered = renderTemplate(template, recipientVariables(ctx, candidate, extras?.unsubscribeUrl));
+      // The message is the rendered email with its envelope added, not a second object forwarding html and
+      // text: an object literal with getters costs about a microsecond to make, and the render result
+      // already reads them when first needed (the thin transport writes the pre-encoded pieces instead).
+      // The render result is this email's own (renderTemplate makes a new one per call).
+      const email = rendered as RenderedEmail & Partial<OutgoingEmail>;
+      email.from = ctx.from;
+      email.to = candidate.email;
+      email.replyTo = ctx.replyTo;
+      email.headers = extras?.headers ?? [];
+      email.tags = this.tagsOf(candidate.variant);
+      email.configurationSet = ctx.configurationSet || undefined;
+      email.json = rendered.json;
+      return email as OutgoingEmail;
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      return { invalid: `template could not be rendered for this row: ${error.message}` };
+    }
+  }
+
+  /** The tags of a variant's messages: one array for all of them (senders only read it). */
+  private tagsOf(variant: string): NonNullable<OutgoingEmail['tags']> {
+    let tags = this.tags.get(variant);
+    if (tags === undefined) {
+      tags = variant
         ? [
-            { name: 'campaign', value: ctx.campaignId },
-            { name: 'variant', value: candidate.variant },
+            { name: 'campaign', value: this.ctx.campaignId },
+            { name: 'variant', value: variant },
           ]
-        : [{ name: 'campaign', value: ctx.campaignId }],
-      configurationSet: ctx.configurationSet || undefined,
-      json: rendered.json,
-    };
-  } catch (error) {
-    if (!(error instanceof RenderError)) throw error;
-    return { invalid: `template could not be rendered for this row: ${error.message}` };
+        : [{ name: 'campaign', value: this.ctx.campaignId }];
+      this.tags.set(variant, tags);
+    }
+    return tags;
+  }
+}
+
+/** One row to send: its message is built when the worker loop gets to it (a method, no closure per row). */
+class BatchItem implements SendItem {
+  readonly base: SendItem['base'];
+  readonly key: string;
+  /** A padded short row is sent with its note, so the report names it. */
+  readonly note: string | undefined;
+
+  constructor(
+    private readonly candidate: Candidate,
+    private readonly messages: BatchMessages,
+  ) {
+    this.base = candidate.base;
+    this.key = candidate.key;
+    this.note = candidate.row.note ? decodeText(candidate.row.note) : undefined;
+  }
+
+  message(): OutgoingEmail | { invalid: string } {
+    return this.messages.build(this.candidate);
   }
 }

@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signUnsubscribeToken, verifyUnsubscribeToken } from '../../core/compliance/token.ts';
 import { UnsubscribeLinks } from '../../core/compliance/unsubscribe.ts';
-import { ConfigError, InvalidUnsubscribeTokenError } from '../../core/errors.ts';
+import { ConfigError, InvalidUnsubscribeTokenError, ValidationError } from '../../core/errors.ts';
 import { seeded } from '../support/seeded.ts';
 
 const SECRET = 'a'.repeat(40);
@@ -134,5 +136,75 @@ describe('UnsubscribeLinks', () => {
   it('says which setting is missing when there is no public base URL', () => {
     const bare = new UnsubscribeLinks({ region: 'us-east-1', unsubscribeSecret: SECRET });
     expect(() => bare.extras('c1', 'a@b.co')).toThrow(/SIXBACK_PUBLIC_BASE_URL/);
+  });
+
+  it('makes the links and headers the per-email construction made, as the configuration changes (generated)', () => {
+    // The construction before the fixed parts were made once: the MAC with createHmac, the base trimmed,
+    // both headers checked, all per email.
+    const reference = (
+      secret: string,
+      base: string,
+      mailto: string | undefined,
+      campaignId: string,
+      key: string,
+    ) => {
+      const encodedKey = Buffer.from(key, 'utf8').toString('base64url');
+      const mac = createHmac('sha256', secret)
+        .update(`sixback/unsubscribe/v1\n${campaignId}\n${encodedKey}`)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64url');
+      const url = `${base.replace(/\/+$/, '')}/u/${campaignId}.${encodedKey}.${mac}`;
+      const targets = [`<${url}>`];
+      if (mailto) targets.push(`<mailto:${mailto}?subject=unsubscribe>`);
+      const value = targets.join(', ');
+      if (/[\r\n]/.test(value)) return 'refused';
+      return {
+        unsubscribeUrl: url,
+        headers: [
+          { name: 'List-Unsubscribe', value },
+          { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+        ],
+      };
+    };
+    const base = fc.constantFrom(
+      'https://mail.example.com',
+      'https://x.example/',
+      'http://localhost:8787//',
+      'https://a.example/p\r\nX: y',
+    );
+    const mailto = fc.option(fc.constantFrom('unsub@example.com', 'u@x.example', 'bad@x\nBcc: y'), {
+      nil: undefined,
+    });
+    const campaignId = fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/);
+    const key = fc.oneof(fc.emailAddress(), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }));
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 70 }),
+        fc.array(fc.tuple(base, mailto, campaignId, key), { minLength: 1, maxLength: 6 }),
+        (secret, calls) => {
+          const config: {
+            region: string;
+            unsubscribeSecret: string;
+            publicBaseUrl?: string;
+            unsubscribeMailto?: string;
+          } = { region: 'us-east-1', unsubscribeSecret: secret };
+          const links = new UnsubscribeLinks(config);
+          for (const [baseUrl, mail, id, k] of calls) {
+            // The local stack sets the base URL after the links exist; a deployment may change either.
+            config.publicBaseUrl = baseUrl;
+            if (mail === undefined) delete config.unsubscribeMailto;
+            else config.unsubscribeMailto = mail;
+            const expected = reference(secret, baseUrl, mail, id, k);
+            if (expected === 'refused') expect(() => links.extras(id, k)).toThrow(ValidationError);
+            else {
+              expect(links.extras(id, k)).toEqual(expected);
+              expect(links.url({ campaignId: id, key: k })).toBe(expected.unsubscribeUrl);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,10 +1,16 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { UnsupportedAslError } from '../../core/errors.ts';
 import type { StateDefinition } from '../../local/asl.ts';
-import { type ChildRun, runDistributedMap } from '../../local/distributed-map.ts';
+import {
+  type ChildRun,
+  knownJsonBytes,
+  measuredJson,
+  runDistributedMap,
+} from '../../local/distributed-map.ts';
 
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const s3Mock = mockClient(s3);
@@ -158,6 +164,32 @@ describe('Distributed Map adapter: batching and concurrency', () => {
     for (const size of sizes) expect(size).toBeLessThanOrEqual(1000);
   });
 
+  it('knows the JSON length of every batch it makes, as JSON.stringify measures it (generated rows)', async () => {
+    const cell = fc.string({ unit: 'grapheme', maxLength: 12 }).map((v) => v.replace(/[\r\n",\\]/g, ''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(cell, cell), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.option(fc.constantFrom({ 'campaign.$': '$.campaign' }, { fixed: 'é"\\', 'n.$': '$.size' }), {
+          nil: undefined,
+        }),
+        async (records, size, batchInput) => {
+          serveCsv(`a,b\n${records.map(([a, b]) => `${a},${b}`).join('\n')}\n`);
+          const state = mapState({
+            ItemBatcher: { MaxItemsPerBatch: size, ...(batchInput ? { BatchInput: batchInput } : {}) },
+          });
+          let batches = 0;
+          await run(state, async (batch) => {
+            batches++;
+            expect(knownJsonBytes(batch)).toBe(Buffer.byteLength(JSON.stringify(batch)));
+          });
+          expect(batches).toBe(Math.ceil(records.length / size));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('fails an item that is larger than a whole batch may be', async () => {
     serveCsv(`email\n${'x'.repeat(2000)}\n`);
     const state = mapState({ ItemBatcher: { MaxInputBytesPerBatch: 1000 } });
@@ -177,6 +209,45 @@ describe('Distributed Map adapter: failures and results', () => {
         throw Object.assign(new Error('boom'), { name: 'SesTransientError' });
       return { done: items.map((i) => i.index) };
     };
+
+  it('writes the same result files when the engine measured the inputs and outputs first (their JSON reused)', async () => {
+    const files: Record<string, string>[] = [];
+    for (const transformation of ['COMPACT', 'NONE'] as const) {
+      for (const measured of [false, true]) {
+        serveCsv(rows(9));
+        written = {};
+        const state = mapState({
+          ItemBatcher: { MaxItemsPerBatch: 2, BatchInput: { 'campaign.$': '$.campaign' } },
+          ToleratedFailurePercentage: 100,
+          ResultWriter: {
+            Resource: 'arn:aws:states:::s3:putObject',
+            Parameters: { 'Bucket.$': '$.bucket', Prefix: 'results' },
+            WriterConfig: { OutputType: 'JSONL', Transformation: transformation },
+          },
+        });
+        const inner = failing(new Set([4]));
+        await run(state, async (batch, name) => {
+          // As local/engine.ts measures a child against the payload limit.
+          if (measured) measuredJson(batch);
+          const output = await inner(batch, name);
+          if (measured) measuredJson(output);
+          return output;
+        });
+        // Child names and dates differ between runs: compare what the children were given and answered.
+        const stable: Record<string, string> = {};
+        for (const [key, body] of Object.entries(written))
+          stable[key.replace(/\/[^/]+\/(?=[^/]+$)/, '/RUN/')] = body
+            .replace(/"(StartDate|StopDate|ExecutionArn|Name|StateMachineArn|MapRunArn)":"[^"]*"/g, '"$1":""')
+            .replace(/results\/[^/"]+\//g, 'results/RUN/');
+        files.push(stable);
+      }
+      expect(files[files.length - 1]).toEqual(files[files.length - 2]);
+      const succeeded = files[files.length - 1]?.['results/RUN/SUCCEEDED_0.json'];
+      expect(succeeded).toContain(
+        transformation === 'NONE' ? '"Output":"{\\"done\\":[0,1]}"' : '{"done":[0,1]}\n',
+      );
+    }
+  });
 
   it('fails on the first failed child when no tolerance is set', async () => {
     serveCsv(rows(6));

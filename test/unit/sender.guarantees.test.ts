@@ -342,6 +342,45 @@ describe('recipient variables', () => {
   });
 });
 
+describe('the message handed to the sender', () => {
+  it('is a whole email of its own: every field an own property, so a copy or toEqual sees html and text too', async () => {
+    const ses = new FakeSes();
+    const links = (campaignId: string, key: string) => ({
+      unsubscribeUrl: `https://u.example/${campaignId}/${key}`,
+      headers: [{ name: 'List-Unsubscribe', value: `<https://u.example/${campaignId}/${key}>` }],
+    });
+    for (const template of [
+      TEMPLATE,
+      // With a text template of its own (the render's other path).
+      { ...TEMPLATE, id: 'texted', text: 'Hi {{ first_name }} ({{ unsubscribe_url }})' },
+    ]) {
+      ses.sentEmails.length = 0;
+      await sendBatch(
+        batch(3, { templateId: template.id, configurationSet: 'cs' }, `c-${template.id}`),
+        deps(ses, new MemoryLedger(), { loadTemplate: async () => template, recipientExtras: links }),
+      );
+      const sent = [...ses.sentEmails].sort((a, b) => a.to.localeCompare(b.to));
+      expect(sent.map((email) => ({ ...email, json: undefined }))).toEqual(
+        [1, 2, 3].map((i) => ({
+          from: 'news@sixback.example',
+          to: `r${i}@example.com`,
+          replyTo: [],
+          subject: `Hi N${i}`,
+          html: `<p>Hi N${i}</p>`,
+          text:
+            template.id === 'texted' ? `Hi N${i} (https://u.example/c-texted/r${i}@example.com)` : `Hi N${i}`,
+          headers: links(`c-${template.id}`, `r${i}@example.com`).headers,
+          tags: [{ name: 'campaign', value: `c-${template.id}` }],
+          configurationSet: 'cs',
+          json: undefined,
+        })),
+      );
+      // Each email is its own object (the batch shares only what senders never change: the tags).
+      expect(new Set(sent).size).toBe(3);
+    }
+  });
+});
+
 describe('running progress from inside a batch', () => {
   it('adds what SES accepted while the batch sends, at most once per interval, and every row once in all', async () => {
     // A clock the fake SES moves: each send takes 100 ms of it, so 40 sends span 4 s (one at a time).

@@ -1,4 +1,5 @@
 import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCanonicalPath, SigV4Signer } from '../../core/aws/fast/sigv4.ts';
 import { NodeSha256 } from '../support/node-sha256.ts';
@@ -91,6 +92,53 @@ describe('SigV4Signer', () => {
     secret = 'rotated-secret';
     expect(await sign(day2)).toEqual(
       await smithy('ses', { ...CREDENTIALS, secretAccessKey: secret }, request, day2),
+    );
+  });
+
+  it('signs like the SDK across generated instants, bodies and header sets, one signer for all (its caches)', async () => {
+    const signer = new SigV4Signer({ service: 'ses', region: 'eu-west-1', credentials: CREDENTIALS });
+    // Instants in runs: the same second again (another millisecond), the next second, across midnight.
+    const start = Date.parse('2026-11-25T23:59:58.000Z');
+    const step = fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 1, max: 999 }),
+      fc.integer({ min: 1, max: 90_000 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            step,
+            fc.string({ unit: 'grapheme', maxLength: 200 }),
+            // The header set changes now and then (another operation, a header more or fewer, another order).
+            fc.constantFrom(
+              [] as [string, string][],
+              [['x-amz-target', 'DynamoDB_20120810.BatchWriteItem']] as [string, string][],
+              [['x-amz-target', 'DynamoDB_20120810.BatchGetItem']] as [string, string][],
+              [['x-extra', '  two  spaces ']] as [string, string][],
+            ),
+            fc.boolean(),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (sends) => {
+          let at = start;
+          for (const [delta, text, extra, lengthFirst] of sends) {
+            at += delta;
+            const date = new Date(at);
+            const body = JSON.stringify({ text });
+            const length = String(Buffer.byteLength(body));
+            const headers: Record<string, string> = lengthFirst
+              ? { 'content-length': length, 'content-type': 'application/json' }
+              : { 'content-type': 'application/json', 'content-length': length };
+            for (const [name, value] of extra) headers[name] = value;
+            const signed = { ...request, headers, body };
+            const ours = await signer.sign({ ...signed, body: Buffer.from(body) }, date);
+            expect(ours).toEqual(await smithy('ses', CREDENTIALS, signed, date));
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 

@@ -12,6 +12,7 @@
  */
 import { createHash, createHmac, hash } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { HmacSha256 } from './hmac.ts';
 
 export interface PostToSign {
   /** Host header value (hostname, plus :port when not the default). */
@@ -41,15 +42,27 @@ const hex: (data: Buffer | string) => string =
 const MESSY = /^\s|\s$|\s\s|[^\S ]/;
 const canonicalValue = (value: string) => (MESSY.test(value) ? value.trim().replace(/\s+/g, ' ') : value);
 
+interface AmzDates {
+  /** The whole second since the epoch these are for. */
+  second: number;
+  /** 20261125T192345Z */
+  long: string;
+  /** 20261125 */
+  short: string;
+}
+
 /** 20261125T192345Z and 20261125, from one Date. */
-function amzDates(date: Date): { long: string; short: string } {
+function amzDates(date: Date, second: number): AmzDates {
   const iso = date.toISOString();
   const long = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-  return { long, short: long.slice(0, 8) };
+  return { second, long, short: long.slice(0, 8) };
 }
 
 export class SigV4Signer {
-  private keyFor: { short: string; secret: string; key: Buffer } | undefined;
+  /** The signing key of the day (and secret), keyed for the signature's HMAC, with its credential scope. */
+  private keyFor: { short: string; secret: string; hmac: HmacSha256; scope: string } | undefined;
+  /** The last second's x-amz-date: thousands of requests a second share it, so it is formatted once. */
+  private dates: AmzDates | undefined;
   private readonly provider: AwsCredentialIdentityProvider | undefined;
   private readonly fixed: AwsCredentialIdentity | undefined;
 
@@ -64,35 +77,54 @@ export class SigV4Signer {
     else this.fixed = options.credentials;
   }
 
-  private names: { key: string; names: string[]; signedHeaders: string } | undefined;
+  private names: { keys: string[]; names: string[]; signedHeaders: string } | undefined;
 
   /** The headers' names sorted, and joined for SignedHeaders; the same set comes every time, so once. */
   private namesOf(headers: Record<string, string>): { names: string[]; signedHeaders: string } {
-    const keys = Object.keys(headers);
-    const key = keys.join('\n');
     const cached = this.names;
-    if (cached && cached.key === key) return cached;
-    const names = keys.sort();
-    this.names = { key, names, signedHeaders: names.join(';') };
+    if (cached) {
+      // The same names in the same order (each compared as the property key it is, no joined string).
+      let i = 0;
+      for (const name in headers) {
+        if (cached.keys[i] !== name) {
+          i = -1;
+          break;
+        }
+        i++;
+      }
+      if (i === cached.keys.length) return cached;
+    }
+    const keys = Object.keys(headers);
+    const names = [...keys].sort();
+    this.names = { keys, names, signedHeaders: names.join(';') };
     return this.names;
   }
 
-  private signingKey(short: string, secret: string): Buffer {
+  private signingKey(short: string, secret: string): { hmac: HmacSha256; scope: string } {
     const cached = this.keyFor;
-    if (cached && cached.short === short && cached.secret === secret) return cached.key;
+    if (cached && cached.short === short && cached.secret === secret) return cached;
     const kDate = createHmac('sha256', `AWS4${secret}`).update(short).digest();
     const kRegion = createHmac('sha256', kDate).update(this.options.region).digest();
     const kService = createHmac('sha256', kRegion).update(this.options.service).digest();
     const key = createHmac('sha256', kService).update('aws4_request').digest();
-    this.keyFor = { short, secret, key };
-    return key;
+    const scope = `${short}/${this.options.region}/${this.options.service}/aws4_request`;
+    this.keyFor = { short, secret, hmac: new HmacSha256(key), scope };
+    return this.keyFor;
+  }
+
+  private datesOf(date: Date): AmzDates {
+    const second = Math.floor(date.getTime() / 1000);
+    const cached = this.dates;
+    if (cached && cached.second === second) return cached;
+    this.dates = amzDates(date, second);
+    return this.dates;
   }
 
   /** The headers to send: the request's own, plus host, x-amz-date, x-amz-content-sha256,
    * x-amz-security-token and authorization. */
   async sign(request: PostToSign, date = new Date()): Promise<Record<string, string>> {
     const credentials = this.fixed ?? (await (this.provider as AwsCredentialIdentityProvider)());
-    const { long, short } = amzDates(date);
+    const { long, short } = this.datesOf(date);
     const payloadHash = hex(request.body);
     const own = request.headers;
     const headers: Record<string, string> = {};
@@ -108,11 +140,9 @@ export class SigV4Signer {
       canonicalHeaders += `${name}:${canonicalValue(String(headers[name]))}\n`;
     }
     const canonicalRequest = `POST\n${request.path}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
-    const scope = `${short}/${this.options.region}/${this.options.service}/aws4_request`;
+    const { hmac, scope } = this.signingKey(short, credentials.secretAccessKey);
     const stringToSign = `AWS4-HMAC-SHA256\n${long}\n${scope}\n${hex(canonicalRequest)}`;
-    const signature = createHmac('sha256', this.signingKey(short, credentials.secretAccessKey))
-      .update(stringToSign)
-      .digest('hex');
+    const signature = hmac.hex(stringToSign);
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return headers;
   }
