@@ -74,7 +74,7 @@ describe('recipient files as tools export them', () => {
     const error = await read('excel-semicolon-cp1252.csv').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecipientsFileError);
     expect((error as Error).message).toMatch(
-      /^The recipients file is not UTF-8 text \(.*\)\. Save it as "CSV UTF-8"\.$/,
+      /^The recipients file is not UTF-8 text: line 2 has the byte 0xF6 \(byte 64 of the file\), which is "ö" in Windows-1252 \(Excel's plain "CSV"\)\. Save it as "CSV UTF-8"\.$/,
     );
   });
 
