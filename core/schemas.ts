@@ -14,13 +14,38 @@ const instant = z.string().datetime({
   message: 'must be an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00+09:00',
 });
 
+/**
+ * The first character a mail header cannot carry as it is (C0 and C1 controls but tab, and the Unicode
+ * line and paragraph separators), as U+XXXX; undefined when there is none. SES writes the subject into
+ * the Subject header, where a NUL or a lone control character is invalid and a separator breaks lines in
+ * mail programs.
+ */
+export function headerControlCharacter(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029)
+      return `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return undefined;
+}
+
+const subjectText = z
+  .string()
+  .min(1, 'the subject is empty')
+  .max(998)
+  .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)')
+  .superRefine((s, ctx) => {
+    const found = /[\r\n]/.test(s) ? undefined : headerControlCharacter(s);
+    if (found)
+      ctx.addIssue({
+        code: 'custom',
+        message: `the subject holds a control character (${found}); remove it`,
+      });
+  });
+
 export const TemplateInputSchema = z.object({
   name: z.string().min(1).max(200).optional(),
-  subject: z
-    .string()
-    .min(1, 'the subject is empty')
-    .max(998)
-    .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)'),
+  subject: subjectText,
   html: z.string().min(1, 'the HTML body is empty').max(400_000),
   text: z.string().max(400_000).optional(),
 });
@@ -47,11 +72,7 @@ const variableValue = z.union([z.string(), z.number(), z.boolean()]);
  */
 export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
 export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
-const subject = z
-  .string()
-  .min(1, 'the subject is empty')
-  .max(998)
-  .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)');
+const subject = subjectText;
 
 /** A duration as people write it: 90s, 30m, 4h, 2d, 1h30m (at least one part; parts in that order). */
 export const DURATION_PATTERN = /^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -156,44 +177,47 @@ const campaignData = z
     }
   });
 
-export const CampaignRequestSchema = z.object({
-  name: z.string().min(1).max(200).optional(),
-  templateId: id,
-  templateVersion: z.number().int().positive().optional(),
-  /** S3 key of an uploaded recipients CSV. */
-  recipientsKey: z.string().min(1).max(1024),
-  from: email,
-  replyTo: z.array(email).max(10).optional(),
-  /** Campaign-level template variables; a CSV column of the same name wins for its row. */
-  data: campaignData.optional(),
-  sendAt: instant.optional(),
-  /** IANA zone the user thinks in; used to show the schedule back to them. */
-  timeZone: z.string().min(1).max(64).optional(),
-  /** Emails per second across the whole campaign. */
-  rate: z.number().positive().max(100_000).optional(),
-  /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
-  onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
-  toleratedFailurePercentage: z.number().min(0).max(100).default(5),
-  /** What to do with rows that have fewer fields than the header (see SHORT_ROW_ACTIONS). */
-  shortRows: z.enum(SHORT_ROW_ACTIONS).default('skip'),
-  /** Name of the CSV column holding addresses; by default the first column called email (any case). */
-  emailColumn: z.string().min(1).optional(),
-  /**
-   * When the campaign is larger than what remains of the SES 24-hour quota: false (default) refuses it
-   * before anything is sent; true sends it anyway, slowed to the quota's daily pace (Max24HourSend spread
-   * over 24 hours), so it takes as long as the quota needs instead of failing midway.
-   */
-  spread: z.boolean().default(false),
-  /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
-  transactional: z.boolean().default(false),
-  /**
-   * SES open and click tracking (a pixel, links rewritten to SES's redirect). Each defaults to on for
-   * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
-   */
-  tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
-  /** An A/B test: variants to a sample, a wait, then the winner to the rest (docs/ab-tests.md). */
-  abTest: AbTestSpecSchema.optional(),
-});
+export const CampaignRequestSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    templateId: id,
+    templateVersion: z.number().int().positive().optional(),
+    /** S3 key of an uploaded recipients CSV. */
+    recipientsKey: z.string().min(1).max(1024),
+    from: email,
+    replyTo: z.array(email).max(10).optional(),
+    /** Campaign-level template variables; a CSV column of the same name wins for its row. */
+    data: campaignData.optional(),
+    sendAt: instant.optional(),
+    /** IANA zone the user thinks in; used to show the schedule back to them. */
+    timeZone: z.string().min(1).max(64).optional(),
+    /** Emails per second across the whole campaign. */
+    rate: z.number().positive().max(100_000).optional(),
+    /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
+    onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
+    toleratedFailurePercentage: z.number().min(0).max(100).default(5),
+    /** What to do with rows that have fewer fields than the header (see SHORT_ROW_ACTIONS). */
+    shortRows: z.enum(SHORT_ROW_ACTIONS).default('skip'),
+    /** Name of the CSV column holding addresses; by default the first column called email (any case). */
+    emailColumn: z.string().min(1).optional(),
+    /**
+     * When the campaign is larger than what remains of the SES 24-hour quota: false (default) refuses it
+     * before anything is sent; true sends it anyway, slowed to the quota's daily pace (Max24HourSend spread
+     * over 24 hours), so it takes as long as the quota needs instead of failing midway.
+     */
+    spread: z.boolean().default(false),
+    /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
+    transactional: z.boolean().default(false),
+    /**
+     * SES open and click tracking (a pixel, links rewritten to SES's redirect). Each defaults to on for
+     * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
+     */
+    tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
+    /** An A/B test: variants to a sample, a wait, then the winner to the rest (docs/ab-tests.md). */
+    abTest: AbTestSpecSchema.optional(),
+  })
+  // A misspelt field must not be dropped in silence: `send_at` would send now, `onInvalidRow` skip rows.
+  .strict();
 export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
 export type CampaignSpec = z.output<typeof CampaignRequestSchema>;
 
@@ -322,12 +346,46 @@ export const FinaliseEventSchema = z.object({
 export type FinaliseEvent = z.infer<typeof FinaliseEventSchema>;
 
 /** Parses unknown input; a failure becomes a ValidationError listing each problem with its path. */
+/** The fields an object schema knows, to suggest the one a misspelt field meant. */
+function knownFields(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let at: unknown = schema;
+  for (const key of path) {
+    const shape = (at as { shape?: Record<string, unknown> }).shape;
+    at = shape?.[String(key)];
+    // Through optional and default wrappers to the object inside.
+    while (
+      at &&
+      typeof (at as { unwrap?: unknown }).unwrap === 'function' &&
+      !(at as { shape?: unknown }).shape
+    )
+      at = (at as { unwrap: () => unknown }).unwrap();
+  }
+  const shape = (at as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+const normalised = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+function unknownFieldsProblem(keys: string[], known: string[]): string {
+  return keys
+    .map((key) => {
+      const meant = known.find((k) => normalised(k) === normalised(key));
+      return meant
+        ? `unknown field "${key}" (did you mean "${meant}"?)`
+        : `unknown field "${key}"${known.length > 0 ? ` (the fields are ${known.join(', ')})` : ''}`;
+    })
+    .join('; ');
+}
+
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => ({
     path: issue.path.join('.') || '(root)',
-    problem: issue.message,
+    problem:
+      issue.code === 'unrecognized_keys'
+        ? unknownFieldsProblem(issue.keys, knownFields(schema, issue.path))
+        : issue.message,
   }));
   throw new ValidationError(`Invalid ${what}: ${problems.map((p) => `${p.path}: ${p.problem}`).join('; ')}`, {
     details: problems,

@@ -5,6 +5,7 @@
  */
 import { Liquid, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
+import { headerControlCharacter } from '../schemas.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
@@ -87,17 +88,45 @@ interface Engines {
 }
 
 /**
+ * liquidjs's guards against templates that would never finish, per render of one part for one recipient
+ * (liquidjs has none by default: `{% for i in (1..100000000) %}` ran for minutes, blocking the API's
+ * process in a preview, and a value doubled in a loop grew to hundreds of megabytes). memoryLimit counts
+ * what ranges, string filters and escaped outputs create: a loop's items, so it bounds iterations; a real
+ * email needs a few hundred thousand at most. renderLimit is a wall-clock bound for what memory does not
+ * count, far above a real render (about 1.5 ms for 100 KB). parseLimit bounds one parse (a template is at
+ * most 400,000 characters; partials are parsed one by one).
+ */
+export const TEMPLATE_LIMITS = { memoryLimit: 1_000_000, renderLimit: 2_000, parseLimit: 1_000_000 } as const;
+
+/**
  * The only place sixback builds liquidjs engines (the browser preview bundles this module). Each part
  * has its own engine because its partials read that part of the partial templates; every engine reads
  * partials through the stored-partials fs (core/templates/partials.ts), never the disk.
  */
 export function createEngines(partials: ResolvedPartials): Engines {
-  const plain = (part: Part) => new Liquid({ ...safeLiquidOptions(partials, part), strictFilters: true });
+  const options = (part: Part) => ({
+    ...safeLiquidOptions(partials, part),
+    ...TEMPLATE_LIMITS,
+    strictFilters: true,
+  });
   return {
-    subject: plain('subject'),
-    html: new Liquid({ ...safeLiquidOptions(partials, 'html'), outputEscape: 'escape', strictFilters: true }),
-    text: plain('text'),
+    subject: new Liquid(options('subject')),
+    html: new Liquid({ ...options('html'), outputEscape: 'escape' }),
+    text: new Liquid(options('text')),
   };
+}
+
+/** liquidjs's message for a guard it hit, in words that say what to change. */
+function limitMessage(message: string): string | undefined {
+  if (/memory alloc limit exceeded/.test(message))
+    return `it does too much work for one email (a loop over more than ${TEMPLATE_LIMITS.memoryLimit.toLocaleString('en-US')} items in all, or a value grown in a loop); loop over less`;
+  if (/template render limit exceeded/.test(message))
+    return `it took over ${TEMPLATE_LIMITS.renderLimit / 1000} s to render for one email (a loop too long or nested too deep); loop over less`;
+  if (/Maximum call stack size exceeded/.test(message))
+    return 'its tags are nested too deeply (thousands of levels); nest fewer';
+  if (/parse limit exceeded/.test(message))
+    return `it is longer than ${TEMPLATE_LIMITS.parseLimit.toLocaleString('en-US')} characters`;
+  return undefined;
 }
 
 const NO_PARTIALS: ResolvedPartials = new Map();
@@ -108,8 +137,8 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
     return engine.parse(source);
   } catch (error) {
     const position = (error as { token?: { getPosition(): number[] } }).token?.getPosition();
-    const message =
-      error instanceof Error ? error.message.replace(/, line:\d+, col:\d+$/, '') : String(error);
+    const raw = error instanceof Error ? error.message.replace(/, line:\d+, col:\d+$/, '') : String(error);
+    const message = limitMessage(raw) ?? raw;
     throw new TemplateSyntaxError(`The ${part} does not parse: ${message}`, {
       cause: error,
       details: { part, line: position?.[0] ?? null, column: position?.[1] ?? null, problem: message },
@@ -333,6 +362,8 @@ export function renderTemplate(
     const engines = compiled.engines ?? defaultEngines;
     const subject = part('subject', engines.subject, compiled.subject);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
+    const control = headerControlCharacter(subject);
+    if (control) throw new RenderError(`the rendered subject contains a control character (${control})`);
     // The prepared path, while it is the HTML's fast renderer (a test may swap that renderer out).
     const prepared =
       fast?.prepared !== undefined && fast.html === fast.prepared.renderHtml ? fast.prepared : undefined;
@@ -378,7 +409,8 @@ export function renderTemplate(
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;
-    throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RenderError(limitMessage(message) ?? message, { cause: error });
   }
 }
 
