@@ -378,6 +378,17 @@ export async function* readCsvRecordBatches(
         chunk = sniffed;
         decoder = openDecoder(chunk);
       }
+      if (options.refuseNul && encoding === 'utf-8') {
+        // Before decoding: a binary file (an image, a spreadsheet's own format) is named as binary, not as
+        // text in the wrong encoding. UTF-16 text has zero bytes of its own: checked once decoded.
+        const nul = chunk.indexOf(0);
+        if (nul !== -1) {
+          const before = new TextDecoder('utf-8', { ignoreBOM: offset > 0 }).decode(
+            concatBytes(carried, chunk.subarray(0, nul)),
+          );
+          throw new BinaryContentError(lineAfter(before));
+        }
+      }
       try {
         text = decoder.decode(chunk, { stream: true });
       } catch (cause) {
@@ -397,7 +408,7 @@ export async function* readCsvRecordBatches(
           ? incompleteTail(chunk.length >= 3 ? chunk.subarray(-3) : concatBytes(carried, chunk))
           : new Uint8Array(0);
     }
-    if (options.refuseNul) refuseNul(text);
+    if (options.refuseNul && (encoding !== 'utf-8' || typeof piece === 'string')) refuseNul(text);
     const batch: CsvRecord[] = [];
     feed(text, batch);
     if (batch.length > 0) yield batch;

@@ -119,7 +119,7 @@ describe('bad recipients files', () => {
   it('refuses a file that is not a CSV at all (binary) and one delimited by pipes', async () => {
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48]);
     expect(await refusedAtCreate(png)).toBe(
-      'This is not a CSV file: it contains binary data (a zero byte (NUL) on line 2). Export the list as "CSV UTF-8".',
+      'This is not a CSV file: it contains binary data (a zero byte (NUL) on line 3). Export the list as "CSV UTF-8".',
     );
     expect(await refusedAtCreate('email|first_name\nada@example.com|Ada\n')).toBe(
       'The header row is one column, "email|first_name": the file seems to use "|" between columns. Save it as CSV with commas (or semicolons or tabs).',
