@@ -8,7 +8,12 @@ import { ConflictError, RecipientsFileError, ValidationError } from '../errors.t
 import { assertSendable, checkRecipients } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import { campaignTracking } from '../sending/tracking.ts';
-import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
+import {
+  assertTextVariables,
+  assertVariablesProvided,
+  type CompiledTemplate,
+  compileTemplate,
+} from '../templates/render.ts';
 import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
 import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { reportAfterStop } from './runs.ts';
@@ -143,6 +148,8 @@ export async function createOrReplayCampaign(
     template,
     await deps.templates.partials(template, { selfId: template.id }),
   );
+  // A template saved before this check existed may still read a property of a text variable.
+  assertTextVariables(compiled);
   const { columns } = await checkRecipientsFile(deps.s3, deps.bucket, spec, compiled);
   assertUnsubscribeLink(compiled, { transactional: spec.transactional, templateId: spec.templateId });
   // Every variant is checked as the base template is: a variant that cannot be sent fails here, not midway.

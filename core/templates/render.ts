@@ -31,6 +31,11 @@ export interface CompiledTemplate {
   text: Template[] | undefined;
   /** Top-level variable names the template reads that it does not assign itself. */
   variables: string[];
+  /**
+   * Reads of a property of a top-level variable (`user.name`), which every campaign renders blank: its
+   * variables are all text (CSV cells, campaign data, sixback's own). Absent when there is none.
+   */
+  propertyReads?: string[] | undefined;
   /** The partials this compiled template renders, by reference, with the version loaded. */
   partials?: PartialPins | undefined;
   /**
@@ -245,6 +250,42 @@ function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
     .map(([name]) => name);
 }
 
+/** What liquidjs reads from a text value besides indexes (`first` and `last` are blank on text). */
+const TEXT_PROPERTIES = new Set(['size', 'length']);
+
+/**
+ * `user.name` where `user` comes from outside: blank for every recipient, since every variable a campaign
+ * renders with is text. Indexes (`x[0]`), `size` and `length` are fine.
+ */
+function textPropertyReads(engine: Liquid, parsed: Template[]): string[] {
+  const reads: string[] = [];
+  for (const uses of Object.values(engine.analyzeSync(parsed, { partials: true }).globals)) {
+    for (const use of uses) {
+      const property = use.segments[1];
+      if (typeof property !== 'string' || TEXT_PROPERTIES.has(property)) continue;
+      reads.push(String(use));
+    }
+  }
+  return reads;
+}
+
+/**
+ * Refuses a template that reads a property of a variable (`{{ user.name }}`): a campaign's variables are
+ * text (CSV cells and campaign data), so it would be blank in every email, silently. Checked where a
+ * template meets campaigns (save, preview, campaign creation); compileTemplate itself renders any values.
+ */
+export function assertTextVariables(compiled: CompiledTemplate): void {
+  const reads = compiled.propertyReads ?? [];
+  const first = reads[0];
+  if (first === undefined) return;
+  const [name, property] = first.split('.');
+  throw new TemplateSyntaxError(
+    `The template reads ${[...new Set(reads)].map((r) => `{{ ${r} }}`).join(', ')}: a property of "${name}", but every variable is text ` +
+      `(a CSV column or campaign data), so it would be empty in every email. Use a column of its own, e.g. {{ ${name}_${property} }}.`,
+    { details: { reads, problem: 'property of a text variable' } },
+  );
+}
+
 /** Parses one part with positioned syntax errors, for finding the partials it uses (resolvePartials). */
 export function parseTemplatePart(part: Part, source: string): Template[] {
   return source === '' ? [] : parsePart(defaultEngines[part], part, source);
@@ -278,12 +319,14 @@ export function compileTemplate(
     }
   }
   const variables = new Set<string>();
+  const propertyReads: string[] = [];
   for (const [engine, parsed] of [
     [engines.subject, subject],
     [engines.html, html],
     [engines.text, text],
   ] as const) {
     if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
+    if (parsed) propertyReads.push(...textPropertyReads(engine, parsed));
   }
   const prepared = PreparedHtml.compile(html);
   const fast: FastTemplate = {
@@ -300,6 +343,7 @@ export function compileTemplate(
     html,
     text,
     variables: [...variables].sort(),
+    ...(propertyReads.length > 0 ? { propertyReads } : {}),
     ...(partials.size > 0 ? { partials: pinsOf(partials) } : {}),
     fast,
     engines,

@@ -17,7 +17,7 @@ import {
   resolvePartials,
   type TemplateParts,
 } from './partials.ts';
-import { compileTemplate, parseTemplatePart } from './render.ts';
+import { assertTextVariables, compileTemplate, parseTemplatePart } from './render.ts';
 
 /** A template as lists show it: no bodies. */
 export interface TemplateSummary {
@@ -79,6 +79,7 @@ export class TemplateStore {
   async save(id: string, input: TemplateInput): Promise<TemplateRecord> {
     const content = parseWith(TemplateInputSchema, input, 'template');
     const compiled = compileTemplate(content, await this.partials(content, { selfId: id }));
+    assertTextVariables(compiled);
     const latest = await this.latest(id);
     for (let version = (latest?.version ?? 0) + 1; ; version++) {
       const record: TemplateRecord = {

@@ -100,6 +100,43 @@ describe('templates that would never finish', () => {
   });
 });
 
+describe('variables that would be blank in every email', () => {
+  it('refuses a property of a variable at save and in a preview, naming it, since every variable is text', async () => {
+    // Before: {{ user.name }} saved, previewed and sent as an empty string to everyone, without a word.
+    const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/);
+    await fc.assert(
+      fc.asyncProperty(
+        name,
+        name.filter((p) => p !== 'size' && p !== 'length'),
+        async (variable, property) => {
+          const html = `<p>Hi {{ ${variable}.${property} }}</p>${UNSUBSCRIBE}`;
+          const { store, puts } = fakeTable();
+          const saved = await store.save('news', { subject: 'Hi', html }).catch((e: unknown) => e);
+          expect(saved).toBeInstanceOf(TemplateSyntaxError);
+          expect((saved as Error).message).toMatch(
+            new RegExp(
+              `^The template reads \\{\\{ ${variable}\\.${property} \\}\\}: a property of "${variable}", but every variable is text`,
+            ),
+          );
+          expect(puts).toEqual([]);
+          expect(() => renderPreview({ subject: 'Hi', html }, {})).toThrow(TemplateSyntaxError);
+        },
+      ),
+      { numRuns: 40, seed: 17 },
+    );
+  });
+
+  it('still takes what text has (size, length, an index) and names assigned or looped over', async () => {
+    const { store, puts } = fakeTable();
+    const html = `{{ name.size }} {{ name.length }} {{ name[0] }}{% assign u = name %}{% for c in items %}{{ forloop.index }}{% endfor %}${UNSUBSCRIBE}`;
+    await store.save('news', { subject: 'Hi {{ name }}', html });
+    expect(puts).toHaveLength(1);
+    expect(renderPreview({ subject: 'Hi', html }, { given: { name: 'Ada', items: 'x' } }).html).toMatch(
+      /^3 3 A1/,
+    );
+  });
+});
+
 describe('subjects', () => {
   it('refuses a subject holding a control character when the template is saved', () => {
     // Before: saved as it was, and SES would get a NUL or a bell in the Subject header of every email.
