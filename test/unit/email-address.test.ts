@@ -24,6 +24,7 @@ describe('checkAddress', () => {
     ['user@example.123', 'is not a valid domain'],
     ['"quoted"@example.com', 'has a quoted part before the @'],
     ['Ann Lee <ann@example.com>', 'holds a name and an address; put only the address (ann@example.com)'],
+    ['mailto:ann@example.com', 'is a mailto: link; put only the address (ann@example.com)'],
     [
       'josé@example.com',
       'not ASCII before the @; SES sends only to addresses whose part before the @ is ASCII',
