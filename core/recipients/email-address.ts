@@ -83,6 +83,8 @@ export function checkAddress(raw: string): AddressCheck {
 
 /** Why the part before the @ is refused, in words that say what to change. */
 function localProblem(address: string, local: string): string {
+  if (/@[^@]*[\s,;][^@]*@/.test(address))
+    return `"${address}" holds more than one address; put one address per row`;
   if (/^mailto:/i.test(address))
     return `"${address}" is a mailto: link; put only the address (${address.slice(7)}) in the email column`;
   const named = NAME_ADDR.exec(address);

@@ -5,6 +5,9 @@
  * a 500 or silently do something else is a 4xx saying what to fix (docs/hostile-inputs.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resumeCampaign } from '../../core/campaigns/runs.ts';
+import { createCampaign, stopCampaign } from '../../core/campaigns/service.ts';
+import { IllegalTransitionError } from '../../core/errors.ts';
 import { type ApiTest, startApiTest } from '../api/support.ts';
 import { BASE_REQUEST, reportRows, TEMPLATE } from '../support/guarantees.ts';
 import { inbox, runCampaign, saveTemplate, uploadCsv } from '../support/local-stack.ts';
@@ -77,5 +80,22 @@ describe('hostile inputs on the local stack', () => {
     expect(res.status).toBe(422);
     expect((res.body.error as { message: string }).message).toMatch(/too much work for one email/);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('starts one run, not five, when five resumes of a stopped campaign arrive at once', async () => {
+    const recipientsKey = await uploadCsv(api.stack, 'resume.csv', 'email,first_name\nada@example.com,Ada\n');
+    const sendAt = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await createCampaign({ ...BASE_REQUEST, recipientsKey, sendAt }, api.stack.campaignDeps);
+    await stopCampaign(created.id, api.stack.campaignDeps);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 5 }, () => resumeCampaign(created.id, api.stack.campaignDeps)),
+    );
+    const started = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(started).toHaveLength(1);
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(IllegalTransitionError);
+    const campaign = await api.stack.deps.campaigns.get(created.id);
+    expect(campaign.executions).toBe(2);
+    await stopCampaign(created.id, api.stack.campaignDeps);
   });
 });

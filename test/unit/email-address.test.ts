@@ -25,6 +25,8 @@ describe('checkAddress', () => {
     ['"quoted"@example.com', 'has a quoted part before the @'],
     ['Ann Lee <ann@example.com>', 'holds a name and an address; put only the address (ann@example.com)'],
     ['mailto:ann@example.com', 'is a mailto: link; put only the address (ann@example.com)'],
+    ['ann@example.com, bob@example.com', 'holds more than one address; put one address per row'],
+    ['ann@example.com;bob@example.com', 'holds more than one address; put one address per row'],
     [
       'josé@example.com',
       'not ASCII before the @; SES sends only to addresses whose part before the @ is ASCII',
