@@ -177,47 +177,45 @@ const campaignData = z
     }
   });
 
-export const CampaignRequestSchema = z
-  .object({
-    name: z.string().min(1).max(200).optional(),
-    templateId: id,
-    templateVersion: z.number().int().positive().optional(),
-    /** S3 key of an uploaded recipients CSV. */
-    recipientsKey: z.string().min(1).max(1024),
-    from: email,
-    replyTo: z.array(email).max(10).optional(),
-    /** Campaign-level template variables; a CSV column of the same name wins for its row. */
-    data: campaignData.optional(),
-    sendAt: instant.optional(),
-    /** IANA zone the user thinks in; used to show the schedule back to them. */
-    timeZone: z.string().min(1).max(64).optional(),
-    /** Emails per second across the whole campaign. */
-    rate: z.number().positive().max(100_000).optional(),
-    /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
-    onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
-    toleratedFailurePercentage: z.number().min(0).max(100).default(5),
-    /** What to do with rows that have fewer fields than the header (see SHORT_ROW_ACTIONS). */
-    shortRows: z.enum(SHORT_ROW_ACTIONS).default('skip'),
-    /** Name of the CSV column holding addresses; by default the first column called email (any case). */
-    emailColumn: z.string().min(1).optional(),
-    /**
-     * When the campaign is larger than what remains of the SES 24-hour quota: false (default) refuses it
-     * before anything is sent; true sends it anyway, slowed to the quota's daily pace (Max24HourSend spread
-     * over 24 hours), so it takes as long as the quota needs instead of failing midway.
-     */
-    spread: z.boolean().default(false),
-    /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
-    transactional: z.boolean().default(false),
-    /**
-     * SES open and click tracking (a pixel, links rewritten to SES's redirect). Each defaults to on for
-     * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
-     */
-    tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
-    /** An A/B test: variants to a sample, a wait, then the winner to the rest (docs/ab-tests.md). */
-    abTest: AbTestSpecSchema.optional(),
-  })
-  // A misspelt field must not be dropped in silence: `send_at` would send now, `onInvalidRow` skip rows.
-  .strict();
+// A misspelt field must not be dropped in silence: `send_at` would send now, `onInvalidRow` skip rows.
+export const CampaignRequestSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  templateId: id,
+  templateVersion: z.number().int().positive().optional(),
+  /** S3 key of an uploaded recipients CSV. */
+  recipientsKey: z.string().min(1).max(1024),
+  from: email,
+  replyTo: z.array(email).max(10).optional(),
+  /** Campaign-level template variables; a CSV column of the same name wins for its row. */
+  data: campaignData.optional(),
+  sendAt: instant.optional(),
+  /** IANA zone the user thinks in; used to show the schedule back to them. */
+  timeZone: z.string().min(1).max(64).optional(),
+  /** Emails per second across the whole campaign. */
+  rate: z.number().positive().max(100_000).optional(),
+  /** What to do with rows that fail validation: record them as invalid and send the rest, or send nothing. */
+  onInvalidRows: z.enum(['skip', 'abort']).default('skip'),
+  toleratedFailurePercentage: z.number().min(0).max(100).default(5),
+  /** What to do with rows that have fewer fields than the header (see SHORT_ROW_ACTIONS). */
+  shortRows: z.enum(SHORT_ROW_ACTIONS).default('skip'),
+  /** Name of the CSV column holding addresses; by default the first column called email (any case). */
+  emailColumn: z.string().min(1).optional(),
+  /**
+   * When the campaign is larger than what remains of the SES 24-hour quota: false (default) refuses it
+   * before anything is sent; true sends it anyway, slowed to the quota's daily pace (Max24HourSend spread
+   * over 24 hours), so it takes as long as the quota needs instead of failing midway.
+   */
+  spread: z.boolean().default(false),
+  /** Not marketing mail (receipts, password resets): the template may omit the unsubscribe link. */
+  transactional: z.boolean().default(false),
+  /**
+   * SES open and click tracking (a pixel, links rewritten to SES's redirect). Each defaults to on for
+   * marketing mail and off for transactional mail (core/sending/tracking.ts campaignTracking).
+   */
+  tracking: z.object({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).strict().optional(),
+  /** An A/B test: variants to a sample, a wait, then the winner to the rest (docs/ab-tests.md). */
+  abTest: AbTestSpecSchema.optional(),
+});
 export type CampaignRequest = z.input<typeof CampaignRequestSchema>;
 export type CampaignSpec = z.output<typeof CampaignRequestSchema>;
 

@@ -34,7 +34,11 @@ describe('recipient files as tools export them', () => {
       duplicateRows: [{ row: 5, sameAs: 2 }],
       problems: [
         { row: 6, problem: '"not an address" has no user@domain form' },
-        { row: 7, problem: '"zoë@example.de" has characters not allowed before the @' },
+        {
+          row: 7,
+          problem:
+            '"zoë@example.de" has letters that are not ASCII before the @; SES sends only to addresses whose part before the @ is ASCII (it does not support SMTPUTF8)',
+        },
       ],
     });
     expect(sent[0]).toEqual({
