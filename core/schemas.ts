@@ -14,13 +14,38 @@ const instant = z.string().datetime({
   message: 'must be an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00+09:00',
 });
 
+/**
+ * The first character a mail header cannot carry as it is (C0 and C1 controls but tab, and the Unicode
+ * line and paragraph separators), as U+XXXX; undefined when there is none. SES writes the subject into
+ * the Subject header, where a NUL or a lone control character is invalid and a separator breaks lines in
+ * mail programs.
+ */
+export function headerControlCharacter(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029)
+      return `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return undefined;
+}
+
+const subjectText = z
+  .string()
+  .min(1, 'the subject is empty')
+  .max(998)
+  .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)')
+  .superRefine((s, ctx) => {
+    const found = /[\r\n]/.test(s) ? undefined : headerControlCharacter(s);
+    if (found)
+      ctx.addIssue({
+        code: 'custom',
+        message: `the subject holds a control character (${found}); remove it`,
+      });
+  });
+
 export const TemplateInputSchema = z.object({
   name: z.string().min(1).max(200).optional(),
-  subject: z
-    .string()
-    .min(1, 'the subject is empty')
-    .max(998)
-    .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)'),
+  subject: subjectText,
   html: z.string().min(1, 'the HTML body is empty').max(400_000),
   text: z.string().max(400_000).optional(),
 });
@@ -47,11 +72,7 @@ const variableValue = z.union([z.string(), z.number(), z.boolean()]);
  */
 export const SHORT_ROW_ACTIONS = ['skip', 'pad', 'refuse'] as const;
 export type ShortRowAction = (typeof SHORT_ROW_ACTIONS)[number];
-const subject = z
-  .string()
-  .min(1, 'the subject is empty')
-  .max(998)
-  .refine((s) => !/[\r\n]/.test(s), 'the subject must be one line (no line breaks)');
+const subject = subjectText;
 
 /** A duration as people write it: 90s, 30m, 4h, 2d, 1h30m (at least one part; parts in that order). */
 export const DURATION_PATTERN = /^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -156,7 +177,8 @@ const campaignData = z
     }
   });
 
-export const CampaignRequestSchema = z.object({
+// A misspelt field must not be dropped in silence: `send_at` would send now, `onInvalidRow` skip rows.
+export const CampaignRequestSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   templateId: id,
   templateVersion: z.number().int().positive().optional(),
@@ -322,12 +344,46 @@ export const FinaliseEventSchema = z.object({
 export type FinaliseEvent = z.infer<typeof FinaliseEventSchema>;
 
 /** Parses unknown input; a failure becomes a ValidationError listing each problem with its path. */
+/** The fields an object schema knows, to suggest the one a misspelt field meant. */
+function knownFields(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let at: unknown = schema;
+  for (const key of path) {
+    const shape = (at as { shape?: Record<string, unknown> }).shape;
+    at = shape?.[String(key)];
+    // Through optional and default wrappers to the object inside.
+    while (
+      at &&
+      typeof (at as { unwrap?: unknown }).unwrap === 'function' &&
+      !(at as { shape?: unknown }).shape
+    )
+      at = (at as { unwrap: () => unknown }).unwrap();
+  }
+  const shape = (at as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+const normalised = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+function unknownFieldsProblem(keys: string[], known: string[]): string {
+  return keys
+    .map((key) => {
+      const meant = known.find((k) => normalised(k) === normalised(key));
+      return meant
+        ? `unknown field "${key}" (did you mean "${meant}"?)`
+        : `unknown field "${key}"${known.length > 0 ? ` (the fields are ${known.join(', ')})` : ''}`;
+    })
+    .join('; ');
+}
+
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => ({
     path: issue.path.join('.') || '(root)',
-    problem: issue.message,
+    problem:
+      issue.code === 'unrecognized_keys'
+        ? unknownFieldsProblem(issue.keys, knownFields(schema, issue.path))
+        : issue.message,
   }));
   throw new ValidationError(`Invalid ${what}: ${problems.map((p) => `${p.path}: ${p.problem}`).join('; ')}`, {
     details: problems,

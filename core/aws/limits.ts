@@ -22,6 +22,8 @@ export const AWS_LIMITS = {
    * will fail with a States.Timeout error"); so a Wait state waits a year at most.
    */
   standardExecutionMs: 365 * 24 * 3600 * 1000,
+  /** A DynamoDB item, attribute names and values together, in UTF-8 bytes ("400 KB"). */
+  dynamoItemBytes: 400 * 1024,
 } as const;
 
 /** The error names AWS reports when one of these limits is reached (Retry/Catch match on them). */
@@ -47,4 +49,25 @@ export const lambdaResponseTooLargeMessage = (limit: number) =>
 /** UTF-8 size of a value as Step Functions measures a payload: its JSON text. */
 export function payloadBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value ?? null));
+}
+
+/**
+ * The size DynamoDB counts for an item: each attribute's name plus its value (strings in UTF-8, numbers
+ * about one byte per two digits plus one, booleans and nulls one, lists and maps 3 bytes plus one per
+ * element plus the elements), as its developer guide describes it.
+ */
+export function dynamoItemBytes(item: Record<string, unknown>): number {
+  const value = (v: unknown): number => {
+    if (typeof v === 'string') return Buffer.byteLength(v);
+    if (typeof v === 'number') return Math.ceil(String(Math.abs(v)).replace(/[.-]/g, '').length / 2) + 1;
+    if (typeof v === 'boolean' || v === null || v === undefined) return 1;
+    if (Array.isArray(v)) return 3 + v.reduce((sum: number, e) => sum + 1 + value(e), 0);
+    if (typeof v === 'object')
+      return 3 + dynamoItemBytes(v as Record<string, unknown>) + Object.keys(v).length;
+    return 0;
+  };
+  let bytes = 0;
+  for (const [name, v] of Object.entries(item))
+    if (v !== undefined) bytes += Buffer.byteLength(name) + value(v);
+  return bytes;
 }

@@ -8,6 +8,20 @@ import { ValidationError } from '../errors.ts';
 
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
 const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/i;
+/** The date and time fields of an RFC 3339 time (seconds optional), to check they exist as written. */
+const DATE_TIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?/i;
+
+function realDateTime(parts: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, sec] = parts.slice(1).map((p) => (p === undefined ? 0 : Number(p))) as number[];
+  const check = new Date(Date.UTC(y as number, (mo as number) - 1, d as number));
+  return (
+    check.getUTCMonth() === (mo as number) - 1 &&
+    check.getUTCDate() === d &&
+    (h as number) <= 23 &&
+    (mi as number) <= 59 &&
+    (sec as number) <= 59
+  );
+}
 
 export function isValidTimeZone(zone: string): boolean {
   try {
@@ -76,6 +90,14 @@ export function resolveSendAt(at: string, timeZone: string | undefined): Date {
   if (timeZone !== undefined) assertZone(timeZone, 'timeZone');
   if (HAS_OFFSET.test(at)) {
     const ms = Date.parse(at);
+    // Date.parse rolls impossible dates over (2026-02-30 is read as March 2, 24:00 as the next day):
+    // the date and time written must be the ones meant, as RFC 3339 requires.
+    const parts = DATE_TIME_PARTS.exec(at);
+    if (parts && !realDateTime(parts)) {
+      throw new ValidationError(`"${at}" is not a real date and time.`, {
+        details: [{ path: 'sendAt', problem: 'no such date or time' }],
+      });
+    }
     if (Number.isNaN(ms)) {
       throw new ValidationError(`"${at}" is not a valid time.`, {
         details: [{ path: 'sendAt', problem: 'not a valid RFC 3339 time' }],

@@ -9,7 +9,12 @@ import { discardPreparedFile, openUpload, writePreparedFile } from '../recipient
 import { assertSendable, RecipientsScanner } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import { campaignTracking } from '../sending/tracking.ts';
-import { assertVariablesProvided, type CompiledTemplate, compileTemplate } from '../templates/render.ts';
+import {
+  assertTextVariables,
+  assertVariablesProvided,
+  type CompiledTemplate,
+  compileTemplate,
+} from '../templates/render.ts';
 import { newAbTestRecord, resolveVariants } from '../workflow/ab-test.ts';
 import { type CampaignServiceDeps, executionName } from './deps.ts';
 import { reportAfterStop } from './runs.ts';
@@ -144,6 +149,8 @@ export async function createOrReplayCampaign(
     template,
     await deps.templates.partials(template, { selfId: template.id }),
   );
+  // A template saved before this check existed may still read a property of a text variable.
+  assertTextVariables(compiled);
   // The one check that reads the whole file; it writes the prepared file as it goes (one key per attempt,
   // keys.preparedAtCreation), which is deleted again if a later check refuses the campaign.
   const preparedKey = keys.preparedAtCreation(id, randomBytes(6).toString('hex'));

@@ -58,13 +58,52 @@ export class CsvTokenizer {
   /** rfc4180: the current field had a quoted section, so a later quote is literal, not an opening. */
   private quotedField = false;
   private recordProblem: string | undefined;
+  private readonly maxRecordChars: number;
+  /** Characters of the current record's fields already pushed (with one for each delimiter). */
+  private recordChars = 0;
+  /** The current record outgrew maxRecordChars: its values are dropped as they are read. */
+  private overflowed = false;
 
-  constructor(options: { dialect: CsvDialect; delimiter?: string }) {
+  constructor(options: {
+    dialect: CsvDialect;
+    delimiter?: string;
+    /** The physical line the text starts on (2 after a `sep=` line that was not fed). */
+    firstLine?: number;
+    /**
+     * A record longer than this is kept as a record with no fields and a `problem`, its values dropped as
+     * they are read: a row that can never be sent must not hold a whole file in memory (an unclosed quote
+     * or a file with no line breaks).
+     */
+    maxRecordChars?: number;
+  }) {
     const delimiter = options.delimiter ?? ',';
     if (delimiter.length !== 1) throw new Error('the CSV delimiter must be one character');
     this.delimiter = delimiter.charCodeAt(0);
     this.backslashEscapes = options.dialect === 'aws';
     this.quoteOnlyAtStart = options.dialect === 'rfc4180';
+    this.line = options.firstLine ?? 1;
+    this.recordLine = this.line;
+    this.maxRecordChars = options.maxRecordChars ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The physical line (1-based) the tokenizer has read up to. */
+  get currentLine(): number {
+    return this.line;
+  }
+
+  private pushField(value: string) {
+    this.recordChars += value.length + 1;
+    if (this.recordChars > this.maxRecordChars) this.overflow();
+    else this.fields.push(value);
+  }
+
+  private overflow() {
+    if (!this.overflowed) {
+      this.overflowed = true;
+      this.recordProblem = `is longer than ${this.maxRecordChars} characters (a very long value, or a quote that is never closed); it was not read`;
+    }
+    this.fields = [];
+    this.field = '';
   }
 
   private emit(out: CsvRecord[]) {
@@ -73,6 +112,8 @@ export class CsvTokenizer {
     out.push(record);
     this.fields = [];
     this.recordProblem = undefined;
+    this.recordChars = 0;
+    this.overflowed = false;
   }
 
   /** Feeds a chunk of text; returns the records it completed. */
@@ -134,13 +175,13 @@ export class CsvTokenizer {
         continue;
       }
       if (c === delimiter) {
-        this.fields.push(this.field + chunk.slice(start, i));
+        this.pushField(this.field + chunk.slice(start, i));
         this.field = '';
         this.fieldTouched = true;
         this.quotedField = false;
         start = i + 1;
       } else if (c === LF || c === CR) {
-        this.fields.push(this.field + chunk.slice(start, i));
+        this.pushField(this.field + chunk.slice(start, i));
         this.field = '';
         this.emit(out);
         this.fieldTouched = false;
@@ -168,6 +209,7 @@ export class CsvTokenizer {
       this.field += chunk.slice(start);
       this.fieldTouched = true;
     }
+    if (this.recordChars + this.field.length > this.maxRecordChars) this.overflow();
     return out;
   }
 
@@ -178,8 +220,8 @@ export class CsvTokenizer {
       this.inQuotes = false;
     }
     if (this.inQuotes) throw new UnterminatedQuoteError(this.recordLine);
-    if (this.fieldTouched || this.field !== '' || this.fields.length > 0) {
-      this.fields.push(this.field);
+    if (this.fieldTouched || this.field !== '' || this.fields.length > 0 || this.overflowed) {
+      this.pushField(this.field);
       this.emit(out);
     }
     this.fields = [];
@@ -217,15 +259,33 @@ export function detectDelimiter(firstLine: string): string {
 
 export interface ReadCsvOptions {
   dialect: CsvDialect;
-  /** One character, or `auto` to detect it from the first line (see detectDelimiter). Default `,`. */
+  /**
+   * One character, or `auto` to detect it from the first line (see detectDelimiter). Default `,`. With
+   * `auto`, a first line `sep=;` (Excel's way of naming the delimiter) names it and is not a record.
+   */
   delimiter?: string;
   /** Called once with the delimiter in use, before the first record. */
   onDelimiter?: (delimiter: string) => void;
+  /** Refuse a NUL character anywhere (`BinaryContentError`): no text file holds one. */
+  refuseNul?: boolean;
+  /** See CsvTokenizer's maxRecordChars. */
+  maxRecordChars?: number;
+}
+
+/** Excel's delimiter line: `sep=;` (some tools quote it), read with `delimiter: 'auto'`. */
+const SEP_LINE = /^"?sep=([^"\r\n])"?$/i;
+
+/** The encoding a file's first bytes name by their byte order mark; UTF-8 without one. */
+function encodingOf(first: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' {
+  if (first[0] === 0xff && first[1] === 0xfe) return 'utf-16le';
+  if (first[0] === 0xfe && first[1] === 0xff) return 'utf-16be';
+  return 'utf-8';
 }
 
 /**
- * Decodes UTF-8 bytes strictly and yields CSV records. Invalid UTF-8 throws `NotUtf8Error` with the byte
- * offset of the chunk where it was found. A BOM is dropped.
+ * Decodes the bytes strictly (UTF-8, or UTF-16 when the file starts with a UTF-16 byte order mark, as
+ * Excel's "Unicode Text" does) and yields CSV records. Bytes that are not valid in that encoding throw
+ * `NotUtf8Error` with the byte offset and the line. A BOM is dropped.
  */
 export async function* readCsvRecords(
   source: AsyncIterable<Uint8Array | string>,
@@ -244,14 +304,41 @@ export async function* readCsvRecordBatches(
   source: AsyncIterable<Uint8Array | string>,
   options: ReadCsvOptions,
 ): AsyncGenerator<CsvRecord[]> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  let decoder: TextDecoder | undefined;
+  let encoding: 'utf-8' | 'utf-16le' | 'utf-16be' = 'utf-8';
   let tokenizer: CsvTokenizer | undefined;
   /** Text held back until the first line is complete, when the delimiter is to be detected. */
   let head = '';
-  const start = (firstLine: string) => {
+  const start = (firstLine: string, lineNumber: number) => {
     const delimiter = options.delimiter === 'auto' ? detectDelimiter(firstLine) : (options.delimiter ?? ',');
     options.onDelimiter?.(delimiter);
-    return new CsvTokenizer({ dialect: options.dialect, delimiter });
+    return new CsvTokenizer({
+      dialect: options.dialect,
+      delimiter,
+      firstLine: lineNumber,
+      ...(options.maxRecordChars !== undefined ? { maxRecordChars: options.maxRecordChars } : {}),
+    });
+  };
+  /** Starts the tokenizer on `text`, which holds the whole first line (or the whole file); returns what
+   * remains to be read, without a `sep=` line. */
+  const begin = (text: string): string => {
+    const eol = text.search(/[\r\n]/);
+    const firstLine = eol === -1 ? text : text.slice(0, eol);
+    const sep = options.delimiter === 'auto' ? SEP_LINE.exec(firstLine) : null;
+    if (sep) {
+      const delimiter = sep[1] as string;
+      options.onDelimiter?.(delimiter);
+      tokenizer = new CsvTokenizer({
+        dialect: options.dialect,
+        delimiter,
+        firstLine: 2,
+        ...(options.maxRecordChars !== undefined ? { maxRecordChars: options.maxRecordChars } : {}),
+      });
+      if (eol === -1) return '';
+      return text.slice(text.startsWith('\r\n', eol) ? eol + 2 : eol + 1);
+    }
+    tokenizer = start(firstLine, 1);
+    return text;
   };
   let offset = 0;
   // The incomplete sequence the decoder carries over from the previous chunk (at most 3 bytes).
@@ -259,46 +346,119 @@ export async function* readCsvRecordBatches(
   const feed = (text: string, batch: CsvRecord[]) => {
     if (!tokenizer) {
       head += text;
-      const eol = head.search(/[\r\n]/);
-      if (eol === -1) return;
-      tokenizer = start(head.slice(0, eol));
-      text = head;
+      if (head.search(/[\r\n]/) === -1) return;
+      text = begin(head);
       head = '';
     }
-    tokenizer.push(text, batch);
+    (tokenizer as CsvTokenizer).push(text, batch);
   };
-  for await (const chunk of source) {
+  /** The line reached once `text` (the text decoded before a problem) is read. */
+  const lineAfter = (text: string): number => {
+    feed(text, []);
+    return tokenizer ? tokenizer.currentLine : 1;
+  };
+  const refuseNul = (text: string) => {
+    const nul = text.indexOf('\0');
+    if (nul !== -1) throw new BinaryContentError(lineAfter(text.slice(0, nul)));
+  };
+  /** The first bytes, held until there are two: enough to see a UTF-16 byte order mark. */
+  let sniffed: Uint8Array = new Uint8Array(0);
+  const openDecoder = (first: Uint8Array) => {
+    encoding = encodingOf(first);
+    return new TextDecoder(encoding, { fatal: true, ignoreBOM: false });
+  };
+  for await (const piece of source) {
     let text: string;
+    let chunk = piece;
     if (typeof chunk === 'string') text = chunk;
     else {
+      if (!decoder) {
+        sniffed = concatBytes(sniffed, chunk);
+        if (sniffed.byteLength < 2) continue;
+        chunk = sniffed;
+        decoder = openDecoder(chunk);
+      }
+      if (options.refuseNul && encoding === 'utf-8') {
+        // Before decoding: a binary file (an image, a spreadsheet's own format) is named as binary, not as
+        // text in the wrong encoding. UTF-16 text has zero bytes of its own: checked once decoded.
+        const nul = chunk.indexOf(0);
+        if (nul !== -1) {
+          const before = new TextDecoder('utf-8', { ignoreBOM: offset > 0 }).decode(
+            concatBytes(carried, chunk.subarray(0, nul)),
+          );
+          throw new BinaryContentError(lineAfter(before));
+        }
+      }
       try {
         text = decoder.decode(chunk, { stream: true });
       } catch (cause) {
-        throw new NotUtf8Error(
-          offset - carried.length + firstInvalidByte(concatBytes(carried, chunk)),
-          cause,
-        );
+        const bytes = concatBytes(carried, chunk);
+        const at = encoding === 'utf-8' ? firstInvalidByte(bytes) : firstInvalidUtf16(bytes, encoding);
+        // The text before the bad byte, to say which line it is on (carried bytes start that text).
+        const before = new TextDecoder(encoding, { ignoreBOM: offset > 0 }).decode(bytes.subarray(0, at));
+        throw new NotUtf8Error(offset - carried.length + at, cause, {
+          line: lineAfter(before),
+          byte: bytes[at],
+          encoding,
+        });
       }
       offset += chunk.byteLength;
-      carried = incompleteTail(chunk.length >= 3 ? chunk.subarray(-3) : concatBytes(carried, chunk));
+      carried =
+        encoding === 'utf-8'
+          ? incompleteTail(chunk.length >= 3 ? chunk.subarray(-3) : concatBytes(carried, chunk))
+          : new Uint8Array(0);
     }
+    if (options.refuseNul && (encoding !== 'utf-8' || typeof piece === 'string')) refuseNul(text);
     const batch: CsvRecord[] = [];
     feed(text, batch);
     if (batch.length > 0) yield batch;
   }
-  let tail: string;
+  let tail = '';
   try {
-    tail = decoder.decode();
+    // A file of one byte never reached the decoder above.
+    if (!decoder && sniffed.byteLength > 0) {
+      decoder = openDecoder(sniffed);
+      tail = decoder.decode(sniffed, { stream: true });
+    }
+    tail += decoder ? decoder.decode() : '';
   } catch (cause) {
     // Only a sequence cut off by the end of the file fails here: it starts where the carried bytes do.
-    throw new NotUtf8Error(offset - carried.length, cause);
+    throw new NotUtf8Error(offset - carried.length, cause, {
+      line: lineAfter(''),
+      byte: carried[0] ?? sniffed[0],
+      encoding,
+    });
   }
   const batch: CsvRecord[] = [];
-  if (tail) feed(tail, batch);
-  tokenizer ??= start(head);
-  if (head !== '') tokenizer.push(head, batch);
-  tokenizer.end(batch);
+  if (tail) {
+    if (options.refuseNul) refuseNul(tail);
+    feed(tail, batch);
+  }
+  const rest = tokenizer ? head : begin(head);
+  if (rest !== '') (tokenizer as unknown as CsvTokenizer).push(rest, batch);
+  (tokenizer as unknown as CsvTokenizer).end(batch);
   if (batch.length > 0) yield batch;
+}
+
+/** Where a UTF-16 decoder failed: the first unpaired surrogate, or an odd last byte. */
+function firstInvalidUtf16(bytes: Uint8Array, encoding: 'utf-16le' | 'utf-16be'): number {
+  const unit = (i: number) =>
+    encoding === 'utf-16le'
+      ? (bytes[i] as number) | ((bytes[i + 1] as number) << 8)
+      : ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
+  let i = 0;
+  for (; i + 1 < bytes.length; i += 2) {
+    const u = unit(i);
+    if (u >= 0xd800 && u <= 0xdbff) {
+      if (i + 3 < bytes.length && unit(i + 2) >= 0xdc00 && unit(i + 2) <= 0xdfff) {
+        i += 2;
+        continue;
+      }
+      return i;
+    }
+    if (u >= 0xdc00 && u <= 0xdfff) return i;
+  }
+  return i;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -354,12 +514,37 @@ function firstInvalidByte(bytes: Uint8Array): number {
   return at;
 }
 
+/** Bytes that are not valid text in the file's encoding (UTF-8 unless a UTF-16 byte order mark says so). */
 export class NotUtf8Error extends Error {
+  readonly line: number | undefined;
+  readonly byte: number | undefined;
+  readonly encoding: string;
   constructor(
     readonly nearByte: number,
     cause: unknown,
+    where: { line?: number; byte?: number | undefined; encoding?: string } = {},
   ) {
-    super(`the file is not valid UTF-8 (near byte ${nearByte})`, { cause });
+    const encoding = where.encoding === undefined || where.encoding === 'utf-8' ? 'UTF-8' : 'UTF-16';
+    const line = where.line === undefined ? '' : ` on line ${where.line}`;
+    super(`the file is not valid ${encoding}${line} (near byte ${nearByte})`, { cause });
     this.name = 'NotUtf8Error';
+    this.line = where.line;
+    this.byte = where.byte;
+    this.encoding = encoding;
+  }
+
+  /** What the byte would be in Windows-1252 (Excel's plain "CSV" on Windows), when it is a letter there. */
+  get windows1252(): string | undefined {
+    if (this.encoding !== 'UTF-8' || this.byte === undefined || this.byte < 0x80) return undefined;
+    const char = new TextDecoder('windows-1252').decode(Uint8Array.of(this.byte));
+    return /\p{L}|\p{S}|\p{P}/u.test(char) ? char : undefined;
+  }
+}
+
+/** A NUL character: binary content, or a UTF-16 file without its byte order mark. */
+export class BinaryContentError extends Error {
+  constructor(readonly line: number) {
+    super(`a zero byte (NUL) on line ${line}`);
+    this.name = 'BinaryContentError';
   }
 }

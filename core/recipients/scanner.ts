@@ -11,6 +11,7 @@ import { InvalidRowsError, RecipientsFileError } from '../errors.ts';
 import { PREPARED_COLUMNS, type PreparedRow, type ShortRowAction } from '../schemas.ts';
 import { AddressIndex } from './address-index.ts';
 import {
+  BinaryContentError,
   type CsvRecord,
   isBlankRecord,
   NotUtf8Error,
@@ -21,6 +22,13 @@ import { checkAddress } from './email-address.ts';
 
 /** A row may not take more than this once packed, so a batch always has room for it. */
 export const MAX_ROW_BYTES = 64 * 1024;
+/**
+ * The column names travel with every batch (BatchContext.columns) beside up to 200 KiB of rows, under Step
+ * Functions' 256 KiB, and are stored on the campaign item (DynamoDB's 400 KB): their JSON may take this.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+/** A record longer than this is never read into memory: packed, it could never fit MAX_ROW_BYTES. */
+export const MAX_RECORD_CHARS = 1024 * 1024;
 const MAX_PROBLEMS = 100;
 const EMAIL_HEADER = /^(e-?mail|e-?mail[ _-]?address)$/i;
 
@@ -67,21 +75,6 @@ export function unpackVars(packed: string, columns?: readonly string[]): Record<
   const vars: Record<string, string> = {};
   for (let i = 0; i < parsed.length; i++) setVariable(vars, columns[i] as string, parsed[i]);
   return vars;
-}
-
-/** Rejects binary content early with a message a person understands. */
-async function* textOnly(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let offset = 0;
-  for await (const chunk of source) {
-    const nul = chunk.indexOf(0);
-    if (nul !== -1) {
-      throw new RecipientsFileError(
-        `This is not a CSV file: it contains binary data (a zero byte at byte ${offset + nul}). Export the list as "CSV UTF-8".`,
-      );
-    }
-    offset += chunk.byteLength;
-    yield chunk;
-  }
 }
 
 export class RecipientsScanner {
@@ -165,21 +158,36 @@ export class RecipientsScanner {
 
   private async *recordBatches(): AsyncGenerator<CsvRecord[]> {
     try {
-      yield* readCsvRecordBatches(textOnly(this.source), {
+      yield* readCsvRecordBatches(this.source, {
         dialect: 'rfc4180',
         delimiter: 'auto',
+        refuseNul: true,
+        maxRecordChars: MAX_RECORD_CHARS,
         onDelimiter: (delimiter) => {
           this.check.delimiter = delimiter;
         },
       });
     } catch (error) {
       if (error instanceof NotUtf8Error) {
+        const guess = error.windows1252;
+        const byte =
+          error.byte === undefined || error.encoding !== 'UTF-8'
+            ? `a sequence that is not ${error.encoding} (byte ${error.nearByte} of the file)`
+            : `the byte 0x${error.byte.toString(16).toUpperCase()} (byte ${error.nearByte} of the file)`;
         throw new RecipientsFileError(
-          `The recipients file is not UTF-8 text (${error.message}). Save it as "CSV UTF-8".`,
+          `The recipients file is not ${error.encoding} text: line ${error.line ?? '?'} has ${byte}` +
+            (guess ? `, which is "${guess}" in Windows-1252 (Excel's plain "CSV")` : '') +
+            '. Save it as "CSV UTF-8".',
           {
             cause: error,
-            details: { nearByte: error.nearByte },
+            details: { nearByte: error.nearByte, line: error.line ?? null },
           },
+        );
+      }
+      if (error instanceof BinaryContentError) {
+        throw new RecipientsFileError(
+          `This is not a CSV file: it contains binary data (${error.message}). Export the list as "CSV UTF-8".`,
+          { cause: error, details: { line: error.line } },
         );
       }
       if (error instanceof UnterminatedQuoteError) {
@@ -193,7 +201,22 @@ export class RecipientsScanner {
   }
 
   private readHeader(record: CsvRecord): string[] {
+    if (record.problem !== undefined)
+      throw new RecipientsFileError(`The header row (line ${record.line}) ${record.problem}.`, {
+        details: { line: record.line },
+      });
     const header = record.fields.map((name) => name.trim());
+    // Spreadsheets export columns that were once touched as trailing empty header cells: no column there.
+    // A row with a value under one is still refused (prepareRow), so nothing is dropped unseen.
+    while (header.length > 1 && header[header.length - 1] === '') header.pop();
+    const bytes = Buffer.byteLength(JSON.stringify(header));
+    if (bytes > MAX_HEADER_BYTES) {
+      throw new RecipientsFileError(
+        `The header row has ${header.length} columns taking ${bytes} bytes; their names may take at most ${MAX_HEADER_BYTES} ` +
+          '(they travel with every batch of recipients). Remove the columns the template does not use.',
+        { details: { columns: header.length, bytes } },
+      );
+    }
     const seen = new Set<string>();
     header.forEach((name, index) => {
       if (name === '') throw new RecipientsFileError(`Column ${index + 1} of the header row has no name.`);
@@ -237,12 +260,18 @@ export class RecipientsScanner {
     let fields = record.fields;
     let note = '';
     if (fields.length > header.length) {
-      return this.invalidRow(
-        record,
-        row,
-        emailIndex,
-        `has ${fields.length} fields but the header has ${header.length}; the extra values would be lost`,
-      );
+      // Empty values past the header (trailing delimiters, as spreadsheets write) lose nothing.
+      let extra = header.length;
+      while (extra < fields.length && (fields[extra] as string).trim() === '') extra++;
+      if (extra < fields.length) {
+        return this.invalidRow(
+          record,
+          row,
+          emailIndex,
+          `has ${fields.length} fields but the header has ${header.length}; the extra values would be lost`,
+        );
+      }
+      fields = fields.slice(0, header.length);
     }
     if (fields.length < header.length) {
       this.check.shortRows++;
@@ -280,6 +309,7 @@ export class RecipientsScanner {
     }
     seen.add(address.key, row);
     this.check.valid++;
+    if (address.note !== undefined) note = note === '' ? address.note : `${note}; ${address.note}`;
     return { row, state: 'ok', email: address.address, note, vars: packed };
   }
 

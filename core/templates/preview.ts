@@ -9,6 +9,7 @@ import type { TemplateRecord } from '../schemas.ts';
 import { classifySendFailure, type EmailSender } from '../sending/email-sender.ts';
 import type { ResolvedPartials } from './partials.ts';
 import {
+  assertTextVariables,
   compileTemplate,
   RenderError,
   type RenderedEmail,
@@ -36,6 +37,7 @@ export function renderPreview(
 ): Preview {
   // The partials are loaded by the caller (TemplateStore.partials), once, before this synchronous render.
   const compiled = compileTemplate(content, options.partials);
+  assertTextVariables(compiled);
   // Same precedence as the sender: campaign data, then the row's columns, then what the caller gave.
   const variables: Variables = {
     email: 'recipient@example.com',

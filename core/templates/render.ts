@@ -5,6 +5,7 @@
  */
 import { Liquid, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
+import { headerControlCharacter } from '../schemas.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
@@ -30,6 +31,11 @@ export interface CompiledTemplate {
   text: Template[] | undefined;
   /** Top-level variable names the template reads that it does not assign itself. */
   variables: string[];
+  /**
+   * Reads of a property of a top-level variable (`user.name`), which every campaign renders blank: its
+   * variables are all text (CSV cells, campaign data, sixback's own). Absent when there is none.
+   */
+  propertyReads?: string[] | undefined;
   /** The partials this compiled template renders, by reference, with the version loaded. */
   partials?: PartialPins | undefined;
   /**
@@ -87,17 +93,45 @@ interface Engines {
 }
 
 /**
+ * liquidjs's guards against templates that would never finish, per render of one part for one recipient
+ * (liquidjs has none by default: `{% for i in (1..100000000) %}` ran for minutes, blocking the API's
+ * process in a preview, and a value doubled in a loop grew to hundreds of megabytes). memoryLimit counts
+ * what ranges, string filters and escaped outputs create: a loop's items, so it bounds iterations; a real
+ * email needs a few hundred thousand at most. renderLimit is a wall-clock bound for what memory does not
+ * count, far above a real render (about 1.5 ms for 100 KB). parseLimit bounds one parse (a template is at
+ * most 400,000 characters; partials are parsed one by one).
+ */
+export const TEMPLATE_LIMITS = { memoryLimit: 1_000_000, renderLimit: 2_000, parseLimit: 1_000_000 } as const;
+
+/**
  * The only place sixback builds liquidjs engines (the browser preview bundles this module). Each part
  * has its own engine because its partials read that part of the partial templates; every engine reads
  * partials through the stored-partials fs (core/templates/partials.ts), never the disk.
  */
 export function createEngines(partials: ResolvedPartials): Engines {
-  const plain = (part: Part) => new Liquid({ ...safeLiquidOptions(partials, part), strictFilters: true });
+  const options = (part: Part) => ({
+    ...safeLiquidOptions(partials, part),
+    ...TEMPLATE_LIMITS,
+    strictFilters: true,
+  });
   return {
-    subject: plain('subject'),
-    html: new Liquid({ ...safeLiquidOptions(partials, 'html'), outputEscape: 'escape', strictFilters: true }),
-    text: plain('text'),
+    subject: new Liquid(options('subject')),
+    html: new Liquid({ ...options('html'), outputEscape: 'escape' }),
+    text: new Liquid(options('text')),
   };
+}
+
+/** liquidjs's message for a guard it hit, in words that say what to change. */
+function limitMessage(message: string): string | undefined {
+  if (/memory alloc limit exceeded/.test(message))
+    return `it does too much work for one email (a loop over more than ${TEMPLATE_LIMITS.memoryLimit.toLocaleString('en-US')} items in all, or a value grown in a loop); loop over less`;
+  if (/template render limit exceeded/.test(message))
+    return `it took over ${TEMPLATE_LIMITS.renderLimit / 1000} s to render for one email (a loop too long or nested too deep); loop over less`;
+  if (/Maximum call stack size exceeded/.test(message))
+    return 'its tags are nested too deeply (thousands of levels); nest fewer';
+  if (/parse limit exceeded/.test(message))
+    return `it is longer than ${TEMPLATE_LIMITS.parseLimit.toLocaleString('en-US')} characters`;
+  return undefined;
 }
 
 const NO_PARTIALS: ResolvedPartials = new Map();
@@ -108,8 +142,8 @@ function parsePart(engine: Liquid, part: Part, source: string): Template[] {
     return engine.parse(source);
   } catch (error) {
     const position = (error as { token?: { getPosition(): number[] } }).token?.getPosition();
-    const message =
-      error instanceof Error ? error.message.replace(/, line:\d+, col:\d+$/, '') : String(error);
+    const raw = error instanceof Error ? error.message.replace(/, line:\d+, col:\d+$/, '') : String(error);
+    const message = limitMessage(raw) ?? raw;
     throw new TemplateSyntaxError(`The ${part} does not parse: ${message}`, {
       cause: error,
       details: { part, line: position?.[0] ?? null, column: position?.[1] ?? null, problem: message },
@@ -216,6 +250,42 @@ function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
     .map(([name]) => name);
 }
 
+/** What liquidjs reads from a text value besides indexes (`first` and `last` are blank on text). */
+const TEXT_PROPERTIES = new Set(['size', 'length']);
+
+/**
+ * `user.name` where `user` comes from outside: blank for every recipient, since every variable a campaign
+ * renders with is text. Indexes (`x[0]`), `size` and `length` are fine.
+ */
+function textPropertyReads(engine: Liquid, parsed: Template[]): string[] {
+  const reads: string[] = [];
+  for (const uses of Object.values(engine.analyzeSync(parsed, { partials: true }).globals)) {
+    for (const use of uses) {
+      const property = use.segments[1];
+      if (typeof property !== 'string' || TEXT_PROPERTIES.has(property)) continue;
+      reads.push(String(use));
+    }
+  }
+  return reads;
+}
+
+/**
+ * Refuses a template that reads a property of a variable (`{{ user.name }}`): a campaign's variables are
+ * text (CSV cells and campaign data), so it would be blank in every email, silently. Checked where a
+ * template meets campaigns (save, preview, campaign creation); compileTemplate itself renders any values.
+ */
+export function assertTextVariables(compiled: CompiledTemplate): void {
+  const reads = compiled.propertyReads ?? [];
+  const first = reads[0];
+  if (first === undefined) return;
+  const [name, property] = first.split('.');
+  throw new TemplateSyntaxError(
+    `The template reads ${[...new Set(reads)].map((r) => `{{ ${r} }}`).join(', ')}: a property of "${name}", but every variable is text ` +
+      `(a CSV column or campaign data), so it would be empty in every email. Use a column of its own, e.g. {{ ${name}_${property} }}.`,
+    { details: { reads, problem: 'property of a text variable' } },
+  );
+}
+
 /** Parses one part with positioned syntax errors, for finding the partials it uses (resolvePartials). */
 export function parseTemplatePart(part: Part, source: string): Template[] {
   return source === '' ? [] : parsePart(defaultEngines[part], part, source);
@@ -249,12 +319,14 @@ export function compileTemplate(
     }
   }
   const variables = new Set<string>();
+  const propertyReads: string[] = [];
   for (const [engine, parsed] of [
     [engines.subject, subject],
     [engines.html, html],
     [engines.text, text],
   ] as const) {
     if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
+    if (parsed) propertyReads.push(...textPropertyReads(engine, parsed));
   }
   const prepared = PreparedHtml.compile(html);
   const fast: FastTemplate = {
@@ -271,6 +343,7 @@ export function compileTemplate(
     html,
     text,
     variables: [...variables].sort(),
+    ...(propertyReads.length > 0 ? { propertyReads } : {}),
     ...(partials.size > 0 ? { partials: pinsOf(partials) } : {}),
     fast,
     engines,
@@ -333,6 +406,8 @@ export function renderTemplate(
     const engines = compiled.engines ?? defaultEngines;
     const subject = part('subject', engines.subject, compiled.subject);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
+    const control = headerControlCharacter(subject);
+    if (control) throw new RenderError(`the rendered subject contains a control character (${control})`);
     // The prepared path, while it is the HTML's fast renderer (a test may swap that renderer out).
     const prepared =
       fast?.prepared !== undefined && fast.html === fast.prepared.renderHtml ? fast.prepared : undefined;
@@ -383,7 +458,8 @@ export function renderTemplate(
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;
-    throw new RenderError(error instanceof Error ? error.message : String(error), { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RenderError(limitMessage(message) ?? message, { cause: error });
   }
 }
 

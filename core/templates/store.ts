@@ -7,7 +7,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { batchDelete, queryAll } from '../aws/dynamo.ts';
-import { NotFoundError } from '../errors.ts';
+import { AWS_LIMITS, dynamoItemBytes } from '../aws/limits.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import { parseWith, type TemplateInput, TemplateInputSchema, type TemplateRecord } from '../schemas.ts';
 import {
   type PartialPins,
@@ -16,7 +17,7 @@ import {
   resolvePartials,
   type TemplateParts,
 } from './partials.ts';
-import { compileTemplate, parseTemplatePart } from './render.ts';
+import { assertTextVariables, compileTemplate, parseTemplatePart } from './render.ts';
 
 /** A template as lists show it: no bodies. */
 export interface TemplateSummary {
@@ -36,6 +37,23 @@ const summary = (record: TemplateRecord): TemplateSummary => ({
   variables: record.variables,
   createdAt: record.createdAt,
 });
+
+/**
+ * A template is one DynamoDB item, which holds 400 KB: subject, HTML and text together, in UTF-8 (a
+ * character outside ASCII takes 2 to 4 bytes, so 400,000 characters of each part, which the schema
+ * allows, may not fit). Refused with what to do instead of DynamoDB's ValidationException (a 500).
+ */
+function assertStorable(record: TemplateRecord): void {
+  const bytes = dynamoItemBytes(record);
+  if (bytes <= AWS_LIMITS.dynamoItemBytes) return;
+  const part = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text));
+  throw new ValidationError(
+    `The template takes ${bytes} bytes stored (HTML ${part(record.html)}, text ${part(record.text)}, subject ${part(record.subject)}); ` +
+      `a stored template holds at most ${AWS_LIMITS.dynamoItemBytes} bytes (DynamoDB's item limit). ` +
+      'Host images instead of embedding them (POST /v1/uploads with kind "image"), or leave the text part out: it is derived from the HTML.',
+    { details: [{ path: 'html', problem: `${bytes} bytes stored, over ${AWS_LIMITS.dynamoItemBytes}` }] },
+  );
+}
 
 export class TemplateStore {
   constructor(
@@ -61,6 +79,7 @@ export class TemplateStore {
   async save(id: string, input: TemplateInput): Promise<TemplateRecord> {
     const content = parseWith(TemplateInputSchema, input, 'template');
     const compiled = compileTemplate(content, await this.partials(content, { selfId: id }));
+    assertTextVariables(compiled);
     const latest = await this.latest(id);
     for (let version = (latest?.version ?? 0) + 1; ; version++) {
       const record: TemplateRecord = {
@@ -70,6 +89,7 @@ export class TemplateStore {
         variables: compiled.variables,
         createdAt: this.clock().toISOString(),
       };
+      assertStorable(record);
       try {
         await this.ddb.send(
           new PutCommand({

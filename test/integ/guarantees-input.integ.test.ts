@@ -119,7 +119,7 @@ describe('bad recipients files', () => {
   it('refuses a file that is not a CSV at all (binary) and one delimited by pipes', async () => {
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48]);
     expect(await refusedAtCreate(png)).toBe(
-      'This is not a CSV file: it contains binary data (a zero byte at byte 8). Export the list as "CSV UTF-8".',
+      'This is not a CSV file: it contains binary data (a zero byte (NUL) on line 3). Export the list as "CSV UTF-8".',
     );
     expect(await refusedAtCreate('email|first_name\nada@example.com|Ada\n')).toBe(
       'The header row is one column, "email|first_name": the file seems to use "|" between columns. Save it as CSV with commas (or semicolons or tabs).',
@@ -140,7 +140,7 @@ describe('bad recipients files', () => {
       0x74, 0x69, 0x6d, 0x40, 0x65, 0x78, 0x2e, 0x63, 0x6f, 0x6d, 0x2c, 0x54, 0xe9, 0x0a,
     ]);
     const notUtf8 =
-      /^The recipients file is not UTF-8 text \(the file is not valid UTF-8 \(near byte \d+\)\)\. Save it as "CSV UTF-8"\.$/;
+      /^The recipients file is not UTF-8 text: line \d+ has the byte 0x[0-9A-F]{2} \(byte \d+ of the file\)(, which is ".+" in Windows-1252 \(Excel's plain "CSV"\))?\. Save it as "CSV UTF-8"\.$/;
     const head = Buffer.from('email,first_name\nada@example.com,Ada\n');
     expect(await refusedAtCreate(Buffer.concat([head, latin1Row]))).toMatch(notUtf8);
 

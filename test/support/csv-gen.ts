@@ -216,7 +216,9 @@ export function expectedRows(csv: GeneratedCsv, shortRows: ShortRowAction): Expe
     if (only && only.form !== 'after-quote' && only.value === '') continue;
     row++;
     const values = line.cells.map(cellValue);
-    if (values.includes(undefined) || values.length > csv.header.length) {
+    // Values past the header are lost unless they are empty (trailing delimiters lose nothing).
+    const extra = values.slice(csv.header.length);
+    if (values.includes(undefined) || extra.some((value) => (value as string).trim() !== '')) {
       out.push({ row, state: 'invalid' });
       continue;
     }

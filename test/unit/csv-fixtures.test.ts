@@ -34,7 +34,11 @@ describe('recipient files as tools export them', () => {
       duplicateRows: [{ row: 5, sameAs: 2 }],
       problems: [
         { row: 6, problem: '"not an address" has no user@domain form' },
-        { row: 7, problem: '"zoë@example.de" has characters not allowed before the @' },
+        {
+          row: 7,
+          problem:
+            '"zoë@example.de" has letters that are not ASCII before the @; SES sends only to addresses whose part before the @ is ASCII (it does not support SMTPUTF8)',
+        },
       ],
     });
     expect(sent[0]).toEqual({
@@ -74,7 +78,7 @@ describe('recipient files as tools export them', () => {
     const error = await read('excel-semicolon-cp1252.csv').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecipientsFileError);
     expect((error as Error).message).toMatch(
-      /^The recipients file is not UTF-8 text \(.*\)\. Save it as "CSV UTF-8"\.$/,
+      /^The recipients file is not UTF-8 text: line 2 has the byte 0xF6 \(byte 64 of the file\), which is "ö" in Windows-1252 \(Excel's plain "CSV"\)\. Save it as "CSV UTF-8"\.$/,
     );
   });
 

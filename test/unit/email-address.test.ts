@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressKey, checkAddress } from '../../core/recipients/email-address.ts';
@@ -16,12 +17,22 @@ describe('checkAddress', () => {
     ['not-an-address', 'has no user@domain form'],
     ['user@', 'has no user@domain form'],
     ['@example.com', 'has no user@domain form'],
-    ['a b@example.com', 'characters not allowed before the @'],
+    ['a b@example.com', 'contains an invisible character or a space (U+0020) before the @'],
     ['a..b@example.com', 'characters not allowed before the @'],
     ['user@localhost', 'is not a valid domain'],
     ['user@exa_mple.com', 'is not a valid domain'],
     ['user@example.123', 'is not a valid domain'],
-    ['"quoted"@example.com', 'characters not allowed before the @'],
+    ['"quoted"@example.com', 'has a quoted part before the @'],
+    ['Ann Lee <ann@example.com>', 'holds a name and an address; put only the address (ann@example.com)'],
+    ['mailto:ann@example.com', 'is a mailto: link; put only the address (ann@example.com)'],
+    ['ann@example.com, bob@example.com', 'holds more than one address; put one address per row'],
+    ['ann@example.com;bob@example.com', 'holds more than one address; put one address per row'],
+    [
+      'josé@example.com',
+      'not ASCII before the @; SES sends only to addresses whose part before the @ is ASCII',
+    ],
+    ['ann@example.com\u200b', 'contains an invisible character or a space (U+200B) after the @'],
+    ['ann@exam\u00adple.com', '(U+00AD) after the @'],
   ])('refuses %j with a reason', (raw, reason) => {
     const result = checkAddress(raw);
     expect(result.ok).toBe(false);
@@ -52,6 +63,22 @@ describe('checkAddress', () => {
       ok: false,
       reason: 'email is longer than 254 characters',
     });
+  });
+
+  it('sends a domain in another script in its ASCII (Punycode) form, keyed as that form, and says so', () => {
+    // SES takes 7-bit ASCII only and asks for Punycode in the domain: the address was refused before.
+    expect(checkAddress(' Jorg@Bücher.de ')).toEqual({
+      ok: true,
+      address: 'Jorg@xn--bcher-kva.de',
+      key: 'jorg@xn--bcher-kva.de',
+      note: 'sent to Jorg@xn--bcher-kva.de: the domain Bücher.de in ASCII (Punycode), which SES requires',
+    });
+  });
+
+  it('keys a domain in another script and its ASCII form alike, so they are duplicates', () => {
+    const unicode = checkAddress('ann@日本.jp');
+    const ascii = checkAddress('ann@xn--wgv71a.jp');
+    expect(unicode.ok && ascii.ok && unicode.key === ascii.key).toBe(true);
   });
 
   it('gives the same key to the same mailbox written differently', () => {
@@ -89,9 +116,31 @@ function referenceCheckAddress(raw: string) {
   const local = address.slice(0, at);
   const domain = address.slice(at + 1);
   if (local.length > 64) return { ok: false, reason: 'the part before @ is longer than 64 characters' };
-  if (!/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local))
+  if (!/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local)) {
+    if (local.includes(' '))
+      return {
+        ok: false,
+        reason: `"${address}" contains an invisible character or a space (U+0020) before the @; remove it`,
+      };
     return { ok: false, reason: `"${address}" has characters not allowed before the @` };
+  }
   const why = referenceDomainProblem(domain);
+  if (why && domain.includes(' '))
+    return {
+      ok: false,
+      reason: `"${address}" contains an invisible character or a space (U+0020) after the @; remove it`,
+    };
+  // A domain in another script is sent in its ASCII form (SES takes 7-bit ASCII only).
+  const ascii = why && /[^ -~]/.test(domain) ? domainToASCII(domain) : '';
+  if (ascii !== '' && referenceDomainProblem(ascii) === undefined) {
+    const sent = `${local}@${ascii}`;
+    return {
+      ok: true,
+      address: sent,
+      key: sent.toLowerCase(),
+      note: `sent to ${sent}: the domain ${domain} in ASCII (Punycode), which SES requires`,
+    };
+  }
   if (why) return { ok: false, reason: `"${domain}" is not a valid domain: ${why}` };
   return { ok: true, address, key: address.trim().toLowerCase() };
 }

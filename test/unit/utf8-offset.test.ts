@@ -25,7 +25,7 @@ async function nearByte(data: Uint8Array, cuts: number[] = []): Promise<number |
 }
 
 describe('the not-UTF-8 offset', () => {
-  it('says "near byte 31" for a bad byte at offset 31, in one chunk', async () => {
+  it('says "byte 31" and the line for a bad byte at offset 31, in one chunk', async () => {
     const data = new Uint8Array([...Buffer.from('email,name\nada@example.com,Adam'), 0xff, 0x0a]);
     expect(data.indexOf(0xff)).toBe(31);
     expect(await nearByte(data)).toBe(31);
@@ -36,7 +36,7 @@ describe('the not-UTF-8 offset', () => {
           // consume
         }
       })(),
-    ).rejects.toThrow(/near byte 31\)/);
+    ).rejects.toThrow(/line 2 has the byte 0xFF \(byte 31 of the file\)/);
   });
 
   it('finds the start of the broken sequence at any position and any chunking (generated)', async () => {
