@@ -11,6 +11,17 @@ import {
 export const isConditionFailure = (error: unknown) =>
   (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 
+/** A conditional write's answer: true when it was made, false when only its condition failed (any other error is thrown). */
+export async function writeIf(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 /** Every item a query matches, page after page (for the small partitions read whole: never a recipient list). */
 export async function queryAll(
   ddb: DynamoDBDocumentClient,

@@ -25,7 +25,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchGet, isConditionFailure, queryAll } from '../aws/dynamo.ts';
+import { batchGet, isConditionFailure, queryAll, writeIf } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, statsPartition } from '../campaigns/counters.ts';
 import { ledgerPartition } from '../sending/ledger.ts';
 import { CountJournal, DEFAULT_IN_FLIGHT_MS } from './count-journal.ts';
@@ -380,8 +380,8 @@ export class AnalyticsStore {
    * redelivery counting an orphan: only one wins). False when it had moved.
    */
   async remark(event: RecipientEvent, from: string, to: string): Promise<boolean> {
-    try {
-      await this.ddb.send(
+    return writeIf(
+      this.ddb.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: recipientPartition(event.campaignId, event.key), sk: event.key },
@@ -390,12 +390,8 @@ export class AnalyticsStore {
           ExpressionAttributeNames: { '#mark': markOf(event.id) },
           ExpressionAttributeValues: { ':from': from, ':to': to },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -515,19 +511,15 @@ export class AnalyticsStore {
   /** An event id recorded on its own (the recipient's item holds MAX_EVENT_IDS already): false if it was there. */
   private async markSeen(event: RecipientEvent): Promise<boolean> {
     const expiresAt = Math.floor(this.clock().getTime() / 1000) + DEDUP_TTL_DAYS * 86_400;
-    try {
-      await this.ddb.send(
+    return writeIf(
+      this.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: dedupPartition(event.campaignId, event.id), sk: event.id, expiresAt },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Events arrive in any order: a first-time fact keeps the earliest time, not the first one processed. */

@@ -30,7 +30,7 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { variantCounts } from '../abtest/engagement.ts';
-import { isConditionFailure } from '../aws/dynamo.ts';
+import { isConditionFailure, writeIf } from '../aws/dynamo.ts';
 import { COUNTER_SHARDS, isCounterName, statsPartition, TOTAL_SORT_KEY } from '../campaigns/counters.ts';
 import { CountGroupLostError } from '../errors.ts';
 import type { AbTestSpec } from '../schemas.ts';
@@ -333,8 +333,8 @@ export class CountJournal {
 
   /** An empty, done journal for a token whose writer died before writing one; false if one exists. */
   private async seal(campaignId: string, token: string): Promise<boolean> {
-    try {
-      await this.ddb.send(
+    return writeIf(
+      this.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -348,18 +348,14 @@ export class CountJournal {
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Takes over a journal whose runner's lease is over; false when another got it first. */
   private async claim(journal: JournalItem, claimer: string): Promise<boolean> {
-    try {
-      await this.ddb.send(
+    return writeIf(
+      this.ddb.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: journal.pk, sk: journal.sk },
@@ -373,11 +369,7 @@ export class CountJournal {
             ':false': false,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

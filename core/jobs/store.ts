@@ -11,7 +11,7 @@ import {
   type PutCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../aws/dynamo.ts';
+import { writeIf } from '../aws/dynamo.ts';
 import { NotFoundError } from '../errors.ts';
 
 export const JOB_TYPES = ['report', 'suppression-import'] as const;
@@ -84,19 +84,15 @@ export class JobStore {
     record: JobRecord,
     condition: Omit<PutCommandInput, 'TableName' | 'Item'>,
   ): Promise<boolean> {
-    try {
-      await this.ddb.send(
+    return writeIf(
+      this.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...record, id: `${KEY_PREFIX}${record.id}` },
           ...condition,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async progress(id: string, progress: JobProgress): Promise<void> {

@@ -11,7 +11,7 @@
  * entry whatever its size.
  */
 import type { DynamoDocuments } from '../aws/documents.ts';
-import { isConditionFailure } from '../aws/dynamo.ts';
+import { isConditionFailure, writeIf } from '../aws/dynamo.ts';
 
 export interface LedgerEntry {
   key: string;
@@ -91,19 +91,15 @@ export class DynamoLedger implements Ledger {
 
   async claim(campaignId: string, lease: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.clock().getTime();
-    try {
-      await this.documents.put({
+    return writeIf(
+      this.documents.put({
         TableName: this.table,
         Item: { campaignId: ledgerPartition(campaignId, lease), key: lease, owner, expiresAt: now + ttlMs },
         ConditionExpression: 'attribute_not_exists(#key) OR #expiresAt < :now OR #owner = :owner',
         ExpressionAttributeNames: { '#key': 'key', '#expiresAt': 'expiresAt', '#owner': 'owner' },
         ExpressionAttributeValues: { ':now': now, ':owner': owner },
-      });
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      }),
+    );
   }
 
   /** Counters last found behind the clock: the next claim on them tries moving them up first. */
