@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packValues } from '../core/recipients/scanner.ts';
 
 export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
 
@@ -101,4 +102,38 @@ export async function recipientsCsv(count: number): Promise<string> {
   await once(out, 'finish');
   renameSync(partial, path);
   return path;
+}
+
+/** The benchmark CSV's columns: prepared rows carry their values in this order (the values form). */
+const COLUMNS = CSV_HEADER.trim().split(',');
+
+/** A SendBatch event as the Map hands it over: `size` prepared rows of the benchmark CSV from row `first`. */
+export function sendBatchEvent(campaignId: string, first: number, size: number) {
+  const Items = [];
+  for (let i = first; i < first + size; i++) {
+    const fields = recipientLine(i).trim().split(',');
+    Items.push({
+      index: i,
+      row: {
+        row: String(i + 2),
+        state: 'ok',
+        email: encodeURIComponent(benchAddress(i)),
+        note: '',
+        vars: packValues(fields),
+      },
+    });
+  }
+  return {
+    BatchInput: {
+      campaignId,
+      templateId: 'bench',
+      templateVersion: 1,
+      from: 'news@sixback.example',
+      data: BENCH_DATA,
+      workerRate: 1_000_000,
+      run: 1,
+      columns: COLUMNS,
+    },
+    Items,
+  };
 }

@@ -8,8 +8,7 @@
  *   npx tsx bench/sender-ab-micro.ts BEFORE_ROOT [rounds] [batches of 500]
  */
 import { pathToFileURL } from 'node:url';
-import { packValues } from '../core/recipients/scanner.ts';
-import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, recipientLine } from './fixtures.ts';
+import { BENCH_TEMPLATE, sendBatchEvent } from './fixtures.ts';
 
 const [beforeRoot, roundsArg, batchesArg] = process.argv.slice(2);
 if (!beforeRoot) throw new Error('usage: bench/sender-ab-micro.ts BEFORE_ROOT [rounds] [batches]');
@@ -17,7 +16,6 @@ const ROUNDS = Number(roundsArg ?? 9);
 const BATCHES = Number(batchesArg ?? 20);
 const BATCH = 500;
 const afterRoot = new URL('..', import.meta.url).pathname;
-const columns = ['email', 'first_name', 'city', 'plan', 'joined', 'points', 'member_id'];
 
 interface Message {
   from: string;
@@ -74,39 +72,9 @@ async function load(root: string) {
   };
 }
 
-function batchEvent(campaignId: string, first: number) {
-  const Items = [];
-  for (let i = first; i < first + BATCH; i++) {
-    const fields = recipientLine(i).trim().split(',');
-    Items.push({
-      index: i,
-      row: {
-        row: String(i + 2),
-        state: 'ok',
-        email: encodeURIComponent(benchAddress(i)),
-        note: '',
-        vars: packValues(fields),
-      },
-    });
-  }
-  return {
-    BatchInput: {
-      campaignId,
-      templateId: 'bench',
-      templateVersion: 1,
-      from: 'news@sixback.example',
-      data: BENCH_DATA,
-      workerRate: 1_000_000,
-      run: 1,
-      columns,
-    },
-    Items,
-  };
-}
-
 const sides = { before: await load(beforeRoot), after: await load(afterRoot) };
 // The same first batch on both sides: the same outcomes and messages (each side's ledger is its own).
-const check = batchEvent('check', 0);
+const check = sendBatchEvent('check', 0, BATCH);
 const results = [];
 for (const side of Object.values(sides))
   results.push({ outcomes: (await side.run(check)).outcomes, sample: side.takeSample() });
@@ -119,7 +87,9 @@ for (let round = 0; round < ROUNDS + 1; round++) {
   if (round % 2 === 1) order.reverse();
   for (const [name, side] of order) {
     // Fresh rows each round (the ledger would skip rows sent before), built outside the measured time.
-    const events = Array.from({ length: BATCHES }, (_, b) => batchEvent('bench', next + b * BATCH));
+    const events = Array.from({ length: BATCHES }, (_, b) =>
+      sendBatchEvent('bench', next + b * BATCH, BATCH),
+    );
     next += BATCHES * BATCH;
     const t0 = process.cpuUsage();
     for (const event of events) await side.run(event);

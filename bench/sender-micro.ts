@@ -8,12 +8,11 @@
 
 import { MemorySuppressionList } from '../core/compliance/suppression.ts';
 import { UnsubscribeLinks } from '../core/compliance/unsubscribe.ts';
-import { packValues } from '../core/recipients/scanner.ts';
 import type { EmailSender, OutgoingEmail } from '../core/sending/email-sender.ts';
 import { MemoryLedger } from '../core/sending/ledger.ts';
 import { LearntRates, sendBatch } from '../core/sending/send-batch.ts';
 import { CompiledTemplateCache } from '../core/templates/render.ts';
-import { BENCH_DATA, BENCH_TEMPLATE, benchAddress, recipientLine } from './fixtures.ts';
+import { BENCH_TEMPLATE, sendBatchEvent } from './fixtures.ts';
 
 const total = Number(process.argv[2] ?? 50_000);
 const BATCH = 500;
@@ -39,42 +38,11 @@ const deps = {
   templateCache: new CompiledTemplateCache(),
   learntRates: new LearntRates(),
 };
-/** The benchmark CSV's header: prepared rows carry their values in this order (the values form). */
-const columns = ['email', 'first_name', 'city', 'plan', 'joined', 'points', 'member_id'];
-function batchEvent(first: number) {
-  const Items = [];
-  for (let i = first; i < first + BATCH; i++) {
-    const fields = recipientLine(i).trim().split(',');
-    Items.push({
-      index: i,
-      row: {
-        row: String(i + 2),
-        state: 'ok',
-        email: encodeURIComponent(benchAddress(i)),
-        note: '',
-        vars: packValues(fields),
-      },
-    });
-  }
-  return {
-    BatchInput: {
-      campaignId: 'bench1',
-      templateId: 'bench',
-      templateVersion: 1,
-      from: 'news@sixback.example',
-      data: BENCH_DATA,
-      workerRate: 1_000_000,
-      run: 1,
-      columns,
-    },
-    Items,
-  };
-}
 // Warm up, then measure.
 for (const round of ['warm-up', 'measured']) {
   const n = round === 'warm-up' ? 5_000 : total;
   const events = Array.from({ length: n / BATCH }, (_, b) =>
-    batchEvent((round === 'warm-up' ? 10_000_000 : 0) + b * BATCH),
+    sendBatchEvent('bench1', (round === 'warm-up' ? 10_000_000 : 0) + b * BATCH, BATCH),
   );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
