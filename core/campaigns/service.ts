@@ -5,8 +5,8 @@ import { AWS_LIMITS } from '../aws/limits.ts';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
 import { keys } from '../config.ts';
 import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
-import { discardPreparedFile, openUpload, writePreparedFile } from '../recipients/prepared-file.ts';
-import { assertSendable, RecipientsScanner } from '../recipients/scanner.ts';
+import { discardPreparedFile, openRecipientsScan, writePreparedFile } from '../recipients/prepared-file.ts';
+import { assertSendable } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
 import { campaignTracking } from '../sending/tracking.ts';
 import {
@@ -86,21 +86,16 @@ async function checkAndPrepareRecipients(
   preparedKey: string,
   template: CompiledTemplate,
 ): Promise<{ check: RecipientsCheck; prepared: PreparedFileRef }> {
-  const { body, source } = await openUpload(
+  const { body, source, scanner } = await openRecipientsScan(
     s3,
     bucket,
-    spec.recipientsKey,
+    spec,
+    template,
     () =>
       new RecipientsFileError(`No uploaded recipients file "${spec.recipientsKey}". Upload the CSV first.`, {
         details: { key: spec.recipientsKey },
       }),
   );
-  const dataKeys = Object.keys(spec.data ?? {});
-  const scanner = new RecipientsScanner(body, {
-    emailColumn: spec.emailColumn,
-    shortRows: spec.shortRows,
-    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
-  });
   try {
     const check = await writePreparedFile(s3, bucket, preparedKey, scanner, (done) =>
       assertSendable(done, spec.onInvalidRows),

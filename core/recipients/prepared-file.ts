@@ -11,7 +11,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { CampaignRecord, PreparedFileRef, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
 import { RecipientsChangedError } from '../errors.ts';
-import { preparedChunks, type RecipientsScanner } from './scanner.ts';
+import type { CampaignSpec } from '../schemas.ts';
+import { assertVariablesProvided, type CompiledTemplate } from '../templates/render.ts';
+import { preparedChunks, RecipientsScanner } from './scanner.ts';
 
 export type UploadSource = PreparedFileRef['source'];
 
@@ -38,6 +40,27 @@ export async function openUpload(
     if ((error as Error).name === 'NoSuchKey' || httpStatus(error) === 404) throw missing();
     throw error;
   }
+}
+
+/**
+ * Opens a campaign's upload (openUpload) and a scanner over it with the campaign's options, the template's
+ * variables checked against the header: the one reading of the file, whether creation or Prepare does it.
+ */
+export async function openRecipientsScan(
+  s3: S3Client,
+  bucket: string,
+  spec: Pick<CampaignSpec, 'recipientsKey' | 'emailColumn' | 'shortRows' | 'data'>,
+  template: CompiledTemplate,
+  missing: () => Error,
+): Promise<{ body: Readable; source: UploadSource; scanner: RecipientsScanner }> {
+  const { body, source } = await openUpload(s3, bucket, spec.recipientsKey, missing);
+  const dataKeys = Object.keys(spec.data ?? {});
+  const scanner = new RecipientsScanner(body, {
+    emailColumn: spec.emailColumn,
+    shortRows: spec.shortRows,
+    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
+  });
+  return { body, source, scanner };
 }
 
 /**

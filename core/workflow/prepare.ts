@@ -9,14 +9,14 @@ import { RecipientsFileError, SixbackError } from '../errors.ts';
 import { type LogAttributes, loggedStep } from '../logging.ts';
 import {
   assertUploadUnchanged,
-  openUpload,
+  openRecipientsScan,
   preparedKeyOf,
   writePreparedFile,
 } from '../recipients/prepared-file.ts';
-import { assertSendable, RecipientsScanner } from '../recipients/scanner.ts';
+import { assertSendable } from '../recipients/scanner.ts';
 import { type BatchContext, ExecutionInputSchema, type PreparedCampaign, parseWith } from '../schemas.ts';
 import { campaignTracking, configurationSetFor } from '../sending/tracking.ts';
-import { assertVariablesProvided, compileTemplate } from '../templates/render.ts';
+import { compileTemplate } from '../templates/render.ts';
 import { preparedAbTest, writeTestFiles } from './ab-test.ts';
 import { objectExists, type WorkflowDeps } from './deps.ts';
 
@@ -180,23 +180,18 @@ async function prepareFromUpload(
     stored,
     await deps.templates.partials(stored, { selfId: stored.id, pins: campaign.partials }),
   );
-  const dataKeys = Object.keys(campaign.spec.data ?? {});
   const sourceKey = campaign.spec.recipientsKey;
-  const { body, source } = await openUpload(
+  const { source, scanner } = await openRecipientsScan(
     deps.s3,
     deps.bucket,
-    sourceKey,
+    campaign.spec,
+    template,
     () =>
       new RecipientsFileError(
         `The recipients file "${sourceKey}" does not exist in the bucket. Upload it first.`,
         { details: { key: sourceKey } },
       ),
   );
-  const scanner = new RecipientsScanner(body, {
-    emailColumn: campaign.spec.emailColumn,
-    shortRows: campaign.spec.shortRows,
-    onHeader: (columns) => assertVariablesProvided(template, columns, dataKeys),
-  });
   const key = keys.prepared(campaign.id);
   try {
     const check = await writePreparedFile(deps.s3, deps.bucket, key, scanner);
