@@ -32,12 +32,33 @@ export class BodyRequest extends IncomingMessage {
     else this.more.push(chunk);
   }
 
-  /** The whole body (once 'end' has fired); undefined when there was none. */
+  /** The whole body (once 'end' has fired) in a buffer of its own; undefined when there was none. */
   body(): Buffer | undefined {
     if (this.more === undefined) return this.first;
     return Buffer.concat(this.more);
   }
+
+  /**
+   * The whole body (once 'end' has fired) for a caller that is done with it before it returns: the one
+   * chunk as it came, or the chunks copied into one buffer every request of the process shares, so the
+   * next call may overwrite it. A 100 KB body comes in two or three socket reads, and a fresh buffer
+   * per request (Buffer.concat) costs an allocation outside the V8 heap, its accounting and its
+   * collection on top of the copy (bench/standin-micro.ts, docs/bench-standin.md).
+   */
+  bodyView(): Buffer | undefined {
+    const more = this.more;
+    if (more === undefined) return this.first;
+    let length = 0;
+    for (const chunk of more) length += chunk.length;
+    if (shared.length < length) shared = Buffer.allocUnsafeSlow(Math.max(length, 2 * shared.length));
+    let at = 0;
+    for (const chunk of more) at += chunk.copy(shared, at);
+    return shared.subarray(0, length);
+  }
 }
+
+/** What bodyView copies a body of several chunks into; grown to the largest body seen. */
+let shared = Buffer.allocUnsafeSlow(0);
 
 function onData(this: BodyRequest, chunk: Buffer): void {
   this.addChunk(chunk);

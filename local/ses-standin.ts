@@ -245,7 +245,7 @@ export class SesStandin {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    if (req.method === 'POST' && path === SEND_PATH) return this.sendEmail(firstRecipient(req.body()), res);
+    if (req.method === 'POST' && path === SEND_PATH) return this.sendEmail(firstRecipient(req.bodyView()), res);
     if (req.method === 'GET' && path === '/v2/email/account') return this.getAccount(res);
     if (req.method === 'GET' && path === '/counts') {
       res.writeHead(200, JSON_TYPE).end(JSON.stringify(Object.fromEntries(this.perRecipient)));
