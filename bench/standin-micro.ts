@@ -40,7 +40,9 @@ async function startChild(root: string): Promise<Child> {
     execArgv: [
       '--import',
       'tsx',
-      ...(process.env.STANDIN_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.STANDIN_CPU_PROF}`] : []),
+      ...(process.env.STANDIN_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.STANDIN_CPU_PROF}`]
+        : []),
     ],
   });
   const url = await new Promise<string>((resolve) =>
@@ -65,7 +67,10 @@ async function startChild(root: string): Promise<Child> {
 
 /** A body per recipient: the rendered body of recipient 1 with its address swapped in. */
 function bodies(kb: number) {
-  const r = renderTemplate(compileTemplate(loadBenchTemplate(TEMPLATE_FILES[kb] as string)), benchVariables(1));
+  const r = renderTemplate(
+    compileTemplate(loadBenchTemplate(TEMPLATE_FILES[kb] as string)),
+    benchVariables(1),
+  );
   const json = sendEmailBody({
     from: 'news@sixback.example',
     to: 'ZZTOZZ',
@@ -129,10 +134,14 @@ for (const kb of [3, 100]) {
       await c.call('reset');
       const failed = await drive(c.url, body, offset);
       const s = (await c.call('summary', { expected: 0 })) as { cpuUs: number; stats: { accepted: number } };
-      if (failed > 0 || s.stats.accepted !== N) throw new Error(`${name}: ${failed} failed, ${s.stats.accepted} accepted`);
+      if (failed > 0 || s.stats.accepted !== N)
+        throw new Error(`${name}: ${failed} failed, ${s.stats.accepted} accepted`);
       offset += N;
-      const perKb = (results[name] ??= {});
-      (perKb[kb] ??= []).push(s.cpuUs / N);
+      const perKb = results[name] ?? {};
+      results[name] = perKb;
+      const list = perKb[kb] ?? [];
+      perKb[kb] = list;
+      list.push(s.cpuUs / N);
     }
   }
 }
