@@ -33,7 +33,10 @@ interface Child {
   call(op: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-async function startChild(root: string): Promise<Child> {
+/** STANDIN_AFTER_ARGV: extra Node flags for the after (or only) side's stand-in, to compare flags. */
+const afterArgv = (process.env.STANDIN_AFTER_ARGV ?? '').split(' ').filter(Boolean);
+
+async function startChild(root: string, extraArgv: string[]): Promise<Child> {
   const child = fork(`${root}/bench/standin-process.ts`, ['{}'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // STANDIN_CPU_PROF=DIR: a V8 CPU profile of each stand-in process, written when it exits.
@@ -43,6 +46,7 @@ async function startChild(root: string): Promise<Child> {
       ...(process.env.STANDIN_CPU_PROF
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.STANDIN_CPU_PROF}`]
         : []),
+      ...extraArgv,
     ],
   });
   const url = await new Promise<string>((resolve) =>
@@ -116,7 +120,7 @@ async function drive(url: string, body: (i: number) => Buffer, offset: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const children = new Map<string, Child>();
-for (const [name, root] of sides) children.set(name, await startChild(root));
+for (const [name, root] of sides) children.set(name, await startChild(root, name === 'before' ? [] : afterArgv));
 const results: Record<string, Record<number, number[]>> = {};
 let offset = 0;
 for (const kb of [3, 100]) {
