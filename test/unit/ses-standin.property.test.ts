@@ -140,7 +140,7 @@ describe('the stand-in reads SendEmail bodies as the reading it replaced', () =>
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000);
 });
 
 describe('the stand-in server accepts, refuses and counts as the reference', () => {
@@ -201,7 +201,7 @@ describe('the stand-in server accepts, refuses and counts as the reference', () 
       ),
       { numRuns: 60 },
     );
-  });
+  }, 30_000);
 
   it('through undici', async () => {
     await fc.assert(
@@ -221,7 +221,7 @@ describe('the stand-in server accepts, refuses and counts as the reference', () 
       }),
       { numRuns: 40 },
     );
-  });
+  }, 30_000);
 
   it('through the real SESv2Client, counting each address lowercased', async () => {
     const ses = new SESv2Client({
@@ -255,7 +255,7 @@ describe('the stand-in server accepts, refuses and counts as the reference', () 
       { numRuns: 25 },
     );
     ses.destroy();
-  });
+  }, 30_000);
 });
 
 /** Writes `pieces` to a fresh connection one write each, and reads `n` answers (status, error type). */
