@@ -120,7 +120,8 @@ async function drive(url: string, body: (i: number) => Buffer, offset: number) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const children = new Map<string, Child>();
-for (const [name, root] of sides) children.set(name, await startChild(root, name === 'before' ? [] : afterArgv));
+for (const [name, root] of sides)
+  children.set(name, await startChild(root, name === 'before' ? [] : afterArgv));
 const results: Record<string, Record<number, number[]>> = {};
 let offset = 0;
 for (const kb of [3, 100]) {
