@@ -67,6 +67,15 @@ export class RecipientsChangedError extends SixbackError {
   readonly code = 'recipients_changed';
 }
 
+/**
+ * A file sixback wrote itself and reads back later (a campaign's prepared recipients file, the
+ * Distributed Map's result manifest or result files) is no longer in the bucket: deleted by hand or by a
+ * lifecycle rule before the campaign finished. Not the sender's input, so not a RecipientsFileError.
+ */
+export class StoredObjectMissingError extends SixbackError {
+  readonly code = 'stored_object_missing';
+}
+
 /** Row-level problems the user asked to treat as fatal (onInvalidRows: "abort"). */
 export class InvalidRowsError extends SixbackError {
   readonly code = 'invalid_rows';
@@ -211,6 +220,7 @@ const HTTP_STATUS: Record<string, number> = {
   missing_variables: 422,
   recipients_file: 422,
   recipients_changed: 409,
+  stored_object_missing: 500,
   invalid_rows: 422,
   quota_exceeded: 422,
   unauthorized: 401,

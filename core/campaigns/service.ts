@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { AWS_LIMITS } from '../aws/limits.ts';
 import { assertAllowedSender, assertUnsubscribeLink } from '../compliance/policy.ts';
 import { keys } from '../config.ts';
-import { ConflictError, RecipientsFileError, ValidationError } from '../errors.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
 import { discardPreparedFile, openRecipientsScan, writePreparedFile } from '../recipients/prepared-file.ts';
 import { assertSendable } from '../recipients/scanner.ts';
 import { CampaignRequestSchema, type CampaignSpec, MAX_DECISION_SECONDS, parseWith } from '../schemas.ts';
@@ -86,16 +86,7 @@ async function checkAndPrepareRecipients(
   preparedKey: string,
   template: CompiledTemplate,
 ): Promise<{ check: RecipientsCheck; prepared: PreparedFileRef }> {
-  const { body, source, scanner } = await openRecipientsScan(
-    s3,
-    bucket,
-    spec,
-    template,
-    () =>
-      new RecipientsFileError(`No uploaded recipients file "${spec.recipientsKey}". Upload the CSV first.`, {
-        details: { key: spec.recipientsKey },
-      }),
-  );
+  const { body, source, scanner } = await openRecipientsScan(s3, bucket, spec, template);
   try {
     const check = await writePreparedFile(s3, bucket, preparedKey, scanner, (done) =>
       assertSendable(done, spec.onInvalidRows),

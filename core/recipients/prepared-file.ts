@@ -10,7 +10,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client
 import { Upload } from '@aws-sdk/lib-storage';
 import type { CampaignRecord, PreparedFileRef, RecipientsCheck } from '../campaigns/store.ts';
 import { keys } from '../config.ts';
-import { RecipientsChangedError } from '../errors.ts';
+import { RecipientsChangedError, RecipientsFileError } from '../errors.ts';
 import type { CampaignSpec } from '../schemas.ts';
 import { assertVariablesProvided, type CompiledTemplate } from '../templates/render.ts';
 import { preparedChunks, RecipientsScanner } from './scanner.ts';
@@ -42,6 +42,15 @@ export async function openUpload(
   }
 }
 
+/** The one answer, at creation or at Prepare, when a campaign's recipients key names no object. */
+export function noUploadError(key: string): RecipientsFileError {
+  return new RecipientsFileError(
+    `No recipients file is in the bucket at "${key}" (never uploaded, or deleted since). Upload the CSV ` +
+      '(POST /v1/uploads, then send the file with the returned fields) and use the key it returns.',
+    { details: { key, problem: 'missing' } },
+  );
+}
+
 /**
  * Opens a campaign's upload (openUpload) and a scanner over it with the campaign's options, the template's
  * variables checked against the header: the one reading of the file, whether creation or Prepare does it.
@@ -51,9 +60,10 @@ export async function openRecipientsScan(
   bucket: string,
   spec: Pick<CampaignSpec, 'recipientsKey' | 'emailColumn' | 'shortRows' | 'data'>,
   template: CompiledTemplate,
-  missing: () => Error,
 ): Promise<{ body: Readable; source: UploadSource; scanner: RecipientsScanner }> {
-  const { body, source } = await openUpload(s3, bucket, spec.recipientsKey, missing);
+  const { body, source } = await openUpload(s3, bucket, spec.recipientsKey, () =>
+    noUploadError(spec.recipientsKey),
+  );
   const dataKeys = Object.keys(spec.data ?? {});
   const scanner = new RecipientsScanner(body, {
     emailColumn: spec.emailColumn,

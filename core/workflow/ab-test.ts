@@ -112,7 +112,12 @@ export async function writeTestFiles(
     if (!out.body.write(text)) await new Promise((resolve) => out.body.once('drain', resolve));
   };
   try {
-    const prepared = await objectBody(deps.s3, deps.bucket, preparedKeyOf(campaign));
+    const prepared = await objectBody(
+      deps.s3,
+      deps.bucket,
+      preparedKeyOf(campaign),
+      'prepared recipients file',
+    );
     let index = -2;
     for await (const record of readCsvRecords(prepared, { dialect: 'aws' })) {
       index++;
@@ -201,11 +206,11 @@ async function sampleSent(
     VARIANT_NAMES.slice(0, test.variants.length).map((name) => [name, 0]),
   );
   const { Bucket, Key } = mapResult.ResultWriterDetails;
-  const manifest = JSON.parse(await text(await objectBody(deps.s3, Bucket, Key))) as {
+  const manifest = JSON.parse(await text(await objectBody(deps.s3, Bucket, Key, 'Map result manifest'))) as {
     ResultFiles?: Record<string, { Key: string }[]>;
   };
   for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
-    for await (const entry of resultEntries(await objectBody(deps.s3, Bucket, file.Key))) {
+    for await (const entry of resultEntries(await objectBody(deps.s3, Bucket, file.Key, 'Map result file'))) {
       const result = parseWith(SendBatchResultSchema, childOutput(entry), 'batch result');
       for (const outcome of result.outcomes) {
         if (outcome.state !== 'sent') continue;

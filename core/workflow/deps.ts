@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SendQuota } from '../campaigns/quota.ts';
 import type { CampaignStore } from '../campaigns/store.ts';
-import { RecipientsFileError } from '../errors.ts';
+import { StoredObjectMissingError } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import type { Ledger } from '../sending/ledger.ts';
 import type { TemplateStore } from '../templates/store.ts';
@@ -38,17 +38,28 @@ export async function objectExists(s3: S3Client, bucket: string, key: string): P
   }
 }
 
-export async function objectBody(s3: S3Client, bucket: string, key: string): Promise<Readable> {
+/** What objectBody reads, named in the error when it is gone. */
+export type StoredObjectKind = 'prepared recipients file' | 'Map result manifest' | 'Map result file';
+
+/**
+ * GetObject of a file sixback wrote itself earlier in the campaign. Its absence is not the sender's
+ * input problem (that is RecipientsFileError, for the upload): the message names which file is gone.
+ */
+export async function objectBody(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  what: StoredObjectKind,
+): Promise<Readable> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return out.Body as Readable;
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') {
-      throw new RecipientsFileError(
-        `The recipients file "${key}" does not exist in the bucket. Upload it first.`,
-        {
-          details: { key },
-        },
+      throw new StoredObjectMissingError(
+        `The campaign's ${what} "${key}" is no longer in bucket "${bucket}": it was deleted before the ` +
+          "campaign finished. Check that no lifecycle rule or script deletes sixback's objects while campaigns run.",
+        { details: { bucket, key, what } },
       );
     }
     throw error;

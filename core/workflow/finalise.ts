@@ -164,12 +164,18 @@ async function finalise(input: unknown, deps: WorkflowDeps, fields: LogAttribute
         deps.s3,
         mapResult.ResultWriterDetails.Bucket,
         mapResult.ResultWriterDetails.Key,
+        'Map result manifest',
       );
       const manifest = JSON.parse(await streamToString(manifestBody)) as {
         ResultFiles?: Record<string, { Key: string }[]>;
       };
       for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
-        const body = await objectBody(deps.s3, mapResult.ResultWriterDetails.Bucket, file.Key);
+        const body = await objectBody(
+          deps.s3,
+          mapResult.ResultWriterDetails.Bucket,
+          file.Key,
+          'Map result file',
+        );
         for await (const entry of resultEntries(body)) {
           const output = childOutput(entry);
           // One write per batch result, not per row: a million awaited writes cost seconds.
@@ -265,7 +271,7 @@ async function* unreportedRows(
   deps: WorkflowDeps,
 ): AsyncGenerator<RowOutcome> {
   const campaignId = campaign.id;
-  const body = await objectBody(deps.s3, deps.bucket, preparedKeyOf(campaign));
+  const body = await objectBody(deps.s3, deps.bucket, preparedKeyOf(campaign), 'prepared recipients file');
   // The Map item index of a data row: the header is -1, the first data row 0.
   let index = -2;
   let pending: RowOutcome[] = [];

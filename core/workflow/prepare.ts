@@ -180,18 +180,7 @@ async function prepareFromUpload(
     stored,
     await deps.templates.partials(stored, { selfId: stored.id, pins: campaign.partials }),
   );
-  const sourceKey = campaign.spec.recipientsKey;
-  const { source, scanner } = await openRecipientsScan(
-    deps.s3,
-    deps.bucket,
-    campaign.spec,
-    template,
-    () =>
-      new RecipientsFileError(
-        `The recipients file "${sourceKey}" does not exist in the bucket. Upload it first.`,
-        { details: { key: sourceKey } },
-      ),
-  );
+  const { source, scanner } = await openRecipientsScan(deps.s3, deps.bucket, campaign.spec, template);
   const key = keys.prepared(campaign.id);
   try {
     const check = await writePreparedFile(deps.s3, deps.bucket, key, scanner);

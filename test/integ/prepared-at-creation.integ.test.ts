@@ -198,6 +198,36 @@ describe('the prepared file written at creation', () => {
     expect((await stack.deps.campaigns.get(created.id)).status).toBe('failed');
   });
 
+  it('a key naming no object gets one clear error, whether creation or Prepare finds it missing', async () => {
+    const never = `never-uploaded-${++n}.csv`;
+    const atCreation = await createCampaign({ ...BASE_REQUEST, recipientsKey: never }, held).catch(
+      (e: unknown) => e,
+    );
+    expect(atCreation).toBeInstanceOf(RecipientsFileError);
+    expect((atCreation as RecipientsFileError).details).toEqual({ key: never, problem: 'missing' });
+    expect((atCreation as Error).message).toContain(`"${never}"`);
+    expect((atCreation as Error).message).toMatch(/Upload the CSV/);
+
+    // A record with no prepared file of its own (as before creation wrote one) is prepared from the
+    // upload; if that upload has gone, Prepare says the same thing creation would have.
+    const recipientsKey = await uploadCsv(stack, `gone-${n}.csv`, recipientsCsv(3));
+    const created = await createCampaign({ ...BASE_REQUEST, recipientsKey }, held);
+    const { check: _check, prepared: _prepared, executionArn: _arn, ...older } = created;
+    const id = newCampaignId();
+    await stack.deps.campaigns.create({ ...older, id });
+    await stack.deps.clients.s3.send(
+      new DeleteObjectCommand({ Bucket: stack.config.bucket, Key: recipientsKey }),
+    );
+    const atPrepare = await prepareCampaign({ campaignId: id }, stack.deps.workflow).catch(
+      (e: unknown) => e,
+    );
+    expect(atPrepare).toBeInstanceOf(RecipientsFileError);
+    expect((atPrepare as RecipientsFileError).details).toEqual({ key: recipientsKey, problem: 'missing' });
+    expect((atPrepare as Error).message).toBe(
+      (atCreation as Error).message.replace(never, recipientsKey),
+    );
+  });
+
   it('a creation refused by the file, or by a check after it, leaves no prepared file', async () => {
     // The bad row is the last of many, so the upload of the prepared file had begun when it was found.
     const bad = `${recipientsCsv(3000)}"unclosed,quote\n`;
