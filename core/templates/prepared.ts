@@ -35,7 +35,7 @@
  * renderTemplate's first renders of every template compare it with `htmlToText` (a difference turns
  * derivation off for that template).
  */
-import { compileProgram, type Program } from './fast-render.ts';
+import { compileProgram, type Delegate, type Program } from './fast-render.ts';
 import {
   decodeEntities,
   htmlToText,
@@ -339,8 +339,11 @@ export class PreparedHtml {
   }
 
   /** The prepared HTML part, or undefined when the template is outside the fast renderer's subset. */
-  static compile(parsed: Parameters<typeof compileProgram>[0]): PreparedHtml | undefined {
-    const program = compileProgram(parsed, true);
+  static compile(
+    parsed: Parameters<typeof compileProgram>[0],
+    delegate?: Delegate,
+  ): PreparedHtml | undefined {
+    const program = compileProgram(parsed, true, delegate);
     return program === undefined ? undefined : new PreparedHtml(program);
   }
 
