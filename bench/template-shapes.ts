@@ -4,9 +4,9 @@
  * JSON pieces, the derived text part, or liquidjs and htmlToText), the single-thread CPU per email of the
  * render and the SendEmail body (as the thin transport writes it), and whether every email is what a plain
  * liquidjs render and the reference htmlToText (test/support/html-to-text-reference.ts) give, serialised
- * as sendEmailBody serialises them. A FILE.txt beside FILE.html is its text part.
+ * as sendEmailBody serialises them. A FILE.txt beside FILE.html is its text part (loadBenchTemplate).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,9 +36,7 @@ const files =
 
 const engines = createEngines(new Map());
 for (const file of files) {
-  const base = loadBenchTemplate(file);
-  const textFile = file.replace(/\.html$/, '.txt');
-  const content = { ...base, text: existsSync(textFile) ? readFileSync(textFile, 'utf8') : undefined };
+  const content = loadBenchTemplate(file);
   const compiled = compileTemplate(content);
   const refHtml = engines.html.parse(untrackUnsubscribeLinks(content.html));
   const refText = content.text === undefined ? undefined : engines.text.parse(content.text);

@@ -193,6 +193,26 @@ describe('templates with case tags and outputs outside the fast subset', () => {
   });
 });
 
+describe("an output in an image's alt text", () => {
+  it("leaves the text part derived (no htmlToText per email), and a value with the alt text's quote to htmlToText", () => {
+    const content = {
+      subject: 's',
+      html: '<p>Hi {{ first_name }}</p><img src="logo.png" alt="{{ company }} logo" width="120"><p>Bye</p>',
+    };
+    const values = ['sixback', 'Ada & co', '김민준 😀', 'a"b', 'x'];
+    const data = Array.from({ length: FAST_RENDER_CHECKS + 10 }, (_, i) => ({
+      first_name: `Ada ${i}`,
+      company: values[i % values.length],
+    }));
+    const { compiled } = expectReference(content, data);
+    const prepared = compiled.fast?.prepared;
+    expect(prepared?.render({ first_name: 'Ada', company: 'sixback' })?.derived).toBe(true);
+    // (escaped, the quote is &#34; and no longer ends the alt text)
+    expect(prepared?.render({ first_name: 'Ada', company: 'a"b' })?.derived).toBe(true);
+    expect(prepared?.render({ first_name: 'Ada', company: 'a"b' })?.text).toBe('Hi Ada\n\na"b logo\n\nBye');
+  });
+});
+
 // ---- the committed template shapes (bench/make-templates.ts) --------------------------------------
 
 const dir = new URL('../../bench/templates/', import.meta.url);
