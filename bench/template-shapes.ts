@@ -4,7 +4,7 @@
  * JSON pieces, the derived text part, or liquidjs and htmlToText), the single-thread CPU per email of the
  * render and the SendEmail body (as the thin transport writes it), and whether every email is what a plain
  * liquidjs render and the reference htmlToText (test/support/html-to-text-reference.ts) give, serialised
- * as sendEmailBody serialises them. A FILE.txt beside FILE.html is its text part (loadBenchTemplate).
+ * as sendEmailBody serialises them; and the stand-in's parse of one body (its firstRecipient). A FILE.txt beside FILE.html is its text part (loadBenchTemplate).
  */
 import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -14,6 +14,7 @@ import { encodedBodyBound, sendEmailBody, writeEncodedBody } from '../core/aws/f
 import type { OutgoingEmail } from '../core/sending/email-sender.ts';
 import { untrackUnsubscribeLinks } from '../core/sending/tracking.ts';
 import { compileTemplate, createEngines, fastRenderStats, renderTemplate } from '../core/templates/render.ts';
+import { firstRecipient } from '../local/ses-standin.ts';
 import { htmlToText as referenceText } from '../test/support/html-to-text-reference.ts';
 import { benchVariables, loadBenchTemplate, TEMPLATE_FILES } from './fixtures.ts';
 
@@ -95,6 +96,12 @@ for (const file of files) {
   for (let i = 200; i < 200 + n; i++) bodyOf(emailOf(i).email);
   const cpu = process.cpuUsage(cpu0);
   const us = (cpu.user + cpu.system) / n;
+  // What the SES stand-in spends finding the recipient in one body (local/ses-standin.ts firstRecipient).
+  const sample = Buffer.from(bodyOf(emailOf(1).email));
+  for (let i = 0; i < 50; i++) firstRecipient(sample);
+  const parse0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) firstRecipient(sample);
+  const parse = process.cpuUsage(parse0);
   const prepared = compiled.fast?.prepared;
   console.log(
     JSON.stringify({
@@ -109,6 +116,8 @@ for (const file of files) {
       textMismatches: fastRenderStats.textMismatches - textMismatches0,
       wrong: `${wrong}/64`,
       cpuUsPerEmail: Math.round(us),
+      standinParseUs: Math.round((parse.user + parse.system) / n),
+      nonAsciiBodyBytes: sample.reduce((k, b) => k + (b >= 0x80 ? 1 : 0), 0),
       ...(firstWrong ? { firstWrong } : {}),
     }),
   );
