@@ -30,14 +30,20 @@ export interface BenchTemplate {
   name: string;
   subject: string;
   html: string;
+  text?: string;
 }
 
-/** A benchmark template from an HTML file; its variables are filled from the CSV columns and BENCH_DATA. */
+/**
+ * A benchmark template from an HTML file; its variables are filled from the CSV columns and BENCH_DATA.
+ * A FILE.txt beside FILE.html is its text part (else the text part is derived from the HTML).
+ */
 export function loadBenchTemplate(file: string): BenchTemplate {
+  const textFile = file.replace(/\.html?$/, '.txt');
   return {
     name: 'Benchmark: monthly update',
     subject: 'Your {{ month }} update from {{ company }}, {{ first_name }}',
     html: readFileSync(file, 'utf8'),
+    ...(textFile !== file && existsSync(textFile) ? { text: readFileSync(textFile, 'utf8') } : {}),
   };
 }
 

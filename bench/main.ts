@@ -26,7 +26,8 @@
  *   --email-kb K        the template: 3 (bench/template.html, the default) or 100 (bench/template-100kb.html)
  *   --template FILE     any HTML template instead; its variables are filled from the CSV's columns (email,
  *                       first_name, city, plan, joined, points, member_id) and the campaign data (company,
- *                       sender_name, month)
+ *                       sender_name, month); a FILE.txt beside FILE.html is its text part (bench/templates/
+ *                       holds realistic shapes, from bench/make-templates.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';

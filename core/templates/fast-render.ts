@@ -11,7 +11,12 @@
  *   raw, escape, capitalize, upcase, downcase, strip, lstrip, rstrip, url_encode, default, append, prepend
  *   (with liquidjs's own handlers, checked by identity, so a redefined filter falls back)
  * - {% if %}/{% elsif %}/{% else %} and {% unless %} over ==, !=, <, >, <=, >=, contains, and, or, not
- * Anything else makes compileFast return undefined: that part renders with liquidjs.
+ * - {% case %}/{% when a, b %}/{% else %} (every matching when renders, as in liquidjs)
+ * Any other tag makes compileFast return undefined: that part renders with liquidjs. An output outside
+ * the subset (another filter such as date or truncate, `"abc".size`) does too, unless the caller gives a
+ * `delegate`: then liquidjs renders that output alone, per recipient, and the rest stays here. That is
+ * exact because nothing in the subset writes to liquidjs's context (no assign, capture, increment,
+ * cycle): an output rendered in a fresh context with the same variables gives what it gives in place.
  *
  * At render time, a value the subset does not model (a Drop, a function, an object with toLiquid, a
  * custom comparable) makes the render function return undefined, and so does any exception: the caller
@@ -19,6 +24,7 @@
  */
 import {
   filters as builtinFilters,
+  CaseTag,
   CommentTag,
   Drop,
   IfTag,
@@ -34,6 +40,9 @@ import {
 } from 'liquidjs';
 
 export type FastRender = (variables: Record<string, unknown>) => string | undefined;
+
+/** Renders one parsed output outside the subset with liquidjs (the engine that parsed it). */
+export type Delegate = (output: Output) => (env: Record<string, unknown>) => string;
 
 type Env = Record<string, unknown>;
 type Eval = (env: Env) => unknown;
@@ -51,10 +60,14 @@ const BLANK = { literal: 'blank' };
  * Compiles one parsed part. `escapes` says whether the engine escapes outputs (outputEscape 'escape');
  * it is checked against the parse tree (liquidjs appends the escape filter to each output at parse time).
  */
-export function compileFast(templates: Template[], escapes: boolean): FastRender | undefined {
+export function compileFast(
+  templates: Template[],
+  escapes: boolean,
+  delegate?: Delegate,
+): FastRender | undefined {
   let block: Chunk;
   try {
-    block = compileBlock(templates, escapes);
+    block = compileBlock(templates, escapes, delegate);
   } catch {
     // BAIL, or a parse tree shaped unlike what this module reads (another liquidjs version): liquidjs renders.
     return undefined;
@@ -88,15 +101,19 @@ export type ProgramNode =
 export type Program = ProgramNode[];
 
 /** The program of one parsed part, or undefined when it is outside the subset (as compileFast). */
-export function compileProgram(templates: Template[], escapes: boolean): Program | undefined {
+export function compileProgram(
+  templates: Template[],
+  escapes: boolean,
+  delegate?: Delegate,
+): Program | undefined {
   try {
-    return programBlock(templates, escapes);
+    return programBlock(templates, escapes, delegate);
   } catch {
     return undefined;
   }
 }
 
-function programBlock(templates: Template[], escapes: boolean): Program {
+function programBlock(templates: Template[], escapes: boolean, delegate: Delegate | undefined): Program {
   const nodes: Program = [];
   const push = (node: ProgramNode) => {
     if (node === '') return;
@@ -108,16 +125,31 @@ function programBlock(templates: Template[], escapes: boolean): Program {
     const node = tpl as unknown as { token: Token; str?: unknown; constructor: unknown };
     if (TypeGuards.isHTMLToken(node.token) && typeof node.str === 'string') push(node.str);
     else if (node.constructor === Output) {
-      push({ out: compileOutput(tpl as Output, escapes), source: (tpl as Output).token.getText() });
+      push({
+        out: outputOrDelegate(tpl as Output, escapes, delegate),
+        source: (tpl as Output).token.getText(),
+      });
     } else if (node.constructor === IfTag) {
       const tag = tpl as unknown as IfShape;
       push({
         branches: tag.branches.map(({ value, templates: body }) => ({
           test: compileCondition(value),
-          body: programBlock(body, escapes),
+          body: programBlock(body, escapes, delegate),
         })),
-        otherwise: programBlock(tag.elseTemplates ?? [], escapes),
+        otherwise: programBlock(tag.elseTemplates ?? [], escapes, delegate),
       });
+    } else if (node.constructor === CaseTag) {
+      // Each when is a branch of its own (every matching one renders), then the else when none matched.
+      const { matches, none } = compileCase(tpl as unknown as CaseShape);
+      const tag = tpl as unknown as CaseShape;
+      tag.branches.forEach(({ templates: body }, k) => {
+        push({
+          branches: [{ test: matches[k] as Test, body: programBlock(body, escapes, delegate) }],
+          otherwise: [],
+        });
+      });
+      const otherwise = programBlock(tag.elseTemplates, escapes, delegate);
+      if (otherwise.length > 0) push({ branches: [{ test: none, body: otherwise }], otherwise: [] });
     } else if (node.constructor === UnlessTag) {
       const tag = tpl as unknown as UnlessShape;
       push({
@@ -127,9 +159,9 @@ function programBlock(templates: Template[], escapes: boolean): Program {
           if (test === isFalsy) check = (env) => !truthy(env);
           else if (test === isTruthy) check = truthy;
           else throw BAIL;
-          return { test: check, body: programBlock(body, escapes) };
+          return { test: check, body: programBlock(body, escapes, delegate) };
         }),
-        otherwise: programBlock(tag.elseTemplates, escapes),
+        otherwise: programBlock(tag.elseTemplates, escapes, delegate),
       });
     } else if (node.constructor === RawTag) push((tpl as unknown as { render(): string }).render());
     else if (node.constructor === CommentTag || node.constructor === InlineCommentTag) continue;
@@ -140,14 +172,14 @@ function programBlock(templates: Template[], escapes: boolean): Program {
 
 // ---------------------------------------------------------------------------------------------- compile
 
-function compileBlock(templates: Template[], escapes: boolean): Chunk {
+function compileBlock(templates: Template[], escapes: boolean, delegate: Delegate | undefined): Chunk {
   const chunks: (string | Chunk)[] = [];
   const push = (piece: string | Chunk) => {
     const last = chunks.length - 1;
     if (typeof piece === 'string' && typeof chunks[last] === 'string') chunks[last] += piece;
     else chunks.push(piece);
   };
-  for (const tpl of templates) push(compileNode(tpl, escapes));
+  for (const tpl of templates) push(compileNode(tpl, escapes, delegate));
   const parts = chunks.filter((c) => c !== '');
   if (parts.length === 0) return () => '';
   if (parts.length === 1) {
@@ -164,12 +196,13 @@ function compileBlock(templates: Template[], escapes: boolean): Chunk {
   };
 }
 
-function compileNode(tpl: Template, escapes: boolean): string | Chunk {
+function compileNode(tpl: Template, escapes: boolean, delegate: Delegate | undefined): string | Chunk {
   const node = tpl as unknown as { token: Token; str?: unknown; constructor: unknown };
   if (TypeGuards.isHTMLToken(node.token) && typeof node.str === 'string') return node.str;
-  if (node.constructor === Output) return compileOutput(tpl as Output, escapes);
-  if (node.constructor === IfTag) return compileIf(tpl as unknown as IfShape, escapes);
-  if (node.constructor === UnlessTag) return compileUnless(tpl as unknown as UnlessShape, escapes);
+  if (node.constructor === Output) return outputOrDelegate(tpl as Output, escapes, delegate);
+  if (node.constructor === IfTag) return compileIf(tpl as unknown as IfShape, escapes, delegate);
+  if (node.constructor === UnlessTag) return compileUnless(tpl as unknown as UnlessShape, escapes, delegate);
+  if (node.constructor === CaseTag) return compileCaseBlock(tpl as unknown as CaseShape, escapes, delegate);
   if (node.constructor === RawTag) return (tpl as unknown as { render(): string }).render();
   if (node.constructor === CommentTag || node.constructor === InlineCommentTag) return '';
   throw BAIL;
@@ -193,6 +226,55 @@ interface UnlessShape {
   branches: { value: ValueShape; test: unknown; templates: Template[] }[];
   elseTemplates: Template[];
 }
+interface CaseShape {
+  value: ValueShape;
+  branches: { values: Token[]; templates: Template[] }[];
+  elseTemplates: Template[];
+}
+type Test = (env: Env) => boolean;
+
+/** An output in the subset, else (with a delegate) liquidjs rendering that output alone. */
+function outputOrDelegate(output: Output, escapes: boolean, delegate: Delegate | undefined): Chunk {
+  try {
+    return compileOutput(output, escapes);
+  } catch (error) {
+    if (error !== BAIL || delegate === undefined) throw error;
+    return delegate(output);
+  }
+}
+
+/**
+ * CaseTag.render: the target is evaluated once (toValue), each when's values are compared with equals in
+ * order and a when renders once if any matches; every matching when renders, the else if none did.
+ */
+function compileCase(tag: CaseShape): { matches: Test[]; none: Test } {
+  const target = compileValue(tag.value.initial.postfix, tag.value.filters);
+  const matches = tag.branches.map(({ values }) => {
+    const operands = values.map(compileOperand);
+    return (env: Env) => {
+      const t = toValue(target(env));
+      for (let i = 0; i < operands.length; i++) if (equals(t, (operands[i] as Eval)(env))) return true;
+      return false;
+    };
+  });
+  return { matches, none: (env) => !matches.some((m) => m(env)) };
+}
+
+function compileCaseBlock(tag: CaseShape, escapes: boolean, delegate: Delegate | undefined): Chunk {
+  const { matches } = compileCase(tag);
+  const bodies = tag.branches.map(({ templates }) => compileBlock(templates, escapes, delegate));
+  const otherwise = compileBlock(tag.elseTemplates, escapes, delegate);
+  return (env) => {
+    let out = '';
+    let hit = false;
+    for (let k = 0; k < bodies.length; k++) {
+      if (!(matches[k] as Test)(env)) continue;
+      out += (bodies[k] as Chunk)(env);
+      hit = true;
+    }
+    return hit ? out : otherwise(env);
+  };
+}
 
 function compileOutput(output: Output, escapes: boolean): Chunk {
   const value = output.value as unknown as ValueShape;
@@ -211,28 +293,28 @@ function compileOutput(output: Output, escapes: boolean): Chunk {
   return (env) => stringify(evaluate(env));
 }
 
-function compileIf(tag: IfShape, escapes: boolean): Chunk {
+function compileIf(tag: IfShape, escapes: boolean, delegate: Delegate | undefined): Chunk {
   const branches = tag.branches.map(({ value, templates }) => ({
     test: compileCondition(value),
-    render: compileBlock(templates, escapes),
+    render: compileBlock(templates, escapes, delegate),
   }));
-  const otherwise = compileBlock(tag.elseTemplates ?? [], escapes);
+  const otherwise = compileBlock(tag.elseTemplates ?? [], escapes, delegate);
   return (env) => {
     for (const branch of branches) if (branch.test(env)) return branch.render(env);
     return otherwise(env);
   };
 }
 
-function compileUnless(tag: UnlessShape, escapes: boolean): Chunk {
+function compileUnless(tag: UnlessShape, escapes: boolean, delegate: Delegate | undefined): Chunk {
   const branches = tag.branches.map(({ value, test, templates }) => {
     const truthy = compileCondition(value);
     let check: (env: Env) => boolean;
     if (test === isFalsy) check = (env) => !truthy(env);
     else if (test === isTruthy) check = truthy;
     else throw BAIL;
-    return { check, render: compileBlock(templates, escapes) };
+    return { check, render: compileBlock(templates, escapes, delegate) };
   });
-  const otherwise = compileBlock(tag.elseTemplates, escapes);
+  const otherwise = compileBlock(tag.elseTemplates, escapes, delegate);
   return (env) => {
     for (const branch of branches) if (branch.check(env)) return branch.render(env);
     return otherwise(env);

@@ -411,6 +411,16 @@ function tagText(s: string, p: number, g: number): string | undefined {
  * past the `>`, through text that earlier passes may have changed).
  */
 function imgAlt(s: string, p: number, g: number): string | null | undefined {
+  const span = imgAltSpan(s, p, g);
+  return span === null || span === undefined ? span : s.slice(span.start, span.end);
+}
+
+/** Where imgAlt's text is in s (between its quotes), with the same null and undefined. */
+export function imgAltSpan(
+  s: string,
+  p: number,
+  g: number,
+): { start: number; end: number; quote: '"' | "'" } | null | undefined {
   for (let k = p + 4; k < g; k++) {
     if (!nameAt(s, k, 'alt') || isWordChar(s.charCodeAt(k - 1))) continue;
     let j = k + 3;
@@ -422,7 +432,7 @@ function imgAlt(s: string, p: number, g: number): string | null | undefined {
     if (q !== 34 && q !== 39) continue;
     const close = s.indexOf(q === 34 ? '"' : "'", j + 1);
     if (close === -1 || close > g) return undefined;
-    return s.slice(j + 1, close);
+    return { start: j + 1, end: close, quote: q === 34 ? '"' : "'" };
   }
   return null;
 }

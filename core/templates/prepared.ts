@@ -24,10 +24,12 @@
  *   pieces when each value passes the checks that make that exact: see Expanded);
  * - an output that is not in the text must sit inside a tag whose name is complete before it and whose
  *   treatment does not depend on its attributes (not a, img, br, td or th);
- * - an output in the text must not be inside a tag, and the text before it must not end in what could
- *   be the start of an entity (`&amp` followed by a value `;x`).
+ * - an output in the text must not be inside a tag, except inside the alt text the image pass takes from
+ *   an `<img>` (`alt="{{ company }} logo"`), and the text before it must not end in what could be the
+ *   start of an entity (`&amp` followed by a value `;x`).
  * And per recipient, for every output (else that recipient's text comes from `htmlToText`):
- * - no `<` or `>` in any output (escaped outputs never have one; `| raw` ones may);
+ * - no `<` or `>` in any output (escaped outputs never have one; `| raw` ones may), and no quote of its
+ *   alt text in an output inside one;
  * - an output or link in the text is not empty, does not end in a partial entity, and after decoding
  *   has no whitespace but single spaces between other characters (so line trimming and blank collapsing
  *   treat it as they treat the token).
@@ -35,10 +37,11 @@
  * renderTemplate's first renders of every template compare it with `htmlToText` (a difference turns
  * derivation off for that template).
  */
-import { compileProgram, type Program } from './fast-render.ts';
+import { compileProgram, type Delegate, type Program } from './fast-render.ts';
 import {
   decodeEntities,
   htmlToText,
+  imgAltSpan,
   isSpace,
   linkLabel,
   linkSpanGroups,
@@ -119,10 +122,17 @@ function combinationOf(items: readonly (Static | number)[], slots: number): Comb
 
 /** A text part derived for one combination of branches: static text and references to outputs. */
 interface TextTemplate {
-  parts: (Static | { value: number } | { link: Link })[];
+  parts: (Static | TextValue | { link: Link })[];
   /** The most pieces a recipient's text can have (an expanded link is several), so a fill allocates its
    * arrays once at their size instead of growing them piece by piece. */
   maxPieces: number;
+}
+
+/** An output in the text part, by slot; `quote` when it is inside an image's alt text in that quote (a
+ * value holding the quote would end the alt text there: that recipient's text comes from htmlToText). */
+interface TextValue {
+  value: number;
+  quote?: '"' | "'";
 }
 
 /**
@@ -339,8 +349,11 @@ export class PreparedHtml {
   }
 
   /** The prepared HTML part, or undefined when the template is outside the fast renderer's subset. */
-  static compile(parsed: Parameters<typeof compileProgram>[0]): PreparedHtml | undefined {
-    const program = compileProgram(parsed, true);
+  static compile(
+    parsed: Parameters<typeof compileProgram>[0],
+    delegate?: Delegate,
+  ): PreparedHtml | undefined {
+    const program = compileProgram(parsed, true, delegate);
     return program === undefined ? undefined : new PreparedHtml(program);
   }
 
@@ -531,6 +544,7 @@ export class PreparedHtml {
       }
       let piece: TextPiece | undefined;
       if ('value' in part) {
+        if (part.quote !== undefined && (values[part.value] as string).includes(part.quote)) return undefined;
         piece = filled[part.value];
         if (piece === undefined) {
           piece = textPiece(values[part.value] as string);
@@ -707,7 +721,7 @@ function deriveText(items: readonly (Static | number)[]): TextTemplate | undefin
   // Read the tokens back: each link exactly once; each output at most once, and if not at all, inside
   // a tag whose treatment ignores its attributes.
   const parts: TextTemplate['parts'] = [];
-  const seenValues = new Set<number>();
+  const seenValues = new Map<number, TextValue>();
   const seenLinks = new Set<number>();
   let at = 0;
   for (let i = 0; i < derived.length; i++) {
@@ -721,10 +735,11 @@ function deriveText(items: readonly (Static | number)[]): TextTemplate | undefin
     if (derived.charCodeAt(i + 3) !== TOKEN_END) return undefined;
     if (c === VALUE_START) {
       if (seenValues.has(n)) return undefined;
-      seenValues.add(n);
       const slot = slotOf[n];
       if (slot === undefined) return undefined;
-      parts.push({ value: slot });
+      const part: TextValue = { value: slot };
+      seenValues.set(n, part);
+      parts.push(part);
     } else {
       if (seenLinks.has(n)) return undefined;
       seenLinks.add(n);
@@ -743,14 +758,32 @@ function deriveText(items: readonly (Static | number)[]): TextTemplate | undefin
     // An expanded link is its head, its address's pieces and `)`; filled as before, one piece.
     maxPieces += expanded === undefined ? 1 : expanded.pieces.length + 2;
   }
-  // Outputs in the text must not be inside a tag; outputs not in it must be in a tag that ignores them.
+  // Outputs in the text must not be inside a tag but an image's alt text; outputs not in it must be in a
+  // tag that ignores them.
   for (let at2 = withLinks.indexOf(String.fromCharCode(VALUE_START)); at2 !== -1; ) {
     const n = withLinks.charCodeAt(at2 + 1) - DIGIT_LOW + ((withLinks.charCodeAt(at2 + 2) - DIGIT_HIGH) << 8);
-    const inTag = withLinks.lastIndexOf('<', at2) > withLinks.lastIndexOf('>', at2);
-    if (seenValues.has(n) ? inTag : !inTag || !ignoresAttributes(withLinks, at2)) return undefined;
+    const open = withLinks.lastIndexOf('<', at2);
+    const inTag = open > withLinks.lastIndexOf('>', at2);
+    const part = seenValues.get(n);
+    if (part !== undefined && inTag) {
+      const quote = altQuote(withLinks, open, at2);
+      if (quote === undefined) return undefined;
+      part.quote = quote;
+    } else if (part === undefined && (!inTag || !ignoresAttributes(withLinks, at2))) return undefined;
     at2 = withLinks.indexOf(String.fromCharCode(VALUE_START), at2 + 4);
   }
   return { parts, maxPieces };
+}
+
+/**
+ * The quote of the alt text that the output token at `at` is inside, when the tag starting at `open` is an
+ * image and `at` is inside the alt text htmlToText takes from it (`<img alt="{{ company }} logo">`): a
+ * value without that quote, `<` or `>` is then that text's as the token was. Otherwise undefined.
+ */
+function altQuote(s: string, open: number, at: number): '"' | "'" | undefined {
+  if (!/^<img(?![A-Za-z0-9_])/i.test(s.slice(open, open + 5))) return undefined;
+  const span = imgAltSpan(s, open, s.indexOf('>', at));
+  return span && span.start <= at && at + 4 <= span.end ? span.quote : undefined;
 }
 
 /** A link span with tokens in it, as a Link (its outputs by slot). */

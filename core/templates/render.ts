@@ -7,7 +7,7 @@ import { Liquid, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
 import { headerControlCharacter } from '../schemas.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
-import { compileFast, type FastRender } from './fast-render.ts';
+import { compileFast, type Delegate, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
 import {
   type PartialPins,
@@ -328,12 +328,19 @@ export function compileTemplate(
     if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
     if (parsed) propertyReads.push(...textPropertyReads(engine, parsed));
   }
-  const prepared = PreparedHtml.compile(html);
+  // An output outside the fast subset (a date filter in a footer) is rendered alone by liquidjs, so one
+  // such output does not send every email of the template through liquidjs and htmlToText.
+  const delegate =
+    (engine: Liquid): Delegate =>
+    (output) =>
+    (env) =>
+      engine.renderSync([output], env) as string;
+  const prepared = PreparedHtml.compile(html, delegate(engines.html));
   const fast: FastTemplate = {
-    subject: compileFast(subject, false),
+    subject: compileFast(subject, false, delegate(engines.subject)),
     // The prepared part renders the same subset; it is the HTML's fast renderer when there is one.
-    html: prepared?.renderHtml ?? compileFast(html, true),
-    text: text ? compileFast(text, false) : undefined,
+    html: prepared?.renderHtml ?? compileFast(html, true, delegate(engines.html)),
+    text: text ? compileFast(text, false, delegate(engines.text)) : undefined,
     checksLeft: FAST_RENDER_CHECKS,
     disabled: false,
     prepared,
