@@ -218,14 +218,10 @@ describe('the prepared file written at creation', () => {
     await stack.deps.clients.s3.send(
       new DeleteObjectCommand({ Bucket: stack.config.bucket, Key: recipientsKey }),
     );
-    const atPrepare = await prepareCampaign({ campaignId: id }, stack.deps.workflow).catch(
-      (e: unknown) => e,
-    );
+    const atPrepare = await prepareCampaign({ campaignId: id }, stack.deps.workflow).catch((e: unknown) => e);
     expect(atPrepare).toBeInstanceOf(RecipientsFileError);
     expect((atPrepare as RecipientsFileError).details).toEqual({ key: recipientsKey, problem: 'missing' });
-    expect((atPrepare as Error).message).toBe(
-      (atCreation as Error).message.replace(never, recipientsKey),
-    );
+    expect((atPrepare as Error).message).toBe((atCreation as Error).message.replace(never, recipientsKey));
   });
 
   it('a creation refused by the file, or by a check after it, leaves no prepared file', async () => {
