@@ -22,7 +22,7 @@ import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
 import type { SlottedPieces } from '../../templates/prepared.ts';
 import { awsServiceHost } from '../hosts.ts';
-import { AwsServiceError, awsErrorCode } from './service-error.ts';
+import { AwsServiceError, awsErrorCode, BOM, rawHeader } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {
@@ -192,20 +192,6 @@ function piecesBound(pieces: readonly (Uint8Array | string)[]): number {
   }
   return bound;
 }
-
-/** An SES error, shaped as the SDK shapes a service exception so classifySendFailure reads it the same. */
-/** The first value of a header (name in lower case) among undici's raw [name, value, ...] buffers. */
-function rawHeader(raw: Buffer[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i] as Buffer;
-    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) {
-      return (raw[i + 1] as Buffer).toString('utf8');
-    }
-  }
-  return undefined;
-}
-
-const BOM = 0xfeff;
 
 /**
  * What SES answered, turned into the send's outcome: the MessageId, or an AwsServiceError. Headers are
