@@ -10,7 +10,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { Logger } from '../core/logging.ts';
 import type { ExecutionInput } from '../core/schemas.ts';
 import type { ExecutionStatus, Orchestrator } from '../core/workflow/orchestrator.ts';
-import type { TaskHandler } from '../handlers/runtime.ts';
+import type { JsonTaskHandler, TaskHandler } from '../handlers/runtime.ts';
 import {
   ADAPTER_RESOURCE,
   LOCAL_ACCOUNT,
@@ -28,6 +28,7 @@ import {
 import {
   knownJsonBytes,
   measuredJson,
+  parsedJson,
   runDistributedMap,
   validateDistributedMap,
 } from './distributed-map.ts';
@@ -88,15 +89,19 @@ const toKebab = (name: string) =>
  * errorMessage}; a response over Lambda's synchronous limit fails as Lambda reports it, and one over the
  * state payload limit as Step Functions does.
  */
-function asLambda(handler: TaskHandler, limits: LocalLimits): (input: unknown) => Promise<unknown> {
+function asLambda(handler: JsonTaskHandler, limits: LocalLimits): (input: unknown) => Promise<unknown> {
+  const json = handler.json;
   return async (input) => {
     const request = JSON.stringify(input ?? null);
     const requestBytes = Buffer.byteLength(request);
     if (requestBytes > limits.statePayloadBytes)
       throw dataLimitExceeded("The task's input", requestBytes, limits.statePayloadBytes);
     let output: unknown;
+    // The handler that takes JSON text gets the request's text and answers with its result's.
+    let answered: string | undefined;
     try {
-      output = await handler(JSON.parse(request));
+      if (json) answered = await json(request);
+      else output = await handler(JSON.parse(request));
     } catch (error) {
       const e = error as Error;
       const failure = new Error(e?.message ?? String(error));
@@ -108,12 +113,13 @@ function asLambda(handler: TaskHandler, limits: LocalLimits): (input: unknown) =
       });
       throw failure;
     }
-    const text = JSON.stringify(output ?? null);
+    const text = answered ?? JSON.stringify(output ?? null);
     const bytes = Buffer.byteLength(text);
     if (bytes > limits.lambdaResponseBytes) throw responseTooLarge(limits.lambdaResponseBytes);
     if (bytes > limits.statePayloadBytes)
       throw dataLimitExceeded("The task's result", bytes, limits.statePayloadBytes);
-    return JSON.parse(text);
+    // Its text is kept with it: a Map child's output is measured and written to the result files as it.
+    return parsedJson(text);
   };
 }
 
