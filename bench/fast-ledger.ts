@@ -157,15 +157,19 @@ export class FastLedgerFront {
       DeleteRequest?: { Key: Item };
     }[];
     if (writes.length > 25) return this.fail(res, 'Too many items requested for the BatchWriteItem call');
+    // Each item's key made once, for the check and the write (all checked before any is written).
+    const keys: string[] = [];
     for (const write of writes) {
       const key = this.keyOf((write.PutRequest?.Item ?? write.DeleteRequest?.Key ?? {}) as Item);
       if (this.singleKeys.has(key))
         return this.fail(res, 'BatchWriteItem on a key a single-item operation wrote');
+      keys.push(key);
     }
-    for (const write of writes) {
-      if (write.PutRequest)
-        this.items.set(this.keyOf(write.PutRequest.Item), JSON.stringify(write.PutRequest.Item));
-      else if (write.DeleteRequest) this.items.delete(this.keyOf(write.DeleteRequest.Key));
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i] as (typeof writes)[number];
+      const key = keys[i] as string;
+      if (write.PutRequest) this.items.set(key, JSON.stringify(write.PutRequest.Item));
+      else if (write.DeleteRequest) this.items.delete(key);
     }
     this.stats.writes += writes.length;
     res.writeHead(200, JSON_10).end('{"UnprocessedItems":{}}');
@@ -176,11 +180,10 @@ export class FastLedgerFront {
     if (keys.length > 100) return this.fail(res, 'Too many items requested for the BatchGetItem call');
     const found: string[] = [];
     for (const key of keys) {
-      if (this.singleKeys.has(this.keyOf(key)))
+      const text = this.keyOf(key);
+      if (this.singleKeys.has(text))
         return this.fail(res, 'BatchGetItem on a key a single-item operation wrote');
-    }
-    for (const key of keys) {
-      const item = this.items.get(this.keyOf(key));
+      const item = this.items.get(text);
       if (item) found.push(item);
     }
     this.stats.reads += keys.length;

@@ -12,6 +12,13 @@ import type { LambdaContext } from '../core/logging.ts';
 /** A Lambda handler is a core function applied to the container's dependencies. */
 export type TaskHandler = (event: unknown) => Promise<unknown>;
 
+/**
+ * A task handler that can also be called as Lambda's runtime calls a function: the event as JSON text in,
+ * the result's JSON text (`JSON.stringify(result ?? null)`) out. The local sender pool's is one: its text
+ * crosses to a worker thread as one string, where an object would be cloned member by member twice.
+ */
+export type JsonTaskHandler = TaskHandler & { json?: (request: string) => Promise<string> };
+
 /** An X-Ray segment or subsegment, as the handlers use it. */
 export interface TraceSegment {
   addNewSubsegment(name: string): TraceSegment;

@@ -65,11 +65,26 @@ const RESULT_FILE_BYTES = 8 * 1024 * 1024;
  */
 const jsonTexts = new WeakMap<object, string>();
 
-/** `JSON.stringify(value)`, remembered for the result files when `value` is an object. */
+/**
+ * `JSON.stringify(value)`, remembered for the result files when `value` is an object; the text it was
+ * parsed from when `parsedJson` made it (JSON.stringify of what JSON.parse made of a JSON.stringify text
+ * is that text again: same members in the same order, numbers and escapes written the same way).
+ */
 export function measuredJson(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const known = jsonTexts.get(value);
+    if (known !== undefined) return known;
+  }
   const text = JSON.stringify(value ?? null);
   if (typeof value === 'object' && value !== null) jsonTexts.set(value, text);
   return text;
+}
+
+/** `JSON.parse(text)` of a text JSON.stringify wrote, the text remembered as the value's JSON. */
+export function parsedJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (typeof value === 'object' && value !== null) jsonTexts.set(value, text);
+  return value;
 }
 
 /** The UTF-8 length of `JSON.stringify(batch)` for the batches the adapter made, summed from its items. */

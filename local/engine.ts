@@ -10,7 +10,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { Logger } from '../core/logging.ts';
 import type { ExecutionInput } from '../core/schemas.ts';
 import type { ExecutionStatus, Orchestrator } from '../core/workflow/orchestrator.ts';
-import type { TaskHandler } from '../handlers/runtime.ts';
+import type { JsonTaskHandler, TaskHandler } from '../handlers/runtime.ts';
 import {
   ADAPTER_RESOURCE,
   LOCAL_ACCOUNT,
@@ -28,6 +28,7 @@ import {
 import {
   knownJsonBytes,
   measuredJson,
+  parsedJson,
   runDistributedMap,
   validateDistributedMap,
 } from './distributed-map.ts';
@@ -88,15 +89,19 @@ const toKebab = (name: string) =>
  * errorMessage}; a response over Lambda's synchronous limit fails as Lambda reports it, and one over the
  * state payload limit as Step Functions does.
  */
-function asLambda(handler: TaskHandler, limits: LocalLimits): (input: unknown) => Promise<unknown> {
+function asLambda(handler: JsonTaskHandler, limits: LocalLimits): (input: unknown) => Promise<unknown> {
+  const json = handler.json;
   return async (input) => {
     const request = JSON.stringify(input ?? null);
     const requestBytes = Buffer.byteLength(request);
     if (requestBytes > limits.statePayloadBytes)
       throw dataLimitExceeded("The task's input", requestBytes, limits.statePayloadBytes);
     let output: unknown;
+    // The handler that takes JSON text gets the request's text and answers with its result's.
+    let answered: string | undefined;
     try {
-      output = await handler(JSON.parse(request));
+      if (json) answered = await json(request);
+      else output = await handler(JSON.parse(request));
     } catch (error) {
       const e = error as Error;
       const failure = new Error(e?.message ?? String(error));
@@ -108,14 +113,71 @@ function asLambda(handler: TaskHandler, limits: LocalLimits): (input: unknown) =
       });
       throw failure;
     }
-    const text = JSON.stringify(output ?? null);
+    const text = answered ?? JSON.stringify(output ?? null);
     const bytes = Buffer.byteLength(text);
     if (bytes > limits.lambdaResponseBytes) throw responseTooLarge(limits.lambdaResponseBytes);
     if (bytes > limits.statePayloadBytes)
       throw dataLimitExceeded("The task's result", bytes, limits.statePayloadBytes);
-    return JSON.parse(text);
+    // Its text is kept with it: a Map child's output is measured and written to the result files as it.
+    return parsedJson(text);
   };
 }
+
+/** The fields a Map child's one Task may have for its Items to pass the library as a placeholder. */
+const PASS_THROUGH_FIELDS = new Set([
+  'Type',
+  'Resource',
+  'Comment',
+  'Parameters',
+  'TimeoutSeconds',
+  'HeartbeatSeconds',
+  'Retry',
+  'End',
+]);
+/** A reference path into the input that does not start with its Items ($.BatchInput, $.a.b). */
+const PATH_BESIDE_ITEMS = /^\$\.(?!Items(?:$|\.))[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** A context path that does not reach the execution's input ($$.Execution.StartTime, $$.State.Name). */
+const CONTEXT_BESIDE_INPUT =
+  /^\$\$\.(?!Execution\.Input(?:$|\.))[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/**
+ * Whether a Map child's definition only hands its input's Items, whole, to its one Task (the campaign's
+ * SendBatch child: `"Items.$": "$.Items"` among Parameters that read nothing else of them). Then the
+ * Items can go through aws-local-stepfunctions as a placeholder string, and the Task gets the very array
+ * back: the library copies a child's input twice (its execution's and its state's input, cloneJSON), which
+ * for 500 rows cost as much as the rest of the engine's work on the child. Anything that could see the
+ * Items otherwise (a path into them, $ or $$.Execution.Input, an intrinsic, InputPath, ResultPath,
+ * ResultSelector, OutputPath, a Catch, a second state) keeps them in the input.
+ */
+export function itemsPassThrough(definition: {
+  StartAt: string;
+  States: Record<string, StateDefinition>;
+}): boolean {
+  const states = Object.entries(definition.States);
+  if (states.length !== 1) return false;
+  const [name, state] = states[0] as [string, StateDefinition];
+  if (name !== definition.StartAt || state.Type !== 'Task' || state.End !== true) return false;
+  if (state.QueryLanguage !== undefined && state.QueryLanguage !== 'JSONPath') return false;
+  if (Object.keys(state).some((field) => !PASS_THROUGH_FIELDS.has(field) && field !== 'QueryLanguage'))
+    return false;
+  const parameters = state.Parameters;
+  if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) return false;
+  if ((parameters as Record<string, unknown>)['Items.$'] !== '$.Items') return false;
+  const beside = (template: unknown, top: boolean): boolean => {
+    if (Array.isArray(template)) return template.every((value) => beside(value, false));
+    if (!template || typeof template !== 'object') return true;
+    return Object.entries(template).every(([key, value]) => {
+      if (top && key === 'Items.$') return true;
+      if (!key.endsWith('.$')) return beside(value, false);
+      return typeof value === 'string' && (PATH_BESIDE_ITEMS.test(value) || CONTEXT_BESIDE_INPUT.test(value));
+    });
+  };
+  return beside(parameters, true);
+}
+
+/** The placeholder a Map child's Items are while they pass the library (a string no CSV batch holds). */
+const ITEMS_PLACEHOLDER = '\u0000sixback-local-items:';
+let placeholders = 0;
 
 function taskStates(definition: { States: Record<string, StateDefinition> }): [string, StateDefinition][] {
   return Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
@@ -134,7 +196,7 @@ export class LocalEngine implements Orchestrator {
   private readonly machine: StateMachine;
   private readonly children = new Map<
     string,
-    { machine: StateMachine; tasks: [string, StateDefinition][] }
+    { machine: StateMachine; tasks: [string, StateDefinition][]; itemsPassThrough: boolean }
   >();
   private readonly byArn = new Map<string, (input: unknown) => Promise<unknown>>();
   private readonly executions = new Map<string, LocalExecution & { abort: () => void }>();
@@ -191,8 +253,14 @@ export class LocalEngine implements Orchestrator {
       this.children.set(name, {
         machine: new StateMachine(childDefinition as never),
         tasks: taskStates(childDefinition),
+        itemsPassThrough: itemsPassThrough(childDefinition),
       });
     }
+  }
+
+  /** Whether this Distributed Map's children get their Items through the library as a placeholder. */
+  passesItemsThrough(mapState: string): boolean {
+    return this.children.get(mapState)?.itemsPassThrough === true;
   }
 
   private handlerFor(resource: unknown): (input: unknown) => Promise<unknown> {
@@ -405,9 +473,27 @@ export class LocalEngine implements Orchestrator {
         const inputBytes = knownJsonBytes(childInput) ?? Buffer.byteLength(measuredJson(childInput));
         if (inputBytes > maxBytes)
           throw dataLimitExceeded("The child execution's input", inputBytes, maxBytes);
-        const run = child.machine.run(childInput as never, {
+        let libraryInput = childInput;
+        let overrides = childOverrides;
+        const items = (childInput as { Items?: unknown } | null)?.Items;
+        if (child.itemsPassThrough && Array.isArray(items)) {
+          // The Items pass the library as a placeholder; the Task's input gets the array back.
+          const placeholder = `${ITEMS_PLACEHOLDER}${++placeholders}`;
+          libraryInput = { ...(childInput as object), Items: placeholder };
+          const restore = (taskInput: unknown) => {
+            const fields = taskInput as Record<string, unknown> | null;
+            return fields?.Items === placeholder ? { ...fields, Items: items } : taskInput;
+          };
+          overrides = Object.fromEntries(
+            Object.entries(childOverrides).map(([name, handler]) => [
+              name,
+              (taskInput: unknown) => handler(restore(taskInput)),
+            ]),
+          );
+        }
+        const run = child.machine.run(libraryInput as never, {
           overrides: {
-            taskResourceLocalHandlers: childOverrides as never,
+            taskResourceLocalHandlers: overrides as never,
             ...(this.options.retryIntervalOverrides
               ? { retryIntervalOverrides: this.options.retryIntervalOverrides }
               : {}),

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SixbackConfig } from '../core/config.ts';
-import type { TaskHandler } from '../handlers/runtime.ts';
+import type { JsonTaskHandler } from '../handlers/runtime.ts';
 
 export type SesTransportKind = 'sdk' | 'fast';
 
@@ -120,8 +120,13 @@ export class SenderPool {
     });
   }
 
-  /** The SendBatch task handler, as the local engine calls it. */
-  readonly sendBatch: TaskHandler = (event) => this.run('sendBatch', event);
+  /**
+   * The SendBatch task handler, as the local engine calls it: with the event's JSON text when it can
+   * (`json`), which crosses to the worker as one string, and the result's text back.
+   */
+  readonly sendBatch: JsonTaskHandler = Object.assign((event: unknown) => this.run('sendBatch', event), {
+    json: (request: string) => this.run('sendBatchJson', request) as Promise<string>,
+  });
 
   /** Asks every worker once (e.g. for its CPU time). */
   broadcast(op: string, payload: unknown = {}): Promise<unknown[]> {

@@ -26,9 +26,15 @@ const sendBatch = createHandler(deps);
 
 parentPort?.on('message', async (message: { id: number; op: string; payload: unknown }) => {
   const reply = (body: Record<string, unknown>) => parentPort?.postMessage({ id: message.id, ...body });
-  if (message.op === 'sendBatch') {
+  if (message.op === 'sendBatch' || message.op === 'sendBatchJson') {
     try {
-      reply({ result: await sendBatch(message.payload) });
+      // sendBatchJson: the event as JSON text and the result as JSON text, as Lambda's runtime passes them.
+      reply({
+        result:
+          message.op === 'sendBatch'
+            ? await sendBatch(message.payload)
+            : JSON.stringify((await sendBatch(JSON.parse(message.payload as string))) ?? null),
+      });
     } catch (error) {
       const e = error as Error;
       reply({ error: { name: e?.name ?? 'Error', message: e?.message ?? String(error) } });

@@ -13,7 +13,7 @@ export interface OutgoingEmail {
   html: string;
   text?: string | undefined;
   headers?: { name: string; value: string }[];
-  tags?: { name: string; value: string }[];
+  tags?: readonly { readonly name: string; readonly value: string }[];
   configurationSet?: string | undefined;
   /**
    * `html` and `text` as the contents of their SendEmail JSON strings, pre-encoded where they are static

@@ -510,16 +510,22 @@ class BatchMessages {
     }
   }
 
-  /** The tags of a variant's messages: one array for all of them (senders only read it). */
+  /**
+   * The tags of a variant's messages: one array for all of them, frozen with its tags, so no sender can
+   * change them for the others and the thin transport may keep their JSON (ses-transport.ts tagsJson).
+   */
   private tagsOf(variant: string): NonNullable<OutgoingEmail['tags']> {
     let tags = this.tags.get(variant);
     if (tags === undefined) {
-      tags = variant
-        ? [
-            { name: 'campaign', value: this.ctx.campaignId },
-            { name: 'variant', value: variant },
-          ]
-        : [{ name: 'campaign', value: this.ctx.campaignId }];
+      tags = Object.freeze(
+        (variant
+          ? [
+              { name: 'campaign', value: this.ctx.campaignId },
+              { name: 'variant', value: variant },
+            ]
+          : [{ name: 'campaign', value: this.ctx.campaignId }]
+        ).map((tag) => Object.freeze(tag)),
+      );
       this.tags.set(variant, tags);
     }
     return tags;

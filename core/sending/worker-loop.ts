@@ -306,8 +306,10 @@ class WorkerLoop {
       }
       this.answered(sentAt);
       limiter.succeeded();
-      const note = item.note !== undefined ? { reason: item.note } : {};
-      o.settle({ i: base.i, row: base.row, email: base.email, state: 'sent', messageId, ...note });
+      // Built by assignment: a spread of a note object would make an empty object per email.
+      const sent: RowOutcome = { i: base.i, row: base.row, email: base.email, state: 'sent', messageId };
+      if (item.note !== undefined) sent.reason = item.note;
+      o.settle(sent);
       writer.remember({ key: item.key, messageId, row: base.row });
       return;
     }

@@ -9,6 +9,7 @@ import {
   type ChildRun,
   knownJsonBytes,
   measuredJson,
+  parsedJson,
   runDistributedMap,
 } from '../../local/distributed-map.ts';
 
@@ -213,7 +214,8 @@ describe('Distributed Map adapter: failures and results', () => {
   it('writes the same result files when the engine measured the inputs and outputs first (their JSON reused)', async () => {
     const files: Record<string, string>[] = [];
     for (const transformation of ['COMPACT', 'NONE'] as const) {
-      for (const measured of [false, true]) {
+      // measured: as the engine measures a child; parsed: the output parsed from a JSON handler's text too.
+      for (const measured of [false, true, 'parsed'] as const) {
         serveCsv(rows(9));
         written = {};
         const state = mapState({
@@ -229,7 +231,8 @@ describe('Distributed Map adapter: failures and results', () => {
         await run(state, async (batch, name) => {
           // As local/engine.ts measures a child against the payload limit.
           if (measured) measuredJson(batch);
-          const output = await inner(batch, name);
+          let output = await inner(batch, name);
+          if (measured === 'parsed') output = parsedJson(JSON.stringify(output));
           if (measured) measuredJson(output);
           return output;
         });
@@ -241,12 +244,25 @@ describe('Distributed Map adapter: failures and results', () => {
             .replace(/results\/[^/"]+\//g, 'results/RUN/');
         files.push(stable);
       }
-      expect(files[files.length - 1]).toEqual(files[files.length - 2]);
+      expect(files[files.length - 1]).toEqual(files[files.length - 3]);
+      expect(files[files.length - 2]).toEqual(files[files.length - 3]);
       const succeeded = files[files.length - 1]?.['results/RUN/SUCCEEDED_0.json'];
       expect(succeeded).toContain(
         transformation === 'NONE' ? '"Output":"{\\"done\\":[0,1]}"' : '{"done":[0,1]}\n',
       );
     }
+  });
+
+  it('a value parsed from JSON text is measured as that text, which is what JSON.stringify writes of it (generated values)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        // The text as JSON.stringify wrote it (the worker's answer): -0, escapes, __proto__ keys and all.
+        const text = JSON.stringify(value) ?? 'null';
+        const parsed = parsedJson(text);
+        expect(measuredJson(parsed)).toBe(JSON.stringify(JSON.parse(text)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('fails on the first failed child when no tolerance is set', async () => {

@@ -12,7 +12,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AWS_LIMITS, historyLimitCause } from '../../core/aws/limits.ts';
-import type { TaskHandler } from '../../handlers/runtime.ts';
+import type { JsonTaskHandler, TaskHandler } from '../../handlers/runtime.ts';
 import { LocalEngine, type LocalEngineOptions } from '../../local/engine.ts';
 
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
@@ -274,4 +274,53 @@ describe('EXPRESS children of a Distributed Map', () => {
     expect(called).toBe(false);
     expect(JSON.stringify(mapError)).toContain('States.DataLimitExceeded');
   });
+});
+
+describe('a handler called with JSON text (the sender pool) meets the same limits and errors', () => {
+  /** The handler as the sender pool offers it: only its JSON form may be called. */
+  const jsonOnly = (handler: TaskHandler): JsonTaskHandler =>
+    Object.assign(
+      async () => {
+        throw new Error('the object form was called');
+      },
+      { json: async (request: string) => JSON.stringify((await handler(JSON.parse(request))) ?? null) },
+    );
+  const machine = {
+    StartAt: 'Work',
+    States: {
+      Work: task('WorkFunctionArn', {
+        Catch: [
+          { ErrorEquals: ['Function.ResponseSizeTooLarge', 'Boom'], ResultPath: '$.error', Next: 'Done' },
+        ],
+        Next: 'Done',
+      }),
+      Done: { Type: 'Pass', End: true },
+    },
+  };
+  const cases: [string, TaskHandler][] = [
+    [
+      'a result under the limit',
+      async (input) => ({ echoed: input, n: [1, -0, 1.5e300], s: '\u2028 "é" \ud800' }),
+    ],
+    ['null', async () => undefined],
+    ['a result over 256 KiB', async () => ({ blob: 'x'.repeat(AWS_LIMITS.statePayloadBytes) })],
+    ['a response over 6 MB', async () => ({ blob: 'x'.repeat(AWS_LIMITS.lambdaResponseBytes) })],
+    [
+      'a named error',
+      async () => {
+        throw Object.assign(new Error('it broke'), { name: 'Boom' });
+      },
+    ],
+  ];
+  for (const [what, handler] of cases) {
+    it(`${what}: the same execution either way`, async () => {
+      const plain = await runMachine(machine, { WorkFunctionArn: handler });
+      const json = await runMachine(machine, { WorkFunctionArn: jsonOnly(handler) });
+      expect({ status: json.status, output: json.output, error: json.error }).toEqual({
+        status: plain.status,
+        output: plain.output,
+        error: plain.error,
+      });
+    });
+  }
 });

@@ -8,9 +8,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SesV2Transport, sendEmailBody } from '../../core/aws/fast/ses-transport.ts';
-import { classifySendFailure, type OutgoingEmail, SesEmailSender } from '../../core/sending/email-sender.ts';
+import {
+  classifySendFailure,
+  type OutgoingEmail,
+  SesEmailSender,
+  toSendEmailInput,
+} from '../../core/sending/email-sender.ts';
 import { type SesStandin, type SesStandinOptions, startSesStandin } from '../../local/ses-standin.ts';
 
 const credentials = {
@@ -175,6 +181,63 @@ describe('SesV2Transport sends the request SESv2Client sends', () => {
       Destination: { ToAddresses: [email.to] },
       Content: { Simple: { Subject: { Data: email.subject, Charset: 'UTF-8' } } },
     });
+  });
+});
+
+describe("the SendEmail body's headers and tags", () => {
+  const pair = fc.record({
+    name: fc.string({ unit: 'grapheme', maxLength: 12 }),
+    value: fc.string({ maxLength: 30 }),
+  });
+  /** The SDK's input as JSON, the reference for the body (member order aside). */
+  const reference = (email: OutgoingEmail) => JSON.parse(JSON.stringify(toSendEmailInput(email)));
+
+  it('match the SDK for generated headers and tags, frozen tags written again for the next email alike', () => {
+    fc.assert(
+      fc.property(
+        fc.array(pair, { maxLength: 3 }),
+        fc.array(pair, { maxLength: 3 }),
+        fc.array(fc.emailAddress(), { minLength: 1, maxLength: 4 }),
+        (headers, tags, recipients) => {
+          // One frozen array per variant per batch, as the sender makes it: its JSON may be kept.
+          const frozen = Object.freeze(tags.map((t) => Object.freeze({ ...t })));
+          for (const to of recipients) {
+            const email: OutgoingEmail = {
+              from: 'a@b.example',
+              to,
+              subject: 's',
+              html: 'h',
+              headers,
+              tags: frozen,
+            };
+            expect(JSON.parse(sendEmailBody(email))).toEqual(reference(email));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an array that is not frozen is written as it is now, also after it changed', () => {
+    fc.assert(
+      fc.property(fc.array(pair, { minLength: 1, maxLength: 3 }), pair, (tags, changed) => {
+        const mutable = tags.map((t) => ({ ...t }));
+        const email: OutgoingEmail = {
+          from: 'a@b.example',
+          to: 'c@d.example',
+          subject: 's',
+          html: 'h',
+          tags: mutable,
+        };
+        expect(JSON.parse(sendEmailBody(email))).toEqual(reference(email));
+        // Changed in place (a tag's value, then a tag added): the next body must show it.
+        (mutable[0] as { value: string }).value = changed.value;
+        expect(JSON.parse(sendEmailBody(email))).toEqual(reference(email));
+        mutable.push(changed);
+        expect(JSON.parse(sendEmailBody(email))).toEqual(reference(email));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -27,8 +27,9 @@ import type {
   SdkError,
   StandardRetryBackoffStrategy,
 } from '@smithy/types';
+import type { Dispatcher } from 'undici';
 import { awsServiceHost } from '../hosts.ts';
-import { AwsServiceError, awsErrorCode } from './service-error.ts';
+import { AwsServiceError, awsErrorCode, BOM, rawHeader } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export type DynamoOperation =
@@ -97,6 +98,60 @@ function jitteredBackoff(random: () => number): StandardRetryBackoffStrategy {
       base = delay;
     },
   };
+}
+
+/** One call's answer: its status, undici's raw header buffers and the body as text. */
+interface RawAnswer {
+  status: number;
+  raw: Buffer[];
+  body: string;
+}
+
+const NO_HEADERS: Buffer[] = [];
+
+/**
+ * Collects one call's answer through undici's callback-style dispatch handler, as the SES transport does:
+ * `request()` would add a Readable body stream and a parsed header object per call, which cost more CPU
+ * than the ledger's whole batch. Errors (refused or reset connections, timeouts) arrive in onError as the
+ * same undici errors `request()` rejects with.
+ */
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private raw: Buffer[] = NO_HEADERS;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly resolve: (answer: RawAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    // 1xx informational answers come before the real one.
+    if (status >= 200) {
+      this.status = status;
+      this.raw = raw;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const body =
+      this.chunks.length === 1
+        ? (this.chunks[0] as Buffer).toString('utf8')
+        : Buffer.concat(this.chunks).toString('utf8');
+    this.resolve({ status: this.status, raw: this.raw, body });
+  }
+
+  onError(error: Error): void {
+    this.reject(error);
+  }
 }
 
 export class DynamoRpc {
@@ -172,29 +227,29 @@ export class DynamoRpc {
   private async once(operation: DynamoOperation, body: string): Promise<unknown> {
     const request = await this.signedRequest(operation, body);
     const { host: _host, ...headers } = request.headers;
-    const response = await this.endpoint.pool.request({
-      method: 'POST',
-      path: request.path,
-      headers,
-      body: request.body,
+    const answer = await new Promise<RawAnswer>((resolve, reject) => {
+      this.endpoint.pool.dispatch(
+        { method: 'POST', path: request.path, headers, body: request.body },
+        new AnswerCollector(resolve, reject),
+      );
     });
-    const text = await response.body.text();
+    let text = answer.body;
+    if (text.charCodeAt(0) === BOM) text = text.slice(1);
     let parsed: Record<string, unknown> = {};
     try {
       parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     } catch {
-      if (response.statusCode < 300)
-        throw new Error(`DynamoDB answered ${operation} with something not JSON`);
+      if (answer.status < 300) throw new Error(`DynamoDB answered ${operation} with something not JSON`);
       // Not JSON (a proxy's error page): the status decides.
     }
-    if (response.statusCode >= 300) {
-      const code = awsErrorCode(response.headers['x-amzn-errortype'], parsed) ?? 'UnknownError';
+    if (answer.status >= 300) {
+      const code = awsErrorCode(rawHeader(answer.raw, 'x-amzn-errortype'), parsed) ?? 'UnknownError';
       const message = parsed.message ?? parsed.Message;
       throw new AwsServiceError(
         code,
         typeof message === 'string' ? message : code,
-        response.statusCode,
-        response.headers['x-amzn-requestid'] as string | undefined,
+        answer.status,
+        rawHeader(answer.raw, 'x-amzn-requestid'),
       );
     }
     return parsed;

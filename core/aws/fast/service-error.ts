@@ -37,3 +37,17 @@ export function awsErrorCode(
   };
   return clean(Array.isArray(header) ? header[0] : header) ?? clean(body.code) ?? clean(body.__type);
 }
+
+/** The first value of a header (name in lower case) among undici's raw [name, value, ...] buffers. */
+export function rawHeader(raw: readonly Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as Buffer;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) {
+      return (raw[i + 1] as Buffer).toString('utf8');
+    }
+  }
+  return undefined;
+}
+
+/** A leading byte order mark, which undici's body.text() drops (so the thin transports drop it too). */
+export const BOM = 0xfeff;

@@ -22,7 +22,7 @@ import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
 import type { SlottedPieces } from '../../templates/prepared.ts';
 import { awsServiceHost } from '../hosts.ts';
-import { AwsServiceError, awsErrorCode } from './service-error.ts';
+import { AwsServiceError, awsErrorCode, BOM, rawHeader } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
 export interface SesTransportOptions {
@@ -59,16 +59,38 @@ export function sendEmailBody(email: OutgoingEmail): string {
 /** Everything after the Html part's string: the rest of Content, and the members after it. */
 function afterHtml(email: OutgoingEmail): string {
   let body = `,"Charset":"UTF-8"}}`;
-  if (email.headers && email.headers.length > 0) {
-    body += `,"Headers":[${email.headers.map((h) => `{"Name":${s(h.name)},"Value":${s(h.value)}}`).join(',')}]`;
+  const headers = email.headers;
+  if (headers && headers.length > 0) {
+    // A loop, not map and join: no array and closure per email for the one or two headers.
+    body += ',"Headers":[';
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i] as { name: string; value: string };
+      body += `${i === 0 ? '' : ','}{"Name":${s(h.name)},"Value":${s(h.value)}}`;
+    }
+    body += ']';
   }
   body += `}},"FromEmailAddress":${s(email.from)},"Destination":{"ToAddresses":[${s(email.to)}]}`;
   if (email.replyTo && email.replyTo.length > 0) body += `,"ReplyToAddresses":${s(email.replyTo)}`;
-  if (email.tags && email.tags.length > 0) {
-    body += `,"EmailTags":[${email.tags.map((t) => `{"Name":${s(t.name)},"Value":${s(t.value)}}`).join(',')}]`;
-  }
+  if (email.tags && email.tags.length > 0) body += tagsJson(email.tags);
   if (email.configurationSet) body += `,"ConfigurationSetName":${s(email.configurationSet)}`;
   return `${body}}`;
+}
+
+type Tags = NonNullable<OutgoingEmail['tags']>;
+
+/** The EmailTags member of each frozen tags array (the sender makes one per variant per batch). */
+const TAGS_JSON = new WeakMap<Tags, string>();
+
+/**
+ * The EmailTags member for these tags. A frozen array of frozen tags cannot change, so its JSON is made
+ * once and kept for as long as the array lives; any other array is written anew, as it may have changed.
+ */
+function tagsJson(tags: Tags): string {
+  const known = TAGS_JSON.get(tags);
+  if (known !== undefined) return known;
+  const json = `,"EmailTags":[${tags.map((t) => `{"Name":${s(t.name)},"Value":${s(t.value)}}`).join(',')}]`;
+  if (Object.isFrozen(tags) && tags.every((t) => Object.isFrozen(t))) TAGS_JSON.set(tags, json);
+  return json;
 }
 
 /**
@@ -192,20 +214,6 @@ function piecesBound(pieces: readonly (Uint8Array | string)[]): number {
   }
   return bound;
 }
-
-/** An SES error, shaped as the SDK shapes a service exception so classifySendFailure reads it the same. */
-/** The first value of a header (name in lower case) among undici's raw [name, value, ...] buffers. */
-function rawHeader(raw: Buffer[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i] as Buffer;
-    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) {
-      return (raw[i + 1] as Buffer).toString('utf8');
-    }
-  }
-  return undefined;
-}
-
-const BOM = 0xfeff;
 
 /**
  * What SES answered, turned into the send's outcome: the MessageId, or an AwsServiceError. Headers are
