@@ -16,6 +16,13 @@ import { startLocalStack } from '../local/stack.ts';
 import { ledgerFront } from './fast-ledger.ts';
 import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
 import { batchStarts } from './pacing-timeline.ts';
+import {
+  describeIsolate,
+  describeProcess,
+  type IsolateMemory,
+  isolateMemory,
+  processMemory,
+} from './memory-trace.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
 
@@ -144,18 +151,22 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     await options.standin.reset();
     let peakRss = process.memoryUsage.rss();
-    const debugMemory = process.env.BENCH_DEBUG_MEMORY !== undefined;
-    let samples = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      if (debugMemory && ++samples % 8 === 0) {
-        const m = process.memoryUsage();
-        const mb = (n: number) => Math.round(n / 2 ** 20);
-        console.error(
-          `memory at ${Math.round(performance.now() - t0)} ms: rss ${mb(m.rss)} MB, engine heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`,
-        );
-      }
     }, 250);
+    // BENCH_MEMORY_TRACE=1: what the resident memory is made of, per thread, once a second (bench/memory-trace.ts).
+    const memoryTrace = process.env.BENCH_MEMORY_TRACE
+      ? setInterval(async () => {
+          const workers = ((await stack.senderPool?.broadcast('memory')) ?? []) as IsolateMemory[];
+          console.error(
+            [
+              `memory at ${Math.round(performance.now() - t0)} ms: ${describeProcess(processMemory())}`,
+              describeIsolate('  engine', isolateMemory()),
+              ...workers.map((w, i) => describeIsolate(`  sender ${i}`, w)),
+            ].join('\n'),
+          );
+        }, 1000)
+      : undefined;
     const standinPid = options.standin.pid;
     const services = () => childUsage().filter((c) => c.pid !== standinPid);
     const servicesCpu0 = services().reduce((sum, c) => sum + c.cpuUs, 0);
@@ -198,6 +209,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const engineCpu = threadCpuUs() - engine0;
     const sendersCpuUs = (await sendersCpu()) - senders0;
     clearInterval(sampler);
+    clearInterval(memoryTrace);
     const serviceUsage = services();
     const servicesCpu = serviceUsage.reduce((sum, c) => sum + c.cpuUs, 0) - servicesCpu0;
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
