@@ -71,6 +71,10 @@ export interface PipelineResult {
    * execution started), and until Prepare had recorded its plan (its scan, the prepared file written). */
   createdMs: number;
   preparedMs: number;
+  /** Before the campaign (not in wallMs): startLocalStack returning, and every sender thread answering
+   * (they load their modules while the stack starts). */
+  stackStartMs: number;
+  sendersReadyMs: number;
   emailsPerSecond: number;
   sendPhaseEmailsPerSecond: number;
   /** pipeline: the process running the engine, S3, DynamoDB and the sender threads; services: its other
@@ -114,6 +118,7 @@ async function objectText(
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const csv = await recipientsCsv(options.recipients);
+  const stackStarted = performance.now();
   const stack = await startLocalStack({
     ephemeral: true,
     sesEndpoint: options.standin.url,
@@ -126,8 +131,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
   });
   try {
-    // Not measured: the sender threads loading their modules.
+    const stackStartMs = performance.now() - stackStarted;
+    // Not in wallMs: the sender threads loading their modules (reported as sendersReadyMs).
     await stack.senderPool?.ready();
+    const sendersReadyMs = performance.now() - stackStarted;
     // Prepare plans the Map from this: concurrency = rate / maxWorkerRate children.
     if (options.maxWorkerRate) stack.deps.workflow.maxWorkerRate = options.maxWorkerRate;
     await stack.deps.templates.save('bench', options.template);
@@ -246,6 +253,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       afterLastSendMs: Math.max(0, startedAtEpoch + wallMs - summary.rates.last),
       createdMs,
       preparedMs,
+      stackStartMs,
+      sendersReadyMs,
       emailsPerSecond: summary.found / (wallMs / 1000),
       sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
       cpuUsPerEmail: {
