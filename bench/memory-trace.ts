@@ -6,7 +6,7 @@
  * docs/bench-rss.md reads these lines.
  */
 import { readFileSync } from 'node:fs';
-import { getHeapSpaceStatistics, getHeapStatistics, type HeapSpaceInfo, type HeapInfo } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, type HeapInfo, type HeapSpaceInfo } from 'node:v8';
 
 export interface IsolateMemory {
   heap: HeapInfo;

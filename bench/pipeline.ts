@@ -15,7 +15,6 @@ import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { ledgerFront } from './fast-ledger.ts';
 import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
-import { batchStarts } from './pacing-timeline.ts';
 import {
   describeIsolate,
   describeProcess,
@@ -23,6 +22,7 @@ import {
   isolateMemory,
   processMemory,
 } from './memory-trace.ts';
+import { batchStarts } from './pacing-timeline.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
 
