@@ -107,19 +107,65 @@ export function compiledWorkerUrl(): Promise<string | undefined> {
   return compiling;
 }
 
+const LOADER_FLAGS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+const TSX_MODULE = /(^|[/\\])tsx([/\\]|$)/;
+
+/**
+ * The parent's flags without tsx's loader (`--import`/`--require` of a tsx module, as the tsx command
+ * adds): the compiled file needs no loader, and tsx's own modules would cost each thread memory.
+ * The rest (--cpu-prof, --enable-source-maps, ...) applies to the threads as before.
+ */
+export function withoutTsxLoader(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i] as string;
+    const eq = flag.indexOf('=');
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    if (LOADER_FLAGS.has(name)) {
+      const value = eq > 0 ? flag.slice(eq + 1) : (execArgv[i + 1] ?? '');
+      if (eq < 0) i++;
+      if (TSX_MODULE.test(value)) continue;
+      kept.push(flag, ...(eq < 0 ? [value] : []));
+    } else kept.push(flag);
+  }
+  return kept;
+}
+
+/** The flags the compiled workers get; found with the first worker started. */
+let compiledExecArgv: string[] | undefined;
+
 function startSenderWorker(
   compiledUrl: string | undefined,
   setup: WorkerSetup,
   resourceLimits: { maxOldGenerationSizeMb: number },
 ): Worker {
   if (!compiledUrl) return startTsWorker(WORKER_URL, setup, resourceLimits);
-  return new Worker(new URL(compiledUrl), {
-    workerData: setup,
-    resourceLimits,
-    // Not the parent's flags: under tsx they load its loader into the thread, which the compiled file does
-    // not need. Source maps stay as the parent has them.
-    execArgv: process.execArgv.filter((flag) => flag === '--enable-source-maps'),
-  });
+  const start = (execArgv?: string[]) =>
+    new Worker(new URL(compiledUrl), {
+      workerData: setup,
+      resourceLimits,
+      ...(execArgv ? { execArgv } : {}),
+    });
+  const wanted = compiledExecArgv ?? withoutTsxLoader(process.execArgv);
+  try {
+    const worker = start(wanted);
+    compiledExecArgv = wanted;
+    return worker;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    // Given explicitly, a process-wide flag (a V8 option such as --max-old-space-size) is refused; V8's
+    // options hold for every thread anyway. The error names them: start without those, or else inherit
+    // every flag as a worker does by default.
+    const refused = /flags: (.*)$/.exec((error as Error).message)?.[1]?.split(', ') ?? [];
+    const rest = wanted.filter((flag) => !refused.includes(flag));
+    try {
+      const worker = start(rest);
+      compiledExecArgv = rest;
+      return worker;
+    } catch {
+      return start();
+    }
+  }
 }
 
 export class SenderPool {

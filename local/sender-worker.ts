@@ -49,6 +49,7 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
         spaces: getHeapSpaceStatistics(),
         external: m.external,
         arrayBuffers: m.arrayBuffers,
+        execArgv: process.execArgv,
       },
     });
   } else if (message.op === 'cpu') {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config.ts';
-import { compiledWorkerUrl, SenderPool } from '../../local/sender-pool.ts';
+import { compiledWorkerUrl, SenderPool, withoutTsxLoader } from '../../local/sender-pool.ts';
 
 describe('sender worker threads (local/sender-pool.ts)', () => {
   it('start from one compiled JavaScript file that imports only packages and built-ins', async () => {
@@ -59,5 +59,29 @@ describe('sender worker threads (local/sender-pool.ts)', () => {
       await pool.close();
     }
     await expect(pool.run('ping', {})).rejects.toThrow('closed');
+  });
+
+  it("leave out tsx's loader flags, and only those, from the flags the threads get", () => {
+    const tsxCommand = [
+      '--require',
+      '/work/x/node_modules/tsx/dist/preflight.cjs',
+      '--import',
+      'file:///work/x/node_modules/tsx/dist/loader.mjs',
+    ];
+    expect(withoutTsxLoader(tsxCommand)).toEqual([]);
+    expect(withoutTsxLoader(['--cpu-prof', '--import', 'tsx', '--cpu-prof-dir=/tmp/p'])).toEqual([
+      '--cpu-prof',
+      '--cpu-prof-dir=/tmp/p',
+    ]);
+    expect(withoutTsxLoader(['--import=tsx/esm', '--enable-source-maps', '-r', 'tsx/cjs'])).toEqual([
+      '--enable-source-maps',
+    ]);
+    // Other loaders and modules whose names merely contain "tsx" stay.
+    const others = ['--import', './otel.mjs', '--require', '/a/mytsx/hook.cjs', '--import=tsx-like'];
+    expect(withoutTsxLoader(others)).toEqual(others);
+    expect(withoutTsxLoader(['--max-old-space-size=384', ...tsxCommand, '--trace-warnings'])).toEqual([
+      '--max-old-space-size=384',
+      '--trace-warnings',
+    ]);
   });
 });
