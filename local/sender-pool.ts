@@ -7,6 +7,10 @@
  *
  * Used by the local stack when asked (`senderWorkers`), and by the benchmark. Rendering and signing are
  * CPU-bound, so one event loop caps a machine at one core's worth of sends; the pool lifts that cap.
+ *
+ * The threads run the worker's modules compiled into one JavaScript file (compiledWorkerUrl), not the
+ * TypeScript through tsx's loader: what each thread costs just by existing is its V8 isolate and the
+ * packages it imports, not a loader and a transform of every source file (docs/bench-rss.md).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
