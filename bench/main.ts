@@ -329,6 +329,8 @@ try {
     createdMs: Math.round(main.createdMs),
     preparedMs: Math.round(main.preparedMs),
     afterLastSendMs: Math.round(main.afterLastSendMs),
+    stackStartMs: Math.round(main.stackStartMs),
+    sendersReadyMs: Math.round(main.sendersReadyMs),
     cpuUsPerEmail: {
       pipeline: Math.round(main.cpuUsPerEmail.pipeline),
       ledgerProcess: Math.round(main.cpuUsPerEmail.services),

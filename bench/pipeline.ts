@@ -15,6 +15,13 @@ import { LocalEngine } from '../local/engine.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { ledgerFront } from './fast-ledger.ts';
 import { BENCH_DATA, type BenchTemplate, CACHE_DIR, recipientsCsv } from './fixtures.ts';
+import {
+  describeIsolate,
+  describeProcess,
+  type IsolateMemory,
+  isolateMemory,
+  processMemory,
+} from './memory-trace.ts';
 import { batchStarts } from './pacing-timeline.ts';
 import { childUsage, threadCpuUs } from './proc.ts';
 import type { StandinProcess, StandinSummary } from './standin.ts';
@@ -64,6 +71,10 @@ export interface PipelineResult {
    * execution started), and until Prepare had recorded its plan (its scan, the prepared file written). */
   createdMs: number;
   preparedMs: number;
+  /** Before the campaign (not in wallMs): startLocalStack returning, and every sender thread answering
+   * (they load their modules while the stack starts). */
+  stackStartMs: number;
+  sendersReadyMs: number;
   emailsPerSecond: number;
   sendPhaseEmailsPerSecond: number;
   /** pipeline: the process running the engine, S3, DynamoDB and the sender threads; services: its other
@@ -107,6 +118,7 @@ async function objectText(
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const csv = await recipientsCsv(options.recipients);
+  const stackStarted = performance.now();
   const stack = await startLocalStack({
     ephemeral: true,
     sesEndpoint: options.standin.url,
@@ -119,8 +131,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.sharedRate !== undefined ? { sharedRate: options.sharedRate } : {}),
   });
   try {
-    // Not measured: the sender threads loading their modules.
+    const stackStartMs = performance.now() - stackStarted;
+    // Not in wallMs: the sender threads loading their modules (reported as sendersReadyMs).
     await stack.senderPool?.ready();
+    const sendersReadyMs = performance.now() - stackStarted;
     // Prepare plans the Map from this: concurrency = rate / maxWorkerRate children.
     if (options.maxWorkerRate) stack.deps.workflow.maxWorkerRate = options.maxWorkerRate;
     await stack.deps.templates.save('bench', options.template);
@@ -144,18 +158,22 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     }
     await options.standin.reset();
     let peakRss = process.memoryUsage.rss();
-    const debugMemory = process.env.BENCH_DEBUG_MEMORY !== undefined;
-    let samples = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
-      if (debugMemory && ++samples % 8 === 0) {
-        const m = process.memoryUsage();
-        const mb = (n: number) => Math.round(n / 2 ** 20);
-        console.error(
-          `memory at ${Math.round(performance.now() - t0)} ms: rss ${mb(m.rss)} MB, engine heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`,
-        );
-      }
     }, 250);
+    // BENCH_MEMORY_TRACE=1: what the resident memory is made of, per thread, once a second (bench/memory-trace.ts).
+    const memoryTrace = process.env.BENCH_MEMORY_TRACE
+      ? setInterval(async () => {
+          const workers = ((await stack.senderPool?.broadcast('memory')) ?? []) as IsolateMemory[];
+          console.error(
+            [
+              `memory at ${Math.round(performance.now() - t0)} ms: ${describeProcess(processMemory())}`,
+              describeIsolate('  engine', isolateMemory()),
+              ...workers.map((w, i) => describeIsolate(`  sender ${i}`, w)),
+            ].join('\n'),
+          );
+        }, 1000)
+      : undefined;
     const standinPid = options.standin.pid;
     const services = () => childUsage().filter((c) => c.pid !== standinPid);
     const servicesCpu0 = services().reduce((sum, c) => sum + c.cpuUs, 0);
@@ -198,6 +216,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const engineCpu = threadCpuUs() - engine0;
     const sendersCpuUs = (await sendersCpu()) - senders0;
     clearInterval(sampler);
+    clearInterval(memoryTrace);
     const serviceUsage = services();
     const servicesCpu = serviceUsage.reduce((sum, c) => sum + c.cpuUs, 0) - servicesCpu0;
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -234,6 +253,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       afterLastSendMs: Math.max(0, startedAtEpoch + wallMs - summary.rates.last),
       createdMs,
       preparedMs,
+      stackStartMs,
+      sendersReadyMs,
       emailsPerSecond: summary.found / (wallMs / 1000),
       sendPhaseEmailsPerSecond: sendMs > 0 ? summary.stats.accepted / (sendMs / 1000) : 0,
       cpuUsPerEmail: {

@@ -7,7 +7,14 @@
  *
  * Used by the local stack when asked (`senderWorkers`), and by the benchmark. Rendering and signing are
  * CPU-bound, so one event loop caps a machine at one core's worth of sends; the pool lifts that cap.
+ *
+ * The threads run the worker's modules compiled into one JavaScript file (compiledWorkerUrl), not the
+ * TypeScript through tsx's loader: what each thread costs just by existing is its V8 isolate and the
+ * packages it imports, not a loader and a transform of every source file (docs/bench-rss.md).
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SixbackConfig } from '../core/config.ts';
 import type { JsonTaskHandler } from '../handlers/runtime.ts';
@@ -45,6 +52,8 @@ interface PoolWorker {
 }
 
 const WORKER_URL = new URL('./sender-worker.ts', import.meta.url).href;
+/** Under the package's node_modules, so the compiled file's package imports resolve as the source's do. */
+const COMPILED_DIR = new URL('../node_modules/.cache/sixback/', import.meta.url);
 
 /** A worker thread runs TypeScript through tsx's loader, registered before the worker module is imported. */
 export function startTsWorker(
@@ -60,25 +69,137 @@ export function startTsWorker(
   });
 }
 
+/**
+ * The worker's own modules (local/sender-worker.ts and the core it imports) compiled into one JavaScript
+ * file, its packages left as imports. A thread started from it loads plain JavaScript: no tsx loader and
+ * no transform of each TypeScript file in each thread. That loader costs each sender thread about 25-30 MB
+ * of resident memory (docs/bench-rss.md) and seconds of start-up on a busy machine. Built once per process,
+ * from the current source (a few hundred ms), and named by its content so processes share a file.
+ * Undefined when it cannot be built or written: the pool then starts tsx workers, as before.
+ */
+let compiling: Promise<string | undefined> | undefined;
+export function compiledWorkerUrl(): Promise<string | undefined> {
+  compiling ??= (async () => {
+    try {
+      const { build } = await import('esbuild');
+      const out = await build({
+        entryPoints: [fileURLToPath(WORKER_URL)],
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: `node${process.versions.node.split('.')[0]}`,
+        write: false,
+        logLevel: 'silent',
+      });
+      const code = out.outputFiles[0]?.contents;
+      if (!code) return undefined;
+      const name = `sender-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+      const file = new URL(name, COMPILED_DIR);
+      if (!existsSync(file)) {
+        mkdirSync(COMPILED_DIR, { recursive: true });
+        // Written aside and renamed: another process may be starting its workers from the same name.
+        const partial = new URL(`${name}.${process.pid}.partial`, COMPILED_DIR);
+        writeFileSync(partial, code);
+        renameSync(partial, file);
+      }
+      return file.href;
+    } catch {
+      return undefined;
+    }
+  })();
+  return compiling;
+}
+
+const LOADER_FLAGS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+const TSX_MODULE = /(^|[/\\])tsx([/\\]|$)/;
+
+/**
+ * The parent's flags without tsx's loader (`--import`/`--require` of a tsx module, as the tsx command
+ * adds): the compiled file needs no loader, and tsx's own modules would cost each thread memory.
+ * The rest (--cpu-prof, --enable-source-maps, ...) applies to the threads as before.
+ */
+export function withoutTsxLoader(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i] as string;
+    const eq = flag.indexOf('=');
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    if (LOADER_FLAGS.has(name)) {
+      const value = eq > 0 ? flag.slice(eq + 1) : (execArgv[i + 1] ?? '');
+      if (eq < 0) i++;
+      if (TSX_MODULE.test(value)) continue;
+      kept.push(flag, ...(eq < 0 ? [value] : []));
+    } else kept.push(flag);
+  }
+  return kept;
+}
+
+/** The flags the compiled workers get; found with the first worker started. */
+let compiledExecArgv: string[] | undefined;
+
+function startSenderWorker(
+  compiledUrl: string | undefined,
+  setup: WorkerSetup,
+  resourceLimits: { maxOldGenerationSizeMb: number },
+): Worker {
+  if (!compiledUrl) return startTsWorker(WORKER_URL, setup, resourceLimits);
+  const start = (execArgv?: string[]) =>
+    new Worker(new URL(compiledUrl), {
+      workerData: setup,
+      resourceLimits,
+      ...(execArgv ? { execArgv } : {}),
+    });
+  const wanted = compiledExecArgv ?? withoutTsxLoader(process.execArgv);
+  try {
+    const worker = start(wanted);
+    compiledExecArgv = wanted;
+    return worker;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    // Given explicitly, a process-wide flag (a V8 option such as --max-old-space-size) is refused; V8's
+    // options hold for every thread anyway. The error names them: start without those, or else inherit
+    // every flag as a worker does by default.
+    const refused = /flags: (.*)$/.exec((error as Error).message)?.[1]?.split(', ') ?? [];
+    const rest = wanted.filter((flag) => !refused.includes(flag));
+    try {
+      const worker = start(rest);
+      compiledExecArgv = rest;
+      return worker;
+    } catch {
+      return start();
+    }
+  }
+}
+
 export class SenderPool {
-  private readonly workers: PoolWorker[];
+  /** Empty until the workers are started (after the worker's modules are compiled). */
+  private workers: PoolWorker[] = [];
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private closed = false;
+  private readonly spawned: Promise<void>;
   private readonly started: Promise<unknown[]>;
 
   constructor(options: SenderPoolOptions) {
     const setup: WorkerSetup = { config: options.config, transport: options.transport ?? 'fast' };
-    this.workers = Array.from({ length: Math.max(1, options.workers) }, () => {
-      const limits = { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 128 };
-      const entry: PoolWorker = { worker: startTsWorker(WORKER_URL, setup, limits), busy: 0, exited: false };
-      entry.worker.on('message', (reply: Reply) => this.settle(entry, reply));
-      entry.worker.on('error', (error) => this.failAll(error));
-      entry.worker.on('exit', (code) => {
-        entry.exited = true;
-        if (!this.closed) this.failAll(new Error(`a sender worker exited with code ${code}`));
+    const limits = { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 128 };
+    const count = Math.max(1, options.workers);
+    this.spawned = compiledWorkerUrl().then((compiledUrl) => {
+      this.workers = Array.from({ length: count }, () => {
+        const entry: PoolWorker = {
+          worker: startSenderWorker(compiledUrl, setup, limits),
+          busy: 0,
+          exited: false,
+        };
+        entry.worker.on('message', (reply: Reply) => this.settle(entry, reply));
+        entry.worker.on('error', (error) => this.failAll(error));
+        entry.worker.on('exit', (code) => {
+          entry.exited = true;
+          if (!this.closed) this.failAll(new Error(`a sender worker exited with code ${code}`));
+        });
+        return entry;
       });
-      return entry;
     });
     this.started = this.broadcast('ping');
     this.started.catch(() => undefined);
@@ -109,6 +230,7 @@ export class SenderPool {
   /** Runs one request on the least busy worker. */
   run(op: string, payload: unknown): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the sender pool is closed'));
+    if (this.workers.length === 0) return this.spawned.then(() => this.run(op, payload));
     const live = this.workers.filter((w) => !w.exited);
     if (live.length === 0) return Promise.reject(new Error('no sender worker is running'));
     const entry = live.reduce((a, b) => (b.busy < a.busy ? b : a));
@@ -130,6 +252,7 @@ export class SenderPool {
 
   /** Asks every worker once (e.g. for its CPU time). */
   broadcast(op: string, payload: unknown = {}): Promise<unknown[]> {
+    if (this.workers.length === 0) return this.spawned.then(() => this.broadcast(op, payload));
     return Promise.all(
       this.workers.map(
         (entry) =>
@@ -145,6 +268,7 @@ export class SenderPool {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.spawned;
     await this.broadcast('close').catch(() => undefined);
     this.closed = true;
     await Promise.all(this.workers.map((entry) => entry.worker.terminate()));

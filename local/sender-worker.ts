@@ -3,6 +3,7 @@
  * the same handler (core sendBatch) the Lambda runs.
  */
 import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAppDeps } from '../core/app.ts';
 import { createHandler } from '../handlers/send-batch.ts';
@@ -45,6 +46,18 @@ parentPort?.on('message', async (message: { id: number; op: string; payload: unk
     reply({});
   } else if (message.op === 'ping') {
     reply({ result: 'ready' });
+  } else if (message.op === 'memory') {
+    // This thread's V8 heap (a worker's memoryUsage heap figures are its own isolate's; rss is the process's).
+    const m = process.memoryUsage();
+    reply({
+      result: {
+        heap: getHeapStatistics(),
+        spaces: getHeapSpaceStatistics(),
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        execArgv: process.execArgv,
+      },
+    });
   } else if (message.op === 'cpu') {
     reply({ result: threadCpuUs() });
   } else if (message.op === 'close') {
