@@ -445,6 +445,65 @@ export interface PreparedRender {
   derived: boolean;
 }
 
+/**
+ * One recipient's render (PreparedRender): the html and the shown text joined when first read. A class,
+ * so an email carries its fields and no closures of its own.
+ */
+class Rendered implements PreparedRender {
+  json: PreparedJson | undefined;
+  /** The text, once joined (or htmlToText's, when it was not derived). */
+  textJoined: string | undefined;
+  private htmlJoined: string | undefined;
+
+  constructor(
+    private readonly prepared: PreparedHtml,
+    private readonly walk: Walk,
+    readonly derived: boolean,
+  ) {}
+
+  get html(): string {
+    if (this.htmlJoined !== undefined) return this.htmlJoined;
+    const { items, values } = this.walk;
+    let joined = '';
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Static | number;
+      joined += typeof item === 'number' ? (values[item] as string) : item.text;
+    }
+    this.htmlJoined = joined;
+    return joined;
+  }
+
+  get text(): string {
+    // The same fill again, with the shown pieces (see fillText).
+    this.textJoined ??= this.prepared.shownText(this.walk);
+    return this.textJoined;
+  }
+}
+
+/** One recipient's PreparedJson: the html's and the derived text's lists made only if read (the thin
+ * transport writes htmlSlots and textSlots). */
+class Json implements PreparedJson {
+  constructor(
+    readonly htmlSlots: SlottedPieces,
+    readonly htmlBytes: number,
+    readonly textSlots: SlottedPieces | undefined,
+    private textListed: JsonPieces | undefined,
+    readonly textBytes = 3 * ((textListed as JsonPieces)[0] as string).length,
+  ) {}
+
+  private htmlListed: JsonPieces | undefined;
+
+  get html(): JsonPieces {
+    this.htmlListed ??= listSlotted(this.htmlSlots);
+    return this.htmlListed;
+  }
+
+  get text(): JsonPieces {
+    this.textListed ??= listSlotted(this.textSlots as SlottedPieces);
+    return this.textListed;
+  }
+}
+
 export class PreparedHtml {
   private readonly program: Node[];
   /** The program without its statics, for the walks after a combination's first. */
@@ -510,57 +569,25 @@ export class PreparedHtml {
     } catch {
       return undefined;
     }
-    let joined: string | undefined;
-    const fill = (w: Walk) => this.fillText(w, true);
-    const html = () => {
-      if (joined !== undefined) return joined;
-      const { items, values } = walk;
-      joined = '';
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i] as Static | number;
-        joined += typeof item === 'number' ? (values[item] as string) : item.text;
-      }
-      return joined;
-    };
     const derived = withText && this.derivation ? this.derivedText(walk) : undefined;
-    let text = derived === undefined ? (withText ? htmlToText(html()) : '') : undefined;
-    let json: PreparedRender['json'];
+    const rendered = new Rendered(this, walk, derived !== undefined);
+    if (derived === undefined) rendered.textJoined = withText ? htmlToText(rendered.html) : '';
     if (this.jsonSafe) {
       const slots = this.escapedSlots(walk);
       if (slots) {
         const htmlSlots = { pieces: walk.combination.json, values: slots.escaped };
-        const textSlots = derived?.slots;
-        let listed: JsonPieces | undefined;
-        let textListed: JsonPieces | undefined = derived ? derived.json : [jsonInner(text as string)];
-        json = {
-          // Listed only if read: the thin transport writes htmlSlots and textSlots.
-          get html() {
-            listed ??= listSlotted(htmlSlots);
-            return listed;
-          },
-          htmlSlots,
-          htmlBytes: slots.bytes,
-          get text() {
-            textListed ??= listSlotted(textSlots as SlottedPieces);
-            return textListed;
-          },
-          textSlots,
-          textBytes: derived ? derived.bytes : 3 * ((textListed as JsonPieces)[0] as string).length,
-        };
+        rendered.json =
+          derived === undefined
+            ? new Json(htmlSlots, slots.bytes, undefined, [jsonInner(rendered.textJoined as string)])
+            : new Json(htmlSlots, slots.bytes, derived.slots, derived.json, derived.bytes);
       }
     }
-    return {
-      get html() {
-        return html();
-      },
-      get text() {
-        // The same fill again, with the shown pieces (see fillText).
-        if (text === undefined) text = (fill(walk) as { shown: string[] }).shown.join('');
-        return text;
-      },
-      json,
-      derived: derived !== undefined,
-    };
+    return rendered;
+  }
+
+  /** The text of a walk's derived template as shown (a string): for a reader of PreparedRender.text. */
+  shownText(walk: Walk): string {
+    return (this.fillText(walk, true) as { shown: string[] }).shown.join('');
   }
 
   /**
@@ -584,31 +611,44 @@ export class PreparedHtml {
 
   /** Evaluates the tests and the slots of the branches taken (see Plan): the values and the key. */
   private walkPlan(env: Record<string, unknown>): { values: (string | undefined)[]; key: string } {
-    const outs = this.outs;
-    const values: (string | undefined)[] = new Array(outs.length);
-    let key = '';
-    const visit = (plan: Plan) => {
-      const slots = plan.slots;
-      for (let i = 0; i < slots.length; i++) {
-        const slot = slots[i] as number;
-        if (values[slot] === undefined) values[slot] = (outs[slot] as (e: typeof env) => string)(env);
-      }
-      const branches = plan.branches;
-      for (let i = 0; i < branches.length; i++) {
-        const node = branches[i] as Plan['branches'][number];
-        let chosen = -1;
-        for (let b = 0; b < node.branches.length; b++) {
-          if ((node.branches[b] as Plan['branches'][number]['branches'][number]).test(env)) {
-            chosen = b;
-            break;
-          }
-        }
-        key += `${chosen},`;
-        visit(chosen === -1 ? node.otherwise : (node.branches[chosen] as { body: Plan }).body);
-      }
-    };
-    visit(this.plan);
+    const values: (string | undefined)[] = new Array(this.outs.length);
+    // (A method rather than a closure per walk: closures cost an allocation, and a name each under tsx.)
+    const key = this.visitPlan(this.plan, env, values, '');
     return { values, key };
+  }
+
+  /** One list of the plan visited: its slots evaluated where not yet, its conditionals' branches taken
+   * (the key so far, with theirs appended). */
+  private visitPlan(
+    plan: Plan,
+    env: Record<string, unknown>,
+    values: (string | undefined)[],
+    key: string,
+  ): string {
+    const outs = this.outs;
+    const slots = plan.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number;
+      if (values[slot] === undefined) values[slot] = (outs[slot] as (e: typeof env) => string)(env);
+    }
+    const branches = plan.branches;
+    for (let i = 0; i < branches.length; i++) {
+      const node = branches[i] as Plan['branches'][number];
+      let chosen = -1;
+      for (let b = 0; b < node.branches.length; b++) {
+        if ((node.branches[b] as Plan['branches'][number]['branches'][number]).test(env)) {
+          chosen = b;
+          break;
+        }
+      }
+      key = this.visitPlan(
+        chosen === -1 ? node.otherwise : (node.branches[chosen] as { body: Plan }).body,
+        env,
+        values,
+        `${key}${chosen},`,
+      );
+    }
+    return key;
   }
 
   /** Evaluates the tests and each slot where it is first met; pushes the statics and slots into `items`. */
