@@ -17,13 +17,7 @@ import {
   safeLiquidOptions,
   type TemplatePart,
 } from './partials.ts';
-import {
-  type JsonPieces,
-  jsonInner,
-  PreparedHtml,
-  type PreparedJson,
-  type PreparedRender,
-} from './prepared.ts';
+import { type JsonPieces, jsonInner, PreparedHtml, type PreparedJson } from './prepared.ts';
 
 export interface TemplateContent {
   subject: string;
