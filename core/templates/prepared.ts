@@ -6,8 +6,9 @@
  *   outputs with the same source share a slot, evaluated and escaped once per recipient, and the html
  *   and text strings are joined only if something reads them;
  * - what depends only on the branches a recipient's walk takes (its statics and slots in order, as text
- *   and as JSON) is made once per combination and shared, so an email in flight holds its values and the
- *   text part's pieces, not lists of the whole template (fewer objects survive to the old generation);
+ *   and as JSON, and the derived text as JSON, adjacent static pieces joined) is made once per combination
+ *   and shared, so an email in flight holds a few values, not lists of the whole template (fewer objects
+ *   survive to the old generation); a recipient's walk evaluates only the slots and conditionals (Plan);
  * - the text part's template is derived from the HTML once per combination of branches taken, so a
  *   recipient's text part is a fill-in of their values rather than an `htmlToText` scan of 100 KB.
  *
