@@ -796,8 +796,9 @@ export class PreparedHtml {
   /**
    * The recipient's text from the derived template, or undefined when a rule says htmlToText must decide:
    * its JSON pieces, and with `withShown` the same pieces as shown (`shown[i]` is what `json[i]` escapes).
-   * The render asks for the JSON pieces only, and fills again with `withShown` if something reads the
-   * text (the fill depends on the walk alone): an email in flight holds one array, not two.
+   * The render asks for the JSON pieces only when a link does not expand (else fillSlotted's shared list
+   * serves), and fills again with `withShown` if something reads the text (the fill depends on the walk
+   * alone): an email in flight holds at most one array, not two.
    */
   private fillText(
     walk: Walk,
