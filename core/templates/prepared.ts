@@ -216,6 +216,8 @@ interface SlottedText {
   uses: number[];
   /** The slots shown as values, and those that are pieces of an expanded link's address, each once. */
   valueSlots: number[];
+  /** The values inside an image's alt text, with its quote (a value holding it: htmlToText decides). */
+  quoted: TextValue[];
   addressSlots: number[];
   expanded: { quote: '"' | "'"; expanded: Expanded }[];
   /** The links that are not expanded, in the order of their text values. */
@@ -226,12 +228,14 @@ function slottedText(parts: TextTemplate['parts'], slots: number): SlottedText {
   const links: Link[] = [];
   const expandedLinks: SlottedText['expanded'] = [];
   const valueSlots = new Set<number>();
+  const quoted: TextValue[] = [];
   const addressSlots = new Set<number>();
   const json = new SlottedBuilder(2 * slots + parts.length);
   for (const part of parts) {
     if ('json' in part) json.bytes(part.json);
     else if ('value' in part) {
       valueSlots.add(part.value);
+      if (part.quote !== undefined) quoted.push(part);
       json.slot(part.value);
     } else {
       const link = part.link;
@@ -258,6 +262,7 @@ function slottedText(parts: TextTemplate['parts'], slots: number): SlottedText {
     staticBytes: json.staticBytes,
     uses: json.uses.slice(0, 2 * slots + links.length),
     valueSlots: [...valueSlots],
+    quoted,
     addressSlots: [...addressSlots],
     expanded: expandedLinks,
     links,
@@ -768,6 +773,11 @@ export class PreparedHtml {
         once += address.once;
       }
       if (once === link.expanded.shownLength) return PIECE_BY_PIECE;
+    }
+    const quoted = slotted.quoted;
+    for (let i = 0; i < quoted.length; i++) {
+      const part = quoted[i] as TextValue;
+      if ((values[part.value] as string).includes(part.quote as string)) return undefined;
     }
     const valueSlots = slotted.valueSlots;
     for (let i = 0; i < valueSlots.length; i++) {
