@@ -6,8 +6,9 @@
  *   outputs with the same source share a slot, evaluated and escaped once per recipient, and the html
  *   and text strings are joined only if something reads them;
  * - what depends only on the branches a recipient's walk takes (its statics and slots in order, as text
- *   and as JSON) is made once per combination and shared, so an email in flight holds its values and the
- *   text part's pieces, not lists of the whole template (fewer objects survive to the old generation);
+ *   and as JSON, and the derived text as JSON, adjacent static pieces joined) is made once per combination
+ *   and shared, so an email in flight holds a few values, not lists of the whole template (fewer objects
+ *   survive to the old generation); a recipient's walk evaluates only the slots and conditionals (Plan);
  * - the text part's template is derived from the HTML once per combination of branches taken, so a
  *   recipient's text part is a fill-in of their values rather than an `htmlToText` scan of 100 KB.
  *
@@ -80,6 +81,37 @@ type Node =
   | { branches: { test: (env: Record<string, unknown>) => boolean; body: Node[] }[]; otherwise: Node[] };
 
 /**
+ * A list of nodes as a recipient's walk needs it: the slots its outputs use (each once, in order) and its
+ * conditionals, without the statics, which only the first walk of a combination reads. Tests and outputs
+ * are pure functions of the variables, so evaluating a list's slots before its conditionals gives the
+ * same values; the conditionals keep their order, so the walk's key is the same as the full visit's.
+ */
+interface Plan {
+  slots: number[];
+  branches: {
+    branches: { test: (env: Record<string, unknown>) => boolean; body: Plan }[];
+    otherwise: Plan;
+  }[];
+}
+
+function planOf(nodes: Node[]): Plan {
+  const slots: number[] = [];
+  const branches: Plan['branches'] = [];
+  for (const node of nodes) {
+    if ('json' in node) continue;
+    if ('slot' in node) {
+      if (!slots.includes(node.slot)) slots.push(node.slot);
+    } else {
+      branches.push({
+        branches: node.branches.map((b) => ({ test: b.test, body: planOf(b.body) })),
+        otherwise: planOf(node.otherwise),
+      });
+    }
+  }
+  return { slots, branches };
+}
+
+/**
  * What one recipient's walk of the program left: statics and output slots in order, each slot's value
  * (evaluated where the walk first met it; undefined for slots it never met), and the branches taken.
  */
@@ -104,20 +136,60 @@ interface Combination {
 }
 
 function combinationOf(items: readonly (Static | number)[], slots: number): Combination {
-  const json: (Uint8Array | number)[] = new Array(items.length);
-  const uses: number[] = new Array(slots).fill(0);
-  let staticBytes = 0;
+  const json = new SlottedBuilder(slots);
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as Static | number;
-    if (typeof item === 'number') {
-      json[i] = item;
-      uses[item] = (uses[item] as number) + 1;
-    } else {
-      json[i] = item.json;
-      staticBytes += item.json.length;
-    }
+    if (typeof item === 'number') json.slot(item);
+    else json.bytes(item.json);
   }
-  return { items, json, staticBytes, uses };
+  return { items, json: json.pieces(), staticBytes: json.staticBytes, uses: json.uses };
+}
+
+/**
+ * A shared list of JSON pieces being made: adjacent static pieces are joined into one (at a branch's
+ * edges, around an expanded link's fixed parts), so a writer copies one run where it would copy several.
+ */
+class SlottedBuilder {
+  private readonly list: (Uint8Array | number)[] = [];
+  private run: Uint8Array[] = [];
+  staticBytes = 0;
+  /** How many times each slot is used. */
+  readonly uses: number[];
+
+  constructor(slots: number) {
+    this.uses = new Array(slots).fill(0);
+  }
+
+  bytes(piece: Uint8Array): void {
+    if (piece.length === 0) return;
+    this.run.push(piece);
+    this.staticBytes += piece.length;
+  }
+
+  slot(slot: number): void {
+    this.flush();
+    this.list.push(slot);
+    this.uses[slot] = (this.uses[slot] as number) + 1;
+  }
+
+  pieces(): (Uint8Array | number)[] {
+    this.flush();
+    return this.list;
+  }
+
+  private flush(): void {
+    if (this.run.length === 1) this.list.push(this.run[0] as Uint8Array);
+    else if (this.run.length > 1) {
+      const joined = new Uint8Array(this.run.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const piece of this.run) {
+        joined.set(piece, at);
+        at += piece.length;
+      }
+      this.list.push(joined);
+    }
+    this.run = [];
+  }
 }
 
 /** A text part derived for one combination of branches: static text and references to outputs. */
@@ -126,6 +198,75 @@ interface TextTemplate {
   /** The most pieces a recipient's text can have (an expanded link is several), so a fill allocates its
    * arrays once at their size instead of growing them piece by piece. */
   maxPieces: number;
+  /** The same text as one shared list of JSON pieces, for a recipient whose links all expand. */
+  slotted: SlottedText;
+}
+
+/**
+ * A derived text as a shared list (its adjacent static pieces joined), whose numbers index a recipient's
+ * text values: `v` is slot v's value as text (textPiece), `slots + v` the same value as a piece of an
+ * expanded link's address, `2 * slots + n` the text of the n-th link that is not expanded. It applies
+ * when every expanded link expands for the recipient; otherwise the text is filled piece by piece
+ * (fillText), as the link's fallback changes the list.
+ */
+interface SlottedText {
+  pieces: (Uint8Array | number)[];
+  staticBytes: number;
+  /** How many times each text value is used (its bytes count that many times). */
+  uses: number[];
+  /** The slots shown as values, and those that are pieces of an expanded link's address, each once. */
+  valueSlots: number[];
+  /** The values inside an image's alt text, with its quote (a value holding it: htmlToText decides). */
+  quoted: TextValue[];
+  addressSlots: number[];
+  expanded: { quote: '"' | "'"; expanded: Expanded }[];
+  /** The links that are not expanded, in the order of their text values. */
+  links: Link[];
+}
+
+function slottedText(parts: TextTemplate['parts'], slots: number): SlottedText {
+  const links: Link[] = [];
+  const expandedLinks: SlottedText['expanded'] = [];
+  const valueSlots = new Set<number>();
+  const quoted: TextValue[] = [];
+  const addressSlots = new Set<number>();
+  const json = new SlottedBuilder(2 * slots + parts.length);
+  for (const part of parts) {
+    if ('json' in part) json.bytes(part.json);
+    else if ('value' in part) {
+      valueSlots.add(part.value);
+      if (part.quote !== undefined) quoted.push(part);
+      json.slot(part.value);
+    } else {
+      const link = part.link;
+      const expanded = 'quote' in link ? link.expanded : undefined;
+      if (expanded === undefined || !('quote' in link)) {
+        json.slot(2 * slots + links.push(link) - 1);
+        continue;
+      }
+      expandedLinks.push({ quote: link.quote, expanded });
+      json.bytes(expanded.head.json);
+      for (const piece of expanded.pieces) {
+        if (typeof piece !== 'number') json.bytes(piece.json);
+        else {
+          addressSlots.add(piece);
+          json.slot(slots + piece);
+        }
+      }
+      json.bytes(LINK_TAIL.json);
+    }
+  }
+  const pieces = json.pieces();
+  return {
+    pieces,
+    staticBytes: json.staticBytes,
+    uses: json.uses.slice(0, 2 * slots + links.length),
+    valueSlots: [...valueSlots],
+    quoted,
+    addressSlots: [...addressSlots],
+    expanded: expandedLinks,
+    links,
+  };
 }
 
 /** An output in the text part, by slot; `quote` when it is inside an image's alt text in that quote (a
@@ -232,6 +373,7 @@ function expandLink(href: (string | number)[], label: ReturnType<typeof linkLabe
 }
 
 const UNDERIVABLE = 'underivable' as const;
+const PIECE_BY_PIECE = 'piece by piece' as const;
 
 /** Tokens in the private-use area: a start character, the number in two characters, an end character. */
 const VALUE_START = 0xe000;
@@ -291,6 +433,9 @@ export interface PreparedJson {
    */
   htmlSlots?: SlottedPieces | undefined;
   htmlBytes?: number | undefined;
+  /** The derived text's pieces likewise (its combination's shared list and this recipient's text values),
+   * when every link in it expands; `text` lists the same pieces. With it, textBytes is set. */
+  textSlots?: SlottedPieces | undefined;
   textBytes?: number | undefined;
 }
 
@@ -306,8 +451,69 @@ export interface PreparedRender {
   derived: boolean;
 }
 
+/**
+ * One recipient's render (PreparedRender): the html and the shown text joined when first read. A class,
+ * so an email carries its fields and no closures of its own.
+ */
+class Rendered implements PreparedRender {
+  json: PreparedJson | undefined;
+  /** The text, once joined (or htmlToText's, when it was not derived). */
+  textJoined: string | undefined;
+  private htmlJoined: string | undefined;
+
+  constructor(
+    private readonly prepared: PreparedHtml,
+    private readonly walk: Walk,
+    readonly derived: boolean,
+  ) {}
+
+  get html(): string {
+    if (this.htmlJoined !== undefined) return this.htmlJoined;
+    const { items, values } = this.walk;
+    let joined = '';
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Static | number;
+      joined += typeof item === 'number' ? (values[item] as string) : item.text;
+    }
+    this.htmlJoined = joined;
+    return joined;
+  }
+
+  get text(): string {
+    // The same fill again, with the shown pieces (see fillText).
+    this.textJoined ??= this.prepared.shownText(this.walk);
+    return this.textJoined;
+  }
+}
+
+/** One recipient's PreparedJson: the html's and the derived text's lists made only if read (the thin
+ * transport writes htmlSlots and textSlots). */
+class Json implements PreparedJson {
+  constructor(
+    readonly htmlSlots: SlottedPieces,
+    readonly htmlBytes: number,
+    readonly textSlots: SlottedPieces | undefined,
+    private textListed: JsonPieces | undefined,
+    readonly textBytes = 3 * ((textListed as JsonPieces)[0] as string).length,
+  ) {}
+
+  private htmlListed: JsonPieces | undefined;
+
+  get html(): JsonPieces {
+    this.htmlListed ??= listSlotted(this.htmlSlots);
+    return this.htmlListed;
+  }
+
+  get text(): JsonPieces {
+    this.textListed ??= listSlotted(this.textSlots as SlottedPieces);
+    return this.textListed;
+  }
+}
+
 export class PreparedHtml {
   private readonly program: Node[];
+  /** The program without its statics, for the walks after a combination's first. */
+  private readonly plan: Plan;
   /** Each slot's output function. */
   private readonly outs: ((env: Record<string, unknown>) => string)[] = [];
   private readonly texts = new Map<string, TextTemplate | typeof UNDERIVABLE>();
@@ -344,6 +550,7 @@ export class PreparedHtml {
         };
       });
     this.program = convert(program);
+    this.plan = planOf(this.program);
     this.jsonSafe = safe;
     if (tokenChars) this.derivation = false;
   }
@@ -368,52 +575,25 @@ export class PreparedHtml {
     } catch {
       return undefined;
     }
-    let joined: string | undefined;
-    const fill = (w: Walk) => this.fillText(w, true);
-    const html = () => {
-      if (joined !== undefined) return joined;
-      const { items, values } = walk;
-      joined = '';
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i] as Static | number;
-        joined += typeof item === 'number' ? (values[item] as string) : item.text;
-      }
-      return joined;
-    };
-    const derived = withText && this.derivation ? this.fillText(walk, false) : undefined;
-    let text = derived === undefined ? (withText ? htmlToText(html()) : '') : undefined;
-    let json: PreparedRender['json'];
+    const derived = withText && this.derivation ? this.derivedText(walk) : undefined;
+    const rendered = new Rendered(this, walk, derived !== undefined);
+    if (derived === undefined) rendered.textJoined = withText ? htmlToText(rendered.html) : '';
     if (this.jsonSafe) {
       const slots = this.escapedSlots(walk);
       if (slots) {
-        const whole = derived ? undefined : jsonInner(text as string);
         const htmlSlots = { pieces: walk.combination.json, values: slots.escaped };
-        let listed: JsonPieces | undefined;
-        json = {
-          // Listed only if read: the thin transport writes htmlSlots.
-          get html() {
-            listed ??= listSlotted(htmlSlots);
-            return listed;
-          },
-          htmlSlots,
-          htmlBytes: slots.bytes,
-          text: derived ? derived.json : [whole as string],
-          textBytes: derived ? derived.bytes : 3 * (whole as string).length,
-        };
+        rendered.json =
+          derived === undefined
+            ? new Json(htmlSlots, slots.bytes, undefined, [jsonInner(rendered.textJoined as string)])
+            : new Json(htmlSlots, slots.bytes, derived.slots, derived.json, derived.bytes);
       }
     }
-    return {
-      get html() {
-        return html();
-      },
-      get text() {
-        // The same fill again, with the shown pieces (see fillText).
-        if (text === undefined) text = (fill(walk) as { shown: string[] }).shown.join('');
-        return text;
-      },
-      json,
-      derived: derived !== undefined,
-    };
+    return rendered;
+  }
+
+  /** The text of a walk's derived template as shown (a string): for a reader of PreparedRender.text. */
+  shownText(walk: Walk): string {
+    return (this.fillText(walk, true) as { shown: string[] }).shown.join('');
   }
 
   /**
@@ -422,7 +602,7 @@ export class PreparedHtml {
    * no list of its own (one of 467 entries per 100 KB email, held while the email is in flight).
    */
   private walk(env: Record<string, unknown>): Walk {
-    const { values, key } = this.visit(env, undefined);
+    const { values, key } = this.walkPlan(env);
     let combination = this.combinations.get(key);
     if (combination === undefined) {
       // The first recipient of this combination (tests and outputs are pure functions of the variables,
@@ -433,6 +613,48 @@ export class PreparedHtml {
       if (this.combinations.size < MAX_COMBINATIONS) this.combinations.set(key, combination);
     }
     return { items: combination.items, combination, values, key };
+  }
+
+  /** Evaluates the tests and the slots of the branches taken (see Plan): the values and the key. */
+  private walkPlan(env: Record<string, unknown>): { values: (string | undefined)[]; key: string } {
+    const values: (string | undefined)[] = new Array(this.outs.length);
+    // (A method rather than a closure per walk: closures cost an allocation, and a name each under tsx.)
+    const key = this.visitPlan(this.plan, env, values, '');
+    return { values, key };
+  }
+
+  /** One list of the plan visited: its slots evaluated where not yet, its conditionals' branches taken
+   * (the key so far, with theirs appended). */
+  private visitPlan(
+    plan: Plan,
+    env: Record<string, unknown>,
+    values: (string | undefined)[],
+    key: string,
+  ): string {
+    const outs = this.outs;
+    const slots = plan.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number;
+      if (values[slot] === undefined) values[slot] = (outs[slot] as (e: typeof env) => string)(env);
+    }
+    const branches = plan.branches;
+    for (let i = 0; i < branches.length; i++) {
+      const node = branches[i] as Plan['branches'][number];
+      let chosen = -1;
+      for (let b = 0; b < node.branches.length; b++) {
+        if ((node.branches[b] as Plan['branches'][number]['branches'][number]).test(env)) {
+          chosen = b;
+          break;
+        }
+      }
+      key = this.visitPlan(
+        chosen === -1 ? node.otherwise : (node.branches[chosen] as { body: Plan }).body,
+        env,
+        values,
+        `${key}${chosen},`,
+      );
+    }
+    return key;
   }
 
   /** Evaluates the tests and each slot where it is first met; pushes the statics and slots into `items`. */
@@ -494,17 +716,99 @@ export class PreparedHtml {
     let template = this.texts.get(walk.key);
     if (template === undefined) {
       if (this.texts.size >= MAX_COMBINATIONS) return undefined;
-      template = deriveText(walk.items) ?? UNDERIVABLE;
+      template = deriveText(walk.items, this.outs.length) ?? UNDERIVABLE;
       this.texts.set(walk.key, template);
     }
     return template === UNDERIVABLE ? undefined : template;
   }
 
   /**
+   * The recipient's text from the derived template as SendEmail JSON (its shared list when every link
+   * expands, else its own list of pieces), or undefined when a rule says htmlToText must decide.
+   */
+  private derivedText(
+    walk: Walk,
+  ):
+    | { slots: SlottedPieces; json?: undefined; bytes: number }
+    | { slots?: undefined; json: JsonPieces; bytes: number }
+    | undefined {
+    const template = this.textTemplate(walk);
+    if (template === undefined || !shownAsTokens(walk.values)) return undefined;
+    const slotted = this.fillSlotted(template, walk.values);
+    return slotted === PIECE_BY_PIECE ? this.fillText(walk, false) : slotted;
+  }
+
+  /**
+   * The recipient's text as its derived template's shared list and this recipient's text values (see
+   * SlottedText): undefined when a rule says htmlToText must decide (as fillText would), PIECE_BY_PIECE
+   * when an expanded link does not expand for these values (fillText then fills it as before).
+   */
+  private fillSlotted(
+    template: TextTemplate,
+    values: readonly (string | undefined)[],
+  ): { slots: SlottedPieces; bytes: number } | undefined | typeof PIECE_BY_PIECE {
+    const slotted = template.slotted;
+    const n = values.length;
+    const texts: (string | undefined)[] = new Array(slotted.uses.length);
+    // The address pieces first: any link that does not expand changes the list.
+    const addresses: (AddressPiece | undefined)[] = new Array(n);
+    const addressSlots = slotted.addressSlots;
+    for (let i = 0; i < addressSlots.length; i++) {
+      const slot = addressSlots[i] as number;
+      const address = addressPiece(values[slot] as string);
+      if (address === undefined) return PIECE_BY_PIECE;
+      addresses[slot] = address;
+      texts[n + slot] = address.piece.json;
+    }
+    const expanded = slotted.expanded;
+    for (let i = 0; i < expanded.length; i++) {
+      const link = expanded[i] as SlottedText['expanded'][number];
+      let once = link.expanded.onceLength;
+      const pieces = link.expanded.pieces;
+      for (let k = 0; k < pieces.length; k++) {
+        const slot = pieces[k] as Static | number;
+        if (typeof slot !== 'number') continue;
+        const address = addresses[slot] as AddressPiece;
+        if (link.quote === '"' ? address.dq : address.sq) return PIECE_BY_PIECE;
+        once += address.once;
+      }
+      if (once === link.expanded.shownLength) return PIECE_BY_PIECE;
+    }
+    const quoted = slotted.quoted;
+    for (let i = 0; i < quoted.length; i++) {
+      const part = quoted[i] as TextValue;
+      if ((values[part.value] as string).includes(part.quote as string)) return undefined;
+    }
+    const valueSlots = slotted.valueSlots;
+    for (let i = 0; i < valueSlots.length; i++) {
+      const slot = valueSlots[i] as number;
+      const piece = textPiece(values[slot] as string);
+      if (piece === NO_PIECE) return undefined;
+      texts[slot] = piece.json;
+    }
+    const links = slotted.links;
+    for (let i = 0; i < links.length; i++) {
+      const inserted = fillLink(links[i] as Link, values);
+      const piece = inserted === undefined || inserted.includes('<') ? NO_PIECE : textPiece(inserted);
+      if (piece === NO_PIECE) return undefined;
+      texts[2 * n + i] = piece.json;
+    }
+    let bytes = slotted.staticBytes;
+    const uses = slotted.uses;
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i];
+      // A UTF-16 unit is at most 3 UTF-8 bytes.
+      if (text !== undefined) bytes += 3 * text.length * (uses[i] as number);
+    }
+    return { slots: { pieces: slotted.pieces, values: texts }, bytes };
+  }
+
+  /**
    * The recipient's text from the derived template, or undefined when a rule says htmlToText must decide:
    * its JSON pieces, and with `withShown` the same pieces as shown (`shown[i]` is what `json[i]` escapes).
-   * The render asks for the JSON pieces only, and fills again with `withShown` if something reads the
-   * text (the fill depends on the walk alone): an email in flight holds one array, not two.
+   * The render asks for the JSON pieces only when a link does not expand (else fillSlotted's shared list
+   * serves), and fills again with `withShown` if something reads the text (the fill depends on the walk
+   * alone): an email in flight holds at most one array, not two.
    */
   private fillText(
     walk: Walk,
@@ -516,13 +820,8 @@ export class PreparedHtml {
     withShown: boolean,
   ): { shown?: string[]; json: JsonPieces; bytes: number } | undefined {
     const template = this.textTemplate(walk);
-    if (template === undefined) return undefined;
-    // Every value the walk met (each slot once: the same value wherever its output is).
+    if (template === undefined || !shownAsTokens(walk.values)) return undefined;
     const values = walk.values;
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i];
-      if (value !== undefined && (value.includes('<') || value.includes('>'))) return undefined;
-    }
     const parts = template.parts;
     // At their most pieces from the start, trimmed at the end: growing them one piece at a time made
     // several copies of each, and left slack that lived as long as the email.
@@ -617,8 +916,18 @@ export class PreparedHtml {
   }
 }
 
+/** Whether no value the walk met (each slot once: the same value wherever its output is) holds a `<` or
+ * `>`, which htmlToText could read as markup where it read the token as text. */
+function shownAsTokens(values: readonly (string | undefined)[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value !== undefined && (value.includes('<') || value.includes('>'))) return false;
+  }
+  return true;
+}
+
 /** What the link pass makes of a link filled with this recipient's values (by slot). */
-function fillLink(link: Link, values: (string | undefined)[]): string | undefined {
+function fillLink(link: Link, values: readonly (string | undefined)[]): string | undefined {
   if ('span' in link) {
     let span = '';
     for (const piece of link.span) span += typeof piece === 'number' ? values[piece] : piece;
@@ -689,7 +998,7 @@ function textPiece(inserted: string): TextPiece {
  * rule it out. Tokens number the outputs in the order the walk met them (the rules are about each one);
  * the template refers to their slots.
  */
-function deriveText(items: readonly (Static | number)[]): TextTemplate | undefined {
+function deriveText(items: readonly (Static | number)[], slots: number): TextTemplate | undefined {
   let html = '';
   const slotOf: number[] = [];
   for (const item of items) {
@@ -772,7 +1081,7 @@ function deriveText(items: readonly (Static | number)[]): TextTemplate | undefin
     } else if (part === undefined && (!inTag || !ignoresAttributes(withLinks, at2))) return undefined;
     at2 = withLinks.indexOf(String.fromCharCode(VALUE_START), at2 + 4);
   }
-  return { parts, maxPieces };
+  return { parts, maxPieces, slotted: slottedText(parts, slots) };
 }
 
 /**

@@ -388,6 +388,30 @@ export class RenderError extends Error {
   }
 }
 
+/** One part of a template rendered: by the fast renderer when it has one (and on the safety net's renders
+ * by liquidjs as well, which must agree), else by liquidjs. */
+function renderPart(
+  fast: FastTemplate | undefined,
+  checking: boolean,
+  name: Part,
+  engine: Liquid,
+  parsed: Template[],
+  variables: Record<string, unknown>,
+): string {
+  const render = fast?.[name];
+  if (render === undefined || fast === undefined) return engine.renderSync(parsed, variables) as string;
+  if (!checking) return render(variables) ?? (engine.renderSync(parsed, variables) as string);
+  // The safety net: liquidjs is the reference; any difference retires the fast renderer for good.
+  const reference = engine.renderSync(parsed, variables) as string;
+  const quick = render(variables);
+  if (quick !== undefined && quick !== reference) {
+    fast.disabled = true;
+    fastRenderStats.mismatches++;
+    fastRenderStats.lastMismatch = name;
+  }
+  return reference;
+}
+
 export function renderTemplate(
   compiled: CompiledTemplate,
   variables: Record<string, unknown>,
@@ -396,22 +420,8 @@ export function renderTemplate(
     const fast = compiled.fast && !compiled.fast.disabled ? compiled.fast : undefined;
     const checking = fast !== undefined && fast.checksLeft > 0;
     if (checking) fast.checksLeft--;
-    const part = (name: Part, engine: Liquid, parsed: Template[]): string => {
-      const render = fast?.[name];
-      if (render === undefined || fast === undefined) return engine.renderSync(parsed, variables) as string;
-      if (!checking) return render(variables) ?? (engine.renderSync(parsed, variables) as string);
-      // The safety net: liquidjs is the reference; any difference retires the fast renderer for good.
-      const reference = engine.renderSync(parsed, variables) as string;
-      const quick = render(variables);
-      if (quick !== undefined && quick !== reference) {
-        fast.disabled = true;
-        fastRenderStats.mismatches++;
-        fastRenderStats.lastMismatch = name;
-      }
-      return reference;
-    };
     const engines = compiled.engines ?? defaultEngines;
-    const subject = part('subject', engines.subject, compiled.subject);
+    const subject = renderPart(fast, checking, 'subject', engines.subject, compiled.subject, variables);
     if (/[\r\n]/.test(subject)) throw new RenderError('the rendered subject contains a line break');
     const control = headerControlCharacter(subject);
     if (control) throw new RenderError(`the rendered subject contains a control character (${control})`);
@@ -421,10 +431,11 @@ export function renderTemplate(
     if (prepared !== undefined && !checking) {
       const quick = prepared.render(variables, compiled.text === undefined);
       if (quick !== undefined) {
+        // (The html and text read only by a transport that does not write the pieces: the SDK path.)
         if (compiled.text === undefined) {
+          // Own getters, not a class's: the message is this object, and a copy of it must see html and text.
           return {
             subject: subject.trim(),
-            // Read only by a transport that does not write the pieces (the SDK path, or no pieces).
             get html() {
               return quick.html;
             },
@@ -434,7 +445,7 @@ export function renderTemplate(
             json: quick.json,
           };
         }
-        const text = part('text', engines.text, compiled.text);
+        const text = renderPart(fast, checking, 'text', engines.text, compiled.text, variables);
         const pieces = quick.json;
         const json = pieces && {
           // (Read through, so the pieces are listed only if something reads them.)
@@ -455,13 +466,15 @@ export function renderTemplate(
         };
       }
     }
-    const html = part('html', engines.html, compiled.html);
+    const html = renderPart(fast, checking, 'html', engines.html, compiled.html, variables);
     if (prepared !== undefined && checking) checkPrepared(fast as FastTemplate, prepared, variables, html);
     return {
       subject: subject.trim(),
       html,
       // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
-      text: compiled.text ? part('text', engines.text, compiled.text) : htmlToText(html),
+      text: compiled.text
+        ? renderPart(fast, checking, 'text', engines.text, compiled.text, variables)
+        : htmlToText(html),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;

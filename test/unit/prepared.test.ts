@@ -184,6 +184,8 @@ describe('the prepared HTML part', () => {
   it('gives the same html as liquidjs, the same text as htmlToText and the same JSON as JSON.stringify, for generated templates and data', () => {
     let derived = 0;
     let renders = 0;
+    let textSlotted = 0;
+    let piecewise = 0;
     fc.assert(
       fc.property(templateSource, fc.array(variables, { minLength: 1, maxLength: 6 }), (source, data) => {
         const prepared = PreparedHtml.compile(htmlEngine.parse(source));
@@ -216,16 +218,40 @@ describe('the prepared HTML part', () => {
               text: quick.text,
               json: quick.json,
             };
+            const expected = Buffer.from(sendEmailBody(email), 'utf8');
             const buffer = Buffer.alloc(encodedBodyBound(email, quick.json));
             const written = writeEncodedBody(email, quick.json, buffer);
-            expect(buffer.subarray(0, written).equals(Buffer.from(sendEmailBody(email), 'utf8'))).toBe(true);
+            expect(buffer.subarray(0, written).equals(expected)).toBe(true);
+            if (quick.json.textSlots) {
+              textSlotted++;
+              // The derived text is written from its shared list: its own list is never made for the body.
+              const { htmlSlots, htmlBytes, textSlots, textBytes } = quick.json;
+              const poisoned = {
+                get html(): JsonPieces {
+                  throw new Error('the writer listed the slotted html');
+                },
+                get text(): JsonPieces {
+                  throw new Error('the writer listed the slotted text');
+                },
+                htmlSlots,
+                htmlBytes,
+                textSlots,
+                textBytes,
+              };
+              const slottedBuffer = Buffer.alloc(encodedBodyBound(email, poisoned));
+              const slottedWritten = writeEncodedBody(email, poisoned, slottedBuffer);
+              expect(slottedBuffer.subarray(0, slottedWritten).equals(expected)).toBe(true);
+            } else if (quick.derived) piecewise++;
           }
         }
       }),
       { numRuns: 2500 },
     );
-    // The generators must reach the derived path often, or this test would prove little.
+    // The generators must reach the derived path often, or this test would prove little; and both of
+    // its forms: the shared list, and the text filled piece by piece (a link that does not expand).
     expect(derived).toBeGreaterThan(renders / 10);
+    expect(textSlotted).toBeGreaterThan(renders / 20);
+    expect(piecewise).toBeGreaterThan(renders / 200);
   }, 120_000);
 
   it('derives the text of both benchmark templates and matches htmlToText for every recipient', () => {

@@ -140,7 +140,7 @@ function writeBodyParts(
   buffer: Buffer,
 ): number {
   let at = buffer.write(head, 0);
-  at = writePieces(json.text, buffer, at);
+  at = json.textSlots ? writeSlotted(json.textSlots, buffer, at) : writePieces(json.text, buffer, at);
   at += buffer.write(BETWEEN, at);
   // The slotted form when the renderer gave it: the same pieces, without a list per email.
   at = json.htmlSlots ? writeSlotted(json.htmlSlots, buffer, at) : writePieces(json.html, buffer, at);
@@ -199,8 +199,8 @@ export function encodedBodyBound(email: OutgoingEmail, json: NonNullable<Outgoin
 function bodyPartsBound(head: string, json: NonNullable<OutgoingEmail['json']>, tail: string): number {
   return (
     3 * (head.length + BETWEEN.length + 1 + tail.length) +
+    // (Each only when not counted: with htmlSlots or textSlots it is listed when read.)
     (json.textBytes ?? piecesBound(json.text)) +
-    // (html only when not counted: with htmlSlots it is listed when read.)
     (json.htmlBytes ?? piecesBound(json.html))
   );
 }
