@@ -3,12 +3,14 @@
  * rendering. HTML output is escaped by default so a recipient's data can never inject markup; liquid
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
-import { Liquid, type Template, TypeGuards } from 'liquidjs';
+import { Liquid, type StaticAnalysis, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
 import { headerControlCharacter } from '../schemas.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type Delegate, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
+// Before any analysis: liquidjs's token positions by line index instead of by counting from the start.
+import './liquid-positions.ts';
 import {
   type PartialPins,
   partialRefs,
@@ -232,9 +234,7 @@ function* filteredValues(templates: Iterable<Node>): Generator<ValueShape> {
  * is the input of a filter chain guarded by `default` (`{{ city | default: "your town" }}`): a missing
  * column there renders the default, so it is optional and does not block a send.
  */
-function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
-  // With partials: a stored partial's variables are the template's too.
-  const analysis = engine.analyzeSync(parsed, { partials: true });
+function requiredVariables(engine: Liquid, parsed: Template[], analysis: StaticAnalysis): string[] {
   const at = (v: { location: { row: number; col: number; file?: string | undefined } }) =>
     `${v.location.file ?? ''}:${v.location.row}:${v.location.col}`;
   const guarded = new Set<string>();
@@ -257,9 +257,9 @@ const TEXT_PROPERTIES = new Set(['size', 'length']);
  * `user.name` where `user` comes from outside: blank for every recipient, since every variable a campaign
  * renders with is text. Indexes (`x[0]`), `size` and `length` are fine.
  */
-function textPropertyReads(engine: Liquid, parsed: Template[]): string[] {
+function textPropertyReads(analysis: StaticAnalysis): string[] {
   const reads: string[] = [];
-  for (const uses of Object.values(engine.analyzeSync(parsed, { partials: true }).globals)) {
+  for (const uses of Object.values(analysis.globals)) {
     for (const use of uses) {
       const property = use.segments[1];
       if (typeof property !== 'string' || TEXT_PROPERTIES.has(property)) continue;
@@ -325,8 +325,12 @@ export function compileTemplate(
     [engines.html, html],
     [engines.text, text],
   ] as const) {
-    if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
-    if (parsed) propertyReads.push(...textPropertyReads(engine, parsed));
+    if (!parsed) continue;
+    // One analysis of the part for both questions. With partials: a stored partial's variables are the
+    // template's too.
+    const analysis = engine.analyzeSync(parsed, { partials: true });
+    for (const name of requiredVariables(engine, parsed, analysis)) variables.add(name);
+    propertyReads.push(...textPropertyReads(analysis));
   }
   // An output outside the fast subset (a date filter in a footer) is rendered alone by liquidjs, so one
   // such output does not send every email of the template through liquidjs and htmlToText.
