@@ -512,7 +512,30 @@ function checkPrepared(
 /** Parsed templates are immutable per version, so a process-wide cache keyed by id@version is safe. */
 export class CompiledTemplateCache {
   private readonly entries = new Map<string, CompiledTemplate>();
+  /** Templates being loaded and compiled now, so callers asking meanwhile wait for the same one. */
+  private readonly making = new Map<string, Promise<CompiledTemplate>>();
   constructor(private readonly capacity = 64) {}
+
+  /**
+   * The compiled template under key; when it is not cached, `make` builds it once however many callers
+   * ask while it does (each would otherwise load and compile it again, one after the other on one thread).
+   * A failure is every waiting caller's, and not cached: the next call makes it anew.
+   */
+  getOrMake(key: string, make: () => Promise<CompiledTemplate>): Promise<CompiledTemplate> {
+    const cached = this.entries.get(key);
+    if (cached) return Promise.resolve(cached);
+    let making = this.making.get(key);
+    if (!making) {
+      making = make()
+        .then((compiled) => {
+          this.set(key, compiled);
+          return compiled;
+        })
+        .finally(() => this.making.delete(key));
+      this.making.set(key, making);
+    }
+    return making;
+  }
 
   /** The compiled template under key, if it is cached. */
   peek(key: string): CompiledTemplate | undefined {
