@@ -460,12 +460,16 @@ export function renderTemplate(
       }
     }
     const html = part('html', engines.html, compiled.html);
-    if (prepared !== undefined && checking) checkPrepared(fast as FastTemplate, prepared, variables, html);
+    const checkedText =
+      prepared !== undefined && checking
+        ? checkPrepared(fast as FastTemplate, prepared, variables, html)
+        : undefined;
     return {
       subject: subject.trim(),
       html,
-      // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
-      text: compiled.text ? part('text', engines.text, compiled.text) : htmlToText(html),
+      // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam):
+      // the check has just derived it, from this html.
+      text: compiled.text ? part('text', engines.text, compiled.text) : (checkedText ?? htmlToText(html)),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;
@@ -477,21 +481,22 @@ export function renderTemplate(
 /**
  * The safety net of the prepared path, on the renders where liquidjs is the reference: the prepared HTML
  * must equal it (else the fast path is off for the template), its derived text must equal htmlToText of
- * it and its JSON pieces JSON.stringify of both (else derivation is off for the template).
+ * it and its JSON pieces JSON.stringify of both (else derivation is off for the template). Returns
+ * htmlToText of the reference when it got that far, which the email being checked then uses as its text.
  */
 function checkPrepared(
   fast: FastTemplate,
   prepared: PreparedHtml,
   variables: Record<string, unknown>,
   reference: string,
-): void {
+): string | undefined {
   const quick = prepared.render(variables);
-  if (quick === undefined) return;
+  if (quick === undefined) return undefined;
   if (quick.html !== reference) {
     fast.disabled = true;
     fastRenderStats.mismatches++;
     fastRenderStats.lastMismatch = 'prepared html';
-    return;
+    return undefined;
   }
   const text = htmlToText(reference);
   // TextDecoder, not Buffer: this module also runs in the console's browser preview.
@@ -507,6 +512,7 @@ function checkPrepared(
     prepared.disableDerivation();
     fastRenderStats.textMismatches++;
   }
+  return text;
 }
 
 /** Parsed templates are immutable per version, so a process-wide cache keyed by id@version is safe. */
