@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignServiceDeps } from '../../core/campaigns/deps.ts';
+import type { SendQuota } from '../../core/campaigns/quota.ts';
 import { resumeCampaign } from '../../core/campaigns/runs.ts';
 import { campaignIdForKey, createCampaign, newCampaignId } from '../../core/campaigns/service.ts';
 import { keys } from '../../core/config.ts';
@@ -135,8 +136,8 @@ describe('the prepared file written at creation', () => {
     const recipientsKey = await uploadCsv(stack, `quota-${++n}.csv`, recipientsCsv(12));
     const created = await createCampaign({ ...BASE_REQUEST, recipientsKey, rate: 500 }, held);
     const events: string[] = [];
-    let answer: (quota: { max24HourSend: number; maxSendRate: number }) => void = () => {};
-    const quota = new Promise<{ max24HourSend: number; maxSendRate: number }>((resolve) => {
+    let answer: (quota: SendQuota) => void = () => {};
+    const quota = new Promise<SendQuota>((resolve) => {
       answer = resolve;
     });
     const s3 = new Proxy(stack.deps.clients.s3, {
@@ -162,7 +163,7 @@ describe('the prepared file written at creation', () => {
     // The files are checked while SES has not answered yet.
     await waitFor('the prepared file checked', () => events.includes('HeadObjectCommand'), 10_000, 5);
     expect(events[0]).toBe('GetAccount');
-    answer({ max24HourSend: 1_000_000, maxSendRate: 40 });
+    answer({ max24HourSend: 1_000_000, maxSendRate: 40, sentLast24Hours: 0 });
     const out = await prepared;
     expect(out.plan.rate).toBeLessThanOrEqual(40);
   });
@@ -255,14 +256,10 @@ describe('the prepared file written at creation', () => {
     await stack.deps.clients.s3.send(
       new DeleteObjectCommand({ Bucket: stack.config.bucket, Key: recipientsKey }),
     );
-    const atPrepare = await prepareCampaign({ campaignId: id }, stack.deps.workflow).catch(
-      (e: unknown) => e,
-    );
+    const atPrepare = await prepareCampaign({ campaignId: id }, stack.deps.workflow).catch((e: unknown) => e);
     expect(atPrepare).toBeInstanceOf(RecipientsFileError);
     expect((atPrepare as RecipientsFileError).details).toEqual({ key: recipientsKey, problem: 'missing' });
-    expect((atPrepare as Error).message).toBe(
-      (atCreation as Error).message.replace(never, recipientsKey),
-    );
+    expect((atPrepare as Error).message).toBe((atCreation as Error).message.replace(never, recipientsKey));
   });
 
   it('a creation refused by the file, or by a check after it, leaves no prepared file', async () => {
