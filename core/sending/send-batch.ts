@@ -146,18 +146,17 @@ async function compiledTemplate(
   // Two campaigns may pin different partial versions under one template version: both are in the key;
   // an A/B variant's subject too.
   const key = `${templateId}@${version} ${JSON.stringify(Object.entries(pins).sort())}${subject === undefined ? '' : ` #${subject}`}`;
-  const cached = deps.templateCache.peek(key);
-  if (cached) return cached;
-  const loaded = await deps.loadTemplate(templateId, version);
-  const template = subject === undefined ? loaded : { ...loaded, subject };
-  let partials: ResolvedPartials | undefined;
-  if (Object.keys(pins).length > 0) {
-    if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
-    partials = await deps.loadPartials(template, pins);
-  }
-  const compiled = compileTemplate(template, partials);
-  deps.templateCache.set(key, compiled);
-  return compiled;
+  // The batches that start together in a process (a Map's first round) share one load and compile.
+  return deps.templateCache.getOrMake(key, async () => {
+    const loaded = await deps.loadTemplate(templateId, version);
+    const template = subject === undefined ? loaded : { ...loaded, subject };
+    let partials: ResolvedPartials | undefined;
+    if (Object.keys(pins).length > 0) {
+      if (!deps.loadPartials) throw new Error('this campaign pins partials but the sender cannot load them');
+      partials = await deps.loadPartials(template, pins);
+    }
+    return compileTemplate(template, partials);
+  });
 }
 
 /**
@@ -256,21 +255,73 @@ export async function sendBatch(event: unknown, deps: SenderDeps): Promise<SendB
   }
 }
 
+/** The batch's rows: those to consider sending, and the outcomes of rows Prepare already refused. */
+interface BatchRows {
+  candidates: Candidate[];
+  refused: RowOutcome[];
+}
+
+function batchRows(batch: ReturnType<typeof parseBatch>): BatchRows {
+  const { BatchInput: ctx, Items } = batch;
+  const candidates: Candidate[] = [];
+  const refused: RowOutcome[] = [];
+  for (const item of Items) {
+    const { row } = item;
+    const index = row.i ?? item.index;
+    const email = decodeText(row.email);
+    if (row.state === 'ok')
+      candidates.push({
+        index,
+        row,
+        email,
+        key: addressKey(email),
+        variant: row.variant || ctx.variant,
+        base: { i: index, row: row.row, email },
+      });
+    else refused.push({ i: index, row: row.row, email, state: row.state, reason: decodeText(row.note) });
+  }
+  return { candidates, refused };
+}
+
+/**
+ * A batch's start: the gate's read of the campaign, the batch's lease and its templates (loaded and
+ * compiled once per process) are asked for at once, not one after the other, since each is a round trip
+ * or more before the first send and a Map slot sends nothing meanwhile. Nothing is sent, and the ledger
+ * is not read, before the gate has said go and the lease is held: a retry must read what the attempt
+ * before it recorded, and the lease orders the two. A stopped batch gives back a lease it got.
+ */
 async function claimAndSend(
   batch: ReturnType<typeof parseBatch>,
   deps: SenderDeps,
   line: LogAttributes,
 ): Promise<SendBatchResult> {
   const { campaignId, run } = batch.BatchInput;
-  const gateReason = deps.campaignGate ? await deps.campaignGate(campaignId, run) : undefined;
-  if (gateReason) throw new CampaignStoppedError(`Not sending: ${gateReason}.`);
-  if (!deps.ledger.claim) return sendLeased(batch, deps, line);
+  const gate = deps.campaignGate ? deps.campaignGate(campaignId, run) : undefined;
   // One attempt of a batch at a time: a second one (a retry while the first still runs) waits its turn.
   // The row's index in the whole prepared file: an A/B test's two Maps each number their items from 0.
   const lease = leaseKey(run, batch.Items[0]?.row.i ?? batch.Items[0]?.index ?? 0);
   const owner = randomUUID();
   const ttlMs = deps.leaseTtlMs ?? 60_000;
-  if (!(await deps.ledger.claim(campaignId, lease, owner, ttlMs))) {
+  const claim = deps.ledger.claim ? deps.ledger.claim(campaignId, lease, owner, ttlMs) : undefined;
+  const rows = batchRows(batch);
+  const templates = batchTemplates(
+    deps,
+    batch.BatchInput,
+    rows.candidates.length > 0 ? rows.candidates.map((c) => c.variant) : [''],
+  );
+  // Awaited only once the batch may send; a batch stopped before then leaves it (the next batch uses it).
+  templates.catch(() => undefined);
+  const [gated, claimed] = await Promise.allSettled([gate, claim]);
+  const held = claimed.status === 'fulfilled' && claimed.value === true;
+  const release = () => deps.ledger.release?.(campaignId, lease, owner).catch(() => undefined);
+  if (gated.status === 'rejected' || gated.value) {
+    if (held) await release();
+    if (gated.status === 'rejected') throw gated.reason;
+    throw new CampaignStoppedError(`Not sending: ${gated.value}.`);
+  }
+  if (claimed.status === 'rejected') throw claimed.reason;
+  if (!deps.ledger.claim) return sendLeased(batch, rows, templates, deps, line);
+  if (!held) {
     throw new SesTransientError(
       'Another attempt of this batch is still sending; this one is retried once it has finished',
     );
@@ -279,19 +330,21 @@ async function claimAndSend(
     deps.ledger.claim?.(campaignId, lease, owner, ttlMs).catch(() => undefined);
   }, ttlMs / 3);
   try {
-    return await sendLeased(batch, deps, line);
+    return await sendLeased(batch, rows, templates, deps, line);
   } finally {
     clearInterval(renew);
-    await deps.ledger.release?.(campaignId, lease, owner).catch(() => undefined);
+    await release();
   }
 }
 
 async function sendLeased(
   batch: ReturnType<typeof parseBatch>,
+  rows: BatchRows,
+  batchTemplates: Promise<Map<string, CompiledTemplate>>,
   deps: SenderDeps,
   line: LogAttributes,
 ): Promise<SendBatchResult> {
-  const { BatchInput: ctx, Items } = batch;
+  const { BatchInput: ctx } = batch;
   const attempts = deps.attempts ?? 4;
   const groupSize = deps.ledgerGroupSize ?? 25;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -326,34 +379,15 @@ async function sendLeased(
       : {}),
   });
 
-  const candidates: Candidate[] = [];
-  for (const item of Items) {
-    const { row } = item;
-    const index = row.i ?? item.index;
-    const email = decodeText(row.email);
-    if (row.state === 'ok')
-      candidates.push({
-        index,
-        row,
-        email,
-        key: addressKey(email),
-        variant: row.variant || ctx.variant,
-        base: { i: index, row: row.row, email },
-      });
-    else settle({ i: index, row: row.row, email, state: row.state, reason: decodeText(row.note) });
-  }
-  const templates = await batchTemplates(
-    deps,
-    ctx,
-    candidates.length > 0 ? candidates.map((c) => c.variant) : [''],
-  );
-
+  for (const outcome of rows.refused) settle(outcome);
+  const { candidates } = rows;
   // In groups of BatchGetItem's 100 keys, all at once: one round trip before the first send instead of one
   // per hundred rows, since a Map slot sends nothing while its next batch reads (a switch of batches).
   const groups: string[][] = [];
   for (let i = 0; i < candidates.length; i += LOOKUP_GROUP)
     groups.push(candidates.slice(i, i + LOOKUP_GROUP).map((c) => c.key));
-  const [knownGroups, suppressedGroups] = await Promise.all([
+  const [templates, knownGroups, suppressedGroups] = await Promise.all([
+    batchTemplates,
     Promise.all(groups.map((group) => deps.ledger.lookup(ctx.campaignId, group))),
     Promise.all(groups.map((group) => deps.suppression.lookup(group))),
   ]);

@@ -150,7 +150,8 @@ class WorkerLoop {
   async run(): Promise<WorkerLoopResult> {
     const { items, o } = this;
     try {
-      this.addWorkers();
+      const starting: Promise<void> = this.startWorkers().finally(() => this.running.delete(starting));
+      this.running.add(starting);
       while (this.running.size > 0) await Promise.all(this.running);
       // Hold the Map slot until this worker's next send would have been due: the next batch in this slot
       // starts with a fresh limiter, and must not send sooner than the rate allows (it matters at low rates,
@@ -177,11 +178,27 @@ class WorkerLoop {
    * Starts workers up to the window while rows are left: a worker takes its first row before its first
    * await, so each one started here has a row of its own.
    */
-  private addWorkers(): void {
-    while (this.workers < this.window.size && this.next < this.items.length && !this.systemic) {
+  private addWorkers(most = Number.POSITIVE_INFINITY): void {
+    for (let started = 0; started < most; started++) {
+      if (!(this.workers < this.window.size && this.next < this.items.length && !this.systemic)) return;
       this.workers++;
       const worker: Promise<void> = this.worker().finally(() => this.running.delete(worker));
       this.running.add(worker);
+    }
+  }
+
+  /**
+   * The batch's first workers, one per turn of the event loop rather than all in one go: a worker builds
+   * its message before it waits for the limiter, and a process's first messages are its expensive ones
+   * (the template's checked renders, code not yet optimised: tens of milliseconds each at 100 KB), so the
+   * window's sixteen started at once held the first send, and the answers of any other batch of the
+   * thread, until all sixteen were built. Counted as running, so the batch cannot end while it starts.
+   */
+  private async startWorkers(): Promise<void> {
+    this.addWorkers(1);
+    while (this.workers < this.window.size && this.next < this.items.length && !this.systemic) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.addWorkers(1);
     }
   }
 

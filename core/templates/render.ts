@@ -3,12 +3,14 @@
  * rendering. HTML output is escaped by default so a recipient's data can never inject markup; liquid
  * never re-evaluates its output, so data can never inject template code either. `{{ x | raw }}` opts out.
  */
-import { Liquid, type Template, TypeGuards } from 'liquidjs';
+import { Liquid, type StaticAnalysis, type Template, TypeGuards } from 'liquidjs';
 import { MissingVariablesError, TemplatePartialError, TemplateSyntaxError } from '../errors.ts';
 import { headerControlCharacter } from '../schemas.ts';
 import { untrackUnsubscribeLinks } from '../sending/tracking.ts';
 import { compileFast, type Delegate, type FastRender } from './fast-render.ts';
 import { htmlToText } from './html-to-text.ts';
+// Before any analysis: liquidjs's token positions by line index instead of by counting from the start.
+import './liquid-positions.ts';
 import {
   type PartialPins,
   partialRefs,
@@ -232,9 +234,7 @@ function* filteredValues(templates: Iterable<Node>): Generator<ValueShape> {
  * is the input of a filter chain guarded by `default` (`{{ city | default: "your town" }}`): a missing
  * column there renders the default, so it is optional and does not block a send.
  */
-function requiredVariables(engine: Liquid, parsed: Template[]): string[] {
-  // With partials: a stored partial's variables are the template's too.
-  const analysis = engine.analyzeSync(parsed, { partials: true });
+function requiredVariables(engine: Liquid, parsed: Template[], analysis: StaticAnalysis): string[] {
   const at = (v: { location: { row: number; col: number; file?: string | undefined } }) =>
     `${v.location.file ?? ''}:${v.location.row}:${v.location.col}`;
   const guarded = new Set<string>();
@@ -257,9 +257,9 @@ const TEXT_PROPERTIES = new Set(['size', 'length']);
  * `user.name` where `user` comes from outside: blank for every recipient, since every variable a campaign
  * renders with is text. Indexes (`x[0]`), `size` and `length` are fine.
  */
-function textPropertyReads(engine: Liquid, parsed: Template[]): string[] {
+function textPropertyReads(analysis: StaticAnalysis): string[] {
   const reads: string[] = [];
-  for (const uses of Object.values(engine.analyzeSync(parsed, { partials: true }).globals)) {
+  for (const uses of Object.values(analysis.globals)) {
     for (const use of uses) {
       const property = use.segments[1];
       if (typeof property !== 'string' || TEXT_PROPERTIES.has(property)) continue;
@@ -325,8 +325,12 @@ export function compileTemplate(
     [engines.html, html],
     [engines.text, text],
   ] as const) {
-    if (parsed) for (const name of requiredVariables(engine, parsed)) variables.add(name);
-    if (parsed) propertyReads.push(...textPropertyReads(engine, parsed));
+    if (!parsed) continue;
+    // One analysis of the part for both questions. With partials: a stored partial's variables are the
+    // template's too.
+    const analysis = engine.analyzeSync(parsed, { partials: true });
+    for (const name of requiredVariables(engine, parsed, analysis)) variables.add(name);
+    propertyReads.push(...textPropertyReads(analysis));
   }
   // An output outside the fast subset (a date filter in a footer) is rendered alone by liquidjs, so one
   // such output does not send every email of the template through liquidjs and htmlToText.
@@ -467,14 +471,18 @@ export function renderTemplate(
       }
     }
     const html = renderPart(fast, checking, 'html', engines.html, compiled.html, variables);
-    if (prepared !== undefined && checking) checkPrepared(fast as FastTemplate, prepared, variables, html);
+    const checkedText =
+      prepared !== undefined && checking
+        ? checkPrepared(fast as FastTemplate, prepared, variables, html)
+        : undefined;
     return {
       subject: subject.trim(),
       html,
-      // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam).
+      // Without a text template, a text part derived from the HTML (HTML-only mail scores worse as spam):
+      // the check has just derived it, from this html.
       text: compiled.text
         ? renderPart(fast, checking, 'text', engines.text, compiled.text, variables)
-        : htmlToText(html),
+        : (checkedText ?? htmlToText(html)),
     };
   } catch (error) {
     if (error instanceof RenderError) throw error;
@@ -486,21 +494,22 @@ export function renderTemplate(
 /**
  * The safety net of the prepared path, on the renders where liquidjs is the reference: the prepared HTML
  * must equal it (else the fast path is off for the template), its derived text must equal htmlToText of
- * it and its JSON pieces JSON.stringify of both (else derivation is off for the template).
+ * it and its JSON pieces JSON.stringify of both (else derivation is off for the template). Returns
+ * htmlToText of the reference when it got that far, which the email being checked then uses as its text.
  */
 function checkPrepared(
   fast: FastTemplate,
   prepared: PreparedHtml,
   variables: Record<string, unknown>,
   reference: string,
-): void {
+): string | undefined {
   const quick = prepared.render(variables);
-  if (quick === undefined) return;
+  if (quick === undefined) return undefined;
   if (quick.html !== reference) {
     fast.disabled = true;
     fastRenderStats.mismatches++;
     fastRenderStats.lastMismatch = 'prepared html';
-    return;
+    return undefined;
   }
   const text = htmlToText(reference);
   // TextDecoder, not Buffer: this module also runs in the console's browser preview.
@@ -516,12 +525,36 @@ function checkPrepared(
     prepared.disableDerivation();
     fastRenderStats.textMismatches++;
   }
+  return text;
 }
 
 /** Parsed templates are immutable per version, so a process-wide cache keyed by id@version is safe. */
 export class CompiledTemplateCache {
   private readonly entries = new Map<string, CompiledTemplate>();
+  /** Templates being loaded and compiled now, so callers asking meanwhile wait for the same one. */
+  private readonly making = new Map<string, Promise<CompiledTemplate>>();
   constructor(private readonly capacity = 64) {}
+
+  /**
+   * The compiled template under key; when it is not cached, `make` builds it once however many callers
+   * ask while it does (each would otherwise load and compile it again, one after the other on one thread).
+   * A failure is every waiting caller's, and not cached: the next call makes it anew.
+   */
+  getOrMake(key: string, make: () => Promise<CompiledTemplate>): Promise<CompiledTemplate> {
+    const cached = this.entries.get(key);
+    if (cached) return Promise.resolve(cached);
+    let making = this.making.get(key);
+    if (!making) {
+      making = make()
+        .then((compiled) => {
+          this.set(key, compiled);
+          return compiled;
+        })
+        .finally(() => this.making.delete(key));
+      this.making.set(key, making);
+    }
+    return making;
+  }
 
   /** The compiled template under key, if it is cached. */
   peek(key: string): CompiledTemplate | undefined {

@@ -35,6 +35,11 @@ export function prepareCampaign(input: unknown, deps: WorkflowDeps): Promise<Pre
 async function prepare(input: unknown, deps: WorkflowDeps, fields: LogAttributes): Promise<PreparedCampaign> {
   const { campaignId } = parseWith(ExecutionInputSchema, input, 'execution input');
   fields.campaignId = campaignId;
+  // SES's quota (GetAccount) is asked for while the campaign and its files are read, not after: the rate
+  // is fitted to it last, and each of these is a round trip before the campaign can start sending.
+  const quota = deps.sendQuota ? deps.sendQuota() : Promise.resolve(undefined);
+  // Awaited where the rate is fitted; a campaign refused before then never reads it.
+  quota.catch(() => undefined);
   let campaign = await deps.campaigns.get(campaignId);
   fields.run = campaign.executions ?? 1;
   let decision: RateDecision;
@@ -58,12 +63,7 @@ async function prepare(input: unknown, deps: WorkflowDeps, fields: LogAttributes
     assertSendable(check, campaign.spec.onInvalidRows);
     const split = await writeTestFiles(campaign, deps);
     if (split) await deps.campaigns.patchAbTest(campaignId, split);
-    decision = fitToQuota(
-      rowsToSend(campaign),
-      campaign.rate,
-      deps.sendQuota ? await deps.sendQuota() : undefined,
-      campaign.spec.spread ?? false,
-    );
+    decision = fitToQuota(rowsToSend(campaign), campaign.rate, await quota, campaign.spec.spread ?? false);
     // Every batch carries the campaign context beside its rows; the two share 256 KiB.
     batchInputBytes = payloadBytes(batchContext(campaign, deps, decision.rate, decision.rate));
     itemBytesPerBatch(batchInputBytes);

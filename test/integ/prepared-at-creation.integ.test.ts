@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignServiceDeps } from '../../core/campaigns/deps.ts';
+import type { SendQuota } from '../../core/campaigns/quota.ts';
 import { resumeCampaign } from '../../core/campaigns/runs.ts';
 import { campaignIdForKey, createCampaign, newCampaignId } from '../../core/campaigns/service.ts';
 import { keys } from '../../core/config.ts';
@@ -33,6 +34,7 @@ import {
   TEMPLATE,
 } from '../support/guarantees.ts';
 import { readObject, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Every GetObject key an S3 client is asked for, so a test can tell whether the upload was read. */
 function recordingReads(s3: S3Client): { client: S3Client; reads: string[] } {
@@ -128,6 +130,42 @@ describe('the prepared file written at creation', () => {
       Array.from({ length: 30 }, (_, i) => address(i + 1)),
     );
     expect(countStates(await reportRows(stack, done))).toEqual({ sent: 30, duplicate: 1, invalid: 1 });
+  });
+
+  it("Prepare asks SES's quota while it reads the campaign and its files, and fits the rate to it", async () => {
+    const recipientsKey = await uploadCsv(stack, `quota-${++n}.csv`, recipientsCsv(12));
+    const created = await createCampaign({ ...BASE_REQUEST, recipientsKey, rate: 500 }, held);
+    const events: string[] = [];
+    let answer: (quota: SendQuota) => void = () => {};
+    const quota = new Promise<SendQuota>((resolve) => {
+      answer = resolve;
+    });
+    const s3 = new Proxy(stack.deps.clients.s3, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return (command: object, ...rest: unknown[]) => {
+          events.push(command.constructor.name);
+          return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
+        };
+      },
+    });
+    const prepared = prepareCampaign(
+      { campaignId: created.id },
+      {
+        ...stack.deps.workflow,
+        s3,
+        sendQuota: () => {
+          events.push('GetAccount');
+          return quota;
+        },
+      },
+    );
+    // The files are checked while SES has not answered yet.
+    await waitFor('the prepared file checked', () => events.includes('HeadObjectCommand'), 10_000, 5);
+    expect(events[0]).toBe('GetAccount');
+    answer({ max24HourSend: 1_000_000, maxSendRate: 40, sentLast24Hours: 0 });
+    const out = await prepared;
+    expect(out.plan.rate).toBeLessThanOrEqual(40);
   });
 
   it('the same bytes uploaded again keep their ETag: the campaign goes ahead', async () => {

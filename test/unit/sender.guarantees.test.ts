@@ -314,6 +314,137 @@ describe('sendBatch guarantees', () => {
   });
 });
 
+/** A promise the test settles when it chooses. */
+function deferred<T>() {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: Error) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A ledger whose lease answers when the test says, logging every call in order. */
+class HeldLedger extends MemoryLedger {
+  readonly events: string[] = [];
+  readonly claimAnswer = deferred<void>();
+  override async claim(campaignId: string, lease: string, owner: string, ttlMs: number) {
+    this.events.push('claim asked');
+    await this.claimAnswer.promise;
+    this.events.push('claim answered');
+    return super.claim(campaignId, lease, owner, ttlMs);
+  }
+  override async lookup(campaignId: string, keys: string[]) {
+    this.events.push('ledger read');
+    return super.lookup(campaignId, keys);
+  }
+}
+
+describe("a batch's start", () => {
+  it('asks the gate, the lease and the template at once, and reads the ledger only once the lease is held', async () => {
+    const ledger = new HeldLedger();
+    const gate = deferred<string | undefined>();
+    const template = deferred<typeof TEMPLATE>();
+    const ses = new FakeSes(() => {
+      ledger.events.push('send');
+    });
+    const run = sendBatch(
+      batch(3),
+      deps(ses, ledger, {
+        campaignGate: () => {
+          ledger.events.push('gate asked');
+          return gate.promise;
+        },
+        loadTemplate: () => {
+          ledger.events.push('template asked');
+          return template.promise;
+        },
+      }),
+    );
+    await waitFor('all three asked', () => ledger.events.length === 3, 5000, 1);
+    expect(new Set(ledger.events)).toEqual(new Set(['gate asked', 'claim asked', 'template asked']));
+    // The template and the gate answer first: still nothing is read or sent before the lease is held.
+    template.resolve(TEMPLATE);
+    gate.resolve(undefined);
+    await afterPendingPromises();
+    expect(ledger.events).not.toContain('ledger read');
+    expect(ses.calls).toBe(0);
+    ledger.claimAnswer.resolve();
+    const result = (await run) as SendBatchResult;
+    expect(result.outcomes.map((o) => o.state)).toEqual(['sent', 'sent', 'sent']);
+    const order = ledger.events.slice(3);
+    expect(order.indexOf('claim answered')).toBeLessThan(order.indexOf('ledger read'));
+    expect(order.indexOf('ledger read')).toBeLessThan(order.indexOf('send'));
+    expect(ledger.leases.size).toBe(0);
+  });
+
+  it('gives back the lease it got when the gate says stop, and reads and sends nothing', async () => {
+    const ledger = new HeldLedger();
+    ledger.claimAnswer.resolve();
+    const ses = new FakeSes();
+    const gate = deferred<string | undefined>();
+    const run = sendBatch(batch(4), deps(ses, ledger, { campaignGate: () => gate.promise }));
+    // The lease is held before the gate answers.
+    await waitFor('the lease held', () => ledger.leases.size === 1, 5000, 1);
+    gate.resolve('the campaign is cancelled');
+    await expect(run).rejects.toMatchObject({ name: 'CampaignStoppedError' });
+    expect(ledger.leases.size).toBe(0);
+    expect(ledger.events).not.toContain('ledger read');
+    expect(ses.calls).toBe(0);
+  });
+
+  it('says the campaign stopped rather than that the lease is taken, when both are so', async () => {
+    const ledger = new MemoryLedger();
+    await ledger.claim('c1', '~batch:1:0', 'someone else', 60_000);
+    await expect(sendBatch(batch(2, { run: 1 }), deps(new FakeSes(), ledger))).rejects.toMatchObject({
+      name: 'SesTransientError',
+    });
+    const run = sendBatch(
+      batch(2, { run: 1 }),
+      deps(new FakeSes(), ledger, { campaignGate: async () => 'the campaign is failed' }),
+    );
+    await expect(run).rejects.toMatchObject({ name: 'CampaignStoppedError' });
+    // Still the other attempt's.
+    expect(ledger.leases.get('c1/~batch:1:0')?.owner).toBe('someone else');
+  });
+
+  it('loads and compiles a template once for the batches that start together in a process', async () => {
+    const template = deferred<typeof TEMPLATE>();
+    let loads = 0;
+    const shared = deps(new FakeSes(), new MemoryLedger(), {
+      loadTemplate: () => {
+        loads++;
+        return template.promise;
+      },
+    });
+    const runs = [0, 1, 2].map((n) =>
+      sendBatch({ ...batch(2), Items: batch(6).Items.slice(2 * n, 2 * n + 2) }, shared),
+    );
+    await waitFor('the template asked for', () => loads > 0, 5000, 1);
+    await afterPendingPromises();
+    template.resolve(TEMPLATE);
+    const results = (await Promise.all(runs)) as SendBatchResult[];
+    expect(loads).toBe(1);
+    expect(results.flatMap((r) => r.outcomes.map((o) => o.state))).toEqual(Array(6).fill('sent'));
+  });
+
+  it('does not keep a failed template load: the next batch loads it again', async () => {
+    let loads = 0;
+    const shared = deps(new FakeSes(), new MemoryLedger(), {
+      loadTemplate: async () => {
+        if (++loads === 1) throw new Error('DynamoDB is down');
+        return TEMPLATE;
+      },
+    });
+    await expect(sendBatch(batch(2), shared)).rejects.toThrow('DynamoDB is down');
+    const again = (await sendBatch(batch(2), shared)) as SendBatchResult;
+    expect(loads).toBe(2);
+    expect(again.outcomes.map((o) => o.state)).toEqual(['sent', 'sent']);
+    expect((shared.ledger as MemoryLedger).leases.size).toBe(0);
+  });
+});
+
 describe('recipient variables', () => {
   it('row columns override campaign data, and sixback sets email, campaign_id and unsubscribe_url itself', async () => {
     const ses = new FakeSes();
