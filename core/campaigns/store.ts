@@ -170,6 +170,12 @@ export const gateViewInput = (table: string, id: string) => ({
   ExpressionAttributeNames: GATE_PROJECTION.names,
 });
 
+/**
+ * How many times a transition with several allowed starting statuses is tried when other writers keep
+ * moving the status between them (each status moves forward a few times at most in a campaign's life).
+ */
+const TRANSITION_ATTEMPTS = 5;
+
 export class CampaignStore {
   /** Told of every status change after it is written (core/app.ts publishes it as a webhook event). */
   onStatusChange: ((record: CampaignRecord, from: CampaignStatus) => Promise<void>) | undefined;
@@ -316,7 +322,10 @@ export class CampaignStore {
 
   /**
    * Moves the campaign from one of `from` to `to`, with extra attributes, atomically: if another writer
-   * changed the status meanwhile the condition fails and nothing is written.
+   * changed the status meanwhile the condition fails and nothing is written. When the status moved to
+   * another of `from` (Prepare making a campaign scheduled while the user cancels it), the move is tried
+   * again from there: only a status outside `from`, or one that cannot become `to`, refuses it. Without
+   * `from`, the status read is the only one allowed, and any change meanwhile refuses the move.
    */
   async transition(
     id: string,
@@ -326,44 +335,55 @@ export class CampaignStore {
     /** Attributes to delete in the same write (a resumed campaign drops its previous run's totals). */
     remove: (keyof CampaignRecord)[] = [],
   ): Promise<CampaignRecord> {
-    const current = await this.get(id);
-    const allowedFrom = from ?? [current.status];
-    if (!allowedFrom.includes(current.status)) {
-      throw new IllegalTransitionError(
-        `Campaign ${id} is ${current.status}, not ${allowedFrom.join(' or ')}.`,
-        {
-          details: { campaignId: id, status: current.status, expected: allowedFrom },
-        },
-      );
-    }
-    assertTransition(current.status, to);
-    const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
-    const fields: Record<string, unknown> = { ...rest, status: to, updatedAt: this.clock().toISOString() };
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':from': current.status };
-    const sets: string[] = [];
-    for (const name of remove) names[`#rm_${name}`] = name;
-    for (const [name, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      names[`#${name}`] = name;
-      values[`:${name}`] = value;
-      sets.push(`#${name} = :${name}`);
-    }
-    try {
-      const out = await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id },
-          UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((name) => `#rm_${name}`).join(', ')}` : ''}`,
-          ConditionExpression: '#status = :from',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      const allowedFrom = from ?? [current.status];
+      if (!allowedFrom.includes(current.status)) {
+        throw new IllegalTransitionError(
+          `Campaign ${id} is ${current.status}, not ${allowedFrom.join(' or ')}.`,
+          {
+            details: { campaignId: id, status: current.status, expected: allowedFrom },
+          },
+        );
+      }
+      assertTransition(current.status, to);
+      const { progress, events: _events, uniqueEvents: _uniques, ...rest } = patch;
+      const fields: Record<string, unknown> = { ...rest, status: to, updatedAt: this.clock().toISOString() };
+      const names: Record<string, string> = { '#status': 'status' };
+      const values: Record<string, unknown> = { ':from': current.status };
+      const sets: string[] = [];
+      for (const name of remove) names[`#rm_${name}`] = name;
+      for (const [name, value] of Object.entries(fields)) {
+        if (value === undefined) continue;
+        names[`#${name}`] = name;
+        values[`:${name}`] = value;
+        sets.push(`#${name} = :${name}`);
+      }
+      let out: { Attributes?: Record<string, unknown> | undefined };
+      try {
+        out = await this.ddb.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { id },
+            UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((name) => `#rm_${name}`).join(', ')}` : ''}`,
+            ConditionExpression: '#status = :from',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        // Another writer moved the status first: read it again and let the checks above decide.
+        if (from !== undefined && attempt < TRANSITION_ATTEMPTS) continue;
+        const now = await this.get(id);
+        throw new IllegalTransitionError(`Campaign ${id} changed to ${now.status} while becoming ${to}.`, {
+          details: { campaignId: id, status: now.status, wanted: to },
+        });
+      }
       if (progress) await this.setProgress(id, progress);
       const record: CampaignRecord = {
-        ...(out.Attributes as CampaignRecord),
+        ...(out.Attributes as unknown as CampaignRecord),
         progress: progress ?? current.progress,
         ...(current.events ? { events: current.events } : {}),
         ...(current.uniqueEvents ? { uniqueEvents: current.uniqueEvents } : {}),
@@ -382,14 +402,6 @@ export class CampaignStore {
         }
       }
       return record;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') {
-        const now = await this.get(id);
-        throw new IllegalTransitionError(`Campaign ${id} changed to ${now.status} while becoming ${to}.`, {
-          details: { campaignId: id, status: now.status, wanted: to },
-        });
-      }
-      throw error;
     }
   }
 
