@@ -27,8 +27,8 @@ import type {
   SdkError,
   StandardRetryBackoffStrategy,
 } from '@smithy/types';
-import type { Dispatcher } from 'undici';
 import { awsServiceHost } from '../hosts.ts';
+import { DispatchAnswer } from './dispatch-answer.ts';
 import { AwsServiceError, awsErrorCode, BOM, rawHeader } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
@@ -107,50 +107,17 @@ interface RawAnswer {
   body: string;
 }
 
-const NO_HEADERS: Buffer[] = [];
-
-/**
- * Collects one call's answer through undici's callback-style dispatch handler, as the SES transport does:
- * `request()` would add a Readable body stream and a parsed header object per call, which cost more CPU
- * than the ledger's whole batch. Errors (refused or reset connections, timeouts) arrive in onError as the
- * same undici errors `request()` rejects with.
- */
-class AnswerCollector implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private raw: Buffer[] = NO_HEADERS;
-  private readonly chunks: Buffer[] = [];
-
+/** A DynamoDB call's answer as it came; the caller decides what its status and body mean. */
+class AnswerCollector extends DispatchAnswer {
   constructor(
     private readonly resolve: (answer: RawAnswer) => void,
-    private readonly reject: (error: unknown) => void,
-  ) {}
-
-  onConnect(): void {}
-
-  onHeaders(status: number, raw: Buffer[]): boolean {
-    // 1xx informational answers come before the real one.
-    if (status >= 200) {
-      this.status = status;
-      this.raw = raw;
-    }
-    return true;
+    reject: (error: unknown) => void,
+  ) {
+    super(reject);
   }
 
-  onData(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    return true;
-  }
-
-  onComplete(): void {
-    const body =
-      this.chunks.length === 1
-        ? (this.chunks[0] as Buffer).toString('utf8')
-        : Buffer.concat(this.chunks).toString('utf8');
-    this.resolve({ status: this.status, raw: this.raw, body });
-  }
-
-  onError(error: Error): void {
-    this.reject(error);
+  protected complete(status: number, raw: Buffer[], body: string): void {
+    this.resolve({ status, raw, body });
   }
 }
 

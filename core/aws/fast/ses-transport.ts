@@ -22,6 +22,7 @@ import type { Dispatcher } from 'undici';
 import type { EmailSender, OutgoingEmail } from '../../sending/email-sender.ts';
 import type { SlottedPieces } from '../../templates/prepared.ts';
 import { awsServiceHost } from '../hosts.ts';
+import { DispatchAnswer } from './dispatch-answer.ts';
 import { AwsServiceError, awsErrorCode, BOM, rawHeader } from './service-error.ts';
 import { SignedEndpoint } from './signed-endpoint.ts';
 
@@ -244,66 +245,27 @@ function outcome(status: number, raw: Buffer[], body: string): { messageId: stri
   return { messageId };
 }
 
-const NO_HEADERS: Buffer[] = [];
-
-/**
- * One send's answer, collected by undici's dispatch callbacks. This is undici's callback-style handler,
- * which it calls directly with the raw header buffers and the body chunks; the controller-style one
- * (onResponseStart...) goes through an adapter that parses every header into an object first, and
- * `request()` adds a Readable stream on top. Errors (refused or reset connections, timeouts) arrive in
- * onError as the same undici/Node errors `request()` rejects with.
- */
-class Answer implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private raw: Buffer[] = NO_HEADERS;
-  private first: Buffer | undefined;
-  private rest: Buffer[] | undefined;
-
+/** One send's answer (dispatch-answer.ts): SES's MessageId, or the error its status and body name. */
+class Answer extends DispatchAnswer {
   constructor(
     private readonly resolve: (value: { messageId: string }) => void,
-    private readonly reject: (error: unknown) => void,
+    reject: (error: unknown) => void,
     /** Called once SES accepted the message (so it read the whole body, which may then be reused). */
     private readonly accepted?: () => void,
-  ) {}
-
-  onConnect(): void {}
-
-  onHeaders(status: number, raw: Buffer[]): boolean {
-    // 1xx informational answers come before the real one and carry nothing we need.
-    if (status >= 200) {
-      this.status = status;
-      this.raw = raw;
-    }
-    return true;
+  ) {
+    super(reject);
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.first === undefined) this.first = chunk;
-    else if (this.rest === undefined) this.rest = [this.first, chunk];
-    else this.rest.push(chunk);
-    return true;
-  }
-
-  onComplete(): void {
-    const body =
-      this.rest !== undefined
-        ? Buffer.concat(this.rest).toString('utf8')
-        : this.first !== undefined
-          ? this.first.toString('utf8')
-          : '';
+  protected complete(status: number, raw: Buffer[], body: string): void {
     let result: { messageId: string };
     try {
-      result = outcome(this.status, this.raw, body);
+      result = outcome(status, raw, body);
     } catch (error) {
       this.reject(error);
       return;
     }
     this.accepted?.();
     this.resolve(result);
-  }
-
-  onError(error: Error): void {
-    this.reject(error);
   }
 }
 
