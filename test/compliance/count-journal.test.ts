@@ -7,8 +7,7 @@
  * queue is empty. Then every counter (totals, unique counts, time buckets, links, bounce types, A/B
  * variants) must equal what the recipients' items say happened, and every distinct event must be on them.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleVariant } from '../../core/abtest/assign.ts';
@@ -31,8 +30,8 @@ import {
 import { SesEventDetailSchema } from '../../core/compliance/ses-event.ts';
 import { UnsubscribeLinks, unsubscribe } from '../../core/compliance/unsubscribe.ts';
 import { addressKey } from '../../core/recipients/email-address.ts';
-import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 import { campaignRecord } from '../support/campaign-record.ts';
+import { startTestTables, type TestTables } from '../support/dynalite.ts';
 import { seeded } from '../support/seeded.ts';
 
 const TABLES = { campaigns: 'cmp-journal', analytics: 'an-journal' };
@@ -42,23 +41,16 @@ const RECIPIENTS = ['r0@example.com', 'r1@example.com', 'r2@example.com', 'r3@ex
 const LINKS = ['https://a.example/', 'https://b.example/offer'];
 const AB_TEST = { sample: 0.6, variants: [{ subject: 'A' }, { subject: 'B' }] };
 
-let dynalite: RunningService;
+let tables: TestTables;
 let raw: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  dynalite = await startDynamo(undefined);
-  const client = new DynamoDBClient({
-    region: 'eu-west-1',
-    endpoint: dynalite.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-  });
-  await createTables(client, TABLES);
-  raw = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  tables = await startTestTables(TABLES);
+  raw = tables.documents;
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await dynalite?.close();
+  await tables?.close();
 });
 
 const throttled = () =>

@@ -3,36 +3,28 @@
  * user cancelling while Prepare makes the campaign scheduled or sending): dynalite behind a client that
  * lets the other writer's transitions in just before the store's conditional write.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignStatus } from '../../core/campaigns/status.ts';
 import { CampaignStore } from '../../core/campaigns/store.ts';
 import { IllegalTransitionError } from '../../core/errors.ts';
-import { createTables, type RunningService, startDynamo } from '../../local/services.ts';
 import { campaignRecord } from '../support/campaign-record.ts';
+import { startTestTables, type TestTables } from '../support/dynalite.ts';
 
 const TABLES = { campaigns: 'cmp-transition', analytics: 'an-transition' };
 const clock = () => new Date('2026-12-01T10:00:00Z');
 
-let dynalite: RunningService;
+let tables: TestTables;
 let raw: DynamoDBDocumentClient;
 let n = 0;
 
 beforeAll(async () => {
-  dynalite = await startDynamo(undefined);
-  const client = new DynamoDBClient({
-    region: 'eu-west-1',
-    endpoint: dynalite.url,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-  });
-  await createTables(client, TABLES);
-  raw = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  tables = await startTestTables(TABLES);
+  raw = tables.documents;
 });
 
 afterAll(async () => {
-  raw?.destroy();
-  await dynalite?.close();
+  await tables?.close();
 });
 
 /**
