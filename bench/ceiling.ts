@@ -2,7 +2,7 @@
  * The ceiling: the same rendered emails POSTed to the same stand-in, unsigned, from the same number of
  * threads, with nothing else (no engine, ledger, S3 or DynamoDB). What the machine and the stand-in allow.
  */
-import { startTsWorker } from '../local/sender-pool.ts';
+import { startCompiledWorker } from '../local/sender-pool.ts';
 import type { StandinProcess } from './standin.ts';
 
 export interface CeilingOptions {
@@ -17,14 +17,17 @@ export async function runCeiling(options: CeilingOptions) {
   await options.standin.reset();
   const url = new URL('./ceiling-worker.ts', import.meta.url).href;
   const share = Math.ceil(options.recipients / options.workers);
-  const workers = Array.from({ length: options.workers }, (_, w) =>
-    startTsWorker(url, {
-      url: options.standin.url,
-      from: w * share,
-      to: Math.min(options.recipients, (w + 1) * share),
-      inFlight: options.inFlight,
-      templateFile: options.templateFile,
-    }),
+  // Started as the sender threads are (compiled JavaScript, no tsx loader), so the two compare fairly.
+  const workers = await Promise.all(
+    Array.from({ length: options.workers }, (_, w) =>
+      startCompiledWorker(url, {
+        url: options.standin.url,
+        from: w * share,
+        to: Math.min(options.recipients, (w + 1) * share),
+        inFlight: options.inFlight,
+        templateFile: options.templateFile,
+      }),
+    ),
   );
   // Each worker renders its emails first, reports ready, then sends when told to.
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))));

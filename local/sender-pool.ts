@@ -14,8 +14,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Plugin } from 'esbuild';
 import type { SixbackConfig } from '../core/config.ts';
 import type { JsonTaskHandler } from '../handlers/runtime.ts';
 
@@ -75,16 +78,20 @@ export function startTsWorker(
  * no transform of each TypeScript file in each thread. That loader costs each sender thread about 25-30 MB
  * of resident memory (docs/bench-rss.md) and seconds of start-up on a busy machine. Built once per process,
  * from the current source (a few hundred ms), and named by its content so processes share a file.
- * Undefined when it cannot be built or written: the pool then starts tsx workers, as before.
+ * Undefined when it cannot be built or written: the pool then starts tsx workers, as before. Any other
+ * worker module can be compiled the same way (`entry`, a file URL; startCompiledWorker).
  */
-let compiling: Promise<string | undefined> | undefined;
-export function compiledWorkerUrl(): Promise<string | undefined> {
-  compiling ??= (async () => {
+const compiling = new Map<string, Promise<string | undefined>>();
+export function compiledWorkerUrl(entry: string = WORKER_URL): Promise<string | undefined> {
+  const known = compiling.get(entry);
+  if (known) return known;
+  const made = (async () => {
     try {
       const { build } = await import('esbuild');
       const out = await build({
-        entryPoints: [fileURLToPath(WORKER_URL)],
+        entryPoints: [fileURLToPath(entry)],
         bundle: true,
+        plugins: [SOURCE_IMPORT_META_URL],
         packages: 'external',
         platform: 'node',
         format: 'esm',
@@ -94,7 +101,8 @@ export function compiledWorkerUrl(): Promise<string | undefined> {
       });
       const code = out.outputFiles[0]?.contents;
       if (!code) return undefined;
-      const name = `sender-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+      const stem = basename(fileURLToPath(entry)).replace(/\.[cm]?ts$/, '');
+      const name = `${stem}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
       const file = new URL(name, COMPILED_DIR);
       if (!existsSync(file)) {
         mkdirSync(COMPILED_DIR, { recursive: true });
@@ -108,8 +116,25 @@ export function compiledWorkerUrl(): Promise<string | undefined> {
       return undefined;
     }
   })();
-  return compiling;
+  compiling.set(entry, made);
+  return made;
 }
+
+/**
+ * In one bundled file every module's `import.meta.url` would be the bundle's (under node_modules/.cache),
+ * so a module that finds files beside itself (`new URL('./x', import.meta.url)`) would look in the wrong
+ * folder. Each module keeps its own source file's URL instead, as when tsx loads it.
+ */
+const SOURCE_IMPORT_META_URL: Plugin = {
+  name: 'source-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
 
 const LOADER_FLAGS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
 const TSX_MODULE = /(^|[/\\])tsx([/\\]|$)/;
@@ -138,16 +163,17 @@ export function withoutTsxLoader(execArgv: readonly string[]): string[] {
 /** The flags the compiled workers get; found with the first worker started. */
 let compiledExecArgv: string[] | undefined;
 
-function startSenderWorker(
+function startWorker(
+  entry: string,
   compiledUrl: string | undefined,
-  setup: WorkerSetup,
-  resourceLimits: { maxOldGenerationSizeMb: number },
+  setup: unknown,
+  resourceLimits?: { maxOldGenerationSizeMb: number },
 ): Worker {
-  if (!compiledUrl) return startTsWorker(WORKER_URL, setup, resourceLimits);
+  if (!compiledUrl) return startTsWorker(entry, setup, resourceLimits);
   const start = (execArgv?: string[]) =>
     new Worker(new URL(compiledUrl), {
       workerData: setup,
-      resourceLimits,
+      ...(resourceLimits ? { resourceLimits } : {}),
       ...(execArgv ? { execArgv } : {}),
     });
   const wanted = compiledExecArgv ?? withoutTsxLoader(process.execArgv);
@@ -172,6 +198,15 @@ function startSenderWorker(
   }
 }
 
+/**
+ * A worker thread of any TypeScript module (`entry`, a file URL), started from its compiled file
+ * (compiledWorkerUrl) as the sender threads are, or through tsx when that cannot be built: the benchmark's
+ * ceiling threads start this way, so they are compared with the sender threads on equal terms.
+ */
+export async function startCompiledWorker(entry: string, workerData: unknown): Promise<Worker> {
+  return startWorker(entry, await compiledWorkerUrl(entry), workerData);
+}
+
 export class SenderPool {
   /** Empty until the workers are started (after the worker's modules are compiled). */
   private workers: PoolWorker[] = [];
@@ -188,7 +223,7 @@ export class SenderPool {
     this.spawned = compiledWorkerUrl().then((compiledUrl) => {
       this.workers = Array.from({ length: count }, () => {
         const entry: PoolWorker = {
-          worker: startSenderWorker(compiledUrl, setup, limits),
+          worker: startWorker(WORKER_URL, compiledUrl, setup, limits),
           busy: 0,
           exited: false,
         };

@@ -16,6 +16,7 @@ import type { EmailSender, OutgoingEmail } from '../../core/sending/email-sender
 import { ASL_PATH } from '../../local/asl.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { runCampaign, saveTemplate, startTestStack, uploadCsv } from '../support/local-stack.ts';
+import { waitUntil } from '../support/wait.ts';
 
 // Shrunk from 300 s, with the sender's budget in proportion (attempt 60%, reserve 10%): large enough
 // that the reserve (0.8 s) covers an attempt's tail on a loaded machine.
@@ -111,6 +112,14 @@ describe('a batch that SES keeps slow past its EXPRESS child', () => {
     const [child] = run.children as [ChildResult];
     expect(child.Error).toBe('States.Timeout');
     const childEnd = Date.parse(child.StartDate) + CHILD_MS;
-    expect(Math.max(...run.ses.startedAt)).toBeGreaterThan(childEnd);
+    // The campaign can finish (its Finalise is quick) before the still-running Lambda's next send starts:
+    // wait for that send rather than reading the sends at the moment the campaign ended.
+    const last = await waitUntil(
+      'a send started after the child timed out',
+      () => Math.max(...run.ses.startedAt),
+      (latest) => latest > childEnd,
+      5_000,
+    );
+    expect(last).toBeGreaterThan(childEnd);
   });
 });

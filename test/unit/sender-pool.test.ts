@@ -1,9 +1,15 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config.ts';
-import { compiledWorkerUrl, SenderPool, withoutTsxLoader } from '../../local/sender-pool.ts';
+import {
+  compiledWorkerUrl,
+  SenderPool,
+  startCompiledWorker,
+  withoutTsxLoader,
+} from '../../local/sender-pool.ts';
 
 describe('sender worker threads (local/sender-pool.ts)', () => {
   it('start from one compiled JavaScript file that imports only packages and built-ins', async () => {
@@ -25,6 +31,17 @@ describe('sender worker threads (local/sender-pool.ts)', () => {
     const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
+  });
+
+  it('compile any worker module, each keeping its own source URL as import.meta.url', async () => {
+    const entry = new URL('../fixtures/meta-url-worker.ts', import.meta.url).href;
+    const compiled = await compiledWorkerUrl(entry);
+    expect(compiled).toMatch(/\/node_modules\/\.cache\/sixback\/meta-url-worker-[0-9a-f]{16}\.mjs$/);
+    const worker = await startCompiledWorker(entry, undefined);
+    const [folder] = await once(worker, 'message');
+    await worker.terminate();
+    // Where the source is, not where the bundle is: files beside a module are found as under tsx.
+    expect(folder).toBe(fileURLToPath(new URL('../fixtures/', import.meta.url)));
   });
 
   it('run every request on a worker started from it, errors named', { timeout: 60_000 }, async () => {
