@@ -180,11 +180,16 @@ class WorkerLoop {
    */
   private addWorkers(most = Number.POSITIVE_INFINITY): void {
     for (let started = 0; started < most; started++) {
-      if (!(this.workers < this.window.size && this.next < this.items.length && !this.systemic)) return;
+      if (!this.roomForWorker()) return;
       this.workers++;
       const worker: Promise<void> = this.worker().finally(() => this.running.delete(worker));
       this.running.add(worker);
     }
+  }
+
+  /** Whether another worker may start: the window has room, rows are left, and no systemic failure stopped the batch. */
+  private roomForWorker(): boolean {
+    return this.workers < this.window.size && this.next < this.items.length && !this.systemic;
   }
 
   /**
@@ -196,7 +201,7 @@ class WorkerLoop {
    */
   private async startWorkers(): Promise<void> {
     this.addWorkers(1);
-    while (this.workers < this.window.size && this.next < this.items.length && !this.systemic) {
+    while (this.roomForWorker()) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.addWorkers(1);
     }
